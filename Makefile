@@ -1,0 +1,41 @@
+# Every target builds what it needs from nothing: a fresh clone needs only Python 3.10+.
+PYTHON ?= python3
+VENV := .venv
+CHECKOV_VENV := .venv-checkov
+BIN := $(VENV)/bin
+
+.PHONY: test demo lint typecheck bench checkov-venv venv clean
+
+$(BIN)/connbudget: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+$(CHECKOV_VENV)/bin/checkov:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet 'checkov>=3.2,<4'
+	@touch $@
+
+venv: $(BIN)/connbudget
+checkov-venv: $(CHECKOV_VENV)/bin/checkov
+
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+	$(BIN)/pytest -q
+
+demo: $(BIN)/connbudget
+	@echo '$$ connbudget scan examples/incident'
+	@$(BIN)/connbudget scan examples/incident; status=$$?; \
+	  if [ $$status -ne 1 ]; then echo "demo: expected exit 1 (findings), got $$status"; exit 1; fi
+	@echo '(exit 1: the incident is caught)'
+
+lint: $(BIN)/connbudget
+	$(BIN)/ruff check src tests checks benchmarks
+	$(BIN)/mypy
+
+bench: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .hypothesis

@@ -1,0 +1,3 @@
+from connbudget.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""The connbudget command line. Imports stay inside the commands: pre-commit runs this often."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from connbudget import __version__
+
+if TYPE_CHECKING:
+    from connbudget.report import Report
+    from connbudget.settings import Settings
+
+FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab", "markdown")
+
+
+class UsageError(Exception):
+    """A problem with the command line or the config file: exit 2, no traceback."""
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", "-f", choices=FORMATS, default=None,
+                        help="output format (default: text; github inside GitHub Actions)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
+                        help="lowest severity that makes the exit code 1 (default: error)")
+    parser.add_argument("--config", metavar="FILE",
+                        help="config file (default: [tool.connbudget] in pyproject.toml or "
+                             ".connbudget.toml, found walking up from the first path)")
+
+
+def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variables file (repeatable)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="alert threshold as a fraction of usable slots (default 0.8)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the parsed-file cache")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connbudget",
+        description="Check PostgreSQL role limits and connection budgets before they page you.",
+    )
+    parser.add_argument("--version", action="version", version=f"connbudget {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="run every check that applies to the files found")
+    scan.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    _add_output_options(scan)
+    _add_capacity_options(scan)
+
+    sql = sub.add_parser("sql", help="check CREATE/ALTER ROLE statements in SQL migrations")
+    sql.add_argument("paths", nargs="+", metavar="PATH")
+    _add_output_options(sql)
+
+    capacity = sub.add_parser("capacity", help="compute the connection budget of every database")
+    capacity.add_argument("paths", nargs="+", metavar="PATH")
+    _add_output_options(capacity)
+    _add_capacity_options(capacity)
+
+    sql2json = sub.add_parser("sql2json", help="print role statements as JSON for Conftest")
+    sql2json.add_argument("paths", nargs="+", metavar="PATH")
+    sql2json.add_argument("--combined", action="store_true",
+                          help="one document with every statement and the final role states")
+    sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
+
+    sub.add_parser("checks-dir", help="print the directory to pass to checkov --external-checks-dir")
+    rules = sub.add_parser("rules", help="list the rule catalogue")
+    rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from connbudget.config import load_settings
+
+    return load_settings(args)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def _finish(report: Report, args: argparse.Namespace, settings: Settings) -> int:
+    from connbudget.reporters import render, resolve_format
+    from connbudget.suppress import apply_suppressions
+
+    report = apply_suppressions(report, settings).sorted()
+    fmt = resolve_format(args.format, args.output)
+    _emit(render(report, fmt, settings), args.output)
+    if fmt != "text" and args.output is None:
+        # Machine formats own stdout; errors still reach a human on stderr.
+        for error in report.errors:
+            print(error, file=sys.stderr)
+    return report.exit_code(settings.fail_on)
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    from connbudget.engine import check_sql
+
+    settings = _settings(args)
+    return _finish(check_sql(args.paths, settings), args, settings)
+
+
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from connbudget.engine import check_capacity
+
+    settings = _settings(args)
+    return _finish(check_capacity(args.paths, settings), args, settings)
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from connbudget.engine import scan
+
+    settings = _settings(args)
+    return _finish(scan(args.paths, settings), args, settings)
+
+
+def _cmd_sql2json(args: argparse.Namespace) -> int:
+    import json
+
+    from connbudget.sqlfront import read_sql
+
+    result = read_sql(args.paths)
+    payload = result.combined() if args.combined else result.documents
+    _emit(json.dumps(payload, indent=2) + "\n", args.output)
+    for error in result.errors:
+        print(error, file=sys.stderr)
+    return 2 if result.errors else 0
+
+
+def _cmd_checks_dir(args: argparse.Namespace) -> int:
+    from connbudget.resources import checks_dir
+
+    print(checks_dir())
+    return 0
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from connbudget.reporters.catalogue import render_catalogue
+
+    sys.stdout.write(render_catalogue(args.format))
+    return 0
+
+
+COMMANDS = {
+    "scan": _cmd_scan,
+    "sql": _cmd_sql,
+    "capacity": _cmd_capacity,
+    "sql2json": _cmd_sql2json,
+    "checks-dir": _cmd_checks_dir,
+    "rules": _cmd_rules,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"connbudget: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: no traceback reaches a user
+        # The message is left out on purpose: it may quote input, and input may hold a secret.
+        print(f"connbudget: internal error ({type(exc).__name__}); please report it with the "
+              "input that caused it", file=sys.stderr)
+        return 2

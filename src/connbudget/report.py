@@ -1,0 +1,87 @@
+"""Findings, input errors and the report every command produces; reporters only format these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget.catalogue import RULES, severity_rank
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    message: str
+    file: str
+    line: int
+    resource: str = ""
+    fix: str = ""
+    column: int | None = None
+    end_line: int | None = None  # last line of the resource block, for suppressions
+
+    @property
+    def severity(self) -> str:
+        return RULES[self.rule_id].severity
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "severity": self.severity,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "resource": self.resource,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class InputError:
+    file: str
+    line: int
+    message: str
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        if self.column is not None:
+            where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    budgets: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    def extend(self, other: Report) -> None:
+        self.findings.extend(other.findings)
+        self.budgets.extend(other.budgets)
+        self.errors.extend(other.errors)
+
+    def sorted(self) -> Report:
+        return Report(
+            findings=sorted(self.findings, key=lambda f: (f.file, f.line, f.rule_id, f.resource)),
+            budgets=self.budgets,
+            errors=sorted(self.errors, key=lambda e: (e.file, e.line)),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "findings": [f.as_json() for f in self.findings],
+            "budgets": self.budgets,
+            "errors": [e.as_json() for e in self.errors],
+        }
+
+    def exit_code(self, fail_on: str) -> int:
+        if self.errors:
+            return 2
+        threshold = severity_rank(fail_on)
+        if any(severity_rank(f.severity) >= threshold for f in self.findings):
+            return 1
+        return 0

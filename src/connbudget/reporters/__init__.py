@@ -1,0 +1,37 @@
+"""Reporters turn a report into text; they never decide severity or what is a finding."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from connbudget.report import Report
+from connbudget.settings import Settings
+
+
+def resolve_format(requested: str | None, output: str | None) -> str:
+    if requested:
+        return requested
+    if os.environ.get("GITHUB_ACTIONS") == "true" and output is None and not _stdout_is_file():
+        return "github"
+    return "text"
+
+
+def _stdout_is_file() -> bool:
+    try:
+        import stat
+
+        return stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def render(report: Report, fmt: str, settings: Settings) -> str:
+    if fmt == "json":
+        return json.dumps(report.as_json(), indent=2) + "\n"
+    if fmt == "text":
+        from connbudget.reporters.text import render_text
+
+        return render_text(report, settings)
+    raise ValueError(f"unknown format {fmt}")

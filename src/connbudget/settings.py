@@ -1,0 +1,30 @@
+"""Settings every engine reads: defaults, overridden by the config file, overridden by flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class DatabaseOverride:
+    max_connections: int | None = None
+    reserved: int | None = None
+
+
+@dataclass
+class Settings:
+    threshold: float = 0.8
+    fail_on: str = "error"
+    disabled_rules: set[str] = field(default_factory=set)
+    exclude: list[str] = field(default_factory=list)
+    # database address (e.g. "aws_db_instance.main") -> pinned numbers
+    databases: dict[str, DatabaseOverride] = field(default_factory=dict)
+    # client address (e.g. "aws_ecs_service.api") -> database address
+    clients: dict[str, str] = field(default_factory=dict)
+    # env var or library name (e.g. "PG_POOL_SIZE", "hikari") -> pool size assumed when unset
+    default_pool_sizes: dict[str, int] = field(default_factory=dict)
+    # share of the nominal-memory max_connections assumed when only the instance class is known
+    instance_class_safety_factor: float = 0.8
+    var_files: list[str] = field(default_factory=list)
+    cache: bool = True
+    config_file: str | None = None
