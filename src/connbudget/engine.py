@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connbudget.discover import Inputs, discover
 from connbudget.report import InputError, Report
 from connbudget.settings import Settings
+
+if TYPE_CHECKING:
+    from connbudget.terraform import TerraformModel
 
 
 def _missing(inputs: Inputs) -> list[InputError]:
     return [InputError(path, 0, "no such file or directory") for path in inputs.missing]
 
 
-def _role_report(documents: list[dict[str, object]]) -> Report:
+def _role_report(documents: list[dict[str, Any]]) -> Report:
     from connbudget.rego import evaluate_documents
 
     return Report(findings=evaluate_documents(documents))
 
 
-def check_sql(paths: list[str], settings: Settings) -> Report:
+def _sql_report(inputs: Inputs) -> Report:
     from connbudget.sqlfront import read_sql
 
-    inputs = discover(paths, settings.exclude)
     result = read_sql(inputs.sql)
     report = _role_report(result.documents)
     report.findings.extend(result.findings)
     report.errors.extend(result.errors)
+    return report
+
+
+def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
+    if not inputs.terraform_dirs:
+        return None
+    from connbudget.terraform import load_terraform
+
+    return load_terraform(inputs.terraform_dirs, inputs.var_files + settings.var_files,
+                          cache=settings.cache)
+
+
+def check_sql(paths: list[str], settings: Settings) -> Report:
+    inputs = discover(paths, settings.exclude)
+    report = _sql_report(inputs)
     report.errors.extend(_missing(inputs))
     return report
 
@@ -33,23 +52,26 @@ def check_capacity(paths: list[str], settings: Settings) -> Report:
     from connbudget.capacity import analyze
 
     inputs = discover(paths, settings.exclude)
-    report = analyze(inputs, settings)
+    terraform = _terraform(inputs, settings)
+    report = analyze(inputs, settings, terraform)
+    if terraform is not None:
+        report.errors.extend(terraform.errors)
     report.errors.extend(_missing(inputs))
     return report
 
 
 def scan(paths: list[str], settings: Settings) -> Report:
     from connbudget.capacity import analyze
-    from connbudget.sqlfront import read_sql
 
     inputs = discover(paths, settings.exclude)
     report = Report(errors=_missing(inputs))
     if inputs.sql:
-        result = read_sql(inputs.sql)
-        report.extend(_role_report(result.documents))
-        report.findings.extend(result.findings)
-        report.errors.extend(result.errors)
-    # analyze() also turns Terraform postgresql_role resources into role documents
-    # and judges them with the same policies as SQL roles.
-    report.extend(analyze(inputs, settings, role_rules=True))
+        report.extend(_sql_report(inputs))
+    terraform = _terraform(inputs, settings)
+    if terraform is not None:
+        from connbudget.terraform.roles import role_documents
+
+        report.extend(_role_report(role_documents(terraform)))
+        report.errors.extend(terraform.errors)
+    report.extend(analyze(inputs, settings, terraform))
     return report
