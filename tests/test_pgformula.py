@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from connbudget import awsdata
+from connbudget.pgformula import evaluate, evaluate_for_class
+
+DEFAULT = "LEAST({DBInstanceClassMemory/9531392},5000)"
+
+
+def test_default_formula_on_db_t3_medium_nominal_memory_is_450() -> None:
+    result = evaluate_for_class(DEFAULT, "db.t3.medium")
+    assert result.value == 450
+    assert result.memory_bytes == 4 * 1024**3
+    assert "nominal memory of db.t3.medium" in result.memory_note
+    assert "upper bound" in result.memory_note
+
+
+def test_default_formula_on_db_t4g_small_is_225() -> None:
+    assert evaluate_for_class(DEFAULT, "db.t4g.small").value == 225
+
+
+def test_least_caps_at_5000() -> None:
+    assert evaluate_for_class(DEFAULT, "db.r5.4xlarge").value == 5000
+
+
+def test_default_formula_matches_the_data_table_for_every_class() -> None:
+    for found in awsdata.instance_classes():
+        assert evaluate_for_class(DEFAULT, found.name).value == found.nominal_max_connections
+
+
+def test_plain_division_formula() -> None:
+    result = evaluate("{DBInstanceClassMemory/12582880}", memory_bytes=16 * 1024**3)
+    assert result.value == 16 * 1024**3 // 12582880
+    assert result.is_formula
+
+
+def test_literal_is_not_a_formula() -> None:
+    result = evaluate(" 170 ")
+    assert (result.value, result.is_formula, result.memory_bytes) == (170, False, None)
+
+
+def test_log_is_base_2() -> None:
+    result = evaluate("{log(DBInstanceClassMemory/8187281418)*1000}",
+                      memory_bytes=8 * 8187281418)
+    assert result.value == 3000
+
+
+def test_division_truncates_before_log() -> None:
+    result = evaluate("{log(DBInstanceClassMemory/8187281418)*1000}",
+                      memory_bytes=3 * 8187281418 + 5)
+    assert result.value == 1584
+
+
+def test_greatest_and_sum_with_vcpu() -> None:
+    assert evaluate("GREATEST({DBInstanceVCPU*2},5)", vcpu=4).value == 8
+    assert evaluate("GREATEST({DBInstanceVCPU*2},5)", vcpu=2).value == 5
+    assert evaluate("SUM({DBInstanceVCPU},10)", vcpu=4).value == 14
+
+
+def test_function_names_are_case_insensitive() -> None:
+    assert evaluate("least({DBInstanceClassMemory/9531392},100)", memory_bytes=2**40).value == 100
+
+
+def test_memory_formula_without_memory_gives_a_reason() -> None:
+    result = evaluate(DEFAULT)
+    assert result.value is None
+    assert "DBInstanceClassMemory" in result.reason
+
+
+def test_unknown_instance_class_gives_a_reason() -> None:
+    result = evaluate_for_class(DEFAULT, "db.m7i.large")
+    assert result.value is None
+    assert "unknown instance class 'db.m7i.large'" in result.reason
+
+
+def test_literal_needs_no_instance_class() -> None:
+    assert evaluate_for_class("200", "db.m7i.large").value == 200
+
+
+def test_variable_without_a_figure_gives_a_reason() -> None:
+    result = evaluate("{AllocatedStorage/1073741824}")
+    assert result.value is None
+    assert "AllocatedStorage" in result.reason
+
+
+def test_malformed_formulas_give_reasons() -> None:
+    for text in ("LEAST({DBInstanceClassMemory/9531392},", "{1/0}", "5000)", "banana", "", "1 +"):
+        result = evaluate(text, memory_bytes=2**32)
+        assert result.value is None, text
+        assert result.reason, text
+
+
+def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
+    result = evaluate("(" * 300 + "1" + ")" * 300)
+    assert result.value is None
+    assert "nested too deeply" in result.reason
