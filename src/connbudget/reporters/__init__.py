@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from connbudget.report import Report
 from connbudget.settings import Settings
@@ -30,8 +32,7 @@ def _stdout_is_file() -> bool:
 def render(report: Report, fmt: str, settings: Settings) -> str:
     if fmt == "json":
         return json.dumps(report.as_json(), indent=2) + "\n"
-    if fmt == "text":
-        from connbudget.reporters.text import render_text
-
-        return render_text(report, settings)
-    raise ValueError(f"unknown format {fmt}")
+    # Lazy: a run needs one reporter, and pre-commit runs connbudget on every commit.
+    module = importlib.import_module(f"connbudget.reporters.{fmt}")
+    renderer: Callable[[Report, Settings], str] = getattr(module, f"render_{fmt}")
+    return renderer(report, settings)

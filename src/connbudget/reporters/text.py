@@ -1,29 +1,50 @@
-"""Human output: findings grouped by file, each rule linked to its page, the fix shown."""
+"""Human output: findings grouped by file, each rule linked to its page, the fix shown,
+then the connection math of every database, input errors and a one-line summary."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from connbudget.catalogue import RULES
-from connbudget.report import Report
+from connbudget.report import Finding, Report
+from connbudget.reporters._common import relative_path, summary
 from connbudget.settings import Settings
+
+
+def _finding_lines(finding: Finding) -> list[str]:
+    rule = RULES[finding.rule_id]
+    where = str(finding.line) if finding.column is None else f"{finding.line}:{finding.column}"
+    subject = f" [{finding.resource}]" if finding.resource else ""
+    lines = [f"  {where:>6}  {rule.severity:<7}  {rule.id}  {finding.message}{subject}"]
+    for number, fix_line in enumerate(finding.fix.splitlines()):
+        lines.append(f"{'':>10}{'fix: ' if number == 0 else '     '}{fix_line}")
+    lines.append(f"{'':>10}docs: {rule.help_uri}")
+    return lines
+
+
+def _budget_lines(budgets: list[dict[str, Any]]) -> list[str]:
+    try:
+        from connbudget.reporters.math import render_budget  # type: ignore[import-untyped,unused-ignore]
+    except ImportError:  # the capacity engine is optional in a build without it
+        return []
+    return [render_budget(budget).rstrip("\n") + "\n" for budget in budgets]
 
 
 def render_text(report: Report, settings: Settings) -> str:
     lines: list[str] = []
     current = None
     for finding in report.findings:
-        if finding.file != current:
-            current = finding.file
-            lines.append(finding.file)
-        rule = RULES[finding.rule_id]
-        lines.append(f"  {finding.line}: {finding.rule_id} {rule.severity}: {finding.message}")
-        if finding.fix:
-            lines.append(f"      fix: {finding.fix}")
-        lines.append(f"      see: {rule.help_uri}")
+        path = relative_path(finding.file)
+        if path != current:
+            if current is not None:
+                lines.append("")
+            current = path
+            lines.append(path)
+        lines.extend(_finding_lines(finding))
+    if report.findings:
+        lines.append("")
+    lines.extend(_budget_lines(report.budgets))
     for error in report.errors:
         lines.append(f"error: {error}")
-    counts = {sev: sum(1 for f in report.findings if f.severity == sev)
-              for sev in ("error", "warning", "info")}
-    summary = ", ".join(f"{n} {sev}{'s' if n != 1 else ''}" for sev, n in counts.items())
-    lines.append(f"connbudget: {summary}; {len(report.errors)} input error"
-                 f"{'s' if len(report.errors) != 1 else ''}")
+    lines.append(f"connbudget: {summary(report)} (fail on {settings.fail_on})")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,42 @@
+"""GitHub Actions workflow commands: one annotation per finding and per input error."""
+
+from __future__ import annotations
+
+from connbudget.catalogue import RULES
+from connbudget.report import Report
+from connbudget.reporters._common import line_of, relative_path, summary
+from connbudget.settings import Settings
+
+COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: str) -> str:
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def _command(kind: str, message: str, **properties: str | int | None) -> str:
+    props = ",".join(f"{key}={escape_property(str(value))}"
+                     for key, value in properties.items() if value is not None)
+    return f"::{kind} {props}::{escape_data(message)}"
+
+
+def render_github(report: Report, settings: Settings) -> str:
+    lines = []
+    for finding in report.findings:
+        rule = RULES[finding.rule_id]
+        message = finding.message + (f"\nfix: {finding.fix}" if finding.fix else "")
+        message += f"\ndocs: {rule.help_uri}"
+        end_line = finding.end_line if (finding.end_line or 0) > finding.line else None
+        lines.append(_command(COMMANDS[rule.severity], message, file=relative_path(finding.file),
+                              line=line_of(finding.line), endLine=end_line, col=finding.column,
+                              title=f"{rule.id} {rule.title}"))
+    for error in report.errors:
+        lines.append(_command("error", error.message, file=relative_path(error.file),
+                              line=line_of(error.line), col=error.column,
+                              title="connbudget input error"))
+    lines.append(f"connbudget: {summary(report)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,45 @@
+"""GitLab Code Quality JSON (the CodeClimate subset GitLab reads)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from connbudget.catalogue import RULES
+from connbudget.report import Report
+from connbudget.reporters._common import fingerprints, line_of, relative_path
+from connbudget.settings import Settings
+
+# GitLab's scale is info, minor, major, critical, blocker; linters conventionally map their
+# errors to major and warnings to minor. An input error means part of the scan did not happen.
+SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
+
+
+def _issue(description: str, check_name: str, fingerprint: str, severity: str, file: str,
+           line: int) -> dict[str, Any]:
+    return {
+        "type": "issue",
+        "description": description,
+        "check_name": check_name,
+        "fingerprint": fingerprint,
+        "severity": severity,
+        "location": {"path": relative_path(file), "lines": {"begin": line_of(line)}},
+    }
+
+
+def render_gitlab(report: Report, settings: Settings) -> str:
+    issues = []
+    for finding, fingerprint in zip(report.findings, fingerprints(report.findings), strict=True):
+        rule = RULES[finding.rule_id]
+        description = f"{rule.id}: {finding.message}"
+        if finding.fix:
+            description += f" Fix: {finding.fix}"
+        issues.append(_issue(description, rule.id, fingerprint, SEVERITIES[rule.severity],
+                             finding.file, finding.line))
+    for error in report.errors:
+        key = f"input-error\0{relative_path(error.file)}\0{error.message}"
+        issues.append(_issue(f"connbudget could not read this input: {error.message}",
+                             "input-error", hashlib.sha256(key.encode()).hexdigest(),
+                             "critical", error.file, error.line))
+    return json.dumps(issues, indent=2) + "\n"

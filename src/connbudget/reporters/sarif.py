@@ -1,0 +1,83 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from connbudget import __version__
+from connbudget.catalogue import RULES
+from connbudget.report import Finding, InputError, Report
+from connbudget.reporters._common import fingerprints, line_of, relative_path
+from connbudget.settings import Settings
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/connbudget/connbudget"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _rules() -> list[dict[str, Any]]:
+    return [{
+        "id": rule.id,
+        "name": rule.id,
+        "shortDescription": {"text": rule.title},
+        "helpUri": rule.help_uri,
+        "help": {"text": f"{rule.title}. See {rule.help_uri}",
+                 "markdown": f"{rule.title}. [{rule.id} documentation]({rule.help_uri})"},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"tags": ["postgresql", "connections"], "severity": rule.severity},
+    } for rule in RULES.values()]
+
+
+def _location(file: str, line: int | None, column: int | None = None,
+              end_line: int | None = None) -> dict[str, Any]:
+    region: dict[str, int] = {"startLine": line_of(line)}
+    if column is not None and column >= 1:
+        region["startColumn"] = column
+    if end_line is not None and end_line >= region["startLine"]:
+        region["endLine"] = end_line
+    return {"physicalLocation": {
+        "artifactLocation": {"uri": quote(relative_path(file)), "uriBaseId": "%SRCROOT%"},
+        "region": region,
+    }}
+
+
+def _result(finding: Finding, index: dict[str, int], fingerprint: str) -> dict[str, Any]:
+    text = finding.message + (f"\nFix: {finding.fix}" if finding.fix else "")
+    location = _location(finding.file, finding.line, finding.column, finding.end_line)
+    if finding.resource:
+        location["logicalLocations"] = [{"fullyQualifiedName": finding.resource}]
+    return {
+        "ruleId": finding.rule_id,
+        "ruleIndex": index[finding.rule_id],
+        "level": LEVELS[finding.severity],
+        "message": {"text": text},
+        "locations": [location],
+        "partialFingerprints": {"connbudget/v1": fingerprint},
+    }
+
+
+def _notification(error: InputError) -> dict[str, Any]:
+    return {"level": "error", "message": {"text": error.message},
+            "locations": [_location(error.file, error.line, error.column)]}
+
+
+def render_sarif(report: Report, settings: Settings) -> str:
+    index = {rule_id: n for n, rule_id in enumerate(RULES)}
+    results = [_result(f, index, fp)
+               for f, fp in zip(report.findings, fingerprints(report.findings), strict=True)]
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "connbudget", "version": __version__,
+                                "informationUri": INFORMATION_URI, "rules": _rules()}},
+            "invocations": [{
+                "executionSuccessful": not report.errors,
+                "toolExecutionNotifications": [_notification(e) for e in report.errors],
+            }],
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"

@@ -1,0 +1,260 @@
+"""Every output format, from one small report and from real CLI runs."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from conftest import FIXTURES, SHARED
+
+from connbudget.catalogue import RULES
+from connbudget.report import Finding, InputError, Report
+from connbudget.reporters import render, resolve_format
+from connbudget.reporters.github import escape_property
+from connbudget.reporters.markdown import bar
+from connbudget.settings import Settings
+
+REPORT = FIXTURES / "outputs" / "report.json"
+
+
+def load_report(path: Path = REPORT) -> Report:
+    data = json.loads(path.read_text())
+    return Report(
+        findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
+                          f["fix"], f.get("column"), f.get("end_line"))
+                  for f in data["findings"]],
+        budgets=data["budgets"],
+        errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
+    )
+
+
+def out(fmt: str, report: Report | None = None, **settings: object) -> str:
+    return render(report or load_report(), fmt, Settings(**settings))  # type: ignore[arg-type]
+
+
+def sarif_validator() -> jsonschema.Draft4Validator:
+    schema = json.loads((SHARED / "data" / "sarif-schema-2.1.0.json").read_text())
+    return jsonschema.Draft4Validator(schema)
+
+
+# text
+
+def test_text_groups_findings_under_their_file() -> None:
+    lines = out("text").splitlines()
+    assert lines.index("db/V3__roles.sql") < lines.index("infra/main.tf")
+    assert lines.count("db/V3__roles.sql") == 1
+
+
+def test_text_shows_each_fix_and_links_each_rule_to_its_page() -> None:
+    text = out("text")
+    assert "fix: ALTER ROLE appuser CONNECTION LIMIT 50;" in text
+    assert f"docs: {RULES['CB101'].help_uri}" in text
+
+
+def test_text_continues_a_multi_line_fix_under_the_first_line() -> None:
+    lines = out("text").splitlines()
+    first = next(i for i, line in enumerate(lines) if "fix: put PgBouncer" in line)
+    assert lines[first + 1].strip() == "or cap the service at 13 tasks, or set PG_POOL_SIZE <= 4"
+
+
+def test_text_ends_with_input_errors_and_a_summary() -> None:
+    lines = out("text").splitlines()
+    assert "error: k8s/broken.yaml:3: mapping values are not allowed here" in lines[-3]
+    assert lines[-1] == ("connbudget: 2 errors, 1 warning, 1 info; 2 input errors "
+                         "(fail on error)")
+
+
+# json
+
+def test_json_has_the_spec_shape() -> None:
+    data = json.loads(out("json"))
+    assert set(data) == {"version", "findings", "budgets", "errors"}
+    assert set(data["findings"][0]) == {"rule_id", "severity", "message", "file", "line",
+                                        "resource", "fix"}
+    assert data["errors"][1] == {"file": "missing/dir", "line": 0,
+                                 "message": "no such file or directory"}
+
+
+# sarif
+
+def test_sarif_is_valid_against_the_2_1_0_schema() -> None:
+    sarif_validator().validate(json.loads(out("sarif")))
+
+
+def test_sarif_lists_every_rule_with_its_help_uri_and_level() -> None:
+    rules = json.loads(out("sarif"))["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == list(RULES)
+    by_id = {r["id"]: r for r in rules}
+    assert by_id["CB005"]["helpUri"] == RULES["CB005"].help_uri
+    assert by_id["CB005"]["defaultConfiguration"]["level"] == "note"
+
+
+def test_sarif_results_carry_level_region_and_rule_index() -> None:
+    run = json.loads(out("sarif"))["runs"][0]
+    levels = [r["level"] for r in run["results"]]
+    assert levels == ["error", "note", "error", "warning"]
+    first = run["results"][0]
+    assert run["tool"]["driver"]["rules"][first["ruleIndex"]]["id"] == "CB001"
+    region = first["locations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 12, "startColumn": 1}
+    block = run["results"][2]["locations"][0]["physicalLocation"]["region"]
+    assert block == {"startLine": 40, "endLine": 52}
+
+
+def test_sarif_clamps_line_zero_to_one() -> None:
+    result = json.loads(out("sarif"))["runs"][0]["results"][3]
+    assert result["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+
+
+def test_sarif_reports_input_errors_as_tool_notifications() -> None:
+    invocation = json.loads(out("sarif"))["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    notes = invocation["toolExecutionNotifications"]
+    assert [n["message"]["text"] for n in notes][1] == "no such file or directory"
+
+
+def test_sarif_makes_absolute_paths_under_the_working_directory_relative(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = Report(findings=[Finding("CB001", "m", str(tmp_path / "db" / "my roles.sql"), 3)])
+    result = json.loads(out("sarif", report))["runs"][0]["results"][0]
+    artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert artifact["uri"] == "db/my%20roles.sql"
+
+
+# junit
+
+def test_junit_has_one_testcase_per_finding_and_per_error() -> None:
+    root = ET.fromstring(out("junit"))
+    cases = root.findall("./testsuite/testcase")
+    assert len(cases) == 6
+    assert root.get("tests") == "6" and root.get("errors") == "2"
+
+
+def test_junit_fails_only_findings_at_or_above_fail_on() -> None:
+    errors_only = ET.fromstring(out("junit", fail_on="error"))
+    assert [f.get("type") for f in errors_only.iter("failure")] == ["error", "error"]
+    with_warnings = ET.fromstring(out("junit", fail_on="warning"))
+    assert [f.get("type") for f in with_warnings.iter("failure")] == ["error", "error", "warning"]
+
+
+def test_junit_keeps_findings_below_fail_on_as_output() -> None:
+    root = ET.fromstring(out("junit"))
+    case = next(c for c in root.iter("testcase") if c.get("name", "").startswith("CB005"))
+    assert case.find("failure") is None
+    assert "sets no idle_in_transaction_session_timeout" in (case.findtext("system-out") or "")
+
+
+def test_junit_with_nothing_found_is_one_passing_testcase() -> None:
+    root = ET.fromstring(out("junit", Report()))
+    assert root.get("tests") == "1" and root.get("failures") == "0"
+
+
+# github
+
+def test_github_annotates_each_finding_with_file_line_and_title() -> None:
+    first = out("github").splitlines()[0]
+    assert first.startswith("::error file=db/V3__roles.sql,line=12,col=1,title=CB001 ")
+    assert "::role \"appuser\" can log in" in first
+
+
+def test_github_uses_notice_for_info_and_warning_for_warnings() -> None:
+    kinds = [line.split(" ", 1)[0] for line in out("github").splitlines()[:4]]
+    assert kinds == ["::error", "::notice", "::error", "::warning"]
+
+
+def test_github_escapes_percent_and_newlines_in_messages() -> None:
+    line = out("github").splitlines()[2]
+    assert "(228 %25)" in line
+    assert "in front,%0Aor cap" in line
+    assert "\r" not in line
+
+
+def test_github_escapes_colon_and_comma_in_properties() -> None:
+    assert escape_property("a:b,c%d\ne") == "a%3Ab%2Cc%25d%0Ae"
+
+
+def test_github_annotates_input_errors() -> None:
+    lines = out("github").splitlines()
+    assert "::error file=missing/dir,line=1,title=connbudget input error::no such file" in lines[-2]
+
+
+def test_github_is_the_default_in_actions_unless_stdout_is_a_file(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    # pytest captures stdout into a temporary file: that counts as a redirect.
+    assert resolve_format(None, None) == "text"
+    assert resolve_format(None, "out.txt") == "text"
+    assert resolve_format("json", None) == "json"
+    monkeypatch.delenv("GITHUB_ACTIONS")
+    assert resolve_format(None, None) == "text"
+
+
+# gitlab
+
+def test_gitlab_issues_have_the_code_quality_fields() -> None:
+    issues = json.loads(out("gitlab"))
+    assert len(issues) == 6
+    first = issues[0]
+    assert first["check_name"] == "CB001"
+    assert first["severity"] == "major"
+    assert first["location"] == {"path": "db/V3__roles.sql", "lines": {"begin": 12}}
+    assert [i["severity"] for i in issues[:4]] == ["major", "info", "major", "minor"]
+
+
+def test_gitlab_fingerprints_are_unique_within_a_report() -> None:
+    prints = [i["fingerprint"] for i in json.loads(out("gitlab"))]
+    assert len(set(prints)) == len(prints)
+
+
+def test_gitlab_fingerprint_survives_moved_lines_and_changed_numbers() -> None:
+    before = json.loads(out("gitlab"))[2]["fingerprint"]
+    report = load_report()
+    moved = report.findings[2]
+    report.findings[2] = Finding(moved.rule_id, moved.message.replace("380", "420"), moved.file,
+                                 moved.line + 7, moved.resource, moved.fix)
+    assert json.loads(out("gitlab", report))[2]["fingerprint"] == before
+
+
+def test_gitlab_fingerprint_changes_with_the_resource() -> None:
+    before = json.loads(out("gitlab"))[2]["fingerprint"]
+    report = load_report()
+    other = report.findings[2]
+    report.findings[2] = Finding(other.rule_id, other.message, other.file, other.line,
+                                 "aws_db_instance.other", other.fix)
+    assert json.loads(out("gitlab", report))[2]["fingerprint"] != before
+
+
+# markdown
+
+def test_markdown_bar_fills_in_proportion_and_caps_at_full() -> None:
+    assert bar(0.83) == "██████████░░ 83 %"
+    assert bar(2.28) == "████████████ 228 %"
+    assert bar(0) == "░░░░░░░░░░░░ 0 %"
+
+
+def test_markdown_shows_each_database_budget_as_a_bar() -> None:
+    text = out("markdown")
+    assert "| `aws_db_instance.main` | 170 | 167 | 380 | ████████████ 228 % |" in text
+    assert "| `aws_db_instance.reports` | 170 | 167 | 140 | ██████████░░ 84 % |" in text
+
+
+def test_markdown_links_rules_and_keeps_table_cells_on_one_line() -> None:
+    text = out("markdown")
+    row = next(line for line in text.splitlines() if "CB101" in line)
+    assert f"[CB101]({RULES['CB101'].help_uri})" in row
+    assert "in front,<br>or cap" in row
+
+
+def test_markdown_escapes_pipes_and_html_in_messages() -> None:
+    report = Report(findings=[Finding("CB001", "a | b <script>", "x.sql", 1)])
+    assert "a \\| b &lt;script&gt;" in out("markdown", report)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github", "gitlab",
+                                 "markdown"])
+def test_every_format_renders_an_empty_report(fmt: str) -> None:
+    assert out(fmt, Report())
