@@ -1,0 +1,95 @@
+"""A throwaway PostgreSQL server for tests: its own data directory, a unix socket, no TCP port.
+
+PostgreSQL refuses to run as root, so under root the server runs as the `postgres` OS user.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PORT = 54329  # only names the socket file: the server listens on no TCP address
+SUPERUSER = "postgres"
+
+
+@dataclass(frozen=True)
+class Server:
+    socket_dir: Path
+    port: int = PORT
+
+    def psql_args(self, *args: str, user: str = SUPERUSER, database: str = "postgres") -> list[str]:
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir),
+                "-p", str(self.port), "-U", user, "-d", database, *args]
+
+    def psql(self, *args: str, user: str = SUPERUSER, database: str = "postgres",
+             check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ, PGCONNECT_TIMEOUT="10")
+        proc = subprocess.run(self.psql_args(*args, user=user, database=database),
+                              capture_output=True, text=True, timeout=timeout, env=env)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"psql {' '.join(args)} failed: {proc.stderr}")
+        return proc
+
+    def query(self, sql: str, database: str = "postgres") -> list[list[str]]:
+        """Rows of an unaligned, tuples-only query, fields split on the unit separator."""
+        out = self.psql("-A", "-t", "-F", "\x1f", "-c", sql, database=database).stdout
+        return [line.split("\x1f") for line in out.splitlines() if line]
+
+
+def _as_server_user(argv: Sequence[str]) -> list[str]:
+    if os.geteuid() != 0:
+        return list(argv)
+    return ["runuser", "-u", SUPERUSER, "--", *argv]
+
+
+def _run(argv: Sequence[str], timeout: float = 120) -> None:
+    proc = subprocess.run(_as_server_user(argv), capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+
+
+@contextmanager
+def running_server() -> Iterator[Server]:
+    """Start a fresh cluster with trust authentication, yield it, always stop and delete it."""
+    # A short path under the system temp dir: socket paths are limited to ~100 bytes, and the
+    # server user must be able to reach the directory (pytest's per-user temp dir is private).
+    base = Path(tempfile.mkdtemp(prefix="cb-pg-"))
+    data, sockets = base / "data", base / "run"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam(SUPERUSER)
+        for path in (base, sockets):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    started = False
+    try:
+        _run(["initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
+              "-E", "UTF8", "--locale=C"])
+        options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off"
+        started = True
+        _run(["pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options,
+              "-w", "-t", "60", "start"])
+        yield Server(sockets)
+    finally:
+        if started:
+            subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "immediate",
+                                            "-w", "-t", "60", "stop"]),
+                           capture_output=True, timeout=90)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll until the condition holds or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False

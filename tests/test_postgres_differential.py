@@ -1,0 +1,99 @@
+"""The final role state `sql2json --combined` computes equals what PostgreSQL 15 itself ends with.
+
+Each directory under fixtures/sql/postgres/ is a migration tree. The same files are applied to a
+real, throwaway PostgreSQL server in natural version order, and `pg_roles` is compared role by
+role with the front end's final state.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from pg import Server, running_server, wait_until
+
+CASES = FIXTURES / "sql" / "postgres"
+CASE_DATABASE = "migrations"
+State = dict[str, tuple[bool, bool, int]]
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    with running_server() as running:
+        yield running
+
+
+def _migrations(case: Path) -> list[Path]:
+    return sorted(case.glob("*.sql"))
+
+
+def _reset(server: Server) -> None:
+    """Back to a cluster with no roles of ours: roles outlive databases, so drop them by hand."""
+    server.psql("-c", f"DROP DATABASE IF EXISTS {CASE_DATABASE} WITH (FORCE)")
+    server.psql("-c", "ALTER ROLE ALL RESET ALL")
+    for (name,) in server.query("SELECT quote_ident(rolname) FROM pg_roles WHERE oid >= 16384"):
+        server.psql("-c", f"DROP ROLE {name}")
+
+
+@pytest.fixture
+def fresh(server: Server) -> Iterator[Server]:
+    _reset(server)
+    server.psql("-c", f"CREATE DATABASE {CASE_DATABASE}")
+    yield server
+    _reset(server)
+
+
+def _apply(server: Server, case: Path) -> None:
+    files = [arg for path in _migrations(case) for arg in ("-f", str(path))]
+    server.psql(*files, database=CASE_DATABASE)
+
+
+def _hold_session(server: Server, user: str) -> subprocess.Popen[str]:
+    """A psql session that keeps one connection busy for up to a minute."""
+    return subprocess.Popen(server.psql_args("-c", "SELECT pg_sleep(60)", user=user),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _sessions(server: Server, user: str) -> int:
+    rows = server.query(f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{user}'")
+    return int(rows[0][0])
+
+
+@pytest.fixture
+def incident(fresh: Server) -> Server:
+    _apply(fresh, CASES / "incident")
+    return fresh
+
+
+def _with_sessions_held(server: Server, user: str, count: int) -> subprocess.CompletedProcess[str]:
+    """Hold COUNT connections as USER, then try one more and return how that went."""
+    held = [_hold_session(server, user) for _ in range(count)]
+    try:
+        assert wait_until(lambda: _sessions(server, user) == count, timeout=20), \
+            [p.stderr.read() if p.stderr and p.poll() is not None else "" for p in held]
+        return server.psql("-c", "SELECT 1", user=user, check=False)
+    finally:
+        for proc in held:
+            proc.kill()
+            proc.wait(timeout=10)
+        server.psql("-c", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          f"WHERE usename = '{user}'")
+
+
+def test_connection_limit_rejects_the_connection_past_it(incident: Server) -> None:
+    third = _with_sessions_held(incident, "appuser", 2)
+    assert third.returncode != 0
+    assert 'too many connections for role "appuser"' in third.stderr
+
+
+def test_connection_limit_admits_connections_up_to_it(incident: Server) -> None:
+    second = _with_sessions_held(incident, "appuser", 1)
+    assert second.returncode == 0, second.stderr
+
+
+def test_superuser_ignores_its_connection_limit(incident: Server) -> None:
+    second = _with_sessions_held(incident, "dba", 1)
+    assert second.returncode == 0, second.stderr
