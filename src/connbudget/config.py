@@ -1,14 +1,206 @@
-"""Settings from the config file and the command line (flags win)."""
+"""Settings from the config file and the command line (flags win).
+
+The file is `[tool.connbudget]` in `pyproject.toml`, or the top level of `.connbudget.toml`,
+found walking up from the first scanned path, then from the working directory; `--config`
+names one explicitly. Unknown keys, unknown rule ids and wrong types are errors.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from connbudget.settings import Settings
+from connbudget.catalogue import RULES, SEVERITIES
+from connbudget.cli import UsageError
+from connbudget.settings import DatabaseOverride, Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+Table = dict[str, Any]
+
+
+class _Bad(Exception):
+    """A config value is wrong; the message names the key."""
+
+
+def _table(value: object, key: str) -> Table:
+    if not isinstance(value, dict):
+        raise _Bad(f"'{key}' must be a table")
+    return value
+
+
+def _int(value: object, key: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _Bad(f"'{key}' must be an integer >= {minimum}, not {value!r}")
+    return value
+
+
+def _fraction(value: object, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise _Bad(f"'{key}' must be a number between 0 and 1 (0.8 means 80 %), not {value!r}")
+    return float(value)
+
+
+def _strings(value: object, key: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(f"'{key}' must be a list of strings")
+    return list(value)
+
+
+def _string(value: object, key: str) -> str:
+    if not isinstance(value, str):
+        raise _Bad(f"'{key}' must be a string")
+    return value
+
+
+def _fail_on(value: object, settings: Settings, base: Path) -> None:
+    if value not in SEVERITIES:
+        raise _Bad(f"'fail-on' must be one of {', '.join(SEVERITIES)}, not {value!r}")
+    settings.fail_on = str(value)
+
+
+def _disable(value: object, settings: Settings, base: Path) -> None:
+    rule_ids = _strings(value, "disable")
+    unknown = [r for r in rule_ids if r not in RULES]
+    if unknown:
+        raise _Bad(f"'disable' names unknown rule {', '.join(unknown)} "
+                   "(`connbudget rules` lists them)")
+    settings.disabled_rules.update(rule_ids)
+
+
+def _databases(value: object, settings: Settings, base: Path) -> None:
+    for address, pinned in _table(value, "databases").items():
+        where = f"databases.\"{address}\""
+        pinned = _table(pinned, where)
+        _no_unknown(pinned, {"max-connections", "reserved"}, f"{where}.")
+        override = DatabaseOverride()
+        if "max-connections" in pinned:
+            override.max_connections = _int(pinned["max-connections"],
+                                            f"{where}.max-connections", 1)
+        if "reserved" in pinned:
+            override.reserved = _int(pinned["reserved"], f"{where}.reserved", 0)
+        settings.databases[address] = override
+
+
+def _clients(value: object, settings: Settings, base: Path) -> None:
+    for client, database in _table(value, "clients").items():
+        settings.clients[client] = _string(database, f"clients.\"{client}\"")
+
+
+def _pool_defaults(value: object, settings: Settings, base: Path) -> None:
+    for name, size in _table(value, "pool-defaults").items():
+        settings.default_pool_sizes[name] = _int(size, f"pool-defaults.{name}", 1)
+
+
+def _threshold(value: object, settings: Settings, base: Path) -> None:
+    settings.threshold = _fraction(value, "threshold")
+
+
+def _safety_factor(value: object, settings: Settings, base: Path) -> None:
+    settings.instance_class_safety_factor = _fraction(value, "instance-class-safety-factor")
+
+
+def _exclude(value: object, settings: Settings, base: Path) -> None:
+    settings.exclude.extend(_strings(value, "exclude"))
+
+
+def _var_files(value: object, settings: Settings, base: Path) -> None:
+    settings.var_files.extend(str(base / v) for v in _strings(value, "var-files"))
+
+
+_KEYS: dict[str, Callable[[object, Settings, Path], None]] = {
+    "threshold": _threshold,
+    "fail-on": _fail_on,
+    "disable": _disable,
+    "exclude": _exclude,
+    "databases": _databases,
+    "clients": _clients,
+    "pool-defaults": _pool_defaults,
+    "instance-class-safety-factor": _safety_factor,
+    "var-files": _var_files,
+}
+
+
+def _no_unknown(table: Table, known: set[str] | dict[str, Any], prefix: str = "") -> None:
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        raise _Bad(f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(known))})")
+
+
+def _read_toml(path: Path) -> Table:
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read config file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _section(path: Path) -> Table | None:
+    """The connbudget table of a config file; None for a pyproject.toml without one."""
+    data = _read_toml(path)
+    if path.name != "pyproject.toml":
+        return data
+    section = data.get("tool", {}).get("connbudget")
+    if section is not None and not isinstance(section, dict):
+        raise UsageError(f"{path}: [tool.connbudget] must be a table")
+    return section
+
+
+def _find_upwards(start: Path) -> tuple[Path, Table] | None:
+    directory = start if start.is_dir() else start.parent
+    for candidate in (directory, *directory.parents):
+        for name in (".connbudget.toml", "pyproject.toml"):
+            path = candidate / name
+            if path.is_file():
+                section = _section(path)
+                if section is not None:
+                    return path, section
+    return None
+
+
+def find_config(paths: list[str]) -> tuple[Path, Table] | None:
+    starts = [Path(paths[0]).resolve()] if paths else []
+    starts.append(Path.cwd())
+    for start in starts:
+        found = _find_upwards(start)
+        if found:
+            return found
+    return None
+
+
+def apply_config(settings: Settings, path: Path, table: Table) -> None:
+    try:
+        _no_unknown(table, _KEYS)
+        for key, value in table.items():
+            _KEYS[key](value, settings, path.parent)
+    except _Bad as exc:
+        section = "[tool.connbudget] " if path.name == "pyproject.toml" else ""
+        raise UsageError(f"{path}: {section}{exc}") from None
+    settings.config_file = str(path)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
     settings = Settings()
+    explicit = getattr(args, "config", None)
+    if explicit:
+        path = Path(explicit)
+        section = _section(path)
+        if section is None:
+            raise UsageError(f"{path}: no [tool.connbudget] table")
+        apply_config(settings, path, section)
+    else:
+        found = find_config(getattr(args, "paths", []) or [])
+        if found:
+            apply_config(settings, *found)
     if getattr(args, "fail_on", None):
         settings.fail_on = args.fail_on
     if getattr(args, "threshold", None) is not None:
@@ -17,3 +209,8 @@ def load_settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "no_cache", False):
         settings.cache = False
     return settings
+
+
+def exclude_root(settings: Settings) -> str:
+    """Where anchored exclude patterns start: the config file's directory."""
+    return os.path.dirname(settings.config_file) if settings.config_file else os.getcwd()

@@ -1,0 +1,101 @@
+"""The config file: where it is found, what it sets, what it refuses, and flags winning."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_cli
+
+from connbudget.cli import UsageError
+from connbudget.config import load_settings
+from connbudget.settings import DatabaseOverride, Settings
+
+CONFIG = FIXTURES / "config"
+
+
+def settings_for(*paths: Path, **flags: object) -> Settings:
+    args = argparse.Namespace(paths=[str(p) for p in paths], config=None, fail_on=None,
+                              threshold=None, var_file=[], no_cache=False)
+    for key, value in flags.items():
+        setattr(args, key, value)
+    return load_settings(args)
+
+
+def test_pyproject_section_sets_every_key() -> None:
+    settings = settings_for(CONFIG / "full")
+    assert settings.threshold == 0.7
+    assert settings.fail_on == "warning"
+    assert settings.disabled_rules == {"CB005", "CB103"}
+    assert settings.exclude == ["legacy/", "/build", "**/*.generated.sql"]
+    assert settings.instance_class_safety_factor == 0.9
+    assert settings.var_files == [str(CONFIG / "full" / "env" / "prod.tfvars")]
+    assert settings.databases == {"aws_db_instance.main": DatabaseOverride(400, 5)}
+    assert settings.clients == {"aws_ecs_service.worker": "aws_db_instance.main"}
+    assert settings.default_pool_sizes == {"PG_POOL_SIZE": 10, "hikari": 10}
+    assert settings.config_file == str(CONFIG / "full" / "pyproject.toml")
+
+
+def test_config_is_found_walking_up_from_the_first_path() -> None:
+    settings = settings_for(CONFIG / "full" / "infra" / "app" / "main.tf")
+    assert settings.config_file == str(CONFIG / "full" / "pyproject.toml")
+
+
+def test_config_is_found_from_the_working_directory_when_the_path_has_none(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(CONFIG / "dotfile")
+    assert settings_for(tmp_path).fail_on == "info"
+
+
+def test_no_config_file_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert settings_for(tmp_path) == Settings()
+
+
+def test_dot_connbudget_toml_holds_the_keys_at_top_level() -> None:
+    settings = settings_for(CONFIG / "dotfile")
+    assert (settings.fail_on, settings.threshold) == ("info", 0.75)
+
+
+def test_dot_connbudget_toml_wins_over_pyproject_in_the_same_directory() -> None:
+    assert settings_for(CONFIG / "both").fail_on == "info"
+
+
+def test_explicit_config_file_is_used_instead_of_the_search() -> None:
+    settings = settings_for(CONFIG / "full", config=str(CONFIG / "dotfile" / ".connbudget.toml"))
+    assert settings.fail_on == "info"
+    assert settings.disabled_rules == set()
+
+
+def test_flags_override_the_file() -> None:
+    settings = settings_for(CONFIG / "full", fail_on="error", threshold=0.9,
+                            var_file=["extra.tfvars"])
+    assert (settings.fail_on, settings.threshold) == ("error", 0.9)
+    assert settings.var_files[-1] == "extra.tfvars"
+
+
+@pytest.mark.parametrize(("case", "message"), [
+    ("unknown-key", ".connbudget.toml: unknown key 'treshold'"),
+    ("unknown-rule", ".connbudget.toml: 'disable' names unknown rule CB999"),
+    ("bad-type", ".connbudget.toml: 'threshold' must be a number between 0 and 1"),
+    ("bad-toml", ".connbudget.toml: not valid TOML"),
+    ("unknown-database-key",
+     """.connbudget.toml: unknown key 'databases."aws_db_instance.main".max_connections'"""),
+])
+def test_bad_config_is_a_usage_error_naming_the_file(case: str, message: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        settings_for(CONFIG / case)
+    assert str(raised.value).startswith(str(CONFIG / case) + "/")
+    assert message in str(raised.value)
+
+
+def test_explicit_config_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read config file"):
+        settings_for(tmp_path, config=str(tmp_path / "nope.toml"))
+
+
+def test_cli_exits_2_with_the_config_error_and_no_traceback() -> None:
+    result = run_cli("scan", str(CONFIG / "unknown-rule"))
+    assert result.code == 2
+    assert "unknown-rule/.connbudget.toml: 'disable' names unknown rule CB999" in result.err
