@@ -8,7 +8,6 @@ names one explicitly. Unknown keys, unknown rule ids and wrong types are errors.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -210,7 +209,3 @@ def load_settings(args: argparse.Namespace) -> Settings:
         settings.cache = False
     return settings
 
-
-def exclude_root(settings: Settings) -> str:
-    """Where anchored exclude patterns start: the config file's directory."""
-    return os.path.dirname(settings.config_file) if settings.config_file else os.getcwd()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
               ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _YAML = (".yaml", ".yml")
+_INI = (".ini", ".ini.j2", ".conf", ".cfg")
+_PGBOUNCER_SECTION = re.compile(rb"^[ \t]*\[(?:pgbouncer|databases)\][ \t]*\r?$",
+                                re.MULTILINE | re.IGNORECASE)
+_KUBERNETES_KIND = re.compile(rb"^kind:[ \t]*[\"']?[A-Za-z]+", re.MULTILINE)
+_API_VERSION = re.compile(rb"^apiVersion:", re.MULTILINE)
 
 
 @dataclass
@@ -22,69 +27,144 @@ class Inputs:
     missing: list[str] = field(default_factory=list)
 
 
-def _excluded(path: str, patterns: list[str]) -> bool:
-    posix = Path(path).as_posix()
-    parts = posix.split("/")
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(posix, f"*/{pattern}"):
-            return True
-        if any(fnmatch.fnmatch(part, pattern) for part in parts):
-            return True
-    return False
+def _glob_to_regex(glob: str) -> str:
+    """Translate one gitignore glob (without its leading `/` or trailing `/`) to a regex."""
+    out = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif glob[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif glob[i] == "[" and "]" in glob[i + 2:]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(glob[i]))
+            i += 1
+    return "".join(out)
 
 
-def _walk(root: str, exclude: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    anchored: bool  # matched against the whole relative path, not only the name
+    directory_only: bool
+    negated: bool
+
+
+def _compile(pattern: str) -> _Pattern | None:
+    pattern = pattern.strip()
+    if not pattern or pattern.startswith("#"):
+        return None
+    negated = pattern.startswith("!")
+    pattern = pattern[1:] if negated else pattern
+    directory_only = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
+    anchored = "/" in pattern
+    regex = re.compile(_glob_to_regex(pattern.lstrip("/")) + r"\Z")
+    return _Pattern(regex, anchored, directory_only, negated)
+
+
+class Excludes:
+    """`.gitignore`-style patterns, anchored at `root` (the config file's directory):
+    `name` matches at any depth, `/name` and `a/b` only from the root, `dir/` only
+    directories, `**` any number of directories, `!pattern` re-includes."""
+
+    def __init__(self, patterns: list[str], root: str | None = None) -> None:
+        self._patterns = [p for p in map(_compile, patterns) if p is not None]
+        self._root = os.path.abspath(root or os.getcwd())
+        self._dirs: dict[str, bool] = {}
+
+    def _matches(self, relative: str, is_dir: bool) -> bool:
+        name = relative.rsplit("/", 1)[-1]
+        excluded = False
+        for pattern in self._patterns:
+            if pattern.directory_only and not is_dir:
+                continue
+            if pattern.regex.match(relative if pattern.anchored else name):
+                excluded = not pattern.negated
+        return excluded
+
+    def excluded(self, path: str, is_dir: bool = False) -> bool:
+        if not self._patterns:
+            return False
+        relative = os.path.relpath(os.path.abspath(path), self._root)
+        parts = Path(relative).as_posix().split("/")
+        if parts[0] == "..":  # outside the root: only unanchored patterns can apply
+            parts = [p for p in parts if p not in ("..", ".")]
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix not in self._dirs:
+                self._dirs[prefix] = self._matches(prefix, True)
+            if self._dirs[prefix]:
+                return True
+        return self._matches("/".join(parts), is_dir)
+
+
+def _walk(root: str, excludes: Excludes) -> list[str]:
     if os.path.isfile(root):
-        return [root]
+        return [] if excludes.excluded(root) else [root]
     found: list[str] = []
     for directory, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS
-                         and not _excluded(os.path.join(directory, d), exclude))
+                         and not excludes.excluded(os.path.join(directory, d), True))
         for name in sorted(files):
             path = os.path.join(directory, name)
-            if not _excluded(path, exclude):
+            if not excludes.excluded(path):
                 found.append(path)
     return found
 
 
-def _looks_like_pgbouncer(path: str) -> bool:
+def _head(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            head = handle.read(65536)
+            return handle.read(65536)
     except OSError:
-        return False
-    return b"[pgbouncer]" in head.lower() or b"[databases]" in head.lower()
+        return b""
 
 
-def _looks_like_kubernetes(path: str) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536)
-    except OSError:
-        return False
-    return b"kind:" in head and b"apiVersion" in head
+def looks_like_pgbouncer(path: str) -> bool:
+    return _PGBOUNCER_SECTION.search(_head(path)) is not None
 
 
-def discover(paths: list[str], exclude: list[str]) -> Inputs:
+def looks_like_kubernetes(path: str) -> bool:
+    head = _head(path)
+    return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
+
+
+def discover(paths: list[str], exclude: list[str], root: str | None = None) -> Inputs:
+    """Sort the files under `paths` by kind; `exclude` patterns are anchored at `root`."""
+    excludes = Excludes(exclude, root)
     inputs = Inputs()
     tf_dirs: dict[str, None] = {}
-    for root in paths:
-        if not os.path.exists(root):
-            inputs.missing.append(root)
+    for given in paths:
+        if not os.path.exists(given):
+            inputs.missing.append(given)
             continue
-        for path in _walk(root, exclude):
+        for path in _walk(given, excludes):
             lower = path.lower()
             if lower.endswith(".sql"):
                 inputs.sql.append(path)
             elif lower.endswith(".tf"):
+                # A module is its whole directory: one changed file brings in its siblings.
                 tf_dirs.setdefault(os.path.dirname(path) or ".", None)
-            elif lower.endswith(".tfvars") and os.path.isfile(root):
+            elif lower.endswith(".tfvars") and os.path.isfile(given):
                 inputs.var_files.append(path)
-            elif lower.endswith(".ini") or lower.endswith(".ini.j2"):
-                if _looks_like_pgbouncer(path):
+            elif lower.endswith(_INI):
+                if looks_like_pgbouncer(path):
                     inputs.pgbouncer.append(path)
-            elif lower.endswith(_YAML) and _looks_like_kubernetes(path):
+            elif lower.endswith(_YAML) and looks_like_kubernetes(path):
                 inputs.kubernetes.append(path)
     inputs.terraform_dirs = list(tf_dirs)
     return inputs

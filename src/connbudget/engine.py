@@ -42,7 +42,7 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
 
 
 def check_sql(paths: list[str], settings: Settings) -> Report:
-    inputs = discover(paths, settings.exclude)
+    inputs = discover(paths, settings.exclude, settings.exclude_root)
     report = _sql_report(inputs)
     report.errors.extend(_missing(inputs))
     return report
@@ -51,7 +51,7 @@ def check_sql(paths: list[str], settings: Settings) -> Report:
 def check_capacity(paths: list[str], settings: Settings) -> Report:
     from connbudget.capacity import analyze
 
-    inputs = discover(paths, settings.exclude)
+    inputs = discover(paths, settings.exclude, settings.exclude_root)
     terraform = _terraform(inputs, settings)
     report = analyze(inputs, settings, terraform)
     if terraform is not None:
@@ -63,7 +63,7 @@ def check_capacity(paths: list[str], settings: Settings) -> Report:
 def scan(paths: list[str], settings: Settings) -> Report:
     from connbudget.capacity import analyze
 
-    inputs = discover(paths, settings.exclude)
+    inputs = discover(paths, settings.exclude, settings.exclude_root)
     report = Report(errors=_missing(inputs))
     if inputs.sql:
         report.extend(_sql_report(inputs))

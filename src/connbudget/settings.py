@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 
@@ -28,3 +29,8 @@ class Settings:
     var_files: list[str] = field(default_factory=list)
     cache: bool = True
     config_file: str | None = None
+
+    @property
+    def exclude_root(self) -> str | None:
+        """Where anchored exclude patterns start: the config file's directory."""
+        return os.path.dirname(self.config_file) if self.config_file else None
