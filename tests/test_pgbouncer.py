@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, FIXTURES
+
+from connbudget.pgbouncer import (
+    DEFAULT_SOURCE,
+    REDACTED,
+    load_pgbouncer,
+    worst_case_server_connections,
+)
+
+HERE = FIXTURES / "pgbouncer"
+CORPUS_FILES = sorted((CORPUS / "pgbouncer").iterdir())
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
+def test_corpus_file_parses_with_located_errors_only(path: Path) -> None:
+    config = load_pgbouncer(str(path))
+    for error in config.errors:
+        assert error.file == str(path) and error.line > 0
+    assert worst_case_server_connections(config) is not None
+
+
+def test_corpus_test_ini_reads_every_database_and_user() -> None:
+    config = load_pgbouncer(str(CORPUS / "pgbouncer" / "pgbouncer-test-test.ini"))
+    assert config.errors == []
+    assert len(config.databases) == 45
+    assert set(config.users) >= {"maxedout", "poolsize1", "respoolsize1"}
+    assert config.default_pool_size().value == 5
+    assert config.pool_mode().value == "statement"
+
+
+def test_crunchy_placeholders_are_unknown_not_errors() -> None:
+    path = CORPUS / "pgbouncer" / "crunchy-containers-conf-pgbouncer.ini"
+    config = load_pgbouncer(str(path))
+    assert config.errors == []
+    pool = config.default_pool_size()
+    assert pool.value is None and "DEFAULT_POOL_SIZE" in pool.unknown
+    assert worst_case_server_connections(config).total is None
+
+
+def test_defaults_apply_when_nothing_is_set() -> None:
+    config = load_pgbouncer(str(HERE / "defaults.ini"))
+    assert config.errors == []
+    assert config.default_pool_size().value == 20
+    assert config.reserve_pool_size().value == 0
+    assert config.max_client_conn().value == 100
+    assert config.max_db_connections().value == 0
+    assert config.max_user_connections().value == 0
+    assert config.listen_port().value == 6432
+    mode = config.pool_mode()
+    assert (mode.value, mode.is_default, mode.source) == ("session", True, DEFAULT_SOURCE)
+
+
+def test_settings_carry_file_and_line() -> None:
+    path = HERE / "overrides.ini"
+    config = load_pgbouncer(str(path))
+    size = config.default_pool_size()
+    expected = (25, str(path), _line_of(path, "default_pool_size"))
+    assert (size.value, size.file, size.line) == expected
+    app = config.databases["app"]
+    assert app.line == _line_of(path, "app = ")
+    assert app.params["pool_size"].line == app.line
+
+
+def test_password_in_connect_string_is_never_kept() -> None:
+    config = load_pgbouncer(str(HERE / "overrides.ini"))
+    assert config.databases["reports"].params["password"].value == REDACTED
+    assert "not-for-output" not in repr(config)
+
+
+def test_per_database_and_per_user_overrides_in_worst_case() -> None:
+    config = load_pgbouncer(str(HERE / "overrides.ini"))
+    worst = worst_case_server_connections(config, users=["web", "batch"])
+    by_db = {term.database: term for term in worst.databases}
+    # app: web 30 + 5 (database pool_size, reserve_pool), batch 50 + 0 ([users]) = 85
+    assert by_db["app"].total == 85
+    # reports forces user=reporter: one pool of 25 + 5, capped by max_db_connections=10
+    assert by_db["reports"].forced_user == "reporter"
+    assert (by_db["reports"].pools_total, by_db["reports"].total) == (30, 10)
+    # legacy: web 25 + 5 (global), batch 50 + 0
+    assert by_db["legacy"].total == 80
+    assert worst.total == 175
+    assert worst.assumptions == ()
+
+
+def test_pool_settings_say_where_they_came_from() -> None:
+    path = HERE / "overrides.ini"
+    config = load_pgbouncer(str(path))
+    worst = worst_case_server_connections(config, users=["batch"])
+    app = next(term for term in worst.databases if term.database == "app")
+    pool = app.pools[0]
+    assert pool.pool_size.line == _line_of(path, "batch = ")
+    assert pool.pool_mode.value == "session"
+    legacy = next(term for term in worst.databases if term.database == "legacy")
+    assert legacy.pools[0].reserve_pool_size.value == 0
+
+
+def test_unknown_client_users_assume_one_pool_and_say_so() -> None:
+    config = load_pgbouncer(str(HERE / "overrides.ini"))
+    worst = worst_case_server_connections(config)
+    assert worst.total == 35 + 10 + 30
+    assert any("one client user" in text for text in worst.assumptions)
+
+
+def test_max_user_connections_bounds_the_total() -> None:
+    config = load_pgbouncer(str(HERE / "user-caps.ini"))
+    worst = worst_case_server_connections(config, users=["web", "worker"])
+    # per database 10 + 10 = 20, two databases = 40; web is capped at 15 over both: 15 + 20
+    assert sum(term.total or 0 for term in worst.databases) == 40
+    assert worst.total == 35
+    assert [cap.value for cap in worst.user_caps] == [15]
+
+
+def test_wildcard_database_serves_names_not_listed() -> None:
+    config = load_pgbouncer(str(HERE / "wildcard.ini"))
+    assert config.fallback() is not None
+    worst = worst_case_server_connections(config, databases=["billing", "orders", "audit"])
+    by_db = {term.database: term for term in worst.databases}
+    assert (by_db["billing"].entry, by_db["billing"].total) == ("billing", 5)
+    assert (by_db["orders"].entry, by_db["orders"].host, by_db["orders"].dbname) == (
+        "*", "shared-db.internal", "orders")
+    assert worst.total == 5 + 8 + 8
+
+
+def test_wildcard_without_client_databases_counts_one_and_says_so() -> None:
+    config = load_pgbouncer(str(HERE / "wildcard.ini"))
+    worst = worst_case_server_connections(config)
+    assert worst.total == 5 + 8
+    assert any("'*'" in text for text in worst.assumptions)
+
+
+def test_database_missing_without_wildcard_is_unknown() -> None:
+    config = load_pgbouncer(str(HERE / "defaults.ini"))
+    worst = worst_case_server_connections(config, databases=["other"])
+    assert worst.total is None
+    assert "other" in worst.unknown[0]
+
+
+def test_formula_text_shows_the_math() -> None:
+    config = load_pgbouncer(str(HERE / "overrides.ini"))
+    worst = worst_case_server_connections(config, users=["web"])
+    assert worst.formula() == "app: 30+5 + reports: min(10, 25+5) + legacy: 25+5 = 75"
+
+
+def test_invalid_values_are_located_errors_and_the_rest_is_parsed() -> None:
+    path = HERE / "invalid.ini"
+    config = load_pgbouncer(str(path))
+    located = {(error.line, error.message) for error in config.errors}
+    assert (_line_of(path, "pool_size=ten"), "database 'app': pool_size: 'ten' is not an integer") \
+        in located
+    assert (_line_of(path, "pool_mode = fast"),
+            "pool_mode: 'fast' is not one of session, transaction, statement") in located
+    assert (_line_of(path, "default_pool_size"), "default_pool_size: 'twenty' is not an integer") \
+        in located
+    assert (_line_of(path, "no equals"), "expected 'key = value'") in located
+    assert config.max_client_conn().value == 500
+    assert config.default_pool_size().value is None
+
+
+def test_connect_string_errors_never_show_a_password() -> None:
+    path = HERE / "invalid.ini"
+    config = load_pgbouncer(str(path))
+    broken = [e for e in config.errors if e.line == _line_of(path, "broken =")]
+    assert len(broken) == 1
+    assert "unterminated-secret-value" not in str(broken[0])
+
+
+def test_include_is_read_relative_to_the_including_file() -> None:
+    path = HERE / "include" / "main.ini"
+    config = load_pgbouncer(str(path))
+    assert config.errors == []
+    pools = HERE / "include" / "conf.d" / "pools.ini"
+    size = config.default_pool_size()
+    assert (size.value, size.file, size.line) == (40, str(pools), 2)
+    assert config.databases["app"].file == str(HERE / "include" / "conf.d" / "databases.ini")
+    worst = worst_case_server_connections(config, users=["web", "api"])
+    assert worst.total == 60
+
+
+def test_include_cycle_is_a_located_error() -> None:
+    path = HERE / "include-cycle" / "a.ini"
+    config = load_pgbouncer(str(path))
+    assert len(config.errors) == 1
+    error = config.errors[0]
+    assert error.file.endswith("b.ini") and error.line == 2 and "cycle" in error.message
+    assert config.default_pool_size().value == 12
+    assert config.reserve_pool_size().value == 3
+
+
+def test_missing_include_is_a_located_error() -> None:
+    path = HERE / "include-missing.ini"
+    config = load_pgbouncer(str(path))
+    assert [(e.file, e.line) for e in config.errors] == [(str(path), 2)]
+    assert config.default_pool_size().value == 7
+
+
+def test_absolute_include_is_unknown_not_read() -> None:
+    config = load_pgbouncer(str(CORPUS / "pgbouncer" / "supabase-all-in-one-pgbouncer.ini"))
+    assert config.errors == []
+    assert [u.line for u in config.unknowns] == [361, 362]
+    assert config.default_pool_size().value == 15
+
+
+def test_jinja_values_are_unknown_not_errors() -> None:
+    path = HERE / "template.ini.j2"
+    config = load_pgbouncer(str(path))
+    assert config.errors == []
+    assert config.default_pool_size().value is None
+    assert config.max_db_connections().unknown
+    assert config.max_client_conn().value == 1000
+    assert config.pool_mode().value == "transaction"
+    assert {u.line for u in config.unknowns} >= {_line_of(path, "default_pool_size")}
+
+
+def test_unreadable_file_is_a_located_error() -> None:
+    config = load_pgbouncer(str(HERE / "no-such.ini"))
+    assert len(config.errors) == 1 and "cannot read" in config.errors[0].message
