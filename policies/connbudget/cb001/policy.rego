@@ -1,0 +1,46 @@
+# METADATA
+# title: A LOGIN role that is not a superuser has no finite CONNECTION LIMIT
+# description: >-
+#   Fires on a statement that creates the role or says LOGIN, SUPERUSER or CONNECTION LIMIT when,
+#   after it, the role has connection_limit -1 (null = unknown: no finding), login not false and
+#   superuser not true, and the final state after all scanned statements (not dropped) still has
+#   that problem. CREATE USER implies LOGIN; ALTER ROLE x CONNECTION LIMIT -1 on a role created
+#   outside the scanned files is flagged. One leaking client can then take every slot of the server.
+# related_resources:
+#   - ref: https://github.com/connbudget/connbudget/blob/main/docs/rules/CB001.md
+#     description: CB001 rule page
+# custom:
+#   id: CB001
+#   severity: error
+package connbudget.cb001
+
+import data.connbudget.lib.roles
+
+unlimited(state) if {
+	state.connection_limit == -1
+	state.login != false
+	state.superuser != true
+}
+
+deny contains result if {
+	roles.touches(["login", "superuser", "connection_limit"])
+	unlimited(input.effective)
+	input.final != null
+	unlimited(input.final)
+	result := roles.finding("CB001", "error", message, fix)
+}
+
+message := concat("", [
+	"role ", roles.quoted_name, login_phrase, " with no connection limit (CONNECTION LIMIT -1): ",
+	"one leaking client can take every connection slot of the server",
+])
+
+login_phrase := " can log in" if {
+	input.effective.login == true
+} else := " may log in (its LOGIN attribute is not in the scanned files)"
+
+sizing := "size it as the pool that logs in as this role + its reserve + admin headroom, e.g. 20 + 5 + headroom -> 50"
+
+fix := concat("", ["set connection_limit = 50 in ", input.resource, "; ", sizing]) if {
+	roles.terraform
+} else := concat("", ["ALTER ROLE ", roles.sql_name, " CONNECTION LIMIT 50; -- ", sizing])

@@ -1,0 +1,43 @@
+package connbudget.cb004_test
+
+import data.connbudget.cb004
+import data.connbudget.lib.documents_test as doc
+
+limited := doc.state(true, false, 10)
+
+with_password(kind) := doc.sql("CreateRoleStmt", {"login": true, "password": kind}, limited, limited)
+
+test_plaintext_password_is_denied if {
+	results := cb004.deny with input as with_password("plaintext")
+	some result in results
+	result.rule_id == "CB004"
+	result.severity == "error"
+	startswith(result.fix, "ALTER ROLE appuser PASSWORD NULL;")
+	contains(result.fix, `\password appuser`)
+}
+
+test_scram_hash_is_allowed if {
+	count(cb004.deny) == 0 with input as with_password("scram-sha-256")
+}
+
+test_md5_hash_is_allowed if {
+	count(cb004.deny) == 0 with input as with_password("md5")
+}
+
+test_password_null_is_allowed if {
+	count(cb004.deny) == 0 with input as with_password("null")
+}
+
+test_psql_variable_is_allowed if {
+	count(cb004.deny) == 0 with input as with_password("parameter")
+}
+
+test_terraform_literal_is_denied if {
+	results := cb004.deny with input as doc.terraform(limited, "plaintext")
+	some result in results
+	contains(result.fix, "password = var.db_password")
+}
+
+test_terraform_variable_is_allowed if {
+	count(cb004.deny) == 0 with input as doc.terraform(limited, "parameter")
+}

@@ -1,0 +1,48 @@
+# METADATA
+# title: A LOGIN role sets no idle_in_transaction_session_timeout
+# description: >-
+#   Fires on a statement that creates the role or says LOGIN (login true) when the final state
+#   after all scanned statements is a LOGIN role whose settings have no
+#   idle_in_transaction_session_timeout, or have it at "0" (0 disables it). A later
+#   ALTER ROLE ... SET idle_in_transaction_session_timeout clears it. Sessions left idle in a
+#   transaction hold their connection slot and their locks until the timeout ends them.
+# related_resources:
+#   - ref: https://github.com/connbudget/connbudget/blob/main/docs/rules/CB005.md
+#     description: CB005 rule page
+# custom:
+#   id: CB005
+#   severity: info
+package connbudget.cb005
+
+import data.connbudget.lib.roles
+
+logs_in if roles.creates
+
+logs_in if input.role.login == true
+
+has_idle_timeout(settings) if {
+	value := settings.idle_in_transaction_session_timeout
+	value != null
+	value != "0"
+	value != 0
+}
+
+deny contains result if {
+	logs_in
+	input.final.login == true
+	not has_idle_timeout(object.get(input.final, "settings", {}))
+	result := roles.finding("CB005", "info", message, fix)
+}
+
+message := concat("", [
+	"role ", roles.quoted_name, " can log in and sets no idle_in_transaction_session_timeout: ",
+	"a session left idle in a transaction holds its connection slot until someone kills it",
+])
+
+fix := concat("", [
+	"set idle_in_transaction_session_timeout = 60000 (milliseconds) in ", input.resource,
+]) if {
+	roles.terraform
+} else := concat("", [
+	"ALTER ROLE ", roles.sql_name, " SET idle_in_transaction_session_timeout = '60s';",
+])

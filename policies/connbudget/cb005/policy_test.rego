@@ -1,0 +1,48 @@
+package connbudget.cb005_test
+
+import data.connbudget.cb005
+import data.connbudget.lib.documents_test as doc
+
+limited := doc.state(true, false, 10)
+
+tuned := doc.with_settings(limited, doc.idle_timeout)
+
+test_login_role_without_timeout_is_denied if {
+	results := cb005.deny with input as doc.sql("CreateRoleStmt", {"login": true}, limited, limited)
+	some result in results
+	result.rule_id == "CB005"
+	result.severity == "info"
+	result.fix == "ALTER ROLE appuser SET idle_in_transaction_session_timeout = '60s';"
+}
+
+test_timeout_set_later_is_allowed if {
+	count(cb005.deny) == 0 with input as doc.sql("CreateRoleStmt", {"login": true}, limited, tuned)
+}
+
+test_timeout_zero_is_denied if {
+	disabled := doc.with_settings(limited, {"idle_in_transaction_session_timeout": "0"})
+	count(cb005.deny) == 1 with input as doc.sql("CreateRoleStmt", {"login": true}, limited, disabled)
+}
+
+test_nologin_role_is_allowed if {
+	s := doc.state(false, false, -1)
+	count(cb005.deny) == 0 with input as doc.sql("CreateRoleStmt", {}, s, s)
+}
+
+test_alter_making_the_role_login_is_denied if {
+	count(cb005.deny) == 1 with input as doc.sql("AlterRoleStmt", {"login": true}, limited, limited)
+}
+
+test_alter_of_other_attributes_is_allowed if {
+	count(cb005.deny) == 0 with input as doc.sql("AlterRoleStmt", {"connection_limit": 10}, limited, limited)
+}
+
+test_terraform_role_without_timeout_is_denied if {
+	results := cb005.deny with input as doc.terraform(limited, null)
+	some result in results
+	result.fix == "set idle_in_transaction_session_timeout = 60000 (milliseconds) in postgresql_role.app"
+}
+
+test_terraform_role_with_timeout_is_allowed if {
+	count(cb005.deny) == 0 with input as doc.terraform(tuned, null)
+}

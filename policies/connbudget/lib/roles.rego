@@ -1,0 +1,53 @@
+# METADATA
+# title: Role document helpers
+# description: >-
+#   Predicates shared by the connbudget role policies. Input is one role document as printed by
+#   `connbudget sql2json` (statement type = pglast node name) or made by the Terraform front end
+#   (statement type postgresql_role): `role` is what the statement says (null = not said),
+#   `effective` the role state after it, `final` the state after every scanned statement
+#   (null when the role was dropped).
+package connbudget.lib.roles
+
+creates if input.statement.type in {"CreateRoleStmt", "postgresql_role"}
+
+terraform if input.source.format == "terraform"
+
+# The statement creates the role or says one of the attributes.
+touches(attributes) if creates
+
+touches(attributes) if {
+	some attribute in attributes
+	input.role[attribute] != null
+}
+
+name := input.role.name if {
+	is_string(input.role.name)
+} else := input.resource
+
+# The role name as a message shows it, the way PostgreSQL's own errors do.
+quoted_name := concat("", [`"`, name, `"`])
+
+# The role name as SQL would need it written: bare when PostgreSQL keeps it as is, quoted otherwise.
+sql_name := name if {
+	regex.match(`^[a-z_][a-z0-9_$]*$`, name)
+	not name in reserved_words
+} else := concat("", [`"`, replace(name, `"`, `""`), `"`])
+
+reserved_words := {
+	"all", "analyse", "analyze", "and", "any", "as", "both", "case", "check", "collate", "column",
+	"constraint", "create", "current_role", "current_user", "default", "do", "else", "end",
+	"for", "from", "grant", "group", "in", "into", "none", "not", "null", "on", "only", "or",
+	"order", "public", "role", "select", "session_user", "table", "then", "to", "user", "using",
+	"when", "where", "with",
+}
+
+# A finding as Conftest shows it: `msg` first, the rest kept as metadata.
+finding(rule_id, severity, msg, fix) := {
+	"msg": msg,
+	"rule_id": rule_id,
+	"severity": severity,
+	"file": input.source.file,
+	"line": input.source.line,
+	"resource": input.resource,
+	"fix": fix,
+}

@@ -1,0 +1,101 @@
+"""Embedded evaluation of the bundled Rego role policies (rego-cpp through regopy).
+
+The policies are compiled once per process into a bundle whose query collects the `deny` set of
+every policy package; each role document is then one evaluation of that bundle.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from connbudget.catalogue import RULES
+from connbudget.report import Finding
+from connbudget.resources import policies_dir
+
+_PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
+_DENY = re.compile(r"^deny\s+contains\b", re.MULTILINE)
+
+
+class RegoError(RuntimeError):
+    """The Rego engine could not compile the bundled policies or evaluate a document."""
+
+
+def policy_files(root: Path | None = None) -> list[Path]:
+    """Every policy module under `root` (default: the bundled policies), tests excluded."""
+    base = root if root is not None else policies_dir()
+    return sorted(p for p in base.rglob("*.rego") if not p.name.endswith("_test.rego"))
+
+
+def deny_query(sources: dict[str, str]) -> str:
+    """A query binding `deny` to the union of the `deny` sets of every package that has one."""
+    packages = sorted(
+        match.group(1)
+        for text in sources.values()
+        if _DENY.search(text)
+        for match in _PACKAGE.finditer(text)
+    )
+    if not packages:
+        raise RegoError("no policy with a deny rule found")
+    return "deny := " + " | ".join(f"data.{package}.deny" for package in packages)
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled() -> tuple[Any, Any]:
+    import regopy  # type: ignore[import-untyped]
+
+    sources = {str(path): path.read_text(encoding="utf-8") for path in policy_files()}
+    interpreter = regopy.Interpreter()
+    try:
+        for name, text in sources.items():
+            interpreter.add_module(name, text)
+        bundle = interpreter.build(deny_query(sources))
+    except regopy.RegoError as error:
+        raise RegoError(f"cannot compile the bundled policies: {error}") from error
+    if not bundle.ok():
+        raise RegoError("cannot compile the bundled policies")
+    return interpreter, bundle
+
+
+def evaluate_document(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The raw deny results of every bundled policy for one document, in a stable order."""
+    interpreter, bundle = _compiled()
+    # set_input(dict) does not escape quotes inside strings; a JSON term does.
+    interpreter.set_input_term(json.dumps(document))
+    output = interpreter.query_bundle(bundle)
+    if not output.ok():
+        raise RegoError(f"policy evaluation failed: {output}")
+    text = str(output)
+    if text == "undefined":
+        return []
+    results: list[dict[str, Any]] = json.loads(text)["bindings"]["deny"]
+    return sorted(results, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
+    rule_id = result["rule_id"]
+    if rule_id not in RULES or RULES[rule_id].severity != result["severity"]:
+        raise RegoError(f"policy result does not match the rule catalogue: {rule_id}")
+    source = document.get("source") or {}
+    return Finding(
+        rule_id=rule_id,
+        message=result["msg"],
+        file=result["file"],
+        line=result["line"],
+        resource=result.get("resource") or "",
+        fix=result.get("fix") or "",
+        column=source.get("column"),
+        end_line=source.get("end_line"),
+    )
+
+
+def evaluate_documents(documents: list[dict[str, Any]]) -> list[Finding]:
+    """Findings of every bundled policy on every role document."""
+    return [
+        _finding(result, document)
+        for document in documents
+        for result in evaluate_document(document)
+    ]
