@@ -91,7 +91,7 @@ def _finish(report: Report, args: argparse.Namespace, settings: Settings) -> int
     from connbudget.reporters import render, resolve_format
     from connbudget.suppress import apply_suppressions
 
-    report = apply_suppressions(report, settings).sorted()
+    report = apply_suppressions(report, settings, args.paths, args.command).sorted()
     fmt = resolve_format(args.format, args.output)
     _emit(render(report, fmt, settings), args.output)
     if fmt != "text" and args.output is None:

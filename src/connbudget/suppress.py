@@ -1,11 +1,148 @@
-"""Inline suppressions: `-- connbudget:ignore CB001 reason` and `# connbudget:ignore CB101 reason`."""
+"""Inline suppressions, a step over the findings after every engine has run.
+
+`-- connbudget:ignore CB001 reason` (SQL) on the statement's line or the line before it;
+`# connbudget:ignore CB101 reason` (HCL, YAML, ini; `//` in HCL, `;` in ini) inside the
+resource block or on the line before it. Several rule ids may be separated by commas or
+spaces; a reason is required. Checkov's `#checkov:skip=CKV_CB_001:reason` counts too, so one
+comment serves both tools. An ignore naming an unknown rule, giving no reason or matching no
+finding is itself reported as CB006.
+"""
 
 from __future__ import annotations
 
-from connbudget.report import Report
+import os
+import re
+from dataclasses import dataclass, field
+
+from connbudget.catalogue import RULES
+from connbudget.discover import discover
+from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 
+MARKER = b"connbudget:ignore"
+CHECKOV_MARKER = b"checkov:skip=CKV_CB_"
 
-def apply_suppressions(report: Report, settings: Settings) -> Report:
-    report.findings = [f for f in report.findings if f.rule_id not in settings.disabled_rules]
+_COMMENTS = {".sql": "--", ".tf": "#|//", ".tfvars": "#|//", ".hcl": "#|//",
+             ".yaml": "#", ".yml": "#", ".ini": "#|;", ".conf": "#|;", ".cfg": "#|;"}
+_ANY_COMMENT = "--|#|//|;"
+_IDS = re.compile(r"\s*((?:CB\d+)(?:[\s,]+CB\d+)*)(.*)", re.IGNORECASE)
+_CHECKOV = re.compile(r"#\s*checkov:skip=CKV_CB_(\d+)")
+
+# Which rules each command runs: an ignore for a rule that did not run is not "unused".
+_RAN = {
+    "sql": {r for r in RULES if r < "CB100"},
+    "capacity": {r for r in RULES if r >= "CB100"},
+    "scan": set(RULES),
+}
+
+
+@dataclass
+class Ignore:
+    file: str
+    line: int
+    column: int
+    rule_ids: list[str]
+    reason: str
+    reported: bool = True  # checkov:skip comments suppress but are never reported
+    used: set[str] = field(default_factory=set)
+
+    def covers(self, finding: Finding) -> bool:
+        last = max(finding.end_line or finding.line, finding.line)
+        return finding.rule_id in self.rule_ids and finding.line - 1 <= self.line <= last
+
+
+def _comment_pattern(path: str) -> re.Pattern[str]:
+    name = path.lower().removesuffix(".j2")
+    starts = _COMMENTS.get(os.path.splitext(name)[1], _ANY_COMMENT)
+    return re.compile(rf"(?:{starts})\s*connbudget:ignore(?![\w-])(.*)")
+
+
+def parse_ignores(path: str, text: str) -> list[Ignore]:
+    pattern = _comment_pattern(path)
+    ignores = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = pattern.search(line)
+        if match:
+            ids = _IDS.match(match.group(1))
+            rule_ids = re.split(r"[\s,]+", ids.group(1).upper()) if ids else []
+            reason = (ids.group(2) if ids else match.group(1)).strip(" \t:-,*/")
+            ignores.append(Ignore(path, number, match.start() + 1, rule_ids, reason))
+        for skip in _CHECKOV.finditer(line):
+            ignores.append(Ignore(path, number, skip.start() + 1, [f"CB{skip.group(1)}"],
+                                  "checkov:skip", reported=False))
+    return ignores
+
+
+def _read_ignores(path: str) -> list[Ignore]:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return []
+    if MARKER not in data and CHECKOV_MARKER not in data:
+        return []
+    return parse_ignores(path, data.decode("utf-8", errors="replace"))
+
+
+def _scanned_files(paths: list[str], command: str, settings: Settings) -> list[str]:
+    inputs = discover(paths, settings.exclude, settings.exclude_root)
+    files = list(inputs.sql) if command in ("sql", "scan") else []
+    if command in ("capacity", "scan"):
+        for directory in inputs.terraform_dirs:
+            files += sorted(os.path.join(directory, name) for name in os.listdir(directory)
+                            if name.endswith((".tf", ".tfvars")))
+        files += inputs.var_files + inputs.pgbouncer + inputs.kubernetes
+    return files
+
+
+def _key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(path))
+
+
+def _problems(ignore: Ignore, ran: set[str]) -> list[tuple[str, str]]:
+    """(message, fix) for each thing wrong with one ignore comment."""
+    if not ignore.reported:
+        return []
+    if not ignore.rule_ids:
+        return [("connbudget:ignore names no rule",
+                 "name the rule: connbudget:ignore CB001 <reason>")]
+    problems = []
+    for rule_id in ignore.rule_ids:
+        if rule_id not in RULES:
+            problems.append((f"connbudget:ignore names unknown rule {rule_id}",
+                             "use a rule id that `connbudget rules` lists"))
+        elif rule_id in ran and rule_id not in ignore.used:
+            problems.append((f"connbudget:ignore {rule_id} matches no finding",
+                             "remove the comment, or move it onto or above the statement "
+                             "or inside the resource block"))
+    if not ignore.reason:
+        problems.append((f"connbudget:ignore {' '.join(ignore.rule_ids)} gives no reason",
+                         f"say why after the rule id: connbudget:ignore "
+                         f"{ignore.rule_ids[0]} <reason>"))
+    return problems
+
+
+def apply_suppressions(report: Report, settings: Settings, paths: list[str] | None = None,
+                       command: str = "scan") -> Report:
+    """Drop disabled and ignored findings; add CB006 for ignores that are wrong or unused."""
+    findings = [f for f in report.findings if f.rule_id not in settings.disabled_rules]
+    files = {_key(f.file): f.file for f in findings}
+    for path in _scanned_files(paths or [], command, settings):
+        files.setdefault(_key(path), path)
+    ignores = {key: _read_ignores(path) for key, path in files.items()}
+    kept = []
+    for finding in findings:
+        matching = [i for i in ignores.get(_key(finding.file), []) if i.covers(finding)]
+        for ignore in matching:
+            ignore.used.add(finding.rule_id)
+        if not matching:
+            kept.append(finding)
+    ran = _RAN.get(command, set(RULES)) - settings.disabled_rules
+    if "CB006" not in settings.disabled_rules:
+        for file_ignores in ignores.values():
+            for ignore in file_ignores:
+                kept += [Finding("CB006", message, ignore.file, ignore.line, fix=fix,
+                                 column=ignore.column)
+                         for message, fix in _problems(ignore, ran)]
+    report.findings = kept
     return report

@@ -1,0 +1,120 @@
+"""Inline ignores: where they apply, what they must say, and ignores reported as CB006."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES
+
+from connbudget.report import Finding, Report
+from connbudget.settings import Settings
+from connbudget.suppress import apply_suppressions, parse_ignores
+
+DIR = FIXTURES / "suppress"
+SQL = str(DIR / "roles.sql")
+TF = str(DIR / "main.tf")
+INI = str(DIR / "pgbouncer.ini")
+
+SQL_FINDINGS = [Finding("CB001", "no limit", SQL, 2, "reporting"),
+                Finding("CB001", "no limit", SQL, 5, "batch"),
+                Finding("CB005", "no timeout", SQL, 5, "batch"),
+                Finding("CB001", "no limit", SQL, 8, "nightly"),
+                Finding("CB001", "no limit", SQL, 16, "exporter"),
+                Finding("CB005", "no timeout", SQL, 16, "exporter")]
+TF_FINDINGS = [Finding("CB001", "no limit", TF, 1, "postgresql_role.reporting", end_line=5),
+               Finding("CB101", "380 > 167", TF, 8, "aws_db_instance.main", end_line=10),
+               Finding("CB001", "no limit", TF, 12, "postgresql_role.etl", end_line=16)]
+
+
+def run(findings: list[Finding], command: str = "scan", paths: list[str] | None = None,
+        settings: Settings | None = None) -> list[tuple[str, int, str]]:
+    report = apply_suppressions(Report(findings=list(findings)), settings or Settings(),
+                                paths if paths is not None else [str(DIR)], command)
+    return sorted((f.rule_id, f.line, f.message) for f in report.findings)
+
+
+def kept(findings: list[Finding], command: str = "scan", paths: list[str] | None = None,
+         settings: Settings | None = None) -> list[tuple[str, int]]:
+    return [(rule, line) for rule, line, _ in run(findings, command, paths, settings)
+            if rule != "CB006"]
+
+
+def cb006(findings: list[Finding], command: str = "scan", paths: list[str] | None = None,
+          settings: Settings | None = None) -> list[tuple[int, str]]:
+    return [(line, message) for rule, line, message in run(findings, command, paths, settings)
+            if rule == "CB006"]
+
+
+def test_sql_ignore_on_the_statement_line_suppresses() -> None:
+    assert ("CB001", 2) not in kept(SQL_FINDINGS)
+
+
+def test_sql_ignore_on_the_line_before_suppresses_every_rule_it_names() -> None:
+    assert [f for f in kept(SQL_FINDINGS) if f[1] == 5] == []
+
+
+def test_findings_without_an_ignore_are_kept() -> None:
+    assert kept(SQL_FINDINGS) == [("CB001", 16), ("CB005", 16)]
+
+
+def test_an_ignore_without_a_reason_suppresses_but_is_reported() -> None:
+    assert ("CB001", 8) not in kept(SQL_FINDINGS)
+    assert (7, "connbudget:ignore CB001 gives no reason") in cb006(SQL_FINDINGS)
+
+
+def test_an_ignore_naming_an_unknown_rule_is_reported_at_its_line() -> None:
+    assert (10, "connbudget:ignore names unknown rule CB999") in cb006(SQL_FINDINGS)
+
+
+def test_an_ignore_that_matches_no_finding_is_reported() -> None:
+    assert (13, "connbudget:ignore CB003 matches no finding") in cb006(SQL_FINDINGS)
+
+
+def test_an_ignore_for_a_rule_the_command_did_not_run_is_not_reported() -> None:
+    messages = cb006(TF_FINDINGS, command="sql")
+    assert all("CB101" not in message for _, message in messages)
+    assert cb006([], command="capacity", paths=[SQL]) == []
+
+
+def test_hcl_ignore_inside_the_resource_block_suppresses() -> None:
+    assert ("CB001", 1) not in kept(TF_FINDINGS)
+
+
+def test_hcl_slash_comment_on_the_line_before_the_block_suppresses() -> None:
+    assert ("CB101", 8) not in kept(TF_FINDINGS)
+
+
+def test_checkov_skip_comment_suppresses_the_same_rule_and_is_never_reported() -> None:
+    assert ("CB001", 12) not in kept(TF_FINDINGS)
+    assert all(line != 13 for line, _ in cb006([], paths=[TF]))
+
+
+def test_ini_semicolon_comment_on_the_line_before_suppresses() -> None:
+    assert kept([Finding("CB105", "100 < 380", INI, 6, "pgbouncer")], paths=[INI]) == []
+
+
+def test_ignores_in_files_without_findings_are_still_checked() -> None:
+    assert cb006([], paths=[TF]) == [(4, "connbudget:ignore CB001 matches no finding"),
+                                     (7, "connbudget:ignore CB101 matches no finding")]
+
+
+def test_disabled_rules_are_dropped() -> None:
+    settings = Settings(disabled_rules={"CB005"})
+    assert kept(SQL_FINDINGS, settings=settings) == [("CB001", 16)]
+
+
+def test_disabling_cb006_silences_the_reports_about_ignores() -> None:
+    assert cb006(SQL_FINDINGS, settings=Settings(disabled_rules={"CB006"})) == []
+
+
+def test_rule_ids_may_be_separated_by_commas_or_spaces_and_any_case() -> None:
+    ignores = parse_ignores("x.sql", "-- connbudget:ignore cb001 CB005,CB002: legacy role\n")
+    assert ignores[0].rule_ids == ["CB001", "CB005", "CB002"]
+    assert ignores[0].reason == "legacy role"
+
+
+def test_a_word_that_only_looks_like_an_id_starts_the_reason() -> None:
+    ignores = parse_ignores("x.sql", "-- connbudget:ignore CB004 md5 hash, not plaintext\n")
+    assert (ignores[0].rule_ids, ignores[0].reason) == (["CB004"], "md5 hash, not plaintext")
+
+
+def test_sql_files_only_honour_sql_comments() -> None:
+    assert parse_ignores("x.sql", "# connbudget:ignore CB001 reason\n") == []
