@@ -65,7 +65,8 @@ test_statement_not_about_the_limit_is_allowed if {
 }
 
 test_terraform_fix_names_the_attribute if {
-	results := cb001.deny with input as doc.terraform(doc.state(true, false, -1), null)
+	document := doc.terraform(doc.state(true, false, -1), null)
+	results := cb001.deny with input as document
 	some result in results
 	startswith(result.fix, "set connection_limit = 50 in postgresql_role.app;")
 }

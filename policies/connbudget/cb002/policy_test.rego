@@ -33,5 +33,6 @@ test_unknown_login_is_allowed if {
 }
 
 test_terraform_role_with_limit_zero_is_denied if {
-	count(cb002.deny) == 1 with input as doc.terraform(locked, null)
+	document := doc.terraform(locked, null)
+	count(cb002.deny) == 1 with input as document
 }

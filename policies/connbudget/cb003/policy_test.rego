@@ -37,7 +37,8 @@ test_statement_not_about_login_or_superuser_is_allowed if {
 }
 
 test_terraform_superuser_is_denied if {
-	results := cb003.deny with input as doc.terraform(super_login, null)
+	document := doc.terraform(super_login, null)
+	results := cb003.deny with input as document
 	some result in results
 	startswith(result.fix, "set superuser = false in postgresql_role.app;")
 }

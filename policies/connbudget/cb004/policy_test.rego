@@ -8,7 +8,8 @@ limited := doc.state(true, false, 10)
 with_password(kind) := doc.sql("CreateRoleStmt", {"login": true, "password": kind}, limited, limited)
 
 test_plaintext_password_is_denied if {
-	results := cb004.deny with input as with_password("plaintext")
+	document := with_password("plaintext")
+	results := cb004.deny with input as document
 	some result in results
 	result.rule_id == "CB004"
 	result.severity == "error"
@@ -17,27 +18,33 @@ test_plaintext_password_is_denied if {
 }
 
 test_scram_hash_is_allowed if {
-	count(cb004.deny) == 0 with input as with_password("scram-sha-256")
+	document := with_password("scram-sha-256")
+	count(cb004.deny) == 0 with input as document
 }
 
 test_md5_hash_is_allowed if {
-	count(cb004.deny) == 0 with input as with_password("md5")
+	document := with_password("md5")
+	count(cb004.deny) == 0 with input as document
 }
 
 test_password_null_is_allowed if {
-	count(cb004.deny) == 0 with input as with_password("null")
+	document := with_password("null")
+	count(cb004.deny) == 0 with input as document
 }
 
 test_psql_variable_is_allowed if {
-	count(cb004.deny) == 0 with input as with_password("parameter")
+	document := with_password("parameter")
+	count(cb004.deny) == 0 with input as document
 }
 
 test_terraform_literal_is_denied if {
-	results := cb004.deny with input as doc.terraform(limited, "plaintext")
+	document := doc.terraform(limited, "plaintext")
+	results := cb004.deny with input as document
 	some result in results
 	contains(result.fix, "password = var.db_password")
 }
 
 test_terraform_variable_is_allowed if {
-	count(cb004.deny) == 0 with input as doc.terraform(limited, "parameter")
+	document := doc.terraform(limited, "parameter")
+	count(cb004.deny) == 0 with input as document
 }

@@ -8,7 +8,8 @@ limited := doc.state(true, false, 10)
 tuned := doc.with_settings(limited, doc.idle_timeout)
 
 test_login_role_without_timeout_is_denied if {
-	results := cb005.deny with input as doc.sql("CreateRoleStmt", {"login": true}, limited, limited)
+	document := doc.sql("CreateRoleStmt", {"login": true}, limited, limited)
+	results := cb005.deny with input as document
 	some result in results
 	result.rule_id == "CB005"
 	result.severity == "info"
@@ -16,33 +17,40 @@ test_login_role_without_timeout_is_denied if {
 }
 
 test_timeout_set_later_is_allowed if {
-	count(cb005.deny) == 0 with input as doc.sql("CreateRoleStmt", {"login": true}, limited, tuned)
+	document := doc.sql("CreateRoleStmt", {"login": true}, limited, tuned)
+	count(cb005.deny) == 0 with input as document
 }
 
 test_timeout_zero_is_denied if {
 	disabled := doc.with_settings(limited, {"idle_in_transaction_session_timeout": "0"})
-	count(cb005.deny) == 1 with input as doc.sql("CreateRoleStmt", {"login": true}, limited, disabled)
+	document := doc.sql("CreateRoleStmt", {"login": true}, limited, disabled)
+	count(cb005.deny) == 1 with input as document
 }
 
 test_nologin_role_is_allowed if {
 	s := doc.state(false, false, -1)
-	count(cb005.deny) == 0 with input as doc.sql("CreateRoleStmt", {}, s, s)
+	document := doc.sql("CreateRoleStmt", {}, s, s)
+	count(cb005.deny) == 0 with input as document
 }
 
 test_alter_making_the_role_login_is_denied if {
-	count(cb005.deny) == 1 with input as doc.sql("AlterRoleStmt", {"login": true}, limited, limited)
+	document := doc.sql("AlterRoleStmt", {"login": true}, limited, limited)
+	count(cb005.deny) == 1 with input as document
 }
 
 test_alter_of_other_attributes_is_allowed if {
-	count(cb005.deny) == 0 with input as doc.sql("AlterRoleStmt", {"connection_limit": 10}, limited, limited)
+	document := doc.sql("AlterRoleStmt", {"connection_limit": 10}, limited, limited)
+	count(cb005.deny) == 0 with input as document
 }
 
 test_terraform_role_without_timeout_is_denied if {
-	results := cb005.deny with input as doc.terraform(limited, null)
+	document := doc.terraform(limited, null)
+	results := cb005.deny with input as document
 	some result in results
 	result.fix == "set idle_in_transaction_session_timeout = 60000 (milliseconds) in postgresql_role.app"
 }
 
 test_terraform_role_with_timeout_is_allowed if {
-	count(cb005.deny) == 0 with input as doc.terraform(tuned, null)
+	document := doc.terraform(tuned, null)
+	count(cb005.deny) == 0 with input as document
 }

@@ -13,7 +13,7 @@ creates if input.statement.type in {"CreateRoleStmt", "postgresql_role"}
 terraform if input.source.format == "terraform"
 
 # The statement creates the role or says one of the attributes.
-touches(attributes) if creates
+touches(_) if creates
 
 touches(attributes) if {
 	some attribute in attributes
