@@ -258,3 +258,12 @@ def test_markdown_escapes_pipes_and_html_in_messages() -> None:
                                  "markdown"])
 def test_every_format_renders_an_empty_report(fmt: str) -> None:
     assert out(fmt, Report())
+
+
+def test_text_draws_the_connection_math_of_each_database_after_the_findings() -> None:
+    lines = out("text").splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("THE CONNECTION MATH")]
+    assert [lines[i].split()[3] for i in heads] == ["aws_db_instance.main",
+                                                    "aws_db_instance.reports"]
+    assert lines.index("infra/reports.tf") < heads[0]
+    assert heads[1] < next(i for i, line in enumerate(lines) if line.startswith("error: "))
