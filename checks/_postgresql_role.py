@@ -1,0 +1,68 @@
+"""Reading a postgresql_role as the cyrilgdn/postgresql provider would: defaults applied,
+unresolved references kept apart from values."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from checkov.common.models.enums import CheckResult
+
+UNRESOLVED = object()
+
+# What Checkov leaves as text when it cannot evaluate an expression.
+_REFERENCE = re.compile(
+    r"\$\{"  # an interpolation
+    r"|\b(?:var|local|module|data|each|count|path|self)\.\w"  # var.x, data.y.z.attr, ...
+    r"|^[a-z][a-z0-9]*_\w*\.[\w-]+(?:\[[^\]]*\])?\.\w"  # random_password.app.result
+    r"|^[a-z]\w*\("  # sensitive(...), jsondecode(...)
+)
+
+
+def attribute(conf: dict[str, list[Any]], key: str, default: object = None) -> object:
+    """The attribute's value, `default` when absent or null, UNRESOLVED for a reference."""
+    raw = conf.get(key, [default])
+    value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+    if value is None:
+        return default
+    if isinstance(value, str) and _REFERENCE.search(value.strip()):
+        return UNRESOLVED
+    return value
+
+
+def flag(conf: dict[str, list[Any]], key: str) -> bool | None:
+    """A boolean attribute (provider default false); None when it cannot be known."""
+    value = attribute(conf, key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def number(conf: dict[str, list[Any]], key: str, default: int) -> int | None:
+    """An integer attribute, numbers written as strings included; None when it cannot be known."""
+    value = attribute(conf, key, default)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    return None
+
+
+def is_(value: object, expected: object) -> bool | None:
+    """`value == expected`, or None when the value is not known."""
+    return None if value is None else value == expected
+
+
+def failed_when(*conditions: bool | None) -> CheckResult:
+    """FAILED when every condition holds, PASSED when one is known not to, UNKNOWN otherwise."""
+    if any(condition is False for condition in conditions):
+        return CheckResult.PASSED
+    if any(condition is None for condition in conditions):
+        return CheckResult.UNKNOWN
+    return CheckResult.FAILED

@@ -1,0 +1,58 @@
+"""The real Checkov, run over the Terraform role fixtures once per test session."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from dataclasses import dataclass
+
+from conftest import CHECKOV, FIXTURES, ROOT
+
+from connbudget.catalogue import RULES
+
+ROLE_FIXTURES = FIXTURES / "terraform" / "roles"
+TREES = sorted(p.name for p in ROLE_FIXTURES.iterdir() if (p / "expected.json").is_file())
+CHECKS = ROOT / "checks"
+RULE_BY_CHECKOV_ID = {r.checkov_id: r.id for r in RULES.values() if r.checkov_id}
+_VERDICTS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_checks": "SKIPPED"}
+
+
+ALL_CHECKS = ",".join(RULE_BY_CHECKOV_ID)
+
+
+def checkov(*args: str, checks: str = ALL_CHECKS) -> subprocess.CompletedProcess[str]:
+    """Checkov with connbudget's checks only, offline (no guideline download)."""
+    return subprocess.run(
+        [str(CHECKOV), "--external-checks-dir", str(CHECKS), "--framework", "terraform",
+         "--check", checks, "--skip-download", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+
+
+@dataclass(frozen=True)
+class Scan:
+    # (fixture tree, resource address) -> {rule id: PASSED/FAILED/SKIPPED}; UNKNOWN is absent,
+    # as Checkov reports nothing for it.
+    verdicts: dict[tuple[str, str], dict[str, str]]
+    parsing_errors: list[str]
+
+
+@functools.cache
+def role_fixtures_scan() -> Scan:
+    proc = checkov("-d", str(ROLE_FIXTURES), "-o", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    results = json.loads(proc.stdout)["results"]
+    verdicts: dict[tuple[str, str], dict[str, str]] = {}
+    for key, verdict in _VERDICTS.items():
+        for record in results[key]:
+            tree = record["file_path"].split("/")[1]
+            rule_id = RULE_BY_CHECKOV_ID[record["check_id"]]
+            verdicts.setdefault((tree, record["resource"]), {})[rule_id] = verdict
+    return Scan(verdicts, results["parsing_errors"])
+
+
+def expected(tree: str) -> dict[str, dict[str, str]]:
+    path = ROLE_FIXTURES / tree / "expected.json"
+    data: dict[str, dict[str, str]] = json.loads(path.read_text())
+    return data
