@@ -1,0 +1,114 @@
+"""psql variables and Flyway placeholders: replaced by markers that parse, and mapped back.
+
+`:name`, `:'name'`, `:"name"` (psql) and `${name}` (Flyway; also `#[name]`, a prefix and
+suffix Flyway projects configure) are not SQL. Before parsing, each
+one outside quotes becomes a marker of the kind its place needs: a quoted identifier, a string
+literal (after PASSWORD or VALID UNTIL) or a number (after CONNECTION LIMIT or SYSID). After
+parsing, markers turn back into the placeholder text, so a role named by a variable is reported
+as `:dbuser` or `${app_user}`, and a password given by one is classified as a parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+_TOKEN = re.compile(
+    r"""(?P<string>[Ee]'(?:[^'\\]|\\.|'')*'?|'(?:[^']|'')*'?)
+      | (?P<ident>"(?:[^"]|"")*"?)
+      | (?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*)?\$.*?(?:\$(?P=tag)\$|\Z))
+      | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+      | (?P<flyway>(?:[A-Za-z0-9_]*(?:\$\{[^}\n]*\}|\#\[[A-Za-z0-9_.]+\]))+[A-Za-z0-9_]*)
+      | (?P<psql>:'[A-Za-z_][A-Za-z0-9_]*'|:"[A-Za-z_][A-Za-z0-9_]*"
+                 |(?<![:\w]):[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+      | (?P<other>.)""",
+    re.VERBOSE | re.DOTALL,
+)
+_STRING_AFTER = {"PASSWORD", "UNTIL"}
+_NUMBER_AFTER = {"LIMIT", "SYSID"}
+_MARK = re.compile(r"__cbph(\d+)__")
+# Numbers stand for placeholders in numeric places; far from any real connection limit.
+NUMBER_BASE = 1_987_650_000
+
+
+@dataclass
+class Placeholders:
+    """The placeholders of one run; markers are numbered across statements."""
+
+    originals: list[str] = field(default_factory=list)
+
+    def _marker(self, original: str) -> int:
+        self.originals.append(original)
+        return len(self.originals) - 1
+
+    def restore(self, text: str | None) -> str:
+        """`text` with every marker turned back into its placeholder."""
+        if text is None or "__cbph" not in text:
+            return text or ""
+        return _MARK.sub(lambda m: self.originals[int(m.group(1))], text)
+
+    def has_marker(self, text: str) -> bool:
+        return _MARK.search(text) is not None
+
+    def number(self, value: int | None) -> str | None:
+        """The placeholder a numeric marker stands for, or None for a real number."""
+        index = (value or 0) - NUMBER_BASE
+        if 0 <= index < len(self.originals):
+            return self.originals[index]
+        return None
+
+
+@dataclass
+class Substituted:
+    text: str
+    # (new_start, new_end, old_start, old_end) of each replacement, in order.
+    edits: list[tuple[int, int, int, int]]
+
+    def original_offset(self, offset: int) -> int:
+        index = bisect_right([edit[0] for edit in self.edits], offset) - 1
+        if index < 0:
+            return offset
+        new_start, new_end, old_start, old_end = self.edits[index]
+        if offset < new_end:
+            return old_start
+        return old_end + offset - new_end
+
+
+def may_hold_placeholders(text: str) -> bool:
+    return ":" in text or has_flyway(text)
+
+
+def has_flyway(text: str) -> bool:
+    return "${" in text or "#[" in text
+
+
+def substitute(text: str, placeholders: Placeholders, psql: bool = True) -> Substituted:
+    """Replace placeholders outside quotes; `psql=False` leaves psql variables (inside a
+    dollar-quoted body psql substitutes nothing, while Flyway substitutes everywhere)."""
+    out: list[str] = []
+    edits: list[tuple[int, int, int, int]] = []
+    length = 0
+    previous_word = ""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        piece = match.group()
+        if kind == "flyway" or (kind == "psql" and psql):
+            index = placeholders._marker(piece)
+            if piece.startswith(":'") or previous_word in _STRING_AFTER:
+                replacement = f"'__cbph{index}__'"
+            elif previous_word in _NUMBER_AFTER and not piece.startswith(':"'):
+                replacement = str(NUMBER_BASE + index)
+            else:
+                replacement = f'"__cbph{index}__"'
+            edits.append((length, length + len(replacement), match.start(), match.end()))
+            piece = replacement
+            previous_word = ""
+        elif kind == "word":
+            previous_word = piece.upper()
+        elif kind not in ("comment",) and not piece.isspace():
+            previous_word = ""
+        out.append(piece)
+        length += len(piece)
+    return Substituted("".join(out), edits)
