@@ -1,0 +1,73 @@
+"""The capacity analyzer: model from the front ends, a budget per database, CB101-CB108."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from connbudget.capacity.budget import budget_json, build_budget
+from connbudget.capacity.match import match
+from connbudget.capacity.model import Database, Location, Model, Origin, Value
+from connbudget.capacity.rules import evaluate
+from connbudget.report import Finding, Report
+
+if TYPE_CHECKING:
+    from connbudget.discover import Inputs
+    from connbudget.settings import Settings
+    from connbudget.terraform.model import TerraformModel
+
+_VERDICT_RULES = ("CB101", "CB102", "CB108", "CB104")
+
+
+def _pinned_only(model: Model, settings: Settings) -> None:
+    """Databases known only from [tool.connbudget.databases] (e.g. a Kubernetes-only repo)."""
+    known = {d.where.address for d in model.databases}
+    for address, pin in sorted(settings.databases.items()):
+        if address in known:
+            continue
+        origin = Origin(f"[tool.connbudget.databases] pin for {address}")
+        missing = Value(None, origin, assumed=True)
+        model.databases.append(Database(
+            Location(address, "", 0), "postgres", None,
+            Value(pin.max_connections, origin) if pin.max_connections is not None else missing,
+            Value(3, Origin("default: superuser_reserved_connections 3 (data README)")),
+            Value(2, Origin("default: rds.rds_superuser_reserved_connections 2 (data README)")),
+            aliases={address}))
+
+
+def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    for finding in findings:
+        if finding.rule_id in _VERDICT_RULES and finding.resource in (
+                budget["database"], *[c["client"] for c in budget["clients"]]):
+            return {"rule_id": finding.rule_id, "severity": finding.severity,
+                    "fix": finding.fix.splitlines()}
+    return {"rule_id": None, "severity": None, "fix": []}
+
+
+def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Model:
+    model = Model()
+    if terraform is not None:
+        from connbudget.capacity.from_terraform import from_terraform
+
+        model = from_terraform(terraform, settings)
+    if inputs.pgbouncer:
+        from connbudget.capacity.from_pgbouncer import from_ini_files
+
+        poolers, errors = from_ini_files(inputs.pgbouncer)
+        model.poolers.extend(poolers)
+        model.errors.extend(errors)
+    _pinned_only(model, settings)
+    return model
+
+
+def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Report:
+    model = build_model(inputs, settings, terraform)
+    findings = match(model, settings)
+    budgets = [build_budget(database, model, settings) for database in model.databases]
+    findings.extend(evaluate(model, budgets))
+    findings = [f for f in findings if f.rule_id not in settings.disabled_rules]
+    budgets_json = []
+    for budget in budgets:
+        data = budget_json(budget)
+        data["verdict"] = _verdict(data, findings)
+        budgets_json.append(data)
+    return Report(findings=findings, budgets=budgets_json, errors=model.errors)

@@ -1,0 +1,276 @@
+"""Slots per database and the worst case of every client path, as the budgets JSON shows them.
+
+max_connections, in order of precedence:
+  1. a pin in [tool.connbudget.databases] (the real number from `SHOW max_connections`);
+  2. the parameter group's `max_connections`: a literal, or a formula evaluated with
+     DBInstanceClassMemory = nominal memory x `instance_class_safety_factor`;
+  3. Aurora Serverless v2: the data table by maximum ACU (capped at 2000 for a minimum of 0/0.5);
+  4. the instance class: the observed default for that engine and class where the data has one,
+     else LEAST({DBInstanceClassMemory/9531392}, 5000) with DBInstanceClassMemory = nominal memory
+     x the safety factor. AWS publishes no DBInstanceClassMemory table and the observed defaults
+     are 80-97 % of the nominal-memory figure (data README), so the factor defaults to 0.8;
+  5. otherwise unknown: never guessed, the finding asks for a pin.
+Reserved = superuser_reserved_connections (default 3) + rds.rds_superuser_reserved_connections
+(default 2 on RDS and Aurora), both from the parameter group when set (data README).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget import awsdata, pgformula
+from connbudget.capacity.model import Client, Database, Model, Origin, Pooler, Value, unknown
+from connbudget.settings import Settings
+
+DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"
+SUPERUSER_RESERVED_DEFAULT = 3
+RDS_SUPERUSER_RESERVED_DEFAULT = 2
+_README = "data README"
+
+
+def max_connections_from_parameter(text: str, instance_class: str | None, origin: Origin,
+                                   settings: Settings) -> Value:
+    """A parameter group's max_connections: literal, or formula on the class's memory."""
+    found = awsdata.instance_class(instance_class) if instance_class else None
+    factor = settings.instance_class_safety_factor
+    memory = int(found.memory_bytes * factor) if found else None
+    result = pgformula.evaluate(text, memory_bytes=memory, vcpu=found.vcpu if found else None)
+    if result.value is None:
+        why = result.reason
+        if result.variables and found is None:
+            why = (f"'{text}' needs the memory of instance class {instance_class or '(unknown)'}, "
+                   "which is not in the data table")
+        return unknown(f"{origin.text}: {why}", origin.file, origin.line)
+    if not result.is_formula:
+        return Value(result.value, origin)
+    assert found is not None or not result.variables
+    text_used = f"{origin.text} = {text}"
+    if found is not None and result.memory_bytes is not None:
+        text_used += (f" with DBInstanceClassMemory = {found.memory_gib:g} GiB x {factor:g} "
+                      f"(safety factor) = {memory} bytes ({found.source})")
+    return Value(result.value, Origin(text_used, origin.file, origin.line),
+                 assumed=result.memory_bytes is not None)
+
+
+def max_connections_from_class(engine: str, instance_class: str | None, where: Origin,
+                               settings: Settings) -> Value:
+    if not instance_class:
+        return unknown(f"default: the instance class of {where.text} is unknown, so "
+                       "max_connections is unknown; pin it in [tool.connbudget.databases]",
+                       where.file, where.line)
+    data_engine = "aurora-postgresql" if engine.startswith("aurora") else "postgres"
+    observed = awsdata.observed_default_max_connections(data_engine, instance_class)
+    if observed is not None:
+        return Value(observed.value, Origin(
+            f"data: observed default for {data_engine} {instance_class}, {observed.source}"),
+            assumed=True)
+    found = awsdata.instance_class(instance_class)
+    if found is None:
+        return unknown(f"default: instance class {instance_class} is not in the data table "
+                       "(rds_instance_classes.csv): max_connections unknown, not guessed; pin it "
+                       "in [tool.connbudget.databases]", where.file, where.line)
+    factor = settings.instance_class_safety_factor
+    memory = int(found.memory_bytes * factor)
+    value = pgformula.evaluate(DEFAULT_FORMULA, memory_bytes=memory, vcpu=found.vcpu).value
+    return Value(value, Origin(
+        f"data: default {DEFAULT_FORMULA} for {instance_class} with DBInstanceClassMemory = "
+        f"{found.memory_gib:g} GiB x {factor:g} (safety factor; nominal upper bound "
+        f"{found.nominal_max_connections}), {found.source}"), assumed=True)
+
+
+def max_connections_serverless(max_acu: float | None, min_acu: float | None, where: Origin,
+                               ) -> Value:
+    if max_acu is None:
+        return unknown(f"default: the maximum ACU of {where.text} is unknown, so max_connections "
+                       "is unknown; pin it in [tool.connbudget.databases]", where.file, where.line)
+    found = awsdata.serverless_v2_max_connections(max_acu, min_acu if min_acu is not None else 0)
+    if found is None:
+        return unknown(f"default: maximum ACU {max_acu:g} is below the Serverless v2 table",
+                       where.file, where.line)
+    return Value(found.value, Origin(
+        f"data: Aurora Serverless v2 at max {max_acu:g} ACU (row {found.row_max_acu:g} ACU), "
+        f"{found.source}"))
+
+
+def _pinned(database: Database, settings: Settings) -> tuple[Value, Value | None]:
+    pin = settings.databases.get(database.where.address)
+    max_connections = database.max_connections
+    reserved = None
+    if pin and pin.max_connections is not None:
+        max_connections = Value(pin.max_connections, Origin(
+            f"[tool.connbudget.databases] pin for {database.where.address}"))
+    if pin and pin.reserved is not None:
+        reserved = Value(pin.reserved, Origin(
+            f"[tool.connbudget.databases] pin for {database.where.address}"))
+    return max_connections, reserved
+
+
+@dataclass
+class Path:
+    """One line of the math: a client or a pooler, and what it opens to the database."""
+
+    name: str
+    kind: str  # "direct" | "pgbouncer" | "rds-proxy"
+    steady: Value
+    deploy: Value
+    client: Client | None = None
+    pooler: Pooler | None = None
+    behind: list[Client] = field(default_factory=list)  # clients behind a pooler
+
+
+@dataclass
+class Budget:
+    database: Database
+    max_connections: Value
+    reserved: Value
+    usable: int | None
+    paths: list[Path]
+    steady: int | None  # None: unknown or unlimited
+    deploy: int | None
+    unlimited: bool
+    threshold: float
+
+
+def _product(*values: Value) -> int | None:
+    if any(not value.known for value in values):
+        return None
+    result = 1
+    for value in values:
+        assert value.value is not None
+        result *= value.value
+    return result
+
+
+def client_connections(client: Client) -> tuple[Value, Value]:
+    """Steady and deploy worst cases of one client: tasks x processes x pool."""
+    origin = Origin(f"{client.where.address}: tasks x processes x pool")
+    steady = _product(client.max_tasks, client.processes, client.pool)
+    deploy = _product(client.deploy_tasks, client.processes, client.pool)
+    unlimited = client.pool.unlimited
+    return (Value(steady, origin, unlimited=unlimited),
+            Value(deploy, origin, unlimited=unlimited))
+
+
+def proxy_connections(pooler: Pooler, max_connections: Value) -> Value:
+    assert pooler.max_connections_percent is not None
+    percent = pooler.max_connections_percent
+    if not (percent.known and max_connections.known):
+        return unknown(f"{pooler.where.address}: max_connections_percent of an unknown number")
+    assert percent.value is not None and max_connections.value is not None
+    return Value(max_connections.value * percent.value // 100, Origin(
+        f"{pooler.where.address}: {percent.value} % of max_connections {max_connections.value}"))
+
+
+def _reserved(database: Database, pinned: Value | None) -> Value:
+    if pinned is not None:
+        return pinned
+    parts = (database.superuser_reserved, database.rds_superuser_reserved)
+    if not all(part.known for part in parts):
+        return unknown("reserved slots unknown: " + "; ".join(str(p.origin) for p in parts))
+    total = sum(part.value or 0 for part in parts)
+    return Value(total, Origin(" + ".join(f"{p.value} ({p.origin})" for p in parts)))
+
+
+def build_budget(database: Database, model: Model, settings: Settings) -> Budget:
+    max_connections, pinned_reserved = _pinned(database, settings)
+    reserved = _reserved(database, pinned_reserved)
+    usable = None
+    if max_connections.value is not None and reserved.value is not None:
+        usable = max_connections.value - reserved.value
+    address = database.where.address
+    paths: list[Path] = []
+    for client in model.clients:
+        if client.target == address:
+            connections = client_connections(client)
+            paths.append(Path(client.where.address, "direct", *connections, client=client))
+    for pooler in model.poolers:
+        if pooler.target != address:
+            continue
+        behind = [c for c in model.clients if c.target == pooler.where.address]
+        if pooler.kind == "rds-proxy":
+            server = proxy_connections(pooler, max_connections)
+        else:
+            server = pooler.server_connections or unknown("server connections unknown")
+        paths.append(Path(pooler.where.address, pooler.kind, server, server, pooler=pooler,
+                          behind=behind))
+    unlimited = any(path.steady.unlimited for path in paths)
+    steady = _sum([p.steady for p in paths])
+    deploy = _sum([p.deploy for p in paths])
+    return Budget(database, max_connections, reserved, usable, paths, steady, deploy, unlimited,
+                  settings.threshold)
+
+
+def _sum(values: list[Value]) -> int | None:
+    if any(not value.known for value in values):
+        return None
+    return sum(value.value or 0 for value in values)
+
+
+def utilization(worst: int | None, usable: int | None) -> float | None:
+    if worst is None or usable is None or usable <= 0:
+        return None
+    return round(worst / usable, 4)
+
+
+def percent(worst: int, usable: int) -> int:
+    return math.floor(worst * 100 / usable + 0.5) if usable > 0 else 0
+
+
+def _behind_json(client: Client) -> dict[str, Any]:
+    steady, deploy = client_connections(client)
+    return {"client": client.where.address, "max_tasks": client.max_tasks.value,
+            "processes": client.processes.value, "pool": client.pool.value,
+            "steady": steady.value, "deploy": deploy.value}
+
+
+def _client_json(path: Path) -> dict[str, Any]:
+    client = path.client
+    data: dict[str, Any] = {"client": path.name, "path": path.kind,
+                            "steady": path.steady.value, "deploy": path.deploy.value}
+    if client is not None:
+        data.update({
+            "max_tasks": client.max_tasks.value, "deploy_tasks": client.deploy_tasks.value,
+            "processes": client.processes.value, "pool": client.pool.value,
+            "file": client.where.file, "line": client.where.line,
+            "sources": {"max_tasks": client.max_tasks.as_json(),
+                        "deploy_tasks": client.deploy_tasks.as_json(),
+                        "processes": client.processes.as_json(),
+                        "pool": client.pool.as_json()},
+        })
+        if client.pool.unlimited:
+            data["unlimited"] = True
+    elif path.pooler is not None:
+        pooler = path.pooler
+        sources: dict[str, Any] = {"server_connections": path.steady.as_json()}
+        if pooler.max_connections_percent is not None:
+            sources["max_connections_percent"] = pooler.max_connections_percent.as_json()
+        data.update({"max_tasks": None, "processes": None, "pool": None,
+                     "file": pooler.where.file, "line": pooler.where.line,
+                     "pool_mode": pooler.pool_mode,
+                     "behind": [_behind_json(c) for c in path.behind], "sources": sources})
+    return data
+
+
+def budget_json(budget: Budget) -> dict[str, Any]:
+    database = budget.database
+    return {
+        "database": database.where.address,
+        "file": database.where.file,
+        "line": database.where.line,
+        "instance_class": database.instance_class,
+        "max_connections": budget.max_connections.value,
+        "max_connections_source": str(budget.max_connections.origin),
+        "max_connections_assumed": budget.max_connections.assumed,
+        "reserved": budget.reserved.value,
+        "reserved_source": str(budget.reserved.origin),
+        "usable": budget.usable,
+        "threshold": budget.threshold,
+        "clients": [_client_json(path) for path in budget.paths],
+        "worst_case": budget.steady,
+        "worst_case_deploy": budget.deploy,
+        "unlimited": budget.unlimited,
+        "utilization": utilization(budget.steady, budget.usable),
+        "utilization_deploy": utilization(budget.deploy, budget.usable),
+    }

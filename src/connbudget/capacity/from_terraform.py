@@ -1,0 +1,521 @@
+"""Databases, proxies, roles and ECS clients from a loaded Terraform model.
+
+terraform-aws-modules defaults used when an input is not set (variables.tf of each module):
+  rds (terraform-aws-modules/terraform-aws-rds): instance_class null, parameters [],
+      create_db_instance true;
+  rds-aurora (terraform-aws-modules/terraform-aws-rds-aurora): instances {},
+      serverlessv2_scaling_configuration {}, cluster parameters [];
+  ecs //modules/service (terraform-aws-modules/terraform-aws-ecs, modules/service/variables.tf):
+      desired_count 1, enable_autoscaling true, autoscaling_max_capacity 10,
+      deployment_maximum_percent 200.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from typing import Any
+
+from connbudget.capacity import budget
+from connbudget.capacity.from_pgbouncer import from_env
+from connbudget.capacity.model import (
+    Client,
+    Database,
+    Location,
+    Model,
+    Origin,
+    Pooler,
+    Role,
+    Value,
+    unknown,
+)
+from connbudget.capacity.pools import EnvVar, PoolSettings, pool_settings
+from connbudget.settings import Settings
+from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+
+ECS_MAX_PERCENT_DEFAULT = 200  # aws_ecs_service deployment_maximum_percent (data README)
+ECS_DESIRED_DEFAULT = 0  # aws_ecs_service desired_count (AWS provider docs)
+PROXY_PERCENT_DEFAULT = 100  # connection_pool_config max_connections_percent (data README)
+MODULE_ECS_DESIRED = 1  # ecs//modules/service variables.tf: desired_count default 1
+MODULE_ECS_AUTOSCALING = True  # ecs//modules/service variables.tf: enable_autoscaling default
+MODULE_ECS_MAX = 10  # ecs//modules/service variables.tf: autoscaling_max_capacity default 10
+_REF = re.compile(r"\b((?:module\.[\w-]+|aws_\w+\.[\w-]+|postgresql_\w+\.[\w-]+))")
+_RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
+_AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
+_ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
+
+
+@functools.lru_cache(maxsize=256)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return tuple(handle.read().splitlines())
+    except OSError:
+        return ()
+
+
+def _line_of(file: str, start: int, end: int, needle: str) -> int:
+    """The line inside a block where `needle` (an attribute name or quoted value) appears."""
+    pattern = re.compile(rf"^\s*\"?{re.escape(needle)}\"?\s*[=:]|\"{re.escape(needle)}\"")
+    for number in range(start, min(end, len(_lines(file))) + 1):
+        if pattern.search(_lines(file)[number - 1]):
+            return number
+    return start
+
+
+def _where(block: Resource | ModuleCall) -> Location:
+    return Location(block.address, block.file, block.line, block.end_line)
+
+
+def _refs(value: Any) -> set[str]:
+    """Addresses a value refers to, inside unknowns, interpolations and nested data."""
+    found: set[str] = set()
+    if isinstance(value, Unknown):
+        found.update(value.references)
+        found.update(_REF.findall(value.expression))
+        if value.partial:
+            found.update(_REF.findall(value.partial))
+    elif isinstance(value, str) and "${" in value:
+        found.update(_REF.findall(value))
+    elif isinstance(value, dict):
+        for inner in value.values():
+            found |= _refs(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _refs(inner)
+    return found
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value.strip()))
+        except ValueError:
+            return None
+    return None
+
+
+def _number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
+            default: tuple[int, str] | None) -> Value:
+    line = _line_of(block.file, block.line, block.end_line, key)
+    if key not in attrs or attrs[key] is None:
+        if default is None:
+            return unknown(f"{block.address} sets no {key}", block.file, block.line)
+        return Value(default[0], Origin(f"default: {key} {default[0]} ({default[1]})"))
+    raw = attrs[key]
+    if isinstance(raw, Unknown):
+        return unknown(f"{block.address} {key} = {raw.expression} is unresolved ({raw.reason})",
+                       block.file, line)
+    number = _int(raw)
+    if number is None:
+        return unknown(f"{block.address} {key} = {raw!r} is not a number", block.file, line)
+    return Value(number, Origin(f"{block.address} {key}", block.file, line))
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _blocks(attrs: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = attrs.get(key)
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict)]
+    return []
+
+
+def _matches(ref: str, alias: str) -> bool:
+    return ref == alias or ref.startswith(alias + ".") or ref.startswith(alias + "[")
+
+
+def _refers_to(value: Any, resource: Resource) -> bool:
+    if any(_matches(ref, resource.address) for ref in _refs(value)):
+        return True
+    names = {_text(resource.attrs.get(key)) for key in ("name", "identifier", "cluster_identifier")}
+    return isinstance(value, str) and value in names - {None}
+
+
+# --- databases -----------------------------------------------------------------------------
+
+def _parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> dict[str, Value]:
+    """Parameter name -> its value (as text) and where it is set."""
+    found: dict[str, Value] = {}
+    for entry in entries:
+        name = _text(entry.get("name"))
+        if not name:
+            continue
+        raw = entry.get("value")
+        line = _line_of(block.file, block.line, block.end_line, name)
+        origin = Origin(f"{block.address} parameter {name}", block.file, line)
+        if isinstance(raw, Unknown):
+            found[name] = unknown(f"{origin.text} = {raw.expression} is unresolved", block.file,
+                                  line)
+        elif raw is not None:
+            # the formula text is kept in the origin; the value is evaluated later
+            found[name] = Value(None, Origin(f"{origin.text}={raw}", block.file, line))
+    return found
+
+
+def _param_text(value: Value) -> str:
+    return value.origin.text.split("=", 1)[1] if "=" in value.origin.text else ""
+
+
+def _limits(where: Location, engine: str, instance_class: str | None,
+            params: dict[str, Value], settings: Settings,
+            serverless: tuple[float | None, float | None] | None) -> tuple[Value, Value, Value]:
+    origin = Origin(where.address, where.file, where.line)
+    if "max_connections" in params and _param_text(params["max_connections"]):
+        param = params["max_connections"]
+        name_origin = Origin(param.origin.text.split("=", 1)[0], param.origin.file,
+                             param.origin.line)
+        max_connections = budget.max_connections_from_parameter(
+            _param_text(param), instance_class, name_origin, settings)
+    elif "max_connections" in params:
+        max_connections = params["max_connections"]
+    elif serverless is not None:
+        max_connections = budget.max_connections_serverless(serverless[1], serverless[0], origin)
+    else:
+        max_connections = budget.max_connections_from_class(engine, instance_class, origin,
+                                                            settings)
+    reserved = []
+    for name, default in (("superuser_reserved_connections", budget.SUPERUSER_RESERVED_DEFAULT),
+                          ("rds.rds_superuser_reserved_connections",
+                           budget.RDS_SUPERUSER_RESERVED_DEFAULT)):
+        setting = params.get(name)
+        number = _int(_param_text(setting)) if setting else None
+        if setting is not None and number is not None:
+            reserved.append(Value(number, Origin(setting.origin.text.split("=", 1)[0],
+                                                 setting.origin.file, setting.origin.line)))
+        elif setting is not None:
+            reserved.append(setting)
+        else:
+            reserved.append(Value(default, Origin(f"default: {name} {default} (data README)")))
+    return max_connections, reserved[0], reserved[1]
+
+
+def _names(res: Resource, key: str) -> set[str]:
+    value = res.attrs.get(key)
+    return {value} if isinstance(value, str) else set()
+
+
+def _is_postgres(engine: Any) -> bool:
+    return not isinstance(engine, str) or "postgres" in engine.lower()
+
+
+def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any) -> dict[str, Value]:
+    params: dict[str, Value] = {}
+    if ref is None:
+        return params
+    for type_ in types:
+        for group in model.by_type(type_):
+            if _refers_to(ref, group):
+                params.update(_parameters(group, _blocks(group.attrs, "parameter")))
+    return params
+
+
+def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
+    found: list[Database] = []
+    for res in model.by_type("aws_db_instance"):
+        if not _is_postgres(res.attrs.get("engine")):
+            continue
+        params = _group_params(model, ("aws_db_parameter_group",),
+                               res.attrs.get("parameter_group_name"))
+        cls = _text(res.attrs.get("instance_class"))
+        where = _where(res)
+        limits = _limits(where, "postgres", cls, params, settings, None)
+        found.append(Database(where, "postgres", cls, *limits,
+                              aliases={res.address} | _names(res, "identifier")))
+    return found
+
+
+def _clusters(model: TerraformModel, settings: Settings) -> list[Database]:
+    found: list[Database] = []
+    for res in model.by_type("aws_rds_cluster"):
+        engine = res.attrs.get("engine")
+        if not isinstance(engine, str) or "postgres" not in engine:
+            continue
+        params = _group_params(model, ("aws_rds_cluster_parameter_group",),
+                               res.attrs.get("db_cluster_parameter_group_name"))
+        members = [i for i in model.by_type("aws_rds_cluster_instance")
+                   if _refers_to(i.attrs.get("cluster_identifier"), res)]
+        scaling = _blocks(res.attrs, "serverlessv2_scaling_configuration")
+        classes = sorted({c for c in (_text(i.attrs.get("instance_class")) for i in members) if c})
+        for member in members:
+            params = {**_group_params(model, ("aws_db_parameter_group",),
+                                      member.attrs.get("db_parameter_group_name")), **params}
+        serverless = None
+        if scaling or classes == ["db.serverless"]:
+            first = scaling[0] if scaling else {}
+            serverless = (_float(first.get("min_capacity")), _float(first.get("max_capacity")))
+        cls = _smallest(engine, [c for c in classes if c != "db.serverless"], settings)
+        where = _where(res)
+        limits = _limits(where, engine, cls if serverless is None else None, params, settings,
+                         serverless)
+        found.append(Database(where, engine, cls or ("db.serverless" if serverless else None),
+                              *limits, aliases={res.address} | {m.address for m in members}
+                              | _names(res, "cluster_identifier")))
+    return found
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _smallest(engine: str, classes: list[str], settings: Settings) -> str | None:
+    """A cluster's instances each have their own max_connections: budget for the smallest."""
+    if not classes:
+        return None
+
+    def size(name: str) -> int:
+        value = budget.max_connections_from_class(engine, name, Origin(name), settings).value
+        return value if value is not None else -1
+
+    return min(classes, key=lambda name: (size(name), name))
+
+
+def _module_databases(model: TerraformModel, settings: Settings) -> list[Database]:
+    found: list[Database] = []
+    for call in model.modules:
+        source = call.source.split("?")[0]
+        aurora = bool(_AURORA_MODULE.search(source))
+        if not aurora and not _RDS_MODULE.search(source):
+            continue
+        inputs = call.inputs
+        engine = inputs.get("engine")
+        if not _is_postgres(engine):
+            continue
+        engine_name = engine if isinstance(engine, str) else ("aurora-postgresql" if aurora
+                                                              else "postgres")
+        entries = _blocks(inputs, "parameters")
+        if aurora:
+            entries = (_blocks(inputs, "db_parameter_group_parameters")
+                       + _blocks(inputs, "db_cluster_parameter_group_parameters"))
+        params = _parameters(call, entries)
+        cls = _text(inputs.get("instance_class")) or _text(inputs.get("cluster_instance_class"))
+        serverless = None
+        scaling = inputs.get("serverlessv2_scaling_configuration")
+        if aurora and isinstance(scaling, dict) and scaling:
+            serverless = (_float(scaling.get("min_capacity")), _float(scaling.get("max_capacity")))
+            cls = "db.serverless"
+        where = _where(call)
+        limits = _limits(where, engine_name, None if serverless else cls, params, settings,
+                         serverless)
+        found.append(Database(where, engine_name, cls, *limits, aliases={call.address}))
+    return found
+
+
+# --- proxies and roles -----------------------------------------------------------------------
+
+def _proxies(model: TerraformModel) -> list[Pooler]:
+    found: list[Pooler] = []
+    for proxy in model.by_type("aws_db_proxy"):
+        percent = Value(PROXY_PERCENT_DEFAULT, Origin(
+            f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (data README)"))
+        target_refs: set[str] = set()
+        for group in model.by_type("aws_db_proxy_default_target_group"):
+            if _refers_to(group.attrs.get("db_proxy_name"), proxy):
+                for config in _blocks(group.attrs, "connection_pool_config"):
+                    if "max_connections_percent" in config:
+                        percent = _number(group, config, "max_connections_percent", None)
+        for target in model.by_type("aws_db_proxy_target"):
+            if _refers_to(target.attrs.get("db_proxy_name"), proxy):
+                for key in ("db_instance_identifier", "db_cluster_identifier"):
+                    value = target.attrs.get(key)
+                    target_refs |= _refs(value) | ({value} if isinstance(value, str) else set())
+        aliases = {proxy.address} | {e.address for e in model.by_type("aws_db_proxy_endpoint")
+                                     if _refers_to(e.attrs.get("db_proxy_name"), proxy)}
+        found.append(Pooler("rds-proxy", _where(proxy), aliases=aliases, target_refs=target_refs,
+                            max_connections_percent=percent))
+    return found
+
+
+def _roles(model: TerraformModel) -> list[Role]:
+    found: list[Role] = []
+    for res in model.by_type("postgresql_role"):
+        name = _text(res.attrs.get("name"))
+        if name is None or res.attrs.get("login") is False:
+            continue
+        limit = _number(res, res.attrs, "connection_limit", (-1, "postgresql_role default -1"))
+        found.append(Role(name, limit, _where(res)))
+    return found
+
+
+# --- ECS clients ---------------------------------------------------------------------------
+
+def _containers(value: Any) -> list[dict[str, Any]]:
+    text = value.partial if isinstance(value, Unknown) else value
+    if isinstance(text, str):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return []
+    else:
+        data = value
+    if isinstance(data, dict):  # the ECS service module takes a map name -> definition
+        data = [dict(item, name=item.get("name", key)) for key, item in data.items()
+                if isinstance(item, dict)]
+    return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
+
+
+def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
+    env: dict[str, EnvVar] = {}
+    for entry in _blocks(container, "environment"):
+        name, value = entry.get("name"), entry.get("value")
+        if not isinstance(name, str):
+            continue
+        refs = tuple(sorted(_refs(value)))
+        if isinstance(value, Unknown):
+            env[name] = EnvVar(name, None, refs)
+        else:
+            env[name] = EnvVar(name, None if value is None else str(value), refs)
+    for entry in _blocks(container, "secrets"):
+        name = entry.get("name")
+        if isinstance(name, str):  # the secret's value is never read
+            env[name] = EnvVar(name, None, (), secret=True)
+    return env
+
+
+def _task_settings(containers: list[dict[str, Any]], origin: Origin,
+                   settings: Settings) -> PoolSettings | None:
+    """The database-facing containers of one task; several are summed into one pool."""
+    found = [pool_settings(_env(c), origin, settings.default_pool_sizes) for c in containers
+             if "pgbouncer" not in str(c.get("image", "")).lower()]
+    found = [item for item in found if item.is_client]
+    if not found:
+        return None
+    if len(found) == 1:
+        return found[0]
+    connections = [budget._product(item.processes, item.pool) for item in found]
+    total = None if None in connections else sum(c or 0 for c in connections)
+    merged = PoolSettings(
+        processes=Value(1, Origin(f"{len(found)} containers, processes x pool summed")),
+        pool=Value(total, Origin(" + ".join(f"{i.processes.value} x {i.pool} " for i in found)),
+                   assumed=any(i.pool.assumed for i in found)),
+        pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
+        user=found[0].user, is_client=True)
+    return merged
+
+
+def _deploy(max_tasks: Value, percent: Value) -> Value:
+    if not (max_tasks.known and percent.known):
+        return unknown(f"deploy tasks unknown: {max_tasks.origin}; {percent.origin}")
+    assert max_tasks.value is not None and percent.value is not None
+    tasks = max(max_tasks.value, math.ceil(max_tasks.value * percent.value / 100))
+    return Value(tasks, Origin(f"{max_tasks.value} tasks x {percent.value} % "
+                               f"({percent.origin})", percent.origin.file, percent.origin.line))
+
+
+def _client(kind: str, where: Location, task: PoolSettings, desired: Value, maximum: Value | None,
+            percent: Value, scale_setting: str) -> Client:
+    max_tasks = desired
+    if maximum is not None and (not maximum.known or not desired.known
+                                or (maximum.value or 0) >= (desired.value or 0)):
+        max_tasks = maximum
+    return Client(kind, where, max_tasks, _deploy(max_tasks, percent), task.processes, task.pool,
+                  task.pool_setting, scale_setting, autoscaled=maximum is not None,
+                  refs=task.refs, user=task.user)
+
+
+def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:
+    name = _text(service.attrs.get("name"))
+    for target in model.by_type("aws_appautoscaling_target"):
+        resource_id = target.attrs.get("resource_id")
+        literal = _text(resource_id)
+        by_name = bool(literal and name and literal.startswith("service/")
+                       and literal.rsplit("/", 1)[-1] == name)
+        if by_name or any(_matches(ref, service.address) for ref in _refs(resource_id)):
+            return _number(target, target.attrs, "max_capacity", None)
+    return None
+
+
+def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: Value,
+                origin: Origin, model: Model) -> None:
+    for container in containers:
+        image = str(container.get("image", ""))
+        if "pgbouncer" not in image.lower():
+            continue
+        env = _env(container)
+        refs = set().union(*(set(var.references) for var in env.values()))
+        aliases = {service.address} | _names(service, "name")
+        if isinstance(container.get("name"), str):
+            aliases.add(container["name"])
+        where = Location(service.address, origin.file, origin.line, service.end_line)
+        pooler, errors = from_env({k: v.value for k, v in env.items()}, where, aliases, replicas,
+                                  refs, image)
+        model.poolers.append(pooler)
+        model.errors.extend(errors)
+
+
+def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list[Client]:
+    found: list[Client] = []
+    for service in model.by_type("aws_ecs_service"):
+        task_ref = service.attrs.get("task_definition")
+        definitions = [t for t in model.by_type("aws_ecs_task_definition")
+                       if _refers_to(task_ref, t)]
+        if not definitions:
+            continue
+        definition = definitions[0]
+        origin = Origin(f"{definition.address} container_definitions", definition.file,
+                        _line_of(definition.file, definition.line, definition.end_line,
+                                 "container_definitions"))
+        containers = _containers(definition.attrs.get("container_definitions"))
+        desired = _number(service, service.attrs, "desired_count",
+                          (ECS_DESIRED_DEFAULT, "aws_ecs_service default"))
+        percent = _number(service, service.attrs, "deployment_maximum_percent",
+                          (ECS_MAX_PERCENT_DEFAULT, "aws_ecs_service default, data README"))
+        maximum = _autoscaling_max(model, service)
+        _pgbouncers(service, containers, maximum or desired, origin, out)
+        task = _task_settings(containers, origin, settings)
+        if task is None:
+            continue
+        setting = ("aws_appautoscaling_target max_capacity" if maximum is not None
+                   else "desired_count")
+        found.append(_client("ecs", _where(service), task, desired, maximum, percent, setting))
+    return found
+
+
+def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
+    found: list[Client] = []
+    for call in model.modules:
+        if not _ECS_SERVICE_MODULE.search(call.source):
+            continue
+        inputs = call.inputs
+        origin = Origin(f"{call.address} container_definitions", call.file,
+                        _line_of(call.file, call.line, call.end_line, "container_definitions"))
+        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings)
+        if task is None:
+            continue
+        module_default = "terraform-aws-modules/ecs modules/service variables.tf"
+        desired = _number(call, inputs, "desired_count", (MODULE_ECS_DESIRED, module_default))
+        percent = _number(call, inputs, "deployment_maximum_percent",
+                          (ECS_MAX_PERCENT_DEFAULT, module_default))
+        enabled = inputs.get("enable_autoscaling", MODULE_ECS_AUTOSCALING)
+        maximum = None
+        if enabled is not False:
+            maximum = _number(call, inputs, "autoscaling_max_capacity",
+                              (MODULE_ECS_MAX, module_default))
+        setting = "autoscaling_max_capacity" if maximum is not None else "desired_count"
+        found.append(_client("ecs", _where(call), task, desired, maximum, percent, setting))
+    return found
+
+
+def from_terraform(model: TerraformModel, settings: Settings) -> Model:
+    databases = (_instances(model, settings) + _clusters(model, settings)
+                 + _module_databases(model, settings))
+    out = Model(databases=databases, roles=_roles(model), poolers=_proxies(model))
+    out.clients = _ecs_services(model, settings, out) + _module_services(model, settings)
+    return out

@@ -1,0 +1,121 @@
+"""The capacity model: databases, roles, poolers and clients, every number with its origin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget.report import InputError
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a number came from: a resource or file location, a data-table row, or a default."""
+
+    text: str  # "aws_db_parameter_group.main max_connections", "default: ...", "data: ..."
+    file: str = ""
+    line: int = 0
+
+    def __str__(self) -> str:
+        if self.file:
+            return f"{self.text} ({self.file}:{self.line})"
+        return self.text
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number in the budget. `value` None means unknown; `unlimited` means no bound at all."""
+
+    value: int | None
+    origin: Origin
+    assumed: bool = False
+    unlimited: bool = False
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None and not self.unlimited
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"value": self.value, "source": self.origin.text,
+                                "file": self.origin.file or None,
+                                "line": self.origin.line or None, "assumed": self.assumed}
+        if self.unlimited:
+            data["unlimited"] = True
+        return data
+
+
+def unknown(why: str, file: str = "", line: int = 0) -> Value:
+    return Value(None, Origin(why, file, line), assumed=True)
+
+
+@dataclass(frozen=True)
+class Location:
+    address: str
+    file: str
+    line: int
+    end_line: int | None = None
+
+
+@dataclass
+class Database:
+    where: Location
+    engine: str
+    instance_class: str | None
+    max_connections: Value
+    superuser_reserved: Value
+    rds_superuser_reserved: Value
+    # names a client can use to reach it: resource addresses, module prefixes, host names
+    aliases: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Role:
+    name: str
+    connection_limit: Value
+    where: Location
+
+
+@dataclass
+class Pooler:
+    kind: str  # "pgbouncer" | "rds-proxy"
+    where: Location
+    aliases: set[str] = field(default_factory=set)
+    target: str | None = None  # database address, once matched
+    target_refs: set[str] = field(default_factory=set)  # what it points at (hosts, addresses)
+    # PgBouncer: worst-case server connections of all processes; RDS Proxy: percent of target
+    server_connections: Value | None = None
+    max_connections_percent: Value | None = None
+    pool_mode: str | None = None
+    pool_mode_origin: Origin | None = None
+    max_client_conn: Value | None = None
+    replicas: Value | None = None
+    # per role (PgBouncer user) pool + reserve over all replicas, for the role's CONNECTION LIMIT
+    role_needs: dict[str, Value] = field(default_factory=dict)
+    # a corrected [databases]/[pgbouncer] fragment needs the database entry names
+    database_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Client:
+    kind: str  # "ecs" | "kubernetes"
+    where: Location
+    max_tasks: Value
+    deploy_tasks: Value
+    processes: Value
+    pool: Value
+    pool_setting: str  # the env var or DSN parameter a fix should change
+    scale_setting: str  # what to change to cap the task count
+    autoscaled: bool
+    refs: set[str] = field(default_factory=set)  # addresses and host names it points at
+    user: str | None = None
+    target: str | None = None  # database or pooler address, once matched
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Model:
+    databases: list[Database] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    poolers: list[Pooler] = field(default_factory=list)
+    clients: list[Client] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)

@@ -1,0 +1,225 @@
+"""Pool size, processes per task, database user and target from a container's environment.
+
+Library defaults are the table in the project's data README (`src/connbudget/data/SOURCES.md`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from connbudget.capacity.model import Origin, Value
+
+# Direct pool-size settings, in the order they are looked up.
+POOL_VARS = ("SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "PG_POOL_SIZE", "DB_POOL_SIZE",
+             "DATABASE_POOL_SIZE", "POOL_SIZE", "RAILS_MAX_THREADS")
+PROCESS_VARS = ("WEB_CONCURRENCY", "GUNICORN_WORKERS", "PUMA_WORKERS")
+USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PGUSER",
+             "POSTGRES_USER", "SPRING_DATASOURCE_USERNAME")
+HOST_VARS = ("DB_HOST", "DATABASE_HOST", "PGHOST", "POSTGRES_HOST", "DB_HOSTNAME")
+# Go database/sql SetMaxOpenConns from the environment; 0 means unlimited.
+GO_MAX_OPEN = "DB_MAX_OPEN_CONNS"
+SQLALCHEMY_POOL = "SQLALCHEMY_POOL_SIZE"
+SQLALCHEMY_OVERFLOW = "SQLALCHEMY_MAX_OVERFLOW"
+SQLALCHEMY_OVERFLOW_DEFAULT = 10  # data README: SQLAlchemy default 5 + 10
+
+_DATA = "data README, application pools table"
+# library -> (default pool per process, why)
+LIBRARY_DEFAULTS: dict[str, tuple[int, str]] = {
+    "hikari": (10, f"HikariCP maximumPoolSize default 10 ({_DATA})"),
+    "rails": (5, f"Rails pool default 5 ({_DATA})"),
+    "sqlalchemy": (15, f"SQLAlchemy pool_size 5 + max_overflow 10 ({_DATA})"),
+    "unknown": (10, "10, the default of HikariCP, node-postgres, knex and asyncpg "
+                    f"({_DATA}); the library is not known"),
+}
+_URL = re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^\s\"']+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One environment variable: a literal value, or unresolved with the addresses it names."""
+
+    name: str
+    value: str | None
+    references: tuple[str, ...] = ()
+    secret: bool = False  # from a secret store: the value is never read
+
+
+@dataclass
+class PoolSettings:
+    processes: Value
+    pool: Value
+    pool_setting: str
+    refs: set[str] = field(default_factory=set)
+    user: str | None = None
+    is_client: bool = False  # any sign that this container talks to PostgreSQL
+
+
+def _int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
+    """Host, user and query parameters of a postgres:// URL (the password is never kept)."""
+    try:
+        parts = urlsplit(value)
+        host, user = parts.hostname, parts.username
+    except ValueError:
+        return None, None, {}
+    return host, unquote(user) if user else None, parse_qs(parts.query)
+
+
+def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
+    if var.value is None:
+        return None
+    for match in _URL.finditer(var.value):
+        _, _, query = _dsn_parts(match.group(0))
+        for param in ("pool_max_conns", "connection_limit"):
+            if param in query and _int(query[param][0]) is not None:
+                return Value(_int(query[param][0]), Origin(f"{var.name} {param}=",
+                                                           origin.file, origin.line)), param
+        if "pool_size" in query and _int(query["pool_size"][0]) is not None:
+            size = _int(query["pool_size"][0]) or 0
+            overflow = _int(query.get("max_overflow", [None])[0])
+            assumed = overflow is None
+            total = size + (SQLALCHEMY_OVERFLOW_DEFAULT if overflow is None else overflow)
+            text = (f"{var.name} pool_size={size} + max_overflow="
+                    f"{overflow if overflow is not None else '10 (SQLAlchemy default)'}")
+            found = Value(total, Origin(text, origin.file, origin.line), assumed=assumed)
+            return found, "pool_size"
+    return None
+
+
+def _library(env: dict[str, EnvVar]) -> str:
+    if any(name.startswith("SPRING_DATASOURCE") for name in env):
+        return "hikari"
+    if "RAILS_ENV" in env:
+        return "rails"
+    if SQLALCHEMY_POOL in env or any(
+            var.value and re.search(r"postgres(?:ql)?\+\w+://", var.value) for var in env.values()):
+        return "sqlalchemy"
+    return "unknown"
+
+
+def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
+    """A number from one env var; unresolved or non-numeric values are unknown, not guessed."""
+    number = _int(var.value)
+    text = f"{var.name}={var.value}" if var.value is not None else f"{var.name}"
+    if var.value is not None and "${" in var.value:
+        text = f"{var.name} = {var.value}"
+    if number is not None:
+        return Value(number, Origin(text, origin.file, origin.line))
+    why = "a secret" if var.secret else (
+        "unresolved" if var.value is None or "${" in var.value
+        else f"not a number ({var.value!r})")
+    return Value(None, Origin(f"{var.name} is {why}; {what} unknown", origin.file, origin.line),
+                 assumed=True)
+
+
+def _default_pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int],
+                  why_unset: str, setting: str) -> Value:
+    library = _library(env)
+    size, why = LIBRARY_DEFAULTS[library]
+    for key in (setting, library):
+        if key in defaults:
+            size, why = defaults[key], f"{defaults[key]} from [tool.connbudget] default pool " \
+                                       f"sizes ({key})"
+            break
+    return Value(size, Origin(f"default: {why_unset}; assumed {why}", origin.file, origin.line),
+                 assumed=True)
+
+
+def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> tuple[Value, str]:
+    for name in POOL_VARS:
+        if name in env:
+            value = _env_value(env[name], origin, "pool size")
+            if value.value is None:
+                value = _default_pool(env, origin, defaults, value.origin.text, name)
+            return value, name
+    if SQLALCHEMY_POOL in env:
+        size = _env_value(env[SQLALCHEMY_POOL], origin, "pool size")
+        overflow_var = env.get(SQLALCHEMY_OVERFLOW)
+        overflow = _int(overflow_var.value) if overflow_var else None
+        if size.value is not None:
+            assumed = overflow is None
+            total = size.value + (SQLALCHEMY_OVERFLOW_DEFAULT if overflow is None else overflow)
+            text = (f"{SQLALCHEMY_POOL}={size.value} + "
+                    + (f"{SQLALCHEMY_OVERFLOW}={overflow}" if overflow is not None
+                       else "max_overflow 10 (SQLAlchemy default, data README)"))
+            return Value(total, Origin(text, origin.file, origin.line), assumed=assumed), \
+                SQLALCHEMY_POOL
+    for var in env.values():
+        found = _from_dsn(var, origin)
+        if found:
+            return found
+    if GO_MAX_OPEN in env:
+        value = _env_value(env[GO_MAX_OPEN], origin, "pool size")
+        if value.value == 0:
+            return Value(None, Origin(f"{GO_MAX_OPEN}=0: Go database/sql 0 = UNLIMITED (data "
+                                      "README)", origin.file, origin.line),
+                         assumed=True, unlimited=True), GO_MAX_OPEN
+        if value.value is not None:
+            return value, GO_MAX_OPEN
+    return _default_pool(env, origin, defaults, "no pool size set", "PG_POOL_SIZE"), "PG_POOL_SIZE"
+
+
+def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
+    for name in PROCESS_VARS:
+        if name in env:
+            value = _env_value(env[name], origin, "processes per task")
+            if name == "PUMA_WORKERS" and value.value == 0:  # puma single mode: one process
+                return Value(1, Origin(f"{name}=0 (puma single mode: 1 process)",
+                                       origin.file, origin.line))
+            return value
+    return Value(1, Origin("default: 1 process per task (no WEB_CONCURRENCY, GUNICORN_WORKERS "
+                           "or PUMA_WORKERS set)"))
+
+
+def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
+    refs: set[str] = set()
+    user: str | None = None
+    talks_to_db = False
+    for var in env.values():
+        refs.update(var.references)
+        if var.references and any(_is_db_address(ref) for ref in var.references):
+            talks_to_db = True
+        if var.name in HOST_VARS:
+            talks_to_db = True
+            if var.value:
+                refs.add(var.value.strip().lower())
+        if var.name in USER_VARS and var.value:
+            user = var.value.strip()
+        if var.value:
+            for match in _URL.finditer(var.value):
+                talks_to_db = True
+                host, dsn_user, _ = _dsn_parts(match.group(0))
+                if host:
+                    refs.add(host.lower())
+                user = user or dsn_user
+        if var.name in ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL"):
+            talks_to_db = True
+            if var.value and var.value.startswith("jdbc:postgresql://"):
+                host, _, _ = _dsn_parts(var.value[len("jdbc:"):])
+                if host:
+                    refs.add(host.lower())
+    return refs, user, talks_to_db
+
+
+def _is_db_address(ref: str) -> bool:
+    return any(part in ref for part in ("aws_db_instance", "aws_rds_cluster", "aws_db_proxy"))
+
+
+def pool_settings(env: dict[str, EnvVar], origin: Origin,
+                  defaults: dict[str, int]) -> PoolSettings:
+    """What one container (or pod) opens: processes x pool, and where it points."""
+    refs, user, talks = _refs_and_user(env)
+    pool, setting = _pool(env, origin, defaults)
+    named = any(name in env for name in (*POOL_VARS, SQLALCHEMY_POOL, GO_MAX_OPEN))
+    return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
+                        refs=refs, user=user, is_client=talks or named)

@@ -1,0 +1,119 @@
+"""Capacity analyzer: every fixtures/capacity scenario gives exactly its findings and budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CORPUS, FIXTURES, ROOT, run_cli
+
+SCENARIOS = sorted(p.name for p in (FIXTURES / "capacity").iterdir() if p.is_dir())
+BUDGET_KEYS = ("database", "max_connections", "reserved", "usable", "worst_case",
+               "worst_case_deploy", "utilization")
+CLIENT_KEYS = ("client", "path", "max_tasks", "processes", "pool", "steady", "deploy")
+
+
+def _capacity(path: str, *flags: str) -> dict[str, Any]:
+    result = run_cli("capacity", path, "--format", "json", *flags)
+    assert result.code in (0, 1), result.err
+    data = result.json()
+    assert isinstance(data, dict)
+    return data
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "findings": [{"rule_id": f["rule_id"], "resource": f["resource"], "line": f["line"]}
+                     for f in report["findings"]],
+        "budgets": [{**{k: b[k] for k in BUDGET_KEYS},
+                     "clients": [{k: c.get(k) for k in CLIENT_KEYS} for c in b["clients"]]}
+                    for b in report["budgets"]],
+    }
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario_gives_its_expected_findings_and_budget(scenario: str) -> None:
+    expected = json.loads((FIXTURES / "capacity" / scenario / "expected.json").read_text())
+    assert _summary(_capacity(f"fixtures/capacity/{scenario}")) == expected
+
+
+def test_every_budget_number_names_its_source() -> None:
+    budget = _capacity("fixtures/capacity/direct-over-budget")["budgets"][0]
+    assert budget["max_connections_source"].startswith(
+        "aws_db_parameter_group.main parameter max_connections")
+    sources = budget["clients"][0]["sources"]
+    assert sources["max_tasks"]["source"] == "aws_appautoscaling_target.api max_capacity"
+    assert sources["pool"]["source"] == "PG_POOL_SIZE=10"
+    assert all(s["file"] for s in (sources["max_tasks"], sources["pool"]))
+
+
+def test_budget_json_keeps_the_spec_keys() -> None:
+    budget = _capacity("fixtures/capacity/two-services")["budgets"][0]
+    for key in ("database", "max_connections", "max_connections_source", "reserved", "usable",
+                "clients", "worst_case", "utilization"):
+        assert key in budget
+    for key in ("client", "path", "max_tasks", "processes", "pool", "steady", "deploy",
+                "sources"):
+        assert key in budget["clients"][0]
+
+
+def test_cb101_fix_names_the_largest_pool_and_task_count_that_fit() -> None:
+    finding = _capacity("fixtures/capacity/direct-over-budget")["findings"][0]
+    # usable 95, alert threshold 80 % -> 76 connections: 7 tasks x 10, or 12 tasks x 6
+    assert finding["fix"].splitlines() == [
+        "put PgBouncer (transaction mode, max_db_connections <= 76) in front",
+        "or cap aws_ecs_service.api at 7 tasks (aws_appautoscaling_target max_capacity)",
+        "or set PG_POOL_SIZE <= 6",
+    ]
+
+
+def test_role_limit_fix_is_pool_plus_reserve_plus_headroom() -> None:
+    findings = _capacity("fixtures/capacity/pooler-role-limit")["findings"]
+    cb107 = next(f for f in findings if f["rule_id"] == "CB107")
+    assert cb107["fix"].startswith("connection_limit = 50 (need 25 + headroom 25")
+
+
+def test_unknown_instance_class_is_not_guessed() -> None:
+    report = _capacity("fixtures/capacity/unknown-instance-class")
+    assert report["budgets"][0]["max_connections"] is None
+    assert "db.m8g.large is not in the data table" in report["findings"][0]["message"]
+    assert "pin it" in report["findings"][0]["fix"]
+
+
+def test_unresolved_pool_states_the_default_it_assumes() -> None:
+    finding = _capacity("fixtures/capacity/unresolved-variable")["findings"][0]
+    assert "PG_POOL_SIZE is unresolved" in finding["message"]
+    assert "the budget assumes 10" in finding["message"]
+
+
+def test_demo_draws_the_connection_math_and_exits_1() -> None:
+    result = run_cli("scan", "examples/incident")
+    assert result.code == 1
+    assert "THE CONNECTION MATH  aws_db_instance.main (db.t3.medium, max_connections 170 from " \
+           "aws_db_parameter_group.main parameter max_connections)" in result.out
+    assert "aws_ecs_service.api   38 tasks x 10 pool" in result.out
+    assert "worst case 380 > usable 165 (230 %)" in result.out
+    assert "CB101 error" in result.out
+    assert "pool 10: PG_POOL_SIZE=10 (examples/incident/main.tf:" in result.out
+
+
+def test_warm_cache_gives_byte_identical_output(tmp_path: Path) -> None:
+    env = {"CONNBUDGET_CACHE_DIR": str(tmp_path)}
+    cold = run_cli("capacity", "fixtures/capacity", "--format", "json", env=env)
+    warm = run_cli("capacity", "fixtures/capacity", "--format", "json", env=env)
+    assert any(tmp_path.iterdir())
+    assert cold.out == warm.out
+
+
+@pytest.mark.parametrize("kind", ["terraform", "pgbouncer", "k8s"])
+def test_corpus_runs_without_traceback(kind: str) -> None:
+    for directory in sorted(p for p in (CORPUS / kind).iterdir()):
+        result = run_cli("capacity", str(directory), "--format", "json", cwd=ROOT)
+        assert result.code in (0, 1, 2), result.err
+        report = result.json()
+        assert isinstance(report, dict)
+        for budget in report["budgets"]:
+            if budget["max_connections"] is None:
+                assert any(f["rule_id"] == "CB103" for f in report["findings"])
