@@ -54,3 +54,14 @@ def test_findings_carry_the_document_location_for_suppressions() -> None:
 def test_regorus_rejects_rego_v0_syntax() -> None:
     with pytest.raises(RuntimeError, match="`if` keyword is required"):
         regorus_engine([FIXTURES / "policies" / "v0" / "policy.rego"])
+
+
+def test_both_engines_agree_on_sql2json_documents_of_every_sql_fixture(
+        second_engine: RegorusPolicies) -> None:
+    from connbudget.sqlfront import read_sql
+
+    documents = read_sql([str(FIXTURES / "sql")]).documents
+    assert len(documents) > 30
+    for document in documents:
+        assert evaluate_document(document) == second_engine.deny(document), document["source"]
+
