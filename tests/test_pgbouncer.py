@@ -8,6 +8,7 @@ from conftest import CORPUS, FIXTURES
 from connbudget.pgbouncer import (
     DEFAULT_SOURCE,
     REDACTED,
+    config_from_env,
     load_pgbouncer,
     worst_case_server_connections,
 )
@@ -223,3 +224,63 @@ def test_jinja_values_are_unknown_not_errors() -> None:
 def test_unreadable_file_is_a_located_error() -> None:
     config = load_pgbouncer(str(HERE / "no-such.ini"))
     assert len(config.errors) == 1 and "cannot read" in config.errors[0].message
+
+
+def _container_env(name: str) -> tuple[dict[str, str | None], dict[str, int], str, int, str]:
+    from connbudget.kubernetes import load_kubernetes
+
+    found = load_kubernetes([str(FIXTURES / "k8s" / name)])
+    container = found.workloads[0].containers[0]
+    lines = {var.name: var.line for var in container.env}
+    return container.env_values(), lines, container.file, container.line, container.image
+
+
+def test_edoburu_container_environment() -> None:
+    env, lines, file, line, image = _container_env("pgbouncer.yaml")
+    config = config_from_env(env, file, line, lines, image=image)
+    assert config.errors == []
+    mode = config.pool_mode()
+    assert (mode.value, mode.line) == ("transaction", lines["POOL_MODE"])
+    assert config.default_pool_size().value == 25
+    assert config.max_db_connections().value == 80
+    assert config.max_client_conn().value == 1000
+    assert config.listen_port().value == 5432
+    entry = config.databases["*"]
+    assert entry.text("host") == "orders-db.cluster-abc.eu-west-1.rds.amazonaws.com"
+    # edoburu uses DB_USER as auth_user: pools stay per client user
+    assert entry.text("user") is None
+    worst = worst_case_server_connections(config, users=["app", "reporting"])
+    assert worst.total == 50
+
+
+def test_bitnami_container_environment() -> None:
+    env, lines, file, line, image = _container_env("bitnami-pgbouncer.yaml")
+    config = config_from_env(env, file, line, lines, image=image)
+    assert config.errors == []
+    assert config.listen_port().value == 6432
+    entry = config.databases["orders"]
+    assert (entry.text("host"), entry.text("dbname"), entry.text("user")) == (
+        "orders-db.internal", "orders", "app")
+    worst = worst_case_server_connections(config, users=["a", "b"])
+    # PGBOUNCER_SET_DATABASE_USER forces one pool: 15 + 5
+    assert worst.total == 20
+
+
+def test_database_url_environment_keeps_no_password() -> None:
+    env: dict[str, str | None] = {
+        "DATABASE_URL": "postgres://app:s3cr3t-pw@orders-db.internal:5433/orders",
+        "DEFAULT_POOL_SIZE": "ten",
+    }
+    config = config_from_env(env, "deploy.yaml", 7)
+    entry = config.databases["orders"]
+    assert (entry.text("host"), entry.text("port"), entry.text("dbname")) == (
+        "orders-db.internal", "5433", "orders")
+    assert "s3cr3t-pw" not in repr(config)
+    assert [str(error) for error in config.errors] == [
+        "deploy.yaml:7: env DEFAULT_POOL_SIZE: default_pool_size: 'ten' is not an integer"]
+
+
+def test_secret_environment_value_is_unknown() -> None:
+    config = config_from_env({"DEFAULT_POOL_SIZE": None}, "deploy.yaml", 3)
+    assert config.default_pool_size().value is None
+    assert "secret" in config.default_pool_size().unknown
