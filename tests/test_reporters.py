@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import FIXTURES, SHARED
+from conftest import FIXTURES, ROOT, SHARED, Run, run_cli
 
 from connbudget.catalogue import RULES
 from connbudget.report import Finding, InputError, Report
@@ -267,3 +271,116 @@ def test_text_draws_the_connection_math_of_each_database_after_the_findings() ->
                                                     "aws_db_instance.reports"]
     assert lines.index("infra/reports.tf") < heads[0]
     assert heads[1] < next(i for i, line in enumerate(lines) if line.startswith("error: "))
+
+
+# end to end: the real CLI on the fixtures
+
+FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
+SECRETS = ("sql-plaintext-Zq9w", "sql-rotated-Hy4t", "sql-broken-Pw3x", "tf-plaintext-Kx7m",
+           "tf-broken-Qv8n")
+
+
+@functools.cache
+def scan_fixtures(fmt: str) -> Run:
+    return run_cli("scan", "fixtures", "--format", fmt)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_no_format_prints_a_password_literal(fmt: str, tmp_path: Path) -> None:
+    target = tmp_path / "report"
+    for result in (run_cli("scan", "fixtures/outputs/secrets", "--format", fmt),
+                   run_cli("scan", "fixtures/outputs/secrets", "--format", fmt,
+                           "--output", str(target))):
+        assert result.code == 2  # CB004 findings and two unparseable files
+        written = target.read_text() if target.exists() else ""
+        for secret in SECRETS:
+            assert secret not in result.out + result.err + written
+
+
+def test_the_secrets_fixture_is_flagged_so_the_redaction_test_means_something() -> None:
+    findings = json.loads(run_cli("scan", "fixtures/outputs/secrets", "--format", "json").out)
+    assert [f["rule_id"] for f in findings["findings"]].count("CB004") == 3
+
+
+def test_scan_of_the_fixtures_is_valid_sarif() -> None:
+    sarif = json.loads(scan_fixtures("sarif").out)
+    sarif_validator().validate(sarif)
+    assert sarif["runs"][0]["results"]
+
+
+def test_scan_of_the_fixtures_is_code_quality_json_with_unique_fingerprints() -> None:
+    prints = [i["fingerprint"] for i in json.loads(scan_fixtures("gitlab").out)]
+    assert len(prints) == len(set(prints)) > 0
+
+
+@functools.cache
+def scan_mine(fmt: str) -> str:
+    # A fixed part of the tree, so the formats can be compared with the JSON count for count.
+    return run_cli("scan", "fixtures/outputs", "fixtures/suppress", "--format", fmt).out
+
+
+def expected_items() -> int:
+    report = json.loads(scan_mine("json"))
+    return len(report["findings"]) + len(report["errors"])
+
+
+def test_sarif_has_one_result_per_finding_and_one_notification_per_error() -> None:
+    run = json.loads(scan_mine("sarif"))["runs"][0]
+    assert len(run["results"]) + len(run["invocations"][0]["toolExecutionNotifications"]) \
+        == expected_items()
+
+
+def test_junit_has_one_testcase_per_finding_and_error_from_the_cli() -> None:
+    assert int(ET.fromstring(scan_mine("junit")).get("tests", "0")) == expected_items()
+
+
+def test_gitlab_has_one_issue_per_finding_and_error_from_the_cli() -> None:
+    assert len(json.loads(scan_mine("gitlab"))) == expected_items()
+
+
+def test_github_has_one_annotation_per_finding_and_error_from_the_cli() -> None:
+    assert len(scan_mine("github").splitlines()) - 1 == expected_items()
+
+
+def test_gitlab_fingerprints_are_the_same_on_a_second_run() -> None:
+    again = run_cli("scan", "fixtures/outputs", "fixtures/suppress", "--format", "gitlab").out
+    assert again == scan_mine("gitlab")
+
+
+def test_scan_of_the_fixtures_as_github_annotations_is_commands_and_a_summary() -> None:
+    lines = scan_fixtures("github").out.splitlines()
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines[:-1])
+    assert lines[-1].startswith("connbudget: ")
+
+
+def test_scan_of_the_fixtures_as_markdown_has_a_budget_bar_per_database() -> None:
+    budgets = json.loads(scan_fixtures("json").out)["budgets"]
+    rows = [line for line in scan_fixtures("markdown").out.splitlines()
+            if line.startswith("| `")]
+    assert len(rows) == len(budgets) > 0
+
+
+def test_machine_formats_leave_input_errors_on_stderr_too() -> None:
+    assert "fixtures/outputs/secrets/infra/broken.tf:4:14" in scan_fixtures("sarif").err
+
+
+def test_output_file_gets_the_report_and_stdout_stays_empty(tmp_path: Path) -> None:
+    target = tmp_path / "connbudget.sarif"
+    result = run_cli("scan", "fixtures/precommit/bad", "--format", "sarif",
+                     "--output", str(target))
+    assert result.code == 1 and result.out == ""
+    sarif_validator().validate(json.loads(target.read_text()))
+
+
+def test_github_actions_gets_annotations_on_a_pipe() -> None:
+    result = run_cli("scan", "fixtures/precommit/bad", env={"GITHUB_ACTIONS": "true"})
+    assert result.out.startswith("::error file=fixtures/precommit/bad/db/V1__app_user.sql,")
+
+
+def test_github_actions_gets_text_when_stdout_is_redirected_to_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "out.txt"
+    with open(target, "w") as handle:
+        subprocess.run([sys.executable, "-m", "connbudget", "scan", "fixtures/precommit/bad"],
+                       cwd=ROOT, stdout=handle, env={**os.environ, "GITHUB_ACTIONS": "true"},
+                       check=False)
+    assert target.read_text().startswith("fixtures/precommit/bad/db/V1__app_user.sql\n")
