@@ -1,0 +1,65 @@
+"""A cache of parsed files keyed by content hash, so a warm run skips the slow parsers."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get("CONNBUDGET_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("connbudget"))
+
+
+def _entry(kind: str, version: str, content: bytes) -> Path:
+    digest = hashlib.sha256(version.encode() + b"\0" + content).hexdigest()
+    return cache_dir() / kind / digest[:2] / f"{digest}.json"
+
+
+def _read(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)["value"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def _write(path: Path, value: Any) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return  # a read-only cache directory only costs speed
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"value": value}, handle, separators=(",", ":"))
+        os.replace(tmp, path)
+    except (OSError, ValueError, TypeError, RecursionError):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def cached(kind: str, version: str, content: bytes, compute: Callable[[], Any],
+           valid: Callable[[Any], bool], enabled: bool = True) -> Any:
+    """`compute()` (a JSON-able value), read from or stored in the cache.
+
+    An entry that cannot be read or that `valid` rejects is recomputed and overwritten.
+    """
+    if not enabled:
+        return compute()
+    path = _entry(kind, version, content)
+    value = _read(path)
+    if value is None or not valid(value):
+        value = compute()
+        _write(path, value)
+    return value

@@ -1,0 +1,377 @@
+"""The Terraform functions real configurations use for connection settings; others are unknown."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from connbudget.terraform.evaluate import (
+    EvalError,
+    Function,
+    Scope,
+    atoms,
+    contains_unknown,
+    evaluate,
+    merge_unknown,
+    normalise_number,
+    placeholder,
+    read_text,
+    to_bool,
+    to_number,
+    to_string,
+    type_name,
+)
+from connbudget.terraform.expr import ExprSyntaxError, Node, parse_template
+from connbudget.terraform.model import Unknown
+
+
+def _strict(function: Function) -> Function:
+    """Any unknown anywhere in the arguments makes the result unknown."""
+
+    def wrapped(args: list[Any], scope: Scope, text: str) -> Any:
+        if contains_unknown(args):
+            return merge_unknown(text, args)
+        return function(args, scope, text)
+
+    return wrapped
+
+
+def _shallow(function: Function) -> Function:
+    """An unknown argument makes the result unknown; unknowns nested inside are carried."""
+
+    def wrapped(args: list[Any], scope: Scope, text: str) -> Any:
+        if any(isinstance(arg, Unknown) for arg in args):
+            return merge_unknown(text, [arg for arg in args if isinstance(arg, Unknown)])
+        return function(args, scope, text)
+
+    return wrapped
+
+
+def _arity(args: list[Any], low: int, high: int | None = None) -> None:
+    if len(args) < low or (high is not None and len(args) > high):
+        raise EvalError("wrong number of arguments")
+
+
+def _numbers(args: list[Any]) -> list[int | float]:
+    if not args:
+        raise EvalError("at least one argument is required")
+    return [to_number(arg) for arg in args]
+
+
+def _max(args: list[Any], scope: Scope, text: str) -> Any:
+    return max(_numbers(args))
+
+
+def _min(args: list[Any], scope: Scope, text: str) -> Any:
+    return min(_numbers(args))
+
+
+def _floor(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return math.floor(to_number(args[0]))
+
+
+def _ceil(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return math.ceil(to_number(args[0]))
+
+
+def _abs(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return abs(to_number(args[0]))
+
+
+def _tostring(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return None if args[0] is None else to_string(args[0])
+
+
+def _tonumber(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return None if args[0] is None else to_number(args[0])
+
+
+def _tobool(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return None if args[0] is None else to_bool(args[0])
+
+
+def _upper(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return to_string(args[0]).upper()
+
+
+def _lower(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return to_string(args[0]).lower()
+
+
+def _trimspace(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return to_string(args[0]).strip()
+
+
+def _replace(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 3, 3)
+    subject, search, replacement = (to_string(arg) for arg in args)
+    if len(search) > 1 and search.startswith("/") and search.endswith("/"):
+        try:
+            pattern = re.compile(search[1:-1])
+        except re.error:
+            raise EvalError("invalid regular expression") from None
+        return pattern.sub(re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", replacement), subject)
+    return subject.replace(search, replacement)
+
+
+def _format_value(verb: str, value: Any) -> str:
+    if verb == "d":
+        number = to_number(value)
+        if not isinstance(number, int):
+            raise EvalError("%d needs a whole number")
+        return str(number)
+    if verb == "q":
+        return json.dumps(to_string(value))
+    if verb == "v" and not isinstance(value, (str, int, float, bool)):
+        return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return to_string(value)
+
+
+_VERB = re.compile(r"%(%|[-+ 0#]*\d*(?:\.\d+)?[sdfvqt])")
+
+
+def _format(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1)
+    spec = to_string(args[0])
+    values = iter(args[1:])
+
+    def substitute(match: re.Match[str]) -> str:
+        directive = match.group(1)
+        if directive == "%":
+            return "%"
+        try:
+            value = next(values)
+        except StopIteration:
+            raise EvalError("not enough arguments for format") from None
+        verb = directive[-1]
+        if verb == "f":
+            return ("%" + directive) % to_number(value)
+        return _format_value("s" if verb == "t" else verb, value)
+
+    return _VERB.sub(substitute, spec)
+
+
+def _join(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2)
+    separator = to_string(args[0])
+    items: list[str] = []
+    for collection in args[1:]:
+        if not isinstance(collection, list):
+            raise EvalError("join needs lists")
+        items.extend(to_string(item) for item in collection)
+    return separator.join(items)
+
+
+def _split(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    return to_string(args[1]).split(to_string(args[0]))
+
+
+def _length(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if isinstance(args[0], (list, dict, str)):
+        return len(args[0])
+    raise EvalError(f"cannot take the length of {type_name(args[0])}")
+
+
+def _lookup(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 3)
+    mapping, key = args[0], to_string(args[1])
+    if not isinstance(mapping, dict):
+        raise EvalError(f"lookup needs a map, not {type_name(mapping)}")
+    if key in mapping:
+        return mapping[key]
+    if len(args) == 3:
+        return args[2]
+    raise EvalError(f"no key {key!r} and no default")
+
+
+def _merge(args: list[Any], scope: Scope, text: str) -> Any:
+    result: dict[str, Any] = {}
+    for mapping in args:
+        if mapping is None:
+            continue
+        if not isinstance(mapping, dict):
+            raise EvalError(f"merge needs maps, not {type_name(mapping)}")
+        result.update(mapping)
+    return result
+
+
+def _concat(args: list[Any], scope: Scope, text: str) -> Any:
+    result: list[Any] = []
+    for items in args:
+        if not isinstance(items, list):
+            raise EvalError(f"concat needs lists, not {type_name(items)}")
+        result.extend(items)
+    return result
+
+
+def _coalesce(args: list[Any], scope: Scope, text: str) -> Any:
+    for arg in args:
+        if isinstance(arg, Unknown):
+            return merge_unknown(text, [arg])
+        if arg is not None and arg != "":
+            return arg
+    raise EvalError("no non-null argument")
+
+
+def _element(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    items, index = args[0], to_number(args[1])
+    if not isinstance(items, list) or not items or not isinstance(index, int):
+        raise EvalError("element needs a non-empty list and a whole index")
+    return items[index % len(items)]
+
+
+def _contains(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    if not isinstance(args[0], list):
+        raise EvalError("contains needs a list")
+    return any(type_name(item) == type_name(args[1]) and item == args[1] for item in args[0])
+
+
+def _keys(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if not isinstance(args[0], dict):
+        raise EvalError("keys needs a map")
+    return sorted(args[0])
+
+
+def _values(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if not isinstance(args[0], dict):
+        raise EvalError("values needs a map")
+    return [args[0][key] for key in sorted(args[0])]
+
+
+def _tolist(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if not isinstance(args[0], list):
+        raise EvalError(f"cannot convert {type_name(args[0])} to a list")
+    return args[0]
+
+
+def _toset(args: list[Any], scope: Scope, text: str) -> Any:
+    items = _tolist(args, scope, text)
+    unique: list[Any] = []
+    for item in items:
+        if not any(type_name(item) == type_name(seen) and item == seen for seen in unique):
+            unique.append(item)
+    if all(isinstance(item, str) for item in unique):
+        unique.sort()
+    return unique
+
+
+def _tomap(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if not isinstance(args[0], dict):
+        raise EvalError(f"cannot convert {type_name(args[0])} to a map")
+    return args[0]
+
+
+def _with_placeholders(value: Any, parts: list[Unknown]) -> Any:
+    if isinstance(value, Unknown):
+        parts.extend(atoms(value))
+        return placeholder(value)
+    if isinstance(value, list):
+        return [_with_placeholders(item, parts) for item in value]
+    if isinstance(value, dict):
+        return {key: _with_placeholders(item, parts) for key, item in value.items()}
+    return value
+
+
+def _jsonencode(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    if isinstance(args[0], Unknown):
+        return merge_unknown(text, args)
+    parts: list[Unknown] = []
+    data = _with_placeholders(args[0], parts)
+    encoded = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    if not parts:
+        return encoded
+    unknown = merge_unknown(text, list(parts))
+    return Unknown(text, unknown.reason, unknown.references, encoded, tuple(parts))
+
+
+def _jsondecode(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    try:
+        return _numbers_normalised(json.loads(to_string(args[0])))
+    except ValueError:
+        raise EvalError("jsondecode: not valid JSON") from None
+
+
+def _numbers_normalised(value: Any) -> Any:
+    if isinstance(value, float):
+        return normalise_number(value)
+    if isinstance(value, list):
+        return [_numbers_normalised(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _numbers_normalised(item) for key, item in value.items()}
+    return value
+
+
+def _file(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return read_text(to_string(args[0]), scope)
+
+
+def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    if isinstance(args[1], Unknown):
+        return merge_unknown(text, [args[1]])
+    if not isinstance(args[1], dict):
+        raise EvalError("templatefile needs a map of variables")
+    source = read_text(to_string(args[0]), scope)
+    try:
+        node = parse_template(source, False)
+    except (ExprSyntaxError, RecursionError):
+        raise EvalError("template not understood") from None
+    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
+    value = evaluate(node, inner)
+    if isinstance(value, Unknown):
+        return Unknown(text, value.reason, value.references, value.partial, value.parts)
+    return value
+
+
+FUNCTIONS: dict[str, Function] = {
+    "max": _strict(_max), "min": _strict(_min), "floor": _strict(_floor),
+    "ceil": _strict(_ceil), "abs": _strict(_abs), "tostring": _strict(_tostring),
+    "tonumber": _strict(_tonumber), "tobool": _strict(_tobool), "upper": _strict(_upper),
+    "lower": _strict(_lower), "trimspace": _strict(_trimspace), "replace": _strict(_replace),
+    "format": _strict(_format), "join": _strict(_join), "split": _strict(_split),
+    "jsondecode": _strict(_jsondecode), "file": _strict(_file), "contains": _strict(_contains),
+    "length": _shallow(_length), "lookup": _shallow(_lookup), "merge": _shallow(_merge),
+    "concat": _shallow(_concat), "element": _shallow(_element), "keys": _shallow(_keys),
+    "values": _shallow(_values), "tolist": _shallow(_tolist), "toset": _strict(_toset),
+    "tomap": _shallow(_tomap), "coalesce": _coalesce, "jsonencode": _jsonencode,
+    "templatefile": _shallow(_templatefile),
+}
+
+
+def call_lazy(name: str, arg_nodes: list[Node], scope: Scope, text: str) -> Any:
+    """try() and can(): an argument that fails to evaluate is skipped, not reported."""
+    for node in arg_nodes:
+        try:
+            value = evaluate(node, scope)
+        except EvalError:
+            if name == "can":
+                return False
+            continue
+        if isinstance(value, Unknown):
+            return merge_unknown(text, [value])
+        return True if name == "can" else value
+    if name == "can":
+        raise EvalError("can() needs one argument")
+    raise EvalError("no argument of try() could be evaluated")

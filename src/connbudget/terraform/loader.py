@@ -1,0 +1,369 @@
+"""Loading Terraform root modules and their local modules into a `TerraformModel`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget.report import InputError
+from connbudget.terraform.evaluate import (
+    Context,
+    EvalError,
+    Scope,
+    evaluate_raw,
+    merge_unknown,
+    to_number,
+    to_string,
+)
+from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.terraform.parse import Body, parse_file
+from connbudget.terraform.types import convert
+
+_MAX_MODULE_DEPTH = 16
+_RESOURCE_META = ("count", "for_each", "depends_on", "provider")
+_MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
+
+
+@dataclass
+class _Block:
+    file: str
+    body: Body
+
+    @property
+    def labels(self) -> list[str]:
+        labels: list[str] = self.body["labels"]
+        return labels
+
+    @property
+    def line(self) -> int:
+        line: int = self.body["line"]
+        return line
+
+    @property
+    def end_line(self) -> int:
+        end_line: int = self.body["end_line"]
+        return end_line
+
+
+@dataclass
+class _Loader:
+    use_cache: bool
+    errors: list[InputError] = field(default_factory=list)
+    bodies: dict[str, Body] = field(default_factory=dict)
+
+    def file(self, path: str) -> Body:
+        if path not in self.bodies:
+            body = parse_file(path, self.use_cache)
+            if "error" in body:
+                error = body["error"]
+                self.errors.append(InputError(path, error["line"], error["message"],
+                                              error.get("column")))
+            self.bodies[path] = body
+        return self.bodies[path]
+
+    def blocks(self, directory: str) -> list[_Block]:
+        try:
+            names = sorted(name for name in os.listdir(directory) if name.endswith(".tf"))
+        except OSError:
+            return []
+        found: list[_Block] = []
+        for name in names:
+            path = os.path.join(directory, name)
+            found.extend(_Block(path, block) for block in self.file(path).get("blocks", []))
+        return found
+
+
+def _is_local(source: Any) -> bool:
+    return isinstance(source, str) and source.startswith(("./", "../"))
+
+
+def _instance_suffix(key: Any) -> str:
+    return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+
+
+def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | Unknown:
+    """(address suffix, bindings) per instance of a block with count or for_each."""
+    if "count" in attrs:
+        count = evaluate_raw(attrs["count"], scope)
+        if isinstance(count, Unknown):
+            return count
+        try:
+            number = to_number(count)
+        except EvalError:
+            return Unknown(str(attrs["count"]), "count is not a number")
+        return [(f"[{index}]", {"count.index": index}) for index in range(int(number))]
+    if "for_each" in attrs:
+        each = evaluate_raw(attrs["for_each"], scope)
+        if isinstance(each, Unknown):
+            return each
+        if isinstance(each, dict):
+            pairs = [(key, each[key]) for key in sorted(each)]
+        elif isinstance(each, list) and all(isinstance(item, str) for item in each):
+            pairs = [(item, item) for item in sorted(set(each))]
+        else:
+            return Unknown(str(attrs["for_each"]), "for_each is not a map or a set of strings")
+        return [(_instance_suffix(key), {"each": {"key": key, "value": value}})
+                for key, value in pairs]
+    return [("", {})]
+
+
+def _evaluate_body(body: Body, scope: Scope, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, raw in body["attrs"].items():
+        if name not in skip:
+            result[name] = evaluate_raw(raw, scope)
+    for block in body["blocks"]:
+        if block["type"] == "dynamic" and block["labels"]:
+            _dynamic(block, scope, result)
+        else:
+            nested = result.setdefault(block["type"], [])
+            if isinstance(nested, list):
+                nested.append(_evaluate_body(block, scope))
+    return result
+
+
+def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
+    label = block["labels"][0]
+    iterator = block["attrs"].get("iterator", label)
+    content = next((inner for inner in block["blocks"] if inner["type"] == "content"), None)
+    each = evaluate_raw(block["attrs"].get("for_each"), scope)
+    if content is None:
+        return
+    if isinstance(each, Unknown) or not isinstance(each, (list, dict)):
+        unknown = each if isinstance(each, Unknown) else Unknown(
+            str(block["attrs"].get("for_each")), "dynamic block for_each is not a collection")
+        result[label] = merge_unknown(f"dynamic {label}", [unknown, result.get(label)])
+        return
+    items = list(enumerate(each)) if isinstance(each, list) else sorted(each.items())
+    nested = result.setdefault(label, [])
+    if isinstance(nested, list):
+        for key, value in items:
+            nested.append(_evaluate_body(content, scope.bind(**{
+                str(iterator): {"key": key, "value": value}})))
+
+
+class ModuleContext(Context):
+    def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
+                 inputs: dict[str, Any], stack: tuple[str, ...]) -> None:
+        self.loader = loader
+        self.directory = directory
+        self.root_directory = root_directory
+        self.address = address
+        self.prefix = f"{address}." if address else ""
+        self.stack = stack
+        self.blocks = loader.blocks(directory)
+        self.resources: list[Resource] = []
+        self.calls: list[ModuleCall] = []
+        self._values: dict[str, Any] = {}
+        self._locals_raw: dict[str, Any] = {}
+        self._locals: dict[str, Any] = {}
+        self._pending: set[str] = set()
+        self._children: dict[str, list[tuple[str, ModuleContext]] | Unknown | None] = {}
+        self._outputs: dict[str, Any] | None = None
+        self._declared: set[str] = set()
+        for block in self.blocks:
+            kind = block.body["type"]
+            if kind == "variable" and block.labels:
+                self._declare(block.labels[0], block.body, inputs)
+            elif kind == "locals":
+                self._locals_raw.update(block.body["attrs"])
+
+    def _declare(self, name: str, body: Body, inputs: dict[str, Any]) -> None:
+        self._declared.add(name)
+        attrs = body["attrs"]
+        if name in inputs:
+            value = inputs[name]
+        elif "default" in attrs:
+            value = evaluate_raw(attrs["default"], Scope(Context()))
+        else:
+            return
+        self._values[name] = convert(attrs.get("type"), value)
+
+    def var(self, name: str, text: str) -> Any:
+        if name in self._values:
+            return self._values[name]
+        if name in self._declared:
+            return Unknown(text, f"variable {name} has no value")
+        return Unknown(text, f"variable {name} is not declared")
+
+    def local(self, name: str, text: str) -> Any:
+        if name in self._locals:
+            return self._locals[name]
+        if name not in self._locals_raw:
+            return Unknown(text, f"local {name} is not declared")
+        if name in self._pending:
+            return Unknown(text, f"local {name} depends on itself")
+        self._pending.add(name)
+        try:
+            value = evaluate_raw(self._locals_raw[name], Scope(self))
+        finally:
+            self._pending.discard(name)
+        self._locals[name] = value
+        return value
+
+    def module_value(self, name: str, text: str) -> Any:
+        children = self.children(name)
+        if children is None or isinstance(children, Unknown):
+            reason = children.reason if isinstance(children, Unknown) else \
+                f"reference to module.{name}"
+            return Unknown(text, reason, (f"{self.prefix}module.{name}",))
+        outputs = [(suffix, child.outputs()) for suffix, child in children]
+        if len(outputs) == 1 and outputs[0][0] == "":
+            return outputs[0][1]
+        if outputs and outputs[0][0].startswith('["'):
+            return {suffix[2:-2]: value for suffix, value in outputs}
+        return [value for _, value in outputs]
+
+    def outputs(self) -> dict[str, Any]:
+        if self._outputs is None:
+            self._outputs = {}
+            for block in self.blocks:
+                if block.body["type"] == "output" and block.labels:
+                    raw = block.body["attrs"].get("value")
+                    self._outputs[block.labels[0]] = evaluate_raw(raw, Scope(self))
+        return self._outputs
+
+    def children(self, name: str) -> list[tuple[str, ModuleContext]] | Unknown | None:
+        """The loaded instances of local module `name`; None for a remote module."""
+        if name in self._children:
+            return self._children[name]
+        block = next((b for b in self.blocks if b.body["type"] == "module" and b.labels
+                      and b.labels[0] == name), None)
+        if block is None:
+            return None
+        self._children[name] = Unknown(f"module.{name}", f"module.{name} depends on itself")
+        self._children[name] = self._call(name, block)
+        return self._children[name]
+
+    def _call(self, name: str, block: _Block) -> list[tuple[str, ModuleContext]] | Unknown | None:
+        attrs = block.body["attrs"]
+        scope = Scope(self)
+        source = evaluate_raw(attrs.get("source"), scope)
+        instances = _instances(attrs, scope)
+        if isinstance(instances, Unknown):
+            instances = [("", {"count.index": instances, "each": instances})]
+        if not _is_local(source):
+            version = evaluate_raw(attrs.get("version"), scope)
+            for suffix, bindings in instances:
+                inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
+                self.calls.append(ModuleCall(
+                    f"{self.prefix}module.{name}{suffix}", to_string(source)
+                    if isinstance(source, (str, int, float)) else str(attrs.get("source")),
+                    version if isinstance(version, str) else None, inputs, block.file,
+                    block.line, block.end_line))
+            return None
+        target = os.path.normpath(os.path.join(self.directory, str(source)))
+        real = os.path.realpath(target)
+        problem = None
+        if not os.path.isdir(target):
+            problem = f"module {name}: source {source} is not a directory"
+        elif real in self.stack:
+            problem = f"module {name}: source {source} calls itself (module cycle)"
+        elif len(self.stack) > _MAX_MODULE_DEPTH:
+            problem = f"module {name}: modules nested more than {_MAX_MODULE_DEPTH} deep"
+        if problem is not None:
+            self.loader.errors.append(InputError(block.file, block.line, problem))
+            return Unknown(f"module.{name}", problem)
+        loaded: list[tuple[str, ModuleContext]] = []
+        for suffix, bindings in instances:
+            inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
+            child = ModuleContext(self.loader, target, self.root_directory,
+                                  f"{self.prefix}module.{name}{suffix}", inputs,
+                                  (*self.stack, real))
+            loaded.append((suffix, child))
+        for _, child in loaded:
+            child.load()
+        return loaded
+
+    def load(self) -> None:
+        for block in self.blocks:
+            kind = block.body["type"]
+            if kind == "resource" and len(block.labels) == 2:
+                self._resource(block)
+            elif kind == "module" and block.labels:
+                self.children(block.labels[0])
+
+    def _resource(self, block: _Block) -> None:
+        type_, name = block.labels
+        attrs = block.body["attrs"]
+        scope = Scope(self)
+        instances = _instances(attrs, scope)
+        unknown_expansion = None
+        if isinstance(instances, Unknown):
+            unknown_expansion = instances
+            instances = [("", {"count.index": instances, "each": instances})]
+        for suffix, bindings in instances:
+            values = _evaluate_body(block.body, scope.bind(**bindings), _RESOURCE_META)
+            if unknown_expansion is not None:
+                values["count" if "count" in attrs else "for_each"] = unknown_expansion
+            self.resources.append(Resource(
+                type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
+                block.line, block.end_line, self.address))
+
+    def tree(self) -> list[ModuleContext]:
+        found: list[ModuleContext] = [self]
+        for children in self._children.values():
+            if isinstance(children, list):
+                for _, child in children:
+                    found.extend(child.tree())
+        return found
+
+
+def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, Any]:
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        names = []
+    paths = [os.path.join(directory, "terraform.tfvars")] if "terraform.tfvars" in names else []
+    paths += [os.path.join(directory, name) for name in names if name.endswith(".auto.tfvars")]
+    values: dict[str, Any] = {}
+    for path in [*paths, *var_files]:
+        body = loader.file(path)
+        for name, raw in body.get("attrs", {}).items():
+            values[name] = evaluate_raw(raw, Scope(Context()))
+    return values
+
+
+def _local_calls(loader: _Loader, directory: str) -> set[str]:
+    calls = set()
+    for block in loader.blocks(directory):
+        source = block.body["attrs"].get("source")
+        if block.body["type"] == "module" and _is_local(source):
+            calls.add(os.path.realpath(os.path.join(directory, source)))
+    return calls
+
+
+def _roots(loader: _Loader, dirs: list[str]) -> list[str]:
+    """The listed directories that no other listed directory calls as a local module."""
+    real = {directory: os.path.realpath(directory) for directory in dirs}
+    calls = {directory: _local_calls(loader, directory) for directory in dirs}
+    roots = []
+    for directory in dirs:
+        callers = [other for other in dirs if other != directory
+                   and real[directory] in calls[other] and real[other] != real[directory]]
+        if not any(real[other] not in calls[directory] for other in callers):
+            roots.append(directory)
+    return roots
+
+
+def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) -> TerraformModel:
+    """Every resource instance and remote module call under the root modules `dirs`."""
+    loader = _Loader(cache)
+    model = TerraformModel()
+    seen: set[str] = set()
+    for directory in _roots(loader, [os.path.normpath(d) for d in dirs]):
+        if os.path.realpath(directory) in seen:
+            continue
+        seen.add(os.path.realpath(directory))
+        root = ModuleContext(loader, directory, directory, "",
+                             _tfvars(loader, directory, var_files),
+                             (os.path.realpath(directory),))
+        root.load()
+        for context in root.tree():
+            model.resources.extend(context.resources)
+            model.modules.extend(context.calls)
+    for path in var_files:
+        loader.file(path)
+    model.errors = loader.errors
+    return model

@@ -1,0 +1,60 @@
+"""What the Terraform front end yields: resources, module calls and explicit unknowns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget.report import InputError
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value the loader could not resolve; never replaced by a guess."""
+
+    expression: str
+    reason: str
+    references: tuple[str, ...] = ()
+    # For string values (templates, heredocs, jsonencode, templatefile): the text with each
+    # unresolved part left as `${expression}`; `decode_json` turns it back into data.
+    partial: str | None = None
+    parts: tuple[Unknown, ...] = ()  # the unresolved pieces inside `partial`
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    address: str
+    attrs: dict[str, Any]
+    file: str
+    line: int
+    end_line: int
+    module_path: str = ""
+
+
+@dataclass
+class ModuleCall:
+    address: str
+    source: str
+    version: str | None
+    inputs: dict[str, Any]
+    file: str
+    line: int
+    end_line: int
+
+
+@dataclass
+class TerraformModel:
+    resources: list[Resource] = field(default_factory=list)
+    modules: list[ModuleCall] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+    def resource(self, address: str) -> Resource | None:
+        for resource in self.resources:
+            if resource.address == address:
+                return resource
+        return None
+
+    def by_type(self, type_: str) -> list[Resource]:
+        return [resource for resource in self.resources if resource.type == type_]

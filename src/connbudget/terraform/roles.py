@@ -1,0 +1,109 @@
+"""`postgresql_role` resources as the role documents the SQL front end makes."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from connbudget.terraform.evaluate import EvalError, to_bool, to_number, to_string
+from connbudget.terraform.model import Resource, TerraformModel, Unknown
+
+# cyrilgdn/postgresql provider defaults for attributes a resource leaves out.
+_DEFAULTS: dict[str, Any] = {"login": False, "superuser": False, "connection_limit": -1}
+_SETTINGS = ("idle_in_transaction_session_timeout", "statement_timeout")
+_BOOL_OPTIONS = (("login", "canlogin"), ("superuser", "superuser"),
+                 ("create_database", "createdb"), ("create_role", "createrole"),
+                 ("replication", "isreplication"), ("bypass_row_level_security", "bypassrls"),
+                 ("inherit", "inherit"))
+_MD5 = re.compile(r"md5[0-9a-f]{32}")
+
+
+def _bool(value: Any) -> bool | None:
+    try:
+        return None if value is None or isinstance(value, Unknown) else to_bool(value)
+    except EvalError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = None if value is None or isinstance(value, Unknown) else to_number(value)
+    except EvalError:
+        return None
+    return number if isinstance(number, int) else None
+
+
+def _text(value: Any) -> str | None:
+    try:
+        return None if value is None or isinstance(value, Unknown) else to_string(value)
+    except EvalError:
+        return None
+
+
+def password_class(attrs: dict[str, Any]) -> str | None:
+    """How the role's password is given; the value itself never leaves this function."""
+    value = attrs.get("password")
+    if isinstance(value, Unknown) or attrs.get("password_wo") is not None:
+        return "parameter"
+    if not isinstance(value, str) or value == "":
+        return None
+    if value.startswith("SCRAM-SHA-256$"):
+        return "scram-sha-256"
+    if _MD5.fullmatch(value):
+        return "md5"
+    return "plaintext"
+
+
+def _attr(attrs: dict[str, Any], name: str) -> Any:
+    """The attribute as the provider sees it: its default when absent, None when unknown."""
+    if name not in attrs:
+        return _DEFAULTS.get(name)
+    return attrs[name]
+
+
+def _options(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    options: list[dict[str, Any]] = []
+    for attribute, defname in _BOOL_OPTIONS:
+        value = _bool(attrs.get(attribute))
+        if value is not None:
+            options.append({"defname": defname, "arg": {"boolval": value}})
+    limit = _int(attrs.get("connection_limit"))
+    if limit is not None:
+        options.append({"defname": "connectionlimit", "arg": {"ival": limit}})
+    if attrs.get("password") is not None or attrs.get("password_wo") is not None:
+        options.append({"defname": "password", "arg": {"sval": "<redacted>"}})
+    valid_until = _text(attrs.get("valid_until"))
+    if valid_until is not None:
+        options.append({"defname": "validUntil", "arg": {"sval": valid_until}})
+    return options
+
+
+def _settings(attrs: dict[str, Any]) -> dict[str, str | None]:
+    return {name: _text(attrs[name]) for name in _SETTINGS if name in attrs}
+
+
+def role_document(resource: Resource) -> dict[str, Any]:
+    attrs = resource.attrs
+    name = _text(attrs.get("name"))
+    settings = _settings(attrs)
+    state = {
+        "login": _bool(_attr(attrs, "login")),
+        "superuser": _bool(_attr(attrs, "superuser")),
+        "connection_limit": _int(_attr(attrs, "connection_limit")),
+    }
+    return {
+        "kind": "role_statement",
+        "source": {"file": resource.file, "line": resource.line, "column": 1,
+                   "end_line": resource.end_line, "format": "terraform"},
+        "resource": resource.address,
+        "statement": {"type": "postgresql_role", "role": name, "options": _options(attrs)},
+        "role": {"name": name, **state, "password": password_class(attrs),
+                 "settings": settings},
+        "effective": {**state, "known": True, "settings": dict(settings)},
+        "final": {**state, "known": True, "settings": dict(settings)},
+    }
+
+
+def role_documents(model: TerraformModel) -> list[dict[str, Any]]:
+    """One document per `postgresql_role` instance (count = 0 instances do not exist)."""
+    return [role_document(resource) for resource in model.by_type("postgresql_role")]

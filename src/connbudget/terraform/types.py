@@ -1,0 +1,87 @@
+"""Variable type constraints: the conversions Terraform applies to a variable's value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connbudget.terraform.evaluate import (
+    Context,
+    EvalError,
+    Scope,
+    evaluate,
+    to_bool,
+    to_number,
+    to_string,
+)
+from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression
+from connbudget.terraform.model import Unknown
+
+_SCALARS = {"string": to_string, "number": to_number, "bool": to_bool}
+
+
+def _type_node(raw: Any) -> Node | None:
+    if not isinstance(raw, str):
+        return None
+    text = raw[2:-1] if raw.startswith("${") and raw.endswith("}") else raw
+    try:
+        return parse_expression(text)
+    except (ExprSyntaxError, RecursionError):
+        return None
+
+
+def _unwrap(node: Node) -> Node:
+    # python-hcl2 prints the attribute types of object({...}) as strings: "string",
+    # "${optional(number, 100)}".
+    if node[0] == "tmpl" and len(node[1]) == 1:
+        part = node[1][0]
+        return ("name", part, part) if isinstance(part, str) else _unwrap(part)
+    return node
+
+
+def _convert(node: Node, value: Any) -> Any:
+    node = _unwrap(node)
+    if value is None or isinstance(value, Unknown):
+        return value
+    if node[0] == "name" and node[1] in _SCALARS:
+        return _SCALARS[node[1]](value)
+    if node[0] != "call" or not node[2]:
+        return value
+    name, argument = node[1], node[2][0]
+    if name in ("list", "set") and isinstance(value, list):
+        return [_convert(argument, item) for item in value]
+    if name == "map" and isinstance(value, dict):
+        return {key: _convert(argument, item) for key, item in value.items()}
+    if name == "object" and isinstance(value, dict) and argument[0] == "object":
+        return _object(argument, value)
+    return value
+
+
+def _object(spec: Node, value: dict[str, Any]) -> dict[str, Any]:
+    result = dict(value)
+    for key_node, type_node in spec[1]:
+        key_node = _unwrap(key_node)
+        key = key_node[1] if key_node[0] in ("lit", "name") else None
+        if not isinstance(key, str):
+            continue
+        type_node = _unwrap(type_node)
+        optional = type_node[0] == "call" and type_node[1] == "optional" and type_node[2]
+        attribute_type = type_node[2][0] if optional else type_node
+        if key not in result or result[key] is None:
+            if optional and len(type_node[2]) > 1:
+                result[key] = evaluate(type_node[2][1], Scope(Context()))
+            elif optional:
+                result[key] = None
+            continue
+        result[key] = _convert(attribute_type, result[key])
+    return result
+
+
+def convert(type_raw: Any, value: Any) -> Any:
+    """`value` converted to the variable's declared type; unchanged when that fails."""
+    node = _type_node(type_raw)
+    if node is None:
+        return value
+    try:
+        return _convert(node, value)
+    except EvalError:
+        return value

@@ -1,0 +1,55 @@
+"""The parsed-file cache: warm runs equal cold ones, it can be disabled, corruption is harmless."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from connbudget.terraform import TerraformModel, load_terraform
+
+TREE = [str(FIXTURES / "terraform" / "loader" / name) for name in ("variables", "modules")]
+
+
+@pytest.fixture
+def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("CONNBUDGET_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _entries(cache_dir: Path) -> list[Path]:
+    return sorted(cache_dir.rglob("*.json"))
+
+
+def _snapshot(model: TerraformModel) -> str:
+    return repr((model.resources, model.modules, model.errors))
+
+
+def test_warm_run_gives_the_same_model_as_a_cold_one(cache_dir: Path) -> None:
+    cold = load_terraform(TREE, [])
+    assert _entries(cache_dir)
+    warm = load_terraform(TREE, [])
+    assert _snapshot(warm) == _snapshot(cold)
+
+
+def test_disabled_cache_neither_reads_nor_writes(cache_dir: Path) -> None:
+    load_terraform(TREE, [], cache=False)
+    assert _entries(cache_dir) == []
+
+
+def test_corrupt_cache_entry_is_ignored_and_rewritten(cache_dir: Path) -> None:
+    cold = load_terraform(TREE, [])
+    for entry in _entries(cache_dir):
+        entry.write_text("{not json", encoding="utf-8")
+    again = load_terraform(TREE, [])
+    assert _snapshot(again) == _snapshot(cold)
+    assert all(entry.read_text(encoding="utf-8").startswith("{\"value\"")
+               for entry in _entries(cache_dir))
+
+
+def test_cache_entry_with_a_wrong_shape_is_ignored(cache_dir: Path) -> None:
+    cold = load_terraform(TREE, [])
+    for entry in _entries(cache_dir):
+        entry.write_text('{"value": [1, 2]}', encoding="utf-8")
+    assert _snapshot(load_terraform(TREE, [])) == _snapshot(cold)

@@ -1,0 +1,22 @@
+"""The loader fixtures are canonical Terraform (`terraform fmt -check`), except the broken one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+from conftest import FIXTURES
+
+LOADER = FIXTURES / "terraform" / "loader"
+
+
+@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not installed")
+@pytest.mark.parametrize("name", sorted(p.name for p in LOADER.iterdir() if p.name != "broken"))
+def test_fixture_is_terraform_fmt_clean(name: str) -> None:
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull}
+    proc = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-no-color",
+                           str(LOADER / name)], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
