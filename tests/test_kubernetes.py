@@ -5,8 +5,16 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, FIXTURES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from connbudget.kubernetes import HELM_HINT, KubernetesInputs, Workload, load_kubernetes
+from connbudget.kubernetes import (
+    HELM_HINT,
+    KubernetesInputs,
+    Workload,
+    load_kubernetes,
+    read_documents,
+)
 
 HERE = FIXTURES / "k8s"
 CORPUS_YAML = sorted((CORPUS / "k8s").rglob("*.yaml"))
@@ -205,3 +213,10 @@ def test_missing_file_is_an_error_and_others_still_load() -> None:
     found = _load("no-such.yaml", "strategies.yaml")
     assert len(found.errors) == 1 and found.errors[0].file.endswith("no-such.yaml")
     assert len(found.workloads) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abc:-[]{}&*!|>'\"\n #%<", max_size=200))
+def test_any_text_gives_documents_or_located_errors(text: str) -> None:
+    _, errors = read_documents(text, "fuzz.yaml")
+    assert all(error.line >= 0 for error in errors)

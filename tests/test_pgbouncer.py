@@ -4,12 +4,15 @@ from pathlib import Path
 
 import pytest
 from conftest import CORPUS, FIXTURES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connbudget.pgbouncer import (
     DEFAULT_SOURCE,
     REDACTED,
     config_from_env,
     load_pgbouncer,
+    parse_connect_string,
     worst_case_server_connections,
 )
 
@@ -218,7 +221,8 @@ def test_jinja_values_are_unknown_not_errors() -> None:
     assert config.max_db_connections().unknown
     assert config.max_client_conn().value == 1000
     assert config.pool_mode().value == "transaction"
-    assert {u.line for u in config.unknowns} >= {_line_of(path, "default_pool_size")}
+    assert {u.line for u in config.unknowns} >= {_line_of(path, "default_pool_size"),
+                                                  _line_of(path, "extra_settings")}
 
 
 def test_unreadable_file_is_a_located_error() -> None:
@@ -284,3 +288,10 @@ def test_secret_environment_value_is_unknown() -> None:
     config = config_from_env({"DEFAULT_POOL_SIZE": None}, "deploy.yaml", 3)
     assert config.default_pool_size().value is None
     assert "secret" in config.default_pool_size().unknown
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="abc =';\n[]%#{}*_0123456789", max_size=120))
+def test_any_connect_string_gives_pairs_or_a_message(text: str) -> None:
+    result = parse_connect_string(text)
+    assert isinstance(result, (list, str))

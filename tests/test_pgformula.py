@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from connbudget import awsdata
 from connbudget.pgformula import evaluate, evaluate_for_class
 
@@ -93,3 +96,11 @@ def test_deep_nesting_is_refused_not_a_recursion_error() -> None:
     result = evaluate("(" * 300 + "1" + ")" * 300)
     assert result.value is None
     assert "nested too deeply" in result.reason
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="{}()[],+-*/ 0123456789DBInstanceClassMemoryVCPULEASTGREATESTSUMlog",
+               max_size=80))
+def test_any_text_gives_a_value_or_a_reason(text: str) -> None:
+    result = evaluate(text, memory_bytes=2**33, vcpu=4)
+    assert (result.value is None) == bool(result.reason)

@@ -45,10 +45,12 @@ _SECRET_KEYS = {"password"}
 REDACTED = "<redacted>"
 _MAX_INCLUDE_DEPTH = 10
 _MAX_FILE_BYTES = 5 * 1024 * 1024
-_PLACEHOLDER = re.compile(r"\$\{?\w+\}?|[A-Z][A-Z0-9_]*|.*\{\{.*\}\}.*|.*\{%.*%\}.*", re.S)
+_PLACEHOLDER = re.compile(r"\$\{?\w+\}?|[A-Z][A-Z0-9_]*")
 _INTEGER = re.compile(r"[+-]?\d+")
 DEFAULT_SOURCE = "PgBouncer default (doc/config.md)"
-_ANY = "<any database>"
+# Names used in a WorstCase when the caller names no client users / databases.
+ANY_CLIENT_USER = "<client user>"
+ANY_DATABASE = "<any database>"
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def _database_term(config: PgBouncerConfig, name: str, entry: Entry,
         total = None if cap.value is None else pools_total
     return DatabaseTerm(database=name, entry=entry.name, host=entry.text("host"),
                         port=entry.text("port"),
-                        dbname=entry.text("dbname") or (None if name == _ANY else name),
+                        dbname=entry.text("dbname") or (None if name == ANY_DATABASE else name),
                         forced_user=forced, pools=pools,
                         pools_total=pools_total, max_db_connections=cap, total=total,
                         file=entry.file, line=entry.line)
@@ -307,7 +309,7 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
     unknown: list[str] = []
     client_users = list(users) if users else []
     if not client_users:
-        client_users = ["<client user>"]
+        client_users = [ANY_CLIENT_USER]
         if any(not entry.text("user") for entry in config.databases.values()):
             assumptions.append("one client user per database without a forced user= "
                                "(name the roles clients log in as for more pools)")
@@ -316,7 +318,7 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
         for name, entry in config.databases.items():
             if name == "*":
                 assumptions.append("one database reached through the '*' fallback entry")
-                name = _ANY
+                name = ANY_DATABASE
             terms.append(_database_term(config, name, entry, client_users))
     else:
         fallback = config.fallback()
@@ -493,6 +495,10 @@ class _Reader:
     def line(self, file: str, number: int, raw: str) -> None:
         text = raw.strip()
         if not text or text[0] in ";#" or text.startswith(("{%", "{#")):
+            return
+        if text.startswith("{{"):
+            self.config.unknowns.append(Unknown(file, number, text[:60], "template expression "
+                                                "line, filled in when the template is rendered"))
             return
         if text.lower().startswith("%include"):
             self.include(file, number, text[len("%include"):].strip())
