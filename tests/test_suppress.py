@@ -118,3 +118,7 @@ def test_a_word_that_only_looks_like_an_id_starts_the_reason() -> None:
 
 def test_sql_files_only_honour_sql_comments() -> None:
     assert parse_ignores("x.sql", "# connbudget:ignore CB001 reason\n") == []
+
+
+def test_an_ignore_that_also_names_cb006_is_kept_without_a_match() -> None:
+    assert cb006([], paths=[str(DIR / "kept.sql")]) == []

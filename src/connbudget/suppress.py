@@ -5,7 +5,7 @@
 resource block or on the line before it. Several rule ids may be separated by commas or
 spaces; a reason is required. Checkov's `#checkov:skip=CKV_CB_001:reason` counts too, so one
 comment serves both tools. An ignore naming an unknown rule, giving no reason or matching no
-finding is itself reported as CB006.
+finding is itself reported as CB006; one that also names CB006 is kept even when unused.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ _IDS = re.compile(r"\s*((?:CB\d+)(?:[\s,]+CB\d+)*)(.*)", re.IGNORECASE)
 _CHECKOV = re.compile(r"#\s*checkov:skip=CKV_CB_(\d+)")
 
 # Which rules each command runs: an ignore for a rule that did not run is not "unused".
+# CB006 is about the comments themselves: naming it keeps a comment that matches nothing.
+_CHECKED = set(RULES) - {"CB006"}
 _RAN = {
-    "sql": {r for r in RULES if r < "CB100"},
-    "capacity": {r for r in RULES if r >= "CB100"},
-    "scan": set(RULES),
+    "sql": {r for r in _CHECKED if r < "CB100"},
+    "capacity": {r for r in _CHECKED if r >= "CB100"},
+    "scan": _CHECKED,
 }
 
 
@@ -111,7 +113,7 @@ def _problems(ignore: Ignore, ran: set[str]) -> list[tuple[str, str]]:
         if rule_id not in RULES:
             problems.append((f"connbudget:ignore names unknown rule {rule_id}",
                              "use a rule id that `connbudget rules` lists"))
-        elif rule_id in ran and rule_id not in ignore.used:
+        elif rule_id in ran and rule_id not in ignore.used and "CB006" not in ignore.rule_ids:
             problems.append((f"connbudget:ignore {rule_id} matches no finding",
                              "remove the comment, or move it onto or above the statement "
                              "or inside the resource block"))
@@ -137,7 +139,7 @@ def apply_suppressions(report: Report, settings: Settings, paths: list[str] | No
             ignore.used.add(finding.rule_id)
         if not matching:
             kept.append(finding)
-    ran = _RAN.get(command, set(RULES)) - settings.disabled_rules
+    ran = _RAN.get(command, _CHECKED) - settings.disabled_rules
     if "CB006" not in settings.disabled_rules:
         for file_ignores in ignores.values():
             for ignore in file_ignores:
