@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from checkov_run import ROLE_FIXTURES, TREES, checkov, expected, role_fixtures_scan
 
@@ -41,6 +39,6 @@ def test_the_password_check_masks_the_password_it_prints() -> None:
 
 
 def test_a_scan_with_the_password_masked_prints_no_password() -> None:
-    proc = checkov("-d", str(ROLE_FIXTURES), "-o", "json", "--mask", "postgresql_role:password")
-    assert json.loads(proc.stdout)["summary"]["failed"] > 0
-    assert not [secret for secret in PLAINTEXT if secret in proc.stdout + proc.stderr]
+    scan = role_fixtures_scan()
+    assert scan.verdicts[("literals", "postgresql_role.batch")]["CB004"] == "FAILED"
+    assert not [secret for secret in PLAINTEXT if secret in scan.output]
