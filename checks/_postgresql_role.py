@@ -1,5 +1,9 @@
 """Reading a postgresql_role as the cyrilgdn/postgresql provider would: defaults applied,
-unresolved references kept apart from values."""
+unresolved references kept apart from values.
+
+A resource with `count = 0` never reaches these checks: Checkov's BaseResourceCheck reports it
+UNKNOWN (no result) before calling `scan_resource_conf`.
+"""
 
 from __future__ import annotations
 
