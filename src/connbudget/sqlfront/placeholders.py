@@ -95,7 +95,8 @@ def substitute(text: str, placeholders: Placeholders, psql: bool = True) -> Subs
         kind = match.lastgroup
         piece = match.group()
         if kind == "flyway" or (kind == "psql" and psql):
-            index = placeholders._marker(piece)
+            # :v, :'v' and :"v" name one variable; the role it names is reported as :v
+            index = placeholders._marker(piece if kind == "flyway" else ":" + piece.strip(":'\""))
             if piece.startswith(":'") or previous_word in _STRING_AFTER:
                 replacement = f"'__cbph{index}__'"
             elif previous_word in _NUMBER_AFTER and not piece.startswith(':"'):

@@ -23,6 +23,8 @@ from connbudget.sqlfront.scanner import Lines
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 ROLE_SQL = re.compile(
     r"\s*(?:(?:create|alter|drop)\s+(?:role|user|group)\b|(?:grant|revoke)\b)", re.IGNORECASE)
+_IN_HANDLER = ("DO block: a role statement in an EXCEPTION handler runs only if the block fails; "
+               "it is not checked")
 _FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-?\d*)([sIL%])")
 
 
@@ -41,7 +43,7 @@ class Embedded:
 @dataclass
 class DoBlock:
     embedded: list[Embedded] = field(default_factory=list)
-    unresolved: list[tuple[int, str]] = field(default_factory=list)  # (offset, reason)
+    unresolved: list[tuple[int, str]] = field(default_factory=list)  # (offset, message)
     error: str | None = None
 
 
@@ -195,8 +197,7 @@ class _Walker:
         words = query.split(maxsplit=1)
         offset = self._offset(node.get("lineno", 1), words[0] if words else "")
         if in_handler:
-            self.result.unresolved.append(
-                (offset, "a role statement in an EXCEPTION handler runs only if the block fails"))
+            self.result.unresolved.append((offset, _IN_HANDLER))
         else:
             self.result.embedded.append(Embedded(offset, query))
 
@@ -207,13 +208,14 @@ class _Walker:
             sql = resolve_execute(expression)
         except Unresolved as exc:
             if ROLE_WORDS.search(expression) or not re.search(r"'", expression):
-                self.result.unresolved.append((offset, f"EXECUTE: {exc}"))
+                self.result.unresolved.append((
+                    offset, f"DO block: EXECUTE runs a string only known at run time ({exc}); "
+                    "a role statement it runs is not checked"))
             return
         if not ROLE_SQL.match(sql):
             return
         if in_handler:
-            self.result.unresolved.append(
-                (offset, "a role statement in an EXCEPTION handler runs only if the block fails"))
+            self.result.unresolved.append((offset, _IN_HANDLER))
         else:
             self.result.embedded.append(Embedded(offset, sql))
 
@@ -232,7 +234,8 @@ def do_block(node: Any, statement: str, placeholders: Placeholders) -> DoBlock:
     if body is None or not ROLE_WORDS.search(body):
         return result
     if language != "plpgsql":
-        result.unresolved.append((0, f"a DO block in {language} cannot be read"))
+        result.unresolved.append(
+            (0, f"DO block in {language}: its role statements are not checked"))
         return result
     if has_flyway(body):  # Flyway fills placeholders in even inside dollar quotes; lines are kept
         body = substitute(body, placeholders, psql=False).text

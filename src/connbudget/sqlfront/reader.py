@@ -175,11 +175,9 @@ class _Reader:
         block = do_block(node, sql, self.placeholders)
         if block.error is not None:
             self._error(path, lines, location, _safe_message(block.error, sql))
-        for offset, reason in block.unresolved:
+        for offset, message in block.unresolved:
             line, column = lines.locate(at(offset))
-            self.result.findings.append(Finding(
-                "CB007", f"DO block: {reason}; a role statement it may run is not checked",
-                path, line, column=column))
+            self.result.findings.append(Finding("CB007", message, path, line, column=column))
         for embedded in block.embedded:
             offset = at(embedded.offset)
             try:
