@@ -7,16 +7,16 @@ role with the front end's final state.
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, run_cli
 from pg import Server, running_server, wait_until
 
 CASES = FIXTURES / "sql" / "postgres"
-CASE_DATABASE = "migrations"
 State = dict[str, tuple[bool, bool, int]]
 
 
@@ -26,29 +26,56 @@ def server() -> Iterator[Server]:
         yield running
 
 
+def _natural_key(path: Path) -> list[object]:
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
 def _migrations(case: Path) -> list[Path]:
-    return sorted(case.glob("*.sql"))
+    return sorted(case.glob("*.sql"), key=_natural_key)
 
 
-def _reset(server: Server) -> None:
-    """Back to a cluster with no roles of ours: roles outlive databases, so drop them by hand."""
-    server.psql("-c", f"DROP DATABASE IF EXISTS {CASE_DATABASE} WITH (FORCE)")
-    server.psql("-c", "ALTER ROLE ALL RESET ALL")
-    for (name,) in server.query("SELECT quote_ident(rolname) FROM pg_roles WHERE oid >= 16384"):
-        server.psql("-c", f"DROP ROLE {name}")
+DROP_OUR_ROLES = """DO $$
+DECLARE role_name name;
+BEGIN
+  FOR role_name IN SELECT rolname FROM pg_roles WHERE oid >= 16384 LOOP
+    EXECUTE format('DROP ROLE %I', role_name);
+  END LOOP;
+END
+$$"""
 
 
 @pytest.fixture
-def fresh(server: Server) -> Iterator[Server]:
-    _reset(server)
-    server.psql("-c", f"CREATE DATABASE {CASE_DATABASE}")
-    yield server
-    _reset(server)
+def fresh(server: Server) -> Server:
+    """The cluster without any role or role setting a case made (the cases create no objects)."""
+    server.psql("-c", "ALTER ROLE ALL RESET ALL", "-c", DROP_OUR_ROLES)
+    return server
 
 
 def _apply(server: Server, case: Path) -> None:
     files = [arg for path in _migrations(case) for arg in ("-f", str(path))]
-    server.psql(*files, database=CASE_DATABASE)
+    server.psql(*files)
+
+
+def _pg_state(server: Server) -> State:
+    rows = server.query("SELECT rolname, rolcanlogin, rolsuper, rolconnlimit FROM pg_roles "
+                        "WHERE oid >= 16384")
+    return {name: (login == "t", superuser == "t", int(limit))
+            for name, login, superuser, limit in rows}
+
+
+def _front_end_state(case: Path) -> State:
+    run = run_cli("sql2json", "--combined", str(case))
+    assert run.code == 0, run.err
+    document = run.json()
+    assert isinstance(document, dict)
+    return {name: (role["login"], role["superuser"], role["connection_limit"])
+            for name, role in document["roles"].items()}
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_final_role_state_matches_postgres(fresh: Server, case: str) -> None:
+    _apply(fresh, CASES / case)
+    assert _front_end_state(CASES / case) == _pg_state(fresh)
 
 
 def _hold_session(server: Server, user: str) -> subprocess.Popen[str]:
