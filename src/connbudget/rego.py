@@ -6,6 +6,7 @@ every policy package; each role document is then one evaluation of that bundle.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import re
@@ -57,6 +58,8 @@ def _compiled() -> tuple[Any, Any]:
         raise RegoError(f"cannot compile the bundled policies: {error}") from error
     if not bundle.ok():
         raise RegoError("cannot compile the bundled policies")
+    # Free the engine objects before interpreter shutdown tears down the library they call.
+    atexit.register(_compiled.cache_clear)
     return interpreter, bundle
 
 
