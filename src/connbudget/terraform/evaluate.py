@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.terraform.expr import ExprSyntaxError, Node, parse_template
+from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression, parse_template
 from connbudget.terraform.model import Unknown
 
 
@@ -453,7 +453,7 @@ def evaluate(node: Node, scope: Scope) -> Any:
             return merge_unknown(node[-1], [value])
         return (not to_bool(value)) if node[1] == "!" else normalise_number(-to_number(value))
     if kind == "tuple":
-        return [evaluate(item, scope) for item in node[1]]
+        return [_element(item, scope) for item in node[1]]
     if kind == "object":
         return _object(node, scope)
     if kind == "for":
@@ -481,23 +481,38 @@ def _object(node: Node, scope: Scope) -> Any:
         key = evaluate(key_node, scope)
         if isinstance(key, Unknown):
             return merge_unknown(node[-1], [key])
-        result[to_string(key)] = evaluate(value_node, scope)
+        result[to_string(key)] = _element(value_node, scope)
     return result
 
 
-def evaluate_text(text: str, scope: Scope, escapes: bool = False) -> Any:
-    """A template string as python-hcl2 gives it (or a template file's text)."""
+def _element(node: Node, scope: Scope) -> Any:
+    """A value inside a tuple or object: its error makes it unknown, not its container."""
     try:
-        node = parse_template(text, escapes)
+        value = evaluate(node, scope)
+    except EvalError as exc:
+        return Unknown(node[-1], str(exc))
+    if isinstance(value, Unknown) and value.partial is None:
+        return Unknown(node[-1], value.reason, value.references)
+    return value
+
+
+def evaluate_template(text: str, scope: Scope) -> Any:
+    """The text of a template file (templatefile()), reported against `text` when unknown."""
+    try:
+        node = parse_template(text, False)
+    except (ExprSyntaxError, RecursionError):
+        raise EvalError("template not understood") from None
+    return evaluate(node, scope)
+
+
+def evaluate_raw(text: str | None, scope: Scope) -> Any:
+    """An attribute's expression source text; never raises, unknowns say why."""
+    if text is None:
+        return None
+    try:
+        node = parse_expression(text)
     except (ExprSyntaxError, RecursionError):
         return Unknown(text, "expression not understood")
-    return evaluate_node(node, scope, text)
-
-
-def evaluate_node(node: Node, scope: Scope, text: str) -> Any:
-    """`evaluate`, with errors and unknowns reported against `text`."""
-    if text.startswith("${") and text.endswith("}") and len(node[1]) == 1:
-        text = text[2:-1]
     try:
         value = evaluate(node, scope)
     except EvalError as exc:
@@ -509,26 +524,6 @@ def evaluate_node(node: Node, scope: Scope, text: str) -> Any:
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
     return value
-
-
-def evaluate_raw(raw: Any, scope: Scope) -> Any:
-    """A raw value from `connbudget.terraform.parse` (literal, container or template string)."""
-    if isinstance(raw, str):
-        if "${" not in raw and "%{" not in raw:
-            return raw
-        return evaluate_text(raw, scope)
-    if isinstance(raw, list):
-        return [evaluate_raw(item, scope) for item in raw]
-    if isinstance(raw, dict):
-        result: dict[str, Any] = {}
-        for key, value in raw.items():
-            name = evaluate_raw(key, scope)
-            if isinstance(name, Unknown):
-                return Unknown(str(key), name.reason, name.references)
-            result[to_string(name) if not isinstance(name, str) else name] = \
-                evaluate_raw(value, scope)
-        return result
-    return raw
 
 
 def read_text(path: str, scope: Scope, limit: int = 4 * 1024 * 1024) -> str:

@@ -73,6 +73,46 @@ def _scan_braces(src: str, start: int) -> int:
     raise ExprSyntaxError("unterminated interpolation")
 
 
+_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
+
+
+def _heredoc(src: str, start: int) -> tuple[str, int] | None:
+    """The template text of the heredoc starting at `start` and the index after it."""
+    head = _HEREDOC.match(src, start)
+    if head is None:
+        return None
+    marker = head.group(2)
+    lines: list[str] = []
+    pos = head.end()
+    while pos <= len(src):
+        end = src.find("\n", pos)
+        line = src[pos:] if end == -1 else src[pos:end]
+        if line.strip() == marker:
+            if head.group(1):
+                indents = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
+                cut = min(indents, default=0)
+                lines = [x[cut:] for x in lines]
+            return "".join(x + "\n" for x in lines), (len(src) if end == -1 else end)
+        lines.append(line.rstrip("\r"))
+        if end == -1:
+            break
+        pos = end + 1
+    raise ExprSyntaxError("unterminated heredoc")
+
+
+def _skip_comment(src: str, i: int) -> int:
+    """Index after the comment at `i`, or `i` when there is none."""
+    if src.startswith("#", i) or src.startswith("//", i):
+        end = src.find("\n", i)
+        return len(src) if end == -1 else end
+    if src.startswith("/*", i):
+        end = src.find("*/", i + 2)
+        if end == -1:
+            raise ExprSyntaxError("unterminated comment")
+        return end + 2
+    return i
+
+
 def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
     tokens: list[tuple[str, Any, int, int]] = []
     i = 0
@@ -80,6 +120,15 @@ def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
         char = src[i]
         if char.isspace():
             i += 1
+            continue
+        after = _skip_comment(src, i)
+        if after != i:
+            i = after
+            continue
+        heredoc = _heredoc(src, i) if src.startswith("<<", i) else None
+        if heredoc is not None:
+            tokens.append(("heredoc", heredoc[0], i, heredoc[1]))
+            i = heredoc[1]
             continue
         if char == '"':
             end = _scan_string(src, i)
@@ -218,6 +267,8 @@ class _Parser:
             return ("lit", value, self.text(start))
         if kind == "str":
             return parse_template(value, escapes=True, text=self.text(start))
+        if kind == "heredoc":
+            return parse_template(value, escapes=False, text=self.text(start))
         if kind == "id":
             if value in ("true", "false"):
                 return ("lit", value == "true", value)

@@ -14,6 +14,7 @@ from connbudget.terraform.evaluate import (
     atoms,
     contains_unknown,
     evaluate,
+    evaluate_template,
     merge_unknown,
     normalise_number,
     placeholder,
@@ -23,7 +24,7 @@ from connbudget.terraform.evaluate import (
     to_string,
     type_name,
 )
-from connbudget.terraform.expr import ExprSyntaxError, Node, parse_template
+from connbudget.terraform.expr import Node
 from connbudget.terraform.model import Unknown
 
 
@@ -125,12 +126,15 @@ def _replace(args: list[Any], scope: Scope, text: str) -> Any:
     return subject.replace(search, replacement)
 
 
-def _format_value(verb: str, value: Any) -> str:
+def _format_value(directive: str, value: Any) -> str:
+    verb = directive[-1]
     if verb == "d":
         number = to_number(value)
         if not isinstance(number, int):
             raise EvalError("%d needs a whole number")
-        return str(number)
+        return ("%" + directive) % number
+    if verb == "f":
+        return ("%" + directive) % to_number(value)
     if verb == "q":
         return json.dumps(to_string(value))
     if verb == "v" and not isinstance(value, (str, int, float, bool)):
@@ -154,10 +158,7 @@ def _format(args: list[Any], scope: Scope, text: str) -> Any:
             value = next(values)
         except StopIteration:
             raise EvalError("not enough arguments for format") from None
-        verb = directive[-1]
-        if verb == "f":
-            return ("%" + directive) % to_number(value)
-        return _format_value("s" if verb == "t" else verb, value)
+        return _format_value(directive, value)
 
     return _VERB.sub(substitute, spec)
 
@@ -334,12 +335,8 @@ def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
     if not isinstance(args[1], dict):
         raise EvalError("templatefile needs a map of variables")
     source = read_text(to_string(args[0]), scope)
-    try:
-        node = parse_template(source, False)
-    except (ExprSyntaxError, RecursionError):
-        raise EvalError("template not understood") from None
     inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
-    value = evaluate(node, inner)
+    value = evaluate_template(source, inner)
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
     return value

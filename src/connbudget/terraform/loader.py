@@ -125,7 +125,7 @@ def _evaluate_body(body: Body, scope: Scope, skip: tuple[str, ...] = ()) -> dict
 
 def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
     label = block["labels"][0]
-    iterator = block["attrs"].get("iterator", label)
+    iterator = str(block["attrs"].get("iterator", label)).strip()
     content = next((inner for inner in block["blocks"] if inner["type"] == "content"), None)
     each = evaluate_raw(block["attrs"].get("for_each"), scope)
     if content is None:
@@ -328,8 +328,10 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, 
 def _local_calls(loader: _Loader, directory: str) -> set[str]:
     calls = set()
     for block in loader.blocks(directory):
-        source = block.body["attrs"].get("source")
-        if block.body["type"] == "module" and _is_local(source):
+        if block.body["type"] != "module":
+            continue
+        source = evaluate_raw(block.body["attrs"].get("source"), Scope(Context()))
+        if _is_local(source):
             calls.add(os.path.realpath(os.path.join(directory, source)))
     return calls
 

@@ -1,14 +1,12 @@
-"""HCL files into one normalised shape; the only module that knows python-hcl2's output.
+"""HCL files into one normalised shape; the only module that knows python-hcl2.
 
-python-hcl2 7.x gives blocks as nested dicts carrying `__start_line__`/`__end_line__` and
-every value that is not a plain literal as a template string (`"${var.x * 2}"`, with the
-expression text as the parser re-printed it). This module turns that into bodies:
+python-hcl2's own dict output re-prints expressions lossily (7.x drops the quotes of strings
+inside tuples in function calls, `["a"]` becomes `[a]`), so only its parse tree is used: it
+gives the structure (blocks, labels, attributes) with positions, and each attribute value is
+kept as its original source text, evaluated later by `connbudget.terraform.evaluate`:
 
-    {"attrs": {name: raw value}, "blocks": [{"type", "labels", "line", "end_line",
-                                               "attrs", "blocks"}]}
-
-where a raw value is None/bool/int/float, a list or dict of raw values, or a template
-string (evaluated by `connbudget.terraform.evaluate`).
+    {"attrs": {name: expression text}, "blocks": [{"type", "labels", "line", "end_line",
+                                                   "attrs", "blocks"}]}
 """
 
 from __future__ import annotations
@@ -22,11 +20,10 @@ from connbudget.cache import cached
 
 Body = dict[str, Any]
 
-_META = ("__start_line__", "__end_line__")
 # Only files declaring one of these blocks can change the model (versions.tf, providers.tf
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^[ \t]*(resource|data|variable|locals|module|output)\b", re.MULTILINE)
-_SCHEMA = "1"
+_SCHEMA = "2"
 
 
 @lru_cache(maxsize=1)
@@ -34,37 +31,34 @@ def _parser_version() -> str:
     return f"python-hcl2 {version('python-hcl2')} schema {_SCHEMA}"
 
 
-def _is_block(value: Any) -> bool:
-    if not isinstance(value, dict) or not value:
-        return False
-    if "__start_line__" in value:
-        return True
-    return all(_is_block(inner) for inner in value.values())
+def _label(node: Any, text: str) -> str:
+    if hasattr(node, "data"):
+        raw = text[node.meta.start_pos:node.meta.end_pos]
+        return raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw
+    return str(node.children[0] if hasattr(node, "children") else node)
 
 
-def _blocks(type_: str, labels: list[str], value: dict[str, Any]) -> list[Body]:
-    if "__start_line__" in value:
-        block = _body(value)
-        block.update(type=type_, labels=labels, line=value["__start_line__"],
-                     end_line=value.get("__end_line__", value["__start_line__"]))
-        return [block]
-    found: list[Body] = []
-    for label, inner in value.items():
-        found.extend(_blocks(type_, [*labels, label], inner))
-    return found
+def _name(node: Any) -> str:
+    return str(node.children[0]) if hasattr(node, "children") else str(node)
 
 
-def _body(raw: dict[str, Any]) -> Body:
-    attrs: dict[str, Any] = {}
+def _body(node: Any, text: str) -> Body:
+    attrs: dict[str, str] = {}
     blocks: list[Body] = []
-    for key, value in raw.items():
-        if key in _META:
-            continue
-        if isinstance(value, list) and value and all(_is_block(item) for item in value):
-            for item in value:
-                blocks.extend(_blocks(key, [], item))
-        else:
-            attrs[key] = value
+    for child in getattr(node, "children", ()):
+        kind = getattr(child, "data", None)
+        if kind == "attribute":
+            value = child.children[-1]
+            attrs[_name(child.children[0])] = text[value.meta.start_pos:value.meta.end_pos]
+        elif kind == "block":
+            parts = child.children
+            inner = next((part for part in parts if getattr(part, "data", None) == "body"), None)
+            labels = [_label(part, text) for part in parts[1:]
+                      if getattr(part, "data", None) in ("string", "string_lit", "identifier")]
+            block = _body(inner, text) if inner is not None else {"attrs": {}, "blocks": []}
+            block.update(type=_name(parts[0]), labels=labels, line=child.meta.line,
+                         end_line=child.meta.end_line)
+            blocks.append(block)
     return {"attrs": attrs, "blocks": blocks}
 
 
@@ -86,15 +80,16 @@ def _syntax_error(exc: Exception) -> dict[str, Any]:
 
 
 def _parse_text(text: str) -> dict[str, Any]:
-    from hcl2.api import loads
+    from hcl2.parser import parser
 
     try:
-        raw = loads(text, with_meta=True)
+        # python-hcl2's grammar needs a final newline; appending one moves no position.
+        tree = parser().parse(text + "\n")
     except Exception as exc:  # the parser raises lark errors and assorted internals
         return _syntax_error(exc)
-    if not isinstance(raw, dict):
-        return {"error": {"line": 1, "column": None, "message": "cannot parse HCL"}}
-    return _body(raw)
+    body = next((child for child in tree.children if getattr(child, "data", None) == "body"),
+                None)
+    return _body(body, text)
 
 
 def _decode(content: bytes) -> str | dict[str, Any]:

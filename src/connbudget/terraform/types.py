@@ -19,27 +19,24 @@ from connbudget.terraform.model import Unknown
 _SCALARS = {"string": to_string, "number": to_number, "bool": to_bool}
 
 
-def _type_node(raw: Any) -> Node | None:
-    if not isinstance(raw, str):
+def _type_node(text: Any) -> Node | None:
+    if not isinstance(text, str):
         return None
-    text = raw[2:-1] if raw.startswith("${") and raw.endswith("}") else raw
     try:
         return parse_expression(text)
     except (ExprSyntaxError, RecursionError):
         return None
 
 
-def _unwrap(node: Node) -> Node:
-    # python-hcl2 prints the attribute types of object({...}) as strings: "string",
-    # "${optional(number, 100)}".
-    if node[0] == "tmpl" and len(node[1]) == 1:
-        part = node[1][0]
-        return ("name", part, part) if isinstance(part, str) else _unwrap(part)
-    return node
+def _key(node: Node) -> str | None:
+    if node[0] == "lit" and isinstance(node[1], str):
+        return node[1]
+    if node[0] == "tmpl" and len(node[1]) == 1 and isinstance(node[1][0], str):
+        return str(node[1][0])
+    return None
 
 
 def _convert(node: Node, value: Any) -> Any:
-    node = _unwrap(node)
     if value is None or isinstance(value, Unknown):
         return value
     if node[0] == "name" and node[1] in _SCALARS:
@@ -59,11 +56,9 @@ def _convert(node: Node, value: Any) -> Any:
 def _object(spec: Node, value: dict[str, Any]) -> dict[str, Any]:
     result = dict(value)
     for key_node, type_node in spec[1]:
-        key_node = _unwrap(key_node)
-        key = key_node[1] if key_node[0] in ("lit", "name") else None
-        if not isinstance(key, str):
+        key = _key(key_node)
+        if key is None:
             continue
-        type_node = _unwrap(type_node)
         optional = type_node[0] == "call" and type_node[1] == "optional" and type_node[2]
         attribute_type = type_node[2][0] if optional else type_node
         if key not in result or result[key] is None:
