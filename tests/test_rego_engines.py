@@ -65,3 +65,16 @@ def test_both_engines_agree_on_sql2json_documents_of_every_sql_fixture(
     for document in documents:
         assert evaluate_document(document) == second_engine.deny(document), document["source"]
 
+
+
+def test_both_engines_agree_on_terraform_role_documents(second_engine: RegorusPolicies) -> None:
+    from connbudget.discover import discover
+    from connbudget.terraform import load_terraform
+    from connbudget.terraform.roles import role_documents
+
+    inputs = discover([str(FIXTURES / "terraform" / "roles")], [])
+    model = load_terraform(inputs.terraform_dirs, [], cache=False)
+    documents = role_documents(model)
+    assert len(documents) > 10
+    for document in documents:
+        assert evaluate_document(document) == second_engine.deny(document), document["resource"]
