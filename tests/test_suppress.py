@@ -122,3 +122,12 @@ def test_sql_files_only_honour_sql_comments() -> None:
 
 def test_an_ignore_that_also_names_cb006_is_kept_without_a_match() -> None:
     assert cb006([], paths=[str(DIR / "kept.sql")]) == []
+
+
+def test_ini_ignore_covers_its_whole_section() -> None:
+    assert kept([Finding("CB105", "100 < 380", INI, 7, "pgbouncer")], paths=[INI]) == []
+
+
+def test_ini_ignore_does_not_cover_another_section() -> None:
+    finding = Finding("CB105", "100 < 380", INI, 2, "pgbouncer")
+    assert kept([finding], paths=[INI]) == [("CB105", 2)]

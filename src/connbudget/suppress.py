@@ -2,10 +2,11 @@
 
 `-- connbudget:ignore CB001 reason` (SQL) on the statement's line or the line before it;
 `# connbudget:ignore CB101 reason` (HCL, YAML, ini; `//` in HCL, `;` in ini) inside the
-resource block or on the line before it. Several rule ids may be separated by commas or
-spaces; a reason is required. Checkov's `#checkov:skip=CKV_CB_001:reason` counts too, so one
-comment serves both tools. An ignore naming an unknown rule, giving no reason or matching no
-finding is itself reported as CB006; one that also names CB006 is kept even when unused.
+resource block (in an ini file, the [section]) or on the line before it. Several rule ids may
+be separated by commas or spaces; a reason is required. Checkov's
+`#checkov:skip=CKV_CB_001:reason` counts too, so one comment serves both tools. An ignore
+naming an unknown rule, giving no reason or matching no finding is itself reported as CB006;
+one that also names CB006 is kept even when unused.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _COMMENTS = {".sql": "--", ".tf": "#|//", ".tfvars": "#|//", ".hcl": "#|//",
 _ANY_COMMENT = "--|#|//|;"
 _IDS = re.compile(r"\s*((?:CB\d+)(?:[\s,]+CB\d+)*)(.*)", re.IGNORECASE)
 _CHECKOV = re.compile(r"#\s*checkov:skip=CKV_CB_(\d+)")
+_INI_SECTION = re.compile(r"\s*\[[^\]]+\]\s*$")
 
 # Which rules each command runs: an ignore for a rule that did not run is not "unused".
 # CB006 is about the comments themselves: naming it keeps a comment that matches nothing.
@@ -47,28 +49,52 @@ class Ignore:
     reason: str
     reported: bool = True  # checkov:skip comments suppress but are never reported
     used: set[str] = field(default_factory=set)
+    section: tuple[int, int] | None = None  # in an ini file: the lines of its [section]
 
     def covers(self, finding: Finding) -> bool:
-        last = max(finding.end_line or finding.line, finding.line)
-        return finding.rule_id in self.rule_ids and finding.line - 1 <= self.line <= last
+        if finding.rule_id not in self.rule_ids:
+            return False
+        if self.section and self.section[0] <= finding.line <= self.section[1]:
+            return True
+        return finding.line - 1 <= self.line <= max(finding.end_line or finding.line, finding.line)
+
+
+def _extension(path: str) -> str:
+    return os.path.splitext(path.lower().removesuffix(".j2"))[1]
+
+
+def _is_ini(path: str) -> bool:
+    return _extension(path) in (".ini", ".conf", ".cfg")
 
 
 def _comment_pattern(path: str) -> re.Pattern[str]:
-    name = path.lower().removesuffix(".j2")
-    starts = _COMMENTS.get(os.path.splitext(name)[1], _ANY_COMMENT)
+    starts = _COMMENTS.get(_extension(path), _ANY_COMMENT)
     return re.compile(rf"(?:{starts})\s*connbudget:ignore(?![\w-])(.*)")
+
+
+def _ini_sections(lines: list[str]) -> list[tuple[int, int]]:
+    starts = [n for n, line in enumerate(lines, start=1) if _INI_SECTION.match(line)]
+    return list(zip(starts, [s - 1 for s in starts[1:]] + [len(lines)], strict=True))
+
+
+def _section_of(line: int, sections: list[tuple[int, int]]) -> tuple[int, int] | None:
+    return next((s for s in sections if s[0] <= line <= s[1]), None)
 
 
 def parse_ignores(path: str, text: str) -> list[Ignore]:
     pattern = _comment_pattern(path)
+    lines = text.splitlines()
+    # In an ini file the section is the block: an ignore anywhere in it covers the section.
+    sections = _ini_sections(lines) if _is_ini(path) else []
     ignores = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         match = pattern.search(line)
         if match:
             ids = _IDS.match(match.group(1))
             rule_ids = re.split(r"[\s,]+", ids.group(1).upper()) if ids else []
             reason = (ids.group(2) if ids else match.group(1)).strip(" \t:-,*/")
-            ignores.append(Ignore(path, number, match.start() + 1, rule_ids, reason))
+            ignores.append(Ignore(path, number, match.start() + 1, rule_ids, reason,
+                                  section=_section_of(number, sections)))
         for skip in _CHECKOV.finditer(line):
             ignores.append(Ignore(path, number, skip.start() + 1, [f"CB{skip.group(1)}"],
                                   "checkov:skip", reported=False))
