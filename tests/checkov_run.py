@@ -1,4 +1,4 @@
-"""The real Checkov, run over the Terraform role fixtures once per test session."""
+"""The real Checkov, run over fixtures/terraform once per test session."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from conftest import CHECKOV, FIXTURES, ROOT
 
 from connbudget.catalogue import RULES
 
-ROLE_FIXTURES = FIXTURES / "terraform" / "roles"
+TERRAFORM_FIXTURES = FIXTURES / "terraform"
+ROLE_FIXTURES = TERRAFORM_FIXTURES / "roles"
 TREES = sorted(p.name for p in ROLE_FIXTURES.iterdir() if (p / "expected.json").is_file())
 CHECKS = ROOT / "checks"
 RULE_BY_CHECKOV_ID = {r.checkov_id: r.id for r in RULES.values() if r.checkov_id}
-_VERDICTS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_checks": "SKIPPED"}
-
-
 ALL_CHECKS = ",".join(RULE_BY_CHECKOV_ID)
+_VERDICTS = {"passed_checks": "PASSED", "failed_checks": "FAILED", "skipped_checks": "SKIPPED"}
 
 
 def checkov(*args: str, checks: str = ALL_CHECKS) -> subprocess.CompletedProcess[str]:
@@ -32,25 +31,37 @@ def checkov(*args: str, checks: str = ALL_CHECKS) -> subprocess.CompletedProcess
 
 @dataclass(frozen=True)
 class Scan:
-    # (fixture tree, resource address) -> {rule id: PASSED/FAILED/SKIPPED}; UNKNOWN is absent,
-    # as Checkov reports nothing for it.
+    # (file relative to fixtures/terraform, resource address) -> {rule id: PASSED/FAILED/SKIPPED};
+    # UNKNOWN is absent, as Checkov reports nothing for it.
     verdicts: dict[tuple[str, str], dict[str, str]]
     parsing_errors: list[str]
     output: str
 
+    def tree(self, tree: str) -> dict[str, dict[str, str]]:
+        """The verdicts on the resources of one role fixture tree, by resource address."""
+        return {resource: verdicts for (file, resource), verdicts in self.verdicts.items()
+                if file.startswith(f"roles/{tree}/")}
+
+    def failed(self) -> set[tuple[str, str, str]]:
+        """(file relative to the repository, resource, rule id) of every FAILED check."""
+        return {(f"{TERRAFORM_FIXTURES.relative_to(ROOT)}/{file}", resource, rule)
+                for (file, resource), verdicts in self.verdicts.items()
+                for rule, verdict in verdicts.items() if verdict == "FAILED"}
+
 
 @functools.cache
-def role_fixtures_scan() -> Scan:
+def terraform_fixtures_scan() -> Scan:
     """The scan the README recommends, password attributes masked in the code Checkov prints."""
-    proc = checkov("-d", str(ROLE_FIXTURES), "-o", "json", "--mask", "postgresql_role:password")
+    proc = checkov("-d", str(TERRAFORM_FIXTURES), "-o", "json",
+                   "--mask", "postgresql_role:password")
     assert proc.returncode in (0, 1), proc.stderr
     results = json.loads(proc.stdout)["results"]
     verdicts: dict[tuple[str, str], dict[str, str]] = {}
     for key, verdict in _VERDICTS.items():
         for record in results[key]:
-            tree = record["file_path"].split("/")[1]
+            file = record["file_path"].lstrip("/")
             rule_id = RULE_BY_CHECKOV_ID[record["check_id"]]
-            verdicts.setdefault((tree, record["resource"]), {})[rule_id] = verdict
+            verdicts.setdefault((file, record["resource"]), {})[rule_id] = verdict
     return Scan(verdicts, results["parsing_errors"], proc.stdout + proc.stderr)
 
 
