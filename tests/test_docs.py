@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
-from conftest import ROOT, run_cli
+import yaml
+from conftest import CHECKOV, ROOT, SHARED, run_cli
 
 from connbudget.catalogue import RULES
 
@@ -86,3 +93,92 @@ def test_good_example_is_not_flagged_by_the_rule(rule_id: str, tmp_path: Path) -
     written = write_example(sections(RULE_DOCS / f"{rule_id}.md")["Good"], tmp_path / "good")
     assert written, "the page has no example"
     assert [f for f in findings_of(tmp_path / "good") if f["rule_id"] == rule_id] == []
+
+
+# docs/ci.md: the commands its jobs run
+
+CI_DOC = ROOT / "docs" / "ci.md"
+
+
+def _commands(node: object) -> list[str]:
+    """Every shell line under `run:` (GitHub) or `script:` (GitLab) in a parsed job."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "run" and isinstance(value, str):
+                found.append(value)
+            elif key == "script" and isinstance(value, list):
+                found.extend(str(line) for line in value)
+            else:
+                found.extend(_commands(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_commands(item))
+    return found
+
+
+def ci_commands(program: str) -> list[str]:
+    lines = [line.strip()
+             for language, code in FENCE.findall(CI_DOC.read_text()) if language == "yaml"
+             for command in _commands(yaml.safe_load(code))
+             for line in command.split("&&")]
+    return [line for line in lines if line.split()[0] == program]
+
+
+def project_copy(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "fixtures" / "ci" / "project", project)
+    return project
+
+
+def shell(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    full_env = {**os.environ, "PATH": path, **env}
+    full_env.pop("GITHUB_ACTIONS", None)
+    result = subprocess.run(["bash", "-c", command], cwd=cwd, env=full_env, capture_output=True,
+                            text=True, timeout=600)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_ci_doc_runs_connbudget_in_every_output_a_ci_system_reads() -> None:
+    commands = " ".join(ci_commands("connbudget"))
+    for fmt in ("sarif", "markdown", "gitlab", "junit"):
+        assert f"--format {fmt}" in commands
+    assert "connbudget scan ." in ci_commands("connbudget")
+
+
+def test_ci_doc_connbudget_commands_run_on_a_project(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    summary = tmp_path / "step-summary.md"
+    for command in ci_commands("connbudget"):
+        result = shell(command, project, GITHUB_STEP_SUMMARY=str(summary))
+        expected = 0 if "sql2json" in command or "|| true" in command else 1
+        assert result.returncode == expected, (command, result.stderr)
+    schema = json.loads((SHARED / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(
+        json.loads((project / "connbudget.sarif").read_text()))
+    assert json.loads((project / "gl-code-quality-report.json").read_text())
+    assert ET.parse(project / "connbudget-junit.xml").getroot().get("failures") == "3"
+    assert "| `aws_db_instance.main` |" in summary.read_text()
+    assert json.loads((project / "roles.json").read_text())[0]["kind"] == "role_statement"
+
+
+def test_ci_doc_checkov_command_runs_the_connbudget_checks(tmp_path: Path) -> None:
+    [command] = ci_commands("checkov")
+    # --skip-download: these machines have no route to Checkov's guideline service.
+    result = shell(f"{CHECKOV}{command.removeprefix('checkov')} --skip-download",
+                   project_copy(tmp_path))
+    assert "CKV_CB_001" in result.stdout, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "postgresql_role.app" in result.stdout
+
+
+def test_ci_doc_conftest_commands_use_the_shipped_policies_in_every_namespace() -> None:
+    # Conftest (and OPA) cannot be installed on the machines this suite runs on, so its two
+    # commands are checked for what they rely on rather than run; the policies themselves
+    # are run by the Rego engines in the policy tests.
+    [pull, test] = ci_commands("conftest")
+    assert "//policies?ref=" in pull and "--policy policies" in pull
+    assert test == "conftest test roles.json -p policies/ --all-namespaces"
+    shipped = {p.parent.name for p in (ROOT / "policies").rglob("policy.rego")}
+    assert {r.lower() for r in RULES if "rego" in RULES[r].engines} <= shipped
