@@ -99,3 +99,15 @@ def test_cli_exits_2_with_the_config_error_and_no_traceback() -> None:
     result = run_cli("scan", str(CONFIG / "unknown-rule"))
     assert result.code == 2
     assert "unknown-rule/.connbudget.toml: 'disable' names unknown rule CB999" in result.err
+
+
+def test_cli_applies_disable_exclude_and_fail_on_from_the_file() -> None:
+    result = run_cli("sql", str(CONFIG / "project"), "--format", "json")
+    findings = result.json()["findings"]  # type: ignore[index]
+    assert [(f["rule_id"], Path(f["file"]).name) for f in findings] == [
+        ("CB002", "V1__reporting.sql")]
+    assert result.code == 1  # fail-on = "warning"
+
+
+def test_cli_fail_on_flag_overrides_the_file() -> None:
+    assert run_cli("sql", str(CONFIG / "project"), "--fail-on", "error").code == 0

@@ -107,3 +107,12 @@ def test_capacity_hook_is_skipped_when_no_file_it_reads_exists(
                       "connbudget-capacity")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(no files to check)Skipped" in result.stdout
+
+
+def test_capacity_hook_fails_when_the_services_outgrow_the_database(
+        hook_repo: Path, pre_commit_home: Path, tmp_path: Path) -> None:
+    result = try_repo(hook_repo, pre_commit_home, project(tmp_path, "over-budget"),
+                      "connbudget-capacity")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "CB101" in result.stdout
+    assert "THE CONNECTION MATH  aws_db_instance.main" in result.stdout
