@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ BUDGET_KEYS = ("database", "max_connections", "reserved", "usable", "worst_case"
 CLIENT_KEYS = ("client", "path", "max_tasks", "processes", "pool", "steady", "deploy")
 
 
-def _capacity(path: str, *flags: str) -> dict[str, Any]:
-    result = run_cli("capacity", path, "--format", "json", *flags)
+def _capacity(*paths: str) -> dict[str, Any]:
+    result = run_cli("capacity", *paths, "--format", "json")
     assert result.code in (0, 1), result.err
     data = result.json()
     assert isinstance(data, dict)
@@ -27,7 +28,8 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     return {
         "findings": [{"rule_id": f["rule_id"], "resource": f["resource"], "line": f["line"]}
                      for f in report["findings"]],
-        "budgets": [{**{k: b[k] for k in BUDGET_KEYS},
+        "budgets": [{**({"root": b["root"]} if "root" in b else {}),
+                     **{k: b[k] for k in BUDGET_KEYS},
                      "clients": [{k: c.get(k) for k in CLIENT_KEYS} for c in b["clients"]]}
                     for b in report["budgets"]],
     }
@@ -117,3 +119,77 @@ def test_corpus_runs_without_traceback(kind: str) -> None:
         for budget in report["budgets"]:
             if budget["max_connections"] is None:
                 assert any(f["rule_id"] == "CB103" for f in report["findings"])
+
+
+def _comparable(report: dict[str, Any]) -> dict[str, Any]:
+    """A report without the root labels that only a run holding several roots shows."""
+    label = re.compile(r" \(fixtures/capacity/[^):]*\)")
+    return {
+        "findings": [{**f, "message": label.sub("", f["message"])} for f in report["findings"]],
+        "budgets": [{**{k: v for k, v in b.items() if k != "root"},
+                     "clients": [{k: v for k, v in c.items() if k != "root"}
+                                 for c in b["clients"]]} for b in report["budgets"]],
+        "errors": report["errors"],
+    }
+
+
+def _of(report: dict[str, Any], scenario: str) -> dict[str, Any]:
+    inside = f"fixtures/capacity/{scenario}/"
+    return {"findings": [f for f in report["findings"] if f["file"].startswith(inside)],
+            "budgets": [b for b in report["budgets"] if b["file"].startswith(inside)],
+            "errors": [e for e in report["errors"] if e["file"].startswith(inside)]}
+
+
+@pytest.fixture(scope="module")
+def whole_tree() -> dict[str, Any]:
+    return _capacity("fixtures/capacity")
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_whole_tree_gives_each_scenario_exactly_what_it_gives_alone(
+        scenario: str, whole_tree: dict[str, Any]) -> None:
+    alone = _capacity(f"fixtures/capacity/{scenario}")
+    assert _comparable(_of(whole_tree, scenario)) == _comparable(alone)
+
+
+def test_whole_tree_holds_nothing_but_its_scenarios(whole_tree: dict[str, Any]) -> None:
+    counts = [len(_capacity(f"fixtures/capacity/{s}")["findings"]) for s in SCENARIOS]
+    assert len(whole_tree["findings"]) == sum(counts)
+
+
+def test_two_roots_with_the_same_addresses_keep_their_own_numbers_and_findings() -> None:
+    report = _capacity("fixtures/capacity/two-roots")
+    staging = "fixtures/capacity/two-roots/staging"
+    assert [(f["rule_id"], f["file"]) for f in report["findings"]] == [
+        ("CB101", f"{staging}/main.tf"), ("CB107", f"{staging}/main.tf")]
+    assert f"aws_db_instance.main ({staging})" in report["findings"][0]["message"]
+
+
+def test_text_math_names_the_root_when_the_run_holds_several() -> None:
+    result = run_cli("capacity", "fixtures/capacity/two-roots")
+    assert "THE CONNECTION MATH  aws_db_instance.main in fixtures/capacity/two-roots/prod " \
+           "(db.r6g.large, max_connections 500 from" in result.out
+
+
+def test_single_root_run_shows_no_root() -> None:
+    report = _capacity("fixtures/capacity/two-roots/prod")
+    assert "root" not in report["budgets"][0]
+    assert "THE CONNECTION MATH  aws_db_instance.main (db.r6g.large" in run_cli(
+        "capacity", "fixtures/capacity/two-roots/prod").out
+
+
+def test_ini_outside_every_root_takes_the_single_database_of_the_run() -> None:
+    report = _capacity("fixtures/capacity/two-roots/prod",
+                       "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini")
+    paths = {c["client"]: c for c in report["budgets"][0]["clients"]}
+    pooler = paths["fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"]
+    assert pooler["matched_by"] == "the single database in fixtures/capacity/two-roots/prod"
+
+
+def test_ini_outside_every_root_is_not_guessed_among_several_databases() -> None:
+    report = _capacity("fixtures/capacity/two-roots",
+                       "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini")
+    unmatched = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    assert [f["resource"] for f in unmatched] == [
+        "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"]
+    assert all(c["path"] == "direct" for b in report["budgets"] for c in b["clients"])

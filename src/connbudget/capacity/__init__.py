@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connbudget.capacity.budget import budget_json, build_budget
-from connbudget.capacity.match import match
+from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
 from connbudget.report import Finding, Report
@@ -35,9 +35,11 @@ def _pinned_only(model: Model, settings: Settings) -> None:
 
 
 def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
+    # by address and file: several roots may hold the same address
+    things = {(budget["database"], budget["file"]),
+              *[(c["client"], c["file"]) for c in budget["clients"]]}
     for finding in findings:
-        if finding.rule_id in _VERDICT_RULES and finding.resource in (
-                budget["database"], *[c["client"] for c in budget["clients"]]):
+        if finding.rule_id in _VERDICT_RULES and (finding.resource, finding.file) in things:
             return {"rule_id": finding.rule_id, "severity": finding.severity,
                     "fix": finding.fix.splitlines()}
     return {"rule_id": None, "severity": None, "fix": []}
@@ -45,10 +47,12 @@ def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
 
 def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Model:
     model = Model()
+    roots: list[str] = []
     if terraform is not None:
-        from connbudget.capacity.from_terraform import from_terraform
+        from connbudget.capacity.from_terraform import from_terraform, roots_of
 
         model = from_terraform(terraform, settings)
+        roots = roots_of(terraform)
     if inputs.pgbouncer:
         from connbudget.capacity.from_pgbouncer import from_ini_files
 
@@ -56,6 +60,7 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.poolers.extend(poolers)
         model.errors.extend(errors)
     _pinned_only(model, settings)
+    place(model, roots)
     return model
 
 

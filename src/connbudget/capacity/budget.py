@@ -179,16 +179,16 @@ def build_budget(database: Database, model: Model, settings: Settings) -> Budget
     usable = None
     if max_connections.value is not None and reserved.value is not None:
         usable = max_connections.value - reserved.value
-    address = database.where.address
+    key = database.where.key
     paths: list[Path] = []
     for client in model.clients:
-        if client.target == address:
+        if client.target == key:
             connections = client_connections(client)
             paths.append(Path(client.where.address, "direct", *connections, client=client))
     for pooler in model.poolers:
-        if pooler.target != address:
+        if pooler.target != key:
             continue
-        behind = [c for c in model.clients if c.target == pooler.where.address]
+        behind = [c for c in model.clients if c.target == pooler.where.key]
         if pooler.kind == "rds-proxy":
             server = proxy_connections(pooler, max_connections)
         else:
@@ -222,13 +222,17 @@ def _behind_json(client: Client) -> dict[str, Any]:
     steady, deploy = client_connections(client)
     return {"client": client.where.address, "max_tasks": client.max_tasks.value,
             "processes": client.processes.value, "pool": client.pool.value,
-            "steady": steady.value, "deploy": deploy.value}
+            "steady": steady.value, "deploy": deploy.value, "matched_by": client.matched_by}
 
 
 def _client_json(path: Path) -> dict[str, Any]:
     client = path.client
+    thing = path.client or path.pooler
     data: dict[str, Any] = {"client": path.name, "path": path.kind,
-                            "steady": path.steady.value, "deploy": path.deploy.value}
+                            "steady": path.steady.value, "deploy": path.deploy.value,
+                            "matched_by": thing.matched_by if thing else ""}
+    if thing is not None and thing.where.show_root:
+        data["root"] = thing.where.root
     if client is not None:
         data.update({
             "max_tasks": client.max_tasks.value, "deploy_tasks": client.deploy_tasks.value,
@@ -241,6 +245,8 @@ def _client_json(path: Path) -> dict[str, Any]:
         })
         if client.pool.unlimited:
             data["unlimited"] = True
+        if client.notes:
+            data["notes"] = client.notes
     elif path.pooler is not None:
         pooler = path.pooler
         sources: dict[str, Any] = {"server_connections": path.steady.as_json()}
@@ -255,8 +261,10 @@ def _client_json(path: Path) -> dict[str, Any]:
 
 def budget_json(budget: Budget) -> dict[str, Any]:
     database = budget.database
+    root = {"root": database.where.root} if database.where.show_root else {}
     return {
         "database": database.where.address,
+        **root,
         "file": database.where.file,
         "line": database.where.line,
         "instance_class": database.instance_class,

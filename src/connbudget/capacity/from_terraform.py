@@ -66,7 +66,7 @@ def _line_of(file: str, start: int, end: int, needle: str) -> int:
 
 
 def _where(block: Resource | ModuleCall) -> Location:
-    return Location(block.address, block.file, block.line, block.end_line)
+    return Location(block.address, block.file, block.line, block.end_line, block.root)
 
 
 def _refs(value: Any) -> set[str]:
@@ -453,7 +453,8 @@ def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: V
         aliases = {service.address} | _names(service, "name")
         if isinstance(container.get("name"), str):
             aliases.add(container["name"])
-        where = Location(service.address, origin.file, origin.line, service.end_line)
+        where = Location(service.address, origin.file, origin.line, service.end_line,
+                         service.root)
         pooler, errors = from_env({k: v.value for k, v in env.items()}, where, aliases, replicas,
                                   refs, image)
         model.poolers.append(pooler)
@@ -513,9 +514,24 @@ def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
     return found
 
 
+def roots_of(model: TerraformModel) -> list[str]:
+    """The root modules of a run, in load order."""
+    return list(dict.fromkeys([*(r.root for r in model.resources),
+                               *(m.root for m in model.modules)]))
+
+
+def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
+    out.databases += (_instances(model, settings) + _clusters(model, settings)
+                      + _module_databases(model, settings))
+    out.roles += _roles(model)
+    out.poolers += _proxies(model)
+    out.clients += _ecs_services(model, settings, out) + _module_services(model, settings)
+
+
 def from_terraform(model: TerraformModel, settings: Settings) -> Model:
-    databases = (_instances(model, settings) + _clusters(model, settings)
-                 + _module_databases(model, settings))
-    out = Model(databases=databases, roles=_roles(model), poolers=_proxies(model))
-    out.clients = _ecs_services(model, settings, out) + _module_services(model, settings)
+    """Each root module is its own configuration: references resolve only inside it."""
+    out = Model()
+    for root in roots_of(model):
+        _from_root(TerraformModel([r for r in model.resources if r.root == root],
+                                  [m for m in model.modules if m.root == root]), settings, out)
     return out

@@ -3,13 +3,48 @@
 Order: explicit references (a resource address in an env value, a DSN host naming a database
 or a pooler) first; then the [tool.connbudget] clients mapping; then, when the scope holds a
 single database and no pooler, that database. Anything else is reported, never guessed.
+
+Scope: each Terraform root module is its own configuration. A thing in root R sees the
+databases and poolers of R and those that belong to no root; a thing in no root sees all. An
+ini or YAML file belongs to the nearest Terraform root directory that encloses it (so a
+`pgbouncer.ini` beside `main.tf` is part of that root), else to none. The "single database"
+rule looks at the nearest scope that holds any database: the thing's root, else the whole run.
 """
 
 from __future__ import annotations
 
-from connbudget.capacity.model import Model
+import os
+from dataclasses import replace
+
+from connbudget.capacity.model import Client, Database, Key, Location, Model, Pooler, Role
 from connbudget.report import Finding
 from connbudget.settings import Settings
+
+
+def enclosing_root(path: str, roots: list[str]) -> str:
+    """The nearest of `roots` (directories) that holds `path`; "" when none does."""
+    directory = os.path.dirname(os.path.abspath(path))
+    best = ""
+    for root in roots:
+        absolute = os.path.abspath(root)
+        inside = directory == absolute or directory.startswith(absolute.rstrip(os.sep) + os.sep)
+        if inside and len(absolute) > len(os.path.abspath(best) if best else ""):
+            best = root
+    return best
+
+
+def place(model: Model, roots: list[str]) -> None:
+    """Give ini and YAML things their enclosing root; name roots when the run holds several."""
+    show = len(set(roots)) > 1
+
+    def placed(where: Location) -> Location:
+        root = where.root or (enclosing_root(where.file, roots) if where.file else "")
+        return replace(where, root=root, show_root=show)
+
+    things: list[Database | Role | Pooler | Client] = [
+        *model.databases, *model.roles, *model.poolers, *model.clients]
+    for thing in things:
+        thing.where = placed(thing.where)
 
 
 def _hit(ref: str, alias: str) -> bool:
@@ -20,46 +55,94 @@ def _hit(ref: str, alias: str) -> bool:
     return "." not in alias and "_" not in alias and ref.split(".")[0] == alias
 
 
-def _candidates(refs: set[str], targets: dict[str, set[str]]) -> list[str]:
-    return sorted(address for address, aliases in targets.items()
+def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
+    """Targets in the same root first; those in no root; for a thing in no root, all."""
+    if not root:
+        return targets
+    return {key: aliases for key, aliases in targets.items() if key[0] in (root, "")}
+
+
+def _nearest(root: str, keys: list[Key]) -> list[Key]:
+    same = [key for key in keys if key[0] == root]
+    return same or keys
+
+
+def _candidates(refs: set[str], targets: dict[Key, set[str]]) -> list[Key]:
+    return sorted(key for key, aliases in targets.items()
                   if any(_hit(ref, alias) for ref in refs for alias in aliases))
+
+
+def _explicit(refs: set[str], aliases: set[str]) -> str:
+    hits = sorted({ref for ref in refs for alias in aliases if _hit(ref, alias)})
+    return f"explicit reference: {', '.join(hits)}"
+
+
+def _configured(address: str, root: str, targets: dict[Key, set[str]],
+                settings: Settings) -> list[Key]:
+    wanted = settings.clients.get(address)
+    if not wanted:
+        return []
+    return _nearest(root, sorted(key for key in targets if key[1] == wanted))
+
+
+def _single(root: str, databases: dict[Key, set[str]]) -> list[Key]:
+    """The databases of the nearest scope that holds any: the root, else the whole run."""
+    own = [key for key in databases if root and key[0] == root]
+    return own or sorted(databases)
+
+
+def _where(key: Key) -> str:
+    return f"in {key[0]}" if key[0] else "in this run"
 
 
 def match(model: Model, settings: Settings) -> list[Finding]:
     notes: list[Finding] = []
-    databases = {d.where.address: d.aliases | {d.where.address} for d in model.databases}
-    poolers = {p.where.address: p.aliases | {p.where.address} for p in model.poolers}
+    labels = {d.where.key: d.where.label for d in model.databases}
+    labels.update((p.where.key, p.where.label) for p in model.poolers)
+    databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
+    poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
     for pooler in model.poolers:
-        found = _candidates(pooler.target_refs, databases)
-        configured = settings.clients.get(pooler.where.address)
+        where = pooler.where
+        seen = _visible(where.root, databases)
+        found = _nearest(where.root, _candidates(pooler.target_refs, seen))
+        configured = _configured(where.address, where.root, seen, settings)
+        single = _single(where.root, databases)
         if len(found) == 1:
             pooler.target = found[0]
-        elif configured:
-            pooler.target = configured
-        elif len(databases) == 1:
-            pooler.target = next(iter(databases))
+            pooler.matched_by = _explicit(pooler.target_refs, databases[found[0]])
+        elif len(configured) == 1:
+            pooler.target, pooler.matched_by = configured[0], "[tool.connbudget.clients] mapping"
+        elif not found and len(single) == 1:
+            pooler.target = single[0]
+            pooler.matched_by = f"the single database {_where(single[0])}"
         elif model.databases:
-            notes.append(_unmatched(pooler.where.address, pooler.where.file, pooler.where.line,
-                                    found or sorted(databases)))
+            notes.append(_unmatched(where, sorted(found or configured or seen), labels))
     for client in model.clients:
-        found = _candidates(client.refs, {**databases, **poolers})
-        configured = settings.clients.get(client.where.address)
+        where = client.where
+        seen = _visible(where.root, {**databases, **poolers})
+        found = _nearest(where.root, _candidates(client.refs, seen))
+        configured = _configured(where.address, where.root, seen, settings)
+        single = _single(where.root, databases)
+        in_scope = [key for key in poolers if key in seen]
         if len(found) == 1:
             client.target = found[0]
-        elif configured:
-            client.target = configured
-        elif not found and len(databases) == 1 and not poolers:
-            client.target = next(iter(databases))
+            client.matched_by = _explicit(client.refs, seen[found[0]])
+        elif len(configured) == 1:
+            client.target, client.matched_by = configured[0], "[tool.connbudget.clients] mapping"
+        elif not found and len(single) == 1 and not in_scope:
+            client.target = single[0]
+            client.matched_by = f"the single database {_where(single[0])}"
         elif model.databases or model.poolers:
-            notes.append(_unmatched(client.where.address, client.where.file, client.where.line,
-                                    found or sorted({**databases, **poolers})))
+            notes.append(_unmatched(where, sorted(found or configured or seen), labels))
     return notes
 
 
-def _unmatched(address: str, file: str, line: int, candidates: list[str]) -> Finding:
+def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -> Finding:
+    first = candidates[0][1] if candidates else "<database address>"
     return Finding(
         "CB103",
-        f"cannot tell which database {address} connects to (candidates: "
-        f"{', '.join(candidates)}); its connections are left out of every budget",
-        file, line, address,
-        fix=f'map it in the config: [tool.connbudget.clients] "{address}" = "{candidates[0]}"')
+        f"cannot tell which database {where.label} connects to (candidates: "
+        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'}); its "
+        "connections are left out of every budget",
+        where.file, where.line, where.address,
+        fix=f'map it in the config: [tool.connbudget.clients] "{where.address}" = "{first}"')

@@ -48,12 +48,30 @@ def unknown(why: str, file: str = "", line: int = 0) -> Value:
     return Value(None, Origin(why, file, line), assumed=True)
 
 
+Key = tuple[str, str]  # (root, address): what identifies a database, pooler or client
+
+
 @dataclass(frozen=True)
 class Location:
     address: str
     file: str
     line: int
     end_line: int | None = None
+    # the Terraform root module it belongs to (for an ini or YAML file, the nearest root
+    # directory enclosing it); "" when none. Each root is its own configuration.
+    root: str = ""
+    show_root: bool = False  # the run holds several roots: name the root beside the address
+
+    @property
+    def key(self) -> Key:
+        return (self.root, self.address)
+
+    @property
+    def label(self) -> str:
+        """The address as messages show it: with its root when the run holds several."""
+        if not self.show_root or not self.root or self.address.startswith(self.root + "/"):
+            return self.address
+        return f"{self.address} ({self.root})"
 
 
 @dataclass
@@ -80,7 +98,8 @@ class Pooler:
     kind: str  # "pgbouncer" | "rds-proxy"
     where: Location
     aliases: set[str] = field(default_factory=set)
-    target: str | None = None  # database address, once matched
+    target: Key | None = None  # the database, once matched
+    matched_by: str = ""  # how the target was found, as the budget states it
     target_refs: set[str] = field(default_factory=set)  # what it points at (hosts, addresses)
     # PgBouncer: worst-case server connections of all processes; RDS Proxy: percent of target
     server_connections: Value | None = None
@@ -108,7 +127,8 @@ class Client:
     autoscaled: bool
     refs: set[str] = field(default_factory=set)  # addresses and host names it points at
     user: str | None = None
-    target: str | None = None  # database or pooler address, once matched
+    target: Key | None = None  # the database or pooler, once matched
+    matched_by: str = ""  # how the target was found, as the budget states it
     notes: list[str] = field(default_factory=list)
 
 

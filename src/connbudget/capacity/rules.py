@@ -90,10 +90,10 @@ def _budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
     if usable is None or budget.steady is None or usable <= 0:
         return []
     where = _at(budget)
-    address = budget.database.where.address
+    address, label = budget.database.where.address, budget.database.where.label
     target = math.floor(budget.threshold * usable)
     steady, deploy = budget.steady, budget.deploy
-    head = (f"worst case {steady} connections to {address} "
+    head = (f"worst case {steady} connections to {label} "
             f"({'; '.join(_path_text(p) for p in budget.paths)})")
     slots = (f"usable {usable} (max_connections {budget.max_connections.value} - "
              f"{budget.reserved.value} reserved)")
@@ -107,7 +107,7 @@ def _budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
                          "\n".join(budget_fixes(budget, steady, target)), address)]
     if steady <= usable and deploy is not None and deploy > usable:
         return [_finding("CB108", where,
-                         f"during a rolling deploy {deploy} connections to {address} > {slots} "
+                         f"during a rolling deploy {deploy} connections to {label} > {slots} "
                          f"({percent(deploy, usable)} %), though the steady state "
                          f"{steady} fits", "\n".join(deploy_fixes(budget, deploy, usable)),
                          address)]
@@ -135,7 +135,16 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> list[str]:
     return fixes
 
 
-def _pooler_findings(budget: Budget, roles: dict[str, Role]) -> list[Finding]:
+def _role(roles: list[Role], root: str, name: str) -> Role | None:
+    """Role `name` of the database's root; for a database in no root, only an unambiguous one."""
+    same = [role for role in roles if role.name == name and role.where.root == root]
+    anywhere = [role for role in roles if role.name == name]
+    if same:
+        return same[0]
+    return anywhere[0] if not root and len(anywhere) == 1 else None
+
+
+def _pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
     findings: list[Finding] = []
     usable = budget.usable
     for path in budget.paths:
@@ -152,10 +161,10 @@ def _pooler_findings(budget: Budget, roles: dict[str, Role]) -> list[Finding]:
                    else "\n".join(budget_fixes(budget, budget.steady or server, target)))
             findings.append(_finding(
                 "CB104", pooler.where,
-                f"{pooler.where.address} can open {server} server connections to "
-                f"{budget.database.where.address} > usable {usable}", fix))
+                f"{pooler.where.label} can open {server} server connections to "
+                f"{budget.database.where.label} > usable {usable}", fix))
         for user, need in sorted(pooler.role_needs.items()):
-            role = roles.get(user)
+            role = _role(roles, budget.database.where.root, user)
             limit = role.connection_limit.value if role else None
             if role is None or limit is None or limit < 0 or not need.known:
                 continue
@@ -163,7 +172,7 @@ def _pooler_findings(budget: Budget, roles: dict[str, Role]) -> list[Finding]:
             if need.value > limit:
                 findings.append(_finding(
                     "CB104", pooler.where,
-                    f"{pooler.where.address} can open {need.value} server connections as role "
+                    f"{pooler.where.label} can open {need.value} server connections as role "
                     f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
                     f"({role.connection_limit.origin}): clients get 'too many connections for "
                     f"role \"{user}\"'",
@@ -174,16 +183,16 @@ def _pooler_findings(budget: Budget, roles: dict[str, Role]) -> list[Finding]:
                 and behind and demand > (max_client.value or 0):
             findings.append(_finding(
                 "CB105", pooler.where,
-                f"{pooler.where.address} max_client_conn {max_client.value} ({max_client.origin})"
+                f"{pooler.where.label} max_client_conn {max_client.value} ({max_client.origin})"
                 f" < {demand} client connections behind it ("
-                + ", ".join(f"{c.where.address} {s.value}" for c, (s, _) in
+                + ", ".join(f"{c.where.label} {s.value}" for c, (s, _) in
                             zip(path.behind, behind, strict=True)) + ")",
                 f"[pgbouncer]\nmax_client_conn = {max(deploy_demand, demand)}"))
-        autoscaled = [c.where.address for c in path.behind if c.autoscaled]
+        autoscaled = [c.where.label for c in path.behind if c.autoscaled]
         if pooler.pool_mode == "session" and autoscaled:
             findings.append(_finding(
                 "CB106", pooler.where,
-                f"{pooler.where.address} runs pool_mode = session ({pooler.pool_mode_origin}) "
+                f"{pooler.where.label} runs pool_mode = session ({pooler.pool_mode_origin}) "
                 f"in front of autoscaled {', '.join(autoscaled)}: every client connection holds "
                 "a server connection, so the pooler does not multiplex",
                 "[pgbouncer]\npool_mode = transaction\n(check the app uses no session state: "
@@ -193,20 +202,22 @@ def _pooler_findings(budget: Budget, roles: dict[str, Role]) -> list[Finding]:
 
 def _role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
     findings: list[Finding] = []
-    usable_of = {b.database.where.address: b.usable for b in budgets}
-    roles = {role.name: role for role in model.roles}
-    needs: dict[str, list[tuple[str, Value, int | None]]] = {}
+    usable_of = {b.database.where.key: b.usable for b in budgets}
+    # a role lives on the database server: needs are summed per (database root, role name)
+    needs: dict[tuple[str, str], list[tuple[str, Value, int | None]]] = {}
     for pooler in model.poolers:
+        root = pooler.target[0] if pooler.target else pooler.where.root
         for user, need in pooler.role_needs.items():
-            needs.setdefault(user, []).append((pooler.where.address, need,
-                                               usable_of.get(pooler.target or "")))
+            needs.setdefault((root, user), []).append((
+                pooler.where.label, need, usable_of.get(pooler.target or ("", ""))))
     for client in model.clients:
         if client.user and client.target in usable_of:
+            assert client.target is not None
             steady, _ = client_connections(client)
-            needs.setdefault(client.user, []).append((client.where.address, steady,
-                                                      usable_of.get(client.target or "")))
-    for user, entries in sorted(needs.items()):
-        role = roles.get(user)
+            needs.setdefault((client.target[0], client.user), []).append((
+                client.where.label, steady, usable_of.get(client.target)))
+    for (root, user), entries in sorted(needs.items()):
+        role = _role(model.roles, root, user)
         if role is None or not role.connection_limit.known:
             continue
         limit = role.connection_limit.value
@@ -227,10 +238,9 @@ def _role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
 
 
 def evaluate(model: Model, budgets: list[Budget]) -> list[Finding]:
-    roles = {role.name: role for role in model.roles}
     findings: list[Finding] = []
     for budget in budgets:
-        pooler_findings = _pooler_findings(budget, roles)
+        pooler_findings = _pooler_findings(budget, model.roles)
         over = any(f.rule_id == "CB104" and "> usable" in f.message for f in pooler_findings)
         findings.extend(pooler_findings)
         findings.extend(_budget_findings(budget, skip_cb101=over))
@@ -246,7 +256,7 @@ def _unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
             where = _at(budget)
             findings.append(_finding(
                 "CB103", where,
-                f"max_connections of {budget.database.where.address} cannot be determined: "
+                f"max_connections of {budget.database.where.label} cannot be determined: "
                 f"{budget.max_connections.origin.text}; its budget is unknown",
                 f'pin it: [tool.connbudget.databases."{budget.database.where.address}"] '
                 "max_connections = <SHOW max_connections>", budget.database.where.address))
@@ -260,7 +270,7 @@ def _client_unknowns(client: Client) -> list[Finding]:
     if client.pool.unlimited:
         findings.append(_finding(
             "CB103", client.where,
-            f"{client.where.address} has no pool bound ({client.pool.origin.text}): it can take "
+            f"{client.where.label} has no pool bound ({client.pool.origin.text}): it can take "
             "every slot; its worst case is unbounded",
             f"bound the pool: SetMaxOpenConns(n) with n <= what the budget allows "
             f"({client.pool_setting})"))
@@ -270,10 +280,10 @@ def _client_unknowns(client: Client) -> list[Finding]:
         if not value.assumed:
             continue
         if value.value is not None:
-            message = (f"{client.where.address} {name} is not set: the budget assumes "
+            message = (f"{client.where.label} {name} is not set: the budget assumes "
                        f"{value.value} ({value.origin.text})")
         else:
-            message = (f"{client.where.address} {name} cannot be determined "
+            message = (f"{client.where.label} {name} cannot be determined "
                        f"({value.origin.text}); the budget of its database is unknown")
         setting = client.pool_setting if name == "pool size" else client.scale_setting
         findings.append(_finding("CB103", client.where, message,

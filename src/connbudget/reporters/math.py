@@ -66,6 +66,10 @@ def _sources(budget: dict[str, Any]) -> list[str]:
             where = f" ({source['file']}:{source['line']})" if source.get("file") else ""
             lines.append(f"    {client['client']} {key.replace('_', ' ')} {_n(value)}: "
                          f"{source['source']}{where}")
+        for inner in [client, *client.get("behind", [])]:
+            if inner.get("matched_by"):
+                lines.append(f"    {inner['client']} matched by {inner['matched_by']}")
+            lines.extend(f"    {inner['client']}: {note}" for note in inner.get("notes", []))
     return lines
 
 
@@ -73,7 +77,8 @@ def render_budget(budget: dict[str, Any]) -> str:
     cls = budget.get("instance_class") or "instance class unknown"
     source = budget["max_connections_source"].split(" (")[0]
     origin = f" from {source}" if len(source) <= 80 else ""
-    head = (f"THE CONNECTION MATH  {budget['database']} ({cls}, max_connections "
+    root = f" in {budget['root']}" if budget.get("root") else ""
+    head = (f"THE CONNECTION MATH  {budget['database']}{root} ({cls}, max_connections "
             f"{_n(budget['max_connections'])}{origin})")
     lines = [head]
     for client in budget["clients"]:

@@ -31,6 +31,8 @@ class Resource:
     line: int
     end_line: int
     module_path: str = ""
+    # the root module's directory, as given: each root is its own configuration
+    root: str = field(default="", compare=False)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class ModuleCall:
     file: str
     line: int
     end_line: int
+    root: str = field(default="", compare=False)  # the root module's directory, as given
 
 
 @dataclass
