@@ -131,3 +131,8 @@ def test_ini_ignore_covers_its_whole_section() -> None:
 def test_ini_ignore_does_not_cover_another_section() -> None:
     finding = Finding("CB105", "100 < 380", INI, 2, "pgbouncer")
     assert kept([finding], paths=[INI]) == [("CB105", 2)]
+
+
+def test_line_numbers_count_only_newlines() -> None:
+    ignores = parse_ignores("x.sql", "SELECT '\f';\r\n-- connbudget:ignore CB001 legacy\r\n")
+    assert (ignores[0].line, ignores[0].reason) == (2, "legacy")

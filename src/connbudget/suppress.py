@@ -83,7 +83,9 @@ def _section_of(line: int, sections: list[tuple[int, int]]) -> tuple[int, int] |
 
 def parse_ignores(path: str, text: str) -> list[Ignore]:
     pattern = _comment_pattern(path)
-    lines = text.splitlines()
+    # Lines end at "\n" only, as the front ends count them (splitlines() would also break at
+    # form feeds and vertical tabs, shifting every line number after one).
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     # In an ini file the section is the block: an ignore anywhere in it covers the section.
     sections = _ini_sections(lines) if _is_ini(path) else []
     ignores = []
