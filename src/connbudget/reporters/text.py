@@ -8,6 +8,7 @@ from typing import Any
 from connbudget.catalogue import RULES
 from connbudget.report import Finding, Report
 from connbudget.reporters._common import relative_path, summary
+from connbudget.reporters.math import render_budget
 from connbudget.settings import Settings
 
 
@@ -23,10 +24,6 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 
 def _budget_lines(budgets: list[dict[str, Any]]) -> list[str]:
-    try:
-        from connbudget.reporters.math import render_budget  # type: ignore[import-untyped,unused-ignore]
-    except ImportError:  # the capacity engine is optional in a build without it
-        return []
     return [render_budget(budget).rstrip("\n") + "\n" for budget in budgets]
 
 
