@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, run_cli
 
 from connbudget.terraform import TerraformModel, load_terraform
 
@@ -53,3 +53,15 @@ def test_cache_entry_with_a_wrong_shape_is_ignored(cache_dir: Path) -> None:
     for entry in _entries(cache_dir):
         entry.write_text('{"value": [1, 2]}', encoding="utf-8")
     assert _snapshot(load_terraform(TREE, [])) == _snapshot(cold)
+
+
+def test_cli_output_is_byte_identical_cold_warm_and_uncached(tmp_path: Path) -> None:
+    args = ("scan", str(FIXTURES / "terraform" / "loader" / "roles"), "--format", "json")
+    env = {"CONNBUDGET_CACHE_DIR": str(tmp_path)}
+    cold = run_cli(*args, env=env)
+    warm = run_cli(*args, env=env)
+    uncached = run_cli(*args, "--no-cache", env={"CONNBUDGET_CACHE_DIR": str(tmp_path / "x")})
+    assert _entries(tmp_path)
+    assert not (tmp_path / "x").exists()
+    assert cold.out == warm.out == uncached.out
+    assert '"CB004"' in cold.out

@@ -48,6 +48,12 @@ def values() -> dict[str, Any]:
     ("splat", ["API", "WORKER"]),
     ("keyed", {"api": 3, "worker": 6}),
     ("heredoc", "first apimany"),
+    ("ranged", [1, 3, 5]),
+    ("sliced", ["worker"]),
+    ("flattened", ["a", "b", "c"]),
+    ("deduplicated", ["a", "b"]),
+    ("compacted", ["a", "b"]),
+    ("base", "app.json"),
 ])
 def test_expression_evaluates_like_terraform(values: dict[str, Any], name: str,
                                              expected: Any) -> None:

@@ -264,11 +264,7 @@ def _tolist(args: list[Any], scope: Scope, text: str) -> Any:
 
 
 def _toset(args: list[Any], scope: Scope, text: str) -> Any:
-    items = _tolist(args, scope, text)
-    unique: list[Any] = []
-    for item in items:
-        if not any(type_name(item) == type_name(seen) and item == seen for seen in unique):
-            unique.append(item)
+    unique = _distinct(args, scope, text)
     if all(isinstance(item, str) for item in unique):
         unique.sort()
     return unique
@@ -279,6 +275,55 @@ def _tomap(args: list[Any], scope: Scope, text: str) -> Any:
     if not isinstance(args[0], dict):
         raise EvalError(f"cannot convert {type_name(args[0])} to a map")
     return args[0]
+
+
+def _range(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 3)
+    numbers = _numbers(args)
+    start, stop = (0, numbers[0]) if len(numbers) == 1 else (numbers[0], numbers[1])
+    step = numbers[2] if len(numbers) == 3 else (1 if stop >= start else -1)
+    if step == 0 or abs((stop - start) / step) > 1024:
+        raise EvalError("range() too long")
+    result: list[Any] = []
+    value = start
+    while (step > 0 and value < stop) or (step < 0 and value > stop):
+        result.append(normalise_number(value))
+        value += step
+    return result
+
+
+def _slice(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 3, 3)
+    items, start, end = args[0], to_number(args[1]), to_number(args[2])
+    if not isinstance(items, list) or not isinstance(start, int) or not isinstance(end, int) \
+            or not 0 <= start <= end <= len(items):
+        raise EvalError("slice() indexes out of range")
+    return items[start:end]
+
+
+def _basename(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 1, 1)
+    return to_string(args[0]).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _compact(args: list[Any], scope: Scope, text: str) -> Any:
+    items = _tolist(args, scope, text)
+    return [item for item in items if item is not None and item != ""]
+
+
+def _flatten(args: list[Any], scope: Scope, text: str) -> Any:
+    result: list[Any] = []
+    for item in _tolist(args, scope, text):
+        result.extend(_flatten([item], scope, text) if isinstance(item, list) else [item])
+    return result
+
+
+def _distinct(args: list[Any], scope: Scope, text: str) -> Any:
+    unique: list[Any] = []
+    for item in _tolist(args, scope, text):
+        if not any(type_name(item) == type_name(seen) and item == seen for seen in unique):
+            unique.append(item)
+    return unique
 
 
 def _with_placeholders(value: Any, parts: list[Unknown]) -> Any:
@@ -353,7 +398,9 @@ FUNCTIONS: dict[str, Function] = {
     "concat": _shallow(_concat), "element": _shallow(_element), "keys": _shallow(_keys),
     "values": _shallow(_values), "tolist": _shallow(_tolist), "toset": _strict(_toset),
     "tomap": _shallow(_tomap), "coalesce": _coalesce, "jsonencode": _jsonencode,
-    "templatefile": _shallow(_templatefile),
+    "templatefile": _shallow(_templatefile), "range": _strict(_range),
+    "slice": _shallow(_slice), "basename": _strict(_basename), "compact": _strict(_compact),
+    "flatten": _shallow(_flatten), "distinct": _strict(_distinct),
 }
 
 

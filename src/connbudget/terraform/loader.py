@@ -22,6 +22,8 @@ from connbudget.terraform.types import convert
 
 _MAX_MODULE_DEPTH = 16
 _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
+# Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
+_META_BLOCKS = ("lifecycle", "provisioner", "connection")
 _MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
 
 
@@ -114,6 +116,8 @@ def _evaluate_body(body: Body, scope: Scope, skip: tuple[str, ...] = ()) -> dict
         if name not in skip:
             result[name] = evaluate_raw(raw, scope)
     for block in body["blocks"]:
+        if block["type"] in _META_BLOCKS:
+            continue
         if block["type"] == "dynamic" and block["labels"]:
             _dynamic(block, scope, result)
         else:
