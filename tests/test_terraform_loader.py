@@ -135,3 +135,12 @@ def test_parse_error_never_shows_the_password() -> None:
 def test_missing_var_file_is_an_error() -> None:
     model = _load("variables", var_files=(LOADER / "variables" / "absent.tfvars",))
     assert [Path(e.file).name for e in model.errors] == ["absent.tfvars"]
+
+
+def test_crlf_and_byte_order_mark_files_load() -> None:
+    model = _load("encodings")
+    assert not model.errors
+    assert _resource(model, "aws_db_instance.bom").attrs == {"identifier": "bom"}
+    windows = _resource(model, "aws_db_instance.windows")
+    assert windows.attrs["tags"] == {"note": "saved with CRLF\n"}
+    assert (windows.line, windows.end_line) == (1, 8)

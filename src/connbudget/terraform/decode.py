@@ -41,7 +41,7 @@ def decode_json(value: Any) -> Any:
         return Unknown(repr(value), "not a JSON string")
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         if isinstance(value, Unknown):
             return value
         return Unknown(text, "not valid JSON")

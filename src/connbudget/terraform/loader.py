@@ -11,6 +11,7 @@ from connbudget.terraform.evaluate import (
     Context,
     EvalError,
     Scope,
+    contains_unknown,
     evaluate_raw,
     merge_unknown,
     to_number,
@@ -99,6 +100,8 @@ def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str,
         each = evaluate_raw(attrs["for_each"], scope)
         if isinstance(each, Unknown):
             return each
+        if isinstance(each, list) and contains_unknown(each):
+            return merge_unknown(attrs["for_each"], each)
         if isinstance(each, dict):
             pairs = [(key, each[key]) for key in sorted(each)]
         elif isinstance(each, list) and all(isinstance(item, str) for item in each):

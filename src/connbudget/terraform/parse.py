@@ -22,8 +22,9 @@ Body = dict[str, Any]
 
 # Only files declaring one of these blocks can change the model (versions.tf, providers.tf
 # and backend files are skipped unparsed).
-_RELEVANT = re.compile(rb"^[ \t]*(resource|data|variable|locals|module|output)\b", re.MULTILINE)
-_SCHEMA = "2"
+_RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
+                       re.MULTILINE)
+_SCHEMA = "3"
 
 
 @lru_cache(maxsize=1)
@@ -89,12 +90,16 @@ def _parse_text(text: str) -> dict[str, Any]:
         return _syntax_error(exc)
     body = next((child for child in tree.children if getattr(child, "data", None) == "body"),
                 None)
-    return _body(body, text)
+    try:
+        return _body(body, text)
+    except RecursionError:
+        return {"error": {"line": 1, "column": None, "message": "blocks nested too deeply"}}
 
 
 def _decode(content: bytes) -> str | dict[str, Any]:
     try:
-        return content.decode("utf-8-sig")
+        # python-hcl2's grammar rejects CRLF line ends, which Terraform accepts.
+        return content.decode("utf-8-sig").replace("\r\n", "\n")
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
         return {"error": {"line": line, "column": None, "message": "file is not valid UTF-8"}}
