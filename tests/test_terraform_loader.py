@@ -144,3 +144,15 @@ def test_crlf_and_byte_order_mark_files_load() -> None:
     windows = _resource(model, "aws_db_instance.windows")
     assert windows.attrs["tags"] == {"note": "saved with CRLF\n"}
     assert (windows.line, windows.end_line) == (1, 8)
+
+
+def test_resource_records_the_line_of_each_attribute() -> None:
+    service = _resource(_load("variables"), "aws_ecs_service.api")
+    assert service.attr_lines == {"name": 9, "desired_count": 10, "tags": 11}
+
+
+def test_dynamic_blocks_expand_into_nested_blocks() -> None:
+    group = _resource(_load("modules"), "module.database.aws_db_parameter_group.this")
+    assert group.attrs["parameter"] == [
+        {"name": "idle_in_transaction_session_timeout", "value": "60000"},
+        {"name": "max_connections", "value": "400"}]

@@ -258,7 +258,7 @@ class ModuleContext(Context):
                     f"{self.prefix}module.{name}{suffix}", to_string(source)
                     if isinstance(source, (str, int, float)) else str(attrs.get("source")),
                     version if isinstance(version, str) else None, inputs, block.file,
-                    block.line, block.end_line, self.root_directory))
+                    block.line, block.end_line, root=self.root_directory))
             return None
         target = os.path.normpath(os.path.join(self.directory, str(source)))
         real = os.path.realpath(target)
@@ -306,7 +306,8 @@ class ModuleContext(Context):
                 values["count" if "count" in attrs else "for_each"] = unknown_expansion
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
-                block.line, block.end_line, self.address, self.root_directory))
+                block.line, block.end_line, self.address, dict(block.body["lines"]),
+                root=self.root_directory))
 
     def tree(self) -> list[ModuleContext]:
         found: list[ModuleContext] = [self]

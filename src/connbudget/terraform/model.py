@@ -31,6 +31,7 @@ class Resource:
     line: int
     end_line: int
     module_path: str = ""
+    attr_lines: dict[str, int] = field(default_factory=dict)  # top-level attribute -> its line
     # the root module's directory, as given: each root is its own configuration
     root: str = field(default="", compare=False)
 

@@ -5,8 +5,8 @@ inside tuples in function calls, `["a"]` becomes `[a]`), so only its parse tree 
 gives the structure (blocks, labels, attributes) with positions, and each attribute value is
 kept as its original source text, evaluated later by `connbudget.terraform.evaluate`:
 
-    {"attrs": {name: expression text}, "blocks": [{"type", "labels", "line", "end_line",
-                                                   "attrs", "blocks"}]}
+    {"attrs": {name: expression text}, "lines": {name: line},
+     "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}]}
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ Body = dict[str, Any]
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "3"
+_SCHEMA = "4"
 
 
 @lru_cache(maxsize=1)
@@ -45,22 +45,26 @@ def _name(node: Any) -> str:
 
 def _body(node: Any, text: str) -> Body:
     attrs: dict[str, str] = {}
+    lines: dict[str, int] = {}
     blocks: list[Body] = []
     for child in getattr(node, "children", ()):
         kind = getattr(child, "data", None)
         if kind == "attribute":
             value = child.children[-1]
-            attrs[_name(child.children[0])] = text[value.meta.start_pos:value.meta.end_pos]
+            name = _name(child.children[0])
+            attrs[name] = text[value.meta.start_pos:value.meta.end_pos]
+            lines[name] = child.meta.line
         elif kind == "block":
             parts = child.children
             inner = next((part for part in parts if getattr(part, "data", None) == "body"), None)
             labels = [_label(part, text) for part in parts[1:]
                       if getattr(part, "data", None) in ("string", "string_lit", "identifier")]
-            block = _body(inner, text) if inner is not None else {"attrs": {}, "blocks": []}
+            block = _body(inner, text) if inner is not None else {"attrs": {}, "lines": {},
+                                                                   "blocks": []}
             block.update(type=_name(parts[0]), labels=labels, line=child.meta.line,
                          end_line=child.meta.end_line)
             blocks.append(block)
-    return {"attrs": attrs, "blocks": blocks}
+    return {"attrs": attrs, "lines": lines, "blocks": blocks}
 
 
 def _syntax_error(exc: Exception) -> dict[str, Any]:
@@ -113,7 +117,7 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
     except OSError as exc:
         return {"error": {"line": 0, "column": None, "message": f"cannot read: {exc.strerror}"}}
     if path.endswith(".tf") and not _RELEVANT.search(content):
-        return {"attrs": {}, "blocks": []}
+        return {"attrs": {}, "lines": {}, "blocks": []}
 
     def compute() -> dict[str, Any]:
         text = _decode(content)
@@ -128,4 +132,5 @@ def _is_body(value: Any) -> bool:
         return False
     if "error" in value:
         return isinstance(value["error"], dict) and {"line", "message"} <= value["error"].keys()
-    return isinstance(value.get("attrs"), dict) and isinstance(value.get("blocks"), list)
+    return isinstance(value.get("attrs"), dict) and isinstance(value.get("lines"), dict) \
+        and isinstance(value.get("blocks"), list)
