@@ -142,7 +142,9 @@ def _format_value(directive: str, value: Any) -> str:
     return to_string(value)
 
 
-_VERB = re.compile(r"%(%|[-+ 0#]*\d*(?:\.\d+)?[sdfvqt])")
+_VERB = re.compile(r"%(%|[-+ 0#]*\d*(?:\.\d*)?[A-Za-z])")
+# Widths and precisions are capped so a format string cannot ask for gigabytes.
+_SUPPORTED = re.compile(r"[-+ 0#]*\d{0,3}(?:\.\d{1,3})?[sdfvqt]")
 
 
 def _format(args: list[Any], scope: Scope, text: str) -> Any:
@@ -154,6 +156,8 @@ def _format(args: list[Any], scope: Scope, text: str) -> Any:
         directive = match.group(1)
         if directive == "%":
             return "%"
+        if not _SUPPORTED.fullmatch(directive):
+            raise EvalError(f"format verb %{directive[-1]} with these flags is not evaluated")
         try:
             value = next(values)
         except StopIteration:
