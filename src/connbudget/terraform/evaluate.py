@@ -9,6 +9,7 @@ turns them into unknowns, so nothing is ever guessed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ class EvalError(ValueError):
 
 
 _MAX_DEPTH = 200
+_LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
 
 
 class Context:
@@ -509,6 +511,9 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     """An attribute's expression source text; never raises, unknowns say why."""
     if text is None:
         return None
+    literal = _LITERAL.fullmatch(text)
+    if literal is not None:  # most attribute values: no need to parse
+        return literal.group(1) if literal.group(1) is not None else int(text)
     try:
         node = parse_expression(text)
     except (ExprSyntaxError, RecursionError):

@@ -28,11 +28,8 @@ class ExprSyntaxError(ValueError):
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
-_NUMBER = re.compile(r"\d+(\.\d+)?([eE][+-]?\d+)?")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(::[A-Za-z_][A-Za-z0-9_-]*)*")
-_PUNCT = ("...", "=>", "==", "!=", "<=", ">=", "&&", "||", "(", ")", "[", "]", "{", "}", ",",
-          ".", ":", "?", "<", ">", "!", "+", "-", "*", "/", "%", "=")
 _BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"))
+_PRECEDENCE = {op: level for level, ops in enumerate(_BINARY) for op in ops}
 
 
 def _scan_string(src: str, start: int) -> int:
@@ -113,47 +110,45 @@ def _skip_comment(src: str, i: int) -> int:
     return i
 
 
+_TOKEN = re.compile(
+    r"(?P<ws>\s+)"
+    r"|(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
+    r"|(?P<id>[A-Za-z_][A-Za-z0-9_-]*(?:::[A-Za-z_][A-Za-z0-9_-]*)*)"
+    r"|(?P<p>\.\.\.|=>|==|!=|<=|>=|&&|\|\||[()\[\]{},.:?<>!+\-*/%=])")
+
+
 def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
     tokens: list[tuple[str, Any, int, int]] = []
     i = 0
     while i < len(src):
         char = src[i]
-        if char.isspace():
-            i += 1
-            continue
-        after = _skip_comment(src, i)
-        if after != i:
-            i = after
-            continue
-        heredoc = _heredoc(src, i) if src.startswith("<<", i) else None
-        if heredoc is not None:
-            tokens.append(("heredoc", heredoc[0], i, heredoc[1]))
-            i = heredoc[1]
-            continue
         if char == '"':
             end = _scan_string(src, i)
             tokens.append(("str", src[i + 1:end - 1], i, end))
             i = end
             continue
-        number = _NUMBER.match(src, i)
-        if number:
-            text = number.group()
-            value: Any = float(text) if ("." in text or "e" in text.lower()) else int(text)
-            tokens.append(("num", value, i, number.end()))
-            i = number.end()
-            continue
-        ident = _IDENT.match(src, i)
-        if ident:
-            tokens.append(("id", ident.group(), i, ident.end()))
-            i = ident.end()
-            continue
-        for punct in _PUNCT:
-            if src.startswith(punct, i):
-                tokens.append(("p", punct, i, i + len(punct)))
-                i += len(punct)
-                break
-        else:
+        if char in "#/":
+            after = _skip_comment(src, i)
+            if after != i:
+                i = after
+                continue
+        if char == "<":
+            heredoc = _heredoc(src, i) if src.startswith("<<", i) else None
+            if heredoc is not None:
+                tokens.append(("heredoc", heredoc[0], i, heredoc[1]))
+                i = heredoc[1]
+                continue
+        match = _TOKEN.match(src, i)
+        if match is None:
             raise ExprSyntaxError(f"unexpected character at offset {i}")
+        kind = match.lastgroup
+        text = match.group()
+        if kind == "num":
+            value: Any = float(text) if ("." in text or "e" in text.lower()) else int(text)
+            tokens.append(("num", value, i, match.end()))
+        elif kind != "ws":
+            tokens.append((str(kind), text, i, match.end()))
+        i = match.end()
     return tokens
 
 
@@ -198,16 +193,15 @@ class _Parser:
         return cond
 
     def binary(self, level: int) -> Node:
-        if level == len(_BINARY):
-            return self.unary()
+        """Operators binding at least as tightly as `level` (precedence climbing)."""
         start = self.start()
-        left = self.binary(level + 1)
+        left = self.unary()
         while True:
             tok = self.peek()
-            if tok is None or tok[0] != "p" or tok[1] not in _BINARY[level]:
+            if tok is None or tok[0] != "p" or _PRECEDENCE.get(tok[1], -1) < level:
                 return left
             self.pos += 1
-            right = self.binary(level + 1)
+            right = self.binary(_PRECEDENCE[tok[1]] + 1)
             left = ("binary", tok[1], left, right, self.text(start))
 
     def unary(self) -> Node:
