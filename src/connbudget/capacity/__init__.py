@@ -59,6 +59,13 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         poolers, errors = from_ini_files(inputs.pgbouncer)
         model.poolers.extend(poolers)
         model.errors.extend(errors)
+    if inputs.kubernetes:
+        from connbudget.capacity.from_kubernetes import from_kubernetes
+
+        found = from_kubernetes(inputs.kubernetes, settings, roots)
+        model.poolers.extend(found.poolers)
+        model.clients.extend(found.clients)
+        model.errors.extend(found.errors)
     _pinned_only(model, settings)
     place(model, roots)
     return model

@@ -220,7 +220,8 @@ def percent(worst: int, usable: int) -> int:
 
 def _behind_json(client: Client) -> dict[str, Any]:
     steady, deploy = client_connections(client)
-    return {"client": client.where.address, "max_tasks": client.max_tasks.value,
+    return {"client": client.where.address, "kind": client.kind,
+            "max_tasks": client.max_tasks.value,
             "processes": client.processes.value, "pool": client.pool.value,
             "steady": steady.value, "deploy": deploy.value, "matched_by": client.matched_by}
 
@@ -235,6 +236,7 @@ def _client_json(path: Path) -> dict[str, Any]:
         data["root"] = thing.where.root
     if client is not None:
         data.update({
+            "kind": client.kind,
             "max_tasks": client.max_tasks.value, "deploy_tasks": client.deploy_tasks.value,
             "processes": client.processes.value, "pool": client.pool.value,
             "file": client.where.file, "line": client.where.line,

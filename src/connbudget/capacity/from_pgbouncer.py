@@ -85,7 +85,8 @@ def from_ini_files(paths: list[str]) -> tuple[list[Pooler], list[InputError]]:
 
 
 def from_env(env: Mapping[str, str | None], where: Location, aliases: set[str], replicas: Value,
-             refs: set[str], image: str) -> tuple[Pooler, list[InputError]]:
-    config = config_from_env(env, where.file, where.line, image=image)
+             refs: set[str], image: str, lines: Mapping[str, int] | None = None,
+             ) -> tuple[Pooler, list[InputError]]:
+    config = config_from_env(env, where.file, where.line, lines, image=image)
     return pooler_from_config(config, where, aliases | {"pgbouncer"}, replicas, refs), \
         config.errors

@@ -31,7 +31,7 @@ from connbudget.capacity.model import (
     Value,
     unknown,
 )
-from connbudget.capacity.pools import EnvVar, PoolSettings, pool_settings
+from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.settings import Settings
 from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
 
@@ -392,22 +392,8 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
 def _task_settings(containers: list[dict[str, Any]], origin: Origin,
                    settings: Settings) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
-    found = [pool_settings(_env(c), origin, settings.default_pool_sizes) for c in containers
-             if "pgbouncer" not in str(c.get("image", "")).lower()]
-    found = [item for item in found if item.is_client]
-    if not found:
-        return None
-    if len(found) == 1:
-        return found[0]
-    connections = [budget._product(item.processes, item.pool) for item in found]
-    total = None if None in connections else sum(c or 0 for c in connections)
-    merged = PoolSettings(
-        processes=Value(1, Origin(f"{len(found)} containers, processes x pool summed")),
-        pool=Value(total, Origin(" + ".join(f"{i.processes.value} x {i.pool} " for i in found)),
-                   assumed=any(i.pool.assumed for i in found)),
-        pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
-        user=found[0].user, is_client=True)
-    return merged
+    return merge([pool_settings(_env(c), origin, settings.default_pool_sizes)
+                  for c in containers if "pgbouncer" not in str(c.get("image", "")).lower()])
 
 
 def _deploy(max_tasks: Value, percent: Value) -> Value:

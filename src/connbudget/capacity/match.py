@@ -8,7 +8,9 @@ Scope: each Terraform root module is its own configuration. A thing in root R se
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
 ini or YAML file belongs to the nearest Terraform root directory that encloses it (so a
 `pgbouncer.ini` beside `main.tf` is part of that root), else to none. The "single database"
-rule looks at the nearest scope that holds any database: the thing's root, else the whole run.
+rule looks at the nearest scope that holds any database: the thing's root (with the poolers of
+that root), else the whole run (with every pooler). A Kubernetes autoscaler or Service
+applies only to workloads of the same root (from_kubernetes).
 """
 
 from __future__ import annotations
@@ -85,10 +87,13 @@ def _configured(address: str, root: str, targets: dict[Key, set[str]],
     return _nearest(root, sorted(key for key in targets if key[1] == wanted))
 
 
-def _single(root: str, databases: dict[Key, set[str]]) -> list[Key]:
-    """The databases of the nearest scope that holds any: the root, else the whole run."""
+def _single(root: str, databases: dict[Key, set[str]],
+            poolers: dict[Key, set[str]]) -> tuple[list[Key], list[Key]]:
+    """Databases and poolers of the nearest scope that holds a database: the root, else all."""
     own = [key for key in databases if root and key[0] == root]
-    return own or sorted(databases)
+    if own:
+        return own, [key for key in poolers if key[0] == root]
+    return sorted(databases), sorted(poolers)
 
 
 def _where(key: Key) -> str:
@@ -106,7 +111,7 @@ def match(model: Model, settings: Settings) -> list[Finding]:
         seen = _visible(where.root, databases)
         found = _nearest(where.root, _candidates(pooler.target_refs, seen))
         configured = _configured(where.address, where.root, seen, settings)
-        single = _single(where.root, databases)
+        single, _ = _single(where.root, databases, {})
         if len(found) == 1:
             pooler.target = found[0]
             pooler.matched_by = _explicit(pooler.target_refs, databases[found[0]])
@@ -122,8 +127,7 @@ def match(model: Model, settings: Settings) -> list[Finding]:
         seen = _visible(where.root, {**databases, **poolers})
         found = _nearest(where.root, _candidates(client.refs, seen))
         configured = _configured(where.address, where.root, seen, settings)
-        single = _single(where.root, databases)
-        in_scope = [key for key in poolers if key in seen]
+        single, in_scope = _single(where.root, databases, poolers)
         if len(found) == 1:
             client.target = found[0]
             client.matched_by = _explicit(client.refs, seen[found[0]])

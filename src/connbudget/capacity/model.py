@@ -131,6 +131,10 @@ class Client:
     matched_by: str = ""  # how the target was found, as the budget states it
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def unit(self) -> str:
+        return "pods" if self.kind == "kubernetes" else "tasks"
+
 
 @dataclass
 class Model:

@@ -44,6 +44,13 @@ class EnvVar:
     value: str | None
     references: tuple[str, ...] = ()
     secret: bool = False  # from a secret store: the value is never read
+    file: str = ""  # where the value is set, when it is not the container's own location
+    line: int = 0
+
+
+def _at(var: EnvVar, origin: Origin) -> Origin:
+    """The container's origin, moved to the variable's own file and line where known."""
+    return Origin(origin.text, var.file, var.line) if var.file else origin
 
 
 @dataclass
@@ -78,6 +85,7 @@ def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]
 def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     if var.value is None:
         return None
+    origin = _at(var, origin)
     for match in _URL.finditer(var.value):
         _, _, query = _dsn_parts(match.group(0))
         for param in ("pool_max_conns", "connection_limit"):
@@ -109,6 +117,7 @@ def _library(env: dict[str, EnvVar]) -> str:
 
 def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
     """A number from one env var; unresolved or non-numeric values are unknown, not guessed."""
+    origin = _at(var, origin)
     number = _int(var.value)
     text = f"{var.name}={var.value}" if var.value is not None else f"{var.name}"
     if var.value is not None and "${" in var.value:
@@ -213,6 +222,25 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
 
 def _is_db_address(ref: str) -> bool:
     return any(part in ref for part in ("aws_db_instance", "aws_rds_cluster", "aws_db_proxy"))
+
+
+def merge(found: list[PoolSettings]) -> PoolSettings | None:
+    """The database-facing containers of one task or pod: several are summed into one pool."""
+    found = [item for item in found if item.is_client]
+    if len(found) <= 1:
+        return found[0] if found else None
+    connections = [item.processes.value * item.pool.value
+                   if item.processes.known and item.pool.known
+                   and item.processes.value is not None and item.pool.value is not None
+                   else None for item in found]
+    total = None if None in connections else sum(c or 0 for c in connections)
+    return PoolSettings(
+        processes=Value(1, Origin(f"{len(found)} containers, processes x pool summed")),
+        pool=Value(total, Origin(" + ".join(f"{i.processes.value} x {i.pool.value} "
+                                            f"({i.pool.origin.text})" for i in found)),
+                   assumed=any(i.pool.assumed for i in found)),
+        pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
+        user=found[0].user, is_client=True)
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,

@@ -31,7 +31,7 @@ def _finding(rule_id: str, where: Location, message: str, fix: str, resource: st
 def _path_text(path: Path) -> str:
     client = path.client
     if client is not None:
-        return (f"{path.name} {client.max_tasks.value} tasks x {client.processes.value} "
+        return (f"{path.name} {client.max_tasks.value} {client.unit} x {client.processes.value} "
                 f"process{'es' if client.processes.value != 1 else ''} x "
                 f"{client.pool.value} pool = {path.steady.value}")
     return f"{path.name} ({path.kind}) {path.steady.value}"
@@ -44,11 +44,20 @@ def recommended_role_limit(need: int, usable: int | None) -> int:
     return max(limit, need)
 
 
+def _per_replica(pooler: Pooler | None) -> int:
+    replicas = pooler.replicas if pooler is not None else None
+    return replicas.value if replicas is not None and replicas.known and replicas.value else 1
+
+
 def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: int) -> str:
-    """A corrected pgbouncer.ini fragment."""
+    """A corrected pgbouncer.ini fragment: the totals shared out over the pooler's replicas."""
+    replicas = _per_replica(pooler)
+    max_db_connections = max(max_db_connections // replicas, 1)
     lines = ["[pgbouncer]", "pool_mode = transaction", f"max_db_connections = {max_db_connections}"]
     if clients:
-        lines.append(f"max_client_conn = {clients}")
+        lines.append(f"max_client_conn = {math.ceil(clients / replicas)}")
+    if replicas > 1:
+        lines.insert(1, f"; per replica: {replicas} replicas share the total")
     if pooler is not None and pooler.database_names:
         lines.insert(0, "[databases]")
         for name in pooler.database_names:
@@ -72,13 +81,15 @@ def budget_fixes(budget: Budget, worst: int, target: int) -> list[str]:
                      f"{max(target - (worst - demand), 1)}) in front")
         per_task = (client.processes.value or 1) * (client.pool.value or 1)
         if room >= per_task:
-            fixes.append(f"or cap {client.where.address} at {room // per_task} tasks "
+            fixes.append(f"or cap {client.where.address} at {room // per_task} {client.unit} "
                          f"({client.scale_setting})")
         per_pool = (client.max_tasks.value or 1) * (client.processes.value or 1)
         if room >= per_pool:
             fixes.append(f"or set {client.pool_setting} <= {room // per_pool}")
     elif largest.pooler is not None and largest.kind == "pgbouncer":
-        fixes.append(f"set max_db_connections <= {max(room, 1)} on {largest.name}")
+        replicas = _per_replica(largest.pooler)
+        fixes.append(f"set max_db_connections <= {max(room // replicas, 1)} on {largest.name}"
+                     + (f" (per replica: {replicas} replicas)" if replicas > 1 else ""))
     elif largest.pooler is not None and budget.max_connections.value:
         fixes.append(f"set max_connections_percent <= "
                      f"{max(room * 100 // budget.max_connections.value, 1)} on {largest.name}")
@@ -187,7 +198,10 @@ def _pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                 f" < {demand} client connections behind it ("
                 + ", ".join(f"{c.where.label} {s.value}" for c, (s, _) in
                             zip(path.behind, behind, strict=True)) + ")",
-                f"[pgbouncer]\nmax_client_conn = {max(deploy_demand, demand)}"))
+                "[pgbouncer]\n" + (f"; per replica: {_per_replica(pooler)} replicas share "
+                                   "the total\n" if _per_replica(pooler) > 1 else "")
+                + f"max_client_conn = "
+                  f"{math.ceil(max(deploy_demand, demand) / _per_replica(pooler))}"))
         autoscaled = [c.where.label for c in path.behind if c.autoscaled]
         if pooler.pool_mode == "session" and autoscaled:
             findings.append(_finding(

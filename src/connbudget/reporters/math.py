@@ -13,9 +13,13 @@ def _n(value: Any) -> str:
     return "?" if value is None else str(value)
 
 
+def _unit(client: dict[str, Any]) -> str:
+    return "pods" if client.get("kind") == "kubernetes" else "tasks"
+
+
 def _path_line(client: dict[str, Any]) -> tuple[str, str]:
     if client["path"] == "direct":
-        terms = [f"{_n(client['max_tasks'])} tasks"]
+        terms = [f"{_n(client['max_tasks'])} {_unit(client)}"]
         if client["processes"] != 1:
             terms.append(f"{_n(client['processes'])} processes")
         terms.append(f"{_n(client['pool'])} pool")
@@ -49,7 +53,7 @@ def _deploy_line(budget: dict[str, Any]) -> list[str]:
     deploy, usable = budget["worst_case_deploy"], budget["usable"]
     if deploy is None or deploy == budget["worst_case"]:
         return []
-    parts = [f"{c['client']} {_n(c.get('deploy_tasks'))} tasks" for c in budget["clients"]
+    parts = [f"{c['client']} {_n(c.get('deploy_tasks'))} {_unit(c)}" for c in budget["clients"]
              if c["path"] == "direct" and c.get("deploy_tasks") != c.get("max_tasks")]
     share = f" ({round(deploy * 100 / usable)} %)" if usable else ""
     return [f"  during a rolling deploy ({', '.join(parts)}): {deploy}{share}"]
@@ -85,7 +89,7 @@ def render_budget(budget: dict[str, Any]) -> str:
         label, number = _path_line(client)
         lines.append(_row(label, "=", number))
         for behind in client.get("behind", []):
-            terms = f"{_n(behind['max_tasks'])} tasks x {_n(behind['pool'])} pool"
+            terms = f"{_n(behind['max_tasks'])} {_unit(behind)} x {_n(behind['pool'])} pool"
             lines.append(f"    behind it: {behind['client']}   {terms} = {_n(behind['steady'])}"
                          " client connections")
     lines.append(_row("reserved for superusers", "-", _n(budget["reserved"])))

@@ -1,0 +1,278 @@
+"""Clients and PgBouncer poolers from Kubernetes Deployments and StatefulSets.
+
+Max replicas: the `maxReplicas` of a HorizontalPodAutoscaler or the `maxReplicaCount` of a KEDA
+ScaledObject whose scaleTargetRef names the workload (if spec.replicas is larger, spec.replicas),
+else spec.replicas (Kubernetes default 1). A rolling deploy adds
+strategy.rollingUpdate.maxSurge pods (default 25 %, a percentage of the replicas rounded up, as
+Kubernetes does); StatefulSets replace pods one by one and do not surge.
+
+Environment: `value`s and ConfigMaps (envFrom, configMapKeyRef). Secret values are never read,
+so a DATABASE_URL from a Secret names no host: such a client is matched by the config mapping or
+the single database in scope, and its budget line says so.
+
+A PgBouncer workload (its image names pgbouncer, or its command, args or PGBOUNCER_* variables
+configure it) is a pooler whose replicas multiply its server connections. Clients reach it by
+the name of a Service selecting its pods (or the workload's own name) as the host of their
+DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.svc...`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from connbudget.capacity.from_pgbouncer import from_env
+from connbudget.capacity.match import enclosing_root
+from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
+from connbudget.capacity.pools import HOST_VARS, EnvVar, PoolSettings, merge, pool_settings
+from connbudget.kubernetes import (
+    Autoscaler,
+    Container,
+    LList,
+    LMap,
+    Workload,
+    load_kubernetes,
+    read_documents,
+)
+from connbudget.report import InputError
+from connbudget.settings import Settings
+
+_URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL")
+_WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
+_SERVERS = ("gunicorn", "puma")
+
+
+@dataclass(frozen=True)
+class _Service:
+    name: str
+    namespace: str | None
+    selector: dict[str, str]
+    file: str
+
+
+@dataclass
+class Found:
+    clients: list[Client]
+    poolers: list[Pooler]
+    errors: list[InputError]
+
+
+def _same_namespace(left: str | None, right: str | None) -> bool:
+    """A manifest without a namespace goes to whatever namespace it is applied in."""
+    return left is None or right is None or left == right
+
+
+def _labels(value: object) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, LMap) else {}
+
+
+def _services_and_pods(paths: Sequence[str]) -> tuple[list[_Service],
+                                                       dict[tuple[str, str], dict[str, str]]]:
+    """Services with their selectors; the pod labels of each workload (file, name).
+
+    The Kubernetes front end reports unreadable files; here they are skipped.
+    """
+    services: list[_Service] = []
+    pods: dict[tuple[str, str], dict[str, str]] = {}
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                documents, _ = read_documents(handle.read(), path)
+        except OSError:
+            continue
+        stack = list(documents)
+        while stack:
+            document = stack.pop()
+            if not isinstance(document, LMap):
+                continue
+            kind = document.get("kind")
+            metadata = document.get("metadata")
+            spec = document.get("spec")
+            name = str(metadata.get("name", "")) if isinstance(metadata, LMap) else ""
+            if kind == "List" and isinstance(document.get("items"), LList):
+                stack.extend(document["items"])
+            elif kind == "Service" and isinstance(spec, LMap):
+                namespace = metadata.get("namespace") if isinstance(metadata, LMap) else None
+                services.append(_Service(name, str(namespace) if namespace else None,
+                                         _labels(spec.get("selector")), path))
+            elif kind in ("Deployment", "StatefulSet") and isinstance(spec, LMap):
+                template = spec.get("template")
+                meta = template.get("metadata") if isinstance(template, LMap) else None
+                pods[(path, name)] = _labels(meta.get("labels") if isinstance(meta, LMap)
+                                             else None)
+    return services, pods
+
+
+def _address(workload: Workload) -> str:
+    if workload.namespace:
+        return f"{workload.kind}/{workload.namespace}/{workload.name}"
+    return f"{workload.kind}/{workload.name}"
+
+
+def _autoscaler(workload: Workload, autoscalers: list[Autoscaler]) -> Autoscaler | None:
+    """The autoscaler of a workload, among those of the same root (see from_kubernetes)."""
+    found = [a for a in autoscalers if a.target_name == workload.name
+             and a.target_kind == workload.kind
+             and _same_namespace(a.namespace, workload.namespace)]
+    return max(found, key=lambda a: a.max_replicas or 0) if found else None
+
+
+def _max_key(scaler: Autoscaler) -> str:
+    return "maxReplicas" if scaler.kind == "HorizontalPodAutoscaler" else "maxReplicaCount"
+
+
+def _replicas(workload: Workload, address: str) -> Value:
+    if workload.unknown:
+        return unknown(f"{address} {'; '.join(workload.unknown)}", workload.file,
+                       workload.replicas_line)
+    if workload.replicas is None:
+        return Value(1, Origin(f"default: spec.replicas 1 (Kubernetes; {address} sets none)"))
+    return Value(workload.replicas, Origin(f"{address} spec.replicas", workload.file,
+                                           workload.replicas_line))
+
+
+def _max_replicas(workload: Workload, address: str, scaler: Autoscaler | None) -> Value:
+    replicas = _replicas(workload, address)
+    if scaler is None:
+        return replicas
+    key = _max_key(scaler)
+    name = f"{scaler.kind}/{scaler.name}"
+    if scaler.max_replicas is None:
+        return unknown(f"{name} {key} is not a number", scaler.file, scaler.max_line)
+    if scaler.max_is_default:
+        maximum = Value(scaler.max_replicas, Origin(
+            f"default: KEDA {key} {scaler.max_replicas} ({name} sets none)", scaler.file,
+            scaler.line))
+    else:
+        maximum = Value(scaler.max_replicas, Origin(f"{name} {key}", scaler.file,
+                                                    scaler.max_line))
+    if workload.replicas is not None and workload.replicas > scaler.max_replicas:
+        return replicas
+    return maximum
+
+
+def _deploy_replicas(workload: Workload, maximum: Value) -> Value:
+    surge = workload.max_surge
+    if not maximum.known:
+        return unknown(f"deploy pods unknown: {maximum.origin}")
+    assert maximum.value is not None
+    extra = surge.pods(maximum.value)
+    what = f"maxSurge {surge.value}" if surge.value != 0 or not surge.note else "no surge"
+    text = f"{maximum.value} replicas + {what} = {extra} more pods"
+    if surge.is_default and not surge.note.startswith("StatefulSets"):
+        text = f"default: {text} (Kubernetes default maxSurge 25 %)"
+    if surge.note and not surge.note.startswith("Kubernetes default"):
+        text += f" ({surge.note})"
+    return Value(maximum.value + extra, Origin(text, surge.file, surge.line))
+
+
+def _is_pgbouncer(container: Container) -> bool:
+    image = container.image.lower()
+    if "exporter" in image:  # pgbouncer-exporter talks to PgBouncer's admin console only
+        return False
+    words = " ".join((*container.command, *container.args)).lower()
+    return "pgbouncer" in image or "pgbouncer" in words or any(
+        var.name.startswith("PGBOUNCER_") for var in container.env)
+
+
+def _env(container: Container) -> dict[str, EnvVar]:
+    return {var.name: EnvVar(var.name, var.value, secret=var.secret, file=var.file,
+                             line=var.line)
+            for var in container.env if not var.name.endswith("*")}
+
+
+def _notes(container: Container) -> list[str]:
+    notes = [f"{var.name} comes from {var.reference}: its value is never read, so the host "
+             "it names is unknown"
+             for var in container.env if var.secret and var.name in (*_URL_VARS, *HOST_VARS)]
+    notes += [f"envFrom {var.reference}: values never read" for var in container.env
+              if var.secret and var.name.endswith("*")]
+    notes += [f"{ref} is not in the inputs: its variables are unknown"
+              for ref in container.unresolved]
+    return notes
+
+
+def _workers(container: Container) -> int | None:
+    """`--workers N` / `-w N` of gunicorn or puma: it wins over WEB_CONCURRENCY."""
+    words = [*container.command, *container.args]
+    if not any(server in word for word in words for server in _SERVERS):
+        return None
+    for index, word in enumerate(words):
+        found = _WORKERS.match(word)
+        if found is None:
+            continue
+        text = found.group(1) or (words[index + 1] if index + 1 < len(words) else "")
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def _pod(workload: Workload, address: str, settings: Settings,
+         ) -> tuple[PoolSettings | None, list[str]]:
+    """What one pod opens (its database-facing containers summed) and what is unknown."""
+    found = []
+    notes: list[str] = []
+    for container in workload.containers:
+        if _is_pgbouncer(container):
+            continue
+        origin = Origin(f"{address} container {container.name}", container.file, container.line)
+        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        workers = _workers(container)
+        if workers is not None:
+            item.processes = Value(workers, Origin(f"{container.name} args --workers {workers}",
+                                                   container.file, container.line))
+        found.append(item)
+        notes += _notes(container)
+    return merge(found), notes
+
+
+def _pgbouncers(workload: Workload, address: str, replicas: Value, services: list[_Service],
+                pods: dict[tuple[str, str], dict[str, str]]) -> tuple[list[Pooler],
+                                                                       list[InputError]]:
+    poolers: list[Pooler] = []
+    errors: list[InputError] = []
+    labels = pods.get((workload.file, workload.name), {})
+    names = {s.name for s in services if s.selector and _same_namespace(
+        s.namespace, workload.namespace) and s.selector.items() <= labels.items()}
+    for container in workload.containers:
+        if not _is_pgbouncer(container):
+            continue
+        env = {var.name: var.value for var in container.env if not var.name.endswith("*")}
+        lines = {var.name: var.line for var in container.env if var.file == container.file}
+        where = Location(address, container.file, container.line, None)
+        pooler, found = from_env(env, where, {address, workload.name} | names, replicas, set(),
+                                 container.image, lines)
+        poolers.append(pooler)
+        errors.extend(found)
+    return poolers, errors
+
+
+def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> Found:
+    """Workloads as clients and poolers. An autoscaler or Service names a workload only within
+    one Terraform root (match.enclosing_root): two roots may each hold a Deployment `api`."""
+    manifests = load_kubernetes(paths)
+    services, pods = _services_and_pods(paths)
+    out = Found([], [], list(manifests.errors))
+    for workload in manifests.workloads:
+        address = _address(workload)
+        root = enclosing_root(workload.file, roots)
+        scaler = _autoscaler(workload, [a for a in manifests.autoscalers
+                                        if enclosing_root(a.file, roots) == root])
+        maximum = _max_replicas(workload, address, scaler)
+        poolers, errors = _pgbouncers(workload, address, maximum, [
+            s for s in services if enclosing_root(s.file, roots) == root], pods)
+        out.poolers += poolers
+        out.errors += errors
+        task, notes = _pod(workload, address, settings)
+        if task is None:
+            continue
+        setting = "spec.replicas"
+        if scaler is not None:
+            setting = f"{scaler.kind}/{scaler.name} {_max_key(scaler)}"
+        out.clients.append(Client(
+            "kubernetes", Location(address, workload.file, workload.line), maximum,
+            _deploy_replicas(workload, maximum), task.processes, task.pool, task.pool_setting,
+            setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
+            notes=notes))
+    return out

@@ -1,0 +1,96 @@
+"""Capacity from Kubernetes manifests: HPA and KEDA bounds, surge, Secrets, PgBouncer replicas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import run_cli
+
+HPA = "fixtures/capacity/k8s-hpa"
+PGBOUNCER = "fixtures/capacity/k8s-pgbouncer"
+KEDA = "fixtures/capacity/k8s-keda-surge"
+
+
+def _report(path: str) -> dict[str, Any]:
+    result = run_cli("capacity", path, "--format", "json")
+    assert result.code in (0, 1), result.err
+    data = result.json()
+    assert isinstance(data, dict)
+    return data
+
+
+def _client(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for b in report["budgets"] for c in b["clients"] if c["client"] == name)
+
+
+def test_hpa_max_replicas_bounds_the_deployment_with_its_file_and_line() -> None:
+    source = _client(_report(HPA), "Deployment/orders/api")["sources"]["max_tasks"]
+    assert (source["value"], source["source"], source["file"], source["line"]) == (
+        12, "HorizontalPodAutoscaler/api maxReplicas", f"{HPA}/k8s/api.yaml", 51)
+
+
+def test_env_from_config_map_gives_pool_and_processes_at_the_config_map_line() -> None:
+    sources = _client(_report(HPA), "Deployment/orders/api")["sources"]
+    assert (sources["pool"]["source"], sources["pool"]["line"]) == ("DB_POOL_SIZE=5", 9)
+    assert (sources["processes"]["source"], sources["processes"]["line"]) == (
+        "WEB_CONCURRENCY=3", 10)
+
+
+def test_default_max_surge_is_25_percent_of_the_max_replicas() -> None:
+    api = _client(_report(HPA), "Deployment/orders/api")
+    assert api["deploy_tasks"] == 15
+    assert api["sources"]["deploy_tasks"]["source"].startswith(
+        "default: 12 replicas + maxSurge 25%")
+
+
+def test_statefulset_does_not_surge() -> None:
+    ledger = _client(_report(HPA), "StatefulSet/orders/ledger")
+    assert ledger["deploy_tasks"] == ledger["max_tasks"] == 2
+
+
+def test_database_url_from_a_secret_is_matched_by_the_single_database_and_says_so() -> None:
+    ledger = _client(_report(HPA), "StatefulSet/orders/ledger")
+    assert ledger["matched_by"] == f"the single database in {HPA}"
+    assert ledger["notes"] == ["DATABASE_URL comes from secret ledger-db key url: its value is "
+                               "never read, so the host it names is unknown"]
+
+
+def test_cb102_fix_caps_the_hpa_in_pods() -> None:
+    fix = _report(HPA)["findings"][0]["fix"].splitlines()
+    assert fix[1] == "or cap Deployment/orders/api at 9 pods (HorizontalPodAutoscaler/api " \
+                     "maxReplicas)"
+
+
+def test_pgbouncer_replicas_multiply_its_server_connections() -> None:
+    pooler = _client(_report(PGBOUNCER), "Deployment/shop/pgbouncer")
+    assert pooler["steady"] == 100
+    assert "min(60, 50) = 50 x 2 replicas" in pooler["sources"]["server_connections"]["source"]
+
+
+def test_client_reaches_pgbouncer_through_the_service_selecting_its_pods() -> None:
+    pooler = _client(_report(PGBOUNCER), "Deployment/shop/pgbouncer")
+    assert [(b["client"], b["max_tasks"], b["pool"], b["steady"], b["matched_by"])
+            for b in pooler["behind"]] == [
+        ("Deployment/shop/web", 25, 8, 200,
+         "explicit reference: db-pooler.shop.svc.cluster.local")]
+
+
+def test_pgbouncer_fix_shares_the_totals_out_per_replica() -> None:
+    findings = {f["rule_id"]: f for f in _report(PGBOUNCER)["findings"]}
+    assert "max_db_connections = 38" in findings["CB104"]["fix"].splitlines()
+    assert findings["CB105"]["fix"].splitlines()[-1] == "max_client_conn = 128"
+
+
+def test_keda_max_replica_count_and_a_percentage_surge_rounded_up_make_cb108() -> None:
+    report = _report(KEDA)
+    worker = _client(report, "Deployment/jobs/worker")
+    assert (worker["max_tasks"], worker["deploy_tasks"]) == (12, 17)
+    assert worker["sources"]["max_tasks"]["source"] == "ScaledObject/worker maxReplicaCount"
+    assert [(f["rule_id"], f["fix"]) for f in report["findings"]] == [
+        ("CB108", "set strategy.rollingUpdate.maxSurge: 4 on Deployment/jobs/worker")]
+
+
+def test_text_math_counts_kubernetes_replicas_in_pods() -> None:
+    out = run_cli("capacity", KEDA).out
+    assert "Deployment/jobs/worker   12 pods x 10 pool" in out
+    assert "during a rolling deploy (Deployment/jobs/worker 17 pods): 170 (103 %)" in out
