@@ -53,12 +53,25 @@ class TerraformModel:
     resources: list[Resource] = field(default_factory=list)
     modules: list[ModuleCall] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # Lookup indexes, rebuilt when `resources` changes length.
+    _by_address: dict[str, Resource] = field(default_factory=dict, repr=False, compare=False)
+    _by_type: dict[str, list[Resource]] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=-1, repr=False, compare=False)
+
+    def _index(self) -> None:
+        if self._indexed == len(self.resources):
+            return
+        self._by_address = {}
+        self._by_type = {}
+        for resource in self.resources:
+            self._by_address.setdefault(resource.address, resource)
+            self._by_type.setdefault(resource.type, []).append(resource)
+        self._indexed = len(self.resources)
 
     def resource(self, address: str) -> Resource | None:
-        for resource in self.resources:
-            if resource.address == address:
-                return resource
-        return None
+        self._index()
+        return self._by_address.get(address)
 
     def by_type(self, type_: str) -> list[Resource]:
-        return [resource for resource in self.resources if resource.type == type_]
+        self._index()
+        return list(self._by_type.get(type_, ()))
