@@ -75,9 +75,20 @@ def test_client_reaches_pgbouncer_through_the_service_selecting_its_pods() -> No
          "explicit reference: db-pooler.shop.svc.cluster.local")]
 
 
-def test_pgbouncer_fix_shares_the_totals_out_per_replica() -> None:
+def test_pgbouncer_rollout_runs_a_surge_replica_beside_the_old_ones() -> None:
+    pooler = _client(_report(PGBOUNCER), "Deployment/shop/pgbouncer")
+    assert pooler["deploy"] == 150
+    assert pooler["sources"]["server_connections_deploy"]["source"].startswith(
+        "Deployment/shop/pgbouncer: 50 per replica x 3 replicas during a rolling deploy")
+
+
+def test_pgbouncer_fix_shares_the_totals_out_over_the_replicas_of_a_rollout() -> None:
     findings = {f["rule_id"]: f for f in _report(PGBOUNCER)["findings"]}
-    assert "max_db_connections = 38" in findings["CB104"]["fix"].splitlines()
+    # alert threshold 80 % of usable 95 = 76 over 3 replicas during a rollout
+    assert findings["CB104"]["fix"].splitlines()[1:4] == [
+        "; per replica: 2 replicas, 3 during a rolling deploy", "pool_mode = transaction",
+        "max_db_connections = 25"]
+    # 25 pods + 25 % surge = 32 pods x 8 = 256 client connections over 2 replicas
     assert findings["CB105"]["fix"].splitlines()[-1] == "max_client_conn = 128"
 
 

@@ -193,7 +193,8 @@ def build_budget(database: Database, model: Model, settings: Settings) -> Budget
             server = proxy_connections(pooler, max_connections)
         else:
             server = pooler.server_connections or unknown("server connections unknown")
-        paths.append(Path(pooler.where.address, pooler.kind, server, server, pooler=pooler,
+        paths.append(Path(pooler.where.address, pooler.kind, server,
+                          pooler.server_connections_deploy or server, pooler=pooler,
                           behind=behind))
     unlimited = any(path.steady.unlimited for path in paths)
     steady = _sum([p.steady for p in paths])
@@ -252,6 +253,8 @@ def _client_json(path: Path) -> dict[str, Any]:
     elif path.pooler is not None:
         pooler = path.pooler
         sources: dict[str, Any] = {"server_connections": path.steady.as_json()}
+        if pooler.server_connections_deploy is not None:
+            sources["server_connections_deploy"] = path.deploy.as_json()
         if pooler.max_connections_percent is not None:
             sources["max_connections_percent"] = pooler.max_connections_percent.as_json()
         data.update({"max_tasks": None, "processes": None, "pool": None,

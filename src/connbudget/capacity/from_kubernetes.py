@@ -22,7 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from connbudget.capacity.from_pgbouncer import from_env
+from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
 from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
 from connbudget.capacity.pools import HOST_VARS, EnvVar, PoolSettings, merge, pool_settings
@@ -227,9 +227,9 @@ def _pod(workload: Workload, address: str, settings: Settings,
     return merge(found), notes
 
 
-def _pgbouncers(workload: Workload, address: str, replicas: Value, services: list[_Service],
-                pods: dict[tuple[str, str], dict[str, str]]) -> tuple[list[Pooler],
-                                                                       list[InputError]]:
+def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value,
+                services: list[_Service], pods: dict[tuple[str, str], dict[str, str]],
+                ) -> tuple[list[Pooler], list[InputError]]:
     poolers: list[Pooler] = []
     errors: list[InputError] = []
     labels = pods.get((workload.file, workload.name), {})
@@ -243,6 +243,7 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, services: lis
         where = Location(address, container.file, container.line, None)
         pooler, found = from_env(env, where, {address, workload.name} | names, replicas, set(),
                                  container.image, lines)
+        during_deploy(pooler, deploy)
         poolers.append(pooler)
         errors.extend(found)
     return poolers, errors
@@ -260,7 +261,8 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
         scaler = _autoscaler(workload, [a for a in manifests.autoscalers
                                         if enclosing_root(a.file, roots) == root])
         maximum = _max_replicas(workload, address, scaler)
-        poolers, errors = _pgbouncers(workload, address, maximum, [
+        deploy = _deploy_replicas(workload, maximum)
+        poolers, errors = _pgbouncers(workload, address, maximum, deploy, [
             s for s in services if enclosing_root(s.file, roots) == root], pods)
         out.poolers += poolers
         out.errors += errors
@@ -272,7 +274,7 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
             setting = f"{scaler.kind}/{scaler.name} {_max_key(scaler)}"
         out.clients.append(Client(
             "kubernetes", Location(address, workload.file, workload.line), maximum,
-            _deploy_replicas(workload, maximum), task.processes, task.pool, task.pool_setting,
+            deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
             notes=notes))
     return out

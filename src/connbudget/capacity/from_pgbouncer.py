@@ -67,6 +67,23 @@ def pooler_from_config(config: PgBouncerConfig, where: Location, aliases: set[st
         database_names=sorted(name for name in config.databases if name != "*"))
 
 
+def during_deploy(pooler: Pooler, deploy: Value) -> None:
+    """Server connections while a rolling deploy runs old and new replicas side by side."""
+    server, replicas = pooler.server_connections, pooler.replicas
+    if server is None or replicas is None or not (server.known and replicas.known
+                                                  and deploy.known):
+        return
+    assert server.value is not None and replicas.value and deploy.value is not None
+    if deploy.value == replicas.value:
+        return
+    per = server.value // replicas.value
+    pooler.deploy_replicas = deploy
+    pooler.server_connections_deploy = Value(per * deploy.value, Origin(
+        f"{pooler.where.address}: {per} per replica x {deploy.value} replicas during a rolling "
+        f"deploy ({deploy.origin})", server.origin.file, server.origin.line),
+        assumed=server.assumed)
+
+
 def from_ini_files(paths: list[str]) -> tuple[list[Pooler], list[InputError]]:
     configs = [load_pgbouncer(path) for path in paths]
     included = {f for config in configs for f in config.files[1:]}

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from connbudget.capacity import budget
-from connbudget.capacity.from_pgbouncer import from_env
+from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.model import (
     Client,
     Database,
@@ -429,7 +429,7 @@ def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:
 
 
 def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: Value,
-                origin: Origin, model: Model) -> None:
+                deploy: Value, origin: Origin, model: Model) -> None:
     for container in containers:
         image = str(container.get("image", ""))
         if "pgbouncer" not in image.lower():
@@ -443,6 +443,7 @@ def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: V
                          service.root)
         pooler, errors = from_env({k: v.value for k, v in env.items()}, where, aliases, replicas,
                                   refs, image)
+        during_deploy(pooler, deploy)
         model.poolers.append(pooler)
         model.errors.extend(errors)
 
@@ -465,7 +466,8 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
         percent = _number(service, service.attrs, "deployment_maximum_percent",
                           (ECS_MAX_PERCENT_DEFAULT, "aws_ecs_service default, data README"))
         maximum = _autoscaling_max(model, service)
-        _pgbouncers(service, containers, maximum or desired, origin, out)
+        _pgbouncers(service, containers, maximum or desired,
+                    _deploy(maximum or desired, percent), origin, out)
         task = _task_settings(containers, origin, settings)
         if task is None:
             continue

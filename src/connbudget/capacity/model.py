@@ -103,6 +103,9 @@ class Pooler:
     target_refs: set[str] = field(default_factory=set)  # what it points at (hosts, addresses)
     # PgBouncer: worst-case server connections of all processes; RDS Proxy: percent of target
     server_connections: Value | None = None
+    # while a rolling deploy runs old and new replicas side by side (ECS percent, k8s maxSurge)
+    server_connections_deploy: Value | None = None
+    deploy_replicas: Value | None = None
     max_connections_percent: Value | None = None
     pool_mode: str | None = None
     pool_mode_origin: Origin | None = None

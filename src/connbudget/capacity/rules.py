@@ -50,13 +50,19 @@ def _per_replica(pooler: Pooler | None) -> int:
 
 
 def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: int) -> str:
-    """A corrected pgbouncer.ini fragment: the totals shared out over the pooler's replicas."""
+    """A corrected pgbouncer.ini fragment: the totals shared out over the pooler's replicas,
+    as many as run at once during its own rolling deploy."""
     replicas = _per_replica(pooler)
-    max_db_connections = max(max_db_connections // replicas, 1)
+    deploy = pooler.deploy_replicas if pooler is not None else None
+    running = max(replicas, deploy.value or 0) if deploy is not None and deploy.known \
+        else replicas
+    max_db_connections = max(max_db_connections // running, 1)
     lines = ["[pgbouncer]", "pool_mode = transaction", f"max_db_connections = {max_db_connections}"]
     if clients:
         lines.append(f"max_client_conn = {math.ceil(clients / replicas)}")
-    if replicas > 1:
+    if running > replicas:
+        lines.insert(1, f"; per replica: {replicas} replicas, {running} during a rolling deploy")
+    elif replicas > 1:
         lines.insert(1, f"; per replica: {replicas} replicas share the total")
     if pooler is not None and pooler.database_names:
         lines.insert(0, "[databases]")
@@ -125,9 +131,28 @@ def _budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
     return []
 
 
+def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> str | None:
+    """A PgBouncer whose own rollout runs extra replicas: the surge that still fits."""
+    pooler = path.pooler
+    if pooler is None or path.deploy.value is None or path.deploy.value == path.steady.value:
+        return None
+    replicas = _per_replica(pooler)
+    per = (path.steady.value or 0) // replicas
+    room = usable - (deploy - path.deploy.value)
+    extra = max(0, room // per - replicas) if per else 0
+    if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
+        return (f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
+                + (" (and maxUnavailable: 1)" if extra == 0 else ""))
+    return (f"set deployment_maximum_percent = {100 + extra * 100 // replicas} on "
+            f"{pooler.where.address}")
+
+
 def deploy_fixes(budget: Budget, deploy: int, usable: int) -> list[str]:
     fixes: list[str] = []
     for path in budget.paths:
+        pooler_fix = _pooler_deploy_fix(path, deploy, usable)
+        if pooler_fix is not None:
+            fixes.append(pooler_fix)
         client = path.client
         if client is None or not client.deploy_tasks.known or not client.max_tasks.value:
             continue
@@ -173,7 +198,10 @@ def _pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
             findings.append(_finding(
                 "CB104", pooler.where,
                 f"{pooler.where.label} can open {server} server connections to "
-                f"{budget.database.where.label} > usable {usable}", fix))
+                f"{budget.database.where.label} > usable {usable}"
+                + (f" ({path.deploy.value} during its rolling deploy)"
+                   if path.deploy.value is not None and path.deploy.value != server else ""),
+                fix))
         for user, need in sorted(pooler.role_needs.items()):
             role = _role(roles, budget.database.where.root, user)
             limit = role.connection_limit.value if role else None

@@ -55,6 +55,8 @@ def _deploy_line(budget: dict[str, Any]) -> list[str]:
         return []
     parts = [f"{c['client']} {_n(c.get('deploy_tasks'))} {_unit(c)}" for c in budget["clients"]
              if c["path"] == "direct" and c.get("deploy_tasks") != c.get("max_tasks")]
+    parts += [f"{c['client']} {_n(c['deploy'])} server connections" for c in budget["clients"]
+              if c["path"] != "direct" and c["deploy"] != c["steady"]]
     share = f" ({round(deploy * 100 / usable)} %)" if usable else ""
     return [f"  during a rolling deploy ({', '.join(parts)}): {deploy}{share}"]
 
