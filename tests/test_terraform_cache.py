@@ -65,3 +65,13 @@ def test_cli_output_is_byte_identical_cold_warm_and_uncached(tmp_path: Path) -> 
     assert not (tmp_path / "x").exists()
     assert cold.out == warm.out == uncached.out
     assert '"CB004"' in cold.out
+
+
+def test_unusable_cache_directory_only_costs_speed(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("", encoding="utf-8")
+    monkeypatch.setenv("CONNBUDGET_CACHE_DIR", str(blocker))
+    expected = _snapshot(load_terraform(TREE, [], cache=False))
+    assert _snapshot(load_terraform(TREE, [])) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-directory"]

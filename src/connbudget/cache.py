@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,17 +33,22 @@ def _read(path: Path) -> Any:
         return None
 
 
+def _dump(path: Path, value: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"value": value}, handle, separators=(",", ":"))
+
+
 def _write(path: Path, value: Any) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    except OSError:
-        return  # a read-only cache directory only costs speed
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"value": value}, handle, separators=(",", ":"))
-        os.replace(tmp, path)
+        try:
+            _dump(tmp, value)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _dump(tmp, value)
+        os.replace(tmp, path)  # readers never see a half-written entry
     except (OSError, ValueError, TypeError, RecursionError):
+        # a read-only or full cache directory only costs speed
         with contextlib.suppress(OSError):
             os.unlink(tmp)
 
