@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
 from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
-from connbudget.capacity.pools import HOST_VARS, EnvVar, PoolSettings, merge, pool_settings
+from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.kubernetes import (
     Autoscaler,
     Container,
@@ -38,7 +38,6 @@ from connbudget.kubernetes import (
 from connbudget.report import InputError
 from connbudget.settings import Settings
 
-_URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL")
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _SERVERS = ("gunicorn", "puma")
 
@@ -178,16 +177,13 @@ def _is_pgbouncer(container: Container) -> bool:
 
 def _env(container: Container) -> dict[str, EnvVar]:
     return {var.name: EnvVar(var.name, var.value, secret=var.secret, file=var.file,
-                             line=var.line)
+                             line=var.line, source=var.reference)
             for var in container.env if not var.name.endswith("*")}
 
 
 def _notes(container: Container) -> list[str]:
-    notes = [f"{var.name} comes from {var.reference}: its value is never read, so the host "
-             "it names is unknown"
-             for var in container.env if var.secret and var.name in (*_URL_VARS, *HOST_VARS)]
-    notes += [f"envFrom {var.reference}: values never read" for var in container.env
-              if var.secret and var.name.endswith("*")]
+    notes = [f"envFrom {var.reference}: values never read" for var in container.env
+             if var.secret and var.name.endswith("*")]
     notes += [f"{ref} is not in the inputs: its variables are unknown"
               for ref in container.unresolved]
     return notes
@@ -224,7 +220,8 @@ def _pod(workload: Workload, address: str, settings: Settings,
                                                    container.file, container.line))
         found.append(item)
         notes += _notes(container)
-    return merge(found), notes
+    task = merge(found)
+    return task, (task.notes if task else []) + notes
 
 
 def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value,

@@ -385,7 +385,7 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
     for entry in _blocks(container, "secrets"):
         name = entry.get("name")
         if isinstance(name, str):  # the secret's value is never read
-            env[name] = EnvVar(name, None, (), secret=True)
+            env[name] = EnvVar(name, None, (), secret=True, source="an ECS task secret")
     return env
 
 
@@ -413,7 +413,7 @@ def _client(kind: str, where: Location, task: PoolSettings, desired: Value, maxi
         max_tasks = maximum
     return Client(kind, where, max_tasks, _deploy(max_tasks, percent), task.processes, task.pool,
                   task.pool_setting, scale_setting, autoscaled=maximum is not None,
-                  refs=task.refs, user=task.user)
+                  refs=task.refs, user=task.user, notes=task.notes)
 
 
 def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:

@@ -18,6 +18,7 @@ PROCESS_VARS = ("WEB_CONCURRENCY", "GUNICORN_WORKERS", "PUMA_WORKERS")
 USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PGUSER",
              "POSTGRES_USER", "SPRING_DATASOURCE_USERNAME")
 HOST_VARS = ("DB_HOST", "DATABASE_HOST", "PGHOST", "POSTGRES_HOST", "DB_HOSTNAME")
+URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL")
 # Go database/sql SetMaxOpenConns from the environment; 0 means unlimited.
 GO_MAX_OPEN = "DB_MAX_OPEN_CONNS"
 SQLALCHEMY_POOL = "SQLALCHEMY_POOL_SIZE"
@@ -46,6 +47,7 @@ class EnvVar:
     secret: bool = False  # from a secret store: the value is never read
     file: str = ""  # where the value is set, when it is not the container's own location
     line: int = 0
+    source: str = ""  # e.g. "secret app-db key url", for what the budget says about it
 
 
 def _at(var: EnvVar, origin: Origin) -> Origin:
@@ -61,6 +63,7 @@ class PoolSettings:
     refs: set[str] = field(default_factory=set)
     user: str | None = None
     is_client: bool = False  # any sign that this container talks to PostgreSQL
+    notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
 
 
 def _int(text: str | None) -> int | None:
@@ -211,7 +214,7 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
                 if host:
                     refs.add(host.lower())
                 user = user or dsn_user
-        if var.name in ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL"):
+        if var.name in URL_VARS:
             talks_to_db = True
             if var.value and var.value.startswith("jdbc:postgresql://"):
                 host, _, _ = _dsn_parts(var.value[len("jdbc:"):])
@@ -240,7 +243,7 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
                                             f"({i.pool.origin.text})" for i in found)),
                    assumed=any(i.pool.assumed for i in found)),
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
-        user=found[0].user, is_client=True)
+        user=found[0].user, is_client=True, notes=[n for i in found for n in i.notes])
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -249,5 +252,8 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
     refs, user, talks = _refs_and_user(env)
     pool, setting = _pool(env, origin, defaults)
     named = any(name in env for name in (*POOL_VARS, SQLALCHEMY_POOL, GO_MAX_OPEN))
+    notes = [f"{var.name} comes from {var.source or 'a secret'}: its value is never read, so "
+             "the host it names is unknown" for var in env.values()
+             if var.secret and var.name in (*URL_VARS, *HOST_VARS)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
-                        refs=refs, user=user, is_client=talks or named)
+                        refs=refs, user=user, is_client=talks or named, notes=notes)
