@@ -156,3 +156,9 @@ def test_dynamic_blocks_expand_into_nested_blocks() -> None:
     assert group.attrs["parameter"] == [
         {"name": "idle_in_transaction_session_timeout", "value": "60000"},
         {"name": "max_connections", "value": "400"}]
+
+
+def test_module_shared_by_two_roots_reports_its_error_once() -> None:
+    model = _load("shared/prod", "shared/staging")
+    assert [r.address for r in model.resources] == ["module.app.aws_db_instance.this"] * 2
+    assert [(Path(e.file).parent.name, e.line) for e in model.errors] == [("module", 1)]

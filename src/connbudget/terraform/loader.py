@@ -270,7 +270,9 @@ class ModuleContext(Context):
         elif len(self.stack) > _MAX_MODULE_DEPTH:
             problem = f"module {name}: modules nested more than {_MAX_MODULE_DEPTH} deep"
         if problem is not None:
-            self.loader.errors.append(InputError(block.file, block.line, problem))
+            error = InputError(block.file, block.line, problem)
+            if error not in self.loader.errors:  # a module shared by two roots: one error
+                self.loader.errors.append(error)
             return Unknown(f"module.{name}", problem)
         loaded: list[tuple[str, ModuleContext]] = []
         for suffix, bindings in instances:
