@@ -1,8 +1,9 @@
 """The final role state `sql2json --combined` computes equals what PostgreSQL 15 itself ends with.
 
 Each directory under fixtures/sql/postgres/ is a migration tree. The same files are applied to a
-real, throwaway PostgreSQL server in natural version order, and `pg_roles` is compared role by
-role with the front end's final state.
+real, throwaway PostgreSQL server in natural version order, and `pg_roles` (login, superuser,
+connection limit) and `pg_db_role_setting` (ALTER ROLE ... SET) are compared role by role with the
+front end's final state.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conftest import FIXTURES, run_cli
 from pg import Server, running_server, wait_until
 
 CASES = FIXTURES / "sql" / "postgres"
+CASE_NAMES = sorted(p.name for p in CASES.iterdir() if p.is_dir())
 State = dict[str, tuple[bool, bool, int]]
 
 
@@ -72,10 +74,38 @@ def _front_end_state(case: Path) -> State:
             for name, role in document["roles"].items()}
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+@pytest.mark.parametrize("case", CASE_NAMES)
 def test_final_role_state_matches_postgres(fresh: Server, case: str) -> None:
     _apply(fresh, CASES / case)
     assert _front_end_state(CASES / case) == _pg_state(fresh)
+
+
+def _pg_settings(server: Server) -> dict[str, dict[str, str]]:
+    """Each role's own settings (ALTER ROLE ... SET, not IN DATABASE), as name -> value."""
+    rows = server.query("SELECT r.rolname, s.setting FROM pg_roles r "
+                        "LEFT JOIN pg_db_role_setting d ON d.setrole = r.oid AND d.setdatabase = 0 "
+                        "LEFT JOIN LATERAL unnest(d.setconfig) AS s(setting) ON true "
+                        "WHERE r.oid >= 16384")
+    settings: dict[str, dict[str, str]] = {}
+    for name, setting in rows:
+        role = settings.setdefault(name, {})
+        if setting:
+            key, _, value = setting.partition("=")
+            role[key] = value
+    return settings
+
+
+def _front_end_settings(case: Path) -> dict[str, dict[str, str]]:
+    document = run_cli("sql2json", "--combined", str(case)).json()
+    assert isinstance(document, dict)
+    return {name: {key: str(value) for key, value in role["settings"].items()}
+            for name, role in document["roles"].items()}
+
+
+@pytest.mark.parametrize("case", CASE_NAMES)
+def test_final_role_settings_match_postgres(fresh: Server, case: str) -> None:
+    _apply(fresh, CASES / case)
+    assert _front_end_settings(CASES / case) == _pg_settings(fresh)
 
 
 def _hold_session(server: Server, user: str) -> subprocess.Popen[str]:
