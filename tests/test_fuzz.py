@@ -240,29 +240,22 @@ def test_a_file_broken_at_its_end_is_an_error_located_there(
 DEFECTS = FUZZ / "defects"
 
 
-@pytest.mark.xfail(strict=True, reason="pgbouncer.py counts lines with str.splitlines(), which "
-                   "also breaks at \\v, \\f, \\x1c-\\x1e, \\x85, U+2028/9")
 def test_pgbouncer_ini_lines_are_counted_at_newlines_only() -> None:
     outcome = run_main("scan", str(DEFECTS / "vertical-tab.ini"), "--format", "json")
     assert [error["line"] for error in outcome.json()["errors"]] == [4]
 
 
-@pytest.mark.xfail(strict=True, reason="kubernetes.py reports PyYAML's end-of-stream mark, one "
-                   "line past a file that does not end in a newline")
 def test_a_yaml_error_at_the_end_of_a_file_is_on_its_last_line() -> None:
     outcome = run_main("scan", str(DEFECTS / "truncated-no-newline.yaml"), "--format", "json")
     assert_json_errors_located(outcome)
     assert outcome.code == 2
 
 
-@pytest.mark.xfail(strict=True, reason="pgbouncer.py does not strip a UTF-8 byte-order mark")
 def test_a_pgbouncer_ini_with_a_byte_order_mark_loads() -> None:
     outcome = run_main("scan", str(DEFECTS / "byte-order-mark.ini"), "--format", "json")
     assert outcome.json()["errors"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="pgbouncer.py opens an %include path holding a NUL byte: "
-                   "ValueError, reported as an internal error")
 def test_a_nul_byte_in_a_pgbouncer_include_is_a_located_error() -> None:
     outcome = run_main("scan", str(DEFECTS / "nul-in-include.ini"), "--format", "json")
     assert [error["line"] for error in outcome.json()["errors"]] == [3]

@@ -317,7 +317,8 @@ def read_documents(text: str, file: str) -> tuple[list[Any], list[InputError]]:
         if helm:
             return documents, [InputError(file, helm, HELM_HINT)]
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else 1
+        # PyYAML puts an end-of-stream error one line past a file with no final newline.
+        line = min(mark.line + 1, text.count("\n") + 1) if mark else 1
         return documents, [InputError(file, line, f"invalid YAML: {error.problem or error}")]
     except yaml.YAMLError as error:
         return documents, [InputError(file, 1, f"invalid YAML: {error}")]

@@ -480,7 +480,7 @@ class _Reader:
                 self.config.errors.append(InputError(*where, f"{path}: larger than "
                                                      f"{_MAX_FILE_BYTES // 1024 // 1024} MiB"))
                 return
-            with open(path, encoding="utf-8", errors="replace") as handle:
+            with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
                 text = handle.read()
         except OSError as error:
             self.config.errors.append(InputError(*where, f"cannot read {path}: "
@@ -488,8 +488,9 @@ class _Reader:
             return
         self.config.files.append(path)
         self.stack.append(real)
-        for number, raw in enumerate(text.splitlines(), start=1):
-            self.line(path, number, raw)
+        # PgBouncer breaks lines at \n only; str.splitlines() would also break at \v, \f, U+2028...
+        for number, raw in enumerate(text.split("\n"), start=1):
+            self.line(path, number, raw.removesuffix("\r"))
         self.stack.pop()
 
     def line(self, file: str, number: int, raw: str) -> None:
@@ -542,6 +543,10 @@ class _Reader:
     def include(self, file: str, number: int, target: str) -> None:
         if not target:
             self.config.errors.append(InputError(file, number, "%include without a file name"))
+            return
+        if "\0" in target:
+            self.config.errors.append(InputError(file, number, "%include file name holds a NUL "
+                                                 "byte"))
             return
         if "{{" in target:
             self.config.unknowns.append(Unknown(file, number, f"%include {target}",
