@@ -39,7 +39,7 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
                         help="do not read or write the parsed-file cache")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="connbudget",
         description="Check PostgreSQL role limits and connection budgets before they page you.",
@@ -70,7 +70,21 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("checks-dir", help="print the directory to pass to checkov --external-checks-dir")
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
-    return parser
+    return parser, dict(sub.choices)
+
+
+def _parse(parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser],
+           argv: list[str]) -> argparse.Namespace:
+    """Parse with options and paths in any order (`capacity a --format json b`)."""
+    for index, word in enumerate(argv):
+        if word in commands:
+            parser.parse_args(argv[:index])  # top-level options such as --version
+            args = commands[word].parse_intermixed_args(argv[index + 1:])
+            args.command = word
+            return args
+        if not word.startswith("-"):
+            break
+    return parser.parse_args(argv)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -160,8 +174,8 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    parser, commands = build_parser()
+    args = _parse(parser, commands, sys.argv[1:] if argv is None else argv)
     if args.command is None:
         parser.print_help()
         return 2
