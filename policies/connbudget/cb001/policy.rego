@@ -24,6 +24,7 @@ unlimited(state) if {
 
 deny contains result if {
 	roles.touches(["login", "superuser", "connection_limit"])
+	roles.resolved(["login", "superuser", "connection_limit"])
 	unlimited(input.effective)
 	input.final != null
 	unlimited(input.final)

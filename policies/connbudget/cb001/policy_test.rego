@@ -70,3 +70,8 @@ test_terraform_fix_names_the_attribute if {
 	some result in results
 	startswith(result.fix, "set connection_limit = 50 in postgresql_role.app;")
 }
+
+test_terraform_login_that_cannot_be_resolved_is_not_judged if {
+	document := doc.terraform_unresolved(doc.state(null, false, -1), ["login"])
+	count(cb001.deny) == 0 with input as document
+}

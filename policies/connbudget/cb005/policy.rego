@@ -23,13 +23,18 @@ logs_in if input.role.login == true
 has_idle_timeout(settings) if {
 	value := settings.idle_in_transaction_session_timeout
 	value != null
-	value != "0"
-	value != 0
+	not disabled(value)
 }
+
+# 0 in any unit turns the timeout off.
+disabled(value) if value == 0
+
+disabled(value) if regex.match(`^\s*0+\s*(us|ms|s|min|h|d)?\s*$`, value)
 
 deny contains result if {
 	logs_in
 	input.final.login == true
+	roles.resolved(["idle_in_transaction_session_timeout"])
 	not has_idle_timeout(object.get(input.final, "settings", {}))
 	result := roles.finding("CB005", "info", message, fix)
 }

@@ -54,3 +54,15 @@ test_terraform_role_with_timeout_is_allowed if {
 	document := doc.terraform(tuned, null)
 	count(cb005.deny) == 0 with input as document
 }
+
+test_timeout_zero_with_a_unit_is_denied if {
+	s := doc.with_settings(doc.state(true, false, 20), {"idle_in_transaction_session_timeout": "0ms"})
+	document := doc.sql("CreateRoleStmt", {"login": true}, s, s)
+	count(cb005.deny) == 1 with input as document
+}
+
+test_terraform_timeout_that_cannot_be_resolved_is_not_judged if {
+	s := doc.with_settings(doc.state(true, false, 20), {"idle_in_transaction_session_timeout": null})
+	document := doc.terraform_unresolved(s, ["idle_in_transaction_session_timeout"])
+	count(cb005.deny) == 0 with input as document
+}

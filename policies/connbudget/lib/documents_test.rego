@@ -41,3 +41,6 @@ terraform(s, password) := {
 	"effective": s,
 	"final": s,
 }
+
+# A Terraform resource whose attributes in `names` could not be resolved (null, listed as such).
+terraform_unresolved(s, names) := object.union(terraform(s, null), {"unresolved": names})

@@ -20,6 +20,15 @@ touches(attributes) if {
 	input.role[attribute] != null
 }
 
+# Attributes the Terraform front end could not resolve (an unset variable, a data source):
+# a rule that needs one of them says nothing, the way Checkov reports UNKNOWN.
+resolved(attributes) if not unresolved_in(attributes)
+
+unresolved_in(attributes) if {
+	some attribute in attributes
+	attribute in object.get(input, "unresolved", [])
+}
+
 name := input.role.name if {
 	is_string(input.role.name)
 } else := input.resource

@@ -82,6 +82,14 @@ def _settings(attrs: dict[str, Any]) -> dict[str, str | None]:
     return {name: _text(attrs[name]) for name in _SETTINGS if name in attrs}
 
 
+def _unresolved(attrs: dict[str, Any], state: dict[str, Any],
+                settings: dict[str, str | None]) -> list[str]:
+    """Attributes the resource sets to something that could not be resolved (no value known)."""
+    values = {**state, **settings}
+    return sorted(name for name, value in values.items()
+                  if value is None and attrs.get(name) is not None)
+
+
 def role_document(resource: Resource) -> dict[str, Any]:
     attrs = resource.attrs
     name = _text(attrs.get("name"))
@@ -101,6 +109,8 @@ def role_document(resource: Resource) -> dict[str, Any]:
                  "settings": settings},
         "effective": {**state, "known": True, "settings": dict(settings)},
         "final": {**state, "known": True, "settings": dict(settings)},
+        # A rule that reads one of these says nothing: the value is unknown, not absent.
+        "unresolved": _unresolved(attrs, state, settings),
     }
 
 
