@@ -26,7 +26,8 @@ MAX_EXPANDED_NODES = 1_000_000
 DEFAULT_MAX_SURGE = "25%"
 KEDA_DEFAULT_MAX_REPLICAS = 100
 KEDA_DEFAULT_MIN_REPLICAS = 0
-HELM_HINT = "Helm template: render it first, e.g. helm template . | connbudget capacity -"
+HELM_HINT = ("Helm template: render it first, e.g. helm template . > rendered.yaml && "
+             "connbudget capacity rendered.yaml")
 
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HELM = re.compile(r"\{\{-?\s*(?:\.|\$|include\b|template\b|if\b|else\b|end\b|range\b|with\b|"
