@@ -46,7 +46,8 @@ RULES: dict[str, Rule] = {
         Rule("CB005", "info",
              "A LOGIN role sets no idle_in_transaction_session_timeout", _ROLE),
         Rule("CB006", "warning",
-             "A connbudget:ignore comment names an unknown rule or matches no finding", ("cli",)),
+             "A connbudget:ignore comment names an unknown rule, gives no reason or matches no "
+             "finding", ("cli",)),
         Rule("CB007", "info",
              "A role statement built at run time (DO block, EXECUTE) cannot be checked statically",
              ("cli",)),
