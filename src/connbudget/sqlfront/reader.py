@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     from connbudget.sqlfront.actions import Action
 
 # Only statements that start like this can change a role; nothing else is parsed.
+_GAP = r"(?:\s+|/\*.*?\*/|--[^\n]*(?:\n|$))+"  # whitespace or comments between keywords
 _CANDIDATE = re.compile(
-    r"(?:(?:create|alter|drop)\s+(?:role|user|group)\b|grant\b|revoke\b|do\b)", re.IGNORECASE)
+    rf"(?:(?:create|alter|drop){_GAP}(?:role|user|group)\b|grant\b|revoke\b|do\b)",
+    re.IGNORECASE | re.DOTALL)
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"')
