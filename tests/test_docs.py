@@ -182,3 +182,8 @@ def test_ci_doc_conftest_commands_use_the_shipped_policies_in_every_namespace() 
     assert test == "conftest test roles.json -p policies/ --all-namespaces"
     shipped = {p.parent.name for p in (ROOT / "policies").rglob("policy.rego")}
     assert {r.lower() for r in RULES if "rego" in RULES[r].engines} <= shipped
+
+
+def test_readme_rule_table_is_the_catalogue() -> None:
+    table = run_cli("rules", "--format", "markdown").out
+    assert table in (ROOT / "README.md").read_text(encoding="utf-8")

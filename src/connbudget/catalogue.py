@@ -1,4 +1,4 @@
-"""The rule catalogue: written once, read by every engine, the docs and the Checkov checks' tests."""
+"""The rule catalogue: written once, read by every engine, the docs and the Checkov tests."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ SEVERITIES = ("info", "warning", "error")
 class Rule(NamedTuple):
     id: str
     severity: str
-    title: str
     engines: tuple[str, ...]
+    title: str
 
     @property
     def checkov_id(self) -> str | None:
@@ -31,45 +31,47 @@ class Rule(NamedTuple):
 
 
 _ROLE = ("checkov", "rego", "cli")
-_CAPACITY = ("cli",)
+_CLI = ("cli",)
 
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
-        Rule("CB001", "error",
-             "A LOGIN role that is not a superuser has no finite CONNECTION LIMIT", _ROLE),
-        Rule("CB002", "warning", "A LOGIN role has CONNECTION LIMIT 0 and can never connect", _ROLE),
-        Rule("CB003", "warning",
-             "A LOGIN role is SUPERUSER: it ignores CONNECTION LIMIT and can take the reserved slots",
-             _ROLE),
-        Rule("CB004", "error", "A plaintext password literal in a migration or in Terraform", _ROLE),
-        Rule("CB005", "info",
-             "A LOGIN role sets no idle_in_transaction_session_timeout", _ROLE),
-        Rule("CB006", "warning",
-             "A connbudget:ignore comment names an unknown rule, gives no reason or matches no "
-             "finding", ("cli",)),
-        Rule("CB007", "info",
-             "A role statement built at run time (DO block, EXECUTE) cannot be checked statically",
-             ("cli",)),
-        Rule("CB101", "error",
-             "Worst-case client connections to a database exceed its usable slots", _CAPACITY),
-        Rule("CB102", "warning",
-             "Worst-case client connections exceed the alert threshold of usable slots", _CAPACITY),
-        Rule("CB103", "warning",
-             "A client's pool size or scale bound cannot be determined; a stated default is assumed",
-             _CAPACITY),
-        Rule("CB104", "error",
-             "A pooler's worst-case server connections exceed the database's usable slots or the "
-             "role's CONNECTION LIMIT", _CAPACITY),
-        Rule("CB105", "warning",
-             "A pooler's max_client_conn is below the sum of the client pools behind it", _CAPACITY),
-        Rule("CB106", "warning",
-             "A pooler in session mode in front of autoscaled clients (no multiplexing)", _CAPACITY),
-        Rule("CB107", "error",
-             "A role's CONNECTION LIMIT is below what its pooler or app pool needs", _CAPACITY),
-        Rule("CB108", "warning",
-             "The worst case during a rolling deploy exceeds usable slots, though steady state fits",
-             _CAPACITY),
+        Rule("CB001", "error", _ROLE,
+             "A LOGIN role that is not a superuser has no finite CONNECTION LIMIT"),
+        Rule("CB002", "warning", _ROLE,
+             "A LOGIN role has CONNECTION LIMIT 0 and can never connect"),
+        Rule("CB003", "warning", _ROLE,
+             "A LOGIN role is SUPERUSER: it ignores CONNECTION LIMIT and can take the reserved"
+             " slots"),
+        Rule("CB004", "error", _ROLE,
+             "A plaintext password literal in a migration or in Terraform"),
+        Rule("CB005", "info", _ROLE,
+             "A LOGIN role sets no idle_in_transaction_session_timeout"),
+        Rule("CB006", "warning", _CLI,
+             "A connbudget:ignore comment names an unknown rule, gives no reason or matches no"
+             " finding"),
+        Rule("CB007", "info", _CLI,
+             "A role statement built at run time (DO block, EXECUTE) cannot be checked "
+             "statically"),
+        Rule("CB101", "error", _CLI,
+             "Worst-case client connections to a database exceed its usable slots"),
+        Rule("CB102", "warning", _CLI,
+             "Worst-case client connections exceed the alert threshold of usable slots"),
+        Rule("CB103", "warning", _CLI,
+             "A client's pool size or scale bound cannot be determined; a stated default is "
+             "assumed"),
+        Rule("CB104", "error", _CLI,
+             "A pooler's worst-case server connections exceed the database's usable slots or "
+             "the role's CONNECTION LIMIT"),
+        Rule("CB105", "warning", _CLI,
+             "A pooler's max_client_conn is below the sum of the client pools behind it"),
+        Rule("CB106", "warning", _CLI,
+             "A pooler in session mode in front of autoscaled clients (no multiplexing)"),
+        Rule("CB107", "error", _CLI,
+             "A role's CONNECTION LIMIT is below what its pooler or app pool needs"),
+        Rule("CB108", "warning", _CLI,
+             "The worst case during a rolling deploy exceeds usable slots, though steady state"
+             " fits"),
     )
 }
 

@@ -67,7 +67,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
-    sub.add_parser("checks-dir", help="print the directory to pass to checkov --external-checks-dir")
+    sub.add_parser("checks-dir",
+                   help="print the directory to pass to checkov --external-checks-dir")
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     return parser, dict(sub.choices)
