@@ -264,3 +264,24 @@ def test_a_nul_byte_in_a_pgbouncer_include_is_a_located_error() -> None:
 def test_yaml_lines_are_counted_at_newlines_only() -> None:
     outcome = run_main("scan", str(DEFECTS / "lone-carriage-returns.yaml"), "--format", "json")
     assert [error["line"] for error in outcome.json()["errors"]] == [5]
+
+
+PASSWORD_SEEDS = [FUZZ / "password.sql", FUZZ / "terraform-password" / "main.tf",
+                  FUZZ / "pgbouncer-password.ini"]
+FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
+
+
+@PROPERTY
+@given(st.sampled_from(PASSWORD_SEEDS), st.text("abcdefghXYZ0123456789_", min_size=10, max_size=20),
+       st.lists(_mutation(), max_size=2))
+def test_no_password_reaches_any_output_even_from_broken_files(
+        seed: Path, secret: str, mutations: list[Mutation]) -> None:
+    password = f"Pw{secret}"
+    text = seed.read_bytes().replace(b"PASSWORD_HERE", password.encode())
+    for mutation in mutations:
+        text = mutation(text)
+    with tempfile.TemporaryDirectory(prefix="cb-fuzz-") as directory:
+        (Path(directory) / seed.name).write_bytes(text)
+        for fmt in FORMATS:
+            outcome = run_main("scan", directory, "--format", fmt, "--no-cache")
+            assert password not in outcome.out + outcome.err, fmt
