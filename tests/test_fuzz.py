@@ -266,8 +266,11 @@ def test_yaml_lines_are_counted_at_newlines_only() -> None:
     assert [error["line"] for error in outcome.json()["errors"]] == [5]
 
 
-PASSWORD_SEEDS = [FUZZ / "password.sql", FUZZ / "terraform-password" / "main.tf",
-                  FUZZ / "pgbouncer-password.ini"]
+# Each seed: a directory whose files hold PASSWORD_HERE, and the one file to mutate.
+PASSWORD_SEEDS = [(FUZZ / "password.sql", None), (FUZZ / "pgbouncer-password.ini", None),
+                  (FUZZ / "terraform-password" / "main.tf", None),
+                  (FUZZ / "password-stack", "main.tf"),
+                  (FUZZ / "password-stack", "deployment.yaml")]
 FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
 
 
@@ -275,13 +278,18 @@ FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
 @given(st.sampled_from(PASSWORD_SEEDS), st.text("abcdefghXYZ0123456789_", min_size=10, max_size=20),
        st.lists(_mutation(), max_size=2))
 def test_no_password_reaches_any_output_even_from_broken_files(
-        seed: Path, secret: str, mutations: list[Mutation]) -> None:
-    password = f"Pw{secret}"
-    text = seed.read_bytes().replace(b"PASSWORD_HERE", password.encode())
-    for mutation in mutations:
-        text = mutation(text)
+        seed: tuple[Path, str | None], secret: str, mutations: list[Mutation]) -> None:
+    source, mutated = seed
+    password = f"Pw{secret}".encode()
+    files = [(path.name, path.read_bytes()) for path in
+             (sorted(source.iterdir()) if source.is_dir() else [source])]
     with tempfile.TemporaryDirectory(prefix="cb-fuzz-") as directory:
-        (Path(directory) / seed.name).write_bytes(text)
+        for name, content in files:
+            text = content.replace(b"PASSWORD_HERE", password)
+            if name == (mutated or source.name):
+                for mutation in mutations:
+                    text = mutation(text)
+            (Path(directory) / name).write_bytes(text)
         for fmt in FORMATS:
             outcome = run_main("scan", directory, "--format", fmt, "--no-cache")
-            assert password not in outcome.out + outcome.err, fmt
+            assert password.decode() not in outcome.out + outcome.err, fmt
