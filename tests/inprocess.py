@@ -53,11 +53,23 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _cache_dir() -> Iterator[None]:
+    """The tests' own parse cache, for this call only (the user's cache stays untouched)."""
+    before = os.environ.get("CONNBUDGET_CACHE_DIR")
+    os.environ.setdefault("CONNBUDGET_CACHE_DIR", str(CACHE_DIR))
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CONNBUDGET_CACHE_DIR"]
+
+
 def run_main(*args: str, timeout: float = 30) -> Outcome:
     """`connbudget ARGS` in this process; fails on a hang or on the last-resort error handler."""
-    os.environ.setdefault("CONNBUDGET_CACHE_DIR", str(CACHE_DIR))
     out, err = io.StringIO(), io.StringIO()
-    with _time_limit(timeout), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with _cache_dir(), _time_limit(timeout), contextlib.redirect_stdout(out), \
+            contextlib.redirect_stderr(err):
         code = main(list(args))
     outcome = Outcome(code, out.getvalue(), err.getvalue())
     assert "internal error" not in outcome.err, (args, outcome.err)
