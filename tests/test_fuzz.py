@@ -259,8 +259,6 @@ def test_a_nul_byte_in_a_pgbouncer_include_is_a_located_error() -> None:
     assert [error["line"] for error in outcome.json()["errors"]] == [3]
 
 
-@pytest.mark.xfail(strict=True, reason="kubernetes.py reports PyYAML's line numbers, which also "
-                   "break at a lone \\r (here every line ends in \\r\\r\\n)")
 def test_yaml_lines_are_counted_at_newlines_only() -> None:
     outcome = run_main("scan", str(DEFECTS / "lone-carriage-returns.yaml"), "--format", "json")
     assert [error["line"] for error in outcome.json()["errors"]] == [5]

@@ -8,6 +8,7 @@ Helm templates are not YAML and are reported as such. Secret values are never re
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -185,7 +186,17 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
-def _compose(text: str) -> Iterator[Any]:
+class _LineIndex:
+    """Line numbers as editors count them: YAML also breaks lines at a lone \r, files do not."""
+
+    def __init__(self, text: str) -> None:
+        self.breaks = [match.start() for match in re.finditer("\n", text)]
+
+    def line(self, mark: Any) -> int:
+        return bisect.bisect_left(self.breaks, mark.index) + 1
+
+
+def _compose(text: str, lines: _LineIndex) -> Iterator[Any]:
     """Documents of a YAML stream as LMap / LList / scalars; aliases share one object."""
     stack: list[_Open] = []
     anchors: dict[str, tuple[Any, int]] = {}
@@ -193,7 +204,7 @@ def _compose(text: str) -> Iterator[Any]:
     aliases = 0
     expanded = 0  # nodes the current document would have with every alias expanded
     for event in yaml.parse(text, Loader=_Parser):
-        line = event.start_mark.line + 1 if event.start_mark else 0
+        line = lines.line(event.start_mark) if event.start_mark else 0
         if isinstance(event, yaml.DocumentStartEvent):
             anchors.clear()
             expanded = 0
@@ -309,8 +320,9 @@ def read_documents(text: str, file: str) -> tuple[list[Any], list[InputError]]:
         return [], [InputError(file, 1, f"YAML flow collections nested deeper than "
                                         f"{MAX_FLOW_DEPTH} levels")]
     documents: list[Any] = []
+    lines = _LineIndex(text)
     try:
-        for document in _compose(text):
+        for document in _compose(text, lines):
             documents.append(document)
     except _Refused as refused:
         return documents, [InputError(file, refused.line, refused.message)]
@@ -318,8 +330,7 @@ def read_documents(text: str, file: str) -> tuple[list[Any], list[InputError]]:
         if helm:
             return documents, [InputError(file, helm, HELM_HINT)]
         mark = error.problem_mark or error.context_mark
-        # PyYAML puts an end-of-stream error one line past a file with no final newline.
-        line = min(mark.line + 1, text.count("\n") + 1) if mark else 1
+        line = lines.line(mark) if mark else 1
         return documents, [InputError(file, line, f"invalid YAML: {error.problem or error}")]
     except yaml.YAMLError as error:
         return documents, [InputError(file, 1, f"invalid YAML: {error}")]
@@ -587,7 +598,7 @@ def load_kubernetes(paths: Sequence[str]) -> KubernetesInputs:
         if len(raw) > MAX_FILE_BYTES:
             errors.append(InputError(path, 0, f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"))
             continue
-        sources.append((path, raw.decode("utf-8", errors="replace")))
+        sources.append((path, raw.decode("utf-8-sig", errors="replace")))
     found = load_kubernetes_texts(sources)
     found.errors[:0] = errors
     return found
