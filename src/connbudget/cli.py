@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from connbudget import __version__
 
+# typing and argparse cost more than the rest of `connbudget --version`: neither is imported
+# until a command needs it.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+
     from connbudget.report import Report
     from connbudget.settings import Settings
 
@@ -40,6 +43,8 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="connbudget",
         description="Check PostgreSQL role limits and connection budgets before they page you.",
@@ -175,8 +180,12 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["--version"]:
+        print(f"connbudget {__version__}")
+        return 0
     parser, commands = build_parser()
-    args = _parse(parser, commands, sys.argv[1:] if argv is None else argv)
+    args = _parse(parser, commands, argv)
     if args.command is None:
         parser.print_help()
         return 2
