@@ -77,6 +77,13 @@ def test_role_limit_fix_is_pool_plus_reserve_plus_headroom() -> None:
     assert cb107["fix"].startswith("connection_limit = 50 (need 25 + headroom 25")
 
 
+def test_role_limit_fix_never_exceeds_the_usable_slots() -> None:
+    findings = _capacity("fixtures/capacity/two-roots/staging")["findings"]
+    cb107 = next(f for f in findings if f["rule_id"] == "CB107")
+    # the service needs 80 connections; the database has 55 usable slots
+    assert cb107["fix"].endswith("then set connection_limit <= 55")
+
+
 def test_unknown_instance_class_is_not_guessed() -> None:
     report = _capacity("fixtures/capacity/unknown-instance-class")
     assert report["budgets"][0]["max_connections"] is None

@@ -44,6 +44,15 @@ def recommended_role_limit(need: int, usable: int | None) -> int:
     return max(limit, need)
 
 
+def _role_limit_fix(need: int, usable: int | None, recommended: int) -> str:
+    if usable is not None and need > usable:
+        return (f"the {need} connections it needs do not fit the database's {usable} usable "
+                f"slots: shrink its clients first (CB101/CB104), then set connection_limit "
+                f"<= {usable}")
+    return (f"connection_limit = {recommended} (need {need} + headroom {recommended - need} "
+            "for admin sessions and restarts)")
+
+
 def _per_replica(pooler: Pooler | None) -> int:
     replicas = pooler.replicas if pooler is not None else None
     return replicas.value if replicas is not None and replicas.known and replicas.value else 1
@@ -274,8 +283,7 @@ def _role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
             "CB107", role.where,
             f"role {user} has CONNECTION LIMIT {limit} ({role.connection_limit.origin}) but needs "
             f"{total} ({who})",
-            f"connection_limit = {recommended} (need {total} + headroom "
-            f"{recommended - total} for admin sessions and restarts)"))
+            _role_limit_fix(total, usable, recommended)))
     return findings
 
 
@@ -301,7 +309,7 @@ def _unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
                 f"max_connections of {budget.database.where.label} cannot be determined: "
                 f"{budget.max_connections.origin.text}; its budget is unknown",
                 f'pin it: [tool.connbudget.databases."{budget.database.where.address}"] '
-                "max_connections = <SHOW max_connections>", budget.database.where.address))
+                "max-connections = <SHOW max_connections>", budget.database.where.address))
     for client in model.clients:
         findings.extend(_client_unknowns(client))
     return findings
