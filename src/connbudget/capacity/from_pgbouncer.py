@@ -19,7 +19,11 @@ _ANY_USER = "<client user>"
 
 
 def _value(resolved: Resolved[int], replicas: Value, what: str) -> Value:
-    origin = Origin(f"{what} {resolved.value} ({resolved.source})", resolved.file, resolved.line)
+    # A value read from a file is located by file and line; a default names its source.
+    text = f"{what} {resolved.value}"
+    if not resolved.file:
+        text += f" ({resolved.source})"
+    origin = Origin(text, resolved.file, resolved.line)
     if resolved.value is None or not replicas.known:
         return unknown(f"{what} unknown: {resolved.unknown or replicas.origin.text}",
                        resolved.file, resolved.line)
