@@ -20,31 +20,32 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("connbudget"))
 
 
-def _entry(kind: str, version: str, content: bytes) -> Path:
+def _entry(kind: str, version: str, content: bytes) -> str:
+    # Plain strings, not Path objects: a warm run builds one path per input file.
     digest = hashlib.sha256(version.encode() + b"\0" + content).hexdigest()
-    return cache_dir() / kind / digest[:2] / f"{digest}.json"
+    return os.path.join(cache_dir(), kind, digest[:2], f"{digest}.json")
 
 
-def _read(path: Path) -> Any:
+def _read(path: str) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)["value"]
+        with open(path, "rb") as handle:
+            return json.loads(handle.read())["value"]
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
-def _dump(path: Path, value: Any) -> None:
+def _dump(path: str, value: Any) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump({"value": value}, handle, separators=(",", ":"))
 
 
-def _write(path: Path, value: Any) -> None:
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+def _write(path: str, value: Any) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
         try:
             _dump(tmp, value)
         except FileNotFoundError:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
             _dump(tmp, value)
         os.replace(tmp, path)  # readers never see a half-written entry
     except (OSError, ValueError, TypeError, RecursionError):

@@ -519,7 +519,12 @@ def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
 def from_terraform(model: TerraformModel, settings: Settings) -> Model:
     """Each root module is its own configuration: references resolve only inside it."""
     out = Model()
+    resources: dict[str, list[Resource]] = {}
+    modules: dict[str, list[ModuleCall]] = {}
+    for resource in model.resources:
+        resources.setdefault(resource.root, []).append(resource)
+    for call in model.modules:
+        modules.setdefault(call.root, []).append(call)
     for root in roots_of(model):
-        _from_root(TerraformModel([r for r in model.resources if r.root == root],
-                                  [m for m in model.modules if m.root == root]), settings, out)
+        _from_root(TerraformModel(resources.get(root, []), modules.get(root, [])), settings, out)
     return out

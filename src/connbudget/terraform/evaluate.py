@@ -507,6 +507,11 @@ def evaluate_template(text: str, scope: Scope) -> Any:
     return evaluate(node, scope)
 
 
+def needs_parsing(text: str) -> bool:
+    """False for the plain strings and integers that `evaluate_raw` reads without parsing."""
+    return _LITERAL.fullmatch(text) is None
+
+
 def evaluate_raw(text: str | None, scope: Scope) -> Any:
     """An attribute's expression source text; never raises, unknowns say why."""
     if text is None:

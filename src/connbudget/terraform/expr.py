@@ -370,8 +370,22 @@ class _Parser:
         return ("object", pairs, self.text(start))
 
 
-@lru_cache(maxsize=65536)
+# Trees parsed by an earlier run, read back from the file cache (as JSON, so their tuples
+# are lists: every reader only indexes and unpacks nodes).
+_REMEMBERED: dict[str, Node] = {}
+
+
+def remember(trees: dict[str, Node]) -> None:
+    _REMEMBERED.update(trees)
+
+
 def parse_expression(src: str) -> Node:
+    known = _REMEMBERED.get(src)
+    return known if known is not None else _parse_expression(src)
+
+
+@lru_cache(maxsize=65536)
+def _parse_expression(src: str) -> Node:
     parser = _Parser(src)
     node = parser.expression()
     if parser.peek() is not None:

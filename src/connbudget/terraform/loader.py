@@ -54,6 +54,7 @@ class _Loader:
     use_cache: bool
     errors: list[InputError] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
+    listed: dict[str, list[_Block]] = field(default_factory=dict)
 
     def file(self, path: str) -> Body:
         if path not in self.bodies:
@@ -66,14 +67,18 @@ class _Loader:
         return self.bodies[path]
 
     def blocks(self, directory: str) -> list[_Block]:
+        """The blocks of the directory's .tf files; callers only read the list."""
+        if directory in self.listed:
+            return self.listed[directory]
         try:
             names = sorted(name for name in os.listdir(directory) if name.endswith(".tf"))
         except OSError:
-            return []
+            names = []
         found: list[_Block] = []
         for name in names:
             path = os.path.join(directory, name)
             found.extend(_Block(path, block) for block in self.file(path).get("blocks", []))
+        self.listed[directory] = found
         return found
 
 
@@ -350,10 +355,14 @@ def _roots(loader: _Loader, dirs: list[str]) -> list[str]:
     """The listed directories that no other listed directory calls as a local module."""
     real = {directory: os.path.realpath(directory) for directory in dirs}
     calls = {directory: _local_calls(loader, directory) for directory in dirs}
+    called_by: dict[str, list[str]] = {}
+    for directory in dirs:
+        for target in calls[directory]:
+            called_by.setdefault(target, []).append(directory)
     roots = []
     for directory in dirs:
-        callers = [other for other in dirs if other != directory
-                   and real[directory] in calls[other] and real[other] != real[directory]]
+        callers = [other for other in called_by.get(real[directory], []) if other != directory
+                   and real[other] != real[directory]]
         if not any(real[other] not in calls[directory] for other in callers):
             roots.append(directory)
     return roots

@@ -6,17 +6,25 @@ gives the structure (blocks, labels, attributes) with positions, and each attrib
 kept as its original source text, evaluated later by `connbudget.terraform.evaluate`:
 
     {"attrs": {name: expression text}, "lines": {name: line},
-     "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}]}
+     "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}],
+     "expressions": {expression text: its parsed tree}}
+
+The parsed trees of a file's expressions are kept with it (in the cache too), so a warm run
+parses nothing at all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import os
 import re
 from functools import lru_cache
-from importlib.metadata import version
 from typing import Any
 
 from connbudget.cache import cached
+from connbudget.terraform.evaluate import needs_parsing
+from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 
 Body = dict[str, Any]
 
@@ -24,12 +32,24 @@ Body = dict[str, Any]
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "4"
+_SCHEMA = "5"
+# The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
+_PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
 
 
 @lru_cache(maxsize=1)
 def _parser_version() -> str:
-    return f"python-hcl2 {version('python-hcl2')} schema {_SCHEMA}"
+    # Hashing these few files is much cheaper than importlib.metadata or importing hcl2.
+    spec = importlib.util.find_spec("hcl2")  # finds the package without importing it
+    directory = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    digest = hashlib.sha256()
+    for name in _PARSER_FILES:
+        try:
+            with open(os.path.join(directory, name), "rb") as handle:
+                digest.update(name.encode() + b"\0" + handle.read())
+        except OSError:
+            digest.update(name.encode() + b" missing")
+    return f"python-hcl2 {digest.hexdigest()} schema {_SCHEMA}"
 
 
 def _label(node: Any, text: str) -> str:
@@ -95,9 +115,27 @@ def _parse_text(text: str) -> dict[str, Any]:
     body = next((child for child in tree.children if getattr(child, "data", None) == "body"),
                 None)
     try:
-        return _body(body, text)
+        result = _body(body, text)
     except RecursionError:
         return {"error": {"line": 1, "column": None, "message": "blocks nested too deeply"}}
+    result["expressions"] = _expressions(result)
+    return result
+
+
+def _expressions(body: Body) -> dict[str, Node]:
+    """The trees of the body's attribute values that need parsing, by source text."""
+    found: dict[str, Node] = {}
+    pending = [body]
+    while pending:
+        current = pending.pop()
+        pending.extend(current["blocks"])
+        for text in current["attrs"].values():
+            if text not in found and needs_parsing(text):
+                try:
+                    found[text] = parse_expression(text)
+                except (ExprSyntaxError, RecursionError):
+                    continue  # evaluating it says why
+    return found
 
 
 def _decode(content: bytes) -> str | dict[str, Any]:
@@ -124,6 +162,8 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
         return text if isinstance(text, dict) else _parse_text(text)
 
     result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
+    # A warm run reads the expression trees too instead of parsing each expression again.
+    remember(result.get("expressions", {}))
     return result
 
 
@@ -133,4 +173,5 @@ def _is_body(value: Any) -> bool:
     if "error" in value:
         return isinstance(value["error"], dict) and {"line", "message"} <= value["error"].keys()
     return isinstance(value.get("attrs"), dict) and isinstance(value.get("lines"), dict) \
-        and isinstance(value.get("blocks"), list)
+        and isinstance(value.get("blocks"), list) \
+        and isinstance(value.get("expressions", {}), dict)
