@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, run_cli
 
-from connbudget.terraform import TerraformModel, load_terraform
+from connbudget.terraform import TerraformModel, load_terraform, parse
 
 TREE = [str(FIXTURES / "terraform" / "loader" / name) for name in ("variables", "modules")]
 
@@ -75,3 +78,25 @@ def test_unusable_cache_directory_only_costs_speed(tmp_path: Path,
     expected = _snapshot(load_terraform(TREE, [], cache=False))
     assert _snapshot(load_terraform(TREE, [])) == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-directory"]
+
+
+def test_a_changed_hcl_parser_does_not_reuse_cache_entries(
+        cache_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    installed = importlib.util.find_spec("hcl2")
+    assert installed is not None and installed.origin is not None
+    package = tmp_path_factory.mktemp("parser") / "hcl2"
+    shutil.copytree(Path(installed.origin).parent, package)
+    spec = importlib.util.spec_from_file_location("hcl2", package / "__init__.py")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setattr(parse, "_parser_version", functools.lru_cache(maxsize=None)(
+        parse._parser_version.__wrapped__))
+    load_terraform(TREE, [])
+    first = _entries(cache_dir)
+    load_terraform(TREE, [])
+    assert _entries(cache_dir) == first
+    with open(package / "hcl2.lark", "a", encoding="utf-8") as grammar:
+        grammar.write("\n// a changed grammar\n")
+    parse._parser_version.cache_clear()
+    load_terraform(TREE, [])
+    assert len(_entries(cache_dir)) == 2 * len(first)

@@ -19,7 +19,6 @@ import re
 from typing import Any
 
 from connbudget.capacity import budget
-from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.model import (
     Client,
     Database,
@@ -441,6 +440,9 @@ def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: V
             aliases.add(container["name"])
         where = Location(service.address, origin.file, origin.line, service.end_line,
                          service.root)
+        # Lazy: the PgBouncer front end is needed only for PgBouncer containers.
+        from connbudget.capacity.from_pgbouncer import during_deploy, from_env
+
         pooler, errors = from_env({k: v.value for k, v in env.items()}, where, aliases, replicas,
                                   refs, image)
         during_deploy(pooler, deploy)
