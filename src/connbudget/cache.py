@@ -35,8 +35,9 @@ def _read(path: str) -> Any:
 
 
 def _dump(path: str, value: Any) -> None:
+    text = json.dumps({"value": value}, separators=(",", ":"))  # json.dump is pure Python
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump({"value": value}, handle, separators=(",", ":"))
+        handle.write(text)
 
 
 def _write(path: str, value: Any) -> None:
