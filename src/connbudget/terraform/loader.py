@@ -374,12 +374,12 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     model = TerraformModel()
     seen: set[str] = set()
     for directory in _roots(loader, [os.path.normpath(d) for d in dirs]):
-        if os.path.realpath(directory) in seen:
+        real = os.path.realpath(directory)
+        if real in seen:
             continue
-        seen.add(os.path.realpath(directory))
+        seen.add(real)
         root = ModuleContext(loader, directory, directory, "",
-                             _tfvars(loader, directory, var_files),
-                             (os.path.realpath(directory),))
+                             _tfvars(loader, directory, var_files), (real,))
         root.load()
         for context in root.tree():
             model.resources.extend(context.resources)
