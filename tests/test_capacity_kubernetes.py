@@ -58,7 +58,7 @@ def test_database_url_from_a_secret_is_matched_by_the_single_database_and_says_s
 def test_cb102_fix_caps_the_hpa_in_pods() -> None:
     fix = _report(HPA)["findings"][0]["fix"].splitlines()
     assert fix[1] == "or cap Deployment/orders/api at 9 pods (HorizontalPodAutoscaler/api " \
-                     "maxReplicas)"
+                     "maxReplicas), 12 during a rolling deploy"
 
 
 def test_pgbouncer_replicas_multiply_its_server_connections() -> None:

@@ -63,11 +63,22 @@ def test_budget_json_keeps_the_spec_keys() -> None:
 
 def test_cb101_fix_names_the_largest_pool_and_task_count_that_fit() -> None:
     finding = _capacity("fixtures/capacity/direct-over-budget")["findings"][0]
-    # usable 95, alert threshold 80 % -> 76 connections: 7 tasks x 10, or 12 tasks x 6
+    # usable 95, alert threshold 80 % -> 76 connections, and a deploy at 200 % within 95:
+    # 4 tasks x 10 (8 during the deploy: 80), or 12 tasks x 3 (24 during the deploy: 72)
     assert finding["fix"].splitlines() == [
         "put PgBouncer (transaction mode, max_db_connections <= 76) in front",
-        "or cap aws_ecs_service.api at 7 tasks (aws_appautoscaling_target max_capacity)",
-        "or set PG_POOL_SIZE <= 6",
+        "or cap aws_ecs_service.api at 4 tasks (aws_appautoscaling_target max_capacity), "
+        "8 during a rolling deploy",
+        "or set PG_POOL_SIZE <= 3",
+    ]
+
+
+def test_cb101_fix_without_a_deploy_surge_fills_the_alert_threshold() -> None:
+    finding = _capacity("fixtures/capacity/two-roots/staging")["findings"][0]
+    # usable 55, deployment_maximum_percent 100: 44 connections, 4 tasks x 10 or 8 tasks x 5
+    assert finding["fix"].splitlines()[1:] == [
+        "or cap aws_ecs_service.api at 4 tasks (aws_appautoscaling_target max_capacity)",
+        "or set PG_POOL_SIZE <= 5",
     ]
 
 

@@ -81,8 +81,44 @@ def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: 
     return "\n".join(lines)
 
 
+def _deploy_tasks(client: Client, tasks: int) -> int:
+    """Tasks running during a rolling deploy once the client is capped at `tasks`: an ECS
+    percent scales with the cap; a Kubernetes surge never grows as the replicas shrink."""
+    top, during = client.max_tasks.value or 1, client.deploy_tasks.value or 0
+    if client.kind == "ecs":
+        return math.ceil(tasks * during / top)
+    return tasks + max(during - top, 0)
+
+
+def _client_fixes(client: Client, room: int, deploy_room: int | None) -> list[str]:
+    """The largest task count and pool that keep the steady state within `room` and, when the
+    deploy is known, the rolling deploy within `deploy_room` (else the fix would be a CB108)."""
+    per_task = (client.processes.value or 1) * (client.pool.value or 1)
+    tasks = room // per_task
+    deploy_known = deploy_room is not None and client.deploy_tasks.known
+    if deploy_known:
+        assert deploy_room is not None
+        while tasks > 0 and _deploy_tasks(client, tasks) * per_task > deploy_room:
+            tasks -= 1
+    fixes: list[str] = []
+    if tasks >= 1:
+        during = _deploy_tasks(client, tasks) if deploy_known else tasks
+        fixes.append(f"or cap {client.where.address} at {tasks} {client.unit} "
+                     f"({client.scale_setting})"
+                     + (f", {during} during a rolling deploy" if during > tasks else ""))
+    processes = client.processes.value or 1
+    pool = room // ((client.max_tasks.value or 1) * processes)
+    if deploy_known:
+        assert deploy_room is not None
+        pool = min(pool, deploy_room // ((client.deploy_tasks.value or 1) * processes))
+    if pool >= 1:
+        fixes.append(f"or set {client.pool_setting} <= {pool}")
+    return fixes
+
+
 def budget_fixes(budget: Budget, worst: int, target: int) -> list[str]:
-    """Ways to bring `worst` (steady) down to `target`, for the largest path."""
+    """Ways to bring `worst` (steady) down to `target`, for the largest path, without pushing a
+    rolling deploy over the usable slots."""
     paths = [p for p in budget.paths if p.steady.known]
     if not paths:
         return []
@@ -94,13 +130,10 @@ def budget_fixes(budget: Budget, worst: int, target: int) -> list[str]:
         demand = sum(p.steady.value or 0 for p in paths if p.client is not None)
         fixes.append(f"put PgBouncer (transaction mode, max_db_connections <= "
                      f"{max(target - (worst - demand), 1)}) in front")
-        per_task = (client.processes.value or 1) * (client.pool.value or 1)
-        if room >= per_task:
-            fixes.append(f"or cap {client.where.address} at {room // per_task} {client.unit} "
-                         f"({client.scale_setting})")
-        per_pool = (client.max_tasks.value or 1) * (client.processes.value or 1)
-        if room >= per_pool:
-            fixes.append(f"or set {client.pool_setting} <= {room // per_pool}")
+        deploy_room = None
+        if budget.deploy is not None and budget.usable is not None and largest.deploy.known:
+            deploy_room = budget.usable - (budget.deploy - (largest.deploy.value or 0))
+        fixes.extend(_client_fixes(client, room, deploy_room))
     elif largest.pooler is not None and largest.kind == "pgbouncer":
         replicas = _per_replica(largest.pooler)
         fixes.append(f"set max_db_connections <= {max(room // replicas, 1)} on {largest.name}"
