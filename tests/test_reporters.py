@@ -384,3 +384,13 @@ def test_github_actions_gets_text_when_stdout_is_redirected_to_a_file(tmp_path: 
                        cwd=ROOT, stdout=handle, env={**os.environ, "GITHUB_ACTIONS": "true"},
                        check=False)
     assert target.read_text().startswith("fixtures/precommit/bad/db/V1__app_user.sql\n")
+
+
+def test_a_half_percent_is_rounded_the_same_way_in_finding_math_and_markdown() -> None:
+    # 41 connections over 40 usable slots: 102.5 %
+    half = "fixtures/outputs/half-percent"
+    text = run_cli("capacity", half).out
+    markdown = run_cli("capacity", half, "--format", "markdown").out
+    assert "> usable 40 (max_connections 45 - 5 reserved): 103 %" in text
+    assert "worst case 41 > usable 40 (103 %)" in text
+    assert "| 45 | 40 | 41 | ████████████ 103 % |" in markdown

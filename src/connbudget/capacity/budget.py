@@ -16,7 +16,6 @@ Reserved = superuser_reserved_connections (default 3) + rds.rds_superuser_reserv
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,10 +212,6 @@ def utilization(worst: int | None, usable: int | None) -> float | None:
     if worst is None or usable is None or usable <= 0:
         return None
     return round(worst / usable, 4)
-
-
-def percent(worst: int, usable: int) -> int:
-    return math.floor(worst * 100 / usable + 0.5) if usable > 0 else 0
 
 
 def _behind_json(client: Client) -> dict[str, Any]:

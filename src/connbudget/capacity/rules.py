@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
-from connbudget.capacity.budget import Budget, Path, client_connections, percent
+from connbudget.capacity.budget import Budget, Path, client_connections
 from connbudget.capacity.model import Client, Location, Model, Pooler, Role, Value
 from connbudget.report import Finding
+from connbudget.reporters._common import percent
 
 
 def _at(budget: Budget) -> Location:

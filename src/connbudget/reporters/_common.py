@@ -60,6 +60,12 @@ def summary(report: Report) -> str:
     return f"{found}; {plural(len(report.errors), 'input error')}"
 
 
+def percent(worst: int, usable: int) -> int:
+    """worst / usable in whole percent, halves rounded up, in integers so that a finding, the
+    connection math and the Markdown bar never disagree (41 of 40 is 103 %)."""
+    return (worst * 200 + usable) // (2 * usable) if usable > 0 else 0
+
+
 def budget_utilization(budget: dict[str, object]) -> float | None:
     """Worst case over usable slots, as a fraction; None when either is unknown."""
     worst, usable = budget.get("worst_case"), budget.get("usable")

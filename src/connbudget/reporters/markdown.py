@@ -6,16 +6,25 @@ from typing import Any
 
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import budget_utilization, line_of, relative_path, summary
+from connbudget.reporters._common import (
+    budget_utilization,
+    line_of,
+    percent,
+    relative_path,
+    summary,
+)
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
 
 
-def bar(utilization: float) -> str:
-    """`██████████░░ 83 %`: full at 100 % and beyond, the percentage says how far beyond."""
+def bar(utilization: float, shown: int | None = None) -> str:
+    """`██████████░░ 83 %`: full at 100 % and beyond, the percentage (`shown`, else rounded from
+    the fraction) says how far beyond."""
     filled = min(BAR_CELLS, max(0, round(utilization * BAR_CELLS)))
-    return "█" * filled + "░" * (BAR_CELLS - filled) + f" {round(utilization * 100)} %"
+    if shown is None:
+        shown = round(utilization * 100)
+    return "█" * filled + "░" * (BAR_CELLS - filled) + f" {shown} %"
 
 
 def _cell(value: object) -> str:
@@ -26,7 +35,9 @@ def _cell(value: object) -> str:
 
 def _budget_row(budget: dict[str, Any]) -> str:
     utilization = budget_utilization(budget)
-    shown = bar(utilization) if utilization is not None else "unknown"
+    worst, usable = budget.get("worst_case"), budget.get("usable")
+    exact = percent(worst, usable) if isinstance(worst, int) and isinstance(usable, int) else None
+    shown = bar(utilization, exact) if utilization is not None else "unknown"
     cells = (f"`{budget.get('database')}`", budget.get("max_connections"),
              budget.get("usable"), budget.get("worst_case"), shown)
     return "| " + " | ".join(_cell(c) for c in cells) + " |"

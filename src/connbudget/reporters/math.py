@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connbudget.catalogue import RULES
+from connbudget.reporters._common import percent
 
 _WIDTH = 52
 
@@ -44,7 +45,7 @@ def _verdict(budget: dict[str, Any]) -> str:
         text = f"worst case {_n(worst)} vs usable {_n(usable)}: unknown, see CB103"
     else:
         sign = ">" if worst > usable else "<="
-        text = f"worst case {worst} {sign} usable {usable} ({round(worst * 100 / usable)} %)" \
+        text = f"worst case {worst} {sign} usable {usable} ({percent(worst, usable)} %)" \
             if usable > 0 else f"worst case {worst}, no usable slots"
     return f"  {text:<{_WIDTH + 6}}{tag}"
 
@@ -57,7 +58,7 @@ def _deploy_line(budget: dict[str, Any]) -> list[str]:
              if c["path"] == "direct" and c.get("deploy_tasks") != c.get("max_tasks")]
     parts += [f"{c['client']} {_n(c['deploy'])} server connections" for c in budget["clients"]
               if c["path"] != "direct" and c["deploy"] != c["steady"]]
-    share = f" ({round(deploy * 100 / usable)} %)" if usable else ""
+    share = f" ({percent(deploy, usable)} %)" if usable else ""
     return [f"  during a rolling deploy ({', '.join(parts)}): {deploy}{share}"]
 
 
