@@ -51,6 +51,13 @@ def test_every_budget_number_names_its_source() -> None:
     assert all(s["file"] for s in (sources["max_tasks"], sources["pool"]))
 
 
+def test_deploy_task_source_names_its_location_once() -> None:
+    worker = _capacity("fixtures/capacity/two-services")["budgets"][0]["clients"][1]
+    assert worker["sources"]["deploy_tasks"] == {
+        "value": 4, "source": "4 tasks x 100 % (aws_ecs_service.worker deployment_maximum_percent)",
+        "file": "fixtures/capacity/two-services/main.tf", "line": 67, "assumed": False}
+
+
 def test_budget_json_keeps_the_spec_keys() -> None:
     budget = _capacity("fixtures/capacity/two-services")["budgets"][0]
     for key in ("database", "max_connections", "max_connections_source", "reserved", "usable",

@@ -401,7 +401,8 @@ def _deploy(max_tasks: Value, percent: Value) -> Value:
     assert max_tasks.value is not None and percent.value is not None
     tasks = max(max_tasks.value, math.ceil(max_tasks.value * percent.value / 100))
     return Value(tasks, Origin(f"{max_tasks.value} tasks x {percent.value} % "
-                               f"({percent.origin})", percent.origin.file, percent.origin.line))
+                               f"({percent.origin.text})", percent.origin.file,
+                               percent.origin.line))
 
 
 def _client(kind: str, where: Location, task: PoolSettings, desired: Value, maximum: Value | None,
