@@ -157,21 +157,25 @@ def _budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
             f"({'; '.join(_path_text(p) for p in budget.paths)})")
     slots = (f"usable {usable} (max_connections {budget.max_connections.value} - "
              f"{budget.reserved.value} reserved)")
-    if steady > usable and not skip_cb101:
+    if steady > usable:
+        if skip_cb101:
+            return []
         return [_finding("CB101", where, f"{head} > {slots}: {percent(steady, usable)} %",
                          "\n".join(budget_fixes(budget, steady, target)), address)]
-    if target < steady <= usable:
-        return [_finding("CB102", where,
-                         f"{head} is {percent(steady, usable)} % of {slots}, above the "
-                         f"{budget.threshold:.0%} alert threshold",
-                         "\n".join(budget_fixes(budget, steady, target)), address)]
-    if steady <= usable and deploy is not None and deploy > usable:
-        return [_finding("CB108", where,
-                         f"during a rolling deploy {deploy} connections to {label} > {slots} "
-                         f"({percent(deploy, usable)} %), though the steady state "
-                         f"{steady} fits", "\n".join(deploy_fixes(budget, deploy, usable)),
-                         address)]
-    return []
+    findings: list[Finding] = []
+    if steady > target:
+        findings.append(_finding("CB102", where,
+                                 f"{head} is {percent(steady, usable)} % of {slots}, above the "
+                                 f"{budget.threshold:.0%} alert threshold",
+                                 "\n".join(budget_fixes(budget, steady, target)), address))
+    # The steady state fits (perhaps above the alert threshold); a deploy may still overflow.
+    if deploy is not None and deploy > usable:
+        findings.append(_finding("CB108", where,
+                                 f"during a rolling deploy {deploy} connections to {label} > "
+                                 f"{slots} ({percent(deploy, usable)} %), though the steady "
+                                 f"state {steady} fits",
+                                 "\n".join(deploy_fixes(budget, deploy, usable)), address))
+    return findings
 
 
 def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> str | None:
