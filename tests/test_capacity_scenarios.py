@@ -229,3 +229,10 @@ def test_ini_outside_every_root_is_not_guessed_among_several_databases() -> None
     assert [f["resource"] for f in unmatched] == [
         "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"]
     assert all(c["path"] == "direct" for b in report["budgets"] for c in b["clients"])
+
+
+def test_a_pooler_whose_database_is_not_scanned_is_said_out_loud() -> None:
+    findings = _capacity("fixtures/pgbouncer/defaults.ini")["findings"]
+    assert [(f["rule_id"], f["resource"]) for f in findings] == [
+        ("CB103", "fixtures/pgbouncer/defaults.ini")]
+    assert "[tool.connbudget.databases." in findings[0]["fix"]

@@ -120,7 +120,7 @@ def match(model: Model, settings: Settings) -> list[Finding]:
         elif not found and len(single) == 1:
             pooler.target = single[0]
             pooler.matched_by = f"the single database {_where(single[0])}"
-        elif model.databases:
+        else:
             notes.append(_unmatched(where, sorted(found or configured or seen), labels))
     for client in model.clients:
         where = client.where
@@ -136,17 +136,23 @@ def match(model: Model, settings: Settings) -> list[Finding]:
         elif not found and len(single) == 1 and not in_scope:
             client.target = single[0]
             client.matched_by = f"the single database {_where(single[0])}"
-        elif model.databases or model.poolers:
+        else:
             notes.append(_unmatched(where, sorted(found or configured or seen), labels))
     return notes
 
 
 def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -> Finding:
     first = candidates[0][1] if candidates else "<database address>"
+    mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
+    fix = f"map it in the config: {mapping}"
+    if not candidates:
+        # Its database is not in the scanned files (another repository, a managed service).
+        fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
+               f"max-connections = <SHOW max_connections>, then {mapping}")
     return Finding(
         "CB103",
         f"cannot tell which database {where.label} connects to (candidates: "
         f"{', '.join(labels[key] for key in candidates) or 'none in its scope'}); its "
         "connections are left out of every budget",
         where.file, where.line, where.address,
-        fix=f'map it in the config: [tool.connbudget.clients] "{where.address}" = "{first}"')
+        fix=fix)
