@@ -100,3 +100,14 @@ def test_a_changed_hcl_parser_does_not_reuse_cache_entries(
     parse._parser_version.cache_clear()
     load_terraform(TREE, [])
     assert len(_entries(cache_dir)) == 2 * len(first)
+
+
+def test_cache_entry_with_broken_expression_trees_is_ignored(cache_dir: Path) -> None:
+    cold = load_terraform(TREE, [])
+    for entry in _entries(cache_dir):
+        text = entry.read_text(encoding="utf-8")
+        entry.write_text(text.replace('"expressions":{', '"expressions":{"var.x":7,', 1),
+                         encoding="utf-8")
+    assert _snapshot(load_terraform(TREE, [])) == _snapshot(cold)
+    assert all('"var.x":7' not in entry.read_text(encoding="utf-8")
+               for entry in _entries(cache_dir))

@@ -172,6 +172,8 @@ def _is_body(value: Any) -> bool:
         return False
     if "error" in value:
         return isinstance(value["error"], dict) and {"line", "message"} <= value["error"].keys()
+    trees = value.get("expressions")
     return isinstance(value.get("attrs"), dict) and isinstance(value.get("lines"), dict) \
-        and isinstance(value.get("blocks"), list) \
-        and isinstance(value.get("expressions", {}), dict)
+        and isinstance(value.get("blocks"), list) and isinstance(trees, dict) \
+        and all(isinstance(tree, list) and tree and isinstance(tree[0], str)
+                for tree in trees.values())
