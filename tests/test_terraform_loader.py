@@ -162,3 +162,10 @@ def test_module_shared_by_two_roots_reports_its_error_once() -> None:
     model = _load("shared/prod", "shared/staging")
     assert [r.address for r in model.resources] == ["module.app.aws_db_instance.this"] * 2
     assert [(Path(e.file).parent.name, e.line) for e in model.errors] == [("module", 1)]
+
+
+def test_a_local_module_with_no_tf_files_is_a_located_error() -> None:
+    model = _load("empty-module")
+    assert [(Path(e.file).name, e.line) for e in model.errors] == [("main.tf", 1)]
+    assert "holds no .tf files" in model.errors[0].message
+    assert [r.address for r in model.resources] == ["postgresql_role.app"]

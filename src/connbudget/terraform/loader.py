@@ -270,6 +270,8 @@ class ModuleContext(Context):
         problem = None
         if not os.path.isdir(target):
             problem = f"module {name}: source {source} is not a directory"
+        elif not _has_tf_files(target):
+            problem = f"module {name}: source {source} holds no .tf files"
         elif real in self.stack:
             problem = f"module {name}: source {source} calls itself (module cycle)"
         elif len(self.stack) > _MAX_MODULE_DEPTH:
@@ -388,3 +390,11 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
         loader.file(path)
     model.errors = loader.errors
     return model
+
+
+def _has_tf_files(directory: str) -> bool:
+    try:
+        return any(entry.name.endswith(".tf") and entry.is_file()
+                   for entry in os.scandir(directory))
+    except OSError:
+        return False
