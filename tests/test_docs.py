@@ -187,3 +187,9 @@ def test_ci_doc_conftest_commands_use_the_shipped_policies_in_every_namespace() 
 def test_readme_rule_table_is_the_catalogue() -> None:
     table = run_cli("rules", "--format", "markdown").out
     assert table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_shows_the_demo_as_it_runs() -> None:
+    out = run_cli("scan", "examples/incident").out
+    math = out[out.index("THE CONNECTION MATH"):out.index("\nconnbudget:")].rstrip("\n")
+    assert math in (ROOT / "README.md").read_text(encoding="utf-8")
