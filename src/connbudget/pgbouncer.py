@@ -351,15 +351,10 @@ def _apply_user_caps(config: PgBouncerConfig,
                 return []
             per_user[pool.user] = per_user.get(pool.user, 0) + size
     bounded: list[tuple[Resolved[int], int]] = []
-    any_cap = False
     for user, size in per_user.items():
         cap = _user_cap(config, user)
-        if cap.value:
-            any_cap = True
-            bounded.append((cap, min(cap.value, size)))
-        else:
-            bounded.append((cap, size))
-    return bounded if any_cap else []
+        bounded.append((cap, min(cap.value, size) if cap.value else size))
+    return bounded if any(cap.value for cap, _ in bounded) else []
 
 
 # ---------------------------------------------------------------- ini parsing
