@@ -454,6 +454,11 @@ def _entry(section: str, name: str, value: str, file: str, line: int,
     return Entry(name, params, file, line)
 
 
+def _note_unknown(config: PgBouncerConfig, setting: Setting) -> None:
+    if setting.unknown:
+        config.unknowns.append(Unknown(setting.file, setting.line, setting.key, setting.unknown))
+
+
 @dataclass
 class _Reader:
     config: PgBouncerConfig
@@ -520,20 +525,15 @@ class _Reader:
             lowered = key.lower()
             self.config.settings[lowered] = _check("pgbouncer", lowered, value, file, number,
                                                    self.config.errors, "")
-            self._note_unknown(self.config.settings[lowered])
+            _note_unknown(self.config, self.config.settings[lowered])
         elif self.section in ("databases", "users"):
             entry = _entry(self.section, key, value, file, number, self.config.errors)
             target = self.config.databases if self.section == "databases" else self.config.users
             target[key] = entry
             for setting in entry.params.values():
-                self._note_unknown(setting)
+                _note_unknown(self.config, setting)
         elif not self.section:
             self.config.errors.append(InputError(file, number, f"'{key}' is outside any section"))
-
-    def _note_unknown(self, setting: Setting) -> None:
-        if setting.unknown:
-            self.config.unknowns.append(Unknown(setting.file, setting.line, setting.key,
-                                                setting.unknown))
 
     def include(self, file: str, number: int, target: str) -> None:
         if not target:
@@ -604,8 +604,7 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
         found = _env_setting(env, names, key, file, at, line, config.errors)
         if found is not None:
             config.settings[key] = found
-            if found.unknown:
-                config.unknowns.append(Unknown(found.file, found.line, key, found.unknown))
+            _note_unknown(config, found)
     if "listen_port" not in config.settings and "edoburu" in image:
         config.settings["listen_port"] = Setting("listen_port", "5432", file, line)
     entry = _env_database(env, file, at, line, config.errors)
