@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conftest import FIXTURES
 
+from connbudget.discover import discover
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 from connbudget.suppress import apply_suppressions, parse_ignores
@@ -26,8 +27,9 @@ TF_FINDINGS = [Finding("CB001", "no limit", TF, 1, "postgresql_role.reporting", 
 
 def run(findings: list[Finding], command: str = "scan", paths: list[str] | None = None,
         settings: Settings | None = None) -> list[tuple[str, int, str]]:
-    report = apply_suppressions(Report(findings=list(findings)), settings or Settings(),
-                                paths if paths is not None else [str(DIR)], command)
+    inputs = discover(paths if paths is not None else [str(DIR)], [])
+    report = apply_suppressions(Report(findings=list(findings)), settings or Settings(), inputs,
+                                command)
     return sorted((f.rule_id, f.line, f.message) for f in report.findings)
 
 

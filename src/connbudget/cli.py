@@ -12,7 +12,9 @@ from connbudget import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
 
+    from connbudget.discover import Inputs
     from connbudget.report import Report
     from connbudget.settings import Settings
 
@@ -108,11 +110,14 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _finish(report: Report, args: argparse.Namespace, settings: Settings) -> int:
+def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
+    from connbudget.discover import discover
     from connbudget.reporters import render, resolve_format
     from connbudget.suppress import apply_suppressions
 
-    report = apply_suppressions(report, settings, args.paths, args.command).sorted()
+    settings = _settings(args)
+    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+    report = apply_suppressions(engine(inputs, settings), settings, inputs, args.command).sorted()
     fmt = resolve_format(args.format, args.output)
     _emit(render(report, fmt, settings), args.output)
     if fmt != "text" and args.output is None:
@@ -125,22 +130,19 @@ def _finish(report: Report, args: argparse.Namespace, settings: Settings) -> int
 def _cmd_sql(args: argparse.Namespace) -> int:
     from connbudget.engine import check_sql
 
-    settings = _settings(args)
-    return _finish(check_sql(args.paths, settings), args, settings)
+    return _check(args, check_sql)
 
 
 def _cmd_capacity(args: argparse.Namespace) -> int:
     from connbudget.engine import check_capacity
 
-    settings = _settings(args)
-    return _finish(check_capacity(args.paths, settings), args, settings)
+    return _check(args, check_capacity)
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from connbudget.engine import scan
 
-    settings = _settings(args)
-    return _finish(scan(args.paths, settings), args, settings)
+    return _check(args, scan)
 
 
 def _cmd_sql2json(args: argparse.Namespace) -> int:

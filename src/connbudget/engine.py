@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connbudget.discover import Inputs, discover
+from connbudget.discover import Inputs
 from connbudget.report import InputError, Report
 from connbudget.settings import Settings
 
@@ -41,17 +41,15 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
                           cache=settings.cache)
 
 
-def check_sql(paths: list[str], settings: Settings) -> Report:
-    inputs = discover(paths, settings.exclude, settings.exclude_root)
+def check_sql(inputs: Inputs, settings: Settings) -> Report:
     report = _sql_report(inputs)
     report.errors.extend(_missing(inputs))
     return report
 
 
-def check_capacity(paths: list[str], settings: Settings) -> Report:
+def check_capacity(inputs: Inputs, settings: Settings) -> Report:
     from connbudget.capacity import analyze
 
-    inputs = discover(paths, settings.exclude, settings.exclude_root)
     terraform = _terraform(inputs, settings)
     report = analyze(inputs, settings, terraform)
     if terraform is not None:
@@ -60,10 +58,9 @@ def check_capacity(paths: list[str], settings: Settings) -> Report:
     return report
 
 
-def scan(paths: list[str], settings: Settings) -> Report:
+def scan(inputs: Inputs, settings: Settings) -> Report:
     from connbudget.capacity import analyze
 
-    inputs = discover(paths, settings.exclude, settings.exclude_root)
     report = Report(errors=_missing(inputs))
     if inputs.sql:
         report.extend(_sql_report(inputs))

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from connbudget.catalogue import RULES
-from connbudget.discover import discover
+from connbudget.discover import Inputs
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 
@@ -114,8 +114,7 @@ def _read_ignores(path: str) -> list[Ignore]:
     return parse_ignores(path, data.decode("utf-8", errors="replace"))
 
 
-def _scanned_files(paths: list[str], command: str, settings: Settings) -> list[str]:
-    inputs = discover(paths, settings.exclude, settings.exclude_root)
+def _scanned_files(inputs: Inputs, command: str) -> list[str]:
     files = list(inputs.sql) if command in ("sql", "scan") else []
     if command in ("capacity", "scan"):
         for directory in inputs.terraform_dirs:
@@ -152,12 +151,12 @@ def _problems(ignore: Ignore, ran: set[str]) -> list[tuple[str, str]]:
     return problems
 
 
-def apply_suppressions(report: Report, settings: Settings, paths: list[str] | None = None,
+def apply_suppressions(report: Report, settings: Settings, inputs: Inputs,
                        command: str = "scan") -> Report:
     """Drop disabled and ignored findings; add CB006 for ignores that are wrong or unused."""
     findings = [f for f in report.findings if f.rule_id not in settings.disabled_rules]
     files = {_key(f.file): f.file for f in findings}
-    for path in _scanned_files(paths or [], command, settings):
+    for path in _scanned_files(inputs, command):
         files.setdefault(_key(path), path)
     ignores = {key: _read_ignores(path) for key, path in files.items()}
     kept = []
