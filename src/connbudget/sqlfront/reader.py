@@ -76,22 +76,22 @@ def _files(paths: list[str], errors: list[InputError]) -> list[str]:
     return sorted(files, key=version_key)
 
 
-def _read(path: str) -> tuple[str | None, InputError | None]:
+def _read(path: str) -> str | InputError:
+    """The file's text, or why it is skipped."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        return None, InputError(path, 1, f"cannot read the file: {exc.strerror or exc}")
+        return InputError(path, 1, f"cannot read the file: {exc.strerror or exc}")
     if b"\0" in data:
-        return None, InputError(path, 1, "binary file (it holds NUL bytes), not SQL: skipped")
+        return InputError(path, 1, "binary file (it holds NUL bytes), not SQL: skipped")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, InputError(path, line, "not valid UTF-8: skipped (save the file as UTF-8)",
-                                column)
-    return text.removeprefix("\ufeff"), None
+        return InputError(path, line, "not valid UTF-8: skipped (save the file as UTF-8)", column)
+    return text.removeprefix("\ufeff")
 
 
 def _safe_message(message: str, sql: str) -> str:
@@ -120,9 +120,9 @@ class _Reader:
     states: list[RoleState | None] = field(default_factory=list)
 
     def read_file(self, path: str) -> None:
-        text, error = _read(path)
-        if error is not None or text is None:
-            self.result.errors.append(error or InputError(path, 1, "cannot read the file"))
+        text = _read(path)
+        if isinstance(text, InputError):
+            self.result.errors.append(text)
             return
         scan = split(text)
         lines = Lines(text)
