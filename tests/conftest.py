@@ -15,6 +15,7 @@ FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 CHECKOV = Path(os.environ.get("CONNBUDGET_CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
+CACHE_DIR = ROOT / ".pytest_cache" / "connbudget-cache"  # the tests' parse cache, not the user's
 
 
 class Run:
@@ -32,7 +33,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """Run `connbudget ARGS` in a subprocess, the way a user or CI would."""
     full_env = dict(os.environ)
     full_env.pop("GITHUB_ACTIONS", None)
-    full_env.setdefault("CONNBUDGET_CACHE_DIR", str(ROOT / ".pytest_cache" / "connbudget-cache"))
+    full_env.setdefault("CONNBUDGET_CACHE_DIR", str(CACHE_DIR))
     if env:
         full_env.update(env)
     proc = subprocess.run(

@@ -15,11 +15,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from conftest import ROOT
+from conftest import CACHE_DIR
 
 from connbudget.cli import main
 
-CACHE_DIR = ROOT / ".pytest_cache" / "connbudget-cache"
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::\d+)?: \S")
 
 
