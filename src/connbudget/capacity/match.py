@@ -100,45 +100,38 @@ def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
 
+def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[str]],
+             poolers: dict[Key, set[str]], settings: Settings,
+             labels: dict[Key, str]) -> Finding | None:
+    """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
+    the CB103 finding when none can be told."""
+    where = thing.where
+    seen = _visible(where.root, {**databases, **poolers})
+    found = _nearest(where.root, _candidates(refs, seen))
+    configured = _configured(where.address, where.root, seen, settings)
+    single, in_scope = _single(where.root, databases, poolers)
+    if len(found) == 1:
+        thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
+    elif len(configured) == 1:
+        thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
+    elif not found and len(single) == 1 and not in_scope:
+        thing.target = single[0]
+        thing.matched_by = f"the single database {_where(single[0])}"
+    else:
+        return _unmatched(where, sorted(found or configured or seen), labels)
+    return None
+
+
 def match(model: Model, settings: Settings) -> list[Finding]:
-    notes: list[Finding] = []
     labels = {d.where.key: d.where.label for d in model.databases}
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
-    for pooler in model.poolers:
-        where = pooler.where
-        seen = _visible(where.root, databases)
-        found = _nearest(where.root, _candidates(pooler.target_refs, seen))
-        configured = _configured(where.address, where.root, seen, settings)
-        single, _ = _single(where.root, databases, {})
-        if len(found) == 1:
-            pooler.target = found[0]
-            pooler.matched_by = _explicit(pooler.target_refs, databases[found[0]])
-        elif len(configured) == 1:
-            pooler.target, pooler.matched_by = configured[0], "[tool.connbudget.clients] mapping"
-        elif not found and len(single) == 1:
-            pooler.target = single[0]
-            pooler.matched_by = f"the single database {_where(single[0])}"
-        else:
-            notes.append(_unmatched(where, sorted(found or configured or seen), labels))
-    for client in model.clients:
-        where = client.where
-        seen = _visible(where.root, {**databases, **poolers})
-        found = _nearest(where.root, _candidates(client.refs, seen))
-        configured = _configured(where.address, where.root, seen, settings)
-        single, in_scope = _single(where.root, databases, poolers)
-        if len(found) == 1:
-            client.target = found[0]
-            client.matched_by = _explicit(client.refs, seen[found[0]])
-        elif len(configured) == 1:
-            client.target, client.matched_by = configured[0], "[tool.connbudget.clients] mapping"
-        elif not found and len(single) == 1 and not in_scope:
-            client.target = single[0]
-            client.matched_by = f"the single database {_where(single[0])}"
-        else:
-            notes.append(_unmatched(where, sorted(found or configured or seen), labels))
-    return notes
+    notes = [_connect(pooler, pooler.target_refs, databases, {}, settings, labels)
+             for pooler in model.poolers]
+    notes += [_connect(client, client.refs, databases, poolers, settings, labels)
+              for client in model.clients]
+    return [note for note in notes if note is not None]
 
 
 def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -> Finding:
