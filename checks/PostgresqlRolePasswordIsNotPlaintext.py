@@ -8,8 +8,10 @@ from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
-# What PostgreSQL stores and accepts as an already hashed password.
-HASH = re.compile(r"SCRAM-SHA-256\$.+|md5[0-9a-f]{32}")
+# What PostgreSQL stores as an already hashed password: the patterns of src/connbudget/passwords.py
+# (a check cannot import connbudget; a test keeps the two equal).
+HASH = re.compile(r"SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+"
+                  r"|md5[0-9a-f]{32}")
 
 
 class PostgresqlRolePasswordIsNotPlaintext(BaseResourceCheck):

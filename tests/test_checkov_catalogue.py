@@ -83,3 +83,12 @@ def test_checks_import_only_checkov_and_the_standard_library(path: Path) -> None
             imported.add((node.module or "").split(".")[0])
     allowed = {"checkov", "__future__"} | SIBLINGS | set(sys.stdlib_module_names)
     assert imported <= allowed
+
+
+def test_the_password_check_knows_hashes_as_connbudget_does() -> None:
+    from connbudget import passwords
+
+    tree = ast.parse((CHECKS / "PostgresqlRolePasswordIsNotPlaintext.py").read_text())
+    pattern = next(node.value.args[0].value for node in tree.body
+                   if isinstance(node, ast.Assign) and node.targets[0].id == "HASH")
+    assert pattern == f"{passwords._SCRAM.pattern}|{passwords._MD5.pattern}"

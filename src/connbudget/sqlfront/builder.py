@@ -12,12 +12,11 @@ from typing import Any
 from pglast import ast
 from pglast.enums import ObjectType, RoleSpecType, RoleStmtType, VariableSetKind
 
+from connbudget.passwords import hash_kind
 from connbudget.sqlfront.actions import ALL_ROLES, Action, Said
 from connbudget.sqlfront.placeholders import Placeholders
 
 REDACTED = "<redacted>"
-_SCRAM = re.compile(r"SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+")
-_MD5 = re.compile(r"md5[0-9a-f]{32}")
 # Templating that fills a value in at deploy time: Flyway/Liquibase ${x}, #[x], Jinja/Helm {{ x }}.
 _TEMPLATE = re.compile(r"\$\{[^}]*\}|#\[[^\]]*\]|\{\{.*?\}\}")
 _SPECIAL_ROLES = {
@@ -38,11 +37,7 @@ def classify_password(value: str | None, placeholders: Placeholders) -> str:
         return "null"  # PostgreSQL clears the password for NULL and for ''
     if placeholders.has_marker(value) or _TEMPLATE.search(value):
         return "parameter"
-    if _SCRAM.fullmatch(value):
-        return "scram-sha-256"
-    if _MD5.fullmatch(value):
-        return "md5"
-    return "plaintext"
+    return hash_kind(value) or "plaintext"
 
 
 def _role_name(spec: Any, placeholders: Placeholders) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from connbudget.passwords import hash_kind
 from connbudget.terraform.evaluate import EvalError, to_bool, to_number, to_string
 from connbudget.terraform.model import Resource, TerraformModel, Unknown
 
@@ -15,7 +15,6 @@ _BOOL_OPTIONS = (("login", "canlogin"), ("superuser", "superuser"),
                  ("create_database", "createdb"), ("create_role", "createrole"),
                  ("replication", "isreplication"), ("bypass_row_level_security", "bypassrls"),
                  ("inherit", "inherit"))
-_MD5 = re.compile(r"md5[0-9a-f]{32}")
 
 
 def _bool(value: Any) -> bool | None:
@@ -47,11 +46,7 @@ def password_class(attrs: dict[str, Any]) -> str | None:
         return "parameter"
     if not isinstance(value, str) or value == "":
         return None
-    if value.startswith("SCRAM-SHA-256$"):
-        return "scram-sha-256"
-    if _MD5.fullmatch(value):
-        return "md5"
-    return "plaintext"
+    return hash_kind(value) or "plaintext"
 
 
 def _attr(attrs: dict[str, Any], name: str) -> Any:
