@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connbudget.capacity.budget import budget_json, build_budget
+from connbudget.capacity.budget import budget_json, build_budget, pin_origin
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
@@ -24,7 +24,7 @@ def _pinned_only(model: Model, settings: Settings) -> None:
     for address, pin in sorted(settings.databases.items()):
         if address in known:
             continue
-        origin = Origin(f"[tool.connbudget.databases] pin for {address}")
+        origin = pin_origin(address)
         missing = Value(None, origin, assumed=True)
         model.databases.append(Database(
             Location(address, "", 0), "postgres", None,

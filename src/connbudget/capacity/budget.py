@@ -93,16 +93,18 @@ def max_connections_serverless(max_acu: float | None, min_acu: float | None, whe
         f"{found.source}"))
 
 
+def pin_origin(address: str) -> Origin:
+    return Origin(f"[tool.connbudget.databases] pin for {address}")
+
+
 def _pinned(database: Database, settings: Settings) -> tuple[Value, Value | None]:
     pin = settings.databases.get(database.where.address)
     max_connections = database.max_connections
     reserved = None
     if pin and pin.max_connections is not None:
-        max_connections = Value(pin.max_connections, Origin(
-            f"[tool.connbudget.databases] pin for {database.where.address}"))
+        max_connections = Value(pin.max_connections, pin_origin(database.where.address))
     if pin and pin.reserved is not None:
-        reserved = Value(pin.reserved, Origin(
-            f"[tool.connbudget.databases] pin for {database.where.address}"))
+        reserved = Value(pin.reserved, pin_origin(database.where.address))
     return max_connections, reserved
 
 
