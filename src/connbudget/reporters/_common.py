@@ -64,12 +64,3 @@ def percent(worst: int, usable: int) -> int:
     """worst / usable in whole percent, halves rounded up, in integers so that a finding, the
     connection math and the Markdown bar never disagree (41 of 40 is 103 %)."""
     return (worst * 200 + usable) // (2 * usable) if usable > 0 else 0
-
-
-def budget_utilization(budget: dict[str, object]) -> float | None:
-    """Worst case over usable slots, as a fraction; None when either is unknown."""
-    worst, usable = budget.get("worst_case"), budget.get("usable")
-    if isinstance(worst, (int, float)) and isinstance(usable, (int, float)) and usable > 0:
-        return float(worst) / float(usable)
-    utilization = budget.get("utilization")
-    return float(utilization) if isinstance(utilization, (int, float)) else None

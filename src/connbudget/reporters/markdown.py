@@ -6,13 +6,7 @@ from typing import Any
 
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import (
-    budget_utilization,
-    line_of,
-    percent,
-    relative_path,
-    summary,
-)
+from connbudget.reporters._common import line_of, percent, relative_path, summary
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
@@ -34,10 +28,9 @@ def _cell(value: object) -> str:
 
 
 def _budget_row(budget: dict[str, Any]) -> str:
-    utilization = budget_utilization(budget)
-    worst, usable = budget.get("worst_case"), budget.get("usable")
-    exact = percent(worst, usable) if isinstance(worst, int) and isinstance(usable, int) else None
-    shown = bar(utilization, exact) if utilization is not None else "unknown"
+    worst, usable = budget["worst_case"], budget["usable"]
+    known = worst is not None and usable is not None and usable > 0
+    shown = bar(worst / usable, percent(worst, usable)) if known else "unknown"
     cells = (f"`{budget.get('database')}`", budget.get("max_connections"),
              budget.get("usable"), budget.get("worst_case"), shown)
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
