@@ -47,20 +47,23 @@ def check_sql(inputs: Inputs, settings: Settings) -> Report:
     return report
 
 
-def check_capacity(inputs: Inputs, settings: Settings) -> Report:
+def _capacity_report(inputs: Inputs, settings: Settings,
+                     terraform: TerraformModel | None) -> Report:
     from connbudget.capacity import analyze
 
-    terraform = _terraform(inputs, settings)
     report = analyze(inputs, settings, terraform)
     if terraform is not None:
         report.errors.extend(terraform.errors)
+    return report
+
+
+def check_capacity(inputs: Inputs, settings: Settings) -> Report:
+    report = _capacity_report(inputs, settings, _terraform(inputs, settings))
     report.errors.extend(_missing(inputs))
     return report
 
 
 def scan(inputs: Inputs, settings: Settings) -> Report:
-    from connbudget.capacity import analyze
-
     report = Report(errors=_missing(inputs))
     if inputs.sql:
         report.extend(_sql_report(inputs))
@@ -69,6 +72,5 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
         from connbudget.terraform.roles import role_documents
 
         report.extend(_role_report(role_documents(terraform)))
-        report.errors.extend(terraform.errors)
-    report.extend(analyze(inputs, settings, terraform))
+    report.extend(_capacity_report(inputs, settings, terraform))
     return report
