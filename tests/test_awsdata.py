@@ -5,7 +5,7 @@ import csv
 import pytest
 from conftest import SHARED
 
-from connbudget import awsdata
+from connbudget.capacity import awsdata
 
 DATA = SHARED / "data"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from connbudget.cli import UsageError
 from connbudget.config import load_settings
+from connbudget.errors import UsageError
 from connbudget.settings import DatabaseOverride, Settings
 
 CONFIG = FIXTURES / "config"

@@ -8,13 +8,9 @@ from conftest import CORPUS, FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.kubernetes import (
-    HELM_HINT,
-    KubernetesInputs,
-    Workload,
-    load_kubernetes,
-    read_documents,
-)
+from connbudget.frontends.kubernetes.model import KubernetesInputs, Workload
+from connbudget.frontends.kubernetes.objects import load_kubernetes
+from connbudget.frontends.kubernetes.safeyaml import HELM_HINT, read_documents
 
 HERE = FIXTURES / "k8s"
 CORPUS_YAML = sorted((CORPUS / "k8s").rglob("*.yaml"))

@@ -7,14 +7,10 @@ from conftest import CORPUS, FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.pgbouncer import (
-    DEFAULT_SOURCE,
-    REDACTED,
-    config_from_env,
-    load_pgbouncer,
-    parse_connect_string,
-    worst_case_server_connections,
-)
+from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
+from connbudget.frontends.pgbouncer.env import config_from_env
+from connbudget.frontends.pgbouncer.ini import load_pgbouncer, parse_connect_string
+from connbudget.frontends.pgbouncer.model import DEFAULT_SOURCE, REDACTED
 
 HERE = FIXTURES / "pgbouncer"
 CORPUS_FILES = sorted((CORPUS / "pgbouncer").iterdir())
@@ -231,7 +227,7 @@ def test_unreadable_file_is_a_located_error() -> None:
 
 
 def _container_env(name: str) -> tuple[dict[str, str | None], dict[str, int], str, int, str]:
-    from connbudget.kubernetes import load_kubernetes
+    from connbudget.frontends.kubernetes.objects import load_kubernetes
 
     found = load_kubernetes([str(FIXTURES / "k8s" / name)])
     container = found.workloads[0].containers[0]

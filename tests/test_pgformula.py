@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget import awsdata
-from connbudget.pgformula import evaluate, evaluate_for_class
+from connbudget.capacity import awsdata
+from connbudget.capacity.pgformula import evaluate, evaluate_for_class
 
 DEFAULT = "LEAST({DBInstanceClassMemory/9531392},5000)"
 

@@ -58,7 +58,7 @@ def test_regorus_rejects_rego_v0_syntax() -> None:
 
 def test_both_engines_agree_on_sql2json_documents_of_every_sql_fixture(
         second_engine: RegorusPolicies) -> None:
-    from connbudget.sqlfront import read_sql
+    from connbudget.frontends.sql import read_sql
 
     documents = read_sql([str(FIXTURES / "sql")]).documents
     assert len(documents) > 30
@@ -69,8 +69,8 @@ def test_both_engines_agree_on_sql2json_documents_of_every_sql_fixture(
 
 def test_both_engines_agree_on_terraform_role_documents(second_engine: RegorusPolicies) -> None:
     from connbudget.discover import discover
-    from connbudget.terraform import load_terraform
-    from connbudget.terraform.roles import role_documents
+    from connbudget.frontends.terraform import load_terraform
+    from connbudget.frontends.terraform.roles import role_documents
 
     inputs = discover([str(FIXTURES / "terraform" / "roles")], [])
     model = load_terraform(inputs.terraform_dirs, [], cache=False)

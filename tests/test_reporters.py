@@ -15,7 +15,8 @@ import pytest
 from conftest import FIXTURES, ROOT, SHARED, Run, run_cli
 
 from connbudget.catalogue import RULES
-from connbudget.report import Finding, InputError, Report
+from connbudget.errors import InputError
+from connbudget.report import Finding, Report
 from connbudget.reporters import render, resolve_format
 from connbudget.reporters.github import escape_property
 from connbudget.reporters.markdown import bar

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, FIXTURES, ROOT, Run, run_cli
 
-from connbudget.sqlfront import read_sql
-from connbudget.sqlfront.reader import version_key
+from connbudget.frontends.sql import read_sql
+from connbudget.frontends.sql.reader import version_key
 
 FRONTEND = FIXTURES / "sql" / "frontend"
 BAD = FRONTEND / "bad_input"

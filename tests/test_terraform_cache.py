@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from connbudget.terraform import TerraformModel, load_terraform, parse
+from connbudget.frontends.terraform import TerraformModel, load_terraform, parse
 
 TREE = [str(FIXTURES / "terraform" / "loader" / name) for name in ("variables", "modules")]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from conftest import FIXTURES
 
-from connbudget.terraform import Unknown, decode_json, load_terraform
+from connbudget.frontends.terraform import Unknown, decode_json, load_terraform
 
 CONTAINERS = FIXTURES / "terraform" / "loader" / "containers"
 

@@ -7,7 +7,7 @@ import os
 import pytest
 from conftest import CORPUS
 
-from connbudget.terraform import load_terraform
+from connbudget.frontends.terraform import load_terraform
 
 
 def _tf_dirs() -> list[str]:

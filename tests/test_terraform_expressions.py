@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES
 
-from connbudget.terraform import Unknown, load_terraform
+from connbudget.frontends.terraform import Unknown, load_terraform
 
 EXPRESSIONS = FIXTURES / "terraform" / "loader" / "expressions"
 

@@ -6,7 +6,13 @@ from pathlib import Path
 
 from conftest import FIXTURES
 
-from connbudget.terraform import ModuleCall, Resource, TerraformModel, Unknown, load_terraform
+from connbudget.frontends.terraform import (
+    ModuleCall,
+    Resource,
+    TerraformModel,
+    Unknown,
+    load_terraform,
+)
 
 LOADER = FIXTURES / "terraform" / "loader"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from conftest import FIXTURES
 
-from connbudget.terraform import load_terraform
-from connbudget.terraform.roles import role_documents
+from connbudget.frontends.terraform import load_terraform
+from connbudget.frontends.terraform.roles import role_documents
 
 ROLES = FIXTURES / "terraform" / "loader" / "roles"
 

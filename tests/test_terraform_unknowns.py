@@ -6,7 +6,7 @@ from typing import Any
 
 from conftest import FIXTURES
 
-from connbudget.terraform import Unknown, load_terraform
+from connbudget.frontends.terraform import Unknown, load_terraform
 
 UNKNOWNS = FIXTURES / "terraform" / "loader" / "unknowns"
 

@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab", "markdown")
 
 
-class UsageError(Exception):
-    """A problem with the command line or the config file: exit 2, no traceback."""
-
-
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=FORMATS, default=None,
                         help="output format (default: text; github inside GitHub Actions)")
@@ -148,7 +144,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_sql2json(args: argparse.Namespace) -> int:
     import json
 
-    from connbudget.sqlfront import read_sql
+    from connbudget.frontends.sql import read_sql
 
     result = read_sql(args.paths)
     payload = result.combined() if args.combined else result.documents
@@ -187,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv == ["--version"]:
         print(f"connbudget {__version__}")
         return 0
+    from connbudget.errors import UsageError
+
     parser, commands = build_parser()
     args = _parse(parser, commands, argv)
     if args.command is None:

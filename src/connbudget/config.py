@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from connbudget.catalogue import RULES, SEVERITIES
-from connbudget.cli import UsageError
+from connbudget.errors import UsageError
 from connbudget.settings import DatabaseOverride, Settings
 
 if sys.version_info >= (3, 11):

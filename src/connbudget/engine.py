@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connbudget.discover import Inputs
-from connbudget.report import InputError, Report
+from connbudget.errors import InputError
+from connbudget.report import Report
 from connbudget.settings import Settings
 
 if TYPE_CHECKING:
-    from connbudget.terraform import TerraformModel
+    from connbudget.frontends.terraform import TerraformModel
 
 
 def _missing(inputs: Inputs) -> list[InputError]:
@@ -23,7 +24,7 @@ def _role_report(documents: list[dict[str, Any]]) -> Report:
 
 
 def _sql_report(inputs: Inputs) -> Report:
-    from connbudget.sqlfront import read_sql
+    from connbudget.frontends.sql import read_sql
 
     result = read_sql(inputs.sql)
     report = _role_report(result.documents)
@@ -35,7 +36,7 @@ def _sql_report(inputs: Inputs) -> Report:
 def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
     if not inputs.terraform_dirs:
         return None
-    from connbudget.terraform import load_terraform
+    from connbudget.frontends.terraform import load_terraform
 
     return load_terraform(inputs.terraform_dirs, inputs.var_files + settings.var_files,
                           cache=settings.cache)
@@ -69,7 +70,7 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
         report.extend(_sql_report(inputs))
     terraform = _terraform(inputs, settings)
     if terraform is not None:
-        from connbudget.terraform.roles import role_documents
+        from connbudget.frontends.terraform.roles import role_documents
 
         report.extend(_role_report(role_documents(terraform)))
     report.extend(_capacity_report(inputs, settings, terraform))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget.catalogue import RULES, severity_rank
+from connbudget.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -33,23 +34,6 @@ class Finding:
             "resource": self.resource,
             "fix": self.fix,
         }
-
-
-@dataclass(frozen=True)
-class InputError:
-    file: str
-    line: int
-    message: str
-    column: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}"
-        if self.column is not None:
-            where += f":{self.column}"
-        return f"{where}: {self.message}"
-
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "message": self.message}
 
 
 @dataclass

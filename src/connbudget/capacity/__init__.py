@@ -12,8 +12,8 @@ from connbudget.report import Finding, Report
 
 if TYPE_CHECKING:
     from connbudget.discover import Inputs
+    from connbudget.frontends.terraform.model import TerraformModel
     from connbudget.settings import Settings
-    from connbudget.terraform.model import TerraformModel
 
 _VERDICT_RULES = ("CB101", "CB102", "CB108", "CB104")
 

@@ -26,16 +26,10 @@ from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
 from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
-from connbudget.kubernetes import (
-    Autoscaler,
-    Container,
-    LList,
-    LMap,
-    Workload,
-    load_kubernetes,
-    read_documents,
-)
-from connbudget.report import InputError
+from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.model import Autoscaler, Container, Workload
+from connbudget.frontends.kubernetes.objects import load_kubernetes
+from connbudget.frontends.kubernetes.safeyaml import LList, LMap, read_documents
 from connbudget.settings import Settings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")

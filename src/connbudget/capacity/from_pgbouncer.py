@@ -6,14 +6,11 @@ import os
 from collections.abc import Mapping
 
 from connbudget.capacity.model import Location, Origin, Pooler, Value, unknown
-from connbudget.pgbouncer import (
-    PgBouncerConfig,
-    Resolved,
-    config_from_env,
-    load_pgbouncer,
-    worst_case_server_connections,
-)
-from connbudget.report import InputError
+from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
+from connbudget.errors import InputError
+from connbudget.frontends.pgbouncer.env import config_from_env
+from connbudget.frontends.pgbouncer.ini import load_pgbouncer
+from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
 
 _ANY_USER = "<client user>"
 

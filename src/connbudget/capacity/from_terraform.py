@@ -18,7 +18,7 @@ import math
 import re
 from typing import Any
 
-from connbudget.capacity import budget
+import connbudget.capacity.budget as budget
 from connbudget.capacity.model import (
     Client,
     Database,
@@ -31,8 +31,8 @@ from connbudget.capacity.model import (
     unknown,
 )
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
 from connbudget.settings import Settings
-from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
 
 ECS_MAX_PERCENT_DEFAULT = 200  # aws_ecs_service deployment_maximum_percent (data README)
 ECS_DESIRED_DEFAULT = 0  # aws_ecs_service desired_count (AWS provider docs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.report import InputError
+from connbudget.errors import InputError
 
 
 @dataclass(frozen=True)

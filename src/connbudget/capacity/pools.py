@@ -50,7 +50,7 @@ class EnvVar:
     source: str = ""  # e.g. "secret app-db key url", for what the budget says about it
 
 
-def _at(var: EnvVar, origin: Origin) -> Origin:
+def at(var: EnvVar, origin: Origin) -> Origin:
     """The container's origin, moved to the variable's own file and line where known."""
     return Origin(origin.text, var.file, var.line) if var.file else origin
 
@@ -88,7 +88,7 @@ def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]
 def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     if var.value is None:
         return None
-    origin = _at(var, origin)
+    origin = at(var, origin)
     for match in _URL.finditer(var.value):
         _, _, query = _dsn_parts(match.group(0))
         for param in ("pool_max_conns", "connection_limit"):
@@ -120,7 +120,7 @@ def _library(env: dict[str, EnvVar]) -> str:
 
 def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
     """A number from one env var; unresolved or non-numeric values are unknown, not guessed."""
-    origin = _at(var, origin)
+    origin = at(var, origin)
     number = _int(var.value)
     text = f"{var.name}={var.value}" if var.value is not None else f"{var.name}"
     if var.value is not None and "${" in var.value:

@@ -58,9 +58,3 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings)
     found = ", ".join(plural(counts.get(sev, 0), sev) for sev in ("error", "warning", "info"))
     return f"{found}; {plural(len(report.errors), 'input error')}"
-
-
-def percent(worst: int, usable: int) -> int:
-    """worst / usable in whole percent, halves rounded up, in integers so that a finding, the
-    connection math and the Markdown bar never disagree (41 of 40 is 103 %)."""
-    return (worst * 200 + usable) // (2 * usable) if usable > 0 else 0

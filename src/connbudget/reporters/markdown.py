@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, percent, relative_path, summary
+from connbudget.reporters._common import line_of, relative_path, summary
 from connbudget.settings import Settings
 
 BAR_CELLS = 12

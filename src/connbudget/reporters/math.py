@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
-from connbudget.reporters._common import percent
 
 _WIDTH = 52
 

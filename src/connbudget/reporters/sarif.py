@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from connbudget import __version__
 from connbudget.catalogue import RULES
-from connbudget.report import Finding, InputError, Report
+from connbudget.errors import InputError
+from connbudget.report import Finding, Report
 from connbudget.reporters._common import fingerprints, line_of, relative_path
 from connbudget.settings import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connbudget.terraform.model import Unknown
+from connbudget.frontends.terraform.model import Unknown
 
 
 def _restore(value: Any, parts: tuple[Unknown, ...]) -> Any:

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from connbudget.sqlfront.reader import SqlResult, read_sql
+from connbudget.frontends.sql.reader import SqlResult, read_sql
 
 __all__ = ["SqlResult", "read_sql"]

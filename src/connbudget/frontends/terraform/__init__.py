@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from connbudget.terraform.decode import decode_json
-from connbudget.terraform.loader import load_terraform
-from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.decode import decode_json
+from connbudget.frontends.terraform.loader import load_terraform
+from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
 
 __all__ = ["ModuleCall", "Resource", "TerraformModel", "Unknown", "decode_json",
            "load_terraform"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connbudget.terraform.evaluate import (
+from connbudget.frontends.terraform.evaluate import (
     Context,
     EvalError,
     Scope,
@@ -13,8 +13,8 @@ from connbudget.terraform.evaluate import (
     to_number,
     to_string,
 )
-from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression
-from connbudget.terraform.model import Unknown
+from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression
+from connbudget.frontends.terraform.model import Unknown
 
 _SCALARS = {"string": to_string, "number": to_number, "bool": to_bool}
 

@@ -8,19 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from connbudget.report import Finding, InputError
-from connbudget.sqlfront.actions import ROLE_WORDS
-from connbudget.sqlfront.placeholders import (
+from connbudget.errors import InputError
+from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.placeholders import (
     Placeholders,
     Substituted,
     may_hold_placeholders,
     substitute,
 )
-from connbudget.sqlfront.scanner import Lines, Statement, split
-from connbudget.sqlfront.state import RoleBook, RoleState
+from connbudget.frontends.sql.scanner import Lines, Statement, split
+from connbudget.frontends.sql.state import RoleBook, RoleState
+from connbudget.report import Finding
 
 if TYPE_CHECKING:
-    from connbudget.sqlfront.actions import Action
+    from connbudget.frontends.sql.actions import Action
 
 # Only statements that start like this can change a role; nothing else is parsed.
 _GAP = r"(?:\s+|/\*.*?\*/|--[^\n]*(?:\n|$))+"  # whitespace or comments between keywords
@@ -172,7 +173,7 @@ class _Reader:
     def _do(self, path: str, lines: Lines, node: Any, sql: str, at: Any, location: int) -> None:
         import pglast
 
-        from connbudget.sqlfront.plpgsql import do_block
+        from connbudget.frontends.sql.plpgsql import do_block
 
         block = do_block(node, sql, self.placeholders)
         if block.error is not None:
@@ -196,7 +197,7 @@ class _Reader:
         self.result.errors.append(InputError(path, line, message, column))
 
     def _emit(self, path: str, lines: Lines, offset: int, node: Any) -> None:
-        from connbudget.sqlfront.builder import actions_from_node
+        from connbudget.frontends.sql.builder import actions_from_node
 
         line, column = lines.locate(offset)
         for action in actions_from_node(node, self.placeholders):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.sqlfront.actions import ALL_ROLES, Action, Said
+from connbudget.frontends.sql.actions import ALL_ROLES, Action, Said
 
 
 @dataclass(eq=False)

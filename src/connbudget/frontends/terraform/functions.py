@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from connbudget.terraform.evaluate import (
+from connbudget.frontends.terraform.evaluate import (
     EvalError,
     Function,
     Scope,
@@ -24,8 +24,8 @@ from connbudget.terraform.evaluate import (
     to_string,
     type_name,
 )
-from connbudget.terraform.expr import Node
-from connbudget.terraform.model import Unknown
+from connbudget.frontends.terraform.expr import Node
+from connbudget.frontends.terraform.model import Unknown
 
 
 def _strict(function: Function) -> Function:

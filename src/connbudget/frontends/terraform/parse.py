@@ -3,7 +3,7 @@
 python-hcl2's own dict output re-prints expressions lossily (7.x drops the quotes of strings
 inside tuples in function calls, `["a"]` becomes `[a]`), so only its parse tree is used: it
 gives the structure (blocks, labels, attributes) with positions, and each attribute value is
-kept as its original source text, evaluated later by `connbudget.terraform.evaluate`:
+kept as its original source text, evaluated later by `connbudget.frontends.terraform.evaluate`:
 
     {"attrs": {name: expression text}, "lines": {name: line},
      "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}],
@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any
 
 from connbudget.cache import cached
-from connbudget.terraform.evaluate import needs_parsing
-from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
+from connbudget.frontends.terraform.evaluate import needs_parsing
+from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 
 Body = dict[str, Any]
 

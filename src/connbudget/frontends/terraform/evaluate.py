@@ -14,8 +14,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.terraform.expr import ExprSyntaxError, Node, parse_expression, parse_template
-from connbudget.terraform.model import Unknown
+from connbudget.frontends.terraform.expr import (
+    ExprSyntaxError,
+    Node,
+    parse_expression,
+    parse_template,
+)
+from connbudget.frontends.terraform.model import Unknown
 
 
 class EvalError(ValueError):
@@ -403,7 +408,7 @@ def _splat(node: Node, scope: Scope) -> Any:
 
 
 def _call(node: Node, scope: Scope) -> Any:
-    from connbudget.terraform.functions import FUNCTIONS, call_lazy
+    from connbudget.frontends.terraform.functions import FUNCTIONS, call_lazy
 
     _, name, arg_nodes, expand, text = node
     if name in ("try", "can"):

@@ -16,9 +16,9 @@ from typing import Any
 import pglast
 from pglast import ast
 
-from connbudget.sqlfront.actions import ROLE_WORDS
-from connbudget.sqlfront.placeholders import Placeholders, has_flyway, substitute
-from connbudget.sqlfront.scanner import Lines
+from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.placeholders import Placeholders, has_flyway, substitute
+from connbudget.frontends.sql.scanner import Lines
 
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 ROLE_SQL = re.compile(

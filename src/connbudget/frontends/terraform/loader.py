@@ -6,8 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.report import InputError
-from connbudget.terraform.evaluate import (
+from connbudget.errors import InputError
+from connbudget.frontends.terraform.evaluate import (
     Context,
     EvalError,
     Scope,
@@ -17,9 +17,9 @@ from connbudget.terraform.evaluate import (
     to_number,
     to_string,
 )
-from connbudget.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
-from connbudget.terraform.parse import Body, parse_file
-from connbudget.terraform.types import convert
+from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.parse import Body, parse_file
+from connbudget.frontends.terraform.types import convert
 
 _MAX_MODULE_DEPTH = 16
 _RESOURCE_META = ("count", "for_each", "depends_on", "provider")

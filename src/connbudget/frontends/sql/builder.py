@@ -12,9 +12,9 @@ from typing import Any
 from pglast import ast
 from pglast.enums import ObjectType, RoleSpecType, RoleStmtType, VariableSetKind
 
+from connbudget.frontends.sql.actions import ALL_ROLES, Action, Said
+from connbudget.frontends.sql.placeholders import Placeholders
 from connbudget.passwords import hash_kind
-from connbudget.sqlfront.actions import ALL_ROLES, Action, Said
-from connbudget.sqlfront.placeholders import Placeholders
 
 REDACTED = "<redacted>"
 # Templating that fills a value in at deploy time: Flyway/Liquibase ${x}, #[x], Jinja/Helm {{ x }}.

@@ -189,7 +189,7 @@ def evaluate(text: str, *, memory_bytes: int | None = None, vcpu: int | None = N
 
 def evaluate_for_class(text: str, instance_class: str) -> Evaluation:
     """Evaluate with the class's NOMINAL memory: an upper bound (DBInstanceClassMemory is lower)."""
-    from connbudget.awsdata import instance_class as lookup
+    from connbudget.capacity.awsdata import instance_class as lookup
 
     found = lookup(instance_class)
     if found is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from connbudget.frontends.terraform.evaluate import EvalError, to_bool, to_number, to_string
+from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 from connbudget.passwords import hash_kind
-from connbudget.terraform.evaluate import EvalError, to_bool, to_number, to_string
-from connbudget.terraform.model import Resource, TerraformModel, Unknown
 
 # cyrilgdn/postgresql provider defaults for attributes a resource leaves out.
 _DEFAULTS: dict[str, Any] = {"login": False, "superuser": False, "connection_limit": -1}

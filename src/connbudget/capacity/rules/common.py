@@ -1,0 +1,41 @@
+"""Where a capacity finding points and how it is built.
+"""
+
+from __future__ import annotations
+
+from connbudget.capacity.budget import Budget, Path
+from connbudget.capacity.model import Location, Role
+from connbudget.report import Finding
+
+
+def anchor(budget: Budget) -> Location:
+    if budget.database.where.file or not budget.paths:
+        return budget.database.where
+    first = budget.paths[0]
+    thing = first.client or first.pooler
+    assert thing is not None
+    return thing.where
+
+
+def make_finding(rule_id: str, where: Location, message: str, fix: str,
+                 resource: str = "") -> Finding:
+    return Finding(rule_id, message, where.file, where.line, resource or where.address, fix,
+                   end_line=where.end_line)
+
+
+def path_text(path: Path) -> str:
+    client = path.client
+    if client is not None:
+        return (f"{path.name} {client.max_tasks.value} {client.unit} x {client.processes.value} "
+                f"process{'es' if client.processes.value != 1 else ''} x "
+                f"{client.pool.value} pool = {path.steady.value}")
+    return f"{path.name} ({path.kind}) {path.steady.value}"
+
+
+def role_named(roles: list[Role], root: str, name: str) -> Role | None:
+    """Role `name` of the database's root; for a database in no root, only an unambiguous one."""
+    same = [role for role in roles if role.name == name and role.where.root == root]
+    anywhere = [role for role in roles if role.name == name]
+    if same:
+        return same[0]
+    return anywhere[0] if not root and len(anywhere) == 1 else None

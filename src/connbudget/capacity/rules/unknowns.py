@@ -1,0 +1,52 @@
+"""CB103: a number the budget needs that the files do not determine.
+"""
+
+from __future__ import annotations
+
+from connbudget.capacity.budget import Budget
+from connbudget.capacity.model import Client, Model
+from connbudget.capacity.rules.common import anchor, make_finding
+from connbudget.report import Finding
+
+
+def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
+    findings: list[Finding] = []
+    for budget in budgets:
+        if not budget.max_connections.known:
+            where = anchor(budget)
+            findings.append(make_finding(
+                "CB103", where,
+                f"max_connections of {budget.database.where.label} cannot be determined: "
+                f"{budget.max_connections.origin.text}; its budget is unknown",
+                f'pin it: [tool.connbudget.databases."{budget.database.where.address}"] '
+                "max-connections = <SHOW max_connections>", budget.database.where.address))
+    for client in model.clients:
+        findings.extend(_client_unknowns(client))
+    return findings
+
+
+def _client_unknowns(client: Client) -> list[Finding]:
+    findings: list[Finding] = []
+    if client.pool.unlimited:
+        findings.append(make_finding(
+            "CB103", client.where,
+            f"{client.where.label} has no pool bound ({client.pool.origin.text}): it can take "
+            "every slot; its worst case is unbounded",
+            f"bound the pool: SetMaxOpenConns(n) with n <= what the budget allows "
+            f"({client.pool_setting})"))
+        return findings
+    for name, value in (("pool size", client.pool), ("processes per task", client.processes),
+                        ("task count", client.max_tasks)):
+        if not value.assumed:
+            continue
+        if value.value is not None:
+            message = (f"{client.where.label} {name} is not set: the budget assumes "
+                       f"{value.value} ({value.origin.text})")
+        else:
+            message = (f"{client.where.label} {name} cannot be determined "
+                       f"({value.origin.text}); the budget of its database is unknown")
+        setting = client.pool_setting if name == "pool size" else client.scale_setting
+        findings.append(make_finding("CB103", client.where, message,
+                                 f"set {setting} explicitly (a literal, or a variable with a "
+                                 "default)"))
+    return findings

@@ -1,0 +1,117 @@
+"""Kubernetes objects as connbudget needs them: workloads, autoscalers, ConfigMaps, with lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from connbudget.errors import InputError
+
+DEFAULT_MAX_SURGE = "25%"
+
+
+KEDA_DEFAULT_MAX_REPLICAS = 100
+
+
+KEDA_DEFAULT_MIN_REPLICAS = 0
+
+
+_WORKLOAD_KINDS = ("Deployment", "StatefulSet")
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str | None  # None when not readable here (Secret, fieldRef, missing ConfigMap)
+    source: str  # "value", "secretKeyRef", "configMapKeyRef", "envFrom configMap NAME", ...
+    secret: bool  # from a Secret: the value is never read
+    file: str
+    line: int
+    reference: str = ""  # e.g. "secret app-db key password", "configMap app-config key POOL"
+
+
+@dataclass(frozen=True)
+class Container:
+    name: str
+    image: str
+    env: tuple[EnvVar, ...]  # envFrom first, then env (a later name wins, as in Kubernetes)
+    command: tuple[str, ...]
+    args: tuple[str, ...]
+    unresolved: tuple[str, ...]  # envFrom/configMapKeyRef sources not found in the inputs
+    file: str
+    line: int
+
+    def env_values(self) -> dict[str, str | None]:
+        """Name -> value as the container sees it (last definition wins)."""
+        return {var.name: var.value for var in self.env}
+
+    def env_var(self, name: str) -> EnvVar | None:
+        found = None
+        for var in self.env:
+            if var.name == name:
+                found = var
+        return found
+
+
+@dataclass(frozen=True)
+class Surge:
+    value: int | str  # pods (int) or a percentage string ("25%")
+    is_default: bool
+    file: str
+    line: int
+    note: str = ""  # e.g. "StatefulSets do not surge", "strategy Recreate"
+
+    def pods(self, replicas: int) -> int:
+        """Extra pods during a rollout: a percentage is rounded up, as Kubernetes does."""
+        if isinstance(self.value, int):
+            return self.value
+        return math.ceil(replicas * int(self.value.rstrip("%")) / 100)
+
+
+@dataclass(frozen=True)
+class Workload:
+    kind: str  # "Deployment" | "StatefulSet"
+    name: str
+    namespace: str | None
+    replicas: int | None  # None: not set (Kubernetes default 1, or owned by an autoscaler)
+    replicas_line: int
+    containers: tuple[Container, ...]
+    max_surge: Surge
+    file: str
+    line: int
+    unknown: tuple[str, ...] = ()  # values present but not usable (e.g. replicas: "{{ x }}")
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    kind: str  # "HorizontalPodAutoscaler" | "ScaledObject"
+    name: str
+    namespace: str | None
+    target_kind: str
+    target_name: str
+    min_replicas: int | None
+    max_replicas: int | None
+    max_is_default: bool  # KEDA's maxReplicaCount defaults to 100
+    file: str
+    line: int
+    max_line: int
+
+
+@dataclass(frozen=True)
+class ConfigMap:
+    name: str
+    namespace: str | None
+    data: dict[str, str]
+    lines: dict[str, int]
+    file: str
+    line: int
+
+
+@dataclass
+class KubernetesInputs:
+    workloads: list[Workload] = field(default_factory=list)
+    autoscalers: list[Autoscaler] = field(default_factory=list)
+    config_maps: list[ConfigMap] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)

@@ -1,0 +1,290 @@
+"""Workloads, autoscalers and ConfigMaps read from Kubernetes documents, env resolved as the
+kubelet resolves it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.model import (
+    _WORKLOAD_KINDS,
+    DEFAULT_MAX_SURGE,
+    KEDA_DEFAULT_MAX_REPLICAS,
+    KEDA_DEFAULT_MIN_REPLICAS,
+    Autoscaler,
+    ConfigMap,
+    Container,
+    EnvVar,
+    KubernetesInputs,
+    Surge,
+    Workload,
+)
+from connbudget.frontends.kubernetes.safeyaml import (
+    MAX_FILE_BYTES,
+    LList,
+    LMap,
+    _text,
+    read_documents,
+)
+
+
+def _map(value: Any) -> LMap:
+    if isinstance(value, LMap):
+        return value
+    empty = LMap()
+    empty.line = 0
+    empty.lines = {}
+    return empty
+
+
+def _list(value: Any) -> LList:
+    if isinstance(value, LList):
+        return value
+    empty = LList()
+    empty.line = 0
+    empty.lines = []
+    return empty
+
+
+def _items(value: Any) -> list[tuple[Any, int]]:
+    """A sequence's items with their lines; anything else is empty."""
+    items = _list(value)
+    return list(zip(items, items.lines, strict=True))
+
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _line(mapping: LMap, key: str) -> int:
+    return mapping.lines.get(key, mapping.line)
+
+
+def _metadata(document: LMap) -> tuple[str, str | None]:
+    metadata = _map(document.get("metadata"))
+    namespace = metadata.get("namespace")
+    return _text(metadata.get("name")), _text(namespace) if namespace is not None else None
+
+
+def _config_map(document: LMap, file: str) -> ConfigMap:
+    name, namespace = _metadata(document)
+    data = _map(document.get("data"))
+    return ConfigMap(name, namespace, {key: _text(value) for key, value in data.items()},
+                     dict(data.lines), file, document.line)
+
+
+def _surge(document: LMap, kind: str, file: str) -> Surge:
+    spec = _map(document.get("spec"))
+    if kind == "StatefulSet":
+        return Surge(0, True, file, spec.line, "StatefulSets replace pods, they do not surge")
+    strategy = _map(spec.get("strategy"))
+    if _text(strategy.get("type")) == "Recreate":
+        return Surge(0, False, file, _line(strategy, "type"), "strategy Recreate")
+    rolling = _map(strategy.get("rollingUpdate"))
+    raw = rolling.get("maxSurge")
+    if raw is None:
+        return Surge(DEFAULT_MAX_SURGE, True, file, spec.line, "Kubernetes default")
+    line = _line(rolling, "maxSurge")
+    count = _count(raw)
+    if count is not None:
+        return Surge(count, False, file, line)
+    text = _text(raw).strip()
+    if re.fullmatch(r"\d+%", text):
+        return Surge(text, False, file, line)
+    return Surge(DEFAULT_MAX_SURGE, True, file, line,
+                 f"maxSurge '{text}' is not a number or percentage; Kubernetes default assumed")
+
+
+def _workload(document: LMap, kind: str, file: str) -> Workload:
+    name, namespace = _metadata(document)
+    spec = _map(document.get("spec"))
+    raw = spec.get("replicas")
+    replicas = _count(raw)
+    unknown = (f"replicas '{_text(raw)}' is not a number",) if raw is not None and \
+        replicas is None else ()
+    pod = _map(_map(spec.get("template")).get("spec"))
+    containers = tuple(_container(item, file, line) for item, line in
+                       _items(pod.get("containers")) if isinstance(item, LMap))
+    return Workload(kind=kind, name=name, namespace=namespace, replicas=replicas,
+                    replicas_line=_line(spec, "replicas"), containers=containers,
+                    max_surge=_surge(document, kind, file), file=file, line=document.line,
+                    unknown=unknown)
+
+
+def _container(item: LMap, file: str, line: int) -> Container:
+    env: list[EnvVar] = []
+    for source, source_line in _items(item.get("envFrom")):
+        env.extend(_env_from(_map(source), file, source_line))
+    for var, var_line in _items(item.get("env")):
+        found = _env_var(_map(var), file, var_line)
+        if found is not None:
+            env.append(found)
+    return Container(name=_text(item.get("name")), image=_text(item.get("image")),
+                     env=tuple(env),
+                     command=tuple(_text(v) for v in _list(item.get("command"))),
+                     args=tuple(_text(v) for v in _list(item.get("args"))),
+                     unresolved=(), file=file, line=line)
+
+
+# A reference to a ConfigMap key is resolved once every file is read.
+_CONFIG_MAP_REF = "configMapKeyRef"
+
+
+_ENV_FROM_CONFIG_MAP = "envFrom configMap"
+
+
+def _env_var(var: LMap, file: str, line: int) -> EnvVar | None:
+    name = _text(var.get("name"))
+    if not name:
+        return None
+    if "value" in var:
+        return EnvVar(name, _text(var["value"]), "value", False, file, line)
+    source = _map(var.get("valueFrom"))
+    if "secretKeyRef" in source:
+        ref = _map(source["secretKeyRef"])
+        return EnvVar(name, None, "secretKeyRef", True, file, line,
+                      f"secret {_text(ref.get('name'))} key {_text(ref.get('key'))}")
+    if _CONFIG_MAP_REF in source:
+        ref = _map(source[_CONFIG_MAP_REF])
+        return EnvVar(name, None, _CONFIG_MAP_REF, False, file, line,
+                      f"configMap {_text(ref.get('name'))} key {_text(ref.get('key'))}")
+    kinds = [key for key in source if key != _CONFIG_MAP_REF]
+    return EnvVar(name, None, kinds[0] if kinds else "valueFrom", False, file, line)
+
+
+def _env_from(source: LMap, file: str, line: int) -> list[EnvVar]:
+    prefix = _text(source.get("prefix"))
+    if "secretRef" in source:
+        name = _text(_map(source["secretRef"]).get("name"))
+        return [EnvVar(f"{prefix}*", None, f"envFrom secret {name}", True, file, line,
+                       f"secret {name}")]
+    if "configMapRef" in source:
+        name = _text(_map(source["configMapRef"]).get("name"))
+        return [EnvVar(f"{prefix}*", None, f"{_ENV_FROM_CONFIG_MAP} {name}", False, file, line,
+                       f"configMap {name}")]
+    return []
+
+
+def _resolve_env(container: Container, workload_namespace: str | None,
+                 maps: Sequence[ConfigMap]) -> Container:
+    def find(name: str) -> ConfigMap | None:
+        for config_map in maps:
+            if config_map.name == name and (config_map.namespace is None or
+                                            workload_namespace is None or
+                                            config_map.namespace == workload_namespace):
+                return config_map
+        return None
+
+    env: list[EnvVar] = []
+    unresolved: list[str] = []
+    for var in container.env:
+        if var.source.startswith(_ENV_FROM_CONFIG_MAP):
+            name = var.source[len(_ENV_FROM_CONFIG_MAP) + 1:]
+            found = find(name)
+            if found is None:
+                unresolved.append(f"configMap {name}")
+                env.append(var)
+                continue
+            prefix = var.name[:-1]
+            env.extend(EnvVar(prefix + key, value, var.source, False, found.file,
+                              found.lines.get(key, found.line), f"configMap {name} key {key}")
+                       for key, value in found.data.items())
+        elif var.source == _CONFIG_MAP_REF:
+            _, name, _, key = var.reference.split(" ", 3)
+            found = find(name)
+            if found is None or key not in found.data:
+                unresolved.append(var.reference)
+                env.append(var)
+            else:
+                env.append(EnvVar(var.name, found.data[key], var.source, False, var.file,
+                                  var.line, var.reference))
+        else:
+            env.append(var)
+    return Container(container.name, container.image, tuple(env), container.command,
+                     container.args, tuple(unresolved), container.file, container.line)
+
+
+def _autoscaler(document: LMap, kind: str, file: str) -> Autoscaler:
+    name, namespace = _metadata(document)
+    spec = _map(document.get("spec"))
+    target = _map(spec.get("scaleTargetRef"))
+    if kind == "HorizontalPodAutoscaler":
+        max_key, min_key = "maxReplicas", "minReplicas"
+        target_kind = _text(target.get("kind"))
+    else:
+        max_key, min_key = "maxReplicaCount", "minReplicaCount"
+        target_kind = _text(target.get("kind")) or "Deployment"  # KEDA's default
+    maximum = _count(spec.get(max_key))
+    minimum = _count(spec.get(min_key))
+    is_default = kind == "ScaledObject" and max_key not in spec
+    if is_default:
+        maximum = KEDA_DEFAULT_MAX_REPLICAS
+    if kind == "ScaledObject" and min_key not in spec:
+        minimum = KEDA_DEFAULT_MIN_REPLICAS
+    return Autoscaler(kind=kind, name=name, namespace=namespace, target_kind=target_kind,
+                      target_name=_text(target.get("name")), min_replicas=minimum,
+                      max_replicas=maximum, max_is_default=is_default, file=file,
+                      line=document.line, max_line=_line(spec, max_key))
+
+
+def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
+    if not isinstance(document, LMap):
+        return
+    kind = _text(document.get("kind"))
+    if kind == "List":
+        for item in _list(document.get("items")):
+            _collect(item, file, found)
+    elif kind in _WORKLOAD_KINDS:
+        found.workloads.append(_workload(document, kind, file))
+    elif kind == "HorizontalPodAutoscaler" or (
+            kind == "ScaledObject" and _text(document.get("apiVersion")).startswith("keda.sh/")):
+        found.autoscalers.append(_autoscaler(document, kind, file))
+    elif kind == "ConfigMap":
+        found.config_maps.append(_config_map(document, file))
+
+
+def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInputs:
+    """Manifests from (file name, text) pairs; envFrom ConfigMaps resolve across all of them."""
+    found = KubernetesInputs()
+    for file, text in sources:
+        found.files.append(file)
+        documents, errors = read_documents(text, file)
+        found.errors.extend(errors)
+        for document in documents:
+            _collect(document, file, found)
+    found.workloads = [
+        Workload(w.kind, w.name, w.namespace, w.replicas, w.replicas_line,
+                 tuple(_resolve_env(c, w.namespace, found.config_maps) for c in w.containers),
+                 w.max_surge, w.file, w.line, w.unknown)
+        for w in found.workloads]
+    return found
+
+
+def load_kubernetes(paths: Sequence[str]) -> KubernetesInputs:
+    """Read YAML files; an unreadable or oversized file is a located error."""
+    sources: list[tuple[str, str]] = []
+    errors: list[InputError] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            errors.append(InputError(path, 0, f"cannot read: {error.strerror or error}"))
+            continue
+        if len(raw) > MAX_FILE_BYTES:
+            errors.append(InputError(path, 0, f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"))
+            continue
+        sources.append((path, raw.decode("utf-8-sig", errors="replace")))
+    found = load_kubernetes_texts(sources)
+    found.errors[:0] = errors
+    return found

@@ -1,0 +1,1 @@
+"""PgBouncer configuration: pgbouncer.ini (with %include) or a container's environment."""

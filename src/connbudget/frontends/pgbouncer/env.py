@@ -1,0 +1,100 @@
+"""The configuration a PgBouncer container image builds from its environment (edoburu, bitnami).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from urllib.parse import unquote, urlsplit
+
+from connbudget.errors import InputError
+from connbudget.frontends.pgbouncer.ini import _check, _note_unknown
+from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting
+
+# Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
+# bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port).
+_ENV_SETTINGS = ("pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size",
+                 "max_client_conn", "max_db_connections", "max_user_connections",
+                 "max_db_client_connections", "max_user_client_connections", "listen_port")
+
+
+def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, file: str,
+                 lines: Mapping[str, int], line: int, errors: list[InputError],
+                 section: str = "pgbouncer") -> Setting | None:
+    for name in names:
+        if name not in env:
+            continue
+        value = env[name]
+        where = lines.get(name, line)
+        if value is None:
+            return Setting(key, "", file, where, unknown=f"env {name} comes from a secret "
+                           "or another resource")
+        return _check(section, key, value.strip(), file, where, errors, f"env {name}: ")
+    return None
+
+
+def config_from_env(env: Mapping[str, str | None], file: str, line: int,
+                    lines: Mapping[str, int] | None = None, image: str = "") -> PgBouncerConfig:
+    """The configuration a PgBouncer container builds from its environment.
+
+    `env` maps variable names to values (None: not readable, e.g. from a Secret); `lines` gives
+    each variable's line in `file` where known. `image` selects image defaults: edoburu/pgbouncer
+    listens on 5432 unless LISTEN_PORT is set.
+    """
+    at = lines or {}
+    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file])
+    for key in _ENV_SETTINGS:
+        names = [key.upper(), f"PGBOUNCER_{key.upper()}"]
+        if key == "listen_port":
+            names.append("PGBOUNCER_PORT")
+        found = _env_setting(env, names, key, file, at, line, config.errors)
+        if found is not None:
+            config.settings[key] = found
+            _note_unknown(config, found)
+    if "listen_port" not in config.settings and "edoburu" in image:
+        config.settings["listen_port"] = Setting("listen_port", "5432", file, line)
+    entry = _env_database(env, file, at, line, config.errors)
+    if entry is not None:
+        config.databases[entry.name] = entry
+    return config
+
+
+def _env_database(env: Mapping[str, str | None], file: str, lines: Mapping[str, int], line: int,
+                  errors: list[InputError]) -> Entry | None:
+    def text(*names: str) -> tuple[str, int] | None:
+        for name in names:
+            value = env.get(name)
+            if value:
+                return value.strip(), lines.get(name, line)
+        return None
+
+    params: dict[str, Setting] = {}
+    url = text("DATABASE_URL")
+    if url is not None:
+        parts = urlsplit(url[0])
+        for key, value in (("host", parts.hostname), ("port", str(parts.port or "") or None),
+                           ("dbname", unquote(parts.path.lstrip("/")) or None),
+                           ("user", unquote(parts.username or "") or None)):
+            if value:
+                params[key] = Setting(key, value, file, url[1])
+    for key, names in (("host", ("DB_HOST", "POSTGRESQL_HOST")),
+                       ("port", ("DB_PORT", "POSTGRESQL_PORT")),
+                       ("dbname", ("DB_NAME", "POSTGRESQL_DATABASE")),
+                       ("user", ("DB_USER", "POSTGRESQL_USERNAME"))):
+        found = text(*names)
+        if found is not None:
+            params[key] = _check("databases", key, found[0], file, found[1], errors, "")
+    if "host" not in params:
+        return None
+    user = params.pop("user", None)
+    # edoburu passes DB_USER as auth_user; bitnami forces it only with PGBOUNCER_SET_DATABASE_USER
+    if user is not None and (env.get("PGBOUNCER_SET_DATABASE_USER") or "").lower() == "yes":
+        params["user"] = user
+    alias = text("PGBOUNCER_DATABASE")
+    dbname = params.get("dbname")
+    if alias:
+        name = alias[0]
+    elif dbname is not None and not dbname.unknown:
+        name = dbname.value
+    else:
+        name = "postgres" if "POSTGRESQL_HOST" in env else "*"
+    return Entry(name, params, file, params["host"].line)

@@ -1,0 +1,170 @@
+"""PgBouncer settings as read, each with the file and line it came from, and PgBouncer's defaults
+(doc/config.md). Passwords are never kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from connbudget.errors import InputError
+
+T = TypeVar("T")
+
+
+POOL_MODES = ("session", "transaction", "statement")
+
+
+DEFAULTS: dict[str, int | str] = {
+    "default_pool_size": 20,
+    "min_pool_size": 0,
+    "reserve_pool_size": 0,
+    "max_client_conn": 100,
+    "max_db_connections": 0,
+    "max_user_connections": 0,
+    "max_db_client_connections": 0,
+    "max_user_client_connections": 0,
+    "listen_port": 6432,
+    "pool_mode": "session",
+}
+
+
+_INT_KEYS = {
+    "pgbouncer": {"default_pool_size", "min_pool_size", "reserve_pool_size", "max_client_conn",
+                  "max_db_connections", "max_user_connections", "max_db_client_connections",
+                  "max_user_client_connections", "listen_port", "max_prepared_statements",
+                  "peer_id"},
+    "databases": {"port", "pool_size", "min_pool_size", "reserve_pool", "reserve_pool_size",
+                  "max_db_connections", "max_db_client_connections"},
+    "users": {"pool_size", "reserve_pool_size", "max_user_connections",
+              "max_user_client_connections"},
+}
+
+
+_SECRET_KEYS = {"password"}
+
+
+REDACTED = "<redacted>"
+
+
+DEFAULT_SOURCE = "PgBouncer default (doc/config.md)"
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    value: str  # as written; REDACTED for passwords
+    file: str
+    line: int
+    unknown: str = ""  # why the value is not known (template placeholder), else empty
+    invalid: bool = False  # reported as an InputError
+
+
+@dataclass(frozen=True)
+class Resolved(Generic[T]):
+    """A setting's effective value. `value` None: unknown (see `unknown`)."""
+
+    key: str
+    value: T | None
+    source: str  # "pgbouncer.ini:12", "PgBouncer default (doc/config.md)", "env POOL_MODE (...)"
+    file: str = ""
+    line: int = 0
+    is_default: bool = False
+    unknown: str = ""
+
+
+@dataclass
+class Entry:
+    """A [databases] or [users] line: `name = key=value key=value ...`."""
+
+    name: str
+    params: dict[str, Setting]
+    file: str
+    line: int
+
+    def text(self, key: str) -> str | None:
+        found = self.params.get(key)
+        return found.value if found and not found.unknown and not found.invalid else None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    file: str
+    line: int
+    what: str  # e.g. "default_pool_size", "%include /etc/pgbouncer/extra.ini"
+    reason: str
+
+
+@dataclass
+class PgBouncerConfig:
+    origin: str  # the main file, or where the environment was read
+    settings: dict[str, Setting] = field(default_factory=dict)  # [pgbouncer]
+    databases: dict[str, Entry] = field(default_factory=dict)  # [databases], "*" included
+    users: dict[str, Entry] = field(default_factory=dict)  # [users]
+    errors: list[InputError] = field(default_factory=list)
+    unknowns: list[Unknown] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # every file read, includes too
+
+    def integer(self, key: str) -> Resolved[int]:
+        """A [pgbouncer] integer setting, or PgBouncer's default."""
+        return _resolve_int(key, self.settings.get(key))
+
+    def pool_mode(self) -> Resolved[str]:
+        return _resolve_mode(self.settings.get("pool_mode"))
+
+    def default_pool_size(self) -> Resolved[int]:
+        return self.integer("default_pool_size")
+
+    def reserve_pool_size(self) -> Resolved[int]:
+        return self.integer("reserve_pool_size")
+
+    def max_client_conn(self) -> Resolved[int]:
+        return self.integer("max_client_conn")
+
+    def max_db_connections(self) -> Resolved[int]:
+        return self.integer("max_db_connections")
+
+    def max_user_connections(self) -> Resolved[int]:
+        return self.integer("max_user_connections")
+
+    def listen_port(self) -> Resolved[int]:
+        return self.integer("listen_port")
+
+    def fallback(self) -> Entry | None:
+        """The `*` database: the connect string used for any database not listed."""
+        return self.databases.get("*")
+
+
+def _where(setting: Setting) -> str:
+    return f"{setting.file}:{setting.line}"
+
+
+def _resolve_int(key: str, setting: Setting | None) -> Resolved[int]:
+    if setting is None:
+        default = DEFAULTS.get(key)
+        if isinstance(default, int):
+            return Resolved(key, default, DEFAULT_SOURCE, is_default=True)
+        return Resolved(key, None, "not set", unknown=f"{key} is not set")
+    if setting.unknown or setting.invalid:
+        reason = setting.unknown or f"invalid value for {key}"
+        return Resolved(key, None, _where(setting), setting.file, setting.line, unknown=reason)
+    return Resolved(key, int(setting.value), _where(setting), setting.file, setting.line)
+
+
+def _resolve_mode(setting: Setting | None) -> Resolved[str]:
+    if setting is None:
+        return Resolved("pool_mode", "session", DEFAULT_SOURCE, is_default=True)
+    if setting.unknown or setting.invalid:
+        reason = setting.unknown or "invalid pool_mode"
+        return Resolved("pool_mode", None, _where(setting), setting.file, setting.line,
+                        unknown=reason)
+    return Resolved("pool_mode", setting.value.lower(), _where(setting), setting.file,
+                    setting.line)
+
+
+def _first_set(candidates: Sequence[tuple[str, Setting | None]]) -> tuple[str, Setting] | None:
+    for key, setting in candidates:
+        if setting is not None:
+            return key, setting
+    return None
