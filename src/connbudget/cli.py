@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from connbudget.settings import Settings
 
 FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab", "markdown")
+_EXITS = ("\nexit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or\n"
+          "input errors (each reported as file:line: message; the other files are still\n"
+          "checked, and 2 wins over 1)\n")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -51,29 +54,64 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     parser.add_argument("--version", action="version", version=f"connbudget {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    scan = sub.add_parser("scan", help="run every check that applies to the files found")
+    def command(name: str, summary: str, description: str,
+                examples: tuple[str, ...], exits: str = _EXITS) -> argparse.ArgumentParser:
+        epilog = "examples:\n" + "".join(f"  {line}\n" for line in examples) + exits
+        return sub.add_parser(name, help=summary, description=description, epilog=epilog,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    scan = command(
+        "scan", "run every check that applies to the files found",
+        "Find SQL migrations, Terraform, PgBouncer configuration and Kubernetes manifests under\n"
+        "each PATH (default .) and run the role rules and the capacity analysis on them.",
+        ("connbudget scan .", "connbudget scan infra/ db/migrations --format sarif -o cb.sarif"))
     scan.add_argument("paths", nargs="*", default=["."], metavar="PATH")
     _add_output_options(scan)
     _add_capacity_options(scan)
 
-    sql = sub.add_parser("sql", help="check CREATE/ALTER ROLE statements in SQL migrations")
+    sql = command(
+        "sql", "check CREATE/ALTER ROLE statements in SQL migrations",
+        "Check the role statements of SQL migrations (directories are walked in migration\n"
+        "order) against CB001-CB007.",
+        ("connbudget sql db/migrations", "connbudget sql V3__roles.sql --fail-on warning"))
     sql.add_argument("paths", nargs="+", metavar="PATH")
     _add_output_options(sql)
 
-    capacity = sub.add_parser("capacity", help="compute the connection budget of every database")
+    capacity = command(
+        "capacity", "compute the connection budget of every database",
+        "Build databases, roles, poolers and clients from Terraform, PgBouncer and Kubernetes\n"
+        "files and check each database's worst-case connections (CB101-CB108).",
+        ("connbudget capacity infra/",
+         "connbudget capacity . --var-file prod.tfvars --format json"))
     capacity.add_argument("paths", nargs="+", metavar="PATH")
     _add_output_options(capacity)
     _add_capacity_options(capacity)
 
-    sql2json = sub.add_parser("sql2json", help="print role statements as JSON for Conftest")
+    sql2json = command(
+        "sql2json", "print role statements as JSON for Conftest",
+        "Print one JSON document per role statement (a top-level array, as Conftest splits\n"
+        "it), or with --combined one document with the final state of every role.",
+        ("connbudget sql2json db/migrations > roles.json",
+         "connbudget sql2json db/migrations --combined"),
+        "\nexit codes: 0 read every file; 2 an unreadable or unparseable input (reported as\n"
+        "file:line: message on stderr, the other statements still printed)\n")
     sql2json.add_argument("paths", nargs="+", metavar="PATH")
     sql2json.add_argument("--combined", action="store_true",
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
-    sub.add_parser("checks-dir",
-                   help="print the directory to pass to checkov --external-checks-dir")
-    rules = sub.add_parser("rules", help="list the rule catalogue")
+    command("checks-dir", "print the directory to pass to checkov --external-checks-dir",
+            "Print the directory of connbudget's Checkov checks (CKV_CB_001-CKV_CB_005).",
+            ('checkov -d . --external-checks-dir "$(connbudget checks-dir)" '
+             "--mask postgresql_role:password",), "")
+    rules = command(
+        "rules", "list the rule catalogue, or show one rule's page",
+        "Without RULE, list every rule. With RULE (CB101, or a Checkov id such as CKV_CB_001),\n"
+        "print its page: the problem, why it matters, a bad and a good example, the fix and\n"
+        "how to suppress it.",
+        ("connbudget rules", "connbudget rules CB101"),
+        "\nexit codes: 0 printed; 2 unknown rule\n")
+    rules.add_argument("rule", nargs="?", metavar="RULE")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     return parser, dict(sub.choices)
 
@@ -162,9 +200,16 @@ def _cmd_checks_dir(args: argparse.Namespace) -> int:
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
-    from connbudget.reporters.catalogue import render_catalogue
+    from connbudget.errors import UsageError
+    from connbudget.reporters.catalogue import render_catalogue, render_rule
 
-    sys.stdout.write(render_catalogue(args.format))
+    if args.rule is None:
+        sys.stdout.write(render_catalogue(args.format))
+        return 0
+    page = render_rule(args.rule, args.format)
+    if page is None:
+        raise UsageError(f"unknown rule {args.rule!r}: 'connbudget rules' lists them")
+    sys.stdout.write(page)
     return 0
 
 

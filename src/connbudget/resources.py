@@ -1,7 +1,8 @@
-"""Where the files shipped beside the package live: policies/, checks/, data/."""
+"""Where the files shipped beside the package live: policies/, checks/, docs/rules/, data/."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -26,3 +27,12 @@ def checks_dir() -> Path:
 
 def data_dir() -> Path:
     return _PACKAGE / "data"
+
+
+@functools.cache
+def rule_page(rule_id: str) -> str:
+    """The rule's docs/rules page (Markdown), as shipped; empty when it is missing."""
+    try:
+        return (_shipped("docs/rules") / f"{rule_id}.md").read_text(encoding="utf-8")
+    except OSError:
+        return ""

@@ -1,18 +1,22 @@
-"""`connbudget rules`: the catalogue as text, JSON or Markdown."""
+"""`connbudget rules`: the catalogue, or one rule's page, as text, JSON or Markdown."""
 
 from __future__ import annotations
 
 import json
 
-from connbudget.catalogue import RULES
+from connbudget.catalogue import RULES, Rule
+from connbudget.resources import rule_page
+
+
+def _as_json(rule: Rule) -> dict[str, object]:
+    return {"id": rule.id, "severity": rule.severity, "title": rule.title,
+            "checkov_id": rule.checkov_id, "engines": list(rule.engines), "help_uri": rule.help_uri}
 
 
 def render_catalogue(fmt: str) -> str:
     rules = list(RULES.values())
     if fmt == "json":
-        return json.dumps([{"id": r.id, "severity": r.severity, "title": r.title,
-                            "checkov_id": r.checkov_id, "engines": list(r.engines),
-                            "help_uri": r.help_uri} for r in rules], indent=2) + "\n"
+        return json.dumps([_as_json(r) for r in rules], indent=2) + "\n"
     if fmt == "markdown":
         rows = ["| id | severity | rule | Checkov |", "|---|---|---|---|"]
         rows += [f"| [{r.id}]({r.doc_path}) | {r.severity} | {r.title} | {r.checkov_id or '-'} |"
@@ -20,3 +24,22 @@ def render_catalogue(fmt: str) -> str:
         return "\n".join(rows) + "\n"
     width = max(len(r.severity) for r in rules)
     return "".join(f"{r.id}  {r.severity:<{width}}  {r.title}\n" for r in rules)
+
+
+def _lookup(name: str) -> Rule | None:
+    wanted = name.strip().upper()
+    for rule in RULES.values():
+        if wanted in (rule.id, rule.checkov_id):
+            return rule
+    return None
+
+
+def render_rule(name: str, fmt: str) -> str | None:
+    """One rule's page (`CB101` or `CKV_CB_001`); None for a name the catalogue lacks."""
+    rule = _lookup(name)
+    if rule is None:
+        return None
+    page = rule_page(rule.id) or f"# {rule.id}: {rule.title}\n\nSeverity: {rule.severity}\n"
+    if fmt == "json":
+        return json.dumps({**_as_json(rule), "page": page}, indent=2) + "\n"
+    return page if page.endswith("\n") else page + "\n"

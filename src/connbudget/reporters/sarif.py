@@ -11,11 +11,21 @@ from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
 from connbudget.reporters._common import fingerprints, line_of, relative_path
+from connbudget.resources import rule_page
 from connbudget.settings import Settings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/connbudget/connbudget"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+def _help(rule_id: str, title: str, uri: str) -> dict[str, str]:
+    """The rule page itself, so a SARIF viewer shows the problem, the fix and how to suppress."""
+    page = rule_page(rule_id)
+    link = f"[{rule_id} documentation]({uri})"
+    if not page:
+        return {"text": f"{title}. See {uri}", "markdown": f"{title}. {link}"}
+    return {"text": f"{page.rstrip()}\n\n{uri}\n", "markdown": f"{page.rstrip()}\n\n{link}\n"}
 
 
 def _rules() -> list[dict[str, Any]]:
@@ -24,8 +34,7 @@ def _rules() -> list[dict[str, Any]]:
         "name": rule.id,
         "shortDescription": {"text": rule.title},
         "helpUri": rule.help_uri,
-        "help": {"text": f"{rule.title}. See {rule.help_uri}",
-                 "markdown": f"{rule.title}. [{rule.id} documentation]({rule.help_uri})"},
+        "help": _help(rule.id, rule.title, rule.help_uri),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"tags": ["postgresql", "connections"], "severity": rule.severity},
     } for rule in RULES.values()]
