@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,24 @@ def _evaluate(engine: Opa, refs: list[str], documents: list[Any]) -> list[dict[s
                             {"documents": documents})
     assert isinstance(values, list)
     return values
+
+
+def conftest_command(command: str, cwd: Path, policy: Path) -> ConftestRun:
+    """A `conftest test ...` command line as the docs give it; `-p` is read from `policy`."""
+    words = shlex.split(command)
+    assert words[:2] == ["conftest", "test"], command
+    inputs, namespaces, flags = [], [], set()
+    rest = iter(words[2:])
+    for word in rest:
+        if word in ("-p", "--policy"):
+            next(rest)
+        elif word in ("-n", "--namespace"):
+            namespaces.append(next(rest))
+        elif word.startswith("--"):
+            flags.add(word)
+        else:
+            inputs.append(Path(word))
+    assert flags <= {"--all-namespaces", "--fail-on-warn"}, flags
+    return conftest_test(inputs, policy, namespaces=tuple(namespaces) or ("main",),
+                         all_namespaces="--all-namespaces" in flags,
+                         fail_on_warn="--fail-on-warn" in flags, cwd=cwd)

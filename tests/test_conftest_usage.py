@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
-from conftest_rules import ConftestRun, conftest_test
+from conftest import FIXTURES, ROOT, run_cli
+from conftest_rules import ConftestRun, conftest_command, conftest_test
 from rego_engines import OPA_UNAVAILABLE
 
 from connbudget.resources import policies_dir
@@ -129,3 +129,23 @@ def test_broken_metadata_fails_the_load(tmp_path: Path) -> None:
                         all_namespaces=True)
     assert run.code == 1
     assert "rego_parse_error: yaml:" in run.error
+
+
+def _documented(text: str) -> list[str]:
+    return [line.split("#")[0].strip() for line in text.splitlines()
+            if line.strip().startswith(("conftest test", "- conftest test"))]
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/ci.md"])
+def test_the_documented_conftest_commands_warn_on_advice_and_fail_on_errors(
+        doc: str, tmp_path: Path) -> None:
+    commands = [c.removeprefix("- ") for c in _documented((ROOT / doc).read_text("utf-8"))]
+    assert commands
+    for command in commands:
+        for case, code in (("warnings_only", 0), ("unlimited", 1)):
+            work = tmp_path / case
+            roles = _roles_json(case, work)
+            assert command.split()[2] == roles.name, command
+            run = conftest_command(command, work, POLICIES)
+            assert run.code == code, (command, case, run.error)
+            assert any(r.warnings for r in run.results), command

@@ -71,8 +71,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
-    sub.add_parser("checks-dir",
-                   help="print the directory to pass to checkov --external-checks-dir")
+    checks = sub.add_parser("checks-dir",
+                            help="print the directory to pass to checkov --external-checks-dir")
+    checks.add_argument("--checkov-config", action="store_true",
+                        help="print a .checkov.yaml fragment naming it by absolute path")
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     return parser, dict(sub.choices)
@@ -155,9 +157,18 @@ def _cmd_sql2json(args: argparse.Namespace) -> int:
 
 
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
+    import json
+
     from connbudget.resources import checks_dir
 
-    print(checks_dir())
+    directory = checks_dir().resolve()
+    if args.checkov_config:
+        # Checkov resolves a relative external-checks-dir against its working directory, not
+        # against the config file, and a directory it cannot find loads nothing, silently.
+        print("external-checks-dir:")
+        print(f"  - {json.dumps(str(directory))}")
+    else:
+        print(directory)
     return 0
 
 
