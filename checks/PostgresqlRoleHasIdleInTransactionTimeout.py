@@ -17,7 +17,8 @@ class PostgresqlRoleHasIdleInTransactionTimeout(BaseResourceCheck):
             supported_resources=("postgresql_role",),
             guideline="https://github.com/connbudget/connbudget/blob/main/docs/rules/CB005.md",
         )
-        self.severity = Severities[BcSeverities.INFO]  # type: ignore[assignment]  # typed None in BaseCheck
+        # LOW, not INFO: Checkov's SARIF gives INFO results level "none"; LOW is SARIF's "note".
+        self.severity = Severities[BcSeverities.LOW]  # type: ignore[assignment]  # typed None in BaseCheck
 
     def scan_resource_conf(self, conf: dict[str, list[Any]]) -> CheckResult:
         self.evaluated_keys = ["login", "idle_in_transaction_session_timeout"]

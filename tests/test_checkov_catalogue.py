@@ -15,7 +15,8 @@ from connbudget.catalogue import RULES
 CHECK_FILES = sorted(p for p in CHECKS.glob("*.py") if not p.name.startswith("_"))
 HELPERS = sorted(p for p in CHECKS.glob("_*.py") if not p.name.startswith("__"))
 SIBLINGS = {p.stem for p in HELPERS}
-SEVERITY = {"error": "HIGH", "warning": "MEDIUM", "info": "INFO"}
+# Checkov's SARIF maps HIGH to "error", MEDIUM to "warning", LOW to "note" and INFO to "none".
+SEVERITY = {"error": "HIGH", "warning": "MEDIUM", "info": "LOW"}
 
 
 def _metadata(path: Path) -> dict[str, str]:

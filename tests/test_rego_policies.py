@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from conftest import FIXTURES
-from rego_engines import rego_test_files, regorus_engine
+from rego_engines import OPA_UNAVAILABLE, Opa, Regorus, rego_test_files
 
 from connbudget.catalogue import RULES
 from connbudget.rego import policy_files
@@ -86,17 +86,60 @@ def test_lines_are_at_most_120_characters(path: Path) -> None:
     assert long == []
 
 
+def kind(rule_severity: str) -> str:
+    """Conftest fails a run on `deny` and only warns on `warn`: only error rules may fail it."""
+    return "deny" if rule_severity == "error" else "warn"
+
+
 @pytest.mark.parametrize("path", RULE_POLICIES, ids=lambda p: p.parent.name)
-def test_results_carry_the_rule_id_and_severity_of_their_policy(path: Path) -> None:
-    engine = regorus_engine(policy_files())
+def test_rule_kind_follows_the_severity(path: Path) -> None:
+    heads = re.findall(r"^(deny|warn|violation)\b", path.read_text(encoding="utf-8"), re.MULTILINE)
+    assert set(heads) == {kind(RULES[rule_id(path)].severity)}
+
+
+@pytest.mark.parametrize("path", RULE_POLICIES, ids=lambda p: p.parent.name)
+def test_results_carry_the_rule_id_severity_and_location_of_their_policy(path: Path) -> None:
+    engine = Regorus()
     rule = RULES[rule_id(path)]
     results = []
     for case in sorted((FIXTURES / "policies" / "documents").glob("*.json")):
         for document in json.loads(case.read_text(encoding="utf-8")):
-            engine.set_input_json(json.dumps(document))
-            answer = json.loads(engine.eval_query_as_json(f"data.{package(path)}.deny"))
-            results.extend(answer["result"][0]["expressions"][0]["value"])
+            [found] = engine.value(f"data.{package(path)}.{kind(rule.severity)}", document)
+            assert isinstance(found, list)
+            for result in found:
+                results.append((result, document["source"]))
     assert results, f"no fixture document makes {rule.id} fire"
-    for result in results:
-        assert set(result) == {"msg", "rule_id", "severity", "file", "line", "resource", "fix"}
+    for result, source in results:
+        assert set(result) == {"msg", "rule_id", "severity", "file", "line", "_loc", "resource",
+                               "fix"}
         assert (result["rule_id"], result["severity"]) == (rule.id, rule.severity)
+        assert result["_loc"] == {"file": source["file"], "line": source["line"]}
+
+
+@pytest.mark.skipif(OPA_UNAVAILABLE is not None, reason=f"real OPA not run: {OPA_UNAVAILABLE}")
+@pytest.mark.parametrize("path", RULE_POLICIES, ids=lambda p: p.parent.name)
+def test_opa_parses_the_metadata_as_the_catalogue_says(path: Path) -> None:
+    # A rule in the policy's package sees the package METADATA as OPA (and Conftest) parsed it.
+    probe = path.parent / "metadata_probe.rego"
+    engine = Opa(policy_files())
+    source = f"package {package(path)}\n\nchain := rego.metadata.chain()\n"
+    engine.engine.add_policy(str(probe), source)
+    [chain] = engine.value(f"data.{package(path)}.chain")
+    assert isinstance(chain, list)
+    [annotations] = [link["annotations"] for link in chain if "annotations" in link]
+    rule = RULES[rule_id(path)]
+    assert annotations["scope"] == "package"
+    assert annotations["title"] == rule.title
+    assert annotations["custom"] == {"id": rule.id, "severity": rule.severity}
+    assert [r["ref"] for r in annotations["related_resources"]] == [rule.help_uri]
+    assert annotations["description"] == " ".join(metadata(path)["description"].split())
+
+
+@pytest.mark.skipif(OPA_UNAVAILABLE is not None, reason=f"real OPA not run: {OPA_UNAVAILABLE}")
+def test_broken_metadata_fails_the_load_as_in_conftest() -> None:
+    from opa_bindings import OpaError
+
+    broken = FIXTURES / "policies" / "broken_metadata" / "policy.rego"
+    engine = Opa([*policy_files(), broken])
+    with pytest.raises(OpaError, match=r"broken_metadata/policy.rego:\d+: rego_parse_error: yaml:"):
+        engine.value("data.connbudget.cb001.deny", {})

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import regopy
 from conftest import FIXTURES, run_cli
-from rego_engines import regorus_engine
+from rego_engines import OPA_UNAVAILABLE, Opa, Regorus
 
 USER_POLICY = FIXTURES / "policies" / "user" / "policy.rego"
-QUERY = "deny := data.team.connection_limits.deny"
+RULE = "data.team.connection_limits.deny"
+QUERY = f"deny := {RULE}"
+EXPECTED = ["ALTER ROLE legacy removes the connection limit"]
 
 
 def _documents() -> list[dict[str, object]]:
@@ -20,14 +23,22 @@ def _documents() -> list[dict[str, object]]:
     return documents
 
 
-def test_ast_policy_fires_on_sql2json_output_in_regorus() -> None:
-    engine = regorus_engine([USER_POLICY])
-    denials = []
+def _denials(engine: Regorus | Opa) -> list[object]:
+    denials: list[object] = []
     for document in _documents():
-        engine.set_input_json(json.dumps(document))
-        answer = json.loads(engine.eval_query_as_json(QUERY))
-        denials.extend(answer["result"][0]["bindings"]["deny"])
-    assert denials == ["ALTER ROLE legacy removes the connection limit"]
+        [found] = engine.value(RULE, document)
+        assert isinstance(found, list)
+        denials.extend(found)
+    return denials
+
+
+def test_ast_policy_fires_on_sql2json_output_in_regorus() -> None:
+    assert _denials(Regorus([USER_POLICY])) == EXPECTED
+
+
+@pytest.mark.skipif(OPA_UNAVAILABLE is not None, reason=f"real OPA not run: {OPA_UNAVAILABLE}")
+def test_ast_policy_fires_on_sql2json_output_in_opa() -> None:
+    assert _denials(Opa([USER_POLICY])) == EXPECTED
 
 
 def test_ast_policy_fires_on_sql2json_output_in_regopy() -> None:
@@ -37,4 +48,4 @@ def test_ast_policy_fires_on_sql2json_output_in_regopy() -> None:
     for document in _documents():
         interpreter.set_input_term(json.dumps(document))
         denials.extend(json.loads(str(interpreter.query(QUERY)))["bindings"]["deny"])
-    assert denials == ["ALTER ROLE legacy removes the connection limit"]
+    assert denials == EXPECTED

@@ -100,10 +100,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
-    command("checks-dir", "print the directory to pass to checkov --external-checks-dir",
-            "Print the directory of connbudget's Checkov checks (CKV_CB_001-CKV_CB_005).",
-            ('checkov -d . --external-checks-dir "$(connbudget checks-dir)" '
-             "--mask postgresql_role:password",), "")
+    checks = command(
+        "checks-dir", "print the directory to pass to checkov --external-checks-dir",
+        "Print the directory of connbudget's Checkov checks (CKV_CB_001-CKV_CB_005), or with\n"
+        "--checkov-config a .checkov.yaml fragment that names it by absolute path.",
+        ('checkov -d . --external-checks-dir "$(connbudget checks-dir)" '
+         "--mask postgresql_role:password",
+         "connbudget checks-dir --checkov-config >> .checkov.yaml"), "")
+    checks.add_argument("--checkov-config", action="store_true",
+                        help="print a .checkov.yaml fragment naming it by absolute path")
     rules = command(
         "rules", "list the rule catalogue, or show one rule's page",
         "Without RULE, list every rule. With RULE (CB101, or a Checkov id such as CKV_CB_001),\n"
@@ -193,9 +198,18 @@ def _cmd_sql2json(args: argparse.Namespace) -> int:
 
 
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
+    import json
+
     from connbudget.resources import checks_dir
 
-    print(checks_dir())
+    directory = checks_dir().resolve()
+    if args.checkov_config:
+        # Checkov resolves a relative external-checks-dir against its working directory, not
+        # against the config file, and a directory it cannot find loads nothing, silently.
+        print("external-checks-dir:")
+        print(f"  - {json.dumps(str(directory))}")
+    else:
+        print(directory)
     return 0
 
 

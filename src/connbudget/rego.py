@@ -1,7 +1,8 @@
 """Embedded evaluation of the bundled Rego role policies (rego-cpp through regopy).
 
-The policies are compiled once per process into a bundle whose query collects the `deny` set of
-every policy package; each role document is then one evaluation of that bundle.
+The policies are compiled once per process into a bundle whose query collects the `deny` and
+`warn` sets of every policy package (error rules are `deny`, warning and info rules `warn`, as
+Conftest users expect); each role document is then one evaluation of that bundle.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from connbudget.report import Finding
 from connbudget.resources import policies_dir
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
-_DENY = re.compile(r"^deny\s+contains\b", re.MULTILINE)
+# The rule kinds Conftest reports: `deny` fails a run, `warn` only warns.
+_KIND = re.compile(r"^(deny|warn)\s+contains\b", re.MULTILINE)
 
 
 class RegoError(RuntimeError):
@@ -31,17 +33,17 @@ def policy_files(root: Path | None = None) -> list[Path]:
     return sorted(p for p in base.rglob("*.rego") if not p.name.endswith("_test.rego"))
 
 
-def deny_query(sources: dict[str, str]) -> str:
-    """A query binding `deny` to the union of the `deny` sets of every package that has one."""
-    packages = sorted(
-        match.group(1)
+def results_query(sources: dict[str, str]) -> str:
+    """A query binding `results` to the union of the `deny` and `warn` sets of every package."""
+    refs = sorted(
+        f"data.{package.group(1)}.{kind}"
         for text in sources.values()
-        if _DENY.search(text)
-        for match in _PACKAGE.finditer(text)
+        for package in _PACKAGE.finditer(text)
+        for kind in sorted(set(_KIND.findall(text)))
     )
-    if not packages:
-        raise RegoError("no policy with a deny rule found")
-    return "deny := " + " | ".join(f"data.{package}.deny" for package in packages)
+    if not refs:
+        raise RegoError("no policy with a deny or warn rule found")
+    return "results := " + " | ".join(refs)
 
 
 @functools.lru_cache(maxsize=1)
@@ -53,7 +55,7 @@ def _compiled() -> tuple[Any, Any]:
     try:
         for name, text in sources.items():
             interpreter.add_module(name, text)
-        bundle = interpreter.build(deny_query(sources))
+        bundle = interpreter.build(results_query(sources))
     except regopy.RegoError as error:
         raise RegoError(f"cannot compile the bundled policies: {error}") from error
     if not bundle.ok():
@@ -64,7 +66,7 @@ def _compiled() -> tuple[Any, Any]:
 
 
 def evaluate_document(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The raw deny results of every bundled policy for one document, in a stable order."""
+    """The raw deny and warn results of every bundled policy for one document, in a stable order."""
     interpreter, bundle = _compiled()
     # set_input(dict) does not escape quotes inside strings; a JSON term does.
     interpreter.set_input_term(json.dumps(document))
@@ -74,7 +76,7 @@ def evaluate_document(document: dict[str, Any]) -> list[dict[str, Any]]:
     text = str(output)
     if text == "undefined":
         return []
-    results: list[dict[str, Any]] = json.loads(text)["bindings"]["deny"]
+    results: list[dict[str, Any]] = json.loads(text)["bindings"]["results"]
     return sorted(results, key=lambda r: json.dumps(r, sort_keys=True))
 
 

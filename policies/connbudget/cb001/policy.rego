@@ -42,6 +42,6 @@ login_phrase := " can log in" if {
 
 sizing := "size it as the pool that logs in as this role + its reserve + admin headroom, e.g. 20 + 5 + headroom -> 50"
 
-fix := concat("", ["set connection_limit = 50 in ", input.resource, "; ", sizing]) if {
+fix := concat("", ["set connection_limit = 50 in ", roles.resource, "; ", sizing]) if {
 	roles.terraform
 } else := concat("", ["ALTER ROLE ", roles.sql_name, " CONNECTION LIMIT 50; -- ", sizing])

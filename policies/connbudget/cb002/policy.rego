@@ -20,7 +20,7 @@ locked_out(state) if {
 	state.connection_limit == 0
 }
 
-deny contains result if {
+warn contains result if {
 	roles.touches(["login", "connection_limit"])
 	locked_out(input.effective)
 	input.final != null
@@ -34,7 +34,7 @@ message := concat("", [
 ])
 
 fix := concat("", [
-	"in ", input.resource, " set login = false if the role must not connect, or connection_limit = 50 ",
+	"in ", roles.resource, " set login = false if the role must not connect, or connection_limit = 50 ",
 	"(pool + reserve + admin headroom) if it must",
 ]) if {
 	roles.terraform

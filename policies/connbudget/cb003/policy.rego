@@ -20,7 +20,7 @@ login_superuser(state) if {
 	state.superuser == true
 }
 
-deny contains result if {
+warn contains result if {
 	roles.touches(["login", "superuser"])
 	login_superuser(input.effective)
 	input.final != null
@@ -35,6 +35,6 @@ message := concat("", [
 
 advice := "grant the application only the privileges it needs and keep superuser for an operator account"
 
-fix := concat("", ["set superuser = false in ", input.resource, "; ", advice]) if {
+fix := concat("", ["set superuser = false in ", roles.resource, "; ", advice]) if {
 	roles.terraform
 } else := concat("", ["ALTER ROLE ", roles.sql_name, " NOSUPERUSER; -- ", advice])

@@ -26,7 +26,7 @@ message := concat("", [
 ])
 
 fix := concat("", [
-	"in ", input.resource, " use password = var.db_password (a sensitive variable or a secret ",
+	"in ", roles.resource, " use password = var.db_password (a sensitive variable or a secret ",
 	"manager reference) or password_wo with an ephemeral value, never a literal",
 ]) if {
 	roles.terraform

@@ -29,9 +29,12 @@ has_idle_timeout(settings) if {
 # 0 in any unit turns the timeout off.
 disabled(value) if value == 0
 
-disabled(value) if regex.match(`^\s*0+\s*(us|ms|s|min|h|d)?\s*$`, value)
+disabled(value) if {
+	is_string(value)
+	regex.match(`^\s*0+\s*(us|ms|s|min|h|d)?\s*$`, value)
+}
 
-deny contains result if {
+warn contains result if {
 	logs_in
 	input.final.login == true
 	roles.resolved(["idle_in_transaction_session_timeout"])
@@ -45,7 +48,7 @@ message := concat("", [
 ])
 
 fix := concat("", [
-	"set idle_in_transaction_session_timeout = 60000 (milliseconds) in ", input.resource,
+	"set idle_in_transaction_session_timeout = 60000 (milliseconds) in ", roles.resource,
 ]) if {
 	roles.terraform
 } else := concat("", [

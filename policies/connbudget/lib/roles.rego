@@ -29,9 +29,14 @@ unresolved_in(attributes) if {
 	attribute in object.get(input, "unresolved", [])
 }
 
+# The resource the document describes, as text whatever a hand-written document holds there.
+resource := input.resource if {
+	is_string(input.resource)
+} else := ""
+
 name := input.role.name if {
 	is_string(input.role.name)
-} else := input.resource
+} else := resource
 
 # The role name as a message shows it, the way PostgreSQL's own errors do.
 quoted_name := concat("", [`"`, name, `"`])
@@ -50,13 +55,14 @@ reserved_words := {
 	"when", "where", "with",
 }
 
-# A finding as Conftest shows it: `msg` first, the rest kept as metadata.
+# A finding as Conftest shows it: `msg` first, `_loc` as its location, the rest kept as metadata.
 finding(rule_id, severity, msg, fix) := {
 	"msg": msg,
 	"rule_id": rule_id,
 	"severity": severity,
 	"file": input.source.file,
 	"line": input.source.line,
-	"resource": input.resource,
+	"_loc": {"file": input.source.file, "line": input.source.line},
+	"resource": resource,
 	"fix": fix,
 }
