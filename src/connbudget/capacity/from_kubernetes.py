@@ -266,6 +266,6 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
         out.clients.append(Client(
             "kubernetes", Location(address, workload.file, workload.line), maximum,
             deploy, task.processes, task.pool, task.pool_setting,
-            setting, autoscaled=scaler is not None, refs=task.refs, user=task.user, database=task.database,
-            notes=notes))
+            setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
+            database=task.database, notes=notes))
     return out

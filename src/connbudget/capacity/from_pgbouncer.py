@@ -116,6 +116,8 @@ def _apply(pooler: Pooler, worst: WorstCase) -> None:
     factor, times = _multiplier(pooler)
     pooler.assumptions = list(worst.assumptions)
     pooler.bound_by = worst.bound_by
+    if worst.databases:
+        pooler.database_names = sorted(term.database for term in worst.databases)
     if worst.total is None or factor is None:
         why = "; ".join(worst.unknown) if worst.total is None else times
         pooler.assumptions.append(why)

@@ -342,8 +342,8 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
         # any database name a client asks for becomes a database of its own with its own pools:
         # only the caps of user objects shared by every database bound them
         star = config.databases["*"]
-        shared = [u for u in names or () if u in registered and u in caps]
-        others = names is None or len(shared) < len(names) or bool(
+        everywhere = [u for u in names or () if u in registered and u in caps]
+        others = names is None or len(everywhere) < len(names) or bool(
             _auth_user(config, star) and any(u not in registered for u in names or ()))
         if others or total is None:
             unbounded, total = True, None
@@ -352,7 +352,7 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
             bound_by = ("max_user_connections for every client user, or the databases clients "
                         "use")
         else:
-            total = _flow(terms, caps, None, shared)
+            total = _flow(terms, caps, None, everywhere)
             assumptions.append("databases reached through '*' bounded by max_user_connections")
     roles: dict[str, int] = {}
     if total is not None:
