@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck bench checkov-venv venv clean
+.PHONY: test demo lint typecheck bench checkov-venv venv clean pgbouncer
 
 $(BIN)/connbudget: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ $(CHECKOV_VENV)/bin/checkov:
 venv: $(BIN)/connbudget
 checkov-venv: $(CHECKOV_VENV)/bin/checkov
 
-test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+# The live PgBouncer tests need PgBouncer (Debian's package; CI runs as root).
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || \
+	  { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
+
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov pgbouncer
 	$(BIN)/pytest -q
 
 demo: $(BIN)/connbudget

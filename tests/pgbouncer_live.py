@@ -63,11 +63,12 @@ def try_start(ini_text: str, directory: Path, name: str = "pgbouncer.ini",
     with open(log, "w") as out:
         proc = subprocess.Popen(_as_postgres([PGBOUNCER, str(path)]), cwd=directory,
                                 stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + wait
     try:
-        proc.wait(timeout=wait)
-        started = False
-    except subprocess.TimeoutExpired:
-        started = True
+        while proc.poll() is None and time.monotonic() < deadline \
+                and "process up" not in log.read_text(errors="replace"):
+            time.sleep(0.05)
+        started = proc.poll() is None
     finally:
         if proc.poll() is None:
             proc.terminate()
