@@ -10,6 +10,7 @@ says for 1.18.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 from conftest import FIXTURES, run_cli
 from pg import Server, running_server
@@ -94,7 +96,7 @@ def test_peak_server_connections_equal_the_worst_case(server: Server, name: str)
     databases = sorted({group.database for group in groups})
     worst = _worst(name, users, databases) * processes
     with running_pgbouncer(_ini(server, name), USERLIST, processes=processes) as bouncer:
-        load = drive(server, bouncer, groups, hold=1.0)
+        load = drive(server, bouncer, groups, hold=2.0)
     assert (load.peak, worst) == (EXPECTED[name], EXPECTED[name]), load.errors[:3]
     assert load.errors == ()
 
@@ -119,6 +121,28 @@ def test_role_limit_below_the_pool_caps_the_server_and_queues_clients(server: Se
     assert load.peak == 5
     assert 'login failed: FATAL: too many connections for role "capped"' in log
     assert load.errors and all("query_wait_timeout" in error for error in load.errors)
+
+
+def test_clients_of_a_pool_with_no_server_connection_get_the_postgres_error(
+        server: Server) -> None:
+    async def take_the_role_slots() -> list[asyncpg.Connection]:
+        return [await asyncpg.connect(host=str(server.socket_dir), port=server.port,
+                                      user="capped", database="app") for _ in range(5)]
+
+    async def release(connections: list[asyncpg.Connection]) -> None:
+        for connection in connections:
+            await connection.close()
+
+    loop = asyncio.new_event_loop()
+    held = loop.run_until_complete(take_the_role_slots())
+    try:
+        with running_pgbouncer(_ini(server, "role-limit.ini"), USERLIST) as bouncer:
+            load = drive(server, bouncer, [Clients("capped", "app", 3)], hold=0.5)
+    finally:
+        loop.run_until_complete(release(held))
+        loop.close()
+    assert load.ok == 0
+    assert all('too many connections for role "capped"' in error for error in load.errors)
 
 
 _MAIN_TF = """resource "aws_db_parameter_group" "main" {{
