@@ -3,8 +3,8 @@
 PgBouncer refuses to run as root, so under root it runs as the `postgres` OS user, like the
 server (tests/pg.py). It listens on a unix socket in its own directory, or on a free loopback
 port when a scenario needs TCP (so_reuseport). Clients are asyncpg connections that each hold a
-server connection for a moment (`SELECT pg_sleep(...)`); the peak of server connections is read
-from pg_stat_activity while they run.
+server connection (an open transaction) until no new server connection has opened for a moment;
+the peak of server connections is read from pg_stat_activity while they run.
 """
 
 from __future__ import annotations
@@ -185,17 +185,21 @@ class Clients:
     password: str | None = None
 
 
-async def _client(bouncer: Bouncer, clients: Clients, hold: float,
+async def _client(bouncer: Bouncer, clients: Clients, release: asyncio.Event,
                   timeout: float) -> str | None:
+    """Log in, take a server connection (an open transaction holds it in every pool mode) and
+    keep it until the load has settled."""
     try:
         connection = await asyncpg.connect(
             host=bouncer.host, port=bouncer.port, user=clients.user, database=clients.database,
-            password=clients.password,
-            statement_cache_size=0, timeout=timeout, command_timeout=timeout)
+            password=clients.password, statement_cache_size=0, timeout=timeout,
+            command_timeout=timeout)
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as error:
         return f"{type(error).__name__}: {error}"
     try:
-        await connection.execute(f"SELECT pg_sleep({hold})")
+        await connection.execute("BEGIN; SELECT 1")
+        await asyncio.wait_for(release.wait(), timeout)
+        await connection.execute("COMMIT")
         return None
     except (OSError, asyncio.TimeoutError, asyncpg.PostgresError) as error:
         return f"{type(error).__name__}: {error}"
@@ -207,15 +211,20 @@ async def _load(server: Server, bouncer: Bouncer, groups: Sequence[Clients], hol
                 timeout: float) -> Load:
     probe = await asyncpg.connect(host=str(server.socket_dir), port=server.port, user=SUPERUSER,
                                   database="postgres")
-    peak = 0
+    peak, changed = 0, time.monotonic()
+    release = asyncio.Event()
     try:
-        tasks = [asyncio.ensure_future(_client(bouncer, group, hold, timeout))
+        tasks = [asyncio.ensure_future(_client(bouncer, group, release, timeout))
                  for group in groups for _ in range(group.count)]
         while not all(task.done() for task in tasks):
-            count = await probe.fetchval(
+            count = int(await probe.fetchval(
                 "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                "AND pid <> pg_backend_pid()")
-            peak = max(peak, int(count))
+                "AND pid <> pg_backend_pid()"))
+            if count > peak:
+                peak, changed = count, time.monotonic()
+            # the pools have filled once no new server connection came for `hold` seconds
+            if peak and time.monotonic() - changed >= hold:
+                release.set()
             await asyncio.sleep(0.03)
         results = [task.result() for task in tasks]
     finally:
@@ -225,7 +234,7 @@ async def _load(server: Server, bouncer: Bouncer, groups: Sequence[Clients], hol
 
 
 def drive(server: Server, bouncer: Bouncer, groups: Sequence[Clients], hold: float = 1.5,
-          timeout: float = 8) -> Load:
-    """All clients at once, each holding a server connection for `hold` seconds; bounded by
-    `timeout` per client."""
+          timeout: float = 20) -> Load:
+    """All clients at once, each holding a server connection until no new one has opened for
+    `hold` seconds; bounded by `timeout` per client."""
     return asyncio.run(_load(server, bouncer, groups, hold, timeout))

@@ -45,7 +45,7 @@ SETUP = [
 # auth_user's pool fills as the main pool does
 LOOKUP = ("CREATE FUNCTION lookup(u text, OUT usename name, OUT passwd text) RETURNS record "
           "LANGUAGE sql SECURITY DEFINER AS $$ SELECT usename, passwd::text FROM pg_shadow, "
-          "pg_sleep(0.5) WHERE usename = u $$")
+          "pg_sleep(1) WHERE usename = u $$")
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_peak_server_connections_equal_the_worst_case(server: Server, name: str)
     databases = sorted({group.database for group in groups})
     worst = _worst(name, users, databases) * processes
     with running_pgbouncer(_ini(server, name), USERLIST, processes=processes) as bouncer:
-        load = drive(server, bouncer, groups, hold=2.0)
+        load = drive(server, bouncer, groups)
     assert (load.peak, worst) == (EXPECTED[name], EXPECTED[name]), load.errors[:3]
     assert load.errors == ()
 
@@ -114,7 +114,7 @@ def test_role_limit_below_the_pool_caps_the_server_and_queues_clients(server: Se
     assert len(role) == 1 and "as role capped" in role[0]["message"]
     assert "query_wait_timeout" in role[0]["message"]
     with running_pgbouncer(_ini(server, "role-limit.ini"), USERLIST) as bouncer:
-        load = drive(server, bouncer, [Clients("capped", "app", 16)], hold=1.0)
+        load = drive(server, bouncer, [Clients("capped", "app", 16)], timeout=8)
         log = bouncer.log()
     # PostgreSQL stops the pool at the role's limit; PgBouncer logs it and keeps the clients
     # queued until query_wait_timeout drops them, as the CB104 message says
@@ -137,7 +137,7 @@ def test_clients_of_a_pool_with_no_server_connection_get_the_postgres_error(
     held = loop.run_until_complete(take_the_role_slots())
     try:
         with running_pgbouncer(_ini(server, "role-limit.ini"), USERLIST) as bouncer:
-            load = drive(server, bouncer, [Clients("capped", "app", 3)], hold=0.5)
+            load = drive(server, bouncer, [Clients("capped", "app", 3)])
     finally:
         loop.run_until_complete(release(held))
         loop.close()
@@ -226,7 +226,7 @@ def test_the_computed_fix_converges_on_the_real_pgbouncer(server: Server,
     worst = after["budgets"][0]["worst_case"]  # type: ignore[index]
     with running_pgbouncer(_ini(server, "", ini.read_text()), USERLIST) as bouncer:
         load = drive(server, bouncer, [Clients("alice", "app", 12),
-                                       Clients("alice", "app_ro", 12)], hold=1.0)
+                                       Clients("alice", "app_ro", 12)])
     assert load.peak == worst == 12
 
 
