@@ -382,3 +382,24 @@ def test_image_tags_name_the_release() -> None:
     assert image_version("edoburu/pgbouncer:latest") is None
     config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1, image="bitnami/pgbouncer:1.18.1")
     assert (config.version, config.version_source) == ("1.18", "image bitnami/pgbouncer:1.18.1")
+
+
+def test_so_reuseport_without_a_processes_pin_is_cb103(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    main = (FIXTURES / "capacity" / "pgbouncer-transaction" / "main.tf").read_text()
+    (tmp_path / "main.tf").write_text(main)
+    ini = (FIXTURES / "capacity" / "pgbouncer-transaction" / "pgbouncer.ini").read_text()
+    (tmp_path / "pgbouncer.ini").write_text(ini + "so_reuseport = 1\n")
+    report = run_cli("capacity", str(tmp_path), "--format", "json").json()
+    assert isinstance(report, dict)
+    found = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    assert len(found) == 1 and "so_reuseport = 1" in found[0]["message"]
+    assert "processes = " in found[0]["fix"]
+    assert report["budgets"][0]["worst_case"] is None
+    (tmp_path / ".connbudget.toml").write_text(
+        f'[poolers."{tmp_path / "pgbouncer.ini"}"]\nprocesses = 2\n')
+    pinned = run_cli("capacity", str(tmp_path), "--format", "json", cwd=tmp_path).json()
+    assert isinstance(pinned, dict)
+    assert pinned["budgets"][0]["worst_case"] == 80
+    assert [f["rule_id"] for f in pinned["findings"]] == []
