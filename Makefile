@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck bench checkov-venv venv opa clean
+.PHONY: test demo lint typecheck bench checkov-venv venv opa pgbouncer clean
 
 $(BIN)/connbudget: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ opa: $(BIN)/connbudget
 	  $(BIN)/pip install --quiet --ignore-requires-python 'opa-golib-python-bindings>=0.4.4,<0.5' || \
 	  echo 'opa-golib-python-bindings: no wheel for this platform; the real-OPA tests are skipped'
 
-test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa
+# The live PgBouncer tests need PgBouncer (Debian's package; CI runs as root).
+pgbouncer:
+	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || \
+	  { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
+
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer
 	$(BIN)/pytest -q
 
 demo: $(BIN)/connbudget

@@ -64,7 +64,8 @@ def test_cb102_fix_caps_the_hpa_in_pods() -> None:
 def test_pgbouncer_replicas_multiply_its_server_connections() -> None:
     pooler = _client(_report(PGBOUNCER), "Deployment/shop/pgbouncer")
     assert pooler["steady"] == 100
-    assert "min(60, 50) = 50 x 2 replicas" in pooler["sources"]["server_connections"]["source"]
+    assert "min(max_db_connections 60, app 50) = 50 x 2 replicas" in \
+        pooler["sources"]["server_connections"]["source"]
 
 
 def test_client_reaches_pgbouncer_through_the_service_selecting_its_pods() -> None:

@@ -103,11 +103,47 @@ def test_pool_settings_say_where_they_came_from() -> None:
     assert legacy.pools[0].reserve_pool_size.value == 0
 
 
-def test_unknown_client_users_assume_one_pool_and_say_so() -> None:
+def test_unknown_client_users_are_unbounded_unless_a_cap_bounds_them() -> None:
     config = load_pgbouncer(str(HERE / "overrides.ini"))
     worst = worst_case_server_connections(config)
-    assert worst.total == 35 + 10 + 30
-    assert any("one client user" in text for text in worst.assumptions)
+    # every user gets its own pool: app and legacy have no max_db_connections
+    assert worst.total is None and worst.unbounded
+    assert "max_db_connections" in worst.bound_by
+    assert any("app, legacy" in text for text in worst.unknown)
+
+
+def test_unknown_client_users_behind_a_database_cap_count_the_cap() -> None:
+    config = load_pgbouncer(str(HERE / "user-caps.ini"))
+    worst = worst_case_server_connections(config, databases=["a"])
+    assert worst.total is None
+    capped = load_pgbouncer(str(HERE / "live" / "two-aliases.ini"), "1.18")
+    # max_db_connections = 5 on each alias bounds any number of users
+    assert worst_case_server_connections(capped).total == 10
+
+
+def test_auth_file_users_are_the_users_when_no_auth_query_adds_others() -> None:
+    config = load_pgbouncer(str(HERE / "live" / "two-users.ini"), "1.18")
+    worst = worst_case_server_connections(config, userlist={"alice", "bob"})
+    assert worst.total == 12
+    assert any("auth_file" in text for text in worst.assumptions)
+
+
+def test_auth_query_opens_a_pool_of_its_own() -> None:
+    config = load_pgbouncer(str(HERE / "live" / "auth-query.ini"), "1.18")
+    worst = worst_case_server_connections(config, ["dave"], userlist={"authenticator"})
+    assert worst.total == 20
+    assert worst.roles == {"authenticator": 10, "dave": 10}
+    # a client listed in the auth_file is not looked up: no auth pool
+    listed = worst_case_server_connections(config, ["dave"], userlist={"dave"})
+    assert listed.total == 10
+
+
+def test_role_need_keeps_the_user_cap() -> None:
+    # [users] web max_user_connections=15 over two databases of 10 each: web needs 15, not 20
+    config = load_pgbouncer(str(HERE / "user-caps.ini"))
+    worst = worst_case_server_connections(config, users=["web"])
+    assert worst.roles == {"web": 15}
+    assert "web <= max_user_connections 15" in worst.formula()
 
 
 def test_max_user_connections_bounds_the_total() -> None:
@@ -122,7 +158,8 @@ def test_max_user_connections_bounds_the_total() -> None:
 def test_wildcard_database_serves_names_not_listed() -> None:
     config = load_pgbouncer(str(HERE / "wildcard.ini"))
     assert config.fallback() is not None
-    worst = worst_case_server_connections(config, databases=["billing", "orders", "audit"])
+    worst = worst_case_server_connections(config, users=["web"],
+                                          databases=["billing", "orders", "audit"])
     by_db = {term.database: term for term in worst.databases}
     assert (by_db["billing"].entry, by_db["billing"].total) == ("billing", 5)
     assert (by_db["orders"].entry, by_db["orders"].host, by_db["orders"].dbname) == (
@@ -130,11 +167,12 @@ def test_wildcard_database_serves_names_not_listed() -> None:
     assert worst.total == 5 + 8 + 8
 
 
-def test_wildcard_without_client_databases_counts_one_and_says_so() -> None:
+def test_wildcard_without_client_databases_is_unbounded_and_says_so() -> None:
     config = load_pgbouncer(str(HERE / "wildcard.ini"))
-    worst = worst_case_server_connections(config)
-    assert worst.total == 5 + 8
-    assert any("'*'" in text for text in worst.assumptions)
+    worst = worst_case_server_connections(config, users=["web"])
+    assert worst.total is None and worst.unbounded
+    assert any("'*'" in text for text in worst.unknown)
+    assert "max_user_connections" in worst.bound_by
 
 
 def test_database_missing_without_wildcard_is_unknown() -> None:
@@ -147,20 +185,25 @@ def test_database_missing_without_wildcard_is_unknown() -> None:
 def test_formula_text_shows_the_math() -> None:
     config = load_pgbouncer(str(HERE / "overrides.ini"))
     worst = worst_case_server_connections(config, users=["web"])
-    assert worst.formula() == "app: 30+5 + reports: min(10, 25+5) + legacy: 25+5 = 75"
+    assert worst.formula() == ("app: web 30+5 + reports: min(max_db_connections 10, "
+                               "reporter (forced) 25+5) + legacy: web 25+5 = 75")
 
 
 def test_invalid_values_are_located_errors_and_the_rest_is_parsed() -> None:
     path = HERE / "invalid.ini"
     config = load_pgbouncer(str(path))
     located = {(error.line, error.message) for error in config.errors}
-    assert (_line_of(path, "pool_size=ten"), "database 'app': pool_size: 'ten' is not an integer") \
-        in located
+    refuses = "PgBouncer 1.25 refuses to start: "
+    # a connect-string integer is read with atoi(): 'ten' is 0, which PgBouncer accepts
+    assert config.databases["app"].params["pool_size"].value == "0"
+    assert _line_of(path, "pool_size=ten") not in {line for line, _ in located}
     assert (_line_of(path, "pool_mode = fast"),
-            "pool_mode: 'fast' is not one of session, transaction, statement") in located
-    assert (_line_of(path, "default_pool_size"), "default_pool_size: 'twenty' is not an integer") \
+            refuses + "pool_mode: 'fast' is not one of session, transaction, statement") \
         in located
-    assert (_line_of(path, "no equals"), "expected 'key = value'") in located
+    assert (_line_of(path, "default_pool_size"),
+            refuses + "default_pool_size: 'twenty' is not an integer") in located
+    assert (_line_of(path, "no equals"), refuses + "syntax error: expected 'key = value'") \
+        in located
     assert config.max_client_conn().value == 500
     assert config.default_pool_size().value is None
 
@@ -191,7 +234,8 @@ def test_include_cycle_is_a_located_error() -> None:
     assert len(config.errors) == 1
     error = config.errors[0]
     assert error.file.endswith("b.ini") and error.line == 2 and "cycle" in error.message
-    assert config.default_pool_size().value == 12
+    # b.ini's own [pgbouncer] header set the section back to its defaults, as PgBouncer does
+    assert config.default_pool_size().value == 20
     assert config.reserve_pool_size().value == 3
 
 
@@ -249,7 +293,9 @@ def test_edoburu_container_environment() -> None:
     assert entry.text("host") == "orders-db.cluster-abc.eu-west-1.rds.amazonaws.com"
     # edoburu uses DB_USER as auth_user: pools stay per client user
     assert entry.text("user") is None
-    worst = worst_case_server_connections(config, users=["app", "reporting"])
+    # DB_USER is the auth_user and in the auth_file edoburu writes: 'reporting' is looked up
+    # through app's own pool, which app's clients use anyway
+    worst = worst_case_server_connections(config, ["app", "reporting"], ["orders"], {"app"})
     assert worst.total == 50
 
 
@@ -261,7 +307,7 @@ def test_bitnami_container_environment() -> None:
     entry = config.databases["orders"]
     assert (entry.text("host"), entry.text("dbname"), entry.text("user")) == (
         "orders-db.internal", "orders", "app")
-    worst = worst_case_server_connections(config, users=["a", "b"])
+    worst = worst_case_server_connections(config, users=["a", "b"], databases=["orders"])
     # PGBOUNCER_SET_DATABASE_USER forces one pool: 15 + 5
     assert worst.total == 20
 
@@ -277,7 +323,8 @@ def test_database_url_environment_keeps_no_password() -> None:
         "orders-db.internal", "5433", "orders")
     assert "s3cr3t-pw" not in repr(config)
     assert [str(error) for error in config.errors] == [
-        "deploy.yaml:7: env DEFAULT_POOL_SIZE: default_pool_size: 'ten' is not an integer"]
+        "deploy.yaml:7: PgBouncer 1.25 refuses to start: env DEFAULT_POOL_SIZE: "
+        "default_pool_size: 'ten' is not an integer"]
 
 
 def test_secret_environment_value_is_unknown() -> None:
@@ -291,3 +338,68 @@ def test_secret_environment_value_is_unknown() -> None:
 def test_any_connect_string_gives_pairs_or_a_message(text: str) -> None:
     result = parse_connect_string(text)
     assert isinstance(result, (list, str))
+
+
+def test_keys_and_sections_pgbouncer_118_refuses_are_located_errors(tmp_path: Path) -> None:
+    path = tmp_path / "pgbouncer.ini"
+    path.write_text("[databases]\napp = host=db dbname=app reserve_pool_size=2 POOL_SIZE=3\n"
+                    "[users]\nweb = pool_size=5\n[PgBouncer]\n")
+    config = load_pgbouncer(str(path), "1.18")
+    assert [(e.line, e.message) for e in config.errors] == [
+        (2, "PgBouncer 1.18 refuses to start: database 'app': unrecognized parameter "
+            "'reserve_pool_size'"),
+        (2, "PgBouncer 1.18 refuses to start: database 'app': unrecognized parameter "
+            "'POOL_SIZE' (names are case-sensitive: 'pool_size')"),
+        (4, "PgBouncer 1.18 refuses to start: user 'web': unrecognized parameter 'pool_size'"),
+        (5, "PgBouncer 1.18 refuses to start: invalid section [PgBouncer] (names are "
+            "case-sensitive: [pgbouncer])"),
+        (1, "PgBouncer 1.18 refuses to start: the [pgbouncer] section is missing"),
+    ]
+    # the same [users] pool_size is a setting from 1.23 on
+    assert load_pgbouncer(str(path), "1.23").users["web"].params["pool_size"].value == "5"
+
+
+def test_values_are_parsed_as_pgbouncer_parses_them(tmp_path: Path) -> None:
+    path = tmp_path / "pgbouncer.ini"
+    path.write_text("[databases]\napp = host=db dbname=app pool_size=10abc\n"
+                    "[pgbouncer]\nDefault_Pool_Size = 5\nmax_client_conn = 0x20\n"
+                    "reserve_pool_size = 3abc\n")
+    config = load_pgbouncer(str(path), "1.18")
+    assert config.databases["app"].params["pool_size"].value == "10"
+    assert config.max_client_conn().value == 32
+    assert [e.message for e in config.errors] == [
+        "PgBouncer 1.18 refuses to start: unknown key 'Default_Pool_Size' in [pgbouncer] "
+        "(names are case-sensitive: 'default_pool_size')",
+        "PgBouncer 1.18 refuses to start: reserve_pool_size: '3abc' is not an integer"]
+
+
+def test_image_tags_name_the_release() -> None:
+    from connbudget.frontends.pgbouncer.env import image_version
+
+    assert image_version("edoburu/pgbouncer:v1.22.1-p0") == "1.22"
+    assert image_version("bitnami/pgbouncer:1.23.1") == "1.23"
+    assert image_version("pgbouncer/pgbouncer:1.15.0") == "1.15"
+    assert image_version("edoburu/pgbouncer:latest") is None
+    config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1, image="bitnami/pgbouncer:1.18.1")
+    assert (config.version, config.version_source) == ("1.18", "image bitnami/pgbouncer:1.18.1")
+
+
+def test_so_reuseport_without_a_processes_pin_is_cb103(tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    main = (FIXTURES / "capacity" / "pgbouncer-transaction" / "main.tf").read_text()
+    (tmp_path / "main.tf").write_text(main)
+    ini = (FIXTURES / "capacity" / "pgbouncer-transaction" / "pgbouncer.ini").read_text()
+    (tmp_path / "pgbouncer.ini").write_text(ini + "so_reuseport = 1\n")
+    report = run_cli("capacity", str(tmp_path), "--format", "json").json()
+    assert isinstance(report, dict)
+    found = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    assert len(found) == 1 and "so_reuseport = 1" in found[0]["message"]
+    assert "processes = " in found[0]["fix"]
+    assert report["budgets"][0]["worst_case"] is None
+    (tmp_path / ".connbudget.toml").write_text(
+        f'[poolers."{tmp_path / "pgbouncer.ini"}"]\nprocesses = 2\n')
+    pinned = run_cli("capacity", str(tmp_path), "--format", "json", cwd=tmp_path).json()
+    assert isinstance(pinned, dict)
+    assert pinned["budgets"][0]["worst_case"] == 80
+    assert [f["rule_id"] for f in pinned["findings"]] == []

@@ -15,7 +15,7 @@ from typing import Any
 
 from connbudget.catalogue import RULES, SEVERITIES
 from connbudget.errors import UsageError
-from connbudget.settings import DatabaseOverride, Settings
+from connbudget.settings import DatabaseOverride, PoolerOverride, Settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -88,6 +88,25 @@ def _databases(value: object, settings: Settings, base: Path) -> None:
         settings.databases[address] = override
 
 
+def _poolers(value: object, settings: Settings, base: Path) -> None:
+    for address, pinned in _table(value, "poolers").items():
+        where = f"poolers.\"{address}\""
+        pinned = _table(pinned, where)
+        _no_unknown(pinned, {"processes", "pgbouncer-version", "users", "databases"},
+                    f"{where}.")
+        override = PoolerOverride()
+        if "processes" in pinned:
+            override.processes = _int(pinned["processes"], f"{where}.processes", 1)
+        if "pgbouncer-version" in pinned:
+            override.version = _string(pinned["pgbouncer-version"],
+                                       f"{where}.pgbouncer-version")
+        if "users" in pinned:
+            override.users = _strings(pinned["users"], f"{where}.users")
+        if "databases" in pinned:
+            override.databases = _strings(pinned["databases"], f"{where}.databases")
+        settings.poolers[address] = override
+
+
 def _clients(value: object, settings: Settings, base: Path) -> None:
     for client, database in _table(value, "clients").items():
         settings.clients[client] = _string(database, f"clients.\"{client}\"")
@@ -121,6 +140,7 @@ _KEYS: dict[str, Callable[[object, Settings, Path], None]] = {
     "exclude": _exclude,
     "databases": _databases,
     "clients": _clients,
+    "poolers": _poolers,
     "pool-defaults": _pool_defaults,
     "instance-class-safety-factor": _safety_factor,
     "var-files": _var_files,

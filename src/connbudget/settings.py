@@ -13,6 +13,17 @@ class DatabaseOverride:
 
 
 @dataclass
+class PoolerOverride:
+    """What the files cannot say about a PgBouncer: how many processes share its port
+    (so_reuseport), its release, the users and databases its clients use."""
+
+    processes: int | None = None
+    version: str | None = None
+    users: list[str] | None = None
+    databases: list[str] | None = None
+
+
+@dataclass
 class Settings:
     threshold: float = 0.8
     fail_on: str = "error"
@@ -20,6 +31,8 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     # database address (e.g. "aws_db_instance.main") -> pinned numbers
     databases: dict[str, DatabaseOverride] = field(default_factory=dict)
+    # pooler address (an ini file's path, "aws_ecs_service.pgbouncer") -> pinned facts
+    poolers: dict[str, PoolerOverride] = field(default_factory=dict)
     # client address (e.g. "aws_ecs_service.api") -> database address
     clients: dict[str, str] = field(default_factory=dict)
     # env var or library name (e.g. "PG_POOL_SIZE", "hikari") -> pool size assumed when unset

@@ -56,7 +56,7 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
     if inputs.pgbouncer:
         from connbudget.capacity.from_pgbouncer import from_ini_files
 
-        poolers, errors = from_ini_files(inputs.pgbouncer)
+        poolers, errors = from_ini_files(inputs.pgbouncer, settings)
         model.poolers.extend(poolers)
         model.errors.extend(errors)
     if inputs.kubernetes:
@@ -74,6 +74,10 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
 def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Report:
     model = build_model(inputs, settings, terraform)
     findings = match(model, settings)
+    if any(pooler.pgbouncer is not None for pooler in model.poolers):
+        from connbudget.capacity.from_pgbouncer import settle
+
+        settle(model, settings)
     budgets = [build_budget(database, model, settings) for database in model.databases]
     findings.extend(evaluate(model, budgets))
     findings = [f for f in findings if f.rule_id not in settings.disabled_rules]

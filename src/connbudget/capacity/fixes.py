@@ -35,26 +35,42 @@ def per_replica(pooler: Pooler | None) -> int:
     return replicas.value if replicas is not None and replicas.known and replicas.value else 1
 
 
-def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: int) -> str:
-    """A corrected pgbouncer.ini fragment: the totals shared out over the pooler's replicas,
-    as many as run at once during its own rolling deploy."""
+def _processes(pooler: Pooler | None) -> int:
+    processes = pooler.processes if pooler is not None else None
+    return processes.value if processes is not None and processes.known and processes.value \
+        else 1
+
+
+def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: int,
+                       pool_mode: str | None = None) -> str:
+    """A corrected pgbouncer.ini fragment that brings the pooler's server connections to at
+    most `max_db_connections`: PgBouncer caps EACH of its databases (every alias of one server
+    database on its own) in EACH process, so the total is shared out over the databases, the
+    processes and as many replicas as run at once during its own rolling deploy. The pool mode
+    is the pooler's own unless `pool_mode` says otherwise (CB106)."""
     replicas = per_replica(pooler)
     deploy = pooler.deploy_replicas if pooler is not None else None
     running = max(replicas, deploy.value or 0) if deploy is not None and deploy.known \
         else replicas
-    max_db_connections = max(max_db_connections // running, 1)
-    lines = ["[pgbouncer]", "pool_mode = transaction", f"max_db_connections = {max_db_connections}"]
+    processes = _processes(pooler)
+    names = pooler.database_names if pooler is not None else []
+    per = max(max_db_connections // (running * processes * max(len(names), 1)), 1)
+    lines = ["[pgbouncer]"]
+    if pool_mode:
+        lines.append(f"pool_mode = {pool_mode}")
+    lines.append(f"max_db_connections = {per}")
     if clients:
-        lines.append(f"max_client_conn = {math.ceil(clients / replicas)}")
-    if running > replicas:
-        lines.insert(1, f"; per replica: {replicas} replicas, {running} during a rolling deploy")
-    elif replicas > 1:
-        lines.insert(1, f"; per replica: {replicas} replicas share the total")
-    if pooler is not None and pooler.database_names:
-        lines.insert(0, "[databases]")
-        for name in pooler.database_names:
-            lines.insert(1, f"{name} = ... max_db_connections={max_db_connections}")
-        lines.insert(len(pooler.database_names) + 1, "")
+        lines.append(f"max_client_conn = {math.ceil(clients / (replicas * processes))}")
+    shares = [f"{len(names)} databases" if len(names) > 1 else "",
+              f"{processes} processes" if processes > 1 else "",
+              (f"{replicas} replicas, {running} during a rolling deploy" if running > replicas
+               else f"{replicas} replicas" if replicas > 1 else "")]
+    shared = [share for share in shares if share]
+    if shared:
+        lines.insert(1, f"; per database and process: {', '.join(shared)} share the total")
+    if names:
+        entries = [f"{name} = ... max_db_connections={per}" for name in names]
+        lines = ["[databases]", *entries, "", *lines]
     return "\n".join(lines)
 
 
@@ -112,9 +128,11 @@ def budget_fixes(budget: Budget, worst: int, target: int) -> list[str]:
             deploy_room = budget.usable - (budget.deploy - (largest.deploy.value or 0))
         fixes.extend(client_fixes(client, room, deploy_room))
     elif largest.pooler is not None and largest.kind == "pgbouncer":
-        replicas = per_replica(largest.pooler)
-        fixes.append(f"set max_db_connections <= {max(room // replicas, 1)} on {largest.name}"
-                     + (f" (per replica: {replicas} replicas)" if replicas > 1 else ""))
+        pooler = largest.pooler
+        shares = per_replica(pooler) * _processes(pooler) * max(len(pooler.database_names), 1)
+        fixes.append(f"set max_db_connections <= {max(room // shares, 1)} on {largest.name}"
+                     + (f" (per database and process: {shares} share the total)"
+                        if shares > 1 else ""))
     elif largest.pooler is not None and budget.max_connections.value:
         fixes.append(f"set max_connections_percent <= "
                      f"{max(room * 100 // budget.max_connections.value, 1)} on {largest.name}")

@@ -267,5 +267,5 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
             "kubernetes", Location(address, workload.file, workload.line), maximum,
             deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
-            notes=notes))
+            database=task.database, notes=notes))
     return out

@@ -1,18 +1,23 @@
-"""PgBouncer poolers from pgbouncer.ini files and from PgBouncer containers' environment."""
+"""PgBouncer poolers from pgbouncer.ini files and from PgBouncer containers' environment.
+
+A pooler's worst case needs its clients (the users they log in as, the databases they ask
+for), so it is computed once clients are matched to poolers: `settle`.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
-from connbudget.capacity.model import Location, Origin, Pooler, Value, unknown
-from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
+from connbudget.capacity.model import Location, Model, Origin, Pooler, Value, unknown
+from connbudget.capacity.pgbouncer_pools import WorstCase, worst_case_server_connections
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
+from connbudget.settings import PoolerOverride, Settings
 
-_ANY_USER = "<client user>"
+_USERLIST_BYTES = 1024 * 1024
 
 
 def _value(resolved: Resolved[int], replicas: Value, what: str) -> Value:
@@ -31,74 +36,164 @@ def _value(resolved: Resolved[int], replicas: Value, what: str) -> Value:
     return Value(resolved.value * replicas.value, origin, assumed=resolved.is_default)
 
 
+def _processes(config: PgBouncerConfig, pin: PoolerOverride | None) -> Value:
+    """PgBouncer processes behind one address: so_reuseport lets several share the port."""
+    if pin is not None and pin.processes is not None:
+        return Value(pin.processes, Origin("[tool.connbudget.poolers] processes pin"))
+    reuse = config.integer("so_reuseport")
+    if reuse.value:
+        return unknown(f"so_reuseport = {reuse.value} ({reuse.source}) lets several PgBouncer "
+                       "processes share the port, each with its own pools", reuse.file,
+                       reuse.line)
+    return Value(1, Origin("1 PgBouncer process (so_reuseport is off)"))
+
+
 def pooler_from_config(config: PgBouncerConfig, where: Location, aliases: set[str],
-                       replicas: Value, refs: set[str]) -> Pooler:
-    worst = worst_case_server_connections(config)
-    if worst.total is None or not replicas.known:
-        server = unknown(f"{where.address}: server connections unknown ("
-                         + "; ".join(worst.unknown or (replicas.origin.text,)) + ")",
-                         where.file, where.line)
-    else:
-        assert replicas.value is not None
-        text = f"{where.address}: {worst.formula()}"
-        if replicas.value != 1:
-            text += f" x {replicas.value} replicas ({replicas.origin})"
-        server = Value(worst.total * replicas.value, Origin(text, where.file, where.line),
-                       assumed=bool(worst.assumptions))
-    needs: dict[str, int] = {}
-    for term in worst.databases:
-        for pool in term.pools:
-            size, reserve = pool.pool_size.value, pool.reserve_pool_size.value
-            if pool.user != _ANY_USER and size is not None and reserve is not None:
-                needs[pool.user] = needs.get(pool.user, 0) + size + reserve
-        if term.host:
-            refs = refs | {term.host.lower()}
+                       replicas: Value, refs: set[str], userlist: frozenset[str] | None = None,
+                       ) -> Pooler:
+    for entry in config.databases.values():
+        host = entry.text("host")
+        if host:
+            refs = refs | {host.lower()}
     mode = config.pool_mode()
-    role_needs = {
-        user: Value(total * (replicas.value or 1), Origin(
-            f"pool_size + reserve_pool for {user} over the [databases] entries"
-            + (f" x {replicas.value} replicas" if (replicas.value or 1) != 1 else ""),
-            where.file, where.line))
-        for user, total in needs.items()}
     return Pooler(
-        "pgbouncer", where, aliases=aliases, target_refs=refs, server_connections=server,
+        "pgbouncer", where, aliases=aliases, target_refs=refs,
         pool_mode=mode.value, pool_mode_origin=Origin(mode.source),
         max_client_conn=_value(config.max_client_conn(), replicas, "max_client_conn"),
-        replicas=replicas, role_needs=role_needs,
+        replicas=replicas, pgbouncer=config, userlist=userlist,
         database_names=sorted(name for name in config.databases if name != "*"))
 
 
 def during_deploy(pooler: Pooler, deploy: Value) -> None:
-    """Server connections while a rolling deploy runs old and new replicas side by side."""
-    server, replicas = pooler.server_connections, pooler.replicas
-    if server is None or replicas is None or not (server.known and replicas.known
-                                                  and deploy.known):
+    """Replicas while a rolling deploy runs old and new side by side (applied by `settle`)."""
+    pooler.deploy_replicas = deploy
+
+
+def _client_names(model: Model, pooler: Pooler, pin: PoolerOverride | None,
+                  ) -> tuple[list[str] | None, list[str] | None]:
+    """The users and databases its clients use; None where any client's is not known."""
+    behind = [c for c in model.clients if c.target == pooler.where.key]
+    users = pin.users if pin is not None and pin.users else None
+    databases = pin.databases if pin is not None and pin.databases else None
+    if users is None and behind and all(c.user for c in behind):
+        users = sorted({c.user for c in behind if c.user})
+    if databases is None and behind and all(c.database for c in behind):
+        databases = sorted({c.database for c in behind if c.database})
+    return users, databases
+
+
+def _multiplier(pooler: Pooler) -> tuple[int | None, str]:
+    processes, replicas = pooler.processes, pooler.replicas
+    parts: list[str] = []
+    factor = 1
+    for value, unit in ((processes, "processes"), (replicas, "replicas")):
+        if value is None:
+            continue
+        if not value.known:
+            return None, value.origin.text
+        assert value.value is not None
+        factor *= value.value
+        if value.value != 1:
+            parts.append(f" x {value.value} {unit} ({value.origin})")
+    return factor, "".join(parts)
+
+
+def settle(model: Model, settings: Settings) -> None:
+    """Every PgBouncer's worst case, from its configuration and the clients matched to it."""
+    for pooler in model.poolers:
+        config = pooler.pgbouncer
+        if config is None:
+            continue
+        pin = settings.poolers.get(pooler.where.address)
+        pooler.processes = _processes(config, pin)
+        users, databases = _client_names(model, pooler, pin)
+        worst = worst_case_server_connections(config, users, databases, pooler.userlist)
+        _apply(pooler, worst)
+
+
+def _apply(pooler: Pooler, worst: WorstCase) -> None:
+    where = pooler.where
+    factor, times = _multiplier(pooler)
+    pooler.assumptions = list(worst.assumptions)
+    pooler.bound_by = worst.bound_by
+    if worst.databases:
+        pooler.database_names = sorted(term.database for term in worst.databases)
+    if worst.total is None or factor is None:
+        why = "; ".join(worst.unknown) if worst.total is None else times
+        pooler.assumptions.append(why)
+        pooler.server_connections = unknown(
+            f"{where.address}: server connections {'unbounded' if worst.unbounded else 'unknown'}"
+            f" ({why})", where.file, where.line)
         return
-    assert server.value is not None and replicas.value and deploy.value is not None
+    text = f"{where.address}: {worst.formula()}{times}"
+    pooler.server_connections = Value(worst.total * factor, Origin(text, where.file, where.line),
+                                      assumed=bool(worst.assumptions))
+    pooler.role_needs = {
+        role: Value(total * factor, Origin(
+            f"PgBouncer pools that log in as {role}, with every cap{times}", where.file,
+            where.line))
+        for role, total in worst.roles.items() if total}
+    deploy, replicas = pooler.deploy_replicas, pooler.replicas
+    if deploy is None or replicas is None or not (deploy.known and replicas.known):
+        return
+    assert deploy.value is not None and replicas.value
     if deploy.value == replicas.value:
         return
-    per = server.value // replicas.value
-    pooler.deploy_replicas = deploy
+    per = worst.total * factor // replicas.value
     pooler.server_connections_deploy = Value(per * deploy.value, Origin(
-        f"{pooler.where.address}: {per} per replica x {deploy.value} replicas during a rolling "
-        f"deploy ({deploy.origin})", server.origin.file, server.origin.line),
-        assumed=server.assumed)
+        f"{where.address}: {per} per replica x {deploy.value} replicas during a rolling "
+        f"deploy ({deploy.origin})", where.file, where.line),
+        assumed=bool(worst.assumptions))
 
 
-def from_ini_files(paths: list[str]) -> tuple[list[Pooler], list[InputError]]:
-    configs = [load_pgbouncer(path) for path in paths]
+def read_userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
+    """The user names of the auth_file when it sits in the reviewed tree beside the ini (a
+    relative path inside the ini's directory); passwords are never kept."""
+    name = config.text("auth_file")
+    if not name or os.path.isabs(name) or "{{" in name:
+        return None
+    base = os.path.realpath(os.path.dirname(ini) or ".")
+    path = os.path.realpath(os.path.join(base, name))
+    if not path.startswith(base + os.sep) or not os.path.isfile(path):
+        return None
+    try:
+        if os.path.getsize(path) > _USERLIST_BYTES:
+            return None
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    names = set()
+    for line in lines:
+        text = line.strip()
+        if text.startswith('"'):
+            end = text.find('"', 1)
+            while end > 0 and text[end + 1:end + 2] == '"':
+                end = text.find('"', end + 2)
+            if end > 0:
+                names.add(text[1:end].replace('""', '"'))
+    return frozenset(names)
+
+
+def from_ini_files(paths: list[str], settings: Settings | None = None,
+                   ) -> tuple[list[Pooler], list[InputError]]:
+    pins = settings.poolers if settings is not None else {}
+    configs = [load_pgbouncer(path, pins[path].version if path in pins else None,
+                              "pinned in [tool.connbudget.poolers]" if path in pins else "")
+               for path in paths]
     included = {f for config in configs for f in config.files[1:]}
     poolers: list[Pooler] = []
     errors: list[InputError] = []
-    one = Value(1, Origin("1 PgBouncer process (an ini file)"))
+    one = Value(1, Origin("1 PgBouncer (an ini file)"))
     for path, config in zip(paths, configs, strict=True):
-        errors.extend(config.errors)
         if path in included:
-            continue
+            continue  # read, and its errors reported, through the file that includes it
+        errors.extend(config.errors)
         stem = os.path.splitext(os.path.basename(path))[0]
         line = min((s.line for s in config.settings.values()), default=1)
         where = Location(path, path, line)
-        poolers.append(pooler_from_config(config, where, {path, stem, "pgbouncer"}, one, set()))
+        poolers.append(pooler_from_config(config, where, {path, stem, "pgbouncer"}, one, set(),
+                                          read_userlist(path, config)))
     return poolers, errors
 
 
@@ -106,5 +201,8 @@ def from_env(env: Mapping[str, str | None], where: Location, aliases: set[str], 
              refs: set[str], image: str, lines: Mapping[str, int] | None = None,
              ) -> tuple[Pooler, list[InputError]]:
     config = config_from_env(env, where.file, where.line, lines, image=image)
-    return pooler_from_config(config, where, aliases | {"pgbouncer"}, replicas, refs), \
-        config.errors
+    # edoburu/pgbouncer writes DB_USER into the auth_file it generates
+    user = env.get("DB_USER")
+    userlist = frozenset({user.strip()}) if "edoburu" in image and user else None
+    return pooler_from_config(config, where, aliases | {"pgbouncer"}, replicas, refs,
+                              userlist), config.errors

@@ -413,7 +413,7 @@ def _client(kind: str, where: Location, task: PoolSettings, desired: Value, maxi
         max_tasks = maximum
     return Client(kind, where, max_tasks, _deploy(max_tasks, percent), task.processes, task.pool,
                   task.pool_setting, scale_setting, autoscaled=maximum is not None,
-                  refs=task.refs, user=task.user, notes=task.notes)
+                  refs=task.refs, user=task.user, database=task.database, notes=task.notes)
 
 
 def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:

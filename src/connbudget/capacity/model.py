@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connbudget.errors import InputError
+
+if TYPE_CHECKING:
+    from connbudget.frontends.pgbouncer.model import PgBouncerConfig
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,14 @@ class Pooler:
     role_needs: dict[str, Value] = field(default_factory=dict)
     # a corrected [databases]/[pgbouncer] fragment needs the database entry names
     database_names: list[str] = field(default_factory=list)
+    # PgBouncer: its configuration, the auth_file names when read, processes per replica
+    # (so_reuseport); server_connections and role_needs follow once its clients are known
+    pgbouncer: PgBouncerConfig | None = None
+    userlist: frozenset[str] | None = None
+    processes: Value | None = None
+    # what its worst case assumes or cannot bound, for CB103, and the settings that would
+    assumptions: list[str] = field(default_factory=list)
+    bound_by: str = ""
 
 
 @dataclass
@@ -130,6 +141,7 @@ class Client:
     autoscaled: bool
     refs: set[str] = field(default_factory=set)  # addresses and host names it points at
     user: str | None = None
+    database: str | None = None  # the database name it asks for (a DSN path, PGDATABASE)
     target: Key | None = None  # the database or pooler, once matched
     matched_by: str = ""  # how the target was found, as the budget states it
     notes: list[str] = field(default_factory=list)

@@ -1,10 +1,28 @@
 """PgBouncer's pools and the worst case of server connections one process can open.
+
+As PgBouncer 1.18 keeps them (src/objects.c launch_new_connection, src/server.c, src/client.c):
+
+- one pool per (database, user object): a database with a forced `user=` has one pool whatever
+  the clients log in as; otherwise every client user has its own;
+- a user in the auth_file or in [users] is ONE user object across all databases; a user found
+  through auth_query, and a forced user, is a user object of that database only;
+- a pool opens at most pool_size + reserve_pool ([users] pool_size and reserve_pool_size where
+  the release accepts them, else the database's, else [pgbouncer]);
+- auth_user + auth_query: a client whose user is not in the auth_file or [users] is looked up
+  through the pool (database, auth_user), which opens server connections of its own;
+- max_db_connections caps each PgBouncer database (each alias and each '*' database on its
+  own), max_user_connections each user object; 0 is no cap.
+
+The worst case is the maximum flow through those capacities: users -> pools -> databases. When
+the users (or, behind '*', the databases) cannot be known and no cap bounds them, it is
+unbounded, never counted as one. A queued cancel request lets a pool open up to twice pool_size
+for a moment (launch_new_connection "bypass pool limitations for cancel request"): not counted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 from connbudget.frontends.pgbouncer.model import (
     Entry,
@@ -15,11 +33,13 @@ from connbudget.frontends.pgbouncer.model import (
     _resolve_mode,
 )
 
-# Names used in a WorstCase when the caller names no client users / databases.
-ANY_CLIENT_USER = "<client user>"
+ANY_USER = "<any user>"
 
 
 ANY_DATABASE = "<any database>"
+
+
+_INFINITE = 10 ** 9
 
 
 @dataclass(frozen=True)
@@ -27,10 +47,17 @@ class Pool:
     """The effective settings of one (database, user) pool, with where each came from."""
 
     database: str
-    user: str
+    user: str  # the PostgreSQL role it logs in as
     pool_size: Resolved[int]
     reserve_pool_size: Resolved[int]
     pool_mode: Resolved[str]
+    kind: str = "client"  # "client" | "forced" | "auth"
+    owner: str = ""  # the user object whose max_user_connections applies
+
+    @property
+    def size(self) -> int | None:
+        size, reserve = self.pool_size.value, self.reserve_pool_size.value
+        return None if size is None or reserve is None else size + reserve
 
 
 @dataclass(frozen=True)
@@ -47,41 +74,65 @@ class DatabaseTerm:
     total: int | None  # min(max_db_connections or infinity, pools_total)
     file: str
     line: int
+    open_users: bool = False  # any user may log in: one pool each, no count known
+
+
+@dataclass(frozen=True)
+class UserCap:
+    owner: str  # the user object
+    user: str  # its name
+    database: str  # "" for a user object shared by every database
+    cap: Resolved[int]
 
 
 @dataclass(frozen=True)
 class WorstCase:
     """Worst-case server connections of ONE PgBouncer process (multiply by processes/replicas)."""
 
-    total: int | None  # None when a term is unknown
+    total: int | None  # None when unknown or unbounded
     databases: tuple[DatabaseTerm, ...]
-    user_caps: tuple[Resolved[int], ...]  # max_user_connections that lowered the total
+    user_caps: tuple[Resolved[int], ...]  # the max_user_connections that bound a user object
     assumptions: tuple[str, ...]
     unknown: tuple[str, ...]  # why `total` is None
+    unbounded: bool = False  # None because nothing bounds it (not merely unknown)
+    bound_by: str = ""  # the settings that would bound an unbounded worst case
+    roles: dict[str, int] = field(default_factory=dict)  # worst case per PostgreSQL role
+    caps: tuple[UserCap, ...] = ()
 
     def formula(self) -> str:
-        """The math as one line: `app: min(50, 20+5) + ... = 25`."""
+        """The math as one line: `app: min(max_db_connections 50, 20+5) + ... = 25`."""
         parts = []
         for term in self.databases:
-            pools = " + ".join(_pool_text(pool) for pool in term.pools) or "0"
+            pools = " + ".join(_pool_text(pool) for pool in term.pools)
+            if term.open_users:
+                pools = (pools + " + " if pools else "") + "one pool per user"
             cap = term.max_db_connections.value
-            parts.append(f"{term.database}: min({cap}, {pools})" if cap else
-                         f"{term.database}: {pools}")
-        total = "unknown" if self.total is None else str(self.total)
-        return " + ".join(parts) + f" = {total}"
+            parts.append(f"{term.database}: min(max_db_connections {cap}, {pools or '0'})"
+                         if cap else f"{term.database}: {pools or '0'}")
+        caps = [f"{cap.user}{' on ' + cap.database if cap.database else ''} <= "
+                f"max_user_connections {cap.cap.value}" for cap in self.caps]
+        total = ("unbounded" if self.unbounded else "unknown") if self.total is None \
+            else str(self.total)
+        text = " + ".join(parts)
+        if caps:
+            text += f" with {', '.join(caps)}"
+        return text + f" = {total}"
 
 
 def _pool_text(pool: Pool) -> str:
     size = "?" if pool.pool_size.value is None else str(pool.pool_size.value)
     reserve = pool.reserve_pool_size.value
-    if reserve == 0:
-        return size
-    return f"{size}+{'?' if reserve is None else reserve}"
+    amount = size if reserve == 0 else f"{size}+{'?' if reserve is None else reserve}"
+    label = {"client": pool.user, "forced": f"{pool.user} (forced)",
+             "auth": f"{pool.user} (auth_query)"}[pool.kind]
+    return f"{label} {amount}"
 
 
-def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: str) -> Pool:
-    """pool_size, reserve and pool_mode of one pool: [users] over [databases] over [pgbouncer]."""
-    user_entry = config.users.get(user)
+def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: str,
+                   kind: str = "client", owner: str = "") -> Pool:
+    """pool_size, reserve and pool_mode of one pool: [users] (where the release accepts it)
+    over [databases] over [pgbouncer]."""
+    user_entry = config.users.get(user) if kind != "forced" else None
     user_params = user_entry.params if user_entry else {}
     size = _first_set([("pool_size", user_params.get("pool_size")),
                        ("pool_size", entry.params.get("pool_size"))])
@@ -95,110 +146,220 @@ def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: s
     mode = _first_set([("pool_mode", user_params.get("pool_mode")),
                        ("pool_mode", entry.params.get("pool_mode"))])
     pool_mode = _resolve_mode(mode[1]) if mode else config.pool_mode()
-    return Pool(database, user, pool_size, reserve_pool_size, pool_mode)
+    return Pool(database, user, pool_size, reserve_pool_size, pool_mode, kind, owner or user)
+
+
+def _positive(resolved: Resolved[int]) -> bool:
+    return resolved.value is not None and resolved.value > 0
 
 
 def _database_cap(config: PgBouncerConfig, entry: Entry) -> Resolved[int]:
     own = entry.params.get("max_db_connections")
     if own is not None:
-        return _resolve_int("max_db_connections", own)
+        found = _resolve_int("max_db_connections", own)
+        if not (found.value is not None and found.value <= 0):
+            return found
     return config.max_db_connections()
 
 
-def _user_cap(config: PgBouncerConfig, user: str) -> Resolved[int]:
-    user_entry = config.users.get(user)
+def _user_cap(config: PgBouncerConfig, user: str, shared: bool) -> Resolved[int]:
+    """A user object's cap: its [users] max_user_connections (user objects of the auth_file and
+    [users] only), else the global one; 0 or less is no cap."""
+    user_entry = config.users.get(user) if shared else None
     own = user_entry.params.get("max_user_connections") if user_entry else None
     if own is not None:
-        return _resolve_int("max_user_connections", own)
+        found = _resolve_int("max_user_connections", own)
+        if not (found.value is not None and found.value <= 0):
+            return found
     return config.max_user_connections()
 
 
-def _sum(values: Sequence[int | None]) -> int | None:
-    return None if any(value is None for value in values) else sum(v or 0 for v in values)
+def _max_flow(edges: dict[tuple[str, str], int], source: str, sink: str) -> int:
+    """Edmonds-Karp over a graph of a few dozen nodes."""
+    residual: dict[str, dict[str, int]] = {}
+    for (a, b), capacity in edges.items():
+        residual.setdefault(a, {})[b] = residual.get(a, {}).get(b, 0) + capacity
+        residual.setdefault(b, {}).setdefault(a, 0)
+    total = 0
+    while True:
+        parents: dict[str, str] = {source: source}
+        queue = [source]
+        while queue and sink not in parents:
+            node = queue.pop(0)
+            for nxt, capacity in residual.get(node, {}).items():
+                if capacity > 0 and nxt not in parents:
+                    parents[nxt] = node
+                    queue.append(nxt)
+        if sink not in parents:
+            return total
+        step, node = _INFINITE * 4, sink
+        while node != source:
+            step = min(step, residual[parents[node]][node])
+            node = parents[node]
+        node = sink
+        while node != source:
+            residual[parents[node]][node] -= step
+            residual[node][parents[node]] += step
+            node = parents[node]
+        total += step
 
 
-def _database_term(config: PgBouncerConfig, name: str, entry: Entry,
-                   users: Sequence[str]) -> DatabaseTerm:
+def _flow(terms: Sequence[DatabaseTerm], caps: dict[str, int], roles: Collection[str] | None,
+          any_database: Sequence[str] = ()) -> int:
+    """Most server connections at once: sum of pools within every database and user cap
+    (`roles`: only pools that log in as one of them; `any_database`: user objects that may
+    open pools in any number of other databases, as far as their caps allow)."""
+    edges: dict[tuple[str, str], int] = {}
+    for owner in any_database:
+        if roles is None or owner in roles:
+            edges[("source", f"u:{owner}")] = caps[owner]
+            edges[(f"u:{owner}", "sink")] = _INFINITE
+    for term in terms:
+        db_cap = term.max_db_connections.value if _positive(term.max_db_connections) else None
+        edges[(f"d:{term.database}", "sink")] = db_cap or _INFINITE
+        for pool in term.pools:
+            if roles is not None and pool.user not in roles:
+                continue
+            key = (f"u:{pool.owner}", f"d:{term.database}")
+            edges[key] = edges.get(key, 0) + (pool.size or 0)
+            edges[("source", f"u:{pool.owner}")] = caps.get(pool.owner, _INFINITE)
+        if term.open_users and roles is None:
+            edges[("source", f"u:{ANY_USER}@{term.database}")] = _INFINITE
+            edges[(f"u:{ANY_USER}@{term.database}", f"d:{term.database}")] = _INFINITE
+    return _max_flow(edges, "source", "sink")
+
+
+@dataclass
+class _Users:
+    names: list[str] | None  # the client users, None: not known
+    registered: set[str]  # user objects shared by every database: auth_file and [users]
+
+
+def _auth_user(config: PgBouncerConfig, entry: Entry) -> str | None:
+    auth = (config.text("auth_type") or "md5").lower()
+    if auth in ("any", "pam"):
+        return None
+    return entry.text("auth_user") or config.text("auth_user")
+
+
+def _database_term(config: PgBouncerConfig, name: str, entry: Entry, users: _Users,
+                   ) -> DatabaseTerm:
     forced = entry.text("user")
-    pool_users = [forced] if forced else list(users)
-    pools = tuple(effective_pool(config, entry, name, user) for user in pool_users)
-    pools_total = _sum([_add(p.pool_size.value, p.reserve_pool_size.value) for p in pools])
+    pools: list[Pool] = []
+    if forced:
+        pools.append(effective_pool(config, entry, name, forced, "forced", f"{name}\0{forced}"))
+    elif users.names is not None:
+        for user in users.names:
+            owner = user if user in users.registered else f"{name}\0{user}"
+            pools.append(effective_pool(config, entry, name, user, "client", owner))
+    auth_user = _auth_user(config, entry)
+    looked_up = users.names is None or any(u not in users.registered for u in users.names)
+    if auth_user and looked_up and not any(p.owner == auth_user for p in pools):
+        pools.append(effective_pool(config, entry, name, auth_user, "auth", auth_user))
+    sizes = [pool.size for pool in pools]
+    open_users = not forced and users.names is None
+    pools_total = None if None in sizes else sum(size or 0 for size in sizes)
     cap = _database_cap(config, entry)
     total: int | None
-    if cap.value is not None and cap.value > 0:
-        total = cap.value if pools_total is None else min(cap.value, pools_total)
+    if _positive(cap):
+        assert cap.value is not None
+        total = cap.value if pools_total is None or open_users else min(cap.value, pools_total)
     else:
-        total = None if cap.value is None else pools_total
+        total = None if open_users or cap.value is None else pools_total
     return DatabaseTerm(database=name, entry=entry.name, host=entry.text("host"),
                         port=entry.text("port"),
                         dbname=entry.text("dbname") or (None if name == ANY_DATABASE else name),
-                        forced_user=forced, pools=pools,
+                        forced_user=forced, pools=tuple(pools),
                         pools_total=pools_total, max_db_connections=cap, total=total,
-                        file=entry.file, line=entry.line)
-
-
-def _add(left: int | None, right: int | None) -> int | None:
-    return None if left is None or right is None else left + right
+                        file=entry.file, line=entry.line, open_users=open_users)
 
 
 def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] | None = None,
-                                  databases: Sequence[str] | None = None) -> WorstCase:
+                                  databases: Sequence[str] | None = None,
+                                  userlist: Collection[str] | None = None) -> WorstCase:
     """Worst-case server connections of one PgBouncer process.
 
-    Sum over databases of min(max_db_connections or infinity, sum over users of pool_size +
-    reserve_pool_size), then, where max_user_connections is set, at most the sum over users of
-    min(max_user_connections, that user's pools). `users` are the roles clients log in as (a
-    database with a forced `user=` has one pool whatever they are); `databases` the names clients
-    ask for (any not listed goes through `*`). Unset, every listed database counts and one client
-    user is assumed, which is said in `assumptions`.
+    `users`: the roles clients log in as (None: not known); `databases`: the names clients ask
+    for (None: not known, every listed database counts and '*' stands for any number of them);
+    `userlist`: the names in the auth_file when it was read. Without client users, the users of
+    the auth_file are those that can log in, when no auth_query can add others.
     """
     assumptions: list[str] = []
     unknown: list[str] = []
-    client_users = list(users) if users else []
-    if not client_users:
-        client_users = [ANY_CLIENT_USER]
-        if any(not entry.text("user") for entry in config.databases.values()):
-            assumptions.append("one client user per database without a forced user= "
-                               "(name the roles clients log in as for more pools)")
+    registered = set(config.users) | set(userlist or ())
+    names = sorted(dict.fromkeys(users)) if users else None
+    auth_anywhere = bool(config.text("auth_user")) or any(
+        entry.text("auth_user") for entry in config.databases.values())
+    if names is None and userlist is not None and not auth_anywhere:
+        names = sorted(registered)
+        assumptions.append("the users that can log in are those of the auth_file")
+    client_users = _Users(names, registered)
     terms: list[DatabaseTerm] = []
+    open_databases = False
     if databases is None:
         for name, entry in config.databases.items():
             if name == "*":
-                assumptions.append("one database reached through the '*' fallback entry")
-                name = ANY_DATABASE
+                open_databases = True
+                continue
             terms.append(_database_term(config, name, entry, client_users))
     else:
         fallback = config.fallback()
         for name in dict.fromkeys(databases):
             found = config.databases.get(name, fallback)
             if found is None:
-                unknown.append(f"database '{name}' is not in [databases] and there is no '*' entry")
+                unknown.append(f"database '{name}' is not in [databases] and there is no '*' "
+                               "entry")
                 continue
             terms.append(_database_term(config, name, found, client_users))
     for term in terms:
-        if term.total is None:
+        if term.pools_total is None and not term.open_users:
             unknown.append(f"pool settings of database '{term.database}' are not known")
-    total = None if unknown else sum(term.total or 0 for term in terms)
-    caps = _apply_user_caps(config, terms)
-    if total is not None and caps:
-        total = min(total, sum(value for _, value in caps))
-    return WorstCase(total=total, databases=tuple(terms),
-                     user_caps=tuple(cap for cap, _ in caps if cap.value),
-                     assumptions=tuple(dict.fromkeys(assumptions)), unknown=tuple(unknown))
-
-
-def _apply_user_caps(config: PgBouncerConfig,
-                     terms: Sequence[DatabaseTerm]) -> list[tuple[Resolved[int], int]]:
-    """Per user: min(max_user_connections, its pools); empty when no user cap bounds anything."""
-    per_user: dict[str, int] = {}
+    caps: dict[str, int] = {}
+    cap_list: list[UserCap] = []
     for term in terms:
         for pool in term.pools:
-            size = _add(pool.pool_size.value, pool.reserve_pool_size.value)
-            if size is None:
-                return []
-            per_user[pool.user] = per_user.get(pool.user, 0) + size
-    bounded: list[tuple[Resolved[int], int]] = []
-    for user, size in per_user.items():
-        cap = _user_cap(config, user)
-        bounded.append((cap, min(cap.value, size) if cap.value else size))
-    return bounded if any(cap.value for cap, _ in bounded) else []
+            if pool.owner in caps:
+                continue
+            shared = pool.owner == pool.user
+            cap = _user_cap(config, pool.user, shared)
+            if _positive(cap):
+                assert cap.value is not None
+                caps[pool.owner] = cap.value
+                cap_list.append(UserCap(pool.owner, pool.user, "" if shared else term.database,
+                                        cap))
+    unbounded, bound_by = False, ""
+    total: int | None = None
+    if not unknown:
+        flow = _flow(terms, caps, None)
+        total = flow if flow < _INFINITE else None
+        open_terms = [t.database for t in terms if t.open_users and t.total is None]
+        if open_terms:
+            unbounded = True
+            unknown.append(f"the users that log in to {', '.join(open_terms)} are not known "
+                           "and every user gets its own pool")
+            bound_by = "max_db_connections (per database) or the client users"
+    if open_databases and not unknown:
+        # any database name a client asks for becomes a database of its own with its own pools:
+        # only the caps of user objects shared by every database bound them
+        star = config.databases["*"]
+        everywhere = [u for u in names or () if u in registered and u in caps]
+        others = names is None or len(everywhere) < len(names) or bool(
+            _auth_user(config, star) and any(u not in registered for u in names or ()))
+        if others or total is None:
+            unbounded, total = True, None
+            unknown.append("clients may ask the '*' entry for any number of databases, each "
+                           "with its own pools")
+            bound_by = ("max_user_connections for every client user, or the databases clients "
+                        "use")
+        else:
+            total = _flow(terms, caps, None, everywhere)
+            assumptions.append("databases reached through '*' bounded by max_user_connections")
+    roles: dict[str, int] = {}
+    if total is not None:
+        star_users = [u for u in names or () if open_databases and u in caps]
+        for role in sorted({pool.user for term in terms for pool in term.pools} | set(star_users)):
+            roles[role] = _flow(terms, caps, {role}, star_users)
+    return WorstCase(total=total, databases=tuple(terms),
+                     user_caps=tuple(cap.cap for cap in cap_list),
+                     assumptions=tuple(dict.fromkeys(assumptions)), unknown=tuple(unknown),
+                     unbounded=unbounded, bound_by=bound_by, roles=roles, caps=tuple(cap_list))

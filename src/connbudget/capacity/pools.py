@@ -62,6 +62,7 @@ class PoolSettings:
     pool_setting: str
     refs: set[str] = field(default_factory=set)
     user: str | None = None
+    database: str | None = None  # the database name it asks for
     is_client: bool = False  # any sign that this container talks to PostgreSQL
     notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
 
@@ -243,7 +244,8 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
                                             f"({i.pool.origin.text})" for i in found)),
                    assumed=any(i.pool.assumed for i in found)),
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
-        user=found[0].user, is_client=True, notes=[n for i in found for n in i.notes])
+        user=found[0].user, database=found[0].database, is_client=True,
+        notes=[n for i in found for n in i.notes])
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -256,4 +258,25 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
              "the host it names is unknown" for var in env.values()
              if var.secret and var.name in (*URL_VARS, *HOST_VARS)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
-                        refs=refs, user=user, is_client=talks or named, notes=notes)
+                        refs=refs, user=user, database=_database_name(env),
+                        is_client=talks or named, notes=notes)
+
+
+DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")
+
+
+def _database_name(env: dict[str, EnvVar]) -> str | None:
+    """The database a client asks for: PGDATABASE-style variables, else a DSN's path."""
+    for name in DATABASE_VARS:
+        var = env.get(name)
+        if var is not None and var.value:
+            return var.value.strip()
+    for var in env.values():
+        for match in _URL.finditer(var.value or ""):
+            try:
+                path = urlsplit(match.group(0)).path
+            except ValueError:
+                continue
+            if path.strip("/"):
+                return unquote(path.strip("/"))
+    return None

@@ -1,4 +1,13 @@
-"""CB104, CB105 and CB106: what a pooler opens, accepts and multiplexes.
+"""CB103 (what a PgBouncer's worst case assumes), CB104, CB105 and CB106: what a pooler opens,
+accepts and multiplexes.
+
+What clients see when a pooler's pools outgrow a role's CONNECTION LIMIT or the server's slots,
+as measured with PgBouncer 1.18 (tests/test_pgbouncer_live.py): PostgreSQL refuses the extra
+server logins (`FATAL: too many connections for role`, or `remaining connection slots are
+reserved`), PgBouncer logs `login failed` and retries every server_login_retry (15 s), and
+clients that are already connected queue until query_wait_timeout (120 s) closes them with
+`query_wait_timeout`; only a client whose pool has no server connection at all is handed the
+PostgreSQL error at login.
 """
 
 from __future__ import annotations
@@ -12,9 +21,33 @@ from connbudget.capacity.fixes import (
     pgbouncer_fragment,
     recommended_role_limit,
 )
-from connbudget.capacity.model import Role
+from connbudget.capacity.model import Pooler, Role
 from connbudget.capacity.rules.common import make_finding, role_named
 from connbudget.report import Finding
+
+QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
+            "clients queue until query_wait_timeout drops them")
+
+
+def _assumption_findings(pooler: Pooler) -> list[Finding]:
+    server = pooler.server_connections
+    if not pooler.assumptions or (server is not None and server.known and not server.assumed):
+        return []
+    address = pooler.where.address
+    pin = f'[tool.connbudget.poolers."{address}"]'
+    if server is None or not server.known:
+        message = (f"{pooler.where.label} server connections cannot be bounded: "
+                   + "; ".join(pooler.assumptions))
+    else:
+        message = (f"{pooler.where.label} worst case {server.value} assumes "
+                   + "; ".join(pooler.assumptions))
+    fixes = []
+    if pooler.bound_by:
+        fixes.append(f"set {pooler.bound_by}")
+    if any("so_reuseport" in text for text in pooler.assumptions):
+        fixes.append(f"pin the processes: {pin} processes = <PgBouncer processes per host>")
+    fixes.append(f"or name them: {pin} users = [...], databases = [...]")
+    return [make_finding("CB103", pooler.where, message, "\n".join(fixes))]
 
 
 def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
@@ -24,6 +57,7 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
         pooler = path.pooler
         if pooler is None:
             continue
+        findings.extend(_assumption_findings(pooler))
         server = path.steady.value
         behind = [client_connections(c) for c in path.behind]
         demand = sum(s.value or 0 for s, _ in behind)
@@ -37,7 +71,9 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                 f"{pooler.where.label} can open {server} server connections to "
                 f"{budget.database.where.label} > usable {usable}"
                 + (f" ({path.deploy.value} during its rolling deploy)"
-                   if path.deploy.value is not None and path.deploy.value != server else ""),
+                   if path.deploy.value is not None and path.deploy.value != server else "")
+                + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
+                   f"reserved'); {QUEUEING}" if pooler.kind == "pgbouncer" else ""),
                 fix))
         for user, need in sorted(pooler.role_needs.items()):
             role = role_named(roles, budget.database.where.root, user)
@@ -50,10 +86,13 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                     "CB104", pooler.where,
                     f"{pooler.where.label} can open {need.value} server connections as role "
                     f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
-                    f"({role.connection_limit.origin}): clients get 'too many connections for "
-                    f"role \"{user}\"'",
-                    f"lower pool_size + reserve_pool for {user} to {limit} or less, or raise the "
-                    f"role's CONNECTION LIMIT to {recommended_role_limit(need.value, usable)}"))
+                    f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
+                    f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
+                    f"cap what logs in as {user}: [users] {user} = max_user_connections="
+                    f"{max(limit // _shares(pooler), 1)} (a user of the auth_file), or for a "
+                    f"forced user= that database's pool_size + reserve_pool <= "
+                    f"{max(limit // _shares(pooler), 1)}; or raise the role's CONNECTION LIMIT "
+                    f"to {recommended_role_limit(need.value, usable)}"))
         max_client = pooler.max_client_conn
         if pooler.kind == "pgbouncer" and max_client is not None and max_client.known \
                 and behind and demand > (max_client.value or 0):
@@ -77,3 +116,11 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                 "[pgbouncer]\npool_mode = transaction\n(check the app uses no session state: "
                 "SET, advisory locks, LISTEN, session-level prepared statements)"))
     return findings
+
+
+def _shares(pooler: Pooler) -> int:
+    """PgBouncer processes that each apply a [users] cap on their own."""
+    processes = pooler.processes
+    count = processes.value if processes is not None and processes.known and processes.value \
+        else 1
+    return count * per_replica(pooler)

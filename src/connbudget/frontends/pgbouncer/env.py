@@ -3,23 +3,25 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.ini import _check, _note_unknown
-from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting
+from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, release
 
 # Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
 # bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port).
 _ENV_SETTINGS = ("pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size",
                  "max_client_conn", "max_db_connections", "max_user_connections",
-                 "max_db_client_connections", "max_user_client_connections", "listen_port")
+                 "max_db_client_connections", "max_user_client_connections", "listen_port",
+                 "auth_user", "auth_type", "so_reuseport")
 
 
 def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, file: str,
                  lines: Mapping[str, int], line: int, errors: list[InputError],
-                 section: str = "pgbouncer") -> Setting | None:
+                 version: str) -> Setting | None:
     for name in names:
         if name not in env:
             continue
@@ -28,38 +30,57 @@ def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, 
         if value is None:
             return Setting(key, "", file, where, unknown=f"env {name} comes from a secret "
                            "or another resource")
-        return _check(section, key, value.strip(), file, where, errors, f"env {name}: ")
+        return _check("pgbouncer", key, value.strip(), file, where, errors, f"env {name}: ",
+                      version)
     return None
 
 
+def image_version(image: str) -> str | None:
+    """The PgBouncer release an image tag names (edoburu `v1.22.1-p0`, bitnami `1.23.1`, the
+    official `pgbouncer/pgbouncer:1.15.0`); None for `latest` or no tag."""
+    tag = image.rsplit("/", 1)[-1].partition("@")[0]
+    name, _, version = tag.partition(":")
+    if "pgbouncer" not in name.lower():
+        return None
+    found = re.match(r"v?(\d+\.\d+)", version)
+    return found.group(1) if found else None
+
+
 def config_from_env(env: Mapping[str, str | None], file: str, line: int,
-                    lines: Mapping[str, int] | None = None, image: str = "") -> PgBouncerConfig:
+                    lines: Mapping[str, int] | None = None, image: str = "",
+                    version: str | None = None) -> PgBouncerConfig:
     """The configuration a PgBouncer container builds from its environment.
 
     `env` maps variable names to values (None: not readable, e.g. from a Secret); `lines` gives
     each variable's line in `file` where known. `image` selects image defaults: edoburu/pgbouncer
-    listens on 5432 unless LISTEN_PORT is set.
+    listens on 5432 unless LISTEN_PORT is set; its tag names the release unless `version` (a
+    pin) does.
     """
     at = lines or {}
-    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file])
+    tagged = image_version(image)
+    source = (f"PgBouncer {version} (pinned)" if version else
+              f"image {image}" if tagged else "assumed: the newest release connbudget knows")
+    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file],
+                             version=release(version or tagged), version_source=source)
     for key in _ENV_SETTINGS:
         names = [key.upper(), f"PGBOUNCER_{key.upper()}"]
         if key == "listen_port":
             names.append("PGBOUNCER_PORT")
-        found = _env_setting(env, names, key, file, at, line, config.errors)
+        found = _env_setting(env, names, key, file, at, line, config.errors, config.version)
         if found is not None:
             config.settings[key] = found
             _note_unknown(config, found)
     if "listen_port" not in config.settings and "edoburu" in image:
         config.settings["listen_port"] = Setting("listen_port", "5432", file, line)
-    entry = _env_database(env, file, at, line, config.errors)
+    entry = _env_database(env, file, at, line, config.errors, config.version,
+                          "edoburu" in image)
     if entry is not None:
         config.databases[entry.name] = entry
     return config
 
 
 def _env_database(env: Mapping[str, str | None], file: str, lines: Mapping[str, int], line: int,
-                  errors: list[InputError]) -> Entry | None:
+                  errors: list[InputError], version: str, edoburu: bool) -> Entry | None:
     def text(*names: str) -> tuple[str, int] | None:
         for name in names:
             value = env.get(name)
@@ -82,13 +103,16 @@ def _env_database(env: Mapping[str, str | None], file: str, lines: Mapping[str, 
                        ("user", ("DB_USER", "POSTGRESQL_USERNAME"))):
         found = text(*names)
         if found is not None:
-            params[key] = _check("databases", key, found[0], file, found[1], errors, "")
+            params[key] = _check("databases", key, found[0], file, found[1], errors, "", version)
     if "host" not in params:
         return None
     user = params.pop("user", None)
     # edoburu passes DB_USER as auth_user; bitnami forces it only with PGBOUNCER_SET_DATABASE_USER
     if user is not None and (env.get("PGBOUNCER_SET_DATABASE_USER") or "").lower() == "yes":
         params["user"] = user
+    elif user is not None and edoburu:
+        params["auth_user"] = Setting("auth_user", user.value, user.file, user.line,
+                                      user.unknown, user.invalid)
     alias = text("PGBOUNCER_DATABASE")
     dbname = params.get("dbname")
     if alias:

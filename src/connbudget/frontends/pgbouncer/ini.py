@@ -1,5 +1,12 @@
-"""pgbouncer.ini as PgBouncer reads it: sections, `%include`, connect strings. Values a template
-fills in later (`{{ ... }}`, `$VAR`, `MAX_CLIENT_CONN`-style placeholders) are unknown, not errors.
+"""pgbouncer.ini as PgBouncer reads it (libusual cfparser, src/loader.c): sections, `%include`,
+connect strings. Values a template fills in later (`{{ ... }}`, `$VAR`, `MAX_CLIENT_CONN`-style
+placeholders) are unknown, not errors.
+
+What PgBouncer refuses to start with is an error that says so, located: an unknown section or
+key (names are case-sensitive), a line that is not `key = value`, a `[pgbouncer]` integer that
+is not wholly a number, an invalid pool_mode, a broken connect string. Connect-string integers
+are read as atoi() reads them ("10abc" is 10). Every `[pgbouncer]` header resets that section's
+settings to their defaults, as PgBouncer does.
 """
 
 from __future__ import annotations
@@ -18,6 +25,9 @@ from connbudget.frontends.pgbouncer.model import (
     PgBouncerConfig,
     Setting,
     Unknown,
+    accepted_keys,
+    accepted_sections,
+    release,
 )
 
 _MAX_INCLUDE_DEPTH = 10
@@ -29,7 +39,18 @@ _MAX_FILE_BYTES = 5 * 1024 * 1024
 _PLACEHOLDER = re.compile(r"\$\{?\w+\}?|[A-Z][A-Z0-9_]*")
 
 
-_INTEGER = re.compile(r"[+-]?\d+")
+# strtol(value, &end, 0) consuming the whole value: decimal, 0x hex, 0 octal
+_STRTOL = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+
+
+_ATOI = re.compile(r"\s*([+-]?\d*)")
+
+
+_KEY = re.compile(r"[A-Za-z0-9_.\-*]+")
+
+
+def refusal(version: str, what: str) -> str:
+    return f"PgBouncer {version} refuses to start: {what}"
 
 
 def _unknown_reason(value: str) -> str:
@@ -40,42 +61,72 @@ def _unknown_reason(value: str) -> str:
     return ""
 
 
+def _strtol(value: str) -> int:
+    sign = -1 if value.startswith("-") else 1
+    digits = value.lstrip("+-")
+    if digits[:2] in ("0x", "0X"):
+        return sign * int(digits[2:], 16)
+    if digits.startswith("0") and len(digits) > 1:
+        return sign * int(digits[1:], 8)
+    return sign * int(digits)
+
+
+def atoi(value: str) -> int:
+    found = _ATOI.match(value)
+    digits = found.group(1) if found else ""
+    return int(digits) if digits.lstrip("+-") else 0
+
+
 def _check(section: str, key: str, value: str, file: str, line: int,
-           errors: list[InputError], what: str) -> Setting:
+           errors: list[InputError], what: str, version: str) -> Setting:
+    """A setting as PgBouncer reads it: [pgbouncer] integers with strtol (refused unless whole),
+    connect-string integers with atoi, pool_mode case-insensitively."""
     if key in _SECRET_KEYS:
         return Setting(key, REDACTED, file, line)
-    if key == "pool_mode" and value.lower() in POOL_MODES:
-        return Setting(key, value, file, line)
     unknown = _unknown_reason(value)
-    if unknown and (key in _INT_KEYS[section] or key == "pool_mode"):
+    if "{{" in value or (unknown and (key in _INT_KEYS.get(section, ()) or key == "pool_mode")):
         return Setting(key, value, file, line, unknown=unknown)
-    if "{{" in value:
-        return Setting(key, value, file, line, unknown=unknown)
-    if key in _INT_KEYS[section] and not _INTEGER.fullmatch(value):
-        errors.append(InputError(file, line, f"{what}{key}: '{value}' is not an integer"))
+    if key == "pool_mode":
+        if value.lower() in POOL_MODES:
+            return Setting(key, value.lower(), file, line)
+        errors.append(InputError(file, line, refusal(version, f"{what}pool_mode: '{value}' is "
+                                                     f"not one of {', '.join(POOL_MODES)}")))
         return Setting(key, value, file, line, invalid=True)
-    if key == "pool_mode" and value.lower() not in POOL_MODES:
-        errors.append(InputError(file, line, f"{what}pool_mode: '{value}' is not one of "
-                                 f"{', '.join(POOL_MODES)}"))
+    if key not in _INT_KEYS.get(section, ()):
+        return Setting(key, value, file, line)
+    if section != "pgbouncer":
+        number = atoi(value)
+        if key == "port" and number == 0:
+            errors.append(InputError(file, line, refusal(version, f"{what}port: '{value}' is "
+                                                         "not a port number")))
+            return Setting(key, value, file, line, invalid=True)
+        return Setting(key, str(number), file, line)
+    if not _STRTOL.fullmatch(value):
+        errors.append(InputError(file, line, refusal(version, f"{what}{key}: '{value}' is not "
+                                                     "an integer")))
         return Setting(key, value, file, line, invalid=True)
-    return Setting(key, value, file, line)
+    return Setting(key, str(_strtol(value)), file, line)
 
 
 def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
-    """`key=value key='quoted value'` pairs as PgBouncer reads them, or an error message."""
+    """`key=value key='quoted value'` pairs as PgBouncer reads them (src/loader.c cstr_get_pair:
+    only spaces separate, names are kept as written), or an error message."""
     pairs: list[tuple[str, str]] = []
     position = 0
     length = len(text)
     while True:
-        while position < length and text[position].isspace():
+        while position < length and text[position] == " ":
             position += 1
         if position >= length:
             return pairs
-        equals = text.find("=", position)
-        if equals < 0:
-            return f"expected key=value at '{text[position:position + 20]}'"
-        key = text[position:equals].strip()
-        if not key or " " in key:
+        end = position
+        while end < length and text[end] not in "= ":
+            end += 1
+        key = text[position:end]
+        equals = end
+        while equals < length and text[equals] == " ":
+            equals += 1
+        if not key or equals >= length or text[equals] != "=":
             return f"expected key=value at '{text[position:position + 20]}'"
         position = equals + 1
         while position < length and text[position] == " ":
@@ -86,14 +137,14 @@ def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
                 return f"unterminated quote in the value of {key}"
         else:
             end = position
-            while end < length and not text[end].isspace():
+            while end < length and text[end] != " ":
                 # a template expression `{{ x }}` is one value, spaces included
                 close = text.find("}}", end) if text.startswith("{{", end) else -1
                 end = close + 2 if close >= 0 else end + 1
             value, position = text[position:end], end
         if not value:
             return f"empty value for {key}"
-        pairs.append((key.lower(), value))
+        pairs.append((key, value))
 
 
 def _quoted(text: str, position: int) -> tuple[str, int]:
@@ -112,17 +163,33 @@ def _quoted(text: str, position: int) -> tuple[str, int]:
 
 
 def _entry(section: str, name: str, value: str, file: str, line: int,
-           errors: list[InputError]) -> Entry:
-    label = "database" if section == "databases" else "user"
-    pairs = parse_connect_string(value)
+           errors: list[InputError], version: str) -> Entry:
+    label = {"databases": "database", "users": "user", "peers": "peer"}[section]
     params: dict[str, Setting] = {}
+    # PgBouncer reads the '*' connect string when a client first asks for a database it does
+    # not list: a mistake there refuses those clients, not the start.
+    when = (f"PgBouncer {version} refuses every client of a database it reaches through '*': "
+            if name == "*" else refusal(version, ""))
+    if section == "databases" and name == "pgbouncer":
+        errors.append(InputError(file, line, refusal(version, "database name 'pgbouncer' is "
+                                                     "reserved for the admin console")))
+        return Entry(name, params, file, line)
+    pairs = parse_connect_string(value)
     if isinstance(pairs, str):
         # The message may quote the text: never let a password through.
         message = pairs if "password" not in value.lower() else "syntax error"
-        errors.append(InputError(file, line, f"{label} '{name}': {message}"))
+        errors.append(InputError(file, line, f"{when}{label} '{name}': {message}"))
         return Entry(name, params, file, line)
+    accepted = accepted_keys(version, section)
     for key, text in pairs:
-        params[key] = _check(section, key, text, file, line, errors, f"{label} '{name}': ")
+        if key not in accepted:
+            close = [k for k in accepted if k == key.lower()]
+            hint = f" (names are case-sensitive: '{close[0]}')" if close else ""
+            errors.append(InputError(file, line, f"{when}{label} '{name}': unrecognized "
+                                     f"parameter '{key}'{hint}"))
+            continue
+        params[key] = _check(section, key, text, file, line, errors, f"{label} '{name}': ",
+                             version)
     return Entry(name, params, file, line)
 
 
@@ -135,35 +202,46 @@ def _note_unknown(config: PgBouncerConfig, setting: Setting) -> None:
 class _Reader:
     config: PgBouncerConfig
     section: str = ""
+    seen_main: bool = False
     stack: list[str] = field(default_factory=list)
 
-    def read(self, path: str, include_file: str = "", include_line: int = 0) -> None:
+    @property
+    def version(self) -> str:
+        return self.config.version
+
+    def refuse(self, file: str, line: int, what: str) -> None:
+        self.config.errors.append(InputError(file, line, refusal(self.version, what)))
+
+    def read(self, path: str, include_file: str = "", include_line: int = 0) -> bool:
         real = os.path.realpath(path)
         where = (include_file or path, include_line)
+        # PgBouncer stops loading, and so refuses to start, at an include it cannot read
+        prefix = refusal(self.version, "") if include_file else ""
         if real in self.stack:
-            self.config.errors.append(InputError(*where, f"%include cycle: {path}"))
-            return
+            self.config.errors.append(InputError(*where, f"{prefix}%include cycle: {path}"))
+            return False
         if len(self.stack) >= _MAX_INCLUDE_DEPTH:
-            self.config.errors.append(InputError(*where, f"%include nested deeper than "
-                                                 f"{_MAX_INCLUDE_DEPTH} files: {path}"))
-            return
+            self.config.errors.append(InputError(*where, f"{prefix}%include nested deeper "
+                                                 f"than {_MAX_INCLUDE_DEPTH} files: {path}"))
+            return False
         try:
             if os.path.getsize(path) > _MAX_FILE_BYTES:
-                self.config.errors.append(InputError(*where, f"{path}: larger than "
+                self.config.errors.append(InputError(*where, f"{prefix}{path}: larger than "
                                                      f"{_MAX_FILE_BYTES // 1024 // 1024} MiB"))
-                return
+                return False
             with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
                 text = handle.read()
         except OSError as error:
-            self.config.errors.append(InputError(*where, f"cannot read {path}: "
+            self.config.errors.append(InputError(*where, f"{prefix}cannot read {path}: "
                                                  f"{error.strerror or error}"))
-            return
+            return False
         self.config.files.append(path)
         self.stack.append(real)
         # PgBouncer breaks lines at \n only; str.splitlines() would also break at \v, \f, U+2028...
         for number, raw in enumerate(text.split("\n"), start=1):
             self.line(path, number, raw.removesuffix("\r"))
         self.stack.pop()
+        return True
 
     def line(self, file: str, number: int, raw: str) -> None:
         text = raw.strip()
@@ -173,39 +251,65 @@ class _Reader:
             self.config.unknowns.append(Unknown(file, number, text[:60], "template expression "
                                                 "line, filled in when the template is rendered"))
             return
-        if text.lower().startswith("%include"):
+        if text.startswith("%include") and text[8:9] in (" ", "\t"):
             self.include(file, number, text[len("%include"):].strip())
             return
         if text.startswith("["):
-            if not text.endswith("]"):
-                self.config.errors.append(InputError(file, number, f"unclosed section header "
-                                                     f"'{text[:40]}'"))
-                return
-            self.section = text[1:-1].strip().lower()
+            self.header(file, number, text)
             return
-        if "=" not in text:
-            self.config.errors.append(InputError(file, number, "expected 'key = value'"))
+        key_match = _KEY.match(text)
+        rest = text[key_match.end():].lstrip(" \t") if key_match else text
+        if key_match is None or not rest.startswith("="):
+            self.refuse(file, number, "syntax error: expected 'key = value'")
             return
-        key, value = (part.strip() for part in text.split("=", 1))
-        if not key:
-            self.config.errors.append(InputError(file, number, "missing key before '='"))
-            return
+        key, value = key_match.group(0), rest[1:].strip()
         self.setting(file, number, key, value)
+
+    def header(self, file: str, number: int, text: str) -> None:
+        close = text.find("]")
+        if close < 0:
+            self.refuse(file, number, f"syntax error: unclosed section header '{text[:40]}'")
+            return
+        name = text[1:close]
+        if "{{" in name:
+            self.config.unknowns.append(Unknown(file, number, text[:60], "template expression "
+                                                "in a section header"))
+            self.section = ""
+            return
+        sections = accepted_sections(self.version)
+        if name not in sections:
+            close_names = [s for s in sections if s == name.strip().lower()]
+            hint = f" (names are case-sensitive: [{close_names[0]}])" if close_names else ""
+            self.refuse(file, number, f"invalid section [{name}]{hint}")
+            self.section = "?"
+            return
+        self.section = name
+        if name == "pgbouncer":
+            # every [pgbouncer] header sets that section's keys back to their defaults
+            self.config.settings.clear()
+            self.seen_main = True
 
     def setting(self, file: str, number: int, key: str, value: str) -> None:
         if self.section == "pgbouncer":
-            lowered = key.lower()
-            self.config.settings[lowered] = _check("pgbouncer", lowered, value, file, number,
-                                                   self.config.errors, "")
-            _note_unknown(self.config, self.config.settings[lowered])
-        elif self.section in ("databases", "users"):
-            entry = _entry(self.section, key, value, file, number, self.config.errors)
-            target = self.config.databases if self.section == "databases" else self.config.users
-            target[key] = entry
+            if key not in accepted_keys(self.version, "pgbouncer"):
+                close = [k for k in accepted_keys(self.version, "pgbouncer") if k == key.lower()]
+                hint = f" (names are case-sensitive: '{close[0]}')" if close else ""
+                self.refuse(file, number, f"unknown key '{key}' in [pgbouncer]{hint}")
+                return
+            self.config.settings[key] = _check("pgbouncer", key, value, file, number,
+                                               self.config.errors, "", self.version)
+            _note_unknown(self.config, self.config.settings[key])
+        elif self.section in ("databases", "users", "peers"):
+            entry = _entry(self.section, key, value, file, number, self.config.errors,
+                           self.version)
+            if self.section == "databases":
+                self.config.databases[key] = entry
+            elif self.section == "users":
+                self.config.users[key] = entry
             for setting in entry.params.values():
                 _note_unknown(self.config, setting)
         elif not self.section:
-            self.config.errors.append(InputError(file, number, f"'{key}' is outside any section"))
+            self.refuse(file, number, f"'{key}' is outside any section")
 
     def include(self, file: str, number: int, target: str) -> None:
         if not target:
@@ -225,11 +329,21 @@ class _Reader:
                                                 "absolute path on the PgBouncer host: its "
                                                 "settings are not known"))
             return
+        # PgBouncer opens a relative name from its working directory; the reviewed tree keeps
+        # the included file beside the one that includes it.
         self.read(os.path.join(os.path.dirname(file), target), file, number)
 
 
-def load_pgbouncer(path: str) -> PgBouncerConfig:
-    """Parse a pgbouncer.ini (or .ini.j2 template) and the files it %includes."""
-    config = PgBouncerConfig(origin=path)
-    _Reader(config).read(path)
+def load_pgbouncer(path: str, version: str | None = None,
+                   version_source: str = "") -> PgBouncerConfig:
+    """Parse a pgbouncer.ini (or .ini.j2 template) and the files it %includes, as PgBouncer
+    `version` (default: the newest release in the table) reads them."""
+    chosen = release(version)
+    config = PgBouncerConfig(origin=path, version=chosen, version_source=version_source or (
+        f"PgBouncer {version}" if version else
+        "assumed: the newest release connbudget knows"))
+    reader = _Reader(config)
+    if reader.read(path) and not reader.seen_main and not path.endswith(".j2"):
+        config.errors.append(InputError(path, 1, refusal(chosen, "the [pgbouncer] section is "
+                                                         "missing")))
     return config

@@ -1,14 +1,21 @@
 """PgBouncer settings as read, each with the file and line it came from, and PgBouncer's defaults
 (doc/config.md). Passwords are never kept.
+
+Which sections and keys a release accepts comes from its source (data/pgbouncer_keys.json, see
+data/SOURCES.md): PgBouncer refuses to start on any other, and matches names case-sensitively.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from connbudget.errors import InputError
+from connbudget.resources import data_dir
 
 T = TypeVar("T")
 
@@ -26,20 +33,64 @@ DEFAULTS: dict[str, int | str] = {
     "max_db_client_connections": 0,
     "max_user_client_connections": 0,
     "listen_port": 6432,
+    "so_reuseport": 0,
     "pool_mode": "session",
 }
 
 
+# [pgbouncer] integers are read with strtol(value, base 0) and refused unless wholly a number
+# (libusual cf_set_int); connect-string integers with atoi(): "10abc" is 10, "ten" is 0.
 _INT_KEYS = {
     "pgbouncer": {"default_pool_size", "min_pool_size", "reserve_pool_size", "max_client_conn",
                   "max_db_connections", "max_user_connections", "max_db_client_connections",
                   "max_user_client_connections", "listen_port", "max_prepared_statements",
-                  "peer_id"},
+                  "peer_id", "so_reuseport"},
     "databases": {"port", "pool_size", "min_pool_size", "reserve_pool", "reserve_pool_size",
                   "max_db_connections", "max_db_client_connections"},
     "users": {"pool_size", "reserve_pool_size", "max_user_connections",
               "max_user_client_connections"},
+    "peers": {"port", "pool_size"},
 }
+
+
+# The release assumed when neither an image tag nor a pin names one: the newest in the table.
+DEFAULT_VERSION_SOURCE = "assumed: the newest release connbudget knows"
+
+
+@functools.cache
+def _releases() -> dict[str, dict[str, list[str]]]:
+    with open(data_dir() / "pgbouncer_keys.json", encoding="utf-8") as handle:
+        data: dict[str, dict[str, list[str]]] = json.load(handle)
+    return data
+
+
+def _release_key(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")
+    return int(major), int(minor)
+
+
+def known_versions() -> list[str]:
+    return sorted(_releases(), key=_release_key)
+
+
+def release(version: str | None) -> str:
+    """The table entry for a version such as "1.18.0" or "v1.22.1-p0": the same minor release,
+    else the nearest one the table holds; None: the newest."""
+    versions = known_versions()
+    found = re.search(r"(\d+)\.(\d+)", version or "")
+    if found is None:
+        return versions[-1]
+    wanted = (int(found.group(1)), int(found.group(2)))
+    below = [v for v in versions if _release_key(v) <= wanted]
+    return below[-1] if below else versions[0]
+
+
+def accepted_sections(version: str) -> list[str]:
+    return _releases()[version]["sections"]
+
+
+def accepted_keys(version: str, section: str) -> list[str]:
+    return _releases()[version].get(section, [])
 
 
 _SECRET_KEYS = {"password"}
@@ -99,6 +150,8 @@ class Unknown:
 @dataclass
 class PgBouncerConfig:
     origin: str  # the main file, or where the environment was read
+    version: str = ""  # the release whose keys and semantics apply, e.g. "1.18"
+    version_source: str = DEFAULT_VERSION_SOURCE
     settings: dict[str, Setting] = field(default_factory=dict)  # [pgbouncer]
     databases: dict[str, Entry] = field(default_factory=dict)  # [databases], "*" included
     users: dict[str, Entry] = field(default_factory=dict)  # [users]
@@ -130,6 +183,11 @@ class PgBouncerConfig:
 
     def listen_port(self) -> Resolved[int]:
         return self.integer("listen_port")
+
+    def text(self, key: str) -> str | None:
+        """A [pgbouncer] text setting as written (None: not set or not known)."""
+        found = self.settings.get(key)
+        return found.value if found and not found.unknown and not found.invalid else None
 
     def fallback(self) -> Entry | None:
         """The `*` database: the connect string used for any database not listed."""
