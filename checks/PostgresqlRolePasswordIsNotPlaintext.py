@@ -35,8 +35,8 @@ class PostgresqlRolePasswordIsNotPlaintext(BaseResourceCheck):
             source = source_of(plan, conf["__address__"], "password")
             if source == EXTERNAL:
                 return CheckResult.PASSED
-            if source not in (LITERAL, None):
-                return CheckResult.UNKNOWN
+            if source != LITERAL and password is not None:
+                return CheckResult.UNKNOWN  # the plan does not say where the value comes from
         if password is UNRESOLVED:
             # One reference with no value in the code (a variable given at apply time, a
             # secret, a generated password) is not a literal; a template around one may be.

@@ -121,7 +121,7 @@ def _variable_source(plan: dict[str, Any], calls: list[str], name: str, depth: i
             return LITERAL if declared.get("default") is not None else EXTERNAL
         return _expression_source(plan, calls[:-1], given, depth + 1)
     value = _dict(_dict(plan.get("variables")).get(name)).get("value")
-    if "default" in declared and declared["default"] is not None and value == declared["default"]:
+    if declared.get("default") is not None and value == declared["default"]:
         return LITERAL  # the value is the default written in the code
     return EXTERNAL  # -var, TF_VAR_*, a .tfvars file: not in the plan's configuration
 
@@ -141,9 +141,8 @@ def _expression_source(plan: dict[str, Any], calls: list[str], expression: Any,
     expression = _dict(expression)
     if "constant_value" in expression:
         return LITERAL
-    refs = _references(expression)
-    # Terraform lists `a.b.c` and then `a.b`: the shortest form of each names the thing.
-    sources = {_reference_source(plan, calls, ref, depth) for ref in refs}
+    # a template or call over several references is decided only when they all agree
+    sources = {_reference_source(plan, calls, ref, depth) for ref in _references(expression)}
     if not sources:
         return UNDECIDED
     return sources.pop() if len(sources) == 1 else UNDECIDED
