@@ -12,6 +12,7 @@ read from the configuration, never from the value (`password_source`).
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from typing import Any
@@ -35,31 +36,42 @@ def _json_error(path: str, error: json.JSONDecodeError) -> InputError:
     return InputError(path, error.lineno, f"not valid JSON: {error.msg} (column {error.colno})")
 
 
-def _object_spans(text: str, needle: str, start: int) -> tuple[int, int] | None:
-    """Line span of the JSON object whose `"address": needle` key appears after `start`."""
-    key = re.compile(r'"address"\s*:\s*' + re.escape(json.dumps(needle)))
-    found = key.search(text, start)
-    if found is None:
-        return None
-    begin = text.rfind("{", 0, found.start())
-    depth, position, in_string = 0, begin, False
-    while position < len(text):
-        char = text[position]
-        if in_string:
-            if char == "\\":
-                position += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                break
-        position += 1
-    return text.count("\n", 0, begin) + 1, text.count("\n", 0, position) + 1
+class _Spans:
+    """Line spans of the resource objects in a plan's text, by address, found in one pass."""
+
+    _ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
+    _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}]')
+
+    def __init__(self, text: str, start: int) -> None:
+        self._text = text
+        self._newlines = [found.start() for found in re.finditer("\n", text)]
+        self._at: dict[str, int] = {}
+        for found in self._ADDRESS.finditer(text, start):
+            try:
+                address = json.loads(found.group(1))
+            except ValueError:
+                continue
+            if isinstance(address, str):
+                self._at.setdefault(address, found.start())
+
+    def _line(self, position: int) -> int:
+        return bisect.bisect_left(self._newlines, position) + 1
+
+    def of(self, address: str) -> tuple[int, int]:
+        """The first and last line of the object whose `"address"` is `address`."""
+        if address not in self._at:
+            return 1, 1
+        begin = self._text.rfind("{", 0, self._at[address])
+        depth, end = 0, begin
+        for token in self._TOKEN.finditer(self._text, begin):
+            if token.group() == "{":
+                depth += 1
+            elif token.group() == "}":
+                depth -= 1
+                if depth == 0:
+                    end = token.start()
+                    break
+        return self._line(begin), self._line(end)
 
 
 def _modules(module: dict[str, Any]) -> list[dict[str, Any]]:
@@ -88,12 +100,20 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _config_resource(plan: dict[str, Any], address: str) -> dict[str, Any]:
-    local = _split(address)[1]
-    for resource in _configuration(plan, _module_path(address)).get("resources") or []:
-        if isinstance(resource, dict) and resource.get("address") == local:
-            return resource
-    return {}
+def _config_index(plan: dict[str, Any]) -> dict[tuple[tuple[str, ...], str], dict[str, Any]]:
+    """Every configuration resource by (module calls, address as the configuration names it)."""
+    index: dict[tuple[tuple[str, ...], str], dict[str, Any]] = {}
+    pending: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+        ((), _dict(_dict(plan.get("configuration")).get("root_module")))]
+    while pending:
+        calls, module = pending.pop()
+        for resource in module.get("resources") or []:
+            if isinstance(resource, dict) and isinstance(resource.get("address"), str):
+                index.setdefault((calls, resource["address"]), resource)
+        if len(calls) < 64:
+            for name, call in _dict(module.get("module_calls")).items():
+                pending.append(((*calls, name), _dict(_dict(call).get("module"))))
+    return index
 
 
 def _split(address: str) -> tuple[str, str]:
@@ -148,10 +168,10 @@ def _expression_source(plan: dict[str, Any], calls: list[str], expression: Any,
     return sources.pop() if len(sources) == 1 else UNDECIDED
 
 
-def password_source(plan: dict[str, Any], address: str, attribute: str) -> str | None:
-    """LITERAL, EXTERNAL or UNDECIDED for the expression the code gives `attribute`; None when
-    the configuration gives it no expression."""
-    expressions = _dict(_config_resource(plan, address).get("expressions"))
+def password_source(plan: dict[str, Any], address: str, expressions: dict[str, Any],
+                    attribute: str) -> str | None:
+    """LITERAL, EXTERNAL or UNDECIDED for the expression the code gives `attribute` of the
+    resource at `address`; None when the configuration gives it no expression."""
     if attribute not in expressions:
         return None
     return _expression_source(plan, _module_path(address), expressions[attribute])
@@ -173,18 +193,18 @@ def _with_unknowns(value: Any, mask: Any, where: str, refs: tuple[str, ...]) -> 
     return value
 
 
-def _attributes(plan: dict[str, Any], resource: dict[str, Any],
+def _attributes(plan: dict[str, Any], config: dict[str, Any], resource: dict[str, Any],
                 change: dict[str, Any]) -> dict[str, Any]:
     address = str(resource.get("address"))
     attrs = dict(_dict(resource.get("values")))
-    config = _dict(_config_resource(plan, address).get("expressions"))
     mask = _dict(change.get("after_unknown"))
     for key, inner in mask.items():
         if inner is True or (inner and isinstance(inner, (dict, list))):
             refs = tuple(_references(config.get(key)))
             attrs[key] = _with_unknowns(attrs.get(key), inner, f"{address}.{key}", refs)
     for key in _SECRET_ATTRIBUTES:
-        if isinstance(attrs.get(key), str) and password_source(plan, address, key) != LITERAL:
+        if isinstance(attrs.get(key), str) and (
+                password_source(plan, address, config, key) != LITERAL):
             # not a literal in the code: the plaintext value the plan carries is not judged
             attrs[key] = Unknown(f"{address}.{key}", "not a literal in the configuration",
                                  tuple(_references(config.get(key))))
@@ -196,14 +216,15 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
                for c in plan.get("resource_changes") or [] if isinstance(c, dict)}
     planned = _dict(_dict(plan.get("planned_values")).get("root_module"))
     prior = _dict(_dict(_dict(plan.get("prior_state")).get("values")).get("root_module"))
-    start = max(text.find('"planned_values"'), 0)
-    prior_start = max(text.find('"prior_state"'), 0)
+    configuration = _config_index(plan)
+    planned_spans = _Spans(text, max(text.find('"planned_values"'), 0))
+    prior_spans = _Spans(text, max(text.find('"prior_state"'), 0))
     found: list[Resource] = []
     seen: set[str] = set()
-    entries = [(r, start) for m in _modules(planned) for r in m.get("resources") or []]
-    entries += [(r, prior_start) for m in _modules(prior) for r in m.get("resources") or []
+    entries = [(r, planned_spans) for m in _modules(planned) for r in m.get("resources") or []]
+    entries += [(r, prior_spans) for m in _modules(prior) for r in m.get("resources") or []
                 if isinstance(r, dict) and r.get("mode") == "data"]
-    for resource, offset in entries:
+    for resource, spans in entries:
         if not isinstance(resource, dict) or not isinstance(resource.get("address"), str):
             continue
         address = resource["address"]
@@ -214,10 +235,12 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
         change = changes.get(address, {})
         if change.get("actions") in (["delete"], ["forget"]):
             continue
-        span = _object_spans(text, address, offset) or (1, 1)
+        span = spans.of(address)
         kind = f"data.{type_}" if resource.get("mode") == "data" else type_
-        found.append(Resource(kind, name, address, _attributes(plan, resource, change), path,
-                              span[0], span[1], _split(address)[0], root=path))
+        calls = tuple(_module_path(address))
+        config = _dict(configuration.get((calls, _split(address)[1]), {}).get("expressions"))
+        found.append(Resource(kind, name, address, _attributes(plan, config, resource, change),
+                              path, span[0], span[1], _split(address)[0], root=path))
     return found
 
 
