@@ -3,7 +3,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from _postgresql_role import UNRESOLVED, attribute
+from _postgresql_role import UNRESOLVED, attribute, is_one_reference
+from _terraform_plan import EXTERNAL, LITERAL, plan_of, source_of
 from checkov.common.bridgecrew.severities import BcSeverities, Severities
 from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
@@ -28,8 +29,19 @@ class PostgresqlRolePasswordIsNotPlaintext(BaseResourceCheck):
     def scan_resource_conf(self, conf: dict[str, Any]) -> CheckResult:
         self.evaluated_keys = ["password"]
         password = attribute(conf, "password")
+        plan = plan_of(conf)
+        if plan is not None and password is not UNRESOLVED:
+            # A plan carries every password in plain text: judge what the code says.
+            source = source_of(plan, conf["__address__"], "password")
+            if source == EXTERNAL:
+                return CheckResult.PASSED
+            if source != LITERAL and password is not None:
+                return CheckResult.UNKNOWN  # the plan does not say where the value comes from
         if password is UNRESOLVED:
-            return CheckResult.UNKNOWN
+            # One reference with no value in the code (a variable given at apply time, a
+            # secret, a generated password) is not a literal; a template around one may be.
+            known = plan is None and is_one_reference(conf, "password")
+            return CheckResult.PASSED if known else CheckResult.UNKNOWN
         if password is None or (isinstance(password, str) and HASH.fullmatch(password)):
             return CheckResult.PASSED
         # Checkov masks the values of `<check id>_secret*` keys in the code it prints.

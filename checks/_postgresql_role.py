@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from _terraform_plan import plan_of, unknown_after_apply
 from checkov.common.models.enums import CheckResult
 
 UNRESOLVED = object()
@@ -23,8 +24,31 @@ _REFERENCE = re.compile(
 )
 
 
+# A whole value that is one reference Checkov could not resolve: a variable with no value in
+# the code, a data source, a resource attribute (random_password.x.result), a module output.
+_ONE_REFERENCE = re.compile(
+    r"^(?:\$\{)?\s*(?:var\.[\w-]+|data\.[a-z]\w*\.[\w-]+|module\.[\w-]+"
+    r"|[a-z][a-z0-9]*_\w*\.[\w-]+)(?:\[[^\]]*\])?(?:\.[\w-]+(?:\[[^\]]*\])?)*\s*\}?$"
+)
+
+
+def is_one_reference(conf: dict[str, list[Any]], key: str) -> bool:
+    raw = conf.get(key)
+    value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
+    return isinstance(value, str) and _ONE_REFERENCE.match(value.strip()) is not None
+
+
+def known_only_after_apply(conf: dict[str, Any], key: str) -> bool:
+    """On a plan: Terraform knows the attribute only after apply (`after_unknown`)."""
+    plan = plan_of(conf)
+    return plan is not None and unknown_after_apply(plan, conf["__address__"], key)
+
+
 def attribute(conf: dict[str, list[Any]], key: str, default: object = None) -> object:
-    """The attribute's value, `default` when absent or null, UNRESOLVED for a reference."""
+    """The attribute's value, `default` when absent or null, UNRESOLVED for a reference or a
+    value a plan knows only after apply."""
+    if known_only_after_apply(conf, key):
+        return UNRESOLVED
     raw = conf.get(key, [default])
     value = raw[0] if isinstance(raw, list) and len(raw) == 1 else raw
     if value is None:

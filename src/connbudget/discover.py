@@ -15,6 +15,8 @@ _PGBOUNCER_SECTION = re.compile(rb"^[ \t]*\[(?:pgbouncer|databases)\][ \t]*\r?$"
                                 re.MULTILINE | re.IGNORECASE)
 _KUBERNETES_KIND = re.compile(rb"^kind:[ \t]*[\"']?[A-Za-z]+", re.MULTILINE)
 _API_VERSION = re.compile(rb"^apiVersion:", re.MULTILINE)
+# `terraform show -json` writes format_version first, then terraform_version.
+_PLAN_HEAD = re.compile(rb'\A\s*\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"terraform_version"\s*:')
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Inputs:
     var_files: list[str] = field(default_factory=list)
     pgbouncer: list[str] = field(default_factory=list)
     kubernetes: list[str] = field(default_factory=list)
+    plans: list[str] = field(default_factory=list)  # Terraform plan JSON, found by content
     missing: list[str] = field(default_factory=list)
 
 
@@ -126,10 +129,10 @@ def _walk(root: str, excludes: Excludes) -> list[str]:
     return found
 
 
-def _head(path: str) -> bytes:
+def _head(path: str, size: int = 65536) -> bytes:
     try:
         with open(path, "rb") as handle:
-            return handle.read(65536)
+            return handle.read(size)
     except OSError:
         return b""
 
@@ -141,6 +144,10 @@ def looks_like_pgbouncer(path: str) -> bool:
 def looks_like_kubernetes(path: str) -> bool:
     head = _head(path)
     return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
+
+
+def looks_like_plan(path: str) -> bool:
+    return _PLAN_HEAD.match(_head(path, 512)) is not None
 
 
 def discover(paths: list[str], exclude: list[str], root: str | None = None) -> Inputs:
@@ -166,5 +173,7 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
                     inputs.pgbouncer.append(path)
             elif lower.endswith(_YAML) and looks_like_kubernetes(path):
                 inputs.kubernetes.append(path)
+            elif not lower.endswith(_YAML) and looks_like_plan(path):
+                inputs.plans.append(path)
     inputs.terraform_dirs = list(tf_dirs)
     return inputs

@@ -34,12 +34,21 @@ def _sql_report(inputs: Inputs) -> Report:
 
 
 def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
-    if not inputs.terraform_dirs:
+    if not inputs.terraform_dirs and not inputs.plans:
         return None
-    from connbudget.frontends.terraform import load_terraform
+    from connbudget.frontends.terraform import TerraformModel, load_terraform
 
-    return load_terraform(inputs.terraform_dirs, inputs.var_files + settings.var_files,
-                          cache=settings.cache)
+    model = TerraformModel()
+    if inputs.terraform_dirs:
+        model = load_terraform(inputs.terraform_dirs, inputs.var_files + settings.var_files,
+                               cache=settings.cache)
+    if inputs.plans:
+        from connbudget.frontends.terraform.plan import load_plans
+
+        plans = load_plans(inputs.plans)
+        model.resources.extend(plans.resources)
+        model.errors.extend(plans.errors)
+    return model
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:

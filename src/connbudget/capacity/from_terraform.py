@@ -137,7 +137,9 @@ def _matches(ref: str, alias: str) -> bool:
 def _refers_to(value: Any, resource: Resource) -> bool:
     if any(_matches(ref, resource.address) for ref in _refs(value)):
         return True
-    names = {_text(resource.attrs.get(key)) for key in ("name", "identifier", "cluster_identifier")}
+    # a known ARN is how a plan writes a reference such as aws_ecs_task_definition.x.arn
+    names = {_text(resource.attrs.get(key))
+             for key in ("name", "identifier", "cluster_identifier", "arn")}
     return isinstance(value, str) and value in names - {None}
 
 
@@ -451,6 +453,18 @@ def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: V
         model.errors.extend(errors)
 
 
+def _unknown_task(value: Any, containers: list[dict[str, Any]],
+                  origin: Origin) -> PoolSettings | None:
+    """Containers that cannot be read but refer to something (a plan's task definition that
+    embeds a database address known only after apply): a client whose pool is unknown."""
+    if containers or not isinstance(value, Unknown) or not _refs(value):
+        return None
+    why = f"{origin.text} = {value.expression} is unresolved ({value.reason})"
+    return PoolSettings(Value(1, Origin("default: 1 process per task (containers unknown)")),
+                        unknown(why, origin.file, origin.line), "pool", refs=_refs(value),
+                        is_client=True)
+
+
 def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list[Client]:
     found: list[Client] = []
     for service in model.by_type("aws_ecs_service"):
@@ -471,7 +485,8 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
         maximum = _autoscaling_max(model, service)
         _pgbouncers(service, containers, maximum or desired,
                     _deploy(maximum or desired, percent), origin, out)
-        task = _task_settings(containers, origin, settings)
+        task = _task_settings(containers, origin, settings) or _unknown_task(
+            definition.attrs.get("container_definitions"), containers, origin)
         if task is None:
             continue
         setting = ("aws_appautoscaling_target max_capacity" if maximum is not None
