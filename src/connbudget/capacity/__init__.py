@@ -68,6 +68,10 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.errors.extend(found.errors)
     _pinned_only(model, settings)
     place(model, roots)
+    if terraform is not None:
+        from connbudget.capacity.roots import join
+
+        join(model, terraform, roots)
     return model
 
 

@@ -40,7 +40,10 @@ PROXY_PERCENT_DEFAULT = 100  # connection_pool_config max_connections_percent (d
 MODULE_ECS_DESIRED = 1  # ecs//modules/service variables.tf: desired_count default 1
 MODULE_ECS_AUTOSCALING = True  # ecs//modules/service variables.tf: enable_autoscaling default
 MODULE_ECS_MAX = 10  # ecs//modules/service variables.tf: autoscaling_max_capacity default 10
-_REF = re.compile(r"\b((?:module\.[\w-]+|aws_\w+\.[\w-]+|postgresql_\w+\.[\w-]+))")
+# data sources (a remote state output with its name) stay whole: `data.aws_rds_cluster.x` is
+# not the resource `aws_rds_cluster.x` of this root
+_REF = re.compile(r"\b(data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+|data\.[a-z]\w*\.[\w-]+"
+                  r"|module\.[\w-]+|(?<!data\.)aws_\w+\.[\w-]+|(?<!data\.)postgresql_\w+\.[\w-]+)")
 _RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
 _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 _ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")

@@ -96,6 +96,13 @@ def _single(root: str, databases: dict[Key, set[str]],
     return sorted(databases), sorted(poolers)
 
 
+def _stated(refs: set[str]) -> bool:
+    """A host name or data source the files name: when it matches nothing, that is reported,
+    never replaced by the single database in scope."""
+    return any(ref.startswith("data.") or not ref.startswith(("aws_", "module.", "postgresql_"))
+               for ref in refs)
+
+
 def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
@@ -106,15 +113,18 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
     the CB103 finding when none can be told."""
     where = thing.where
+    if thing.target is not None:  # joined across roots (capacity.roots)
+        return None
     seen = _visible(where.root, {**databases, **poolers})
     found = _nearest(where.root, _candidates(refs, seen))
-    configured = _configured(where.address, where.root, seen, settings)
+    # the mapping may name a database in a sibling root: the nearest root first
+    configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
     single, in_scope = _single(where.root, databases, poolers)
     if len(found) == 1:
         thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
     elif len(configured) == 1:
         thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
-    elif not found and len(single) == 1 and not in_scope:
+    elif not found and len(single) == 1 and not in_scope and not _stated(refs):
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
