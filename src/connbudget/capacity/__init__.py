@@ -66,6 +66,13 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.poolers.extend(found.poolers)
         model.clients.extend(found.clients)
         model.errors.extend(found.errors)
+        from connbudget.capacity.from_operators import apply_mounted_ini, from_operators
+
+        operators = from_operators(inputs.kubernetes)
+        model.databases.extend(operators.databases)
+        model.poolers.extend(operators.poolers)
+        model.errors.extend(operators.errors)
+        apply_mounted_ini(model.poolers, operators.mounted_ini)
     _pinned_only(model, settings)
     place(model, roots)
     if terraform is not None:
