@@ -24,6 +24,7 @@ class Inputs:
     var_files: list[str] = field(default_factory=list)
     pgbouncer: list[str] = field(default_factory=list)
     kubernetes: list[str] = field(default_factory=list)
+    compose: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     # recognised but not read: unrendered Helm charts (their Chart.yaml), and files of kinds
     # connbudget does not read yet, as (path, what it is)
@@ -151,6 +152,7 @@ def looks_like_kubernetes(path: str) -> bool:
 _CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|^[ \t]+Type:[ \t]*[\"']?AWS::RDS::",
                              re.MULTILINE)
 _CHART_FILES = ("Chart.yaml", "Chart.yml")
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 
 
 def _chart_of(path: str, charts: set[str]) -> str | None:
@@ -210,6 +212,8 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
             elif lower.endswith(_INI):
                 if looks_like_pgbouncer(path):
                     inputs.pgbouncer.append(path)
+            elif lower.endswith(_YAML) and _COMPOSE.match(os.path.basename(path)):
+                inputs.compose.append(path)
             elif lower.endswith(_YAML) and looks_like_kubernetes(path):
                 inputs.kubernetes.append(path)
     inputs.terraform_dirs = list(tf_dirs)

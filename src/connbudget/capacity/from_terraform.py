@@ -325,6 +325,9 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
 def _proxies(model: TerraformModel) -> list[Pooler]:
     found: list[Pooler] = []
     for proxy in model.by_type("aws_db_proxy"):
+        family = proxy.attrs.get("engine_family")
+        if isinstance(family, str) and family.upper() != "POSTGRESQL":
+            continue  # MYSQL and SQLSERVER proxies front no PostgreSQL database
         percent = Value(PROXY_PERCENT_DEFAULT, Origin(
             f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (data README)"))
         target_refs: set[str] = set()
@@ -394,8 +397,17 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
 def _task_settings(containers: list[dict[str, Any]], origin: Origin,
                    settings: Settings) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
-    return merge([pool_settings(_env(c), origin, settings.default_pool_sizes)
-                  for c in containers if "pgbouncer" not in str(c.get("image", "")).lower()])
+    from connbudget.capacity.commands import apply_command, words
+
+    found = []
+    for container in containers:
+        if "pgbouncer" in str(container.get("image", "")).lower():
+            continue
+        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        apply_command(item, [*words(container.get("entryPoint")),
+                             *words(container.get("command"))], origin)
+        found.append(item)
+    return merge(found)
 
 
 def _deploy(max_tasks: Value, percent: Value) -> Value:

@@ -128,7 +128,8 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
-        return _unmatched(where, sorted(found or configured or seen), labels)
+        named = sorted(ref for ref in refs if _stated({ref})) if not found else []
+        return _unmatched(where, sorted(found or configured or seen), labels, named)
     return None
 
 
@@ -144,7 +145,8 @@ def match(model: Model, settings: Settings) -> list[Finding]:
     return [note for note in notes if note is not None]
 
 
-def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -> Finding:
+def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str],
+               named: list[str] | None = None) -> Finding:
     first = candidates[0][1] if candidates else "<database address>"
     mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
     fix = f"map it in the config: {mapping}"
@@ -155,7 +157,9 @@ def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -
     return Finding(
         "CB103",
         f"cannot tell which database {where.label} connects to (candidates: "
-        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'}); its "
-        "connections are left out of every budget",
+        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'})"
+        + (f": it names {', '.join(named)}, which no scanned database or pooler answers to"
+           if named else "")
+        + "; its connections are left out of every budget",
         where.file, where.line, where.address,
         fix=fix)
