@@ -82,9 +82,9 @@ def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
             model.errors.extend(found)
             continue
         origin = Origin(f"{address} environment", service.file, service.line)
-        env = {var.name: EnvVar(var.name, var.value, file=service.file, line=var.line)
-               for var in service.env}
-        item = pool_settings(env, origin, settings.default_pool_sizes)
+        variables = {var.name: EnvVar(var.name, var.value, file=service.file, line=var.line)
+                     for var in service.env}
+        item = pool_settings(variables, origin, settings.default_pool_sizes)
         apply_command(item, service.command, origin)
         if not item.is_client:
             continue

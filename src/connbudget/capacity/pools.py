@@ -227,7 +227,8 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
         crunchy = _CRUNCHY_SECRET.match(var.source) if var.secret else None
         if crunchy:  # Crunchy PGO's user Secret: its host is the cluster's primary or pgbouncer
             cluster, key = crunchy.groups()
-            refs.add(f"{cluster}-pgbouncer" if key.startswith("pgbouncer") else f"{cluster}-primary")
+            refs.add(f"{cluster}-pgbouncer" if key.startswith("pgbouncer")
+                     else f"{cluster}-primary")
         if var.name in USER_VARS and var.value:
             user = var.value.strip()
         if var.value:

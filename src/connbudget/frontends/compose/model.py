@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.safeyaml import MAX_FILE_BYTES, LList, LMap, _text, read_documents
+from connbudget.frontends.kubernetes.safeyaml import (
+    MAX_FILE_BYTES,
+    LList,
+    LMap,
+    _text,
+    read_documents,
+)
 
 _DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
 
