@@ -532,6 +532,9 @@ def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
     out.roles += _roles(model)
     out.poolers += _proxies(model)
     out.clients += _ecs_services(model, settings, out) + _module_services(model, settings)
+    from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
+
+    from_tf_kubernetes(model, settings, out)
 
 
 def from_terraform(model: TerraformModel, settings: Settings) -> Model:
