@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import CORPUS, FIXTURES, run_cli
+from test_capacity_scenarios import _summary
 
 _CRD = """\
 ---
@@ -100,7 +102,7 @@ def _text_math(*paths: str) -> str:
 
 def test_multi_root_stack_reports_the_overflow_of_a_sibling_roots_serverless_cluster() -> None:
     # 36 tasks x 25 threads against Aurora Serverless v2 at 2 ACU defined in another root
-    code, report = _json("capacity", "fixtures/capacity/multi-root")
+    code, report = _json("capacity", "fixtures/stacks/multi-root")
     assert code == 1
     orders = next(b for b in report["budgets"] if b["database"] == "aws_rds_cluster.orders")
     web = next(c for c in orders["clients"] if c["client"] == "aws_ecs_service.web")
@@ -111,14 +113,14 @@ def test_multi_root_stack_reports_the_overflow_of_a_sibling_roots_serverless_clu
     assert worker["matched_by"] == ("across roots: data.aws_rds_cluster.orders looks up "
                                     "cluster_identifier 'orders'")
     assert orders["verdict"]["rule_id"] == "CB101"
-    out = _text_math("fixtures/capacity/multi-root")
+    out = _text_math("fixtures/stacks/multi-root")
     assert "aws_ecs_service.web   36 tasks x 25 pool             =  900" in out
     assert "worst case 910 > usable 184 (495 %)                       CB101 error" in out
     assert "max_connections 189: data: Aurora Serverless v2 at max 2 ACU" in out
 
 
 def test_clients_mapping_may_name_a_database_in_a_sibling_root() -> None:
-    _, report = _json("capacity", "fixtures/capacity/multi-root")
+    _, report = _json("capacity", "fixtures/stacks/multi-root")
     reports = next(b for b in report["budgets"] if b["database"] == "aws_db_instance.reports")
     assert [(c["client"], c["matched_by"]) for c in reports["clients"]] == [
         ("aws_ecs_service.reporting", "[tool.connbudget.clients] mapping")]
@@ -138,17 +140,17 @@ def test_remote_state_naming_no_scanned_root_is_reported_not_guessed(tmp_path: P
 
 
 def test_a_pinned_database_shows_its_verdict_and_reserves_no_rds_slots() -> None:
-    _, report = _json("capacity", "fixtures/capacity/pinned-database")
+    _, report = _json("capacity", "fixtures/stacks/pinned-database")
     [budget] = report["budgets"]
     assert (budget["reserved"], budget["usable"]) == (3, 186)
     assert budget["verdict"]["rule_id"] == "CB101"
     assert budget["verdict"]["fix"][0].startswith("put PgBouncer")
-    out = _text_math("fixtures/capacity/pinned-database")
+    out = _text_math("fixtures/stacks/pinned-database")
     assert "worst case 900 > usable 186 (484 %)                       CB101 error" in out
 
 
 def test_pgbouncer_ini_from_a_mounted_config_map_is_read_with_its_lines() -> None:
-    _, report = _json("capacity", "fixtures/capacity/pgbouncer-configmap")
+    _, report = _json("capacity", "fixtures/stacks/pgbouncer-configmap")
     [budget] = report["budgets"]
     [pooler] = budget["clients"]
     assert (pooler["pool_mode"], pooler["steady"]) == ("transaction", 240)
@@ -200,3 +202,15 @@ def test_unread_kinds_and_an_empty_scan_are_said_out_loud(tmp_path: Path) -> Non
     assert code == 0
     [note] = report["findings"]
     assert note["rule_id"] == "CB110" and note["message"].startswith("nothing connbudget can check")
+
+
+STACKS = sorted(p.name for p in (FIXTURES / "stacks").iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_gives_its_expected_findings_and_budget(stack: str) -> None:
+    # stacks read their own .connbudget.toml or rootless files: each is scanned alone
+    expected = json.loads((FIXTURES / "stacks" / stack / "expected.json").read_text())
+    code, report = _json("capacity", f"fixtures/stacks/{stack}")
+    assert code in (0, 1)
+    assert _summary(report) == expected
