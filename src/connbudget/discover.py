@@ -27,7 +27,13 @@ class Inputs:
     pgbouncer: list[str] = field(default_factory=list)
     kubernetes: list[str] = field(default_factory=list)
     plans: list[str] = field(default_factory=list)  # Terraform plan JSON, found by content
+    compose: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # recognised but not read: unrendered Helm charts (their Chart.yaml), and files of kinds
+    # connbudget does not read yet, as (path, what it is)
+    helm_charts: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)  # the paths the user named
+    unread: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -150,17 +156,59 @@ def looks_like_plan(path: str) -> bool:
     return _PLAN_HEAD.match(_head(path, 512)) is not None
 
 
+_CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|^[ \t]+Type:[ \t]*[\"']?AWS::RDS::",
+                             re.MULTILINE)
+_CHART_FILES = ("Chart.yaml", "Chart.yml")
+_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
+
+
+def _chart_of(path: str, charts: set[str]) -> str | None:
+    """The chart whose templates/ holds `path`: Helm renders those files, connbudget does not."""
+    parts = Path(path).parts
+    for index in range(len(parts) - 1, 0, -1):
+        if parts[index] == "templates":
+            chart = os.path.join(*parts[:index]) if index else "."
+            if chart in charts:
+                return chart
+    return None
+
+
+def _unread_kind(path: str) -> str | None:
+    """A file kind connbudget recognises but does not read (yet)."""
+    name = os.path.basename(path)
+    lower = name.lower()
+    if lower in ("render.yaml", "render.yml"):
+        return "a Render blueprint"
+    if lower.startswith("pulumi.") and lower.endswith(_YAML):
+        return "a Pulumi project"
+    if lower.endswith((*_YAML, ".json", ".template")) and _CLOUDFORMATION.search(_head(path)):
+        return "a CloudFormation template"
+    return None
+
+
 def discover(paths: list[str], exclude: list[str], root: str | None = None) -> Inputs:
     """Sort the files under `paths` by kind; `exclude` patterns are anchored at `root`."""
     excludes = Excludes(exclude, root)
-    inputs = Inputs()
+    inputs = Inputs(paths=list(paths))
     tf_dirs: dict[str, None] = {}
     for given in paths:
         if not os.path.exists(given):
             inputs.missing.append(given)
             continue
-        for path in _walk(given, excludes):
+        found = _walk(given, excludes)
+        charts = {os.path.dirname(p) or "." for p in found
+                  if os.path.basename(p) in _CHART_FILES}
+        for path in found:
             lower = path.lower()
+            chart = _chart_of(path, charts) if charts else None
+            if chart is not None:
+                if chart not in inputs.helm_charts:
+                    inputs.helm_charts.append(chart)
+                continue
+            what = _unread_kind(path)
+            if what is not None:
+                inputs.unread.append((path, what))
+                continue
             if lower.endswith(".sql"):
                 inputs.sql.append(path)
             elif lower.endswith(".tf"):
@@ -171,6 +219,8 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
             elif lower.endswith(_INI):
                 if looks_like_pgbouncer(path):
                     inputs.pgbouncer.append(path)
+            elif lower.endswith(_YAML) and _COMPOSE.match(os.path.basename(path)):
+                inputs.compose.append(path)
             elif lower.endswith(_YAML) and looks_like_kubernetes(path):
                 inputs.kubernetes.append(path)
             elif not lower.endswith(_YAML) and looks_like_plan(path):

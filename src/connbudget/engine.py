@@ -67,9 +67,19 @@ def _capacity_report(inputs: Inputs, settings: Settings,
     return report
 
 
+def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) -> None:
+    """CB110: what was recognised but not read; a run that found nothing to check."""
+    from connbudget.notes import nothing_to_check, unread
+
+    notes = unread(inputs)
+    notes += nothing_to_check(inputs.paths, report, checked or bool(notes))
+    report.findings.extend(n for n in notes if n.rule_id not in settings.disabled_rules)
+
+
 def check_capacity(inputs: Inputs, settings: Settings) -> Report:
     report = _capacity_report(inputs, settings, _terraform(inputs, settings))
     report.errors.extend(_missing(inputs))
+    _notes(inputs, settings, report, False)
     return report
 
 
@@ -78,9 +88,13 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
     if inputs.sql:
         report.extend(_sql_report(inputs))
     terraform = _terraform(inputs, settings)
+    roles = False
     if terraform is not None:
         from connbudget.frontends.terraform.roles import role_documents
 
-        report.extend(_role_report(role_documents(terraform)))
+        documents = role_documents(terraform)
+        roles = bool(documents)
+        report.extend(_role_report(documents))
     report.extend(_capacity_report(inputs, settings, terraform))
+    _notes(inputs, settings, report, bool(inputs.sql) or roles)
     return report

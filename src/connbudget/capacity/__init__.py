@@ -26,12 +26,16 @@ def _pinned_only(model: Model, settings: Settings) -> None:
             continue
         origin = pin_origin(address)
         missing = Value(None, origin, assumed=True)
+        rds = Value(2, Origin("default: rds.rds_superuser_reserved_connections 2 (data README)"))
+        if not address.startswith(("aws_db_instance.", "aws_rds_cluster.", "module.")):
+            # nothing says it is RDS: a pin of `reserved` states RDS's 2 extra slots if it is
+            rds = Value(0, Origin("a pinned database not known to be RDS: no "
+                                  "rds.rds_superuser_reserved_connections"))
         model.databases.append(Database(
             Location(address, "", 0), "postgres", None,
             Value(pin.max_connections, origin) if pin.max_connections is not None else missing,
             Value(3, Origin("default: superuser_reserved_connections 3 (data README)")),
-            Value(2, Origin("default: rds.rds_superuser_reserved_connections 2 (data README)")),
-            aliases={address}))
+            rds, aliases={address}))
 
 
 def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
@@ -39,7 +43,10 @@ def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
     things = {(budget["database"], budget["file"]),
               *[(c["client"], c["file"]) for c in budget["clients"]]}
     for finding in findings:
-        if finding.rule_id in _VERDICT_RULES and (finding.resource, finding.file) in things:
+        # a database known only from the config has no file: its findings sit at a client's
+        pinned = not budget["file"] and finding.resource == budget["database"]
+        if finding.rule_id in _VERDICT_RULES and ((finding.resource, finding.file) in things
+                                                  or pinned):
             return {"rule_id": finding.rule_id, "severity": finding.severity,
                     "fix": finding.fix.splitlines()}
     return {"rule_id": None, "severity": None, "fix": []}
@@ -66,8 +73,23 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.poolers.extend(found.poolers)
         model.clients.extend(found.clients)
         model.errors.extend(found.errors)
+        from connbudget.capacity.from_operators import apply_mounted_ini, from_operators
+
+        operators = from_operators(inputs.kubernetes)
+        model.databases.extend(operators.databases)
+        model.poolers.extend(operators.poolers)
+        model.errors.extend(operators.errors)
+        apply_mounted_ini(model.poolers, operators.mounted_ini)
+    if inputs.compose:
+        from connbudget.capacity.from_compose import from_compose
+
+        from_compose(inputs.compose, settings, model)
     _pinned_only(model, settings)
     place(model, roots)
+    if terraform is not None:
+        from connbudget.capacity.roots import join
+
+        join(model, terraform, roots)
     return model
 
 

@@ -155,14 +155,23 @@ def client_connections(client: Client) -> tuple[Value, Value]:
             Value(deploy, origin, unlimited=unlimited))
 
 
-def proxy_connections(pooler: Pooler, max_connections: Value) -> Value:
+def proxy_connections(pooler: Pooler, max_connections: Value, usable: int | None = None,
+                      ) -> Value:
+    """RDS Proxy opens up to its percentage of max_connections, and never more than the
+    database admits: the slots reserved for superusers refuse it (at the AWS default of 100 %,
+    the proxy alone fills the usable slots and leaves none for direct or admin connections)."""
     assert pooler.max_connections_percent is not None
     percent = pooler.max_connections_percent
     if not (percent.known and max_connections.known):
         return unknown(f"{pooler.where.address}: max_connections_percent of an unknown number")
     assert percent.value is not None and max_connections.value is not None
-    return Value(max_connections.value * percent.value // 100, Origin(
-        f"{pooler.where.address}: {percent.value} % of max_connections {max_connections.value}"))
+    text = f"{pooler.where.address}: {percent.value} % of max_connections {max_connections.value}"
+    value = max_connections.value * percent.value // 100
+    if usable is not None and value > usable:
+        text += (f" = {value}, at most the {usable} usable slots (the reserved ones refuse it); "
+                 "nothing is left for direct or admin connections")
+        value = usable
+    return Value(value, Origin(text))
 
 
 def _reserved(database: Database, pinned: Value | None) -> Value:
@@ -192,7 +201,7 @@ def build_budget(database: Database, model: Model, settings: Settings) -> Budget
             continue
         behind = [c for c in model.clients if c.target == pooler.where.key]
         if pooler.kind == "rds-proxy":
-            server = proxy_connections(pooler, max_connections)
+            server = proxy_connections(pooler, max_connections, usable)
         else:
             server = pooler.server_connections or unknown("server connections unknown")
         paths.append(Path(pooler.where.address, pooler.kind, server,

@@ -208,6 +208,9 @@ def _pod(workload: Workload, address: str, settings: Settings,
             continue
         origin = Origin(f"{address} container {container.name}", container.file, container.line)
         item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        from connbudget.capacity.commands import apply_command
+
+        apply_command(item, [*container.command, *container.args], origin)
         workers = _workers(container)
         if workers is not None:
             item.processes = Value(workers, Origin(f"{container.name} args --workers {workers}",

@@ -40,7 +40,10 @@ PROXY_PERCENT_DEFAULT = 100  # connection_pool_config max_connections_percent (d
 MODULE_ECS_DESIRED = 1  # ecs//modules/service variables.tf: desired_count default 1
 MODULE_ECS_AUTOSCALING = True  # ecs//modules/service variables.tf: enable_autoscaling default
 MODULE_ECS_MAX = 10  # ecs//modules/service variables.tf: autoscaling_max_capacity default 10
-_REF = re.compile(r"\b((?:module\.[\w-]+|aws_\w+\.[\w-]+|postgresql_\w+\.[\w-]+))")
+# data sources (a remote state output with its name) stay whole: `data.aws_rds_cluster.x` is
+# not the resource `aws_rds_cluster.x` of this root
+_REF = re.compile(r"\b(data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+|data\.[a-z]\w*\.[\w-]+"
+                  r"|module\.[\w-]+|(?<!data\.)aws_\w+\.[\w-]+|(?<!data\.)postgresql_\w+\.[\w-]+)")
 _RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
 _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 _ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
@@ -324,6 +327,9 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
 def _proxies(model: TerraformModel) -> list[Pooler]:
     found: list[Pooler] = []
     for proxy in model.by_type("aws_db_proxy"):
+        family = proxy.attrs.get("engine_family")
+        if isinstance(family, str) and family.upper() != "POSTGRESQL":
+            continue  # MYSQL and SQLSERVER proxies front no PostgreSQL database
         percent = Value(PROXY_PERCENT_DEFAULT, Origin(
             f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (data README)"))
         target_refs: set[str] = set()
@@ -393,8 +399,17 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
 def _task_settings(containers: list[dict[str, Any]], origin: Origin,
                    settings: Settings) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
-    return merge([pool_settings(_env(c), origin, settings.default_pool_sizes)
-                  for c in containers if "pgbouncer" not in str(c.get("image", "")).lower()])
+    from connbudget.capacity.commands import apply_command, words
+
+    found = []
+    for container in containers:
+        if "pgbouncer" in str(container.get("image", "")).lower():
+            continue
+        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        apply_command(item, [*words(container.get("entryPoint")),
+                             *words(container.get("command"))], origin)
+        found.append(item)
+    return merge(found)
 
 
 def _deploy(max_tasks: Value, percent: Value) -> Value:
@@ -532,6 +547,9 @@ def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
     out.roles += _roles(model)
     out.poolers += _proxies(model)
     out.clients += _ecs_services(model, settings, out) + _module_services(model, settings)
+    from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
+
+    from_tf_kubernetes(model, settings, out)
 
 
 def from_terraform(model: TerraformModel, settings: Settings) -> Model:

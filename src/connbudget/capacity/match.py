@@ -96,6 +96,13 @@ def _single(root: str, databases: dict[Key, set[str]],
     return sorted(databases), sorted(poolers)
 
 
+def _stated(refs: set[str]) -> bool:
+    """A host name or data source the files name: when it matches nothing, that is reported,
+    never replaced by the single database in scope."""
+    return any(ref.startswith("data.") or not ref.startswith(("aws_", "module.", "postgresql_"))
+               for ref in refs)
+
+
 def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
@@ -106,19 +113,23 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
     the CB103 finding when none can be told."""
     where = thing.where
+    if thing.target is not None:  # joined across roots (capacity.roots)
+        return None
     seen = _visible(where.root, {**databases, **poolers})
     found = _nearest(where.root, _candidates(refs, seen))
-    configured = _configured(where.address, where.root, seen, settings)
+    # the mapping may name a database in a sibling root: the nearest root first
+    configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
     single, in_scope = _single(where.root, databases, poolers)
     if len(found) == 1:
         thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
     elif len(configured) == 1:
         thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
-    elif not found and len(single) == 1 and not in_scope:
+    elif not found and len(single) == 1 and not in_scope and not _stated(refs):
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
-        return _unmatched(where, sorted(found or configured or seen), labels)
+        named = sorted(ref for ref in refs if _stated({ref})) if not found else []
+        return _unmatched(where, sorted(found or configured or seen), labels, named)
     return None
 
 
@@ -134,7 +145,8 @@ def match(model: Model, settings: Settings) -> list[Finding]:
     return [note for note in notes if note is not None]
 
 
-def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -> Finding:
+def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str],
+               named: list[str] | None = None) -> Finding:
     first = candidates[0][1] if candidates else "<database address>"
     mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
     fix = f"map it in the config: {mapping}"
@@ -145,7 +157,9 @@ def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str]) -
     return Finding(
         "CB103",
         f"cannot tell which database {where.label} connects to (candidates: "
-        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'}); its "
-        "connections are left out of every budget",
+        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'})"
+        + (f": it names {', '.join(named)}, which no scanned database or pooler answers to"
+           if named else "")
+        + "; its connections are left out of every budget",
         where.file, where.line, where.address,
         fix=fix)

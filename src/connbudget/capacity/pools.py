@@ -13,12 +13,13 @@ from connbudget.capacity.model import Origin, Value
 
 # Direct pool-size settings, in the order they are looked up.
 POOL_VARS = ("SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "PG_POOL_SIZE", "DB_POOL_SIZE",
-             "DATABASE_POOL_SIZE", "POOL_SIZE", "RAILS_MAX_THREADS")
+             "DATABASE_POOL_SIZE", "POOL_SIZE", "RAILS_MAX_THREADS", "KC_DB_POOL_MAX_SIZE")
 PROCESS_VARS = ("WEB_CONCURRENCY", "GUNICORN_WORKERS", "PUMA_WORKERS")
 USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PGUSER",
              "POSTGRES_USER", "SPRING_DATASOURCE_USERNAME")
-HOST_VARS = ("DB_HOST", "DATABASE_HOST", "PGHOST", "POSTGRES_HOST", "DB_HOSTNAME")
-URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL")
+HOST_VARS = ("DB_HOST", "DATABASE_HOST", "PGHOST", "POSTGRES_HOST", "DB_HOSTNAME",
+             "KC_DB_URL_HOST")
+URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL", "KC_DB_URL")
 # Go database/sql SetMaxOpenConns from the environment; 0 means unlimited.
 GO_MAX_OPEN = "DB_MAX_OPEN_CONNS"
 SQLALCHEMY_POOL = "SQLALCHEMY_POOL_SIZE"
@@ -31,6 +32,10 @@ LIBRARY_DEFAULTS: dict[str, tuple[int, str]] = {
     "hikari": (10, f"HikariCP maximumPoolSize default 10 ({_DATA})"),
     "rails": (5, f"Rails pool default 5 ({_DATA})"),
     "sqlalchemy": (15, f"SQLAlchemy pool_size 5 + max_overflow 10 ({_DATA})"),
+    # Keycloak's db-pool-max-size (KC_DB_POOL_MAX_SIZE) defaults to 100 (keycloak.org, "All
+    # configuration": database options)
+    "keycloak": (100, "Keycloak db-pool-max-size default 100 (keycloak.org, all configuration, "
+                      "database)"),
     "unknown": (10, "10, the default of HikariCP, node-postgres, knex and asyncpg "
                     f"({_DATA}); the library is not known"),
 }
@@ -108,7 +113,14 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     return None
 
 
+# The setting a fix names when no pool size is set, by library.
+_SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": "RAILS_MAX_THREADS",
+            "keycloak": "KC_DB_POOL_MAX_SIZE", "sqlalchemy": "SQLALCHEMY_POOL_SIZE"}
+
+
 def _library(env: dict[str, EnvVar]) -> str:
+    if "KC_DB" in env or any(name.startswith("KC_DB_") for name in env):
+        return "keycloak"
     if any(name.startswith("SPRING_DATASOURCE") for name in env):
         return "hikari"
     if "RAILS_ENV" in env:
@@ -179,7 +191,8 @@ def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> t
                          assumed=True, unlimited=True), GO_MAX_OPEN
         if value.value is not None:
             return value, GO_MAX_OPEN
-    return _default_pool(env, origin, defaults, "no pool size set", "PG_POOL_SIZE"), "PG_POOL_SIZE"
+    setting = _SETTING.get(_library(env), "PG_POOL_SIZE")
+    return _default_pool(env, origin, defaults, "no pool size set", setting), setting
 
 
 def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
@@ -194,6 +207,12 @@ def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
                            "or PUMA_WORKERS set)"))
 
 
+# `<cluster>-pguser-<user>`, keys host / uri / jdbc-uri / pgbouncer-host / pgbouncer-uri
+# (Crunchy PGO docs, "Connect to a Postgres cluster: user Secrets")
+_CRUNCHY_SECRET = re.compile(r"^secret ([a-z0-9][a-z0-9-]*)-pguser-\S+ key "
+                             r"(host|uri|jdbc-uri|pgbouncer-host|pgbouncer-uri)$")
+
+
 def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
     refs: set[str] = set()
     user: str | None = None
@@ -206,6 +225,11 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
             talks_to_db = True
             if var.value:
                 refs.add(var.value.strip().lower())
+        crunchy = _CRUNCHY_SECRET.match(var.source) if var.secret else None
+        if crunchy:  # Crunchy PGO's user Secret: its host is the cluster's primary or pgbouncer
+            cluster, key = crunchy.groups()
+            refs.add(f"{cluster}-pgbouncer" if key.startswith("pgbouncer")
+                     else f"{cluster}-primary")
         if var.name in USER_VARS and var.value:
             user = var.value.strip()
         if var.value:

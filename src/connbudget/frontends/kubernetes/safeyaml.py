@@ -221,12 +221,71 @@ def _helm_line(text: str) -> int:
     return 0
 
 
+# The kinds any reader looks at; a document of another kind (a CustomResourceDefinition of a
+# vendored operator bundle, RBAC, webhooks) is blanked before it is composed.
+READ_KINDS = frozenset({
+    "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "ScaledObject", "ConfigMap",
+    "Service", "List", "Cluster", "Pooler", "postgresql", "PostgresCluster"})
+_TOP_KIND = re.compile(r"kind:[ \t]*[\"']?([A-Za-z][\w.-]*)[\"']?[ \t]*(?:#.*)?\r?$",
+                       re.MULTILINE)
+
+
+def _marks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each `---` / `...` document marker line (str.find: no regex scan)."""
+    found = []
+    for marker in ("\n---", "\n..."):
+        at = text.find(marker)
+        while at >= 0:
+            after = text[at + 4:at + 5]
+            if after in ("", " ", "\t", "\r", "\n"):
+                end = text.find("\n", at + 1)
+                found.append((at + 1, len(text) if end < 0 else end))
+            at = text.find(marker, at + 4)
+    if text.startswith(("---", "...")) and text[3:4] in ("", " ", "\t", "\r", "\n"):
+        end = text.find("\n")
+        found.append((0, len(text) if end < 0 else end))
+    return sorted(found)
+
+
+def _top_kind(chunk: str) -> str | None:
+    at = 0 if chunk.startswith("kind:") else chunk.find("\nkind:") + 1
+    if at == 0 and not chunk.startswith("kind:"):
+        return None
+    found = _TOP_KIND.match(chunk, at)
+    return found.group(1) if found else None
+
+
+def skip_unread_kinds(text: str) -> tuple[str, bool]:
+    """`text` with each document of a kind no reader looks at replaced by its line breaks, so
+    that lines keep their numbers and a 40 MB CRD bundle costs a string scan, not a parse;
+    and whether anything is left to read."""
+    if "CustomResourceDefinition" not in text and len(text) < 262144:
+        return text, True
+    out: list[str] = []
+    start = 0
+    kept = False
+    for mark_start, mark_end in [*_marks(text), (len(text), len(text))]:
+        chunk = text[start:mark_start]
+        kind = _top_kind(chunk)
+        if kind is not None and kind not in READ_KINDS:
+            out.append("\n" * chunk.count("\n"))
+        else:
+            out.append(chunk)
+            kept = kept or bool(chunk.strip())
+        out.append(text[mark_start:mark_end])
+        start = max(start, mark_end)
+    return "".join(out), kept
+
+
 def read_documents(text: str, file: str) -> tuple[list[Any], list[InputError]]:
     """Every document of a YAML file, or the located reason it cannot be read.
 
     Helm template syntax in a chart's templates/ directory, or in a file that does not parse,
     is reported as a Helm template; a values.yaml that merely holds `{{ }}` strings is YAML.
     """
+    text, left = skip_unread_kinds(text)
+    if not left:
+        return [], []
     helm = _helm_line(text)
     if helm and "templates" in re.split(r"[\\/]", file):
         return [], [InputError(file, helm, HELM_HINT)]

@@ -347,3 +347,21 @@ def load_pgbouncer(path: str, version: str | None = None,
         config.errors.append(InputError(path, 1, refusal(chosen, "the [pgbouncer] section is "
                                                          "missing")))
     return config
+
+
+class _TextReader(_Reader):
+    def include(self, file: str, number: int, target: str) -> None:
+        # A path inside the pod that mounts the text, not a file of the reviewed tree.
+        self.config.unknowns.append(Unknown(file, number, f"%include {target[:60]}",
+                                            "a file inside the container: its settings are "
+                                            "not known"))
+
+
+def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerConfig:
+    """A pgbouncer.ini held in another file (a ConfigMap's `pgbouncer.ini` key): its lines are
+    numbered from `first_line` of `file`; `%include` names a file in the container, unknown."""
+    config = PgBouncerConfig(origin=f"{file}:{first_line}", files=[file])
+    reader = _TextReader(config)
+    for number, raw in enumerate(text.split("\n"), start=first_line):
+        reader.line(file, number, raw.removesuffix("\r"))
+    return config

@@ -166,6 +166,7 @@ class ModuleContext(Context):
         self.stack = stack
         self.blocks = loader.blocks(directory)
         self.resources: list[Resource] = []
+        self.data_sources: list[Resource] = []
         self.calls: list[ModuleCall] = []
         self._values: dict[str, Any] = {}
         self._locals_raw: dict[str, Any] = {}
@@ -297,6 +298,8 @@ class ModuleContext(Context):
             kind = block.body["type"]
             if kind == "resource" and len(block.labels) == 2:
                 self._resource(block)
+            elif kind == "data" and len(block.labels) == 2 and not self.address:
+                self._data(block)
             elif kind == "module" and block.labels:
                 self.children(block.labels[0])
 
@@ -317,6 +320,14 @@ class ModuleContext(Context):
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
                 block.line, block.end_line, self.address, dict(block.body["lines"]),
                 root=self.root_directory))
+
+    def _data(self, block: _Block) -> None:
+        """A root module's data source, as written (count and for_each are not expanded)."""
+        type_, name = block.labels
+        values = _evaluate_body(block.body, Scope(self), _RESOURCE_META)
+        self.data_sources.append(Resource(
+            type_, name, f"data.{type_}.{name}", values, block.file, block.line,
+            block.end_line, "", dict(block.body["lines"]), root=self.root_directory))
 
     def tree(self) -> list[ModuleContext]:
         found: list[ModuleContext] = [self]
@@ -383,6 +394,8 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
         root = ModuleContext(loader, directory, directory, "",
                              _tfvars(loader, directory, var_files), (real,))
         root.load()
+        model.data_sources.extend(root.data_sources)
+        model.outputs[directory] = root.outputs()
         for context in root.tree():
             model.resources.extend(context.resources)
             model.modules.extend(context.calls)

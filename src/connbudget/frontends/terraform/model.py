@@ -53,6 +53,9 @@ class TerraformModel:
     resources: list[Resource] = field(default_factory=list)
     modules: list[ModuleCall] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # `data` blocks (address `data.<type>.<name>`) and each root's outputs, for joining roots
+    data_sources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Lookup indexes, rebuilt when `resources` changes length.
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False, compare=False)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict, repr=False, compare=False)

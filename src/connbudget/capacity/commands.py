@@ -1,0 +1,71 @@
+"""Process and thread counts a container's command line sets.
+
+gunicorn and puma `--workers N` / `-w N`: processes per task, each with its own pool (it wins
+over WEB_CONCURRENCY). puma `-t MIN:MAX` / `--threads`, sidekiq `-c N` / `--concurrency N`: the
+threads of one process, each holding a connection while it works; when no pool size is set,
+the pool a process needs is that many (Rails sizes its pool from RAILS_MAX_THREADS, and the
+thread count is what it must cover), stated as an assumption.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from connbudget.capacity.model import Origin, Value
+from connbudget.capacity.pools import PoolSettings
+
+_WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
+_THREADS = re.compile(r"^(?:--threads|-t)(?:=([\d:]+))?$")
+_CONCURRENCY = re.compile(r"^(?:--concurrency|-c)(?:=(\d+))?$")
+
+
+def words(value: Any) -> list[str]:
+    """A command as its words: a list (exec form), or a shell string."""
+    if isinstance(value, list):
+        found: list[str] = []
+        for item in value:
+            if isinstance(item, str):
+                found += _split(item) if len(value) <= 3 and " " in item else [item]
+        return found
+    return _split(value) if isinstance(value, str) else []
+
+
+def _split(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _option(parts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
+    for index, word in enumerate(parts):
+        found = pattern.match(word)
+        if found:
+            return found.group(1) or (parts[index + 1] if index + 1 < len(parts) else None)
+    return None
+
+
+def apply_command(item: PoolSettings, parts: Sequence[str], origin: Origin) -> None:
+    """Set processes (and an assumed pool) of one container from its command line."""
+    text = " ".join(parts)
+    server = next((s for s in ("gunicorn", "puma", "sidekiq") if s in text), None)
+    if server is None:
+        return
+    workers = _option(parts, _WORKERS) if server != "sidekiq" else None
+    if workers and workers.isdigit():
+        item.processes = Value(int(workers), Origin(f"{server} command --workers {workers}",
+                                                    origin.file, origin.line))
+    threads: str | None = None
+    if server == "puma":
+        raw = _option(parts, _THREADS)
+        threads = raw.split(":")[-1] if raw else None
+    elif server == "sidekiq":
+        threads = _option(parts, _CONCURRENCY)
+    if threads and threads.isdigit() and item.pool.assumed and not item.pool.unlimited:
+        flag = "-c" if server == "sidekiq" else "-t"
+        item.pool = Value(int(threads), Origin(
+            f"{server} {flag} {threads}: one connection per thread (no pool size set; the "
+            "pool must cover the threads)", origin.file, origin.line), assumed=True)

@@ -1,0 +1,94 @@
+"""Databases, PgBouncers and clients from compose services.
+
+A PostgreSQL service (image `postgres`, `bitnami/postgresql`, `postgis/postgis`, ...) is a
+database: max_connections from `-c max_connections=N` in its command, or the bitnami image's
+POSTGRESQL_MAX_CONNECTIONS, else PostgreSQL's default 100 (stated); no RDS slots. A PgBouncer
+service (edoburu, bitnami images) is a pooler built from its environment, times its replicas.
+Any other service whose environment talks to PostgreSQL is a client: replicas x processes x
+pool. Services reach each other by service name, container_name, hostname or network alias.
+"""
+
+from __future__ import annotations
+
+import re
+
+from connbudget.capacity.commands import apply_command
+from connbudget.capacity.from_pgbouncer import from_env
+from connbudget.capacity.model import Client, Database, Location, Model, Origin, Value, unknown
+from connbudget.capacity.pools import EnvVar, pool_settings
+from connbudget.frontends.compose import ComposeService, load_compose
+from connbudget.settings import Settings
+
+_POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"
+                             r"pgvector)(?::|$)", re.IGNORECASE)
+_MAX = re.compile(r"^max_connections=(\d+)$")
+_POOLER_HOSTS = ("DB_HOST", "DATABASES_HOST", "POSTGRESQL_HOST", "PGBOUNCER_DATABASE_HOST")
+
+
+def _address(service: ComposeService) -> str:
+    return f"compose/{service.name}"
+
+
+def _replicas(service: ComposeService) -> Value:
+    if not service.replicas_set:
+        return Value(1, Origin(f"default: replicas 1 (compose; {service.name} sets none)"))
+    if service.replicas is None:
+        return unknown(f"{_address(service)} replicas is not a number", service.file,
+                       service.replicas_line)
+    return Value(service.replicas, Origin(f"{_address(service)} replicas", service.file,
+                                          service.replicas_line))
+
+
+def _database(service: ComposeService) -> Database:
+    address = _address(service)
+    max_connections = Value(100, Origin("default: max_connections 100 (PostgreSQL default; "
+                                        f"{address} sets none)"), assumed=True)
+    words = service.command
+    for index, word in enumerate(words):
+        value = word[2:] if word.startswith("-c") and len(word) > 2 else (
+            words[index + 1] if word == "-c" and index + 1 < len(words) else "")
+        found = _MAX.match(value.strip())
+        if found:
+            max_connections = Value(int(found.group(1)), Origin(
+                f"{address} command -c max_connections", service.file, service.line))
+    for var in service.env:
+        if var.name == "POSTGRESQL_MAX_CONNECTIONS" and var.value and var.value.isdigit():
+            max_connections = Value(int(var.value), Origin(f"{address} {var.name}", service.file,
+                                                           var.line))
+    return Database(Location(address, service.file, service.line), "postgres", None,
+                    max_connections,
+                    Value(3, Origin("default: superuser_reserved_connections 3 (PostgreSQL)")),
+                    Value(0, Origin("not RDS: no rds.rds_superuser_reserved_connections")),
+                    aliases={address} | service.hosts)
+
+
+def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
+    services, errors = load_compose(paths)
+    model.errors.extend(errors)
+    for service in services:
+        address = _address(service)
+        where = Location(address, service.file, service.line)
+        if _POSTGRES_IMAGE.search(service.image):
+            model.databases.append(_database(service))
+            continue
+        replicas = _replicas(service)
+        if "pgbouncer" in service.image.lower():
+            env = {var.name: var.value for var in service.env}
+            lines = {var.name: var.line for var in service.env}
+            refs = {v.lower() for k, v in env.items() if k in _POOLER_HOSTS and v}
+            pooler, found = from_env(env, where, {address} | service.hosts, replicas, refs,
+                                     service.image, lines)
+            model.poolers.append(pooler)
+            model.errors.extend(found)
+            continue
+        origin = Origin(f"{address} environment", service.file, service.line)
+        variables = {var.name: EnvVar(var.name, var.value, file=service.file, line=var.line)
+                     for var in service.env}
+        item = pool_settings(variables, origin, settings.default_pool_sizes)
+        apply_command(item, service.command, origin)
+        if not item.is_client:
+            continue
+        model.clients.append(Client(
+            "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
+            "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
+            notes=[*item.notes, *service.notes]))

@@ -1,0 +1,150 @@
+"""Clients and PgBouncers from Terraform's kubernetes provider (hashicorp/kubernetes).
+
+`kubernetes_deployment(_v1)` and `kubernetes_stateful_set(_v1)`: spec.replicas (default 1),
+the pod template's containers with `env` blocks, `command` and `args`;
+`kubernetes_horizontal_pod_autoscaler(_v1, _v2)`: spec.max_replicas of the workload its
+scale_target_ref names; a Deployment's rolling update max_surge (default 25 %). A PgBouncer
+container (image naming pgbouncer) is a pooler from its env, and a `kubernetes_config_map(_v1)`
+`pgbouncer.ini` mounted by its pods replaces that env.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from connbudget.capacity.commands import apply_command, words
+from connbudget.capacity.from_pgbouncer import during_deploy, from_env, pooler_from_config
+from connbudget.capacity.from_terraform import _blocks, _line_of, _number, _refs, _text
+from connbudget.capacity.model import Client, Location, Model, Origin, Value, unknown
+from connbudget.capacity.pools import EnvVar, merge, pool_settings
+from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
+from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.settings import Settings
+
+_DEPLOYMENTS = ("kubernetes_deployment", "kubernetes_deployment_v1")
+_STATEFUL_SETS = ("kubernetes_stateful_set", "kubernetes_stateful_set_v1")
+_HPAS = ("kubernetes_horizontal_pod_autoscaler", "kubernetes_horizontal_pod_autoscaler_v1",
+         "kubernetes_horizontal_pod_autoscaler_v2")
+_CONFIG_MAPS = ("kubernetes_config_map", "kubernetes_config_map_v1")
+
+
+def _first(attrs: Any, *keys: str) -> dict[str, Any]:
+    node: Any = attrs
+    for key in keys:
+        found = _blocks(node, key) if isinstance(node, dict) else []
+        node = found[0] if found else {}
+    return node if isinstance(node, dict) else {}
+
+
+def _name(res: Resource) -> str:
+    return _text(_first(res.attrs, "metadata").get("name")) or res.name
+
+
+def _max_replicas(model: TerraformModel, res: Resource, kind: str) -> tuple[Value | None, str]:
+    for hpa in [h for t in _HPAS for h in model.by_type(t)]:
+        spec = _first(hpa.attrs, "spec")
+        target = _first(spec, "scale_target_ref")
+        if _text(target.get("name")) == _name(res) and _text(target.get("kind")) == kind:
+            return _number(hpa, spec, "max_replicas", None), f"{hpa.address} max_replicas"
+    return None, ""
+
+
+def _deploy(res: Resource, kind: str, maximum: Value) -> Value:
+    if kind == "StatefulSet" or not maximum.known:
+        return maximum
+    assert maximum.value is not None
+    rolling = _first(res.attrs, "spec", "strategy", "rolling_update")
+    strategy = _first(res.attrs, "spec", "strategy")
+    if _text(strategy.get("type")) == "Recreate":
+        return maximum
+    surge = rolling.get("max_surge", "25%")
+    text = str(surge).strip()
+    if text.endswith("%") and text[:-1].isdigit():
+        extra = math.ceil(maximum.value * int(text[:-1]) / 100)
+    elif text.isdigit():
+        extra = int(text)
+    else:
+        return unknown(f"{res.address} max_surge {text[:20]!r} is not a number or percentage",
+                       res.file, res.line)
+    default = "" if "max_surge" in rolling else " (Kubernetes default)"
+    return Value(maximum.value + extra, Origin(
+        f"{maximum.value} replicas + max_surge {text}{default} = {extra} more pods", res.file,
+        _line_of(res.file, res.line, res.end_line, "max_surge")))
+
+
+def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
+    env: dict[str, EnvVar] = {}
+    for entry in _blocks(container, "env"):
+        name = entry.get("name")
+        if not isinstance(name, str):
+            continue
+        value = entry.get("value")
+        refs = tuple(sorted(_refs(value)))
+        if isinstance(value, Unknown) or value is None:
+            secret = bool(_first(entry, "value_from", "secret_key_ref"))
+            env[name] = EnvVar(name, None, refs, secret=secret,
+                               source="a Secret" if secret else "")
+        else:
+            env[name] = EnvVar(name, str(value), refs)
+    return env
+
+
+def _config_map_inis(model: TerraformModel) -> dict[str, tuple[str, Resource, set[str]]]:
+    """ConfigMap name -> its pgbouncer.ini text (an unresolved `${...}` left in place), the
+    resource, and the addresses the text refers to (its database hosts)."""
+    found: dict[str, tuple[str, Resource, set[str]]] = {}
+    for res in [r for t in _CONFIG_MAPS for r in model.by_type(t)]:
+        data = res.attrs.get("data")
+        if isinstance(data, dict):
+            for key, value in data.items():
+                text = value.partial if isinstance(value, Unknown) else value
+                if key.endswith("pgbouncer.ini") and isinstance(text, str):
+                    found[_name(res)] = (text, res, _refs(value))
+    return found
+
+
+def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) -> None:
+    inis = _config_map_inis(model)
+    for kind, types in (("Deployment", _DEPLOYMENTS), ("StatefulSet", _STATEFUL_SETS)):
+        for res in [r for t in types for r in model.by_type(t)]:
+            spec = _first(res.attrs, "spec")
+            replicas = _number(res, spec, "replicas", (1, "Kubernetes default"))
+            scaled, setting = _max_replicas(model, res, kind)
+            maximum = scaled if scaled is not None else replicas
+            deploy = _deploy(res, kind, maximum)
+            pod = _first(spec, "template", "spec")
+            where = Location(res.address, res.file, res.line, res.end_line, res.root)
+            mounted = [_text(_first(v, "config_map").get("name")) for v in _blocks(pod, "volume")]
+            found = []
+            for container in _blocks(pod, "container"):
+                env = _env(container)
+                image = _text(container.get("image")) or ""
+                if "pgbouncer" in image.lower():
+                    ini = next((inis[m] for m in mounted if m in inis), None)
+                    if ini is not None:
+                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[1].line)
+                        pooler = pooler_from_config(config, where, {res.address, _name(res)},
+                                                    maximum, ini[2])
+                        out.errors.extend(config.errors)
+                    else:
+                        pooler, errors = from_env({k: v.value for k, v in env.items()}, where,
+                                                  {res.address, _name(res)}, maximum, set(),
+                                                  image)
+                        out.errors.extend(errors)
+                    during_deploy(pooler, deploy)
+                    out.poolers.append(pooler)
+                    continue
+                origin = Origin(f"{res.address} container {container.get('name')}", res.file,
+                                res.line)
+                item = pool_settings(env, origin, settings.default_pool_sizes)
+                apply_command(item, [*words(container.get("command")),
+                                     *words(container.get("args"))], origin)
+                found.append(item)
+            task = merge(found)
+            if task is None:
+                continue
+            out.clients.append(Client(
+                "kubernetes", where, maximum, deploy, task.processes, task.pool,
+                task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
+                refs=task.refs, user=task.user, notes=task.notes))

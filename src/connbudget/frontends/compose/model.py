@@ -1,0 +1,144 @@
+"""Services of a compose file (compose-spec.io): image, command, environment, replicas.
+
+`environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
+their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
+`deploy.replicas`, else the legacy `scale`, else 1 (compose-spec: deploy.replicas default 1).
+`env_file` contents are not read: the service says so.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.safeyaml import (
+    MAX_FILE_BYTES,
+    LList,
+    LMap,
+    _text,
+    read_documents,
+)
+
+_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+
+
+@dataclass(frozen=True)
+class ComposeVar:
+    name: str
+    value: str | None
+    line: int
+
+
+@dataclass
+class ComposeService:
+    name: str
+    image: str
+    command: list[str]
+    env: list[ComposeVar]
+    replicas: int | None  # None: not a number
+    replicas_line: int
+    replicas_set: bool
+    hosts: set[str]  # the names other services reach it by
+    file: str
+    line: int
+    notes: list[str] = field(default_factory=list)
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, LList):
+        return [_text(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError:
+            return value.split()
+    return []
+
+
+def _value(text: str) -> str | None:
+    text = _DEFAULT.sub(lambda m: m.group(1), text)
+    return None if "${" in text or text.startswith("$") and len(text) > 1 else text
+
+
+def _env(value: Any, line: int) -> list[ComposeVar]:
+    found: list[ComposeVar] = []
+    if isinstance(value, LMap):
+        for key, item in value.items():
+            found.append(ComposeVar(str(key), None if item is None else _value(_text(item)),
+                                    value.lines.get(key, line)))
+    elif isinstance(value, LList):
+        for item, item_line in zip(value, value.lines, strict=True):
+            text = _text(item)
+            if "=" in text:
+                key, raw = text.split("=", 1)
+                found.append(ComposeVar(key.strip(), _value(raw), item_line))
+            elif text:
+                found.append(ComposeVar(text.strip(), None, item_line))  # from the shell
+    return found
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
+    deploy = spec.get("deploy")
+    replicas_raw, replicas_line, replicas_set = None, line, False
+    if isinstance(deploy, LMap) and "replicas" in deploy:
+        replicas_raw, replicas_line, replicas_set = deploy["replicas"], deploy.lines.get(
+            "replicas", line), True
+    elif "scale" in spec:
+        replicas_raw, replicas_line, replicas_set = spec["scale"], spec.lines.get("scale",
+                                                                                  line), True
+    replicas = _count(replicas_raw) if replicas_set else 1
+    hosts = {name}
+    for key in ("container_name", "hostname"):
+        if isinstance(spec.get(key), str):
+            hosts.add(spec[key])
+    networks = spec.get("networks")
+    if isinstance(networks, LMap):
+        for network in networks.values():
+            aliases = network.get("aliases") if isinstance(network, LMap) else None
+            if isinstance(aliases, LList):
+                hosts.update(_text(a) for a in aliases)
+    notes = []
+    if "env_file" in spec:
+        notes.append(f"compose service {name} env_file is not read: its variables are unknown")
+    return ComposeService(name, _text(spec.get("image")),
+                          [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
+                          _env(spec.get("environment"), spec.lines.get("environment", line)),
+                          replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
+                          file, line, notes)
+
+
+def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError]]:
+    services: list[ComposeService] = []
+    errors: list[InputError] = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            errors.append(InputError(path, 0, f"cannot read: {error.strerror or error}"))
+            continue
+        if len(raw) > MAX_FILE_BYTES:
+            errors.append(InputError(path, 0, f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"))
+            continue
+        documents, found = read_documents(raw.decode("utf-8-sig", errors="replace"), path)
+        errors.extend(found)
+        for document in documents:
+            block = document.get("services") if isinstance(document, LMap) else None
+            if not isinstance(block, LMap):
+                continue
+            for name, spec in block.items():
+                if isinstance(spec, LMap):
+                    services.append(_service(str(name), spec, path, block.lines.get(name, 0)))
+    return services, errors
