@@ -71,6 +71,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
+    alerts = sub.add_parser("alerts", help="alert rules and CloudWatch alarms from the budget")
+    alerts.add_argument("paths", nargs="+", metavar="PATH")
+    alerts.add_argument("--format", "-f", choices=("prometheus", "cloudwatch"),
+                        default="prometheus")
+    alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
+    alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
+                        help="prometheus: fraction of usable slots (default: the config's "
+                             "threshold, 0.8); cloudwatch: fraction of max_connections "
+                             "(default 0.7)")
+    alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variables file (repeatable)")
+    alerts.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the parsed-file cache")
+    alerts.add_argument("--config", metavar="FILE", help="config file")
+
     sub.add_parser("checks-dir",
                    help="print the directory to pass to checkov --external-checks-dir")
     rules = sub.add_parser("rules", help="list the rule catalogue")
@@ -154,6 +169,33 @@ def _cmd_sql2json(args: argparse.Namespace) -> int:
     return 2 if result.errors else 0
 
 
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    from connbudget.discover import discover
+    from connbudget.engine import capacity_model
+
+    settings = _settings(args)
+    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+    model, budgets, errors = capacity_model(inputs, settings)
+    if args.alert_threshold is not None and not 0 < args.alert_threshold <= 1:
+        from connbudget.errors import UsageError
+
+        raise UsageError("--threshold must be a fraction in (0, 1]")
+    if args.format == "cloudwatch":
+        from connbudget.alerts import cloudwatch
+
+        share = cloudwatch.DEFAULT_SHARE if args.alert_threshold is None else args.alert_threshold
+        text = cloudwatch.render(budgets, share)
+    else:
+        from connbudget.alerts import prometheus
+
+        share = settings.threshold if args.alert_threshold is None else args.alert_threshold
+        text = prometheus.render(budgets, model.roles, share)
+    _emit(text, args.output)
+    for error in sorted(errors, key=lambda e: (e.file, e.line)):
+        print(error, file=sys.stderr)
+    return 2 if errors else 0
+
+
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
     from connbudget.resources import checks_dir
 
@@ -173,6 +215,7 @@ COMMANDS = {
     "sql": _cmd_sql,
     "capacity": _cmd_capacity,
     "sql2json": _cmd_sql2json,
+    "alerts": _cmd_alerts,
     "checks-dir": _cmd_checks_dir,
     "rules": _cmd_rules,
 }
