@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 from connbudget import __version__
@@ -85,6 +86,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     alerts.add_argument("--no-cache", action="store_true",
                         help="do not read or write the parsed-file cache")
     alerts.add_argument("--config", metavar="FILE", help="config file")
+
+    diff = sub.add_parser("diff", help="budgets and findings of the working tree against a git ref")
+    diff.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    diff.add_argument("--base", required=True, metavar="REF",
+                      help="the git ref to compare with (a branch, tag or commit)")
+    diff.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    diff.add_argument("--output", "-o", metavar="FILE", help="write the comparison to FILE")
+    diff.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
+                      help="lowest severity of a NEW finding that makes the exit code 1 "
+                           "(default: error)")
+    diff.add_argument("--config", metavar="FILE", help="config file")
+    _add_capacity_options(diff)
 
     sub.add_parser("checks-dir",
                    help="print the directory to pass to checkov --external-checks-dir")
@@ -196,6 +209,51 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
+def _scan_report(args: argparse.Namespace) -> Report:
+    from connbudget.discover import discover
+    from connbudget.engine import scan
+    from connbudget.suppress import apply_suppressions
+
+    settings = _settings(args)
+    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+    return apply_suppressions(scan(inputs, settings), settings, inputs, "scan").sorted()
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    import argparse
+    import json
+
+    from connbudget.catalogue import severity_rank
+    from connbudget.diff import compare, run_base
+    from connbudget.reporters.diff import render_markdown, render_text
+
+    after = _scan_report(args)
+
+    def base_run(moved: Callable[[str], str]) -> Report:
+        base_args = argparse.Namespace(**vars(args))
+        base_args.paths = [moved(p) for p in args.paths]
+        base_args.var_file = [moved(p) for p in args.var_file]
+        if args.config:
+            base_args.config = moved(os.path.abspath(args.config))
+        return _scan_report(base_args)
+
+    before = run_base(args.base, base_run)
+    comparison = compare(args.base, before, after)
+    if args.format == "json":
+        text = json.dumps(comparison.as_json(), indent=2) + "\n"
+    else:
+        text = (render_markdown if args.format == "markdown" else render_text)(comparison)
+    _emit(text, args.output)
+    if args.format != "text" and args.output is None:
+        for error in after.errors:
+            print(error, file=sys.stderr)
+    fail_on = _settings(args).fail_on
+    if after.errors:
+        return 2
+    return 1 if any(severity_rank(f.severity) >= severity_rank(fail_on)
+                    for f in comparison.new) else 0
+
+
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
     from connbudget.resources import checks_dir
 
@@ -216,6 +274,7 @@ COMMANDS = {
     "capacity": _cmd_capacity,
     "sql2json": _cmd_sql2json,
     "alerts": _cmd_alerts,
+    "diff": _cmd_diff,
     "checks-dir": _cmd_checks_dir,
     "rules": _cmd_rules,
 }

@@ -27,7 +27,8 @@ def _why_late(alarm: Alarm, max_connections: int | None) -> str | None:
                 "connections fall, not when they run out")
     if alarm.threshold is None or max_connections is None:
         return None
-    threshold = f"{alarm.threshold:g} ({alarm.threshold_origin})"
+    origin = alarm.threshold_origin
+    threshold = f"{alarm.threshold:g} ({origin.file}:{origin.line})"
     if alarm.threshold >= max_connections:
         return (f"{alarm.where.label} threshold {threshold} is at or above max_connections "
                 f"{max_connections}: it can never fire before clients are refused")
