@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck bench checkov-venv venv clean
+.PHONY: test demo lint typecheck bench checkov-venv venv clean promtool
 
 $(BIN)/connbudget: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,15 @@ $(CHECKOV_VENV)/bin/checkov:
 venv: $(BIN)/connbudget
 checkov-venv: $(CHECKOV_VENV)/bin/checkov
 
-test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+# `connbudget alerts` output is checked with promtool (Debian/Ubuntu package prometheus).
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus >/dev/null; \
+	  else echo "promtool missing: install the prometheus package (as root)"; exit 1; fi; }
+
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov promtool
 	$(BIN)/pytest -q
 
 demo: $(BIN)/connbudget

@@ -15,10 +15,13 @@ from conftest import FIXTURES, ROOT, run_cli
 DEMO = "examples/incident"
 
 
+WHERE = {"promtool": "Debian package prometheus; make test installs it",
+         "terraform": "Terraform 1.x, for terraform fmt"}
+
+
 def _tool(name: str) -> str:
     path = shutil.which(name)
-    assert path, (f"{name} is not installed: these tests need it on the PATH "
-                  f"({'Debian package prometheus; make test installs it' if name == 'promtool' else 'Terraform 1.x, for terraform fmt'})")
+    assert path, f"{name} is not installed: these tests need it on the PATH ({WHERE[name]})"
     return path
 
 
@@ -49,7 +52,8 @@ def test_demo_prometheus_rules_pass_promtool_check(tmp_path: Path) -> None:
 def test_demo_database_rule_is_80_percent_of_usable_slots_with_its_sources() -> None:
     [rule] = _rules(_alerts(DEMO))
     # max_connections 170 (parameter group) - 5 reserved = 165 usable; 80 % of 165 = 132
-    assert rule["expr"] == 'sum by (instance) (pg_stat_activity_count{instance=~"app\\\\..+"}) > 132'
+    assert rule["expr"] == (
+        'sum by (instance) (pg_stat_activity_count{instance=~"app\\\\..+"}) > 132')
     annotations = rule["annotations"]
     assert isinstance(annotations, dict)
     assert annotations["threshold_source"].startswith(

@@ -138,3 +138,17 @@ def test_outside_a_git_repository_is_a_usage_error(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "diff" / "main.tf", tmp_path / "main.tf")
     code, _, err = diff(tmp_path, "--base", "main")
     assert code == 2 and "not inside a git repository" in err
+
+
+def test_the_ci_recipe_writes_the_markdown_comment_and_fails_on_the_new_error(
+        repo: Path) -> None:
+    from test_docs import ci_commands, shell
+
+    [command] = [c for c in ci_commands("connbudget") if c.startswith("connbudget diff")]
+    # what actions/checkout with fetch-depth 0 leaves: the base branch as origin/<base>
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD~1")
+    result = shell(command, repo, GITHUB_BASE_REF="main")
+    assert result.returncode == 1, result.stderr
+    comment = (repo / "budget-diff.md").read_text()
+    assert comment.startswith("## connbudget: connection budgets against `origin/main`")
+    assert "now CB101" in comment
