@@ -33,7 +33,7 @@ def _cb109(directory: Path | str) -> list[dict[str, str]]:
      "max_connections 1000"),
 ])
 def test_cb109_flags_a_missing_or_late_alarm(scenario: str, resource: str, says: str) -> None:
-    [finding] = _cb109(ALARMS / scenario)
+    [finding] = _cb109(f"fixtures/alarms/{scenario}")
     assert finding["resource"] == resource
     assert finding["severity"] == "warning"
     assert says in finding["message"]
