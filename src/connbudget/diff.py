@@ -37,9 +37,8 @@ def _git(top: Path, *args: str) -> bytes:
     except subprocess.TimeoutExpired:
         raise UsageError(f"git {args[0]} took longer than {GIT_TIMEOUT} s") from None
     if proc.returncode != 0:
-        raise UsageError(f"git {args[0]} failed: "
-                         + proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:][0]
-                         if proc.stderr.strip() else f"git {args[0]} failed")
+        said = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"git {args[0]} failed" + (f": {said[-1]}" if said else ""))
     return proc.stdout
 
 
@@ -64,7 +63,7 @@ def _extract(top: Path, ref: str, dest: Path) -> None:
             safe = [m for m in archive.getmembers()
                     if (m.isfile() or m.isdir()) and not m.name.startswith(("/", ".."))
                     and ".." not in Path(m.name).parts]
-            archive.extractall(dest, members=safe)  # noqa: S202 - filtered above
+            archive.extractall(dest, members=safe)
 
 
 @contextmanager
