@@ -14,6 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from typing import Any
 
     from connbudget.discover import Inputs
     from connbudget.report import Report
@@ -40,6 +41,62 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
                         help="alert threshold as a fraction of usable slots (default 0.8)")
     parser.add_argument("--no-cache", action="store_true",
                         help="do not read or write the parsed-file cache")
+
+
+def _add_prevention_commands(sub: Any) -> None:
+    """`alerts` and `diff`: what a team watches and re-checks, computed from the budget."""
+    import argparse
+
+    def command(name: str, summary: str, description: str, examples: tuple[str, ...],
+                exits: str) -> argparse.ArgumentParser:
+        epilog = "examples:\n" + "".join(f"  {line}\n" for line in examples) + exits
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name, help=summary, description=description, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        return parser
+
+    alerts = command(
+        "alerts", "alert rules and CloudWatch alarms computed from the budget",
+        "Print a Prometheus rule file for postgres_exporter metrics (per database: connections\n"
+        "above the alert threshold of its usable slots; per role: above 80 % of its CONNECTION\n"
+        "LIMIT) or Terraform aws_cloudwatch_metric_alarm blocks on DatabaseConnections.",
+        ("connbudget alerts infra/ --format prometheus -o connbudget-rules.yml",
+         "connbudget alerts infra/ --format cloudwatch --threshold 0.7 -o alarms.tf"),
+        "\nexit codes: 0 written; 2 usage or input errors (reported as file:line: message on\n"
+        "stderr, the rules of the other files still written)\n")
+    alerts.add_argument("paths", nargs="+", metavar="PATH")
+    alerts.add_argument("--format", "-f", choices=("prometheus", "cloudwatch"),
+                        default="prometheus")
+    alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
+    alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
+                        help="prometheus: fraction of usable slots (default: the config's "
+                             "threshold, 0.8); cloudwatch: fraction of max_connections "
+                             "(default 0.7)")
+    alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variables file (repeatable)")
+    alerts.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the parsed-file cache")
+    alerts.add_argument("--config", metavar="FILE", help="config file")
+
+    diff = command(
+        "diff", "budgets and findings of the working tree against a git ref",
+        "Scan the working tree and the tree of REF (read from git; the working tree is not\n"
+        "touched) and print each database's budget before and after, and the findings the\n"
+        "change adds and fixes.",
+        ('connbudget diff --base main', 'connbudget diff --base "origin/$GITHUB_BASE_REF" infra/ '
+         "--format markdown -o budget-diff.md"),
+        "\nexit codes: 0 no new finding at or above --fail-on; 1 a new finding at or above it;\n"
+        "2 usage or input errors in the working tree (2 wins over 1)\n")
+    diff.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    diff.add_argument("--base", required=True, metavar="REF",
+                      help="the git ref to compare with (a branch, tag or commit)")
+    diff.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    diff.add_argument("--output", "-o", metavar="FILE", help="write the comparison to FILE")
+    diff.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
+                      help="lowest severity of a NEW finding that makes the exit code 1 "
+                           "(default: error)")
+    diff.add_argument("--config", metavar="FILE", help="config file")
+    _add_capacity_options(diff)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -72,37 +129,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
 
-    alerts = sub.add_parser("alerts", help="alert rules and CloudWatch alarms from the budget")
-    alerts.add_argument("paths", nargs="+", metavar="PATH")
-    alerts.add_argument("--format", "-f", choices=("prometheus", "cloudwatch"),
-                        default="prometheus")
-    alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
-    alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
-                        help="prometheus: fraction of usable slots (default: the config's "
-                             "threshold, 0.8); cloudwatch: fraction of max_connections "
-                             "(default 0.7)")
-    alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
-                        help="Terraform variables file (repeatable)")
-    alerts.add_argument("--no-cache", action="store_true",
-                        help="do not read or write the parsed-file cache")
-    alerts.add_argument("--config", metavar="FILE", help="config file")
-
-    diff = sub.add_parser("diff", help="budgets and findings of the working tree against a git ref")
-    diff.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    diff.add_argument("--base", required=True, metavar="REF",
-                      help="the git ref to compare with (a branch, tag or commit)")
-    diff.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
-    diff.add_argument("--output", "-o", metavar="FILE", help="write the comparison to FILE")
-    diff.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
-                      help="lowest severity of a NEW finding that makes the exit code 1 "
-                           "(default: error)")
-    diff.add_argument("--config", metavar="FILE", help="config file")
-    _add_capacity_options(diff)
-
     sub.add_parser("checks-dir",
                    help="print the directory to pass to checkov --external-checks-dir")
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    _add_prevention_commands(sub)
     return parser, dict(sub.choices)
 
 
