@@ -182,3 +182,11 @@ def test_alerts_rejects_a_threshold_outside_0_to_1() -> None:
     result = run_cli("alerts", DEMO, "--threshold", "70")
     assert result.code == 2
     assert "--threshold" in result.err
+
+
+@pytest.mark.parametrize("command", ["alerts", "diff"])
+def test_help_has_a_description_examples_and_exit_codes(command: str) -> None:
+    run = run_cli(command, "--help")
+    assert run.code == 0
+    assert "examples:\n  connbudget " in run.out
+    assert "exit codes: 0 " in run.out
