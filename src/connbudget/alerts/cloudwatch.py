@@ -48,7 +48,7 @@ def alarm_block(budget: Budget, share: float) -> str:
     ref = reference(database)
     prefix, _ = split_address(database.where.address)
     where = f" ({database.where.file}:{database.where.line})" if database.where.file else ""
-    lines = [f"# {database.where.label}{where}: max_connections {max_connections} from "
+    lines = [f"# {database.where.address}{where}: max_connections {max_connections} from "
              f"{budget.max_connections.origin}"]
     if prefix:
         lines.append(f"# place this block in {prefix.rstrip('.')}, beside the database")
