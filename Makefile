@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck bench checkov-venv venv opa pgbouncer clean
+.PHONY: test demo lint typecheck bench checkov-venv venv opa pgbouncer promtool clean
 
 $(BIN)/connbudget: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,15 @@ pgbouncer:
 	@command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || \
 	  { apt-get update -qq && apt-get install -y -qq pgbouncer >/dev/null; }
 
-test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer
+# `connbudget alerts` output is checked with promtool (Debian/Ubuntu package prometheus).
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends prometheus >/dev/null; \
+	  else echo "promtool missing: install the prometheus package (as root)"; exit 1; fi; }
+
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer promtool
 	$(BIN)/pytest -q
 
 demo: $(BIN)/connbudget

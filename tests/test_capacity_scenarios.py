@@ -110,7 +110,8 @@ def test_unknown_instance_class_is_not_guessed() -> None:
 
 
 def test_unresolved_pool_states_the_default_it_assumes() -> None:
-    finding = _capacity("fixtures/capacity/unresolved-variable")["findings"][0]
+    [finding] = [f for f in _capacity("fixtures/capacity/unresolved-variable")["findings"]
+                 if f["rule_id"] == "CB103"]
     assert "PG_POOL_SIZE is unresolved" in finding["message"]
     assert "the budget assumes 10" in finding["message"]
 
@@ -196,9 +197,12 @@ def test_whole_tree_holds_nothing_but_its_scenarios(whole_tree: dict[str, Any]) 
 def test_two_roots_with_the_same_addresses_keep_their_own_numbers_and_findings() -> None:
     report = _capacity("fixtures/capacity/two-roots")
     staging = "fixtures/capacity/two-roots/staging"
+    prod = "fixtures/capacity/two-roots/prod"
     assert [(f["rule_id"], f["file"]) for f in report["findings"]] == [
-        ("CB101", f"{staging}/main.tf"), ("CB107", f"{staging}/main.tf")]
-    assert f"aws_db_instance.main ({staging})" in report["findings"][0]["message"]
+        ("CB109", f"{prod}/main.tf"), ("CB101", f"{staging}/main.tf"),
+        ("CB109", f"{staging}/main.tf"), ("CB107", f"{staging}/main.tf")]
+    assert f"aws_db_instance.main ({staging})" in report["findings"][1]["message"]
+    assert f"aws_db_instance.main ({prod})" in report["findings"][0]["message"]
 
 
 def test_text_math_names_the_root_when_the_run_holds_several() -> None:

@@ -72,6 +72,9 @@ RULES: dict[str, Rule] = {
         Rule("CB108", "warning", _CLI,
              "The worst case during a rolling deploy exceeds usable slots, though steady state"
              " fits"),
+        Rule("CB109", "warning", _CLI,
+             "An RDS/Aurora PostgreSQL database has no CloudWatch alarm on DatabaseConnections "
+             "that can fire in time"),
         Rule("CB110", "info", _CLI,
              "A recognised input is not read (an unrendered Helm chart, a template of another"
              " tool), or a run finds nothing to check"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 
 from connbudget import __version__
@@ -13,6 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from typing import Any
 
     from connbudget.discover import Inputs
     from connbudget.report import Report
@@ -42,6 +44,62 @@ def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
                         help="alert threshold as a fraction of usable slots (default 0.8)")
     parser.add_argument("--no-cache", action="store_true",
                         help="do not read or write the parsed-file cache")
+
+
+def _add_prevention_commands(sub: Any) -> None:
+    """`alerts` and `diff`: what a team watches and re-checks, computed from the budget."""
+    import argparse
+
+    def command(name: str, summary: str, description: str, examples: tuple[str, ...],
+                exits: str) -> argparse.ArgumentParser:
+        epilog = "examples:\n" + "".join(f"  {line}\n" for line in examples) + exits
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name, help=summary, description=description, epilog=epilog,
+            formatter_class=argparse.RawDescriptionHelpFormatter)
+        return parser
+
+    alerts = command(
+        "alerts", "alert rules and CloudWatch alarms computed from the budget",
+        "Print a Prometheus rule file for postgres_exporter metrics (per database: connections\n"
+        "above the alert threshold of its usable slots; per role: above 80 % of its CONNECTION\n"
+        "LIMIT) or Terraform aws_cloudwatch_metric_alarm blocks on DatabaseConnections.",
+        ("connbudget alerts infra/ --format prometheus -o connbudget-rules.yml",
+         "connbudget alerts infra/ --format cloudwatch --threshold 0.7 -o alarms.tf"),
+        "\nexit codes: 0 written; 2 usage or input errors (reported as file:line: message on\n"
+        "stderr, the rules of the other files still written)\n")
+    alerts.add_argument("paths", nargs="+", metavar="PATH")
+    alerts.add_argument("--format", "-f", choices=("prometheus", "cloudwatch"),
+                        default="prometheus")
+    alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
+    alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
+                        help="prometheus: fraction of usable slots (default: the config's "
+                             "threshold, 0.8); cloudwatch: fraction of max_connections "
+                             "(default 0.7)")
+    alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
+                        help="Terraform variables file (repeatable)")
+    alerts.add_argument("--no-cache", action="store_true",
+                        help="do not read or write the parsed-file cache")
+    alerts.add_argument("--config", metavar="FILE", help="config file")
+
+    diff = command(
+        "diff", "budgets and findings of the working tree against a git ref",
+        "Scan the working tree and the tree of REF (read from git; the working tree is not\n"
+        "touched) and print each database's budget before and after, and the findings the\n"
+        "change adds and fixes.",
+        ('connbudget diff --base main', 'connbudget diff --base "origin/$GITHUB_BASE_REF" infra/ '
+         "--format markdown -o budget-diff.md"),
+        "\nexit codes: 0 no new finding at or above --fail-on; 1 a new finding at or above it;\n"
+        "2 usage or input errors in the working tree (2 wins over 1)\n")
+    diff.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    diff.add_argument("--base", required=True, metavar="REF",
+                      help="the git ref to compare with (a branch, tag or commit)")
+    diff.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    diff.add_argument("--output", "-o", metavar="FILE", help="write the comparison to FILE")
+    diff.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
+                      help="lowest severity of a NEW finding that makes the exit code 1 "
+                           "(default: error)")
+    diff.add_argument("--config", metavar="FILE", help="config file")
+    _add_capacity_options(diff)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -118,6 +176,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         "\nexit codes: 0 printed; 2 unknown rule\n")
     rules.add_argument("rule", nargs="?", metavar="RULE")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
+    _add_prevention_commands(sub)
     return parser, dict(sub.choices)
 
 
@@ -197,6 +256,78 @@ def _cmd_sql2json(args: argparse.Namespace) -> int:
     return 2 if result.errors else 0
 
 
+def _cmd_alerts(args: argparse.Namespace) -> int:
+    from connbudget.discover import discover
+    from connbudget.engine import capacity_model
+
+    settings = _settings(args)
+    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+    model, budgets, errors = capacity_model(inputs, settings)
+    if args.alert_threshold is not None and not 0 < args.alert_threshold <= 1:
+        from connbudget.errors import UsageError
+
+        raise UsageError("--threshold must be a fraction in (0, 1]")
+    if args.format == "cloudwatch":
+        from connbudget.alerts import cloudwatch
+
+        share = cloudwatch.DEFAULT_SHARE if args.alert_threshold is None else args.alert_threshold
+        text = cloudwatch.render(budgets, share)
+    else:
+        from connbudget.alerts import prometheus
+
+        share = settings.threshold if args.alert_threshold is None else args.alert_threshold
+        text = prometheus.render(budgets, model.roles, share)
+    _emit(text, args.output)
+    for error in sorted(errors, key=lambda e: (e.file, e.line)):
+        print(error, file=sys.stderr)
+    return 2 if errors else 0
+
+
+def _scan_report(args: argparse.Namespace) -> Report:
+    from connbudget.discover import discover
+    from connbudget.engine import scan
+    from connbudget.suppress import apply_suppressions
+
+    settings = _settings(args)
+    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+    return apply_suppressions(scan(inputs, settings), settings, inputs, "scan").sorted()
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    import argparse
+    import json
+
+    from connbudget.catalogue import severity_rank
+    from connbudget.diff import compare, run_base
+    from connbudget.reporters.diff import render_markdown, render_text
+
+    after = _scan_report(args)
+
+    def base_run(moved: Callable[[str], str]) -> Report:
+        base_args = argparse.Namespace(**vars(args))
+        base_args.paths = [moved(p) for p in args.paths]
+        base_args.var_file = [moved(p) for p in args.var_file]
+        if args.config:
+            base_args.config = moved(os.path.abspath(args.config))
+        return _scan_report(base_args)
+
+    before = run_base(args.base, base_run)
+    comparison = compare(args.base, before, after)
+    if args.format == "json":
+        text = json.dumps(comparison.as_json(), indent=2) + "\n"
+    else:
+        text = (render_markdown if args.format == "markdown" else render_text)(comparison)
+    _emit(text, args.output)
+    if args.format != "text" and args.output is None:
+        for error in after.errors:
+            print(error, file=sys.stderr)
+    fail_on = _settings(args).fail_on
+    if after.errors:
+        return 2
+    return 1 if any(severity_rank(f.severity) >= severity_rank(fail_on)
+                    for f in comparison.new) else 0
+
+
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
     import json
 
@@ -232,6 +363,8 @@ COMMANDS = {
     "sql": _cmd_sql,
     "capacity": _cmd_capacity,
     "sql2json": _cmd_sql2json,
+    "alerts": _cmd_alerts,
+    "diff": _cmd_diff,
     "checks-dir": _cmd_checks_dir,
     "rules": _cmd_rules,
 }

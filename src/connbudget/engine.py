@@ -10,6 +10,8 @@ from connbudget.report import Report
 from connbudget.settings import Settings
 
 if TYPE_CHECKING:
+    from connbudget.capacity.budget import Budget
+    from connbudget.capacity.model import Model
     from connbudget.frontends.terraform import TerraformModel
 
 
@@ -98,3 +100,16 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
     report.extend(_capacity_report(inputs, settings, terraform))
     _notes(inputs, settings, report, bool(inputs.sql) or roles)
     return report
+
+
+def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budget],
+                                                               list[InputError]]:
+    """The model and budgets a report is made from, for what is generated from them."""
+    from connbudget.capacity import build_model
+    from connbudget.capacity.budget import build_budget
+
+    terraform = _terraform(inputs, settings)
+    model = build_model(inputs, settings, terraform)
+    budgets = [build_budget(database, model, settings) for database in model.databases]
+    errors = [*_missing(inputs), *model.errors, *(terraform.errors if terraform else [])]
+    return model, budgets, errors

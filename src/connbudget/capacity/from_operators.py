@@ -31,7 +31,7 @@ from connbudget.capacity.model import Database, Location, Origin, Pooler, Value,
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.safeyaml import LList, LMap, _text, read_documents
 from connbudget.frontends.pgbouncer.ini import _check, _entry, load_pgbouncer_text
-from connbudget.frontends.pgbouncer.model import PgBouncerConfig
+from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
 
 PG_MAX_CONNECTIONS = 100  # PostgreSQL default (postgresql.conf)
 PG_SUPERUSER_RESERVED = 3
@@ -125,15 +125,16 @@ def _database(document: LMap, kind: str, file: str, parameters: Sequence[str],
 def _pgbouncer_config(settings: LMap | None, defaults: dict[str, str], host: str, file: str,
                       line: int, what: str) -> PgBouncerConfig:
     """The pgbouncer.ini an operator writes: its `*` entry to the cluster and the settings."""
-    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file])
+    config = PgBouncerConfig(origin=f"{file}:{line}", version=release(None), files=[file])
     values: dict[str, tuple[str, int]] = {key: (value, line) for key, value in defaults.items()}
     if isinstance(settings, LMap):
         for key, value in settings.items():
             values[str(key)] = (_text(value), settings.lines.get(key, settings.line))
     for key, (value, at) in values.items():
         config.settings[key.lower()] = _check("pgbouncer", key.lower(), value.strip(), file, at,
-                                              config.errors, f"{what} ")
-    config.databases["*"] = _entry("databases", "*", f"host={host}", file, line, config.errors)
+                                              config.errors, f"{what} ", config.version)
+    config.databases["*"] = _entry("databases", "*", f"host={host}", file, line, config.errors,
+                                   config.version)
     return config
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import connbudget.capacity.budget as budget
 from connbudget.capacity.model import (
+    Alarm,
     Client,
     Database,
     Location,
@@ -47,6 +48,8 @@ _REF = re.compile(r"\b(data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+|dat
 _RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
 _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 _ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
+_ALARM_MODULE = re.compile(
+    r"terraform-aws-modules/(?:terraform-aws-)?cloudwatch.*//modules/metric-alarm$")
 
 
 @functools.lru_cache(maxsize=256)
@@ -535,6 +538,53 @@ def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
     return found
 
 
+# --- CloudWatch alarms on DatabaseConnections -----------------------------------------------
+
+def _metric(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The metric an alarm compares: its own attributes, or the metric_query it returns."""
+    if "metric_name" in attrs:
+        return attrs
+    for query in _blocks(attrs, "metric_query"):
+        metrics = _blocks(query, "metric")
+        if metrics and query.get("return_data") in (True, "true"):
+            return {"namespace": metrics[0].get("namespace"), **metrics[0]}
+    return {}
+
+
+def _alarm(block: Resource | ModuleCall, attrs: dict[str, Any]) -> Alarm | None:
+    metric = _metric(attrs)
+    name, namespace = metric.get("metric_name"), metric.get("namespace")
+    unresolved = isinstance(name, Unknown) or isinstance(namespace, Unknown)
+    if not unresolved and (name != "DatabaseConnections" or namespace != "AWS/RDS"):
+        return None
+    dimensions = metric.get("dimensions") or {}
+    dimension, value = "", None
+    if isinstance(dimensions, dict):
+        for key in ("DBInstanceIdentifier", "DBClusterIdentifier"):
+            if key in dimensions:
+                dimension, value = key, dimensions[key]
+    literal = _text(value) if value is not None and "${" not in str(value) else None
+    targets = _refs(value) | ({literal} if literal else set())
+    text = (value.expression if isinstance(value, Unknown) else str(value)) if value else "none"
+    known = not unresolved and isinstance(dimensions, dict) and (bool(targets) or not dimension)
+    # an alarm with no DBInstanceIdentifier/DBClusterIdentifier dimension watches no one database
+    threshold = attrs.get("threshold")
+    line = _line_of(block.file, block.line, block.end_line, "threshold")
+    number = None if isinstance(threshold, (Unknown, bool)) else _float(threshold)
+    why = f"{block.address} threshold" + ("" if number is not None else " (unresolved)")
+    comparison = attrs.get("comparison_operator")
+    return Alarm(_where(block), dimension, targets, text, known, number,
+                 Origin(why, block.file, line),
+                 comparison if isinstance(comparison, str) else None)
+
+
+def _alarms(model: TerraformModel) -> list[Alarm]:
+    found = [_alarm(res, res.attrs) for res in model.by_type("aws_cloudwatch_metric_alarm")]
+    found += [_alarm(call, call.inputs) for call in model.modules
+              if _ALARM_MODULE.search(call.source.split("?")[0])]
+    return [alarm for alarm in found if alarm is not None]
+
+
 def roots_of(model: TerraformModel) -> list[str]:
     """The root modules of a run, in load order."""
     return list(dict.fromkeys([*(r.root for r in model.resources),
@@ -546,6 +596,7 @@ def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
                       + _module_databases(model, settings))
     out.roles += _roles(model)
     out.poolers += _proxies(model)
+    out.alarms += _alarms(model)
     out.clients += _ecs_services(model, settings, out) + _module_services(model, settings)
     from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
 

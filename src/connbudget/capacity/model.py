@@ -152,9 +152,24 @@ class Client:
 
 
 @dataclass
+class Alarm:
+    """A CloudWatch alarm on the AWS/RDS DatabaseConnections metric."""
+
+    where: Location
+    dimension: str  # "DBInstanceIdentifier" | "DBClusterIdentifier" | "" (none or unknown)
+    targets: set[str]  # what the dimension names: identifiers and the addresses it refers to
+    target_text: str  # the dimension's value as written, for messages
+    target_known: bool  # False: the dimension (or the metric) is unresolved
+    threshold: float | None  # None when unresolved
+    threshold_origin: Origin
+    comparison: str | None  # comparison_operator; None when unresolved
+
+
+@dataclass
 class Model:
     databases: list[Database] = field(default_factory=list)
     roles: list[Role] = field(default_factory=list)
     poolers: list[Pooler] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
+    alarms: list[Alarm] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)

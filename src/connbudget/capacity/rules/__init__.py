@@ -1,4 +1,4 @@
-"""CB101-CB108 over the budgets: every finding carries its numbers and a computed fix
+"""CB101-CB109 over the budgets: every finding carries its numbers and a computed fix
 (`connbudget.capacity.fixes`). One module per concern: the database budget, poolers, role
 limits, and what could not be determined.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from connbudget.capacity.budget import Budget
 from connbudget.capacity.model import Model
+from connbudget.capacity.rules.alarms import alarm_findings
 from connbudget.capacity.rules.budget import budget_findings
 from connbudget.capacity.rules.pooler import pooler_findings
 from connbudget.capacity.rules.roles import role_findings
@@ -23,4 +24,5 @@ def evaluate(model: Model, budgets: list[Budget]) -> list[Finding]:
         findings.extend(budget_findings(budget, skip_cb101=over))
     findings.extend(role_findings(model, budgets))
     findings.extend(unknown_findings(model, budgets))
+    findings.extend(alarm_findings(model.alarms, budgets))
     return findings

@@ -360,7 +360,7 @@ class _TextReader(_Reader):
 def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerConfig:
     """A pgbouncer.ini held in another file (a ConfigMap's `pgbouncer.ini` key): its lines are
     numbered from `first_line` of `file`; `%include` names a file in the container, unknown."""
-    config = PgBouncerConfig(origin=f"{file}:{first_line}", files=[file])
+    config = PgBouncerConfig(origin=f"{file}:{first_line}", version=release(None), files=[file])
     reader = _TextReader(config)
     for number, raw in enumerate(text.split("\n"), start=first_line):
         reader.line(file, number, raw.removesuffix("\r"))

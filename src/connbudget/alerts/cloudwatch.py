@@ -1,0 +1,86 @@
+"""Terraform `aws_cloudwatch_metric_alarm` blocks on DatabaseConnections, `terraform fmt` clean.
+
+The threshold is a share (default 70 %) of max_connections: the DatabaseConnections metric
+counts every connection, superusers' included, against max_connections.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from connbudget.alerts import dimension, is_rds, reference, split_address
+from connbudget.capacity.budget import Budget
+
+DEFAULT_SHARE = 0.7
+PERIOD = 60  # seconds: RDS publishes DatabaseConnections every minute
+EVALUATION_PERIODS = 2
+
+
+def threshold_for(max_connections: int, share: float) -> int:
+    """The lowest connection count at or above `share` of max_connections."""
+    return max(1, math.ceil(round(max_connections * share, 6)))
+
+
+def _quote(text: str) -> str:
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+               .replace("${", "$${").replace("%{", "%%{"))
+    return f'"{escaped}"'
+
+
+def _label(address: str) -> str:
+    prefix, local = split_address(address)
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", (prefix + local).removeprefix("aws_")).strip("_")
+    return f"{name}_connections"
+
+
+def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
+    width = max(len(key) for key, _ in pairs)
+    return [f"{indent}{key.ljust(width)} = {value}" for key, value in pairs]
+
+
+def alarm_block(budget: Budget, share: float) -> str:
+    """One alarm for one database; its max_connections must be known."""
+    database = budget.database
+    max_connections = budget.max_connections.value
+    assert max_connections is not None
+    threshold = threshold_for(max_connections, share)
+    ref = reference(database)
+    prefix, _ = split_address(database.where.address)
+    where = f" ({database.where.file}:{database.where.line})" if database.where.file else ""
+    lines = [f"# {database.where.address}{where}: max_connections {max_connections} from "
+             f"{budget.max_connections.origin}"]
+    if prefix:
+        lines.append(f"# place this block in {prefix.rstrip('.')}, beside the database")
+    lines.append(f'resource "aws_cloudwatch_metric_alarm" "{_label(database.where.address)}" {{')
+    lines += _aligned([
+        ("alarm_name", f'"${{{ref}}}-database-connections"'),
+        ("alarm_description", _quote(
+            f"DatabaseConnections at {share:.0%} of max_connections {max_connections} "
+            f"({budget.max_connections.origin.text}): connbudget alerts")),
+        ("namespace", '"AWS/RDS"'),
+        ("metric_name", '"DatabaseConnections"'),
+        ("statistic", '"Maximum"'),
+        ("period", str(PERIOD)),
+        ("evaluation_periods", str(EVALUATION_PERIODS)),
+        ("datapoints_to_alarm", str(EVALUATION_PERIODS)),
+        ("comparison_operator", '"GreaterThanOrEqualToThreshold"'),
+        ("threshold", str(threshold)),
+        ("treat_missing_data", '"missing"'),
+    ], "  ")
+    lines += ["  dimensions = {", f"    {dimension(database)} = {ref}", "  }",
+              "  # alarm_actions = [aws_sns_topic.<your alerts topic>.arn]", "}"]
+    return "\n".join(lines)
+
+
+def render(budgets: list[Budget], share: float) -> str:
+    blocks, skipped = [], []
+    for budget in budgets:
+        if not is_rds(budget.database):
+            continue
+        if budget.max_connections.value is None:
+            skipped.append(f"# {budget.database.where.label}: no alarm, max_connections is "
+                           f"unknown ({budget.max_connections.origin.text})")
+            continue
+        blocks.append(alarm_block(budget, share))
+    return "\n\n".join(skipped + blocks) + "\n" if blocks or skipped else ""
