@@ -32,3 +32,5 @@ class Action:
     said: Said = field(default_factory=Said)
     new_name: str | None = None
     create_login: bool = False  # CREATE USER logs in by default; CREATE ROLE/GROUP do not
+    # the role name as the file writes it when a placeholder gives it (psql's :"v", ${x})
+    sql_name: str | None = None
