@@ -121,11 +121,11 @@ def test_psql_and_flyway_placeholders_name_roles_and_passwords_are_parameters() 
     assert {d["role"]["password"] for d in flyway if d["role"]["password"]} == {"parameter"}
 
 
-def test_do_block_resolves_constant_execute_and_reports_the_rest_as_cb007() -> None:
+def test_do_block_resolves_constant_execute_and_variables_and_reports_the_rest_as_cb007() -> None:
     result = read_sql([str(FRONTEND / "do_block")])
     assert [(d["resource"], d["source"]["line"]) for d in result.documents] == [
-        ("app", 6), ("app", 8), ("helper", 9), ("migrator", 16)]
-    assert [(f.rule_id, f.line) for f in result.findings] == [("CB007", 10), ("CB007", 18)]
+        ("app", 6), ("app", 8), ("helper", 9), ("from_variable", 10), ("migrator", 16)]
+    assert [(f.rule_id, f.line) for f in result.findings] == [("CB007", 18)]
 
 
 def _password_literals() -> set[str]:

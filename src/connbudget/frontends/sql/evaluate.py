@@ -101,8 +101,10 @@ def _source(node: Any) -> str:
 
 
 class _Evaluator:
-    def __init__(self, placeholders: Placeholders | None) -> None:
+    def __init__(self, placeholders: Placeholders | None,
+                 constants: dict[str, str] | None = None) -> None:
         self.placeholders = placeholders
+        self.constants = constants or {}
         self.dynamic = False
 
     def run_time(self, node: Any, reason: str) -> str:
@@ -123,6 +125,9 @@ class _Evaluator:
         if isinstance(node, ast.FuncCall):
             return self._call(node)
         if isinstance(node, (ast.ColumnRef, ast.ParamRef)):
+            constant = self.constants.get(_source(node))
+            if constant is not None:
+                return constant
             return self.run_time(node, "the string depends on a variable")
         raise Unresolved("the string is built by an expression that is only known at run time")
 
@@ -148,10 +153,12 @@ def _numbers_for_markers(sql: str) -> str:
         lambda m: m.group(1) + str(NUMBER_BASE + int(m.group(2) or m.group(3))), sql)
 
 
-def string_value(node: Any, placeholders: Placeholders | None = None) -> tuple[str, bool]:
+def string_value(node: Any, placeholders: Placeholders | None = None,
+                 constants: dict[str, str] | None = None) -> tuple[str, bool]:
     """The SQL text an expression node gives, and whether part of it is only known at run time
-    (then `placeholders` holds markers for those parts); Unresolved when it cannot be read."""
-    evaluator = _Evaluator(placeholders)
+    (then `placeholders` holds markers for those parts); Unresolved when it cannot be read.
+    `constants` are variables that hold one constant value wherever they are read."""
+    evaluator = _Evaluator(placeholders, constants)
     value = evaluator.value(node)
     if value is None:
         raise Unresolved("the string is NULL")
@@ -171,9 +178,10 @@ def expression(text: str) -> Any:
     return targets[0].val
 
 
-def resolve_execute(text: str, placeholders: Placeholders | None = None) -> tuple[str, bool]:
+def resolve_execute(text: str, placeholders: Placeholders | None = None,
+                    constants: dict[str, str] | None = None) -> tuple[str, bool]:
     """The SQL an EXECUTE of the expression `text` runs (see `string_value`)."""
-    return string_value(expression(text), placeholders)
+    return string_value(expression(text), placeholders, constants)
 
 
 def _role_tested(select: Any) -> str | None:

@@ -110,9 +110,44 @@ class NotChecked:
     message: str
 
 
+def _varnos(node: Any) -> set[int]:
+    """Every variable number a statement tree refers to (assignments, INTO and loop targets)."""
+    found: set[int] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("varno"), int):
+                found.add(item["varno"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _constants(tree: Any) -> dict[str, str]:
+    """Variables declared with a constant value that no statement of the body assigns."""
+    function = tree[0]["PLpgSQL_function"] if tree else {}
+    assigned = _varnos(function.get("action"))
+    constants: dict[str, str] = {}
+    for varno, datum in enumerate(function.get("datums", [])):
+        var = datum.get("PLpgSQL_var", {})
+        default = var.get("default_val", {}).get("PLpgSQL_expr", {}).get("query")
+        if default is None or varno in assigned:
+            continue
+        try:
+            value, dynamic = resolve_execute(default)
+        except Unresolved:
+            continue
+        if not dynamic:
+            constants[var["refname"]] = value
+    return constants
+
+
 class _Walker:
     def __init__(self, body: Body, sink: Sink, placeholders: Placeholders) -> None:
         self.body = body
+        self.constants = _constants(body.tree)
         self.where = body.where
         self.sink = sink
         self.placeholders = placeholders
@@ -216,7 +251,7 @@ class _Walker:
         expression = node["query"]["PLpgSQL_expr"]["query"]
         offset = self._offset(node.get("lineno", 1), "execute")
         try:
-            sql, dynamic = resolve_execute(expression, self.placeholders)
+            sql, dynamic = resolve_execute(expression, self.placeholders, self.constants)
         except Unresolved as exc:
             if ROLE_WORDS.search(expression) or not re.search(r"'", expression):
                 self.sink.unresolved(offset, (

@@ -45,6 +45,7 @@ _BODY = re.compile(rf"(?:do\b|create{_GAP}(?:or{_GAP}replace{_GAP})?(?:function|
                    re.IGNORECASE | re.DOTALL)
 # Template engines that fill the file in before it runs: Jinja/Helm, Go text/template, Go fmt.
 _TEMPLATE_SEEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%\[\d+\][sdvq]")
+_TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*", re.DOTALL)
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"')
@@ -112,6 +113,11 @@ def _read(path: str) -> str | InputError:
     return text.removeprefix("\ufeff")
 
 
+def _after_template_tags(text: str, start: int) -> int:
+    found = _TEMPLATE_TAGS.match(text, start)
+    return found.end() if found else start
+
+
 def _safe_message(message: str, sql: str) -> str:
     """Parser messages quote the text near an error; near a password that text may be one."""
     if "password" in sql.lower() or "__cbph" in message:
@@ -162,7 +168,7 @@ class _Reader:
         for statement in scan.statements:
             if statement.gexec:
                 self._gexec(path, text, statement, lines)
-            elif _CANDIDATE.match(text, statement.start):
+            elif _CANDIDATE.match(text, _after_template_tags(text, statement.start)):
                 if not _BODY.match(text, statement.start) or ROLE_WORDS.search(
                         text, statement.start, statement.end):
                     self._statement(path, text, statement, lines)
