@@ -8,6 +8,8 @@ from typing import Any
 
 ALL_ROLES = "ALL"
 ROLE_WORDS = re.compile(r"\b(?:role|user|group)\b", re.IGNORECASE)
+# Words without which a body (DO, function, procedure) holds no role statement.
+BODY_WORDS = re.compile(r"\b(?:role|user|group|grant|revoke)\b", re.IGNORECASE)
 
 
 @dataclass

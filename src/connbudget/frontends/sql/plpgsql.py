@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import pglast
 
-from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
 from connbudget.frontends.sql.evaluate import Unresolved, decide_text, resolve_execute
 from connbudget.frontends.sql.placeholders import Placeholders, has_flyway, substitute
 from connbudget.frontends.sql.scanner import Lines
@@ -302,7 +302,7 @@ def do_body(node: Any, statement: str,
             body, location = elem.arg.sval, elem.arg_location
         elif elem.defname == "language":
             language = elem.arg.sval.lower()
-    if body is None or not ROLE_WORDS.search(body):
+    if body is None or not BODY_WORDS.search(body):
         return None
     if language != "plpgsql":
         return NotChecked(f"DO block in {language}: its role statements are not checked")
@@ -319,7 +319,7 @@ def routine_body(node: Any, statement: str,
     for elem in node.options or ():
         if elem.defname == "as" and isinstance(elem.arg, tuple) and len(elem.arg) == 1:
             body, location = elem.arg[0].sval, elem.arg_location
-    if body is None or not ROLE_WORDS.search(body):
+    if body is None or not BODY_WORDS.search(body):
         return name, None
     language = _language(node.options)
     if language == "plpgsql":

@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from connbudget.errors import InputError
-from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
 from connbudget.frontends.sql.evaluate import Unresolved, decide, string_value
 from connbudget.frontends.sql.placeholders import (
     Placeholders,
@@ -169,7 +169,7 @@ class _Reader:
             if statement.gexec:
                 self._gexec(path, text, statement, lines)
             elif _CANDIDATE.match(text, _after_template_tags(text, statement.start)):
-                if not _BODY.match(text, statement.start) or ROLE_WORDS.search(
+                if not _BODY.match(text, statement.start) or BODY_WORDS.search(
                         text, statement.start, statement.end):
                     self._statement(path, text, statement, lines)
             elif self.routines:
@@ -365,8 +365,9 @@ def _run_time_finding(where: str, action: Action,
     name = action.new_name or action.role
     named = (f"a role named at run time ({name})" if "{" in name else f'the role "{name}"')
     if action.op == "grant":
-        return ("CB007", f"{where}: GRANT/REVOKE built at run time for {named}: which roles it "
-                "grants is only known when it runs; it is not checked", "")
+        granted = ", ".join(action.statement.get("granted_roles", []))
+        return ("CB007", f"{where}: a role GRANT/REVOKE built at run time ({granted} to {name}): "
+                "which roles it grants is only known when it runs; it is not checked", "")
     said = action.said
     logs_in = effective is not None and effective.get("login") is not False
     changes = said.login is not None or said.superuser is not None or (
