@@ -45,7 +45,7 @@ _BODY = re.compile(rf"(?:do\b|create{_GAP}(?:or{_GAP}replace{_GAP})?(?:function|
                    re.IGNORECASE | re.DOTALL)
 # Template engines that fill the file in before it runs: Jinja/Helm, Go text/template, Go fmt.
 _TEMPLATE_SEEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%\[\d+\][sdvq]")
-_TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*", re.DOTALL)
+_TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*")
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"')
@@ -196,7 +196,8 @@ class _Reader:
         sql = statement.text(text)
         sink = _Sink(self, path, lines, lambda offset: statement.start)
         try:
-            select: Any = pglast.parse_sql(sql)[0].stmt
+            parsed = pglast.parse_sql(sql)
+            select: Any = parsed[0].stmt if len(parsed) == 1 else None
             if not isinstance(select, pglast.ast.SelectStmt) or not select.targetList:
                 raise Unresolved("not a SELECT")
             dynamic_rows = bool(select.fromClause)
