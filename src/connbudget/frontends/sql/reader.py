@@ -45,6 +45,7 @@ _BODY = re.compile(rf"(?:do\b|create{_GAP}(?:or{_GAP}replace{_GAP})?(?:function|
                    re.IGNORECASE | re.DOTALL)
 # Template engines that fill the file in before it runs: Jinja/Helm, Go text/template, Go fmt.
 _TEMPLATE_SEEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%\[\d+\][sdvq]")
+_GO_VERB = re.compile(r"[A-Za-z0-9_]*%[sdvq][A-Za-z0-9_]*")
 _TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*")
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
@@ -164,8 +165,9 @@ class _Reader:
         for problem in scan.problems:
             line, column = lines.locate(problem.offset)
             self.result.errors.append(InputError(path, line, problem.message, column))
-        self._template_note(path, text, lines)
+        noted = self._template_note(path, text, lines, _TEMPLATE_SEEN.search(text))
         for statement in scan.statements:
+            marked = len(self.placeholders.originals)
             if statement.gexec:
                 self._gexec(path, text, statement, lines)
             elif _CANDIDATE.match(text, _after_template_tags(text, statement.start)):
@@ -177,16 +179,22 @@ class _Reader:
                 name = called_routine(head)
                 if name in self.routines:
                     self._call(name, False)
+            if not noted and any(_GO_VERB.fullmatch(original) for original
+                                 in self.placeholders.originals[marked:]):
+                noted = self._template_note(path, text, lines, _GO_VERB.search(
+                    text, statement.start, statement.end))
 
-    def _template_note(self, path: str, text: str, lines: Lines) -> None:
-        found = _TEMPLATE_SEEN.search(text)
+    def _template_note(self, path: str, text: str, lines: Lines,
+                       found: re.Match[str] | None) -> bool:
+        """One note per file that templates fill in; whether it was given."""
         if found is None:
-            return
+            return False
         line, column = lines.locate(found.start())
         self.result.findings.append(Finding(
             "CB007", "templates ({{ }}, {% %}, %[n]s) fill this file in before it runs: a role "
             "name or option a template gives is only known then; statements are checked with "
             "what is known", path, line, column=column))
+        return True
 
     def _gexec(self, path: str, text: str, statement: Statement, lines: Lines) -> None:
         import pglast
