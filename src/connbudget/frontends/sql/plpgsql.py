@@ -253,13 +253,13 @@ class _Walker:
         try:
             sql, dynamic = resolve_execute(expression, self.placeholders, self.constants)
         except Unresolved as exc:
-            if ROLE_WORDS.search(expression) or not re.search(r"'", expression):
+            if _may_be_role_sql(expression):
                 self.sink.unresolved(offset, (
                     f"{self.where}: EXECUTE runs a string only known at run time ({exc}); "
                     "a role statement it runs is not checked"))
             return
         if not ROLE_SQL.match(sql):
-            if dynamic and not re.search(r"'", expression):
+            if dynamic and _may_be_role_sql(expression):
                 self.sink.unresolved(offset, (
                     f"{self.where}: EXECUTE runs a string only known at run time; "
                     "a role statement it runs is not checked"))
@@ -268,6 +268,12 @@ class _Walker:
             self.sink.unresolved(offset, self._in_handler())
         else:
             self.sink.run(Embedded(offset, sql, conditional, dynamic), self.where)
+
+
+def _may_be_role_sql(expression: str) -> bool:
+    """A string only known at run time may be a role statement: it names roles, or it has no
+    constant part that says what it is."""
+    return bool(ROLE_WORDS.search(expression)) or "'" not in expression
 
 
 def _parse(where: str, body: str, statement: str, location: int,
