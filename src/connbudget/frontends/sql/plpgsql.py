@@ -315,9 +315,11 @@ def do_body(node: Any, statement: str,
     return _parse("DO block", body, statement, location, placeholders)
 
 
-def routine_body(node: Any, statement: str,
-                 placeholders: Placeholders) -> tuple[str, Body | NotChecked | str | None]:
-    """The case-folded name of a CREATE FUNCTION/PROCEDURE and its body (see `do_body`)."""
+def routine_body(node: Any, statement: str, placeholders: Placeholders,
+                 own_text: str) -> tuple[str, Body | NotChecked | None]:
+    """The case-folded name of a CREATE FUNCTION/PROCEDURE and its body (see `do_body`);
+    `own_text` is the CREATE statement alone. A body pglast cannot compile (it needs the
+    database's catalog for `%TYPE` and the like) is not checked rather than an input error."""
     name = str(node.funcname[-1].sval)
     where = ("procedure " if node.is_procedure else "function ") + name
     body: str | None = None
@@ -329,7 +331,12 @@ def routine_body(node: Any, statement: str,
         return name, None
     language = _language(node.options)
     if language == "plpgsql":
-        return name, _parse(where, body, statement, location, placeholders)
+        try:
+            tree = pglast.parse_plpgsql(own_text)
+        except pglast.parser.ParseError:
+            return name, NotChecked(f"{where}: its PL/pgSQL body cannot be read without the "
+                                    "database; its role statements are not checked")
+        return name, Body(where, statement, _body_start(statement, location), tree=tree)
     if language == "sql":
         return name, Body(where, statement, _body_start(statement, location), sql=body)
     return name, NotChecked(f"{where} in {language}: its role statements are not checked")

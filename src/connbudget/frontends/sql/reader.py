@@ -153,7 +153,6 @@ class _Reader:
     placeholders: Placeholders = field(default_factory=Placeholders)
     states: list[RoleState | None] = field(default_factory=list)
     routines: dict[str, _Routine] = field(default_factory=dict)
-    running: set[str] = field(default_factory=set)  # routines being walked (no recursion)
 
     def read_file(self, path: str) -> None:
         text = _read(path)
@@ -252,7 +251,10 @@ class _Reader:
                 body = do_body(node, parsed_text.text, self.placeholders)
                 self._body(path, lines, at, location, body)
             elif isinstance(node, pglast.ast.CreateFunctionStmt):
-                name, body = routine_body(node, parsed_text.text, self.placeholders)
+                start = stmt.stmt_location or 0
+                end = start + stmt.stmt_len if stmt.stmt_len else len(parsed_text.text)
+                name, body = routine_body(node, parsed_text.text, self.placeholders,
+                                          parsed_text.text[start:end])
                 if isinstance(body, Body):
                     self.routines[name] = _Routine(body, path, lines, at)
                 else:
@@ -272,15 +274,11 @@ class _Reader:
 
     def _call(self, name: str, conditional: bool) -> None:
         routine = self.routines[name]
-        if name in self.running:
+        if routine.called:  # its statements are read once, at the first call
             return
         routine.called = True
-        self.running.add(name)
-        try:
-            routine.body.run(_Sink(self, routine.path, routine.lines, routine.at),
-                             self.placeholders, conditional)
-        finally:
-            self.running.discard(name)
+        routine.body.run(_Sink(self, routine.path, routine.lines, routine.at),
+                         self.placeholders, conditional)
 
     def _error(self, path: str, lines: Lines, offset: int, message: str) -> None:
         line, column = lines.locate(offset)
