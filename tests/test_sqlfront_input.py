@@ -33,7 +33,7 @@ def test_create_user_logs_in_and_create_role_and_group_do_not() -> None:
     assert roles["reporting"]["login"] is False
     assert roles["readers"]["login"] is False
     assert roles["admin"] == {"login": True, "superuser": True, "connection_limit": 5,
-                              "known": True, "settings": {}}
+                              "known": True, "settings": {}, "conditional": False, "maybe": {}}
 
 
 def test_connection_limit_zero_is_kept_as_ival_zero() -> None:
@@ -74,7 +74,8 @@ def test_version_key_orders_flyway_and_numbered_names() -> None:
 
 def test_rename_then_alter_follows_the_new_name() -> None:
     assert _roles("rename_then_alter") == {"service": {
-        "login": True, "superuser": False, "connection_limit": 10, "known": True, "settings": {}}}
+        "login": True, "superuser": False, "connection_limit": 10, "known": True, "settings": {},
+        "conditional": False, "maybe": {}}}
 
 
 def test_drop_removes_the_role_and_final_follows_a_recreated_one() -> None:
@@ -90,7 +91,7 @@ def test_drop_removes_the_role_and_final_follows_a_recreated_one() -> None:
 def test_alter_of_a_role_created_elsewhere_is_unknown_with_nulls() -> None:
     legacy = _roles("alter_unknown")["legacy"]
     assert legacy == {"login": True, "superuser": None, "connection_limit": -1, "known": False,
-                      "settings": {}}
+                      "settings": {}, "conditional": False, "maybe": {}}
 
 
 def test_alter_role_all_settings_reach_every_role() -> None:
@@ -121,11 +122,11 @@ def test_psql_and_flyway_placeholders_name_roles_and_passwords_are_parameters() 
     assert {d["role"]["password"] for d in flyway if d["role"]["password"]} == {"parameter"}
 
 
-def test_do_block_resolves_constant_execute_and_reports_the_rest_as_cb007() -> None:
+def test_do_block_resolves_constant_execute_and_variables_and_reports_the_rest_as_cb007() -> None:
     result = read_sql([str(FRONTEND / "do_block")])
     assert [(d["resource"], d["source"]["line"]) for d in result.documents] == [
-        ("app", 6), ("app", 8), ("helper", 9), ("migrator", 16)]
-    assert [(f.rule_id, f.line) for f in result.findings] == [("CB007", 10), ("CB007", 18)]
+        ("app", 6), ("app", 8), ("helper", 9), ("from_variable", 10), ("migrator", 16)]
+    assert [(f.rule_id, f.line) for f in result.findings] == [("CB007", 18)]
 
 
 def _password_literals() -> set[str]:

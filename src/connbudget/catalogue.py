@@ -53,6 +53,9 @@ RULES: dict[str, Rule] = {
         Rule("CB007", "info", _CLI,
              "A role statement built at run time (DO block, EXECUTE) cannot be checked "
              "statically"),
+        Rule("CB008", "warning", _CLI,
+             "SQL built at run time (EXECUTE with a variable, a query fed to gexec) creates or "
+             "alters a role that can log in"),
         Rule("CB101", "error", _CLI,
              "Worst-case client connections to a database exceed its usable slots"),
         Rule("CB102", "warning", _CLI,

@@ -5,7 +5,8 @@
 #   after it, the role has connection_limit -1 (null = unknown: no finding), login not false and
 #   superuser not true, and the final state after all scanned statements (not dropped) still has
 #   that problem. CREATE USER implies LOGIN; ALTER ROLE x CONNECTION LIMIT -1 on a role created
-#   outside the scanned files is flagged. One leaking client can then take every slot of the server.
+#   outside the scanned files is flagged. A value that may not hold (`maybe`) counts as possible.
+#   One leaking client can then take every slot of the server.
 # related_resources:
 #   - ref: https://github.com/connbudget/connbudget/blob/main/docs/rules/CB001.md
 #     description: CB001 rule page
@@ -16,10 +17,13 @@ package connbudget.cb001
 
 import data.connbudget.lib.roles
 
+# Worst case over what a conditional statement leaves possible.
 unlimited(state) if {
-	state.connection_limit == -1
-	state.login != false
-	state.superuser != true
+	-1 in roles.possible(state, "connection_limit")
+	some login in roles.possible(state, "login")
+	login != false
+	some superuser in roles.possible(state, "superuser")
+	superuser != true
 }
 
 deny contains result if {

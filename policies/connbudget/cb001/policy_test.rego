@@ -75,3 +75,27 @@ test_terraform_login_that_cannot_be_resolved_is_not_judged if {
 	document := doc.terraform_unresolved(doc.state(null, false, -1), ["login"])
 	count(cb001.deny) == 0 with input as document
 }
+
+# A limit set under a condition connbudget cannot decide may not have been set.
+test_limit_set_only_under_an_undecided_condition_is_denied if {
+	unlimited := doc.state(true, false, -1)
+	maybe_limited := object.union(doc.state(true, false, 20), {"maybe": {"connection_limit": [-1]}})
+	document := doc.sql("CreateRoleStmt", {"login": true}, unlimited, maybe_limited)
+	count(cb001.deny) == 1 with input as document
+}
+
+test_role_that_may_not_exist_is_still_checked if {
+	maybe_created := object.union(doc.state(true, false, -1), {"maybe": {"exists": [false]}})
+	document := doc.sql("CreateRoleStmt", {"login": true}, maybe_created, maybe_created)
+	count(cb001.deny) == 1 with input as document
+}
+
+# The fix names the role as the file writes it: a psql variable stays a variable.
+test_fix_keeps_the_placeholder_the_file_writes if {
+	document := object.union(
+		doc.sql("CreateRoleStmt", {}, login_unlimited, login_unlimited),
+		{"sql_name": `:"USER_NAME"`},
+	)
+	some result in cb001.deny with input as document
+	startswith(result.fix, `ALTER ROLE :"USER_NAME" CONNECTION LIMIT 50;`)
+}

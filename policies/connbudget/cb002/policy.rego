@@ -16,8 +16,8 @@ package connbudget.cb002
 import data.connbudget.lib.roles
 
 locked_out(state) if {
-	state.login == true
-	state.connection_limit == 0
+	true in roles.possible(state, "login")
+	0 in roles.possible(state, "connection_limit")
 }
 
 warn contains result if {

@@ -16,8 +16,8 @@ package connbudget.cb003
 import data.connbudget.lib.roles
 
 login_superuser(state) if {
-	state.login == true
-	state.superuser == true
+	true in roles.possible(state, "login")
+	true in roles.possible(state, "superuser")
 }
 
 warn contains result if {

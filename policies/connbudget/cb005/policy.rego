@@ -4,7 +4,8 @@
 #   Fires on a statement that creates the role or says LOGIN (login true) when the final state
 #   after all scanned statements is a LOGIN role whose settings have no
 #   idle_in_transaction_session_timeout, or have it at "0" (0 disables it). A later
-#   ALTER ROLE ... SET idle_in_transaction_session_timeout clears it. Sessions left idle in a
+#   ALTER ROLE ... SET idle_in_transaction_session_timeout clears it, unless it may not have run
+#   (a setting in the state's `maybe`). Sessions left idle in a
 #   transaction hold their connection slot and their locks until the timeout ends them.
 # related_resources:
 #   - ref: https://github.com/connbudget/connbudget/blob/main/docs/rules/CB005.md
@@ -20,8 +21,15 @@ logs_in if roles.creates
 
 logs_in if input.role.login == true
 
-has_idle_timeout(settings) if {
-	value := settings.idle_in_transaction_session_timeout
+# Set, and not disabled, whichever conditional statements ran.
+has_idle_timeout(state) if not lacks_idle_timeout(state)
+
+lacks_idle_timeout(state) if {
+	some value in roles.possible_setting(state, "idle_in_transaction_session_timeout")
+	not enabled(value)
+}
+
+enabled(value) if {
 	value != null
 	not disabled(value)
 }
@@ -36,9 +44,9 @@ disabled(value) if {
 
 warn contains result if {
 	logs_in
-	input.final.login == true
+	true in roles.possible(input.final, "login")
 	roles.resolved(["idle_in_transaction_session_timeout"])
-	not has_idle_timeout(object.get(input.final, "settings", {}))
+	not has_idle_timeout(input.final)
 	result := roles.finding("CB005", "info", message, fix)
 }
 

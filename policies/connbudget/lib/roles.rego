@@ -5,7 +5,9 @@
 #   `connbudget sql2json` (statement type = pglast node name) or made by the Terraform front end
 #   (statement type postgresql_role): `role` is what the statement says (null = not said),
 #   `effective` the role state after it, `final` the state after every scanned statement
-#   (null when the role was dropped).
+#   (null when the role was dropped). A state's `maybe` lists the other values an attribute may
+#   have when a statement under an undecided condition may not have run (`maybe.settings` per
+#   setting, null = not set); rules take the worst of them.
 package connbudget.lib.roles
 
 creates if input.statement.type in {"CreateRoleStmt", "postgresql_role"}
@@ -34,6 +36,22 @@ resource := input.resource if {
 	is_string(input.resource)
 } else := ""
 
+# Every value an attribute of a state may have: its value, and the others a conditional
+# statement leaves possible.
+possible(state, attribute) := values if {
+	is_object(state)
+	others := object.get(object.get(state, "maybe", {}), attribute, [])
+	values := {state[attribute]} | {value | some value in others}
+}
+
+# Every value a setting may have (null: not set).
+possible_setting(state, setting) := values if {
+	is_object(state)
+	value := object.get(object.get(state, "settings", {}), setting, null)
+	others := object.get(object.get(object.get(state, "maybe", {}), "settings", {}), setting, [])
+	values := {value} | {other | some other in others}
+}
+
 name := input.role.name if {
 	is_string(input.role.name)
 } else := resource
@@ -41,8 +59,11 @@ name := input.role.name if {
 # The role name as a message shows it, the way PostgreSQL's own errors do.
 quoted_name := concat("", [`"`, name, `"`])
 
-# The role name as SQL would need it written: bare when PostgreSQL keeps it as is, quoted otherwise.
-sql_name := name if {
+# The role name as SQL would need it written: as the file writes it when a placeholder gives it
+# (psql's :"v" stays a variable), bare when PostgreSQL keeps it as is, quoted otherwise.
+sql_name := input.sql_name if {
+	is_string(input.sql_name)
+} else := name if {
 	regex.match(`^[a-z_][a-z0-9_$]*$`, name)
 	not name in reserved_words
 } else := concat("", [`"`, replace(name, `"`, `""`), `"`])

@@ -8,6 +8,8 @@ from typing import Any
 
 ALL_ROLES = "ALL"
 ROLE_WORDS = re.compile(r"\b(?:role|user|group)\b", re.IGNORECASE)
+# Words without which a body (DO, function, procedure) holds no role statement.
+BODY_WORDS = re.compile(r"\b(?:role|user|group|grant|revoke)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -32,3 +34,5 @@ class Action:
     said: Said = field(default_factory=Said)
     new_name: str | None = None
     create_login: bool = False  # CREATE USER logs in by default; CREATE ROLE/GROUP do not
+    # the role name as the file writes it when a placeholder gives it (psql's :"v", ${x})
+    sql_name: str | None = None

@@ -18,7 +18,11 @@ from connbudget.passwords import hash_kind
 
 REDACTED = "<redacted>"
 # Templating that fills a value in at deploy time: Flyway/Liquibase ${x}, #[x], Jinja/Helm {{ x }}.
-_TEMPLATE = re.compile(r"\$\{[^}]*\}|#\[[^\]]*\]|\{\{.*?\}\}")
+_TEMPLATE = re.compile(r"\$\{[^}]*\}|#\[[^\]]*\]|\{\{.*?\}\}|%(?:\[\d+\])?[sv]")
+# Settings PostgreSQL stores as a list of identifiers, quoting each one as quote_identifier() does.
+_QUOTED_LISTS = {"search_path", "temp_tablespaces", "local_preload_libraries",
+                 "session_preload_libraries", "shared_preload_libraries"}
+_SAFE_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _SPECIAL_ROLES = {
     RoleSpecType.ROLESPEC_CURRENT_ROLE: "CURRENT_ROLE",
     RoleSpecType.ROLESPEC_CURRENT_USER: "CURRENT_USER",
@@ -38,6 +42,28 @@ def classify_password(value: str | None, placeholders: Placeholders) -> str:
     if placeholders.has_marker(value) or _TEMPLATE.search(value):
         return "parameter"
     return hash_kind(value) or "plaintext"
+
+
+def _quote_identifier(value: str) -> str:
+    from pglast.keywords import UNRESERVED_KEYWORDS
+
+    if _SAFE_IDENTIFIER.fullmatch(value) and (
+            value in UNRESERVED_KEYWORDS or not _is_keyword(value)):
+        return value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _is_keyword(value: str) -> bool:
+    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    return value in RESERVED_KEYWORDS or value in COL_NAME_KEYWORDS or (
+        value in TYPE_FUNC_NAME_KEYWORDS)
+
+
+def _sql_name(spec: Any, placeholders: Placeholders) -> str | None:
+    if spec is None or spec.roletype != RoleSpecType.ROLESPEC_CSTRING:
+        return None
+    return placeholders.as_written(spec.rolename)
 
 
 def _role_name(spec: Any, placeholders: Placeholders) -> str:
@@ -88,7 +114,9 @@ def _options(defelems: Any, said: Said,
     return options
 
 
-def _setting_value(args: Any, placeholders: Placeholders) -> str:
+def _setting_value(name: str, args: Any, placeholders: Placeholders) -> str:
+    """The value as PostgreSQL stores it (flatten_set_variable_args)."""
+    quote = name.lower() in _QUOTED_LISTS
     parts: list[str] = []
     for node in args or ():
         if isinstance(node, ast.TypeCast):
@@ -99,7 +127,8 @@ def _setting_value(args: Any, placeholders: Placeholders) -> str:
         elif isinstance(value, ast.Float):
             parts.append(str(value.fval))
         elif isinstance(value, ast.String):
-            parts.append(placeholders.restore(value.sval))
+            text = placeholders.restore(value.sval)
+            parts.append(_quote_identifier(text) if quote and text == value.sval else text)
         elif isinstance(value, ast.Boolean):
             parts.append("on" if value.boolval else "off")
         else:
@@ -114,7 +143,7 @@ def _set_action(node: Any, placeholders: Placeholders) -> Action:
     said = Said()
     value: str | None = None
     if kind == VariableSetKind.VAR_SET_VALUE:
-        value = _setting_value(setstmt.args, placeholders)
+        value = _setting_value(setstmt.name, setstmt.args, placeholders)
     elif kind == VariableSetKind.VAR_SET_CURRENT:
         value = "FROM CURRENT"
     if kind == VariableSetKind.VAR_RESET_ALL:
@@ -130,7 +159,7 @@ def _set_action(node: Any, placeholders: Placeholders) -> Action:
         "setstmt": {"kind": kind.name, "name": setstmt.name,
                     "value": said.settings.get(setstmt.name) if setstmt.name else None},
     }
-    return Action("alter", role, statement, said)
+    return Action("alter", role, statement, said, sql_name=_sql_name(node.role, placeholders))
 
 
 def _create_action(node: Any, placeholders: Placeholders) -> Action:
@@ -139,7 +168,8 @@ def _create_action(node: Any, placeholders: Placeholders) -> Action:
     stmt_type = _CREATE_TYPES[RoleStmtType(node.stmt_type)]
     statement = {"type": "CreateRoleStmt", "role": role, "stmt_type": stmt_type,
                  "options": _options(node.options, said, placeholders)}
-    return Action("create", role, statement, said, create_login=stmt_type == "USER")
+    return Action("create", role, statement, said, create_login=stmt_type == "USER",
+                  sql_name=placeholders.as_written(node.role))
 
 
 def _alter_action(node: Any, placeholders: Placeholders) -> Action:
@@ -149,7 +179,7 @@ def _alter_action(node: Any, placeholders: Placeholders) -> Action:
                                  "options": _options(node.options, said, placeholders)}
     if node.action == -1:  # ALTER GROUP ... DROP USER
         statement["action"] = "DROP"
-    return Action("alter", role, statement, said)
+    return Action("alter", role, statement, said, sql_name=_sql_name(node.role, placeholders))
 
 
 def _grant_actions(node: Any, placeholders: Placeholders) -> list[Action]:
@@ -160,7 +190,8 @@ def _grant_actions(node: Any, placeholders: Placeholders) -> list[Action]:
         grantee = _role_name(spec, placeholders)
         statement = {"type": "GrantRoleStmt", "role": grantee, "options": options,
                      "granted_roles": granted, "is_grant": bool(node.is_grant)}
-        actions.append(Action("grant", grantee, statement))
+        actions.append(Action("grant", grantee, statement,
+                              sql_name=_sql_name(spec, placeholders)))
     return actions
 
 
@@ -176,12 +207,15 @@ def actions_from_node(node: Any, placeholders: Placeholders) -> list[Action]:
         old = placeholders.restore(node.subname)
         new = placeholders.restore(node.newname)
         statement = {"type": "RenameStmt", "role": old, "newname": new, "options": []}
-        return [Action("rename", old, statement, new_name=new)]
+        return [Action("rename", old, statement, new_name=new,
+                       sql_name=placeholders.as_written(node.newname))]
     if isinstance(node, ast.DropRoleStmt):
         return [
-            Action("drop", name, {"type": "DropRoleStmt", "role": name, "options": [],
-                                  "missing_ok": bool(node.missing_ok)})
-            for name in (_role_name(spec, placeholders) for spec in node.roles or ())
+            Action("drop", _role_name(spec, placeholders),
+                   {"type": "DropRoleStmt", "role": _role_name(spec, placeholders), "options": [],
+                    "missing_ok": bool(node.missing_ok)},
+                   sql_name=_sql_name(spec, placeholders))
+            for spec in node.roles or ()
         ]
     if isinstance(node, ast.GrantRoleStmt):
         return _grant_actions(node, placeholders)

@@ -1,7 +1,8 @@
 """psql variables and Flyway placeholders: replaced by markers that parse, and mapped back.
 
-`:name`, `:'name'`, `:"name"` (psql) and `${name}` (Flyway; also `#[name]`, a prefix and
-suffix Flyway projects configure) are not SQL. Before parsing, each
+`:name`, `:'name'`, `:"name"` (psql), `${name}` (Flyway; also `#[name]`, a prefix and
+suffix Flyway projects configure), `{{ .name }}` (Jinja, Helm, Go templates) and `%s`/`%[1]s`
+(Go's fmt) are not SQL; template tags (`{% if %}`, `{# #}`) are blanked out. Before parsing, each
 one outside quotes becomes a marker of the kind its place needs: a quoted identifier, a string
 literal (after PASSWORD or VALID UNTIL) or a number (after CONNECTION LIMIT or SYSID). After
 parsing, markers turn back into the placeholder text, so a role named by a variable is reported
@@ -19,7 +20,9 @@ _TOKEN = re.compile(
       | (?P<ident>"(?:[^"]|"")*"?)
       | (?P<dollar>\$(?P<tag>[A-Za-z_][A-Za-z0-9_]*)?\$.*?(?:\$(?P=tag)\$|\Z))
       | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
-      | (?P<flyway>(?:[A-Za-z0-9_]*(?:\$\{[^}\n]*\}|\#\[[A-Za-z0-9_.]+\]))+[A-Za-z0-9_]*)
+      | (?P<control>\{%[^\n]*?%\}|\{\#[^\n]*?\#\})
+      | (?P<flyway>(?:[A-Za-z0-9_]*(?:\$\{[^}\n]*\}|\#\[[A-Za-z0-9_.]+\]|\{\{[^\n]*?\}\}
+                                    |%(?:\[\d+\])?[sdvq]))+[A-Za-z0-9_]*)
       | (?P<psql>:'[A-Za-z_][A-Za-z0-9_]*'|:"[A-Za-z_][A-Za-z0-9_]*"
                  |(?<![:\w]):[A-Za-z_][A-Za-z0-9_]*)
       | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
@@ -38,10 +41,23 @@ class Placeholders:
     """The placeholders of one run; markers are numbered across statements."""
 
     originals: list[str] = field(default_factory=list)
+    # each placeholder as the file writes it, where that differs (psql's :"v" for :v)
+    written: dict[int, str] = field(default_factory=dict)
 
-    def _marker(self, original: str) -> int:
+    def mark(self, original: str, written: str | None = None) -> int:
         self.originals.append(original)
-        return len(self.originals) - 1
+        index = len(self.originals) - 1
+        if written is not None and written != original:
+            self.written[index] = written
+        return index
+
+    def as_written(self, text: str | None) -> str | None:
+        """`text` with every marker turned back into the placeholder as the file writes it;
+        None when `text` holds no marker."""
+        if text is None or "__cbph" not in text:
+            return None
+        return _MARK.sub(lambda m: self.written.get(int(m.group(1)),
+                                                    self.originals[int(m.group(1))]), text)
 
     def restore(self, text: str | None) -> str:
         """`text` with every marker turned back into its placeholder."""
@@ -81,7 +97,9 @@ def may_hold_placeholders(text: str) -> bool:
 
 
 def has_flyway(text: str) -> bool:
-    return "${" in text or "#[" in text
+    """Whether the text may hold a placeholder a tool fills in before the SQL runs: Flyway's
+    `${x}`/`#[x]`, Jinja/Helm/Go templates' `{{ x }}` and `{% ... %}`, Go fmt's `%s`/`%[1]s`."""
+    return "${" in text or "#[" in text or "{{" in text or "{%" in text or "%" in text
 
 
 def substitute(text: str, placeholders: Placeholders, psql: bool = True) -> Substituted:
@@ -94,9 +112,12 @@ def substitute(text: str, placeholders: Placeholders, psql: bool = True) -> Subs
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         piece = match.group()
-        if kind == "flyway" or (kind == "psql" and psql):
+        if kind == "control":  # a template's control tag ({% if %}) or comment: no value of its own
+            piece = "".join(char if char == "\n" else " " for char in piece)
+        elif kind == "flyway" or (kind == "psql" and psql):
             # :v, :'v' and :"v" name one variable; the role it names is reported as :v
-            index = placeholders._marker(piece if kind == "flyway" else ":" + piece.strip(":'\""))
+            index = placeholders.mark(piece if kind == "flyway" else ":" + piece.strip(":'\""),
+                                      piece)
             if piece.startswith(":'") or previous_word in _STRING_AFTER:
                 replacement = f"'__cbph{index}__'"
             elif previous_word in _NUMBER_AFTER and not piece.startswith(':"'):

@@ -1,143 +1,59 @@
-"""Role statements inside `DO` blocks, found with pglast's PL/pgSQL parser.
+"""Role statements that PL/pgSQL and SQL routines run: `DO` blocks, and the bodies of
+`CREATE FUNCTION` / `CREATE PROCEDURE`, read with pglast's PL/pgSQL parser.
 
-Static SQL in the block runs as written. `EXECUTE` runs a string: a constant one, or one that
-`format()`, `||`, `quote_ident()`, `quote_literal()` and `concat()` build from constants, is
-resolved here; anything that depends on a variable or a query cannot be known before it runs
-and is reported as unresolved. Statements in IF branches and loops count as run; statements in
-an EXCEPTION handler only run when the block fails, so they are reported as unresolved too.
+Static SQL in a body runs as written. `EXECUTE` runs a string: one built from constants is
+resolved; one with parts only known at run time is read with those parts as markers
+(`evaluate.py`), so what is known (a constant role name, LOGIN) is still checked.
+
+Control flow: an `IF`/`ELSIF`/`CASE` branch whose condition `evaluate.decide` settles runs or
+does not; under an undecided condition, and in `WHILE`/`FOR` loop bodies (which may run zero
+times), statements are conditional. Statements in an EXCEPTION handler only run when the block
+fails: they are reported as unresolved. A routine's body runs when it is called, so the reader
+walks it at each `CALL`/`SELECT f()` (and, for a routine the files never call, once at the end as
+conditional).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import pglast
-from pglast import ast
 
-from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
+from connbudget.frontends.sql.evaluate import Unresolved, decide_text, resolve_execute
 from connbudget.frontends.sql.placeholders import Placeholders, has_flyway, substitute
 from connbudget.frontends.sql.scanner import Lines
 
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 ROLE_SQL = re.compile(
     r"\s*(?:(?:create|alter|drop)\s+(?:role|user|group)\b|(?:grant|revoke)\b)", re.IGNORECASE)
-_IN_HANDLER = ("DO block: a role statement in an EXCEPTION handler runs only if the block fails; "
-               "it is not checked")
-_FORMAT_SPEC = re.compile(r"%(?:(\d+)\$)?(-?\d*)([sIL%])")
-
-
-class Unresolved(Exception):
-    """An EXECUTE string that depends on something only known at run time."""
+_CALLED = re.compile(r"\s*(?:call|select)\s+(?:[\w\"]+\.)?\"?([\w$]+)\"?\s*\(", re.IGNORECASE)
+_LOOPS = ("PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors",
+          "PLpgSQL_stmt_foreach_a", "PLpgSQL_stmt_dynfors")
 
 
 @dataclass
 class Embedded:
-    """SQL that a DO block runs, at `offset` in the DO statement's text."""
+    """SQL that a body runs, at `offset` in the text of the statement that holds the body."""
 
     offset: int
     sql: str
+    conditional: bool = False
+    dynamic: bool = False  # parts only known at run time are markers
 
 
-@dataclass
-class DoBlock:
-    embedded: list[Embedded] = field(default_factory=list)
-    unresolved: list[tuple[int, str]] = field(default_factory=list)  # (offset, message)
-    error: str | None = None
+class Sink(Protocol):
+    """Where a walked body sends what it runs, in the order it runs it."""
 
+    def role_exists(self, name: str) -> bool | None: ...
 
-def _quote_ident(value: str) -> str:
-    return '"' + value.replace('"', '""') + '"'
+    def run(self, embedded: Embedded, where: str) -> None: ...
 
+    def unresolved(self, offset: int, message: str) -> None: ...
 
-def _quote_literal(value: str) -> str:
-    quoted = "'" + value.replace("'", "''").replace("\\", "\\\\") + "'"
-    return "E" + quoted if "\\" in value else quoted
-
-
-def _format(template: str, args: list[str | None]) -> str:
-    out: list[str] = []
-    position = 0
-    last = 0
-    for match in _FORMAT_SPEC.finditer(template):
-        out.append(template[last:match.start()])
-        last = match.end()
-        index, width, kind = match.groups()
-        if kind == "%":
-            out.append("%")
-            continue
-        if width not in ("", "-"):
-            raise Unresolved("format() with a field width")
-        position = int(index) - 1 if index else position
-        if position >= len(args):
-            raise Unresolved("format() with too few arguments")
-        value = args[position]
-        position += 1
-        if kind == "I":
-            if value is None:
-                raise Unresolved("format() %I of NULL")
-            out.append(_quote_ident(value))
-        elif kind == "L":
-            out.append("NULL" if value is None else _quote_literal(value))
-        else:
-            out.append("" if value is None else value)
-    out.append(template[last:])
-    return "".join(out)
-
-
-def _constant(node: Any) -> str | None:
-    value = node.val
-    if node.isnull:
-        return None
-    if isinstance(value, ast.Integer):
-        return str(value.ival)
-    if isinstance(value, ast.Float):
-        return value.fval
-    if isinstance(value, ast.Boolean):
-        return "true" if value.boolval else "false"
-    return str(value.sval)
-
-
-def _evaluate(node: Any) -> str | None:
-    if isinstance(node, ast.A_Const):
-        return _constant(node)
-    if isinstance(node, ast.TypeCast):
-        return _evaluate(node.arg)
-    if isinstance(node, ast.A_Expr) and [n.sval for n in node.name or ()] == ["||"]:
-        left, right = _evaluate(node.lexpr), _evaluate(node.rexpr)
-        return None if left is None or right is None else left + right
-    if isinstance(node, ast.FuncCall):
-        name = str(node.funcname[-1].sval).lower() if node.funcname else ""
-        args = [_evaluate(arg) for arg in node.args or ()]
-        if name == "format" and args and args[0] is not None:
-            return _format(args[0], args[1:])
-        if name == "concat":
-            return "".join(arg for arg in args if arg is not None)
-        if name == "quote_ident" and len(args) == 1 and args[0] is not None:
-            return _quote_ident(args[0])
-        if name in ("quote_literal", "quote_nullable") and len(args) == 1:
-            return "NULL" if args[0] is None else _quote_literal(args[0])
-        raise Unresolved(f"the string comes from the function {name}()")
-    if isinstance(node, ast.ColumnRef):
-        raise Unresolved("the string depends on a variable")
-    raise Unresolved("the string is built by an expression that is only known at run time")
-
-
-def resolve_execute(expression: str) -> str:
-    """The SQL an EXECUTE of `expression` runs, or Unresolved."""
-    try:
-        parsed = pglast.parse_sql(f"SELECT {expression}")
-    except pglast.parser.ParseError as exc:
-        raise Unresolved("the string expression cannot be parsed") from exc
-    statement: Any = parsed[0].stmt if len(parsed) == 1 else None
-    targets = getattr(statement, "targetList", None)
-    if not targets or len(targets) != 1:
-        raise Unresolved("the string expression cannot be parsed")
-    value = _evaluate(targets[0].val)
-    if value is None:
-        raise Unresolved("the string is NULL")
-    return value
+    def call(self, name: str, offset: int, conditional: bool) -> None: ...
 
 
 def _body_start(statement: str, location: int) -> int:
@@ -154,75 +70,236 @@ def _unique_tag(body: str) -> str:
     return tag
 
 
+def called_routine(sql: str) -> str | None:
+    """The (case-folded) name of the routine a `CALL f(...)` or `SELECT f(...)` runs."""
+    match = _CALLED.match(sql)
+    if match is None:
+        return None
+    name = match.group(1)
+    return name if sql[match.start(1) - 1] == '"' else name.lower()
+
+
+@dataclass
+class Body:
+    """A parsed body and where it sits in its statement's text."""
+
+    where: str  # "DO block", "procedure p", "function f"
+    statement: str
+    body_start: int
+    tree: Any = None  # PL/pgSQL
+    sql: str | None = None  # SQL-language body
+
+    def run(self, sink: Sink, placeholders: Placeholders, conditional: bool = False) -> None:
+        if self.tree is not None:
+            _Walker(self, sink, placeholders).walk(self.tree, conditional, False)
+            return
+        assert self.sql is not None
+        for piece in pglast.split(self.sql, with_parser=False, only_slices=True):
+            statement = self.sql[piece]
+            offset = self.body_start + piece.start
+            if ROLE_SQL.match(statement):
+                sink.run(Embedded(offset, statement, conditional), self.where)
+            elif (name := called_routine(statement)) is not None:
+                sink.call(name, offset, conditional)
+
+
+@dataclass
+class NotChecked:
+    """A body in a language connbudget does not read."""
+
+    message: str
+
+
+def _varnos(node: Any) -> set[int]:
+    """Every variable number a statement tree refers to (assignments, INTO and loop targets)."""
+    found: set[int] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("varno"), int):
+                found.add(item["varno"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _constants(tree: Any) -> dict[str, str]:
+    """Variables declared with a constant value that no statement of the body assigns."""
+    function = tree[0]["PLpgSQL_function"] if tree else {}
+    assigned = _varnos(function.get("action"))
+    constants: dict[str, str] = {}
+    for varno, datum in enumerate(function.get("datums", [])):
+        var = datum.get("PLpgSQL_var", {})
+        default = var.get("default_val", {}).get("PLpgSQL_expr", {}).get("query")
+        if default is None or varno in assigned:
+            continue
+        try:
+            value, dynamic = resolve_execute(default)
+        except Unresolved:
+            continue
+        if not dynamic:
+            constants[var["refname"]] = value
+    return constants
+
+
 class _Walker:
-    def __init__(self, statement: str, body_start: int, result: DoBlock) -> None:
-        self.statement = statement
-        self.body_start = body_start
-        self.lines = Lines(statement[body_start:])
-        self.result = result
+    def __init__(self, body: Body, sink: Sink, placeholders: Placeholders) -> None:
+        self.body = body
+        self.constants = _constants(body.tree)
+        self.where = body.where
+        self.sink = sink
+        self.placeholders = placeholders
+        self.text = body.statement[body.body_start:]
+        self.lines = Lines(self.text)
         self.cursor = 0  # statements on one line are found left to right
 
     def _offset(self, lineno: int, word: str) -> int:
         line_start = self.lines.line_start(lineno)
         start = max(line_start, self.cursor)
-        body = self.statement[self.body_start:]
-        found = re.compile(re.escape(word), re.IGNORECASE).search(body, start)
-        if found is None or body.count("\n", line_start, found.start()) > 0:
-            found = re.compile(re.escape(word), re.IGNORECASE).search(body, line_start)
+        pattern = re.compile(re.escape(word), re.IGNORECASE)
+        found = pattern.search(self.text, start)
+        if found is None or self.text.count("\n", line_start, found.start()) > 0:
+            found = pattern.search(self.text, line_start)
         position = found.start() if found is not None else line_start
         self.cursor = position + 1
-        return self.body_start + position
+        return self.body.body_start + position
 
-    def walk(self, node: Any, in_handler: bool) -> None:
+    def walk(self, node: Any, conditional: bool, in_handler: bool) -> None:
         if isinstance(node, list):
             for item in node:
-                self.walk(item, in_handler)
+                self.walk(item, conditional, in_handler)
             return
         if not isinstance(node, dict):
             return
         for key, value in node.items():
             if key == "PLpgSQL_stmt_dynexecute":
-                self._dynexecute(value, in_handler)
+                self._dynexecute(value, conditional, in_handler)
             elif key == "PLpgSQL_stmt_execsql":
-                self._execsql(value, in_handler)
+                self._execsql(value["sqlstmt"], value, conditional, in_handler)
+            elif key in ("PLpgSQL_stmt_call", "PLpgSQL_stmt_perform"):
+                self._call(value, conditional)
+            elif key == "PLpgSQL_stmt_if":
+                self._if(value, conditional, in_handler)
+            elif key == "PLpgSQL_stmt_case":
+                self._case(value, conditional, in_handler)
+            elif key in _LOOPS:
+                self.walk(value.get("body", []), True, in_handler)
             elif key == "exceptions":
-                self.walk(value, True)
+                self.walk(value, conditional, True)
             else:
-                self.walk(value, in_handler)
+                self.walk(value, conditional, in_handler)
 
-    def _execsql(self, node: dict[str, Any], in_handler: bool) -> None:
-        query = node["sqlstmt"]["PLpgSQL_expr"]["query"]
+    def _branches(self, branches: list[tuple[str | None, Any]], conditional: bool,
+                  in_handler: bool) -> None:
+        """Branches tried in order (condition None: the ELSE); the first true one runs."""
+        undecided = False
+        for condition, body in branches:
+            value = True if condition is None else decide_text(condition, self.sink.role_exists)
+            if value is False:
+                continue
+            self.walk(body, conditional or undecided or value is None, in_handler)
+            if value is True:
+                return
+            undecided = True
+
+    def _if(self, node: dict[str, Any], conditional: bool, in_handler: bool) -> None:
+        branches: list[tuple[str | None, Any]] = [
+            (node["cond"]["PLpgSQL_expr"]["query"], node.get("then_body", []))]
+        for elsif in node.get("elsif_list", []):
+            inner = elsif["PLpgSQL_if_elsif"]
+            branches.append((inner["cond"]["PLpgSQL_expr"]["query"], inner.get("stmts", [])))
+        branches.append((None, node.get("else_body", [])))
+        self._branches(branches, conditional, in_handler)
+
+    def _case(self, node: dict[str, Any], conditional: bool, in_handler: bool) -> None:
+        # CASE x WHEN ...: the tests compare against a value; left undecided.
+        simple = "t_expr" in node
+        branches: list[tuple[str | None, Any]] = []
+        for when in node.get("case_when_list", []):
+            inner = when["PLpgSQL_case_when"]
+            test = "NULL" if simple else inner["expr"]["PLpgSQL_expr"]["query"]
+            branches.append((test, inner.get("stmts", [])))
+        branches.append((None, node.get("else_stmts", [])))
+        self._branches(branches, conditional, in_handler)
+
+    def _call(self, node: dict[str, Any], conditional: bool) -> None:
+        query = node["expr"]["PLpgSQL_expr"]["query"]
+        name = called_routine(query)
+        if name is not None:
+            self.sink.call(name, self._offset(node.get("lineno", 1), query.split()[0]),
+                           conditional)
+
+    def _execsql(self, sqlstmt: dict[str, Any], node: dict[str, Any], conditional: bool,
+                 in_handler: bool) -> None:
+        query = sqlstmt["PLpgSQL_expr"]["query"]
         if not ROLE_SQL.match(query):
             return
         words = query.split(maxsplit=1)
         offset = self._offset(node.get("lineno", 1), words[0] if words else "")
         if in_handler:
-            self.result.unresolved.append((offset, _IN_HANDLER))
+            self.sink.unresolved(offset, self._in_handler())
         else:
-            self.result.embedded.append(Embedded(offset, query))
+            self.sink.run(Embedded(offset, query, conditional), self.where)
 
-    def _dynexecute(self, node: dict[str, Any], in_handler: bool) -> None:
+    def _in_handler(self) -> str:
+        return (f"{self.where}: a role statement in an EXCEPTION handler runs only if the block "
+                "fails; it is not checked")
+
+    def _dynexecute(self, node: dict[str, Any], conditional: bool, in_handler: bool) -> None:
         expression = node["query"]["PLpgSQL_expr"]["query"]
         offset = self._offset(node.get("lineno", 1), "execute")
         try:
-            sql = resolve_execute(expression)
+            sql, dynamic = resolve_execute(expression, self.placeholders, self.constants)
         except Unresolved as exc:
-            if ROLE_WORDS.search(expression) or not re.search(r"'", expression):
-                self.result.unresolved.append((
-                    offset, f"DO block: EXECUTE runs a string only known at run time ({exc}); "
+            if _may_be_role_sql(expression):
+                self.sink.unresolved(offset, (
+                    f"{self.where}: EXECUTE runs a string only known at run time ({exc}); "
                     "a role statement it runs is not checked"))
             return
         if not ROLE_SQL.match(sql):
+            if dynamic and _may_be_role_sql(expression):
+                self.sink.unresolved(offset, (
+                    f"{self.where}: EXECUTE runs a string only known at run time; "
+                    "a role statement it runs is not checked"))
             return
         if in_handler:
-            self.result.unresolved.append((offset, _IN_HANDLER))
+            self.sink.unresolved(offset, self._in_handler())
         else:
-            self.result.embedded.append(Embedded(offset, sql))
+            self.sink.run(Embedded(offset, sql, conditional, dynamic), self.where)
 
 
-def do_block(node: Any, statement: str, placeholders: Placeholders) -> DoBlock:
-    """The role SQL a DO statement runs; `statement` is the text `node` was parsed from."""
-    result = DoBlock()
+def _may_be_role_sql(expression: str) -> bool:
+    """A string only known at run time may be a role statement: it names roles, or it has no
+    constant part that says what it is."""
+    return bool(ROLE_WORDS.search(expression)) or "'" not in expression
+
+
+def _parse(where: str, body: str, statement: str, location: int,
+           placeholders: Placeholders) -> Body | str:
+    if has_flyway(body):  # Flyway fills placeholders in even inside dollar quotes; lines are kept
+        body = substitute(body, placeholders, psql=False).text
+    tag = _unique_tag(body)
+    try:
+        tree = pglast.parse_plpgsql(
+            f"CREATE FUNCTION cb_do() RETURNS void LANGUAGE plpgsql AS {tag}{body}{tag}")
+    except pglast.parser.ParseError as exc:
+        return f"in {where}: {exc.args[0]}"
+    return Body(where, statement, _body_start(statement, location), tree=tree)
+
+
+def _language(options: Any) -> str:
+    for elem in options or ():
+        if elem.defname == "language":
+            return str(elem.arg.sval).lower()
+    return "sql"
+
+
+def do_body(node: Any, statement: str,
+            placeholders: Placeholders) -> Body | NotChecked | str | None:
+    """The body of a DO statement (`statement` is the text `node` was parsed from), an error
+    message, or None when it cannot hold a role statement."""
     body: str | None = None
     location = 0
     language = "plpgsql"
@@ -231,20 +308,35 @@ def do_block(node: Any, statement: str, placeholders: Placeholders) -> DoBlock:
             body, location = elem.arg.sval, elem.arg_location
         elif elem.defname == "language":
             language = elem.arg.sval.lower()
-    if body is None or not ROLE_WORDS.search(body):
-        return result
+    if body is None or not BODY_WORDS.search(body):
+        return None
     if language != "plpgsql":
-        result.unresolved.append(
-            (0, f"DO block in {language}: its role statements are not checked"))
-        return result
-    if has_flyway(body):  # Flyway fills placeholders in even inside dollar quotes; lines are kept
-        body = substitute(body, placeholders, psql=False).text
-    tag = _unique_tag(body)
-    try:
-        tree = pglast.parse_plpgsql(
-            f"CREATE FUNCTION cb_do() RETURNS void LANGUAGE plpgsql AS {tag}{body}{tag}")
-    except pglast.parser.ParseError as exc:
-        result.error = f"in DO block: {exc.args[0]}"
-        return result
-    _Walker(statement, _body_start(statement, location), result).walk(tree, False)
-    return result
+        return NotChecked(f"DO block in {language}: its role statements are not checked")
+    return _parse("DO block", body, statement, location, placeholders)
+
+
+def routine_body(node: Any, statement: str, placeholders: Placeholders,
+                 own_text: str) -> tuple[str, Body | NotChecked | None]:
+    """The case-folded name of a CREATE FUNCTION/PROCEDURE and its body (see `do_body`);
+    `own_text` is the CREATE statement alone. A body pglast cannot compile (it needs the
+    database's catalog for `%TYPE` and the like) is not checked rather than an input error."""
+    name = str(node.funcname[-1].sval)
+    where = ("procedure " if node.is_procedure else "function ") + name
+    body: str | None = None
+    location = 0
+    for elem in node.options or ():
+        if elem.defname == "as" and isinstance(elem.arg, tuple) and len(elem.arg) == 1:
+            body, location = elem.arg[0].sval, elem.arg_location
+    if body is None or not BODY_WORDS.search(body):
+        return name, None
+    language = _language(node.options)
+    if language == "plpgsql":
+        try:
+            tree = pglast.parse_plpgsql(own_text)
+        except pglast.parser.ParseError:
+            return name, NotChecked(f"{where}: its PL/pgSQL body cannot be read without the "
+                                    "database; its role statements are not checked")
+        return name, Body(where, statement, _body_start(statement, location), tree=tree)
+    if language == "sql":
+        return name, Body(where, statement, _body_start(statement, location), sql=body)
+    return name, NotChecked(f"{where} in {language}: its role statements are not checked")

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from connbudget.errors import InputError
-from connbudget.frontends.sql.actions import ROLE_WORDS
+from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
+from connbudget.frontends.sql.evaluate import Unresolved, decide, string_value
 from connbudget.frontends.sql.placeholders import (
     Placeholders,
     Substituted,
     may_hold_placeholders,
     substitute,
+)
+from connbudget.frontends.sql.plpgsql import (
+    ROLE_SQL,
+    Body,
+    Embedded,
+    NotChecked,
+    called_routine,
+    do_body,
+    routine_body,
 )
 from connbudget.frontends.sql.scanner import Lines, Statement, split
 from connbudget.frontends.sql.state import RoleBook, RoleState
@@ -26,8 +37,16 @@ if TYPE_CHECKING:
 # Only statements that start like this can change a role; nothing else is parsed.
 _GAP = r"(?:\s+|/\*.*?\*/|--[^\n]*(?:\n|$))+"  # whitespace or comments between keywords
 _CANDIDATE = re.compile(
-    rf"(?:(?:create|alter|drop){_GAP}(?:role|user|group)\b|grant\b|revoke\b|do\b)",
+    rf"(?:(?:create|alter|drop){_GAP}(?:role|user|group)\b|grant\b|revoke\b|do\b"
+    rf"|create{_GAP}(?:or{_GAP}replace{_GAP})?(?:function|procedure)\b)",
     re.IGNORECASE | re.DOTALL)
+# Bodies are parsed only when they mention a role at all.
+_BODY = re.compile(rf"(?:do\b|create{_GAP}(?:or{_GAP}replace{_GAP})?(?:function|procedure)\b)",
+                   re.IGNORECASE | re.DOTALL)
+# Template engines that fill the file in before it runs: Jinja/Helm, Go text/template, Go fmt.
+_TEMPLATE_SEEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|%\[\d+\][sdvq]")
+_GO_VERB = re.compile(r"[A-Za-z0-9_]*%[sdvq][A-Za-z0-9_]*")
+_TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*")
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"')
@@ -95,6 +114,11 @@ def _read(path: str) -> str | InputError:
     return text.removeprefix("\ufeff")
 
 
+def _after_template_tags(text: str, start: int) -> int:
+    found = _TEMPLATE_TAGS.match(text, start)
+    return found.end() if found else start
+
+
 def _safe_message(message: str, sql: str) -> str:
     """Parser messages quote the text near an error; near a password that text may be one."""
     if "password" in sql.lower() or "__cbph" in message:
@@ -114,11 +138,21 @@ class SqlResult:
 
 
 @dataclass
+class _Routine:
+    body: Body
+    path: str
+    lines: Lines
+    at: Callable[[int], int]
+    called: bool = False
+
+
+@dataclass
 class _Reader:
     result: SqlResult = field(default_factory=SqlResult)
     book: RoleBook = field(default_factory=RoleBook)
     placeholders: Placeholders = field(default_factory=Placeholders)
     states: list[RoleState | None] = field(default_factory=list)
+    routines: dict[str, _Routine] = field(default_factory=dict)
 
     def read_file(self, path: str) -> None:
         text = _read(path)
@@ -130,18 +164,65 @@ class _Reader:
         for problem in scan.problems:
             line, column = lines.locate(problem.offset)
             self.result.errors.append(InputError(path, line, problem.message, column))
+        noted = self._template_note(path, text, lines, _TEMPLATE_SEEN.search(text))
         for statement in scan.statements:
+            marked = len(self.placeholders.originals)
             if statement.gexec:
                 self._gexec(path, text, statement, lines)
-            elif _CANDIDATE.match(text, statement.start):
-                self._statement(path, text, statement, lines)
+            elif _CANDIDATE.match(text, _after_template_tags(text, statement.start)):
+                if not _BODY.match(text, statement.start) or BODY_WORDS.search(
+                        text, statement.start, statement.end):
+                    self._statement(path, text, statement, lines)
+            elif self.routines:
+                head = text[statement.start:min(statement.end, statement.start + 300)]
+                name = called_routine(head)
+                if name in self.routines:
+                    self._call(name, False)
+            if not noted and any(_GO_VERB.fullmatch(original) for original
+                                 in self.placeholders.originals[marked:]):
+                noted = self._template_note(path, text, lines, _GO_VERB.search(
+                    text, statement.start, statement.end))
+
+    def _template_note(self, path: str, text: str, lines: Lines,
+                       found: re.Match[str] | None) -> bool:
+        """One note per file that templates fill in; whether it was given."""
+        if found is None:
+            return False
+        line, column = lines.locate(found.start())
+        self.result.findings.append(Finding(
+            "CB007", "templates ({{ }}, {% %}, %[n]s) fill this file in before it runs: a role "
+            "name or option a template gives is only known then; statements are checked with "
+            "what is known", path, line, column=column))
+        return True
 
     def _gexec(self, path: str, text: str, statement: Statement, lines: Lines) -> None:
-        if ROLE_WORDS.search(text, statement.start, statement.end):
+        import pglast
+
+        if not ROLE_WORDS.search(text, statement.start, statement.end):
+            return
+        sql = statement.text(text)
+        sink = _Sink(self, path, lines, lambda offset: statement.start)
+        try:
+            parsed = pglast.parse_sql(sql)
+            select: Any = parsed[0].stmt if len(parsed) == 1 else None
+            if not isinstance(select, pglast.ast.SelectStmt) or not select.targetList:
+                raise Unresolved("not a SELECT")
+            dynamic_rows = bool(select.fromClause)
+            runs = None if dynamic_rows else True
+            if select.whereClause is not None and runs is not None:
+                runs = decide(select.whereClause, self.book.exists)
+            built = [string_value(target.val, self.placeholders) for target in select.targetList]
+        except (pglast.parser.ParseError, Unresolved):
             line, column = lines.locate(statement.start)
             self.result.findings.append(Finding(
                 "CB007", "psql \\gexec runs statements a query builds; the role statements it "
                 "runs are not checked", path, line, column=column))
+            return
+        if runs is False:
+            return
+        for built_sql, dynamic in built:
+            if ROLE_SQL.match(built_sql):
+                sink.run(Embedded(0, built_sql, runs is None, dynamic), "psql \\gexec")
 
     def _statement(self, path: str, text: str, statement: Statement, lines: Lines) -> None:
         import pglast
@@ -165,62 +246,165 @@ class _Reader:
 
         for stmt in raw:
             location = at(stmt.stmt_location or 0)
-            if isinstance(stmt.stmt, pglast.ast.DoStmt):
-                self._do(path, lines, stmt.stmt, parsed_text.text, at, location)
+            node = stmt.stmt
+            if isinstance(node, pglast.ast.DoStmt):
+                body = do_body(node, parsed_text.text, self.placeholders)
+                self._body(path, lines, at, location, body)
+            elif isinstance(node, pglast.ast.CreateFunctionStmt):
+                start = stmt.stmt_location or 0
+                end = start + stmt.stmt_len if stmt.stmt_len else len(parsed_text.text)
+                name, body = routine_body(node, parsed_text.text, self.placeholders,
+                                          parsed_text.text[start:end])
+                if isinstance(body, Body):
+                    self.routines[name] = _Routine(body, path, lines, at)
+                else:
+                    self._body(path, lines, at, location, body)
             else:
-                self._emit(path, lines, location, stmt.stmt)
+                self._emit(path, lines, location, node)
 
-    def _do(self, path: str, lines: Lines, node: Any, sql: str, at: Any, location: int) -> None:
-        import pglast
+    def _body(self, path: str, lines: Lines, at: Callable[[int], int], location: int,
+              body: Body | NotChecked | str | None) -> None:
+        if isinstance(body, str):
+            self._error(path, lines, location, _safe_message(body, ""))
+        elif isinstance(body, NotChecked):
+            line, column = lines.locate(location)
+            self.result.findings.append(Finding("CB007", body.message, path, line, column=column))
+        elif body is not None:
+            body.run(_Sink(self, path, lines, at), self.placeholders)
 
-        from connbudget.frontends.sql.plpgsql import do_block
-
-        block = do_block(node, sql, self.placeholders)
-        if block.error is not None:
-            self._error(path, lines, location, _safe_message(block.error, sql))
-        for offset, message in block.unresolved:
-            line, column = lines.locate(at(offset))
-            self.result.findings.append(Finding("CB007", message, path, line, column=column))
-        for embedded in block.embedded:
-            offset = at(embedded.offset)
-            try:
-                raw = pglast.parse_sql(embedded.sql)
-            except pglast.parser.ParseError as exc:
-                message = f"in DO block: {exc.args[0]}"
-                self._error(path, lines, offset, _safe_message(message, embedded.sql))
-                continue
-            for stmt in raw:
-                self._emit(path, lines, offset, stmt.stmt)
+    def _call(self, name: str, conditional: bool) -> None:
+        routine = self.routines[name]
+        if routine.called:  # its statements are read once, at the first call
+            return
+        routine.called = True
+        routine.body.run(_Sink(self, routine.path, routine.lines, routine.at),
+                         self.placeholders, conditional)
 
     def _error(self, path: str, lines: Lines, offset: int, message: str) -> None:
         line, column = lines.locate(offset)
         self.result.errors.append(InputError(path, line, message, column))
 
-    def _emit(self, path: str, lines: Lines, offset: int, node: Any) -> None:
+    def _emit(self, path: str, lines: Lines, offset: int, node: Any, conditional: bool = False,
+              dynamic: str | None = None) -> None:
         from connbudget.frontends.sql.builder import actions_from_node
 
         line, column = lines.locate(offset)
         for action in actions_from_node(node, self.placeholders):
-            state = self.book.apply(action)
-            self.result.documents.append(_document(path, line, column, action,
-                                                   self.book.effective(state)))
+            state, effective = self.book.apply(action, conditional)
+            self.result.documents.append(_document(path, line, column, action, effective,
+                                                   conditional, dynamic is not None))
             self.states.append(state)
+            if dynamic is not None:
+                finding = _run_time_finding(dynamic, action, effective)
+                if finding is not None:
+                    rule_id, message, fix = finding
+                    self.result.findings.append(Finding(rule_id, message, path, line,
+                                                        fix=fix, column=column))
 
     def finish(self) -> SqlResult:
+        for name, routine in list(self.routines.items()):
+            if not routine.called:
+                self._call(name, True)
         for document, state in zip(self.result.documents, self.states, strict=True):
             document["final"] = self.book.final(state)
         self.result.roles = self.book.final_roles()
         return self.result
 
 
+@dataclass
+class _Sink:
+    """What a DO block, routine or \\gexec runs goes into the reader at its place in a file."""
+
+    reader: _Reader
+    path: str
+    lines: Lines
+    at: Callable[[int], int]
+
+    def role_exists(self, name: str) -> bool | None:
+        return self.reader.book.exists(name)
+
+    def run(self, embedded: Embedded, where: str) -> None:
+        import pglast
+
+        offset = self.at(embedded.offset)
+        try:
+            raw = pglast.parse_sql(embedded.sql)
+        except pglast.parser.ParseError as exc:
+            if embedded.dynamic:
+                self.unresolved(embedded.offset, f"{where}: runs a role statement built at run "
+                                "time that cannot be read before it runs; it is not checked")
+                return
+            message = f"in {where}: {exc.args[0]}"
+            self.reader._error(self.path, self.lines, offset, _safe_message(message, embedded.sql))
+            return
+        for stmt in raw:
+            self.reader._emit(self.path, self.lines, offset, stmt.stmt, embedded.conditional,
+                              where if embedded.dynamic else None)
+
+    def unresolved(self, offset: int, message: str) -> None:
+        line, column = self.lines.locate(self.at(offset))
+        self.reader.result.findings.append(Finding("CB007", message, self.path, line,
+                                                   column=column))
+
+    def call(self, name: str, offset: int, conditional: bool) -> None:
+        if name in self.reader.routines:
+            self.reader._call(name, conditional)
+
+
+def _options_said(action: Action) -> str:
+    said = action.said
+    known: list[str] = []
+    if said.superuser:
+        known.append("SUPERUSER")
+    if "connection_limit" in said.unknown:
+        known.append("CONNECTION LIMIT only known at run time")
+    elif said.connection_limit is not None:
+        known.append(f"CONNECTION LIMIT {said.connection_limit}")
+    elif action.op == "create":
+        known.append("no CONNECTION LIMIT")
+    return ", ".join(known)
+
+
+def _run_time_finding(where: str, action: Action,
+                      effective: dict[str, Any] | None) -> tuple[str, str, str] | None:
+    """CB008 for run-time SQL that creates or changes a role able to log in, CB007 for a role
+    GRANT built at run time."""
+    name = action.new_name or action.role
+    named = (f"a role named at run time ({name})" if "{" in name else f'the role "{name}"')
+    if action.op == "grant":
+        granted = ", ".join(action.statement.get("granted_roles", []))
+        return ("CB007", f"{where}: a role GRANT/REVOKE built at run time ({granted} to {name}): "
+                "which roles it grants is only known when it runs; it is not checked", "")
+    said = action.said
+    logs_in = effective is not None and effective.get("login") is not False
+    changes = said.login is not None or said.superuser is not None or (
+        said.connection_limit is not None or "connection_limit" in said.unknown)
+    if not logs_in or action.op not in ("create", "alter") or (
+            action.op == "alter" and not changes):
+        return None
+    verb = "creates" if action.op == "create" else "alters"
+    options = _options_said(action)
+    message = (f"{where}: SQL built at run time {verb} {named} that can log in"
+               + (f" ({options})" if options else "")
+               + ": what it runs is only known then, so its connection limit is not checked")
+    fix = ("build the statement from constants connbudget can read, or put a finite CONNECTION "
+           "LIMIT in the string it builds, e.g. format('CREATE ROLE %I LOGIN CONNECTION LIMIT 50',"
+           " name)")
+    return "CB008", message, fix
+
+
 def _document(path: str, line: int, column: int, action: Action,
-              effective: dict[str, Any] | None) -> dict[str, Any]:
+              effective: dict[str, Any] | None, conditional: bool = False,
+              dynamic: bool = False) -> dict[str, Any]:
     said = action.said
     name = action.new_name or action.role
     return {
         "kind": "role_statement",
         "source": {"file": path, "line": line, "column": column, "format": "sql"},
         "resource": name,
+        "sql_name": action.sql_name,
+        "conditional": conditional,
+        "dynamic": dynamic,
         "statement": action.statement,
         "role": {"name": name, "login": said.login, "superuser": said.superuser,
                  "connection_limit": said.connection_limit, "password": said.password,
