@@ -144,6 +144,8 @@ def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
         kind = match.lastgroup
         text = match.group()
         if kind == "num":
+            if len(text) > 40:  # no setting needs more digits; int() of 5,000 would refuse
+                raise ExprSyntaxError(f"number at offset {i} has too many digits")
             value: Any = float(text) if ("." in text or "e" in text.lower()) else int(text)
             tokens.append(("num", value, i, match.end()))
         elif kind != "ws":

@@ -22,11 +22,17 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from connbudget import confine
 from connbudget.cache import cached
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
+from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
 
 Body = dict[str, Any]
+
+# The file names of a module's configuration: native syntax and Terraform's JSON syntax.
+TF_SUFFIXES = (".tf", ".tf.json")
+_MAX_FILE_BYTES = 8 * 1024 * 1024
 
 # Only files declaring one of these blocks can change the model (versions.tf, providers.tf
 # and backend files are skipped unparsed).
@@ -139,6 +145,9 @@ def _expressions(body: Body) -> dict[str, Node]:
 
 
 def _decode(content: bytes) -> str | dict[str, Any]:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in content[:4096]:
+        return {"error": {"line": 1, "column": None,
+                          "message": "file is not UTF-8 (UTF-16?): save it as UTF-8"}}
     try:
         # python-hcl2's grammar rejects CRLF line ends, which Terraform accepts.
         return content.decode("utf-8-sig").replace("\r\n", "\n")
@@ -150,11 +159,17 @@ def _decode(content: bytes) -> str | dict[str, Any]:
 def parse_file(path: str, use_cache: bool = True) -> Body:
     """The normalised body of one .tf/.tfvars file, or {"error": {...}} when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            content = handle.read()
+        content = confine.read_regular(path, _MAX_FILE_BYTES)
     except OSError as exc:
         return {"error": {"line": 0, "column": None, "message": f"cannot read: {exc.strerror}"}}
-    if path.endswith(".tf") and not _RELEVANT.search(content):
+    if path.endswith(".json"):
+        text = _decode(content)
+        if isinstance(text, dict):
+            return text
+        return parse_tfvars_json(text) if path.endswith(".tfvars.json") \
+            else parse_json_text(text)
+    if path.endswith(".tf") and not _RELEVANT.search(content) \
+            and isinstance(_decode(content[:4096]), str):
         return {"attrs": {}, "lines": {}, "blocks": []}
 
     def compute() -> dict[str, Any]:
