@@ -111,7 +111,7 @@ def _exclude(value: object, settings: Settings, base: Path) -> None:
 
 
 def _var_files(value: object, settings: Settings, base: Path) -> None:
-    settings.var_files.extend(str(base / v) for v in _strings(value, "var-files"))
+    settings.config_var_files.extend(str(base / v) for v in _strings(value, "var-files"))
 
 
 _KEYS: dict[str, Callable[[object, Settings, Path], None]] = {

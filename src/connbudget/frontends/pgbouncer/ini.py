@@ -8,6 +8,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.model import (
     _INT_KEYS,
@@ -52,10 +53,10 @@ def _check(section: str, key: str, value: str, file: str, line: int,
     if "{{" in value:
         return Setting(key, value, file, line, unknown=unknown)
     if key in _INT_KEYS[section] and not _INTEGER.fullmatch(value):
-        errors.append(InputError(file, line, f"{what}{key}: '{value}' is not an integer"))
+        errors.append(InputError(file, line, f"{what}{key}: the value is not an integer"))
         return Setting(key, value, file, line, invalid=True)
     if key == "pool_mode" and value.lower() not in POOL_MODES:
-        errors.append(InputError(file, line, f"{what}pool_mode: '{value}' is not one of "
+        errors.append(InputError(file, line, f"{what}pool_mode: the value is not one of "
                                  f"{', '.join(POOL_MODES)}"))
         return Setting(key, value, file, line, invalid=True)
     return Setting(key, value, file, line)
@@ -73,10 +74,10 @@ def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
             return pairs
         equals = text.find("=", position)
         if equals < 0:
-            return f"expected key=value at '{text[position:position + 20]}'"
+            return f"expected key=value at character {position + 1}"
         key = text[position:equals].strip()
         if not key or " " in key:
-            return f"expected key=value at '{text[position:position + 20]}'"
+            return f"expected key=value at character {position + 1}"
         position = equals + 1
         while position < length and text[position] == " ":
             position += 1
@@ -136,6 +137,7 @@ class _Reader:
     config: PgBouncerConfig
     section: str = ""
     stack: list[str] = field(default_factory=list)
+    root: str = "."  # where the configuration was found: the scan roots outside a scan
 
     def read(self, path: str, include_file: str = "", include_line: int = 0) -> None:
         real = os.path.realpath(path)
@@ -148,12 +150,8 @@ class _Reader:
                                                  f"{_MAX_INCLUDE_DEPTH} files: {path}"))
             return
         try:
-            if os.path.getsize(path) > _MAX_FILE_BYTES:
-                self.config.errors.append(InputError(*where, f"{path}: larger than "
-                                                     f"{_MAX_FILE_BYTES // 1024 // 1024} MiB"))
-                return
-            with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-                text = handle.read()
+            text = confine.read_regular(path, _MAX_FILE_BYTES).decode("utf-8", "replace")
+            text = text.removeprefix("\ufeff")
         except OSError as error:
             self.config.errors.append(InputError(*where, f"cannot read {path}: "
                                                  f"{error.strerror or error}"))
@@ -178,8 +176,7 @@ class _Reader:
             return
         if text.startswith("["):
             if not text.endswith("]"):
-                self.config.errors.append(InputError(file, number, f"unclosed section header "
-                                                     f"'{text[:40]}'"))
+                self.config.errors.append(InputError(file, number, "unclosed section header"))
                 return
             self.section = text[1:-1].strip().lower()
             return
@@ -205,7 +202,7 @@ class _Reader:
             for setting in entry.params.values():
                 _note_unknown(self.config, setting)
         elif not self.section:
-            self.config.errors.append(InputError(file, number, f"'{key}' is outside any section"))
+            self.config.errors.append(InputError(file, number, "a setting outside any section"))
 
     def include(self, file: str, number: int, target: str) -> None:
         if not target:
@@ -219,17 +216,23 @@ class _Reader:
             self.config.unknowns.append(Unknown(file, number, f"%include {target}",
                                                 "template expression in the file name"))
             return
+        path = os.path.join(os.path.dirname(file), target)
+        problem = None if os.path.isabs(target) else confine.check(path, (self.root,))
+        if problem is not None:
+            self.config.errors.append(InputError(file, number, f"%include names a file that is "
+                                                 f"{problem}"))
+            return
         if os.path.isabs(target):
             # A path on the machine PgBouncer runs on, not in the reviewed tree.
             self.config.unknowns.append(Unknown(file, number, f"%include {target}",
                                                 "absolute path on the PgBouncer host: its "
                                                 "settings are not known"))
             return
-        self.read(os.path.join(os.path.dirname(file), target), file, number)
+        self.read(path, file, number)
 
 
 def load_pgbouncer(path: str) -> PgBouncerConfig:
     """Parse a pgbouncer.ini (or .ini.j2 template) and the files it %includes."""
     config = PgBouncerConfig(origin=path)
-    _Reader(config).read(path)
+    _Reader(config, root=os.path.dirname(path) or ".").read(path)
     return config
