@@ -30,7 +30,8 @@ _CANDIDATE = re.compile(
     re.IGNORECASE | re.DOTALL)
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
-_QUOTED = re.compile(r'".*"')
+_QUOTED = re.compile(r'".*"', re.DOTALL)
+_NEAR = re.compile(r'\s*at or near ".*"', re.DOTALL)
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 NumberOrText = tuple[int, tuple[int, ...], str]
@@ -96,10 +97,10 @@ def _read(path: str) -> str | InputError:
 
 
 def _safe_message(message: str, sql: str) -> str:
-    """Parser messages quote the text near an error; near a password that text may be one."""
-    if "password" in sql.lower() or "__cbph" in message:
-        return _QUOTED.sub('"…"', message)
-    return message
+    """Parser messages quote the text near an error, and in a role statement that text may be
+    a password (`ENCRYPTED 'x'` with PASSWORD forgotten): the quoted token is never shown."""
+    message = _NEAR.sub("", message)
+    return _QUOTED.sub('"…"', message)
 
 
 @dataclass
