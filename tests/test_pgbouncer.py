@@ -154,8 +154,8 @@ def test_invalid_values_are_located_errors_and_the_rest_is_parsed() -> None:
     path = HERE / "invalid.ini"
     config = load_pgbouncer(str(path))
     located = {(error.line, error.message) for error in config.errors}
-    assert (_line_of(path, "pool_size=ten"), "database 'app': pool_size: the value is not an integer") \
-        in located
+    assert (_line_of(path, "pool_size=ten"),
+            "database 'app': pool_size: the value is not an integer") in located
     assert (_line_of(path, "pool_mode = fast"),
             "pool_mode: the value is not one of session, transaction, statement") in located
     assert (_line_of(path, "default_pool_size"), "default_pool_size: the value is not an integer") \

@@ -107,12 +107,11 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
+    from connbudget.confine import scan_roots
     from connbudget.discover import discover
     from connbudget.reporters import render, resolve_format
-    from connbudget.suppress import apply_suppressions
-
-    from connbudget.confine import scan_roots
     from connbudget.reporters._common import workflow_safe
+    from connbudget.suppress import apply_suppressions
 
     settings = _settings(args)
     with scan_roots(args.paths):

@@ -22,7 +22,6 @@ from connbudget.frontends.terraform.expr import (
 )
 from connbudget.frontends.terraform.model import Unknown
 
-
 _MAX_DEPTH = 200
 # Limits on what one configuration can make the evaluator build or do (README, "Running on
 # untrusted pull requests"): past them a value is unknown, never a hang or gigabytes.
