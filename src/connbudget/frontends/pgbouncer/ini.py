@@ -52,6 +52,9 @@ def _check(section: str, key: str, value: str, file: str, line: int,
         return Setting(key, value, file, line, unknown=unknown)
     if "{{" in value:
         return Setting(key, value, file, line, unknown=unknown)
+    if key in _INT_KEYS[section] and _INTEGER.fullmatch(value) and len(value) > 18:
+        errors.append(InputError(file, line, f"{what}{key}: the value is too large"))
+        return Setting(key, value, file, line, invalid=True)
     if key in _INT_KEYS[section] and not _INTEGER.fullmatch(value):
         errors.append(InputError(file, line, f"{what}{key}: the value is not an integer"))
         return Setting(key, value, file, line, invalid=True)
@@ -217,7 +220,7 @@ class _Reader:
                                                 "template expression in the file name"))
             return
         path = os.path.join(os.path.dirname(file), target)
-        problem = None if os.path.isabs(target) else confine.check(path, (self.root,))
+        problem = None if os.path.isabs(target) else confine.outside(path, (self.root,))
         if problem is not None:
             self.config.errors.append(InputError(file, number, f"%include names a file that is "
                                                  f"{problem}"))

@@ -17,6 +17,7 @@ from typing import Any
 from connbudget.frontends.terraform.expr import (
     ExprSyntaxError,
     Node,
+    TooLarge,
     parse_expression,
     parse_template,
 )
@@ -36,6 +37,10 @@ class EvalError(ValueError):
     pass
 
 
+class LimitError(EvalError):
+    """An evaluation past one of the limits: the value is unknown and the input is told."""
+
+
 class Budget:
     """The evaluation steps left for one load (shared by every module of it)."""
 
@@ -47,7 +52,7 @@ class Budget:
         self.left -= steps
         if self.left < 0:
             self.exhausted = True
-            raise EvalError(f"evaluation needs more than {MAX_STEPS:,} steps")
+            raise LimitError(f"evaluation needs more than {MAX_STEPS:,} steps")
 
 
 _UNLIMITED = Budget(2**62)
@@ -68,16 +73,16 @@ def check_size(value: Any) -> Any:
     """`value`, or an EvalError when it is longer than the limits allow."""
     if isinstance(value, str):
         if len(value) > MAX_STRING:
-            raise EvalError(f"a string longer than {MAX_STRING:,} characters")
+            raise LimitError(f"a string longer than {MAX_STRING:,} characters")
     elif isinstance(value, (list, dict)):
         if len(value) > MAX_ITEMS:
-            raise EvalError(f"a collection of more than {MAX_ITEMS:,} elements")
+            raise LimitError(f"a collection of more than {MAX_ITEMS:,} elements")
         spend(len(value))
     elif isinstance(value, float):
         if value != value or abs(value) >= MAX_NUMBER:
-            raise EvalError("a number too large to use")
+            raise LimitError("a number too large to use")
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_NUMBER:
-        raise EvalError("a number too large to use")
+        raise LimitError("a number too large to use")
     return value
 
 
@@ -98,8 +103,8 @@ class Context:
     def module_value(self, name: str, text: str) -> Any:
         return Unknown(text, f"reference to module.{name}", (f"{self.prefix}module.{name}",))
 
-    def refused(self, text: str, problem: str) -> None:
-        """A file that `text` names was not read (outside the scan roots, not a file)."""
+    def note(self, text: str, message: str) -> None:
+        """Something about `text` the user must hear: a refused file, a limit reached."""
 
 
 @dataclass
@@ -401,7 +406,7 @@ class _Text(list[str]):
     def append(self, piece: str) -> None:
         self.size += len(piece)
         if self.size > MAX_STRING:
-            raise EvalError(f"a string longer than {MAX_STRING:,} characters")
+            raise LimitError(f"a string longer than {MAX_STRING:,} characters")
         super().append(piece)
 
 
@@ -572,6 +577,10 @@ def _element(node: Node, scope: Scope) -> Any:
     """A value inside a tuple or object: its error makes it unknown, not its container."""
     try:
         value = evaluate(node, scope)
+    except LimitError as exc:
+        if not _budget.exhausted:
+            scope.context.note(node[-1], f"{exc}; the value is unknown")
+        return Unknown(node[-1], str(exc))
     except EvalError as exc:
         return Unknown(node[-1], str(exc))
     if isinstance(value, Unknown) and value.partial is None:
@@ -602,10 +611,17 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
         return literal.group(1) if literal.group(1) is not None else int(text)
     try:
         node = parse_expression(text)
+    except TooLarge as exc:
+        scope.context.note(text, f"{exc}; the value is unknown")
+        return Unknown(text, str(exc))
     except (ExprSyntaxError, RecursionError):
         return Unknown(text, "expression not understood")
     try:
         value = evaluate(node, scope)
+    except LimitError as exc:
+        if not _budget.exhausted:  # the load reports an exhausted budget once
+            scope.context.note(text, f"{exc}; the value is unknown")
+        return Unknown(text, str(exc))
     except EvalError as exc:
         return Unknown(text, str(exc))
     except RecursionError:
@@ -634,12 +650,12 @@ def read_text(path: str, scope: Scope, text: str, limit: int = 4 * 1024 * 1024) 
             continue
         problem = confine.check(candidate, fallback)
         if problem is not None:
-            context.refused(text, problem)
+            context.note(text, f"a file named here is {problem}; its value is unknown")
             raise EvalError(f"file {path}: {problem}")
         try:
             data = confine.read_regular(candidate, limit)
         except confine.Refused as exc:
-            context.refused(text, exc.strerror or "not read")
+            context.note(text, f"a file named here is {exc.strerror}; its value is unknown")
             raise EvalError(f"file {path}: {exc.strerror}") from None
         except OSError:
             raise EvalError(f"cannot read file {path}") from None

@@ -11,6 +11,7 @@ from connbudget.frontends.terraform.evaluate import (
     MAX_ITEMS,
     MAX_STRING,
     EvalError,
+    LimitError,
     Function,
     Scope,
     atoms,
@@ -142,12 +143,12 @@ def _replace(args: list[Any], scope: Scope, text: str) -> Any:
 
 def _limit_string(size: int) -> None:
     if size > MAX_STRING:
-        raise EvalError(f"a string longer than {MAX_STRING:,} characters")
+        raise LimitError(f"a string longer than {MAX_STRING:,} characters")
 
 
 def _limit_items(count: int) -> None:
     if count > MAX_ITEMS:
-        raise EvalError(f"a collection of more than {MAX_ITEMS:,} elements")
+        raise LimitError(f"a collection of more than {MAX_ITEMS:,} elements")
     spend(count)
 
 

@@ -61,8 +61,8 @@ class _Loader:
     errors: list[InputError] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
     listed: dict[str, list[_Block]] = field(default_factory=dict)
-    # (expression text, why) for files that file()/templatefile() were refused
-    refusals: dict[tuple[str, str], None] = field(default_factory=dict)
+    # (expression text, message): refused files and limits reached, located at the end
+    notes: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def file(self, path: str) -> Body:
         if path not in self.bodies:
@@ -109,8 +109,10 @@ def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str,
         except EvalError:
             return Unknown(str(attrs["count"]), "count is not a number")
         if not 0 <= number <= MAX_INSTANCES:
-            return Unknown(str(attrs["count"]), f"count {_shown(number)} is outside 0 to "
-                           f"{MAX_INSTANCES}, the instances connbudget expands")
+            reason = (f"count {_shown(number)} is outside 0 to {MAX_INSTANCES}, the instances "
+                      "connbudget expands")
+            scope.context.note(attrs["count"], f"{reason}; the instances are unknown")
+            return Unknown(str(attrs["count"]), reason)
         return [(f"[{index}]", {"count.index": index}) for index in range(int(number))]
     if "for_each" in attrs:
         each = evaluate_raw(attrs["for_each"], scope)
@@ -125,8 +127,10 @@ def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str,
         else:
             return Unknown(str(attrs["for_each"]), "for_each is not a map or a set of strings")
         if len(pairs) > MAX_INSTANCES:
-            return Unknown(str(attrs["for_each"]), f"for_each has {len(pairs)} elements, more "
-                           f"than the {MAX_INSTANCES} instances connbudget expands")
+            reason = (f"for_each has {len(pairs)} elements, more than the {MAX_INSTANCES} "
+                      "instances connbudget expands")
+            scope.context.note(attrs["for_each"], f"{reason}; the instances are unknown")
+            return Unknown(str(attrs["for_each"]), reason)
         return [(_instance_suffix(key), {"each": {"key": key, "value": value}})
                 for key, value in pairs]
     return [("", {})]
@@ -210,8 +214,8 @@ class ModuleContext(Context):
             return
         self._values[name] = convert(attrs.get("type"), value)
 
-    def refused(self, text: str, problem: str) -> None:
-        self.loader.refusals[(text, problem)] = None
+    def note(self, text: str, message: str) -> None:
+        self.loader.notes[(text, message)] = None
 
     def var(self, name: str, text: str) -> Any:
         if name in self._values:
@@ -411,10 +415,9 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
         first = next(iter(loader.bodies), ".")
         loader.errors.append(InputError(first, 0, f"evaluation stopped after {MAX_STEPS:,} "
                                         "steps; the values left are unknown"))
-    for text, problem in loader.refusals:
+    for text, message in loader.notes:
         file, line = _locate(loader, text)
-        loader.errors.append(InputError(file, line, f"a file named here is {problem}; "
-                                        "its value is unknown"))
+        loader.errors.append(InputError(file, line, message))
     model.errors = loader.errors
     return model
 
