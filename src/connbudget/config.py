@@ -141,6 +141,8 @@ def _read_toml(path: Path) -> Table:
         raise UsageError(f"{path}: cannot read config file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not valid UTF-8") from None
 
 
 def _section(path: Path) -> Table | None:

@@ -29,9 +29,13 @@ def printable(text: str) -> str:
 
 
 def workflow_safe(line: str) -> str:
-    """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...)."""
+    """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...):
+    control characters escaped, and a leading `::` shown as `\\x3a:`."""
     line = printable(line)
-    return f"connbudget: {line}" if line.lstrip().startswith("::") else line
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]
+    return line
 
 
 def xml_text(text: str) -> str:

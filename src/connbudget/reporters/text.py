@@ -7,7 +7,7 @@ from typing import Any
 
 from connbudget.catalogue import RULES
 from connbudget.report import Finding, Report
-from connbudget.reporters._common import printable, relative_path, summary
+from connbudget.reporters._common import printable, relative_path, summary, workflow_safe
 from connbudget.reporters.math import render_budget
 from connbudget.settings import Settings
 
@@ -18,13 +18,13 @@ def _finding_lines(finding: Finding) -> list[str]:
     subject = f" [{printable(finding.resource)}]" if finding.resource else ""
     lines = [f"  {where:>6}  {rule.severity:<7}  {rule.id}  {printable(finding.message)}{subject}"]
     for number, fix_line in enumerate(finding.fix.split("\n")):
-        lines.append(f"{'':>10}{'fix: ' if number == 0 else '     '}{printable(fix_line)}")
+        lines.append(f"{'':>10}{'fix: ' if number == 0 else '     '}{workflow_safe(fix_line)}")
     lines.append(f"{'':>10}docs: {rule.help_uri}")
     return lines
 
 
 def _budget_lines(budgets: list[dict[str, Any]]) -> list[str]:
-    return ["\n".join(printable(line) for line in render_budget(budget).rstrip("\n").split("\n"))
+    return ["\n".join(workflow_safe(line) for line in render_budget(budget).rstrip("\n").split("\n"))
             + "\n" for budget in budgets]
 
 
