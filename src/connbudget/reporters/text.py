@@ -24,8 +24,8 @@ def _finding_lines(finding: Finding) -> list[str]:
 
 
 def _budget_lines(budgets: list[dict[str, Any]]) -> list[str]:
-    return ["\n".join(workflow_safe(line) for line in render_budget(budget).rstrip("\n").split("\n"))
-            + "\n" for budget in budgets]
+    blocks = (render_budget(budget).rstrip("\n").split("\n") for budget in budgets)
+    return ["\n".join(workflow_safe(line) for line in block) + "\n" for block in blocks]
 
 
 def render_text(report: Report, settings: Settings) -> str:
