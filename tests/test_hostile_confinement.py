@@ -59,24 +59,29 @@ def test_file_and_templatefile_outside_the_tree_are_unknown_and_reported(
     (tmp_path / "secret.txt").write_text(SECRET)
     tree = tmp_path / "tree"
     tree.mkdir()
-    (tree / "inside.json").write_text('[{"name": "api"}]')
+    (tree / "inside.json").write_text('[{"limit": -1}]')
     (tree / "main.tf").write_text(
         'resource "postgresql_role" "a" {\n  name = file("../secret.txt")\n'
         "  login = true\n  connection_limit = 5\n}\n"
         'resource "postgresql_role" "b" {\n'
         f'  name = templatefile("{tmp_path}/secret.txt", {{}})\n'
         "  login = true\n  connection_limit = 5\n}\n"
-        'locals {\n  inside = jsondecode(file("inside.json"))[0].name\n}\n'
-        'resource "postgresql_role" "c" {\n  name = local.inside\n'
-        "  login = true\n  connection_limit = 5\n}\n")
+        'locals {\n  inside = jsondecode(file("inside.json"))[0].limit\n}\n'
+        'resource "postgresql_role" "c" {\n  name = "c"\n'
+        "  login = true\n  connection_limit = local.inside\n}\n"
+        'resource "postgresql_role" "d" {\n  name = "d"\n'
+        '  login = true\n  connection_limit = file("../secret.txt")\n}\n')
     outcome = run_main("scan", str(tree), "--format", "json", "--no-cache")
     assert SECRET not in outcome.out + outcome.err
     errors = _errors(outcome.json())
     assert f"{tree}/main.tf:2: a file named here is outside the scanned tree, not read; " \
         "its value is unknown" in errors
     assert any(e.startswith(f"{tree}/main.tf:7: a file named here is outside") for e in errors)
-    assert len(errors) == 2  # the file inside the tree is read
-    assert '"api"' in outcome.out
+    assert len(errors) == 3
+    unlimited = {f["resource"] for f in outcome.json()["findings"]  # type: ignore
+                 if f["rule_id"] == "CB001"}
+    # The file inside the tree is read (c's limit -1 is known); d's stays unknown.
+    assert unlimited == {"postgresql_role.c"}
 
 
 def test_a_symlink_inside_the_tree_to_a_file_outside_is_not_read(tmp_path: Path) -> None:
