@@ -99,7 +99,8 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
                       inputs.terraform_dirs, errors)
     if model is None:
         model = TerraformModel()
-    model.errors = [*errors, *model.errors]
+    skipped = {path for path, _ in inputs.skipped}  # reported once, by discovery
+    model.errors = [*errors, *(e for e in model.errors if e.file not in skipped)]
     return model
 
 
