@@ -200,3 +200,10 @@ def test_a_utf16_terraform_file_is_an_error_not_a_silent_skip() -> None:
     assert outcome.code == 2
     assert [e for e in _errors(outcome.json()) if LOCATED.match(e)] == [
         f"{HOSTILE}/utf16/main.tf:1: file is not UTF-8 (UTF-16?): save it as UTF-8"]
+
+
+def test_a_dsn_pool_size_that_is_not_a_number_is_unknown_not_absent() -> None:
+    outcome = run_main("capacity", str(HOSTILE / "dsn"), "--format", "json")
+    messages = [f["message"] for f in outcome.json()["findings"]]  # type: ignore
+    assert "Deployment/api pool size cannot be determined (DATABASE_URL pool_max_conns= is not " \
+        "a number; pool size unknown); the budget of its database is unknown" in messages
