@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT
-from inprocess import run_main
+from inprocess import Outcome
+from inprocess import run_main as _run_main
 
 from connbudget import engine
 from connbudget.cli import FORMATS
@@ -18,6 +19,11 @@ from connbudget.frontends.terraform.evaluate import Context, Scope, evaluate_raw
 from connbudget.frontends.terraform.model import Unknown
 
 HOSTILE = FIXTURES / "hostile"
+
+
+def run_main(*args: str) -> Outcome:
+    """In this process, bounded: a hang (a blocking FIFO, a runaway evaluation) fails."""
+    return _run_main(*args, timeout=180)
 GIB = 1024 ** 3
 
 
@@ -26,16 +32,14 @@ def test_the_hostile_set_ends_in_seconds_under_one_gib() -> None:
     paths = [str(HOSTILE / name) for name in ("blowup", "overflow", "sql", "names", "include",
                                               "tfjson", "utf16")]
     code = ("import resource, sys; from connbudget.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-            "sys.exit(rc)")
-    start = time.monotonic()
+            "u = resource.getrusage(resource.RUSAGE_SELF); "
+            "print(u.ru_maxrss, u.ru_utime + u.ru_stime, file=sys.stderr); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", code, "scan", *paths, "--format", "json",
-                           "--no-cache"], capture_output=True, text=True, timeout=120, cwd=ROOT)
-    elapsed = time.monotonic() - start
-    peak_kib = int(proc.stderr.strip().splitlines()[-1])
+                           "--no-cache"], capture_output=True, text=True, timeout=600, cwd=ROOT)
+    peak_kib, cpu = proc.stderr.strip().splitlines()[-1].split()
     assert proc.returncode == 2, proc.stderr
-    assert peak_kib * 1024 < GIB
-    assert elapsed < 60  # seconds on an idle machine; generous for a loaded CI runner
+    assert int(peak_kib) * 1024 < GIB
+    assert float(cpu) < 30  # CPU seconds: a few on an idle machine
     errors = {(Path(e["file"]).name, e["message"]) for e in json.loads(proc.stdout)["errors"]}
     assert ("main.tf", "count 1e+09 is outside 0 to 1024, the instances connbudget expands; "
             "the instances are unknown") in errors

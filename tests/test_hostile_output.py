@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from inprocess import run_main
+from inprocess import Outcome
+from inprocess import run_main as _run_main
 
 from connbudget.cli import FORMATS
 
 HOSTILE = FIXTURES / "hostile"
+
+
+def run_main(*args: str) -> Outcome:
+    """In this process, bounded: a hang (a blocking FIFO, a runaway evaluation) fails."""
+    return _run_main(*args, timeout=180)
 # A line GitHub Actions would run as a workflow command, wherever connbudget writes it.
 WORKFLOW_COMMAND = re.compile(r"^\s*::", re.MULTILINE)
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
