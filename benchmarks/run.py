@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import write_migration, write_terraform_tree  # noqa: E402
+from hostile import measure as measure_hostile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         Goal(f"capacity, {TF_FILES:,} .tf files, warm cache", warm, checkov, 20, True),
         Goal("start-up", version, bare, 3, False),
     ]
-    result = table(goals, migration)
+    result = table(goals, migration) + "\n" + measure_hostile()
     (OUT / "results.md").write_text(result, encoding="utf-8")
     print(result, end="")
     return 0

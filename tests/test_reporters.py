@@ -256,7 +256,9 @@ def test_markdown_links_rules_and_keeps_table_cells_on_one_line() -> None:
 
 def test_markdown_escapes_pipes_and_html_in_messages() -> None:
     report = Report(findings=[Finding("CB001", "a | b <script>", "x.sql", 1)])
-    assert "a \\| b &lt;script&gt;" in out("markdown", report)
+    text = out("markdown", report)
+    assert "a &#124; b &#60;script&#62;" in text
+    assert "<script>" not in text and "a | b" not in text
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "sarif", "junit", "github", "gitlab",

@@ -47,7 +47,7 @@ def test_corrupt_cache_entry_is_ignored_and_rewritten(cache_dir: Path) -> None:
         entry.write_text("{not json", encoding="utf-8")
     again = load_terraform(TREE, [])
     assert _snapshot(again) == _snapshot(cold)
-    assert all(entry.read_text(encoding="utf-8").startswith("{\"value\"")
+    assert all(entry.read_text(encoding="utf-8").startswith("{\"key\"")
                for entry in _entries(cache_dir))
 
 

@@ -20,34 +20,40 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("connbudget"))
 
 
-def _entry(kind: str, version: str, content: bytes) -> str:
+def _key(kind: str, version: str, content: bytes) -> str:
+    return hashlib.sha256(f"{kind}\0{version}".encode() + b"\0" + content).hexdigest()
+
+
+def _entry(kind: str, digest: str) -> str:
     # Plain strings, not Path objects: a warm run builds one path per input file.
-    digest = hashlib.sha256(version.encode() + b"\0" + content).hexdigest()
     return os.path.join(cache_dir(), kind, digest[:2], f"{digest}.json")
 
 
-def _read(path: str) -> Any:
+def _read(path: str, digest: str) -> Any:
+    """The entry's value when it was made for `digest` (an entry copied over another, or
+    renamed, is rejected: it would answer for a file it was not made from)."""
     try:
         with open(path, "rb") as handle:
-            return json.loads(handle.read())["value"]
+            entry = json.loads(handle.read())
+        return entry["value"] if entry["key"] == digest else None
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
-def _dump(path: str, value: Any) -> None:
-    text = json.dumps({"value": value}, separators=(",", ":"))  # json.dump is pure Python
+def _dump(path: str, value: Any, digest: str) -> None:
+    text = json.dumps({"key": digest, "value": value}, separators=(",", ":"))
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
-def _write(path: str, value: Any) -> None:
+def _write(path: str, value: Any, digest: str) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         try:
-            _dump(tmp, value)
+            _dump(tmp, value, digest)
         except FileNotFoundError:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            _dump(tmp, value)
+            _dump(tmp, value, digest)
         os.replace(tmp, path)  # readers never see a half-written entry
     except (OSError, ValueError, TypeError, RecursionError):
         # a read-only or full cache directory only costs speed
@@ -59,13 +65,15 @@ def cached(kind: str, version: str, content: bytes, compute: Callable[[], Any],
            valid: Callable[[Any], bool], enabled: bool = True) -> Any:
     """`compute()` (a JSON-able value), read from or stored in the cache.
 
-    An entry that cannot be read or that `valid` rejects is recomputed and overwritten.
+    An entry that cannot be read, that was made for other content, or that `valid` rejects
+    is recomputed and overwritten. `compute()` must hold no secret: the entry is on disk.
     """
     if not enabled:
         return compute()
-    path = _entry(kind, version, content)
-    value = _read(path)
+    digest = _key(kind, version, content)
+    path = _entry(kind, digest)
+    value = _read(path, digest)
     if value is None or not valid(value):
         value = compute()
-        _write(path, value)
+        _write(path, value, digest)
     return value

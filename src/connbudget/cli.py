@@ -209,19 +209,24 @@ def _emit(text: str, output: str | None) -> None:
 
 
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
+    from connbudget.confine import scan_roots
     from connbudget.discover import discover
     from connbudget.reporters import render, resolve_format
+    from connbudget.reporters._common import workflow_safe
     from connbudget.suppress import apply_suppressions
 
     settings = _settings(args)
-    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
-    report = apply_suppressions(engine(inputs, settings), settings, inputs, args.command).sorted()
+    with scan_roots(args.paths):
+        inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+        report = apply_suppressions(engine(inputs, settings), settings, inputs,
+                                    args.command).sorted()
     fmt = resolve_format(args.format, args.output)
     _emit(render(report, fmt, settings), args.output)
     if fmt != "text" and args.output is None:
-        # Machine formats own stdout; errors still reach a human on stderr.
+        # Machine formats own stdout; errors still reach a human on stderr, one line each,
+        # never a workflow command (GitHub Actions reads those from stderr too).
         for error in report.errors:
-            print(error, file=sys.stderr)
+            print(workflow_safe(str(error)), file=sys.stderr)
     return report.exit_code(settings.fail_on)
 
 
@@ -246,13 +251,16 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_sql2json(args: argparse.Namespace) -> int:
     import json
 
+    from connbudget.confine import scan_roots
     from connbudget.frontends.sql import read_sql
+    from connbudget.reporters._common import workflow_safe
 
-    result = read_sql(args.paths)
+    with scan_roots(args.paths):
+        result = read_sql(args.paths)
     payload = result.combined() if args.combined else result.documents
     _emit(json.dumps(payload, indent=2) + "\n", args.output)
     for error in result.errors:
-        print(error, file=sys.stderr)
+        print(workflow_safe(str(error)), file=sys.stderr)
     return 2 if result.errors else 0
 
 
@@ -389,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"connbudget: {exc}", file=sys.stderr)
+        from connbudget.reporters._common import printable
+
+        print(f"connbudget: {printable(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -130,7 +130,7 @@ def _exclude(value: object, settings: Settings, base: Path) -> None:
 
 
 def _var_files(value: object, settings: Settings, base: Path) -> None:
-    settings.var_files.extend(str(base / v) for v in _strings(value, "var-files"))
+    settings.config_var_files.extend(str(base / v) for v in _strings(value, "var-files"))
 
 
 _KEYS: dict[str, Callable[[object, Settings, Path], None]] = {
@@ -161,6 +161,8 @@ def _read_toml(path: Path) -> Table:
         raise UsageError(f"{path}: cannot read config file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not valid UTF-8") from None
 
 
 def _section(path: Path) -> Table | None:

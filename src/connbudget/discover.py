@@ -7,10 +7,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from connbudget.confine import Roots, is_regular, read_head
+
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
               ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _YAML = (".yaml", ".yml")
 _INI = (".ini", ".ini.j2", ".conf", ".cfg")
+_TERRAFORM = (".tf", ".tf.json")
+_VARS = (".tfvars", ".tfvars.json")
+_KNOWN = (".sql", *_TERRAFORM, *_VARS, *_INI, *_YAML)
 _PGBOUNCER_SECTION = re.compile(rb"^[ \t]*\[(?:pgbouncer|databases)\][ \t]*\r?$",
                                 re.MULTILINE | re.IGNORECASE)
 _KUBERNETES_KIND = re.compile(rb"^kind:[ \t]*[\"']?[A-Za-z]+", re.MULTILINE)
@@ -34,6 +39,8 @@ class Inputs:
     helm_charts: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)  # the paths the user named
     unread: list[tuple[str, str]] = field(default_factory=list)
+    # (path, why) for files found but not read: FIFOs, devices, symlinks leaving the tree
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -121,26 +128,48 @@ class Excludes:
         return self._matches("/".join(parts), is_dir)
 
 
-def _walk(root: str, excludes: Excludes) -> list[str]:
-    if os.path.isfile(root):
-        return [] if excludes.excluded(root) else [root]
+def _walk(root: str, excludes: Excludes, roots: Roots,
+          skipped: list[tuple[str, str]]) -> list[str]:
+    """The regular files under `root`; symlinks are followed while they stay inside the
+    scan roots (each real directory once, so a loop ends), anything else is `skipped`."""
+    if not os.path.isdir(root):
+        if excludes.excluded(root):
+            return []
+        problem = None if is_regular(root) else "not a regular file, not read"
+        if problem is None and os.path.islink(root):
+            problem = roots.problem(root)
+        if problem is not None:
+            skipped.append((root, problem))
+            return []
+        return [root]
     found: list[str] = []
-    for directory, dirs, files in os.walk(root):
+    seen: set[str] = set()
+    for directory, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen or (directory != root and roots.outside(directory)):
+            if real not in seen:
+                skipped.append((directory, "a symlink to a directory outside the scanned "
+                                "tree, not read"))
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS
                          and not excludes.excluded(os.path.join(directory, d), True))
         for name in sorted(files):
             path = os.path.join(directory, name)
-            if not excludes.excluded(path):
+            if excludes.excluded(path) or not name.lower().endswith(_KNOWN):
+                continue
+            problem = roots.problem(path) if os.path.islink(path) or not is_regular(path) \
+                else None
+            if problem is not None:
+                skipped.append((path, problem))
+            else:
                 found.append(path)
     return found
 
 
 def _head(path: str, size: int = 65536) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(size)
-    except OSError:
-        return b""
+    return read_head(path, size)
 
 
 def looks_like_pgbouncer(path: str) -> bool:
@@ -189,13 +218,14 @@ def _unread_kind(path: str) -> str | None:
 def discover(paths: list[str], exclude: list[str], root: str | None = None) -> Inputs:
     """Sort the files under `paths` by kind; `exclude` patterns are anchored at `root`."""
     excludes = Excludes(exclude, root)
+    roots = Roots(paths)
     inputs = Inputs(paths=list(paths))
     tf_dirs: dict[str, None] = {}
     for given in paths:
         if not os.path.exists(given):
             inputs.missing.append(given)
             continue
-        found = _walk(given, excludes)
+        found = list(_walk(given, excludes, roots, inputs.skipped))
         charts = {os.path.dirname(p) or "." for p in found
                   if os.path.basename(p) in _CHART_FILES}
         for path in found:
@@ -211,10 +241,10 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
                 continue
             if lower.endswith(".sql"):
                 inputs.sql.append(path)
-            elif lower.endswith(".tf"):
+            elif lower.endswith(_TERRAFORM):
                 # A module is its whole directory: one changed file brings in its siblings.
                 tf_dirs.setdefault(os.path.dirname(path) or ".", None)
-            elif lower.endswith(".tfvars") and os.path.isfile(given):
+            elif lower.endswith(_VARS) and os.path.isfile(given):
                 inputs.var_files.append(path)
             elif lower.endswith(_INI):
                 if looks_like_pgbouncer(path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from connbudget.discover import Inputs
 from connbudget.errors import InputError
@@ -14,9 +16,44 @@ if TYPE_CHECKING:
     from connbudget.capacity.model import Model
     from connbudget.frontends.terraform import TerraformModel
 
+T = TypeVar("T")
+
 
 def _missing(inputs: Inputs) -> list[InputError]:
-    return [InputError(path, 0, "no such file or directory") for path in inputs.missing]
+    errors = [InputError(path, 0, "no such file or directory") for path in inputs.missing]
+    errors += [InputError(path, 0, problem) for path, problem in inputs.skipped]
+    return errors
+
+
+def _crash(path: str, exc: BaseException) -> InputError:
+    # The exception's message may quote the input: only its kind is shown.
+    return InputError(path, 0, f"could not be read ({type(exc).__name__}); skipped, the other "
+                      "files were checked")
+
+
+def _isolated(run: Callable[[list[str]], T], paths: list[str],
+              errors: list[InputError]) -> T | None:
+    """`run(paths)`; when it fails unexpectedly, again without the paths that fail alone.
+
+    Each path that cannot be read alone becomes a located input error in `errors`.
+    """
+    try:
+        return run(paths)
+    except (RecursionError, MemoryError, Exception):  # noqa: B014 - the reason is the kind
+        pass
+    good = []
+    for path in paths:
+        try:
+            run([path])
+        except Exception as exc:
+            errors.append(_crash(path, exc))
+        else:
+            good.append(path)
+    try:
+        return run(good)
+    except Exception as exc:
+        errors.extend(_crash(path, exc) for path in good)
+        return None
 
 
 def _role_report(documents: list[dict[str, Any]]) -> Report:
@@ -28,11 +65,29 @@ def _role_report(documents: list[dict[str, Any]]) -> Report:
 def _sql_report(inputs: Inputs) -> Report:
     from connbudget.frontends.sql import read_sql
 
-    result = read_sql(inputs.sql)
-    report = _role_report(result.documents)
-    report.findings.extend(result.findings)
-    report.errors.extend(result.errors)
+    crashed: list[InputError] = []
+    result = _isolated(read_sql, inputs.sql, crashed)
+    report = _role_report(result.documents) if result is not None else Report()
+    if result is not None:
+        report.findings.extend(result.findings)
+        report.errors.extend(result.errors)
+    report.errors.extend(crashed)
     return report
+
+
+def _var_files(settings: Settings, errors: list[InputError]) -> list[str]:
+    """The var-files to read: the command line's, and the config's inside the scan roots."""
+    from connbudget import confine
+
+    allowed = list(settings.var_files)
+    for path in settings.config_var_files:
+        problem = confine.check(path, ())
+        if problem is None:
+            allowed.append(path)
+        else:
+            errors.append(InputError(settings.config_file or path, 0,
+                                     f"var-files: {path} is {problem}"))
+    return allowed
 
 
 def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
@@ -40,10 +95,14 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
         return None
     from connbudget.frontends.terraform import TerraformModel, load_terraform
 
-    model = TerraformModel()
-    if inputs.terraform_dirs:
-        model = load_terraform(inputs.terraform_dirs, inputs.var_files + settings.var_files,
-                               cache=settings.cache)
+    errors: list[InputError] = []
+    var_files = inputs.var_files + _var_files(settings, errors)
+    model = _isolated(lambda dirs: load_terraform(dirs, var_files, cache=settings.cache),
+                      inputs.terraform_dirs, errors)
+    if model is None:
+        model = TerraformModel()
+    skipped = {path for path, _ in inputs.skipped}  # reported once, by discovery
+    model.errors = [*errors, *(e for e in model.errors if e.file not in skipped)]
     if inputs.plans:
         from connbudget.frontends.terraform.plan import load_plans
 
@@ -63,7 +122,22 @@ def _capacity_report(inputs: Inputs, settings: Settings,
                      terraform: TerraformModel | None) -> Report:
     from connbudget.capacity import analyze
 
-    report = analyze(inputs, settings, terraform)
+    errors: list[InputError] = []
+    # Terraform is one unit (its model is built already); the other inputs count per file.
+    units = [f"pgbouncer\0{p}" for p in inputs.pgbouncer]
+    units += [f"kubernetes\0{p}" for p in inputs.kubernetes]
+    if terraform is not None:
+        units.append("terraform\0" + (inputs.terraform_dirs or ["."])[0])
+
+    def run(chosen: list[str]) -> Report:
+        kinds = [unit.split("\0", 1) for unit in chosen]
+        subset = replace(inputs, pgbouncer=[p for k, p in kinds if k == "pgbouncer"],
+                         kubernetes=[p for k, p in kinds if k == "kubernetes"])
+        keep = terraform if any(k == "terraform" for k, _ in kinds) else None
+        return analyze(subset, settings, keep)
+
+    report = _isolated(run, units, errors) or Report()
+    report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
     if terraform is not None:
         report.errors.extend(terraform.errors)
     return report

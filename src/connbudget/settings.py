@@ -40,6 +40,8 @@ class Settings:
     # share of the nominal-memory max_connections assumed when only the instance class is known
     instance_class_safety_factor: float = 0.8
     var_files: list[str] = field(default_factory=list)
+    # var-files named by the config file: read only inside the scan roots
+    config_var_files: list[str] = field(default_factory=list)
     cache: bool = True
     config_file: str | None = None
 

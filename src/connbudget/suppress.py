@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from connbudget.catalogue import RULES
+from connbudget.confine import read_regular
 from connbudget.discover import Inputs
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
@@ -105,8 +106,7 @@ def parse_ignores(path: str, text: str) -> list[Ignore]:
 
 def _read_ignores(path: str) -> list[Ignore]:
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_regular(path)  # a FIFO among a module's .tf files must not block
     except OSError:
         return []
     if MARKER not in data and CHECKOV_MARKER not in data:

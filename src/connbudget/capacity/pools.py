@@ -101,6 +101,10 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
             if param in query and _int(query[param][0]) is not None:
                 return Value(_int(query[param][0]), Origin(f"{var.name} {param}=",
                                                            origin.file, origin.line)), param
+            if param in query:  # said, but not a number: unknown, never "no pool size"
+                return Value(None, Origin(f"{var.name} {param}= is not a number; pool size "
+                                          "unknown", origin.file, origin.line),
+                             assumed=True), param
         if "pool_size" in query and _int(query["pool_size"][0]) is not None:
             size = _int(query["pool_size"][0]) or 0
             overflow = _int(query.get("max_overflow", [None])[0])
@@ -142,7 +146,7 @@ def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
         return Value(number, Origin(text, origin.file, origin.line))
     why = "a secret" if var.secret else (
         "unresolved" if var.value is None or "${" in var.value
-        else f"not a number ({var.value!r})")
+        else "not a number")
     return Value(None, Origin(f"{var.name} is {why}; {what} unknown", origin.file, origin.line),
                  assumed=True)
 

@@ -12,6 +12,35 @@ from pathlib import Path
 from connbudget.report import Finding, Report
 
 _NUMBER = re.compile(r"\d+")
+# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` on one line with every control character shown as an escape (`\\x1b`), so a
+    name from the input can neither start a line nor move the cursor of a terminal."""
+    return _CONTROL.sub(_escape_char, text)
+
+
+def workflow_safe(line: str) -> str:
+    """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...):
+    control characters escaped, and a leading `::` shown as `\\x3a:`."""
+    line = printable(line)
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]
+    return line
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot hold (shown as escapes instead)."""
+    return _XML_INVALID.sub(_escape_char, text)
 
 
 def relative_path(path: str) -> str:

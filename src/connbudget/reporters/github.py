@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, relative_path, summary
+from connbudget.reporters._common import line_of, printable, relative_path, summary
 from connbudget.settings import Settings
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Line breaks are the annotation's own (%0A); every other control character is shown.
+    value = "\n".join(printable(line) for line in value.replace("\r", "").split("\n"))
+    return value.replace("%", "%25").replace("\n", "%0A")
 
 
 def escape_property(value: str) -> str:

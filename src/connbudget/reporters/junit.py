@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, relative_path
+from connbudget.reporters._common import line_of, relative_path, xml_text
 from connbudget.settings import Settings
 
 
@@ -52,5 +52,9 @@ def render_junit(report: Report, settings: Settings) -> str:
         element.set("tests", tests)
         element.set("failures", str(failures))
         element.set("errors", str(len(report.errors)))
+    for element in root.iter():
+        element.text = xml_text(element.text) if element.text else element.text
+        for key, value in element.attrib.items():
+            element.set(key, xml_text(value))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, relative_path, summary
+from connbudget.reporters._common import line_of, printable, relative_path, summary
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
@@ -22,19 +23,33 @@ def bar(utilization: float, shown: int | None = None) -> str:
     return "█" * filled + "░" * (BAR_CELLS - filled) + f" {shown} %"
 
 
+# Every character Markdown or HTML could read as markup becomes an entity: a cell can then
+# neither end its row (`|` or a line break), nor open a link, an image, code, emphasis or a
+# tag, nor turn a URL into a link (`:`). GitHub splits table rows before reading entities.
+_MARKUP = re.compile(r"[&<>|`*_\[\]()!#~\\:]|(?<=www)\.", re.IGNORECASE)
+
+
 def _cell(value: object) -> str:
     text = "?" if value is None else str(value)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\r", "").replace("\n", "<br>")
+    lines = [printable(line) for line in text.replace("\r", "").split("\n")]
+    return "<br>".join(_MARKUP.sub(lambda m: f"&#{ord(m.group())};", line) for line in lines)
+
+
+_PLAIN = re.compile(r"[\w./\-\[\]\"' :=@+]+")
+
+
+def _code(value: object) -> str:
+    """A code span when the text can hold no markup (an address, a path), else a cell."""
+    text = str(value)
+    return f"`{text}`" if _PLAIN.fullmatch(text) else _cell(text)
 
 
 def _budget_row(budget: dict[str, Any]) -> str:
     worst, usable = budget["worst_case"], budget["usable"]
     known = worst is not None and usable is not None and usable > 0
     shown = bar(worst / usable, percent(worst, usable)) if known else "unknown"
-    cells = (f"`{budget.get('database')}`", budget.get("max_connections"),
-             budget.get("usable"), budget.get("worst_case"), shown)
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+    cells = (budget.get("max_connections"), budget.get("usable"), budget.get("worst_case"), shown)
+    return "| " + " | ".join([_code(budget.get("database")), *(_cell(c) for c in cells)]) + " |"
 
 
 def render_markdown(report: Report, settings: Settings) -> str:
@@ -48,7 +63,7 @@ def render_markdown(report: Report, settings: Settings) -> str:
         lines += ["| severity | rule | where | message | fix |", "|---|---|---|---|---|"]
         for finding in report.findings:
             rule = RULES[finding.rule_id]
-            where = f"`{relative_path(finding.file)}:{line_of(finding.line)}`"
+            where = _code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
             lines.append("| " + " | ".join((
                 rule.severity, f"[{rule.id}]({rule.help_uri})", where,
                 _cell(finding.message), _cell(finding.fix or "")

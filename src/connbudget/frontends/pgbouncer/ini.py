@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.model import (
     _INT_KEYS,
@@ -89,20 +90,23 @@ def _check(section: str, key: str, value: str, file: str, line: int,
     if key == "pool_mode":
         if value.lower() in POOL_MODES:
             return Setting(key, value.lower(), file, line)
-        errors.append(InputError(file, line, refusal(version, f"{what}pool_mode: '{value}' is "
+        errors.append(InputError(file, line, refusal(version, f"{what}pool_mode: the value is "
                                                      f"not one of {', '.join(POOL_MODES)}")))
         return Setting(key, value, file, line, invalid=True)
     if key not in _INT_KEYS.get(section, ()):
         return Setting(key, value, file, line)
+    if sum(char.isdigit() for char in value) > 18:  # past any C int PgBouncer keeps
+        errors.append(InputError(file, line, f"{what}{key}: the value is too large"))
+        return Setting(key, value, file, line, invalid=True)
     if section != "pgbouncer":
         number = atoi(value)
         if key == "port" and number == 0:
-            errors.append(InputError(file, line, refusal(version, f"{what}port: '{value}' is "
+            errors.append(InputError(file, line, refusal(version, f"{what}port: the value is "
                                                          "not a port number")))
             return Setting(key, value, file, line, invalid=True)
         return Setting(key, str(number), file, line)
     if not _STRTOL.fullmatch(value):
-        errors.append(InputError(file, line, refusal(version, f"{what}{key}: '{value}' is not "
+        errors.append(InputError(file, line, refusal(version, f"{what}{key}: the value is not "
                                                      "an integer")))
         return Setting(key, value, file, line, invalid=True)
     return Setting(key, str(_strtol(value)), file, line)
@@ -127,7 +131,7 @@ def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
         while equals < length and text[equals] == " ":
             equals += 1
         if not key or equals >= length or text[equals] != "=":
-            return f"expected key=value at '{text[position:position + 20]}'"
+            return f"expected key=value at character {position + 1}"
         position = equals + 1
         while position < length and text[position] == " ":
             position += 1
@@ -204,6 +208,7 @@ class _Reader:
     section: str = ""
     seen_main: bool = False
     stack: list[str] = field(default_factory=list)
+    root: str = "."  # where the configuration was found: the scan roots outside a scan
 
     @property
     def version(self) -> str:
@@ -225,12 +230,8 @@ class _Reader:
                                                  f"than {_MAX_INCLUDE_DEPTH} files: {path}"))
             return False
         try:
-            if os.path.getsize(path) > _MAX_FILE_BYTES:
-                self.config.errors.append(InputError(*where, f"{prefix}{path}: larger than "
-                                                     f"{_MAX_FILE_BYTES // 1024 // 1024} MiB"))
-                return False
-            with open(path, encoding="utf-8-sig", errors="replace", newline="") as handle:
-                text = handle.read()
+            text = confine.read_regular(path, _MAX_FILE_BYTES).decode("utf-8", "replace")
+            text = text.removeprefix("\ufeff")
         except OSError as error:
             self.config.errors.append(InputError(*where, f"{prefix}cannot read {path}: "
                                                  f"{error.strerror or error}"))
@@ -268,7 +269,7 @@ class _Reader:
     def header(self, file: str, number: int, text: str) -> None:
         close = text.find("]")
         if close < 0:
-            self.refuse(file, number, f"syntax error: unclosed section header '{text[:40]}'")
+            self.refuse(file, number, "syntax error: unclosed section header")
             return
         name = text[1:close]
         if "{{" in name:
@@ -309,7 +310,7 @@ class _Reader:
             for setting in entry.params.values():
                 _note_unknown(self.config, setting)
         elif not self.section:
-            self.refuse(file, number, f"'{key}' is outside any section")
+            self.refuse(file, number, "syntax error: a setting outside any section")
 
     def include(self, file: str, number: int, target: str) -> None:
         if not target:
@@ -331,7 +332,13 @@ class _Reader:
             return
         # PgBouncer opens a relative name from its working directory; the reviewed tree keeps
         # the included file beside the one that includes it.
-        self.read(os.path.join(os.path.dirname(file), target), file, number)
+        path = os.path.join(os.path.dirname(file), target)
+        problem = confine.outside(path, (self.root,))
+        if problem is not None:
+            self.config.errors.append(InputError(file, number, f"%include names a file that is "
+                                                 f"{problem}"))
+            return
+        self.read(path, file, number)
 
 
 def load_pgbouncer(path: str, version: str | None = None,
@@ -342,7 +349,7 @@ def load_pgbouncer(path: str, version: str | None = None,
     config = PgBouncerConfig(origin=path, version=chosen, version_source=version_source or (
         f"PgBouncer {version}" if version else
         "assumed: the newest release connbudget knows"))
-    reader = _Reader(config)
+    reader = _Reader(config, root=os.path.dirname(path) or ".")
     if reader.read(path) and not reader.seen_main and not path.endswith(".j2"):
         config.errors.append(InputError(path, 1, refusal(chosen, "the [pgbouncer] section is "
                                                          "missing")))

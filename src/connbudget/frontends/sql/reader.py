@@ -49,7 +49,8 @@ _GO_VERB = re.compile(r"[A-Za-z0-9_]*%[sdvq][A-Za-z0-9_]*")
 _TEMPLATE_TAGS = re.compile(r"(?:\{%.*?%\}|\{#.*?#\}|\s+)*")
 _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
-_QUOTED = re.compile(r'".*"')
+_QUOTED = re.compile(r'".*"', re.DOTALL)
+_NEAR = re.compile(r'\s*at or near ".*"', re.DOTALL)
 _SKIP_DIRS = {"node_modules", "__pycache__"}
 
 NumberOrText = tuple[int, tuple[int, ...], str]
@@ -120,10 +121,10 @@ def _after_template_tags(text: str, start: int) -> int:
 
 
 def _safe_message(message: str, sql: str) -> str:
-    """Parser messages quote the text near an error; near a password that text may be one."""
-    if "password" in sql.lower() or "__cbph" in message:
-        return _QUOTED.sub('"…"', message)
-    return message
+    """Parser messages quote the text near an error, and in a role statement that text may be
+    a password (`ENCRYPTED 'x'` with PASSWORD forgotten): the quoted token is never shown."""
+    message = _NEAR.sub("", message)
+    return _QUOTED.sub('"…"', message)
 
 
 @dataclass

@@ -17,18 +17,74 @@ from typing import Any
 from connbudget.frontends.terraform.expr import (
     ExprSyntaxError,
     Node,
+    TooLarge,
     parse_expression,
     parse_template,
 )
 from connbudget.frontends.terraform.model import Unknown
+
+_MAX_DEPTH = 200
+# Limits on what one configuration can make the evaluator build or do (README, "Running on
+# untrusted pull requests"): past them a value is unknown, never a hang or gigabytes.
+MAX_ITEMS = 10_000  # elements of one list or map
+MAX_STRING = 4 * 1024 * 1024  # characters of one string (file() reads at most this much)
+MAX_STEPS = 2_000_000  # expression nodes evaluated and values walked in one load
+MAX_NUMBER = 2**63  # magnitude of a number; Terraform's own are arbitrary precision
+_LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
 
 
 class EvalError(ValueError):
     pass
 
 
-_MAX_DEPTH = 200
-_LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
+class LimitError(EvalError):
+    """An evaluation past one of the limits: the value is unknown and the input is told."""
+
+
+class Budget:
+    """The evaluation steps left for one load (shared by every module of it)."""
+
+    def __init__(self, steps: int = MAX_STEPS) -> None:
+        self.left = steps
+        self.exhausted = False
+
+    def spend(self, steps: int = 1) -> None:
+        self.left -= steps
+        if self.left < 0:
+            self.exhausted = True
+            raise LimitError(f"evaluation needs more than {MAX_STEPS:,} steps")
+
+
+_UNLIMITED = Budget(2**62)
+_budget = _UNLIMITED
+
+
+def set_budget(budget: Budget | None) -> None:
+    """Charge evaluation to `budget` from now on (None: no budget, for single expressions)."""
+    global _budget
+    _budget = budget if budget is not None else _UNLIMITED
+
+
+def spend(steps: int = 1) -> None:
+    _budget.spend(steps)
+
+
+def check_size(value: Any) -> Any:
+    """`value`, or an EvalError when it is longer than the limits allow."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise LimitError(f"a string longer than {MAX_STRING:,} characters")
+    elif isinstance(value, (list, dict)):
+        if len(value) > MAX_ITEMS:
+            raise LimitError(f"a collection of more than {MAX_ITEMS:,} elements")
+        spend(len(value))
+    elif isinstance(value, float):
+        if value != value or abs(value) >= MAX_NUMBER:
+            raise LimitError("a number too large to use")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_NUMBER:
+        raise LimitError("a number too large to use")
+    return value
+
 
 
 class Context:
@@ -47,6 +103,9 @@ class Context:
     def module_value(self, name: str, text: str) -> Any:
         return Unknown(text, f"reference to module.{name}", (f"{self.prefix}module.{name}",))
 
+    def note(self, text: str, message: str) -> None:
+        """Something about `text` the user must hear: a refused file, a limit reached."""
+
 
 @dataclass
 class Scope:
@@ -60,6 +119,7 @@ class Scope:
 
 
 def contains_unknown(value: Any) -> bool:
+    _budget.spend()
     if isinstance(value, Unknown):
         return True
     if isinstance(value, list):
@@ -70,6 +130,7 @@ def contains_unknown(value: Any) -> bool:
 
 
 def unknowns(value: Any) -> Iterator[Unknown]:
+    _budget.spend()
     if isinstance(value, Unknown):
         yield value
     elif isinstance(value, list):
@@ -171,7 +232,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
         result = x / y
     else:
         result = x - y * int(x / y)  # HCL's % truncates toward zero
-    return normalise_number(result)
+    return normalise_number(check_size(result))
 
 
 def _binary(op: str, a: Any, b: Any) -> Any:
@@ -306,7 +367,7 @@ def _traversal(node: Node, scope: Scope) -> Any:
     return _reference(root, ops, scope, node[-1])
 
 
-def _render(parts: list[Any], scope: Scope, out: list[str], missing: list[Unknown]) -> bool:
+def _render(parts: list[Any], scope: Scope, out: _Text, missing: list[Unknown]) -> bool:
     """Appends the template's text to `out`; False when a directive cannot be decided."""
     for part in parts:
         if isinstance(part, str):
@@ -337,11 +398,23 @@ def _render(parts: list[Any], scope: Scope, out: list[str], missing: list[Unknow
     return True
 
 
+class _Text(list[str]):
+    """The pieces of a rendered template, refused past MAX_STRING characters in all."""
+
+    size = 0
+
+    def append(self, piece: str) -> None:
+        self.size += len(piece)
+        if self.size > MAX_STRING:
+            raise LimitError(f"a string longer than {MAX_STRING:,} characters")
+        super().append(piece)
+
+
 def _template(node: Node, scope: Scope) -> Any:
     parts = node[1]
     if len(parts) == 1 and not isinstance(parts[0], str) and parts[0][0] not in ("if", "for"):
         return evaluate(parts[0], scope)
-    out: list[str] = []
+    out = _Text()
     missing: list[Unknown] = []
     complete = _render(parts, scope, out, missing)
     if not missing:
@@ -430,6 +503,14 @@ def _call(node: Node, scope: Scope) -> Any:
 def evaluate(node: Node, scope: Scope) -> Any:
     if scope.depth > _MAX_DEPTH:
         raise EvalError("expression nested too deeply")
+    _budget.spend()
+    value = _evaluate(node, scope)
+    if isinstance(value, (str, list, dict, int, float)):
+        check_size(value)
+    return value
+
+
+def _evaluate(node: Node, scope: Scope) -> Any:
     kind = node[0]
     if kind == "lit":
         return node[1]
@@ -496,6 +577,10 @@ def _element(node: Node, scope: Scope) -> Any:
     """A value inside a tuple or object: its error makes it unknown, not its container."""
     try:
         value = evaluate(node, scope)
+    except LimitError as exc:
+        if not _budget.exhausted:
+            scope.context.note(node[-1], f"{exc}; the value is unknown")
+        return Unknown(node[-1], str(exc))
     except EvalError as exc:
         return Unknown(node[-1], str(exc))
     if isinstance(value, Unknown) and value.partial is None:
@@ -526,36 +611,58 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
         return literal.group(1) if literal.group(1) is not None else int(text)
     try:
         node = parse_expression(text)
+    except TooLarge as exc:
+        scope.context.note(text, f"{exc}; the value is unknown")
+        return Unknown(text, str(exc))
     except (ExprSyntaxError, RecursionError):
         return Unknown(text, "expression not understood")
     try:
         value = evaluate(node, scope)
+    except LimitError as exc:
+        if not _budget.exhausted:  # the load reports an exhausted budget once
+            scope.context.note(text, f"{exc}; the value is unknown")
+        return Unknown(text, str(exc))
     except EvalError as exc:
         return Unknown(text, str(exc))
     except RecursionError:
         return Unknown(text, "expression nested too deeply")
-    except (TypeError, ValueError, OverflowError, KeyError, IndexError):
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError):
         return Unknown(text, "expression could not be evaluated")
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
     return value
 
 
-def read_text(path: str, scope: Scope, limit: int = 4 * 1024 * 1024) -> str:
-    """A file named by file()/templatefile(), relative to the root or the module directory."""
+def read_text(path: str, scope: Scope, text: str, limit: int = 4 * 1024 * 1024) -> str:
+    """A file named by file()/templatefile(), relative to the root or the module directory.
+
+    Only a regular file inside the scan roots is read; anything else is unknown, and the
+    module notes the refusal (without the content) for a located message.
+    """
+    from connbudget import confine
+
     context = scope.context
     candidates = [path] if os.path.isabs(path) else [
         os.path.join(context.root_directory, path), os.path.join(context.directory, path), path]
+    fallback = (context.root_directory, context.directory)
     for candidate in candidates:
-        if os.path.isfile(candidate):
-            try:
-                with open(candidate, encoding="utf-8") as handle:
-                    text = handle.read(limit + 1)
-            except (OSError, UnicodeDecodeError):
-                raise EvalError(f"cannot read file {path}") from None
-            if len(text) > limit:
-                raise EvalError(f"file {path} is too large")
-            return text
+        if not os.path.lexists(candidate):
+            continue
+        problem = confine.check(candidate, fallback)
+        if problem is not None:
+            context.note(text, f"a file named here is {problem}; its value is unknown")
+            raise EvalError(f"file {path}: {problem}")
+        try:
+            data = confine.read_regular(candidate, limit)
+        except confine.Refused as exc:
+            context.note(text, f"a file named here is {exc.strerror}; its value is unknown")
+            raise EvalError(f"file {path}: {exc.strerror}") from None
+        except OSError:
+            raise EvalError(f"cannot read file {path}") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EvalError(f"file {path} is not valid UTF-8") from None
     raise EvalError(f"no file {path}")
 
 

@@ -27,6 +27,10 @@ class ExprSyntaxError(ValueError):
     pass
 
 
+class TooLarge(ExprSyntaxError):
+    """Input past a limit (a number with too many digits): reported, not only unknown."""
+
+
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
 _BINARY = (("||",), ("&&",), ("==", "!="), ("<", "<=", ">", ">="), ("+", "-"), ("*", "/", "%"))
 _PRECEDENCE = {op: level for level, ops in enumerate(_BINARY) for op in ops}
@@ -144,6 +148,8 @@ def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
         kind = match.lastgroup
         text = match.group()
         if kind == "num":
+            if len(text) > 40:  # no setting needs more digits; int() of 5,000 would refuse
+                raise TooLarge("a number with more digits than any setting needs")
             value: Any = float(text) if ("." in text or "e" in text.lower()) else int(text)
             tokens.append(("num", value, i, match.end()))
         elif kind != "ws":

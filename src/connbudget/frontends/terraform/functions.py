@@ -8,8 +8,11 @@ import re
 from typing import Any
 
 from connbudget.frontends.terraform.evaluate import (
+    MAX_ITEMS,
+    MAX_STRING,
     EvalError,
     Function,
+    LimitError,
     Scope,
     atoms,
     contains_unknown,
@@ -19,6 +22,7 @@ from connbudget.frontends.terraform.evaluate import (
     normalise_number,
     placeholder,
     read_text,
+    spend,
     to_bool,
     to_number,
     to_string,
@@ -122,8 +126,30 @@ def _replace(args: list[Any], scope: Scope, text: str) -> Any:
             pattern = re.compile(search[1:-1])
         except re.error:
             raise EvalError("invalid regular expression") from None
-        return pattern.sub(re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", replacement), subject)
+        template = re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", replacement)
+        size = [len(subject)]
+
+        def expand(match: re.Match[str]) -> str:
+            piece = match.expand(template)
+            size[0] += len(piece)
+            _limit_string(size[0])
+            return piece
+
+        return pattern.sub(expand, subject)
+    if search:
+        _limit_string(len(subject) + subject.count(search) * len(replacement))
     return subject.replace(search, replacement)
+
+
+def _limit_string(size: int) -> None:
+    if size > MAX_STRING:
+        raise LimitError(f"a string longer than {MAX_STRING:,} characters")
+
+
+def _limit_items(count: int) -> None:
+    if count > MAX_ITEMS:
+        raise LimitError(f"a collection of more than {MAX_ITEMS:,} elements")
+    spend(count)
 
 
 def _format_value(directive: str, value: Any) -> str:
@@ -162,8 +188,12 @@ def _format(args: list[Any], scope: Scope, text: str) -> Any:
             value = next(values)
         except StopIteration:
             raise EvalError("not enough arguments for format") from None
-        return _format_value(directive, value)
+        piece = _format_value(directive, value)
+        size[0] += len(piece)
+        _limit_string(size[0])
+        return piece
 
+    size = [len(spec)]
     return _VERB.sub(substitute, spec)
 
 
@@ -175,6 +205,7 @@ def _join(args: list[Any], scope: Scope, text: str) -> Any:
         if not isinstance(collection, list):
             raise EvalError("join needs lists")
         items.extend(to_string(item) for item in collection)
+    _limit_string(sum(map(len, items)) + len(separator) * len(items))
     return separator.join(items)
 
 
@@ -218,6 +249,7 @@ def _concat(args: list[Any], scope: Scope, text: str) -> Any:
     for items in args:
         if not isinstance(items, list):
             raise EvalError(f"concat needs lists, not {type_name(items)}")
+        _limit_items(len(result) + len(items))
         result.extend(items)
     return result
 
@@ -319,12 +351,21 @@ def _flatten(args: list[Any], scope: Scope, text: str) -> Any:
     result: list[Any] = []
     for item in _tolist(args, scope, text):
         result.extend(_flatten([item], scope, text) if isinstance(item, list) else [item])
+        _limit_items(len(result))
     return result
 
 
 def _distinct(args: list[Any], scope: Scope, text: str) -> Any:
     unique: list[Any] = []
+    seen_simple: set[tuple[str, Any]] = set()
     for item in _tolist(args, scope, text):
+        if isinstance(item, (str, int, float, bool)) or item is None:
+            key = (type_name(item), item)
+            if key not in seen_simple:
+                seen_simple.add(key)
+                unique.append(item)
+            continue
+        spend(len(unique))
         if not any(type_name(item) == type_name(seen) and item == seen for seen in unique):
             unique.append(item)
     return unique
@@ -341,11 +382,32 @@ def _with_placeholders(value: Any, parts: list[Unknown]) -> Any:
     return value
 
 
+def _encoded_size(value: Any) -> int:
+    """About how long the JSON text of `value` is (stops counting past the limit)."""
+    size = 0
+    pending = [value]
+    while pending and size <= MAX_STRING:
+        item = pending.pop()
+        spend()
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif isinstance(item, list):
+            pending.extend(item)
+            size += len(item) + 2
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+            size += sum(len(key) + 4 for key in item) + 2
+        else:
+            size += 8
+    return size
+
+
 def _jsonencode(args: list[Any], scope: Scope, text: str) -> Any:
     _arity(args, 1, 1)
     if isinstance(args[0], Unknown):
         return merge_unknown(text, args)
     parts: list[Unknown] = []
+    _limit_string(_encoded_size(args[0]))
     data = _with_placeholders(args[0], parts)
     encoded = json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     if not parts:
@@ -374,7 +436,7 @@ def _numbers_normalised(value: Any) -> Any:
 
 def _file(args: list[Any], scope: Scope, text: str) -> Any:
     _arity(args, 1, 1)
-    return read_text(to_string(args[0]), scope)
+    return read_text(to_string(args[0]), scope, text)
 
 
 def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
@@ -383,7 +445,7 @@ def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
         return merge_unknown(text, [args[1]])
     if not isinstance(args[1], dict):
         raise EvalError("templatefile needs a map of variables")
-    source = read_text(to_string(args[0]), scope)
+    source = read_text(to_string(args[0]), scope, text)
     inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
     value = evaluate_template(source, inner)
     if isinstance(value, Unknown):

@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.evaluate import (
+    MAX_STEPS,
+    Budget,
     Context,
     EvalError,
     Scope,
     contains_unknown,
     evaluate_raw,
     merge_unknown,
+    set_budget,
     to_number,
     to_string,
 )
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
-from connbudget.frontends.terraform.parse import Body, parse_file
+from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
 from connbudget.frontends.terraform.types import convert
 
 _MAX_MODULE_DEPTH = 16
+MAX_INSTANCES = 1024  # instances one count or for_each expands to
 _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
 # Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
 _META_BLOCKS = ("lifecycle", "provisioner", "connection")
@@ -55,6 +61,8 @@ class _Loader:
     errors: list[InputError] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
     listed: dict[str, list[_Block]] = field(default_factory=dict)
+    # (expression text, message): refused files and limits reached, located at the end
+    notes: dict[tuple[str, str], None] = field(default_factory=dict)
 
     def file(self, path: str) -> Body:
         if path not in self.bodies:
@@ -71,7 +79,7 @@ class _Loader:
         if directory in self.listed:
             return self.listed[directory]
         try:
-            names = sorted(name for name in os.listdir(directory) if name.endswith(".tf"))
+            names = sorted(name for name in os.listdir(directory) if name.endswith(TF_SUFFIXES))
         except OSError:
             names = []
         found: list[_Block] = []
@@ -100,6 +108,11 @@ def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str,
             number = to_number(count)
         except EvalError:
             return Unknown(str(attrs["count"]), "count is not a number")
+        if not 0 <= number <= MAX_INSTANCES:
+            reason = (f"count {_shown(number)} is outside 0 to {MAX_INSTANCES}, the instances "
+                      "connbudget expands")
+            scope.context.note(attrs["count"], f"{reason}; the instances are unknown")
+            return Unknown(str(attrs["count"]), reason)
         return [(f"[{index}]", {"count.index": index}) for index in range(int(number))]
     if "for_each" in attrs:
         each = evaluate_raw(attrs["for_each"], scope)
@@ -113,9 +126,18 @@ def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str,
             pairs = [(item, item) for item in sorted(set(each))]
         else:
             return Unknown(str(attrs["for_each"]), "for_each is not a map or a set of strings")
+        if len(pairs) > MAX_INSTANCES:
+            reason = (f"for_each has {len(pairs)} elements, more than the {MAX_INSTANCES} "
+                      "instances connbudget expands")
+            scope.context.note(attrs["for_each"], f"{reason}; the instances are unknown")
+            return Unknown(str(attrs["for_each"]), reason)
         return [(_instance_suffix(key), {"each": {"key": key, "value": value}})
                 for key, value in pairs]
     return [("", {})]
+
+
+def _shown(number: float) -> str:
+    return f"{number:.3g}" if isinstance(number, float) else str(number)
 
 
 def _evaluate_body(body: Body, scope: Scope, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -193,6 +215,9 @@ class ModuleContext(Context):
             return
         self._values[name] = convert(attrs.get("type"), value)
 
+    def note(self, text: str, message: str) -> None:
+        self.loader.notes[(text, message)] = None
+
     def var(self, name: str, text: str) -> Any:
         if name in self._values:
             return self._values[name]
@@ -269,7 +294,10 @@ class ModuleContext(Context):
         target = os.path.normpath(os.path.join(self.directory, str(source)))
         real = os.path.realpath(target)
         problem = None
-        if not os.path.isdir(target):
+        outside = confine.outside(target, (self.root_directory,))
+        if outside is not None:
+            problem = f"module {name}: source {source} is {outside}"
+        elif not os.path.isdir(target):
             problem = f"module {name}: source {source} is not a directory"
         elif not _has_tf_files(target):
             problem = f"module {name}: source {source} holds no .tf files"
@@ -343,8 +371,11 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, 
         names = sorted(os.listdir(directory))
     except OSError:
         names = []
-    paths = [os.path.join(directory, "terraform.tfvars")] if "terraform.tfvars" in names else []
-    paths += [os.path.join(directory, name) for name in names if name.endswith(".auto.tfvars")]
+    paths = [os.path.join(directory, name) for name in ("terraform.tfvars",
+                                                         "terraform.tfvars.json")
+             if name in names]
+    paths += [os.path.join(directory, name) for name in names
+              if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     values: dict[str, Any] = {}
     for path in [*paths, *var_files]:
         body = loader.file(path)
@@ -385,6 +416,25 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     """Every resource instance and remote module call under the root modules `dirs`."""
     loader = _Loader(cache)
     model = TerraformModel()
+    budget = Budget()
+    set_budget(budget)
+    try:
+        _load(loader, model, dirs, var_files)
+    finally:
+        set_budget(None)
+    if budget.exhausted:
+        first = next(iter(loader.bodies), ".")
+        loader.errors.append(InputError(first, 0, f"evaluation stopped after {MAX_STEPS:,} "
+                                        "steps; the values left are unknown"))
+    for text, message in loader.notes:
+        file, line = _locate(loader, text)
+        loader.errors.append(InputError(file, line, message))
+    model.errors = loader.errors
+    return model
+
+
+def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
+          var_files: list[str]) -> None:
     seen: set[str] = set()
     for directory in _roots(loader, [os.path.normpath(d) for d in dirs]):
         real = os.path.realpath(directory)
@@ -401,13 +451,27 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
             model.modules.extend(context.calls)
     for path in var_files:
         loader.file(path)
-    model.errors = loader.errors
-    return model
+
+
+def _attributes(body: Body) -> Iterator[tuple[str, int]]:
+    for name, text in body.get("attrs", {}).items():
+        yield text, body.get("lines", {}).get(name, body.get("line", 1))
+    for block in body.get("blocks", []):
+        yield from _attributes(block)
+
+
+def _locate(loader: _Loader, text: str) -> tuple[str, int]:
+    """The file and line of the attribute whose expression holds `text`."""
+    for path, body in loader.bodies.items():
+        for raw, line in _attributes(body):
+            if text in raw:
+                return path, line
+    return next(iter(loader.bodies), "."), 1
 
 
 def _has_tf_files(directory: str) -> bool:
     try:
-        return any(entry.name.endswith(".tf") and entry.is_file()
+        return any(entry.name.endswith(TF_SUFFIXES) and entry.is_file()
                    for entry in os.scandir(directory))
     except OSError:
         return False

@@ -22,11 +22,17 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from connbudget import confine
 from connbudget.cache import cached
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
+from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
 
 Body = dict[str, Any]
+
+# The file names of a module's configuration: native syntax and Terraform's JSON syntax.
+TF_SUFFIXES = (".tf", ".tf.json")
+_MAX_FILE_BYTES = 8 * 1024 * 1024
 
 # Only files declaring one of these blocks can change the model (versions.tf, providers.tf
 # and backend files are skipped unparsed).
@@ -104,7 +110,7 @@ def _syntax_error(exc: Exception) -> dict[str, Any]:
                       "message": message}}
 
 
-def _parse_text(text: str) -> dict[str, Any]:
+def _parse_text(text: str, redact: bool = False) -> dict[str, Any]:
     from hcl2.parser import parser
 
     try:
@@ -118,8 +124,47 @@ def _parse_text(text: str) -> dict[str, Any]:
         result = _body(body, text)
     except RecursionError:
         return {"error": {"line": 1, "column": None, "message": "blocks nested too deeply"}}
+    if redact:
+        _redact(result)
     result["expressions"] = _expressions(result)
     return result
+
+
+# What the model needs of a secret is its kind, never its text: the parse tree (which goes to
+# the cache on disk) keeps a stand-in of the same kind instead of a secret literal.
+_SECRET_NAME = re.compile(r"password|secret|token|private_key", re.IGNORECASE)
+_STAND_INS = {"scram-sha-256": '"SCRAM-SHA-256$4096:AAAA$AAAA:AAAA"',
+              "md5": '"md5' + "0" * 32 + '"', "plaintext": '"<redacted>"'}
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@\"'$]*:)[^\s@/\"'$]+@", re.IGNORECASE)
+_SECRET_ENV = re.compile(
+    r"""((?:"name"|\bname)\s*[:=]\s*"[^"]*(?:PASSWORD|SECRET|TOKEN)[^"]*"\s*,\s*"""
+    r"""(?:"value"|\bvalue)\s*[:=]\s*)"[^"$\\]*\"""", re.IGNORECASE)
+
+
+def _stand_in(text: str) -> str:
+    """The literal `text` of a secret attribute as a literal of the same kind."""
+    from connbudget.frontends.terraform.evaluate import Context, Scope, evaluate_raw
+    from connbudget.passwords import hash_kind
+
+    if not text.startswith('"') or "${" in text or "%{" in text:
+        return text  # a reference or an interpolation: nothing literal to hide
+    value = evaluate_raw(text, Scope(Context()))
+    if not isinstance(value, str) or value == "":
+        return text
+    return _STAND_INS[hash_kind(value) or "plaintext"]
+
+
+def _redact(body: Body) -> None:
+    pending = [body]
+    while pending:
+        current = pending.pop()
+        pending.extend(current["blocks"])
+        attrs = current["attrs"]
+        for name, text in attrs.items():
+            if _SECRET_NAME.search(name):
+                text = _stand_in(text)
+            text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
+            attrs[name] = _SECRET_ENV.sub(r'\1"<redacted>"', text)
 
 
 def _expressions(body: Body) -> dict[str, Node]:
@@ -139,6 +184,9 @@ def _expressions(body: Body) -> dict[str, Node]:
 
 
 def _decode(content: bytes) -> str | dict[str, Any]:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in content[:4096]:
+        return {"error": {"line": 1, "column": None,
+                          "message": "file is not UTF-8 (UTF-16?): save it as UTF-8"}}
     try:
         # python-hcl2's grammar rejects CRLF line ends, which Terraform accepts.
         return content.decode("utf-8-sig").replace("\r\n", "\n")
@@ -150,16 +198,22 @@ def _decode(content: bytes) -> str | dict[str, Any]:
 def parse_file(path: str, use_cache: bool = True) -> Body:
     """The normalised body of one .tf/.tfvars file, or {"error": {...}} when it cannot be read."""
     try:
-        with open(path, "rb") as handle:
-            content = handle.read()
+        content = confine.read_regular(path, _MAX_FILE_BYTES)
     except OSError as exc:
         return {"error": {"line": 0, "column": None, "message": f"cannot read: {exc.strerror}"}}
-    if path.endswith(".tf") and not _RELEVANT.search(content):
+    if path.endswith(".json"):
+        text = _decode(content)
+        if isinstance(text, dict):
+            return text
+        return parse_tfvars_json(text) if path.endswith(".tfvars.json") \
+            else parse_json_text(text)
+    if path.endswith(".tf") and not _RELEVANT.search(content) \
+            and isinstance(_decode(content[:4096]), str):
         return {"attrs": {}, "lines": {}, "blocks": []}
 
     def compute() -> dict[str, Any]:
         text = _decode(content)
-        return text if isinstance(text, dict) else _parse_text(text)
+        return text if isinstance(text, dict) else _parse_text(text, redact=True)
 
     result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
     # A warm run reads the expression trees too instead of parsing each expression again.

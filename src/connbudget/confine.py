@@ -1,0 +1,150 @@
+"""Which files a scan may read: only regular files inside its scan roots, by real path.
+
+The scan roots are the paths given on the command line, widened to the repository that holds
+them (the nearest directory with `.git`). A path an input names (`file()`, `templatefile()`,
+`%include`, a module source, a var-file from a config) is read only when its real path lies
+inside a root; `/proc`, `/dev`, `/sys`, FIFOs, sockets and devices are never read, so a
+hostile file cannot make a scan print the CI job's environment or block forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
+
+_SYSTEM = ("/proc", "/dev", "/sys")
+
+
+class Refused(OSError):
+    """A path outside the scan roots or not a regular file; the message shows no content."""
+
+
+def _repository_root(directory: str) -> str | None:
+    for candidate in (directory, *_parents(directory)):
+        if os.path.exists(os.path.join(candidate, ".git")):
+            return candidate
+    return None
+
+
+def _parents(directory: str) -> Iterator[str]:
+    while True:
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return
+        directory = parent
+        yield directory
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+class Roots:
+    """The real directories a scan may read under."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        found: dict[str, None] = {}
+        for path in paths:
+            # A named file's directory, not its target's: a symlink named on the command
+            # line that leads out of the tree is reported, not followed.
+            directory = os.path.realpath(path if os.path.isdir(path)
+                                         else os.path.dirname(os.path.abspath(path)))
+            found[_repository_root(directory) or directory] = None
+        self.paths = tuple(found)
+
+    def outside(self, path: str) -> str | None:
+        """Why `path` lies where a scan may not read, or None when it is inside a root."""
+        real = os.path.realpath(path)
+        if any(_inside(real, system) for system in _SYSTEM):
+            return "a system file, never read"
+        if not any(_inside(real, root) for root in self.paths):
+            return "outside the scanned tree, not read"
+        return None
+
+    def problem(self, path: str) -> str | None:
+        """Why `path` may not be read (a message without its content), or None."""
+        outside = self.outside(path)
+        if outside is not None:
+            return outside
+        real = os.path.realpath(path)
+        try:
+            mode = os.stat(real).st_mode
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or 'error'}"
+        if stat.S_ISDIR(mode):
+            return "a directory, not a file"
+        if not stat.S_ISREG(mode):
+            return "not a regular file, not read"
+        return None
+
+
+_ACTIVE: ContextVar[Roots | None] = ContextVar("connbudget_roots", default=None)
+
+
+@contextlib.contextmanager
+def scan_roots(paths: Iterable[str]) -> Iterator[Roots]:
+    """Every confined read inside the block is checked against the roots of `paths`."""
+    roots = Roots(paths)
+    token = _ACTIVE.set(roots)
+    try:
+        yield roots
+    finally:
+        _ACTIVE.reset(token)
+
+
+def roots(fallback: Iterable[str]) -> Roots:
+    """The active scan roots, else the roots of `fallback` (a library call outside a scan)."""
+    active = _ACTIVE.get()
+    return active if active is not None else Roots(fallback)
+
+
+def check(path: str, fallback: Iterable[str]) -> str | None:
+    """Why the file `path` may not be read, or None."""
+    return roots(fallback).problem(path)
+
+
+def outside(path: str, fallback: Iterable[str]) -> str | None:
+    """Why `path` (a file or a directory) lies outside the scan roots, or None."""
+    return roots(fallback).outside(path)
+
+
+def read_regular(path: str, limit: int | None = None) -> bytes:
+    """The bytes of `path` if it is a regular file (never blocks on a FIFO or a device).
+
+    Raises OSError (a `Refused` for a non-regular file, or one larger than `limit`).
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_NOCTTY", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise Refused(0, "not a regular file")
+        data = handle.read() if limit is None else handle.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise Refused(0, f"larger than {limit // 1024 // 1024} MiB")
+    return data
+
+
+def read_head(path: str, size: int) -> bytes:
+    """The first `size` bytes of `path` if it is a regular file, else b""."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_NOCTTY", 0))
+    except OSError:
+        return b""
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return b""
+        try:
+            return handle.read(size)
+        except OSError:
+            return b""
+
+
+def is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
