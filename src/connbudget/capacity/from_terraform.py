@@ -33,6 +33,7 @@ from connbudget.capacity.model import (
 )
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.roles import role_state
 from connbudget.settings import Settings
 
 ECS_MAX_PERCENT_DEFAULT = 200  # aws_ecs_service deployment_maximum_percent (data README)
@@ -354,13 +355,17 @@ def _proxies(model: TerraformModel) -> list[Pooler]:
 
 
 def _roles(model: TerraformModel) -> list[Role]:
+    """LOGIN roles (or roles whose LOGIN is unknown), read as the role rules read them."""
     found: list[Role] = []
     for res in model.by_type("postgresql_role"):
-        name = _text(res.attrs.get("name"))
-        if name is None or res.attrs.get("login") is False:
+        state = role_state(res)
+        if state.name is None or state.login is False:
             continue
         limit = _number(res, res.attrs, "connection_limit", (-1, "postgresql_role default -1"))
-        found.append(Role(name, limit, _where(res)))
+        if limit.known and state.connection_limit != limit.value:
+            limit = unknown(f"{res.address} connection_limit is not an integer", res.file,
+                            limit.origin.line)
+        found.append(Role(state.name, limit, _where(res)))
     return found
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from connbudget.frontends.terraform.evaluate import EvalError, to_bool, to_number, to_string
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
@@ -85,14 +85,32 @@ def _unresolved(attrs: dict[str, Any], state: dict[str, Any],
                   if value is None and attrs.get(name) is not None)
 
 
+class RoleState(NamedTuple):
+    """A `postgresql_role` as PostgreSQL will hold it: provider defaults applied, None unknown."""
+
+    name: str | None
+    login: bool | None
+    superuser: bool | None
+    connection_limit: int | None
+
+
+def role_state(resource: Resource) -> RoleState:
+    """The one reading of a `postgresql_role`: the role rules and the capacity model use it."""
+    attrs = resource.attrs
+    return RoleState(_text(attrs.get("name")), _bool(_attr(attrs, "login")),
+                     _bool(_attr(attrs, "superuser")),
+                     _int(_attr(attrs, "connection_limit")))
+
+
 def role_document(resource: Resource) -> dict[str, Any]:
     attrs = resource.attrs
-    name = _text(attrs.get("name"))
+    role = role_state(resource)
+    name = role.name
     settings = _settings(attrs)
     state = {
-        "login": _bool(_attr(attrs, "login")),
-        "superuser": _bool(_attr(attrs, "superuser")),
-        "connection_limit": _int(_attr(attrs, "connection_limit")),
+        "login": role.login,
+        "superuser": role.superuser,
+        "connection_limit": role.connection_limit,
     }
     return {
         "kind": "role_statement",
