@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 from conftest import run_cli
@@ -108,3 +110,21 @@ def test_text_math_counts_kubernetes_replicas_in_pods() -> None:
     out = run_cli("capacity", KEDA).out
     assert "Deployment/jobs/worker   12 pods x 10 pool" in out
     assert "during a rolling deploy (Deployment/jobs/worker 17 pods): 170 (103 %)" in out
+
+
+def test_an_oversized_manifest_is_refused_once_and_not_read_again(tmp_path: Path) -> None:
+    service = ("---\napiVersion: v1\nkind: Service\nmetadata:\n  name: pgbouncer-{n}\n"
+               "spec:\n  selector:\n    app: pgbouncer-{n}\n")
+    documents = []
+    size = 0
+    while size <= 11 * 1024 * 1024:
+        documents.append(service.format(n=len(documents)))
+        size += len(documents[-1])
+    (tmp_path / "big.yaml").write_text("".join(documents))
+    started = time.monotonic()
+    result = run_cli("capacity", str(tmp_path), "--format", "json")
+    elapsed = time.monotonic() - started
+    assert result.code == 2
+    assert result.json()["errors"] == [
+        {"file": str(tmp_path / "big.yaml"), "line": 0, "message": "larger than 10 MiB"}]
+    assert elapsed < 8, f"{elapsed:.1f} s: the refused file was parsed anyway"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connbudget.capacity.budget import budget_json, build_budget, pin_origin
+from connbudget.capacity.budget import budget_json, build_budget, pin_origin, reserved_defaults
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
@@ -26,16 +26,15 @@ def _pinned_only(model: Model, settings: Settings) -> None:
             continue
         origin = pin_origin(address)
         missing = Value(None, origin, assumed=True)
-        rds = Value(2, Origin("default: rds.rds_superuser_reserved_connections 2 (data README)"))
+        (_, superuser), (_, rds_superuser) = reserved_defaults()
         if not address.startswith(("aws_db_instance.", "aws_rds_cluster.", "module.")):
             # nothing says it is RDS: a pin of `reserved` states RDS's 2 extra slots if it is
-            rds = Value(0, Origin("a pinned database not known to be RDS: no "
-                                  "rds.rds_superuser_reserved_connections"))
+            rds_superuser = Value(0, Origin("a pinned database not known to be RDS: no "
+                                            "rds.rds_superuser_reserved_connections"))
         model.databases.append(Database(
             Location(address, "", 0), "postgres", None,
             Value(pin.max_connections, origin) if pin.max_connections is not None else missing,
-            Value(3, Origin("default: superuser_reserved_connections 3 (data README)")),
-            rds, aliases={address}))
+            superuser, rds_superuser, aliases={address}))
 
 
 def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:

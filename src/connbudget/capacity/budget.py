@@ -30,6 +30,18 @@ RDS_SUPERUSER_RESERVED_DEFAULT = 2
 _README = "data README"
 
 
+def _reserved_default(name: str, default: int) -> tuple[str, Value]:
+    return name, Value(default, Origin(f"default: {name} {default} ({_README})"))
+
+
+def reserved_defaults() -> tuple[tuple[str, Value], tuple[str, Value]]:
+    """The reserved-slot parameters and their defaults, each with its origin: the one place
+    they are defined."""
+    return (_reserved_default("superuser_reserved_connections", SUPERUSER_RESERVED_DEFAULT),
+            _reserved_default("rds.rds_superuser_reserved_connections",
+                              RDS_SUPERUSER_RESERVED_DEFAULT))
+
+
 def max_connections_from_parameter(text: str, instance_class: str | None, origin: Origin,
                                    settings: Settings) -> Value:
     """A parameter group's max_connections: literal, or formula on the class's memory."""

@@ -19,7 +19,6 @@ DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.sv
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from connbudget.capacity.from_pgbouncer import during_deploy, from_env
@@ -27,21 +26,12 @@ from connbudget.capacity.match import enclosing_root
 from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.model import Autoscaler, Container, Workload
+from connbudget.frontends.kubernetes.model import Autoscaler, Container, Service, Workload
 from connbudget.frontends.kubernetes.objects import load_kubernetes
-from connbudget.frontends.kubernetes.safeyaml import LList, LMap, read_documents
 from connbudget.settings import Settings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _SERVERS = ("gunicorn", "puma")
-
-
-@dataclass(frozen=True)
-class _Service:
-    name: str
-    namespace: str | None
-    selector: dict[str, str]
-    file: str
 
 
 @dataclass
@@ -54,47 +44,6 @@ class Found:
 def _same_namespace(left: str | None, right: str | None) -> bool:
     """A manifest without a namespace goes to whatever namespace it is applied in."""
     return left is None or right is None or left == right
-
-
-def _labels(value: object) -> dict[str, str]:
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, LMap) else {}
-
-
-def _services_and_pods(paths: Sequence[str]) -> tuple[list[_Service],
-                                                       dict[tuple[str, str], dict[str, str]]]:
-    """Services with their selectors; the pod labels of each workload (file, name).
-
-    The Kubernetes front end reports unreadable files; here they are skipped.
-    """
-    services: list[_Service] = []
-    pods: dict[tuple[str, str], dict[str, str]] = {}
-    for path in paths:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                documents, _ = read_documents(handle.read(), path)
-        except OSError:
-            continue
-        stack = list(documents)
-        while stack:
-            document = stack.pop()
-            if not isinstance(document, LMap):
-                continue
-            kind = document.get("kind")
-            metadata = document.get("metadata")
-            spec = document.get("spec")
-            name = str(metadata.get("name", "")) if isinstance(metadata, LMap) else ""
-            if kind == "List" and isinstance(document.get("items"), LList):
-                stack.extend(document["items"])
-            elif kind == "Service" and isinstance(spec, LMap):
-                namespace = metadata.get("namespace") if isinstance(metadata, LMap) else None
-                services.append(_Service(name, str(namespace) if namespace else None,
-                                         _labels(spec.get("selector")), path))
-            elif kind in ("Deployment", "StatefulSet") and isinstance(spec, LMap):
-                template = spec.get("template")
-                meta = template.get("metadata") if isinstance(template, LMap) else None
-                pods[(path, name)] = _labels(meta.get("labels") if isinstance(meta, LMap)
-                                             else None)
-    return services, pods
 
 
 def _address(workload: Workload) -> str:
@@ -222,11 +171,10 @@ def _pod(workload: Workload, address: str, settings: Settings,
 
 
 def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value,
-                services: list[_Service], pods: dict[tuple[str, str], dict[str, str]],
-                ) -> tuple[list[Pooler], list[InputError]]:
+                services: list[Service]) -> tuple[list[Pooler], list[InputError]]:
     poolers: list[Pooler] = []
     errors: list[InputError] = []
-    labels = pods.get((workload.file, workload.name), {})
+    labels = workload.pod_labels
     names = {s.name for s in services if s.selector and _same_namespace(
         s.namespace, workload.namespace) and s.selector.items() <= labels.items()}
     for container in workload.containers:
@@ -247,7 +195,6 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
     """Workloads as clients and poolers. An autoscaler or Service names a workload only within
     one Terraform root (match.enclosing_root): two roots may each hold a Deployment `api`."""
     manifests = load_kubernetes(paths)
-    services, pods = _services_and_pods(paths)
     out = Found([], [], list(manifests.errors))
     for workload in manifests.workloads:
         address = _address(workload)
@@ -257,7 +204,7 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
         maximum = _max_replicas(workload, address, scaler)
         deploy = _deploy_replicas(workload, maximum)
         poolers, errors = _pgbouncers(workload, address, maximum, deploy, [
-            s for s in services if enclosing_root(s.file, roots) == root], pods)
+            s for s in manifests.services if enclosing_root(s.file, roots) == root])
         out.poolers += poolers
         out.errors += errors
         task, notes = _pod(workload, address, settings)

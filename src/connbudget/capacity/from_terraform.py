@@ -12,7 +12,6 @@ terraform-aws-modules defaults used when an input is not set (variables.tf of ea
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
@@ -32,7 +31,15 @@ from connbudget.capacity.model import (
     unknown,
 )
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
-from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.model import (
+    ModuleCall,
+    Parameter,
+    Resource,
+    TerraformModel,
+    Unknown,
+    line_of,
+    parameters,
+)
 from connbudget.frontends.terraform.roles import role_state
 from connbudget.settings import Settings
 
@@ -51,24 +58,6 @@ _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-auror
 _ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
 _ALARM_MODULE = re.compile(
     r"terraform-aws-modules/(?:terraform-aws-)?cloudwatch.*//modules/metric-alarm$")
-
-
-@functools.lru_cache(maxsize=256)
-def _lines(path: str) -> tuple[str, ...]:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return tuple(handle.read().splitlines())
-    except OSError:
-        return ()
-
-
-def _line_of(file: str, start: int, end: int, needle: str) -> int:
-    """The line inside a block where `needle` (an attribute name or quoted value) appears."""
-    pattern = re.compile(rf"^\s*\"?{re.escape(needle)}\"?\s*[=:]|\"{re.escape(needle)}\"")
-    for number in range(start, min(end, len(_lines(file))) + 1):
-        if pattern.search(_lines(file)[number - 1]):
-            return number
-    return start
 
 
 def _where(block: Resource | ModuleCall) -> Location:
@@ -109,7 +98,7 @@ def _int(value: Any) -> int | None:
 
 def _number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
             default: tuple[int, str] | None) -> Value:
-    line = _line_of(block.file, block.line, block.end_line, key)
+    line = line_of(block, key)
     if key not in attrs or attrs[key] is None:
         if default is None:
             return unknown(f"{block.address} sets no {key}", block.file, block.line)
@@ -152,59 +141,49 @@ def _refers_to(value: Any, resource: Resource) -> bool:
 
 # --- databases -----------------------------------------------------------------------------
 
-def _parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> dict[str, Value]:
-    """Parameter name -> its value (as text) and where it is set."""
-    found: dict[str, Value] = {}
-    for entry in entries:
-        name = _text(entry.get("name"))
-        if not name:
-            continue
-        raw = entry.get("value")
-        line = _line_of(block.file, block.line, block.end_line, name)
-        origin = Origin(f"{block.address} parameter {name}", block.file, line)
-        if isinstance(raw, Unknown):
-            found[name] = unknown(f"{origin.text} = {raw.expression} is unresolved", block.file,
-                                  line)
-        elif raw is not None:
-            # the formula text is kept in the origin; the value is evaluated later
-            found[name] = Value(None, Origin(f"{origin.text}={raw}", block.file, line))
-    return found
+def _parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]
+                ) -> dict[str, Parameter]:
+    """Parameter name -> the parameter as set (a later entry wins); unset values are not set."""
+    return {p.name: p for p in parameters(block, entries) if p.value is not None}
 
 
-def _param_text(value: Value) -> str:
-    return value.origin.text.split("=", 1)[1] if "=" in value.origin.text else ""
+def _param_origin(param: Parameter) -> Origin:
+    return Origin(f"{param.block} parameter {param.name}", param.file, param.line)
+
+
+def _unresolved(param: Parameter) -> Value | None:
+    """The unknown a parameter whose value could not be resolved gives; None when resolved."""
+    if not isinstance(param.value, Unknown):
+        return None
+    return unknown(f"{_param_origin(param).text} = {param.value.expression} is unresolved",
+                   param.file, param.line)
 
 
 def _limits(where: Location, engine: str, instance_class: str | None,
-            params: dict[str, Value], settings: Settings,
+            params: dict[str, Parameter], settings: Settings,
             serverless: tuple[float | None, float | None] | None) -> tuple[Value, Value, Value]:
     origin = Origin(where.address, where.file, where.line)
-    if "max_connections" in params and _param_text(params["max_connections"]):
-        param = params["max_connections"]
-        name_origin = Origin(param.origin.text.split("=", 1)[0], param.origin.file,
-                             param.origin.line)
-        max_connections = budget.max_connections_from_parameter(
-            _param_text(param), instance_class, name_origin, settings)
-    elif "max_connections" in params:
-        max_connections = params["max_connections"]
+    param = params.get("max_connections")
+    if param is not None:
+        max_connections = _unresolved(param) or budget.max_connections_from_parameter(
+            f"{param.value}", instance_class, _param_origin(param), settings)
     elif serverless is not None:
         max_connections = budget.max_connections_serverless(serverless[1], serverless[0], origin)
     else:
         max_connections = budget.max_connections_from_class(engine, instance_class, origin,
                                                             settings)
     reserved = []
-    for name, default in (("superuser_reserved_connections", budget.SUPERUSER_RESERVED_DEFAULT),
-                          ("rds.rds_superuser_reserved_connections",
-                           budget.RDS_SUPERUSER_RESERVED_DEFAULT)):
+    for name, default in budget.reserved_defaults():
         setting = params.get(name)
-        number = _int(_param_text(setting)) if setting else None
-        if setting is not None and number is not None:
-            reserved.append(Value(number, Origin(setting.origin.text.split("=", 1)[0],
-                                                 setting.origin.file, setting.origin.line)))
-        elif setting is not None:
-            reserved.append(setting)
+        if setting is None:
+            reserved.append(default)
+            continue
+        number = _int(setting.value) if not isinstance(setting.value, Unknown) else None
+        if number is not None:
+            reserved.append(Value(number, _param_origin(setting)))
         else:
-            reserved.append(Value(default, Origin(f"default: {name} {default} (data README)")))
+            reserved.append(_unresolved(setting) or unknown(
+                f"{_param_origin(setting).text} is not a number", setting.file, setting.line))
     return max_connections, reserved[0], reserved[1]
 
 
@@ -217,8 +196,9 @@ def _is_postgres(engine: Any) -> bool:
     return not isinstance(engine, str) or "postgres" in engine.lower()
 
 
-def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any) -> dict[str, Value]:
-    params: dict[str, Value] = {}
+def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any
+                  ) -> dict[str, Parameter]:
+    params: dict[str, Parameter] = {}
     if ref is None:
         return params
     for type_ in types:
@@ -498,7 +478,7 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
             continue
         definition = definitions[0]
         origin = Origin(f"{definition.address} container_definitions", definition.file,
-                        _line_of(definition.file, definition.line, definition.end_line,
+                        line_of(definition,
                                  "container_definitions"))
         containers = _containers(definition.attrs.get("container_definitions"))
         desired = _number(service, service.attrs, "desired_count",
@@ -525,7 +505,7 @@ def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
             continue
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,
-                        _line_of(call.file, call.line, call.end_line, "container_definitions"))
+                        line_of(call, "container_definitions"))
         task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings)
         if task is None:
             continue
@@ -574,7 +554,7 @@ def _alarm(block: Resource | ModuleCall, attrs: dict[str, Any]) -> Alarm | None:
     known = not unresolved and isinstance(dimensions, dict) and (bool(targets) or not dimension)
     # an alarm with no DBInstanceIdentifier/DBClusterIdentifier dimension watches no one database
     threshold = attrs.get("threshold")
-    line = _line_of(block.file, block.line, block.end_line, "threshold")
+    line = line_of(block, "threshold")
     number = None if isinstance(threshold, (Unknown, bool)) else _float(threshold)
     why = f"{block.address} threshold" + ("" if number is not None else " (unresolved)")
     comparison = attrs.get("comparison_operator")

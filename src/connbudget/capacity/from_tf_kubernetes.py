@@ -15,11 +15,11 @@ from typing import Any
 
 from connbudget.capacity.commands import apply_command, words
 from connbudget.capacity.from_pgbouncer import during_deploy, from_env, pooler_from_config
-from connbudget.capacity.from_terraform import _blocks, _line_of, _number, _refs, _text
+from connbudget.capacity.from_terraform import _blocks, _number, _refs, _text
 from connbudget.capacity.model import Client, Location, Model, Origin, Value, unknown
 from connbudget.capacity.pools import EnvVar, merge, pool_settings
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
-from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
 from connbudget.settings import Settings
 
 _DEPLOYMENTS = ("kubernetes_deployment", "kubernetes_deployment_v1")
@@ -70,7 +70,7 @@ def _deploy(res: Resource, kind: str, maximum: Value) -> Value:
     default = "" if "max_surge" in rolling else " (Kubernetes default)"
     return Value(maximum.value + extra, Origin(
         f"{maximum.value} replicas + max_surge {text}{default} = {extra} more pods", res.file,
-        _line_of(res.file, res.line, res.end_line, "max_surge")))
+        line_of(res, "max_surge")))
 
 
 def _env(container: dict[str, Any]) -> dict[str, EnvVar]:

@@ -81,6 +81,7 @@ class Workload:
     file: str
     line: int
     unknown: tuple[str, ...] = ()  # values present but not usable (e.g. replicas: "{{ x }}")
+    pod_labels: dict[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,18 @@ class ConfigMap:
     line: int
 
 
+@dataclass(frozen=True)
+class Service:
+    name: str
+    namespace: str | None
+    selector: dict[str, str]
+    file: str
+
+
 @dataclass
 class KubernetesInputs:
     workloads: list[Workload] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
     autoscalers: list[Autoscaler] = field(default_factory=list)
     config_maps: list[ConfigMap] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)

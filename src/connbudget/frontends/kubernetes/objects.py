@@ -19,6 +19,7 @@ from connbudget.frontends.kubernetes.model import (
     Container,
     EnvVar,
     KubernetesInputs,
+    Service,
     Surge,
     Workload,
 )
@@ -118,7 +119,17 @@ def _workload(document: LMap, kind: str, file: str) -> Workload:
     return Workload(kind=kind, name=name, namespace=namespace, replicas=replicas,
                     replicas_line=_line(spec, "replicas"), containers=containers,
                     max_surge=_surge(document, kind, file), file=file, line=document.line,
-                    unknown=unknown)
+                    unknown=unknown, pod_labels=_labels(
+                        _map(_map(spec.get("template")).get("metadata")).get("labels")))
+
+
+def _labels(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, LMap) else {}
+
+
+def _service(document: LMap, file: str) -> Service:
+    name, namespace = _metadata(document)
+    return Service(name, namespace, _labels(_map(document.get("spec")).get("selector")), file)
 
 
 def _container(item: LMap, file: str, line: int) -> Container:
@@ -251,6 +262,8 @@ def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
         found.autoscalers.append(_autoscaler(document, kind, file))
     elif kind == "ConfigMap":
         found.config_maps.append(_config_map(document, file))
+    elif kind == "Service" and isinstance(document.get("spec"), LMap):
+        found.services.append(_service(document, file))
 
 
 def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInputs:
@@ -265,7 +278,7 @@ def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInput
     found.workloads = [
         Workload(w.kind, w.name, w.namespace, w.replicas, w.replicas_line,
                  tuple(_resolve_env(c, w.namespace, found.config_maps) for c in w.containers),
-                 w.max_surge, w.file, w.line, w.unknown)
+                 w.max_surge, w.file, w.line, w.unknown, w.pod_labels)
         for w in found.workloads]
     return found
 

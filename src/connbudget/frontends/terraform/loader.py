@@ -289,7 +289,7 @@ class ModuleContext(Context):
                     f"{self.prefix}module.{name}{suffix}", to_string(source)
                     if isinstance(source, (str, int, float)) else str(attrs.get("source")),
                     version if isinstance(version, str) else None, inputs, block.file,
-                    block.line, block.end_line, root=self.root_directory))
+                    block.line, block.end_line, root=self.root_directory, body=block.body))
             return None
         target = os.path.normpath(os.path.join(self.directory, str(source)))
         real = os.path.realpath(target)
@@ -346,7 +346,7 @@ class ModuleContext(Context):
                 values["count" if "count" in attrs else "for_each"] = unknown_expansion
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
-                block.line, block.end_line, self.address, dict(block.body["lines"]),
+                block.line, block.end_line, self.address, block.body,
                 root=self.root_directory))
 
     def _data(self, block: _Block) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,20 @@ class Unknown:
     parts: tuple[Unknown, ...] = ()  # the unresolved pieces inside `partial`
 
 
+def _source_lines(body: dict[str, Any]) -> list[tuple[int, str]]:
+    """(line, text) of every attribute of a parsed block and its nested blocks, comments left
+    out: `name = value`, then each further line of a multi-line value."""
+    found: list[tuple[int, str]] = []
+    for name, text in body.get("attrs", {}).items():
+        line = body.get("lines", {}).get(name, body.get("line", 0))
+        first, *rest = str(text).split("\n")
+        found.append((line, f"{name} = {first}"))
+        found.extend((line + offset, more) for offset, more in enumerate(rest, start=1))
+    for block in body.get("blocks", []):
+        found.extend(_source_lines(block))
+    return sorted(found)
+
+
 @dataclass
 class Resource:
     type: str
@@ -31,7 +46,8 @@ class Resource:
     line: int
     end_line: int
     module_path: str = ""
-    attr_lines: dict[str, int] = field(default_factory=dict)  # top-level attribute -> its line
+    # the parsed block: attribute texts and the lines of its attributes and nested blocks
+    body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # the root module's directory, as given: each root is its own configuration
     root: str = field(default="", compare=False)
 
@@ -46,6 +62,39 @@ class ModuleCall:
     line: int
     end_line: int
     root: str = field(default="", compare=False)  # the root module's directory, as given
+    body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+def line_of(block: Resource | ModuleCall, needle: str) -> int:
+    """The line inside the block where `needle` (an attribute or key name, or a quoted string)
+    is set, from the parsed block (comments are not read); the block's line when absent."""
+    pattern = re.compile(rf"^\s*\"?{re.escape(needle)}\"?\s*[=:]|\"{re.escape(needle)}\"")
+    return next((line for line, text in _source_lines(block.body) if pattern.search(text)),
+                block.line)
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A database parameter as a block sets it (`parameter { name value }`, or an entry of a
+    module's parameter list): the value evaluated (text, number or Unknown), with its line."""
+
+    name: str
+    value: Any
+    block: str  # the address of the resource or module call that sets it
+    file: str
+    line: int
+
+
+def parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> list[Parameter]:
+    """The named entries of a block's parameter list, in order; entries without a name are
+    not parameters."""
+    found = []
+    for entry in entries:
+        name = entry.get("name")
+        if isinstance(name, str) and name:
+            found.append(Parameter(name, entry.get("value"), block.address, block.file,
+                                   line_of(block, name)))
+    return found
 
 
 @dataclass
