@@ -11,10 +11,33 @@ from connbudget.capacity.rules.common import anchor, make_finding, path_text
 from connbudget.report import Finding
 
 
+def _known_overflow(budget: Budget, usable: int, skip_cb101: bool) -> list[Finding]:
+    """Part of the worst case is unknown (CB103 says which), but the known part alone already
+    exceeds the usable slots (CB101) or the alert threshold (CB102), whatever the rest is."""
+    known = [p for p in budget.paths if p.steady.known and p.steady.value is not None]
+    unknown = [p.name for p in budget.paths if p not in known]
+    least = sum(p.steady.value or 0 for p in known)
+    target = math.floor(budget.threshold * usable)
+    if not unknown or least <= target or (skip_cb101 and least > usable):
+        return []
+    label = budget.database.where.label
+    rule, compared = ("CB101", ">") if least > usable else ("CB102", "is above the alert "
+                                                           "threshold of")
+    return [make_finding(
+        rule, anchor(budget),
+        f"worst case at least {least} connections to {label} "
+        f"({'; '.join(path_text(p) for p in known)}) {compared} usable {usable} "
+        f"(max_connections {budget.max_connections.value} - {budget.reserved.value} reserved): "
+        f"{percent(least, usable)} %, before {', '.join(unknown)}, whose share is unknown",
+        "\n".join(budget_fixes(budget, least, target)), budget.database.where.address)]
+
+
 def budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
     usable = budget.usable
-    if usable is None or budget.steady is None or usable <= 0:
+    if usable is None or usable <= 0:
         return []
+    if budget.steady is None:
+        return _known_overflow(budget, usable, skip_cb101)
     where = anchor(budget)
     address, label = budget.database.where.address, budget.database.where.label
     target = math.floor(budget.threshold * usable)
