@@ -88,9 +88,11 @@ def test_pgbouncer_rollout_runs_a_surge_replica_beside_the_old_ones() -> None:
 def test_pgbouncer_fix_shares_the_totals_out_over_the_replicas_of_a_rollout() -> None:
     findings = {f["rule_id"]: f for f in _report(PGBOUNCER)["findings"]}
     # alert threshold 80 % of usable 95 = 76 over 3 replicas during a rollout
-    assert findings["CB104"]["fix"].splitlines()[1:4] == [
-        "; per replica: 2 replicas, 3 during a rolling deploy", "pool_mode = transaction",
-        "max_db_connections = 25"]
+    assert findings["CB104"]["fix"].splitlines() == [
+        "[databases]", "shop = ... max_db_connections=25", "", "[pgbouncer]",
+        "; per database and process: 2 replicas, 3 during a rolling deploy share the total",
+        "max_db_connections = 25", "max_client_conn = 128"]
+    # the pooler's own pool mode is kept: only CB106 suggests another
     # 25 pods + 25 % surge = 32 pods x 8 = 256 client connections over 2 replicas
     assert findings["CB105"]["fix"].splitlines()[-1] == "max_client_conn = 128"
 

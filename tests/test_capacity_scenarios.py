@@ -218,12 +218,14 @@ def test_single_root_run_shows_no_root() -> None:
         "capacity", "fixtures/capacity/two-roots/prod").out
 
 
-def test_ini_outside_every_root_takes_the_single_database_of_the_run() -> None:
+def test_ini_outside_every_root_naming_a_host_no_database_answers_to_is_not_guessed() -> None:
+    # the single database of the run is not a fallback for a host the ini states
     report = _capacity("fixtures/capacity/two-roots/prod",
                        "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini")
-    paths = {c["client"]: c for c in report["budgets"][0]["clients"]}
-    pooler = paths["fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"]
-    assert pooler["matched_by"] == "the single database in fixtures/capacity/two-roots/prod"
+    assert not report["budgets"][0]["clients"]
+    [finding] = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    assert finding["resource"] == "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"
+    assert "which no scanned database or pooler answers to" in finding["message"]
 
 
 def test_ini_outside_every_root_is_not_guessed_among_several_databases() -> None:

@@ -128,7 +128,7 @@ def test_clients_mapping_may_name_a_database_in_a_sibling_root() -> None:
 
 
 def test_remote_state_naming_no_scanned_root_is_reported_not_guessed(tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "capacity" / "multi-root" / "web", tmp_path / "web")
+    shutil.copytree(FIXTURES / "stacks" / "multi-root" / "web", tmp_path / "web")
     (tmp_path / "web" / "db.tf").write_text(
         'resource "aws_db_instance" "cache" {\n  engine         = "postgres"\n'
         '  instance_class = "db.t3.micro"\n}\n')

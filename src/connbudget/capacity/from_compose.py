@@ -91,4 +91,5 @@ def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
         model.clients.append(Client(
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
+            database=item.database,
             notes=[*item.notes, *service.notes]))

@@ -26,10 +26,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget import confine
 from connbudget.capacity.from_pgbouncer import during_deploy, pooler_from_config
 from connbudget.capacity.model import Database, Location, Origin, Pooler, Value, unknown
 from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.safeyaml import LList, LMap, _text, read_documents
+from connbudget.frontends.kubernetes.safeyaml import (
+    MAX_FILE_BYTES,
+    LList,
+    LMap,
+    _text,
+    read_documents,
+)
 from connbudget.frontends.pgbouncer.ini import _check, _entry, load_pgbouncer_text
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
 
@@ -266,10 +273,12 @@ def from_operators(paths: Sequence[str]) -> Found:
     documents: list[tuple[LMap, str]] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8-sig", errors="replace") as handle:
-                read, _ = read_documents(handle.read(), path)  # errors: the Kubernetes reader
+            # the Kubernetes reader reports what is refused (size, FIFOs, outside the tree)
+            data = confine.read_regular(path, MAX_FILE_BYTES)
         except OSError:
             continue
+        text = data.decode("utf-8", "replace").removeprefix("\ufeff")
+        read, _ = read_documents(text, path)
         stack = list(read)
         while stack:
             document = stack.pop(0)

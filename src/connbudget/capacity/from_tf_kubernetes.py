@@ -147,4 +147,4 @@ def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) ->
             out.clients.append(Client(
                 "kubernetes", where, maximum, deploy, task.processes, task.pool,
                 task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
-                refs=task.refs, user=task.user, notes=task.notes))
+                refs=task.refs, user=task.user, database=task.database, notes=task.notes))

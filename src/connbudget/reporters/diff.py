@@ -12,6 +12,12 @@ from connbudget.reporters._common import line_of, relative_path
 from connbudget.reporters.markdown import _cell
 
 
+def _code(text: str) -> str:
+    """A code span in a table cell: literal inside, so only backticks, pipes and line breaks
+    need care."""
+    return "`" + " ".join(text.replace("`", "'").replace("|", "\\|").split()) + "`"
+
+
 def _change(before: Any, after: Any, arrow: str) -> str:
     return f"{before} {arrow} {after}" if before != after else f"{after}"
 
@@ -87,7 +93,7 @@ def _markdown_findings(title: str, findings: list[Finding]) -> list[str]:
 
 
 def render_markdown(comparison: Comparison) -> str:
-    lines = [f"## connbudget: connection budgets against `{_cell(comparison.base)}`", ""]
+    lines = [f"## connbudget: connection budgets against {_code(comparison.base)}", ""]
     if comparison.databases:
         lines += ["| database | max_connections | usable | worst case | verdict |",
                   "|---|---|---|---|---|"]
@@ -96,7 +102,7 @@ def render_markdown(comparison: Comparison) -> str:
                 _numbers(entry, "→"), ("max_connections ", "usable ", "worst case "), strict=True)]
             state = ("new" if entry["before"] is None else "removed" if entry["after"] is None
                      else _verdict_change(entry) if entry["changed"] else "unchanged")
-            lines.append("| " + " | ".join([f"`{_cell(entry['database'])}`",
+            lines.append("| " + " | ".join([_code(entry["database"]),
                                              *(_cell(n) for n in numbers), _cell(state)]) + " |")
         lines.append("")
     lines += _markdown_findings("New findings", comparison.new)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
@@ -124,8 +125,7 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
     errors: list[InputError] = []
     for path in paths:
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = confine.read_regular(path, MAX_FILE_BYTES + 1)  # never blocks on a FIFO
         except OSError as error:
             errors.append(InputError(path, 0, f"cannot read: {error.strerror or error}"))
             continue
