@@ -30,7 +30,8 @@ def test_pyproject_section_sets_every_key() -> None:
     assert settings.disabled_rules == {"CB005", "CB103"}
     assert settings.exclude == ["legacy/", "/build", "**/*.generated.sql"]
     assert settings.instance_class_safety_factor == 0.9
-    assert settings.var_files == [str(CONFIG / "full" / "env" / "prod.tfvars")]
+    # the config's var-files are kept apart: they are read only inside the scan roots
+    assert settings.config_var_files == [str(CONFIG / "full" / "env" / "prod.tfvars")]
     assert settings.databases == {"aws_db_instance.main": DatabaseOverride(400, 5)}
     assert settings.clients == {"aws_ecs_service.worker": "aws_db_instance.main"}
     assert settings.default_pool_sizes == {"PG_POOL_SIZE": 10, "hikari": 10}

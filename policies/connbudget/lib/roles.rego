@@ -40,17 +40,27 @@ resource := input.resource if {
 # statement leaves possible.
 possible(state, attribute) := values if {
 	is_object(state)
-	others := object.get(object.get(state, "maybe", {}), attribute, [])
+	others := as_array(object.get(as_object(object.get(state, "maybe", {})), attribute, []))
 	values := {state[attribute]} | {value | some value in others}
 }
 
 # Every value a setting may have (null: not set).
 possible_setting(state, setting) := values if {
 	is_object(state)
-	value := object.get(object.get(state, "settings", {}), setting, null)
-	others := object.get(object.get(object.get(state, "maybe", {}), "settings", {}), setting, [])
+	value := object.get(as_object(object.get(state, "settings", {})), setting, null)
+	maybe := as_object(object.get(state, "maybe", {}))
+	others := as_array(object.get(as_object(object.get(maybe, "settings", {})), setting, []))
 	values := {value} | {other | some other in others}
 }
+
+# A value as an object or an array, whatever JSON type a hand-written document holds there.
+as_object(value) := value if {
+	is_object(value)
+} else := {}
+
+as_array(value) := value if {
+	is_array(value)
+} else := []
 
 name := input.role.name if {
 	is_string(input.role.name)
