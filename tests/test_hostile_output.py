@@ -16,6 +16,9 @@ from connbudget.cli import FORMATS
 HOSTILE = FIXTURES / "hostile"
 
 
+REFUSES = "PgBouncer 1.25 refuses to start: "
+
+
 def run_main(*args: str) -> Outcome:
     """In this process, bounded: a hang (a blocking FIFO, a runaway evaluation) fails."""
     return _run_main(*args, timeout=180)
@@ -104,8 +107,8 @@ def test_pgbouncer_errors_show_no_text_of_the_file(tmp_path: Path) -> None:
     outcome = run_main("capacity", str(path), "--format", "json")
     assert secret not in outcome.out + outcome.err
     assert [(e["line"], e["message"]) for e in outcome.json()["errors"]] == [
-        (1, "a setting outside any section"),
-        (3, "database 'app': expected key=value at character 9"),
-        (5, "unclosed section header"),
-        (6, "max_client_conn: the value is not an integer"),
-        (7, "pool_mode: the value is not one of session, transaction, statement")]
+        (1, f"{REFUSES}syntax error: a setting outside any section"),
+        (3, f"{REFUSES}database 'app': expected key=value at character 9"),
+        (5, f"{REFUSES}syntax error: unclosed section header"),
+        (6, f"{REFUSES}max_client_conn: the value is not an integer"),
+        (7, f"{REFUSES}pool_mode: the value is not one of session, transaction, statement")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
 from connbudget.catalogue import RULES
@@ -37,8 +38,11 @@ def render_gitlab(report: Report, settings: Settings) -> str:
             description += f" Fix: {finding.fix}"
         issues.append(_issue(description, rule.id, fingerprint, SEVERITIES[rule.severity],
                              finding.file, finding.line))
+    seen: Counter[str] = Counter()
     for error in report.errors:
         key = f"input-error\0{relative_path(error.file)}\0{error.message}"
+        seen[key] += 1  # the same error twice in a file: an occurrence number, in file order
+        key += f"\0{seen[key]}"
         issues.append(_issue(f"connbudget could not read this input: {error.message}",
                              "input-error", hashlib.sha256(key.encode()).hexdigest(),
                              "critical", error.file, error.line))
