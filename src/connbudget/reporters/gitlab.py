@@ -41,8 +41,9 @@ def render_gitlab(report: Report, settings: Settings) -> str:
     seen: Counter[str] = Counter()
     for error in report.errors:
         key = f"input-error\0{relative_path(error.file)}\0{error.message}"
-        seen[key] += 1  # the same error twice in a file: an occurrence number, in file order
-        key += f"\0{seen[key]}"
+        seen[key] += 1
+        if seen[key] > 1:  # the same error again in a file: an occurrence number, in file order
+            key += f"\0{seen[key]}"
         issues.append(_issue(f"connbudget could not read this input: {error.message}",
                              "input-error", hashlib.sha256(key.encode()).hexdigest(),
                              "critical", error.file, error.line))
