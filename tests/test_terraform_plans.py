@@ -96,9 +96,15 @@ def _budget(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _without_alarm_fix(budget: dict[str, Any]) -> dict[str, Any]:
+    # CB109's fix quotes where the database was read: the plan or its .tf file
+    return {**budget, "findings": [f if f[0] != "CB109" else f[:2] for f in budget["findings"]]}
+
+
 def test_the_budget_of_a_plan_is_the_budget_of_its_tf_files() -> None:
     plan = _budget(_report("capacity", CAPACITY_PLAN))
-    assert plan == _budget(_report("capacity", "fixtures/plans/capacity"))
+    assert _without_alarm_fix(plan) == _without_alarm_fix(
+        _budget(_report("capacity", "fixtures/plans/capacity")))
     assert plan["budgets"][0]["worst_case"] == 120
     assert plan["findings"][0][:2] == ("CB101", "aws_db_instance.main")
 
@@ -125,7 +131,7 @@ def test_a_task_known_only_after_apply_is_an_unknown_pool_never_a_silent_zero() 
         "aws_db_instance.main", 95, None)
     assert client["client"] == "aws_ecs_service.api" and client["max_tasks"] == 12
     assert "known only after apply" in client["sources"]["pool"]["source"]
-    assert [f["rule_id"] for f in report["findings"]] == ["CB103"]
+    assert [f["rule_id"] for f in report["findings"]] == ["CB109", "CB103"]
 
 
 def test_a_broken_plan_is_a_located_error_and_the_other_inputs_are_still_read() -> None:
@@ -136,4 +142,4 @@ def test_a_broken_plan_is_a_located_error_and_the_other_inputs_are_still_read() 
     assert [(e["file"], e["line"]) for e in report["errors"]] == [
         ("fixtures/plans/broken.tfplan.json", 17)]
     assert report["errors"][0]["message"].startswith("not valid JSON: ")
-    assert [f["rule_id"] for f in report["findings"]] == ["CB101"]
+    assert [f["rule_id"] for f in report["findings"]] == ["CB101", "CB109"]

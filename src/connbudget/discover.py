@@ -15,7 +15,8 @@ _YAML = (".yaml", ".yml")
 _INI = (".ini", ".ini.j2", ".conf", ".cfg")
 _TERRAFORM = (".tf", ".tf.json")
 _VARS = (".tfvars", ".tfvars.json")
-_KNOWN = (".sql", *_TERRAFORM, *_VARS, *_INI, *_YAML)
+# plans are told by their content, CloudFormation by its head: their usual endings are read too
+_KNOWN = (".sql", *_TERRAFORM, *_VARS, *_INI, *_YAML, ".json", ".tfplan", ".plan", ".template")
 _PGBOUNCER_SECTION = re.compile(rb"^[ \t]*\[(?:pgbouncer|databases)\][ \t]*\r?$",
                                 re.MULTILINE | re.IGNORECASE)
 _KUBERNETES_KIND = re.compile(rb"^kind:[ \t]*[\"']?[A-Za-z]+", re.MULTILINE)

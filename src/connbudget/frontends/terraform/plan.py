@@ -217,6 +217,7 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
     planned = _dict(_dict(plan.get("planned_values")).get("root_module"))
     prior = _dict(_dict(_dict(plan.get("prior_state")).get("values")).get("root_module"))
     configuration = _config_index(plan)
+    lines = text.split("\n")
     planned_spans = _Spans(text, max(text.find('"planned_values"'), 0))
     prior_spans = _Spans(text, max(text.find('"prior_state"'), 0))
     found: list[Resource] = []
@@ -240,8 +241,18 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
         calls = tuple(_module_path(address))
         config = _dict(configuration.get((calls, _split(address)[1]), {}).get("expressions"))
         found.append(Resource(kind, name, address, _attributes(plan, config, resource, change),
-                              path, span[0], span[1], _split(address)[0], root=path))
+                              path, span[0], span[1], _split(address)[0], root=path,
+                              body=_body(lines, span)))
     return found
+
+
+def _body(lines: list[str], span: tuple[int, int]) -> dict[str, Any]:
+    """The resource's lines of plan JSON as a parsed block's body, so that `line_of` finds the
+    line of a planned value (`"max_capacity": 12,`) as it finds an attribute in HCL."""
+    first, last = span
+    numbered = {str(number): lines[number - 1]
+                for number in range(first, min(last, len(lines)) + 1)}
+    return {"attrs": numbered, "lines": {key: int(key) for key in numbered}, "line": first}
 
 
 def load_plans(paths: list[str]) -> TerraformModel:
