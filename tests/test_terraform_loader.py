@@ -11,6 +11,7 @@ from connbudget.frontends.terraform import (
     Resource,
     TerraformModel,
     Unknown,
+    line_of,
     load_terraform,
 )
 
@@ -154,7 +155,8 @@ def test_crlf_and_byte_order_mark_files_load() -> None:
 
 def test_resource_records_the_line_of_each_attribute() -> None:
     service = _resource(_load("variables"), "aws_ecs_service.api")
-    assert service.attr_lines == {"name": 9, "desired_count": 10, "tags": 11}
+    assert {name: line_of(service, name) for name in ("name", "desired_count", "tags")} == {
+        "name": 9, "desired_count": 10, "tags": 11}
 
 
 def test_dynamic_blocks_expand_into_nested_blocks() -> None:
