@@ -114,7 +114,8 @@ def test_role_limit_below_the_pool_caps_the_server_and_queues_clients(server: Se
     assert len(role) == 1 and "as role capped" in role[0]["message"]
     assert "query_wait_timeout" in role[0]["message"]
     with running_pgbouncer(_ini(server, "role-limit.ini"), USERLIST) as bouncer:
-        load = drive(server, bouncer, [Clients("capped", "app", 16)], timeout=8)
+        # the first five hold their connections past query_wait_timeout (2 s), so the rest wait
+        load = drive(server, bouncer, [Clients("capped", "app", 16)], hold=3, timeout=8)
         log = bouncer.log()
     # PostgreSQL stops the pool at the role's limit; PgBouncer logs it and keeps the clients
     # queued until query_wait_timeout drops them, as the CB104 message says
