@@ -78,7 +78,7 @@ def test_json_has_the_spec_shape() -> None:
     data = json.loads(out("json"))
     assert set(data) == {"version", "findings", "budgets", "errors"}
     assert set(data["findings"][0]) == {"rule_id", "severity", "message", "file", "line",
-                                        "resource", "fix"}
+                                        "resource", "fix", "related", "edits"}
     assert data["errors"][1] == {"file": "missing/dir", "line": 0,
                                  "message": "no such file or directory"}
 

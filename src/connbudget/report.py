@@ -10,6 +10,35 @@ from connbudget.errors import InputError
 
 
 @dataclass(frozen=True)
+class Related:
+    """Another place that decides a finding: a client's scale bound, its pool setting, the
+    pooler's pool size. Reporters show it beside the finding (SARIF relatedLocations, an
+    annotation on that file) so a pull request that changes that line sees the finding."""
+
+    file: str
+    line: int
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One change that applies a finding's fix, in the syntax of the file that holds the
+    setting: line `line` of `file` (1-based), which reads `old`, becomes `new` (which may be
+    several lines). `line` 0 with `old` "" appends `new` at the end of the file."""
+
+    file: str
+    line: int
+    old: str
+    new: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
 class Finding:
     rule_id: str
     message: str
@@ -19,6 +48,8 @@ class Finding:
     fix: str = ""
     column: int | None = None
     end_line: int | None = None  # last line of the resource block, for suppressions
+    related: tuple[Related, ...] = ()
+    edits: tuple[Edit, ...] = ()
 
     @property
     def severity(self) -> str:
@@ -33,6 +64,8 @@ class Finding:
             "line": self.line,
             "resource": self.resource,
             "fix": self.fix,
+            "related": [r.as_json() for r in self.related],
+            "edits": [e.as_json() for e in self.edits],
         }
 
 
