@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conftest import FIXTURES
 
 from connbudget.discover import discover
+from connbudget.engine import scan
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 from connbudget.suppress import apply_suppressions, parse_ignores
@@ -138,3 +141,29 @@ def test_ini_ignore_does_not_cover_another_section() -> None:
 def test_line_numbers_count_only_newlines() -> None:
     ignores = parse_ignores("x.sql", "SELECT '\f';\r\n-- connbudget:ignore CB001 legacy\r\n")
     assert (ignores[0].line, ignores[0].reason) == (2, "legacy")
+
+
+STRINGS = DIR / "strings"
+
+
+def scanned(path: Path) -> list[tuple[str, int]]:
+    inputs = discover([str(path)], [])
+    report = apply_suppressions(scan(inputs, Settings()), Settings(), inputs, "scan")
+    return sorted((f.rule_id, f.line) for f in report.findings)
+
+
+def test_an_sql_string_that_reads_like_an_ignore_suppresses_nothing() -> None:
+    assert ("CB001", 2) in scanned(STRINGS / "comment_on.sql")
+
+
+def test_an_hcl_string_or_heredoc_that_reads_like_an_ignore_suppresses_nothing() -> None:
+    assert ("CB001", 2) in scanned(STRINGS / "main.tf")
+
+
+def test_a_quoted_or_block_yaml_value_that_reads_like_an_ignore_suppresses_nothing() -> None:
+    path = str(STRINGS / "deployment.yaml")
+    findings = [Finding("CB103", "pool size unknown", path, 7, "api"),
+                Finding("CB102", "near the limit", path, 9, "api"),
+                Finding("CB108", "rolling deploy", path, 11, "api"),
+                Finding("CB101", "380 > 167", path, 12, "api")]
+    assert kept(findings, paths=[path]) == [("CB102", 9), ("CB103", 7), ("CB108", 11)]

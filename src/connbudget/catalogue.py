@@ -11,6 +11,9 @@ SEVERITIES = ("info", "warning", "error")
 
 class Rule(NamedTuple):
     id: str
+    # the checks that make it: "sql" (role statements; `scan` runs them on Terraform roles
+    # too), "capacity", or "comments" (the ignore comments themselves, every command)
+    family: str
     severity: str
     engines: tuple[str, ...]
     title: str
@@ -36,53 +39,65 @@ _CLI = ("cli",)
 RULES: dict[str, Rule] = {
     r.id: r
     for r in (
-        Rule("CB001", "error", _ROLE,
+        Rule("CB001", "sql", "error", _ROLE,
              "A LOGIN role that is not a superuser has no finite CONNECTION LIMIT"),
-        Rule("CB002", "warning", _ROLE,
+        Rule("CB002", "sql", "warning", _ROLE,
              "A LOGIN role has CONNECTION LIMIT 0 and can never connect"),
-        Rule("CB003", "warning", _ROLE,
+        Rule("CB003", "sql", "warning", _ROLE,
              "A LOGIN role is SUPERUSER: it ignores CONNECTION LIMIT and can take the reserved"
              " slots"),
-        Rule("CB004", "error", _ROLE,
+        Rule("CB004", "sql", "error", _ROLE,
              "A plaintext password literal in a migration or in Terraform"),
-        Rule("CB005", "info", _ROLE,
+        Rule("CB005", "sql", "info", _ROLE,
              "A LOGIN role sets no idle_in_transaction_session_timeout"),
-        Rule("CB006", "warning", _CLI,
+        Rule("CB006", "comments", "warning", _CLI,
              "A connbudget:ignore comment names an unknown rule, gives no reason or matches no"
              " finding"),
-        Rule("CB007", "info", _CLI,
+        Rule("CB007", "sql", "info", _CLI,
              "A role statement built at run time (DO block, EXECUTE) cannot be checked "
              "statically"),
-        Rule("CB008", "warning", _CLI,
+        Rule("CB008", "sql", "warning", _CLI,
              "SQL built at run time (EXECUTE with a variable, a query fed to gexec) creates or "
              "alters a role that can log in"),
-        Rule("CB101", "error", _CLI,
+        Rule("CB101", "capacity", "error", _CLI,
              "Worst-case client connections to a database exceed its usable slots"),
-        Rule("CB102", "warning", _CLI,
+        Rule("CB102", "capacity", "warning", _CLI,
              "Worst-case client connections exceed the alert threshold of usable slots"),
-        Rule("CB103", "warning", _CLI,
+        Rule("CB103", "capacity", "warning", _CLI,
              "A client's pool size or scale bound cannot be determined; a stated default is "
              "assumed"),
-        Rule("CB104", "error", _CLI,
+        Rule("CB104", "capacity", "error", _CLI,
              "A pooler's worst-case server connections exceed the database's usable slots or "
              "the role's CONNECTION LIMIT"),
-        Rule("CB105", "warning", _CLI,
+        Rule("CB105", "capacity", "warning", _CLI,
              "A pooler's max_client_conn is below the sum of the client pools behind it"),
-        Rule("CB106", "warning", _CLI,
+        Rule("CB106", "capacity", "warning", _CLI,
              "A pooler in session mode in front of autoscaled clients (no multiplexing)"),
-        Rule("CB107", "error", _CLI,
+        Rule("CB107", "capacity", "error", _CLI,
              "A role's CONNECTION LIMIT is below what its pooler or app pool needs"),
-        Rule("CB108", "warning", _CLI,
+        Rule("CB108", "capacity", "warning", _CLI,
              "The worst case during a rolling deploy exceeds usable slots, though steady state"
              " fits"),
-        Rule("CB109", "warning", _CLI,
+        Rule("CB109", "capacity", "warning", _CLI,
              "An RDS/Aurora PostgreSQL database has no CloudWatch alarm on DatabaseConnections "
              "that can fire in time"),
-        Rule("CB110", "info", _CLI,
+        Rule("CB110", "capacity", "info", _CLI,
              "A recognised input is not read (an unrendered Helm chart, a template of another"
              " tool), or a run finds nothing to check"),
     )
 }
+
+
+# The families each command runs.
+_COMMAND_FAMILIES: dict[str, tuple[str, ...]] = {
+    "sql": ("sql",), "capacity": ("capacity",), "scan": ("sql", "capacity")}
+
+
+def rules_run_by(command: str) -> set[str]:
+    """The ids of the rules `command` checks the inputs with (never CB006, which is about the
+    ignore comments themselves)."""
+    families = _COMMAND_FAMILIES[command]
+    return {r.id for r in RULES.values() if r.family in families}
 
 
 def severity_rank(severity: str) -> int:

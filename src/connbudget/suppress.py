@@ -2,43 +2,49 @@
 
 `-- connbudget:ignore CB001 reason` (SQL) on the statement's line or the line before it;
 `# connbudget:ignore CB101 reason` (HCL, YAML, ini; `//` in HCL, `;` in ini) inside the
-resource block (in an ini file, the [section]) or on the line before it. Several rule ids may
-be separated by commas or spaces; a reason is required. Checkov's
-`#checkov:skip=CKV_CB_001:reason` counts too, so one comment serves both tools. An ignore
-naming an unknown rule, giving no reason or matching no finding is itself reported as CB006;
-one that also names CB006 is kept even when unused.
+resource block (in an ini file, the [section]) or on the line before it. Only comments count:
+each format's front end lexes them, so a string, heredoc or quoted YAML value that reads like
+an ignore is not one. Several rule ids may be separated by commas or spaces; a reason is
+required. Checkov's `#checkov:skip=CKV_CB_001:reason` counts too, so one comment serves both
+tools. An ignore naming an unknown rule, giving no reason or matching no finding is itself
+reported as CB006; one that also names CB006 is kept even when unused.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from connbudget.catalogue import RULES
+from connbudget.catalogue import RULES, rules_run_by
+from connbudget.comments import Comment, whole_line_comments
 from connbudget.confine import read_regular
 from connbudget.discover import Inputs
+from connbudget.frontends.kubernetes.comments import comments as yaml_comments
+from connbudget.frontends.pgbouncer.ini import comments as ini_comments
+from connbudget.frontends.pgbouncer.ini import sections as ini_sections
+from connbudget.frontends.sql.scanner import comments as sql_comments
+from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 
 MARKER = b"connbudget:ignore"
 CHECKOV_MARKER = b"checkov:skip=CKV_CB_"
 
-_COMMENTS = {".sql": "--", ".tf": "#|//", ".tfvars": "#|//", ".hcl": "#|//",
-             ".yaml": "#", ".yml": "#", ".ini": "#|;", ".conf": "#|;", ".cfg": "#|;"}
-_ANY_COMMENT = "--|#|//|;"
+Lexer = Callable[[str, str], list[Comment]]
+
+_LEXERS: dict[str, Lexer] = {
+    ".sql": sql_comments,
+    ".tf": hcl_comments, ".tfvars": hcl_comments, ".hcl": hcl_comments,
+    ".yaml": yaml_comments, ".yml": yaml_comments,
+    ".ini": ini_comments, ".conf": ini_comments, ".cfg": ini_comments,
+}
+# Any other file (a container's environment file, a Dockerfile): whole-line comments.
+_OTHER_OPENERS = ("--", "#", "//", ";")
+_IGNORE = re.compile(r"(?:--|#|//|;|/\*)[ \t]*connbudget:ignore(?![\w-])(.*)")
 _IDS = re.compile(r"\s*((?:CB\d+)(?:[\s,]+CB\d+)*)(.*)", re.IGNORECASE)
 _CHECKOV = re.compile(r"#\s*checkov:skip=CKV_CB_(\d+)")
-_INI_SECTION = re.compile(r"\s*\[[^\]]+\]\s*$")
-
-# Which rules each command runs: an ignore for a rule that did not run is not "unused".
-# CB006 is about the comments themselves: naming it keeps a comment that matches nothing.
-_CHECKED = set(RULES) - {"CB006"}
-_RAN = {
-    "sql": {r for r in _CHECKED if r < "CB100"},
-    "capacity": {r for r in _CHECKED if r >= "CB100"},
-    "scan": _CHECKED,
-}
 
 
 @dataclass
@@ -64,43 +70,41 @@ def _extension(path: str) -> str:
     return os.path.splitext(path.lower().removesuffix(".j2"))[1]
 
 
-def _is_ini(path: str) -> bool:
-    return _extension(path) in (".ini", ".conf", ".cfg")
-
-
-def _comment_pattern(path: str) -> re.Pattern[str]:
-    starts = _COMMENTS.get(_extension(path), _ANY_COMMENT)
-    return re.compile(rf"(?:{starts})\s*connbudget:ignore(?![\w-])(.*)")
-
-
-def _ini_sections(lines: list[str]) -> list[tuple[int, int]]:
-    starts = [n for n, line in enumerate(lines, start=1) if _INI_SECTION.match(line)]
-    return list(zip(starts, [s - 1 for s in starts[1:]] + [len(lines)], strict=True))
+def _comments(path: str, text: str) -> list[Comment]:
+    lexer = _LEXERS.get(_extension(path))
+    if lexer is None:
+        return whole_line_comments(path, text, _OTHER_OPENERS)
+    return lexer(path, text)
 
 
 def _section_of(line: int, sections: list[tuple[int, int]]) -> tuple[int, int] | None:
     return next((s for s in sections if s[0] <= line <= s[1]), None)
 
 
+def _ignore(comment: Comment, sections: list[tuple[int, int]]) -> Ignore | None:
+    match = _IGNORE.match(comment.text)
+    if match is None:
+        return None
+    ids = _IDS.match(match.group(1))
+    rule_ids = re.split(r"[\s,]+", ids.group(1).upper()) if ids else []
+    reason = (ids.group(2) if ids else match.group(1)).strip(" \t\r:-,*/")
+    return Ignore(comment.file, comment.line, comment.column, rule_ids, reason,
+                  section=_section_of(comment.line, sections))
+
+
 def parse_ignores(path: str, text: str) -> list[Ignore]:
-    pattern = _comment_pattern(path)
-    # Lines end at "\n" only, as the front ends count them (splitlines() would also break at
-    # form feeds and vertical tabs, shifting every line number after one).
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    """The ignores in the comments of `path`, lexed by the front end that reads its format:
+    text inside a string literal is never an ignore."""
     # In an ini file the section is the block: an ignore anywhere in it covers the section.
-    sections = _ini_sections(lines) if _is_ini(path) else []
+    sections = ini_sections(text) if _LEXERS.get(_extension(path)) is ini_comments else []
     ignores = []
-    for number, line in enumerate(lines, start=1):
-        match = pattern.search(line)
-        if match:
-            ids = _IDS.match(match.group(1))
-            rule_ids = re.split(r"[\s,]+", ids.group(1).upper()) if ids else []
-            reason = (ids.group(2) if ids else match.group(1)).strip(" \t:-,*/")
-            ignores.append(Ignore(path, number, match.start() + 1, rule_ids, reason,
-                                  section=_section_of(number, sections)))
-        for skip in _CHECKOV.finditer(line):
-            ignores.append(Ignore(path, number, skip.start() + 1, [f"CB{skip.group(1)}"],
-                                  "checkov:skip", reported=False))
+    for comment in _comments(path, text):
+        ignore = _ignore(comment, sections)
+        if ignore is not None:
+            ignores.append(ignore)
+        for skip in _CHECKOV.finditer(comment.text):
+            ignores.append(Ignore(path, comment.line, comment.column + skip.start(),
+                                  [f"CB{skip.group(1)}"], "checkov:skip", reported=False))
     return ignores
 
 
@@ -166,7 +170,7 @@ def apply_suppressions(report: Report, settings: Settings, inputs: Inputs,
             ignore.used.add(finding.rule_id)
         if not matching:
             kept.append(finding)
-    ran = _RAN.get(command, _CHECKED) - settings.disabled_rules
+    ran = rules_run_by(command) - settings.disabled_rules
     if "CB006" not in settings.disabled_rules:
         for file_ignores in ignores.values():
             for ignore in file_ignores:

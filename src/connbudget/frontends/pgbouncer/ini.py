@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from connbudget import confine
+from connbudget.comments import Comment, whole_line_comments
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.model import (
     _INT_KEYS,
@@ -48,6 +49,22 @@ _ATOI = re.compile(r"\s*([+-]?\d*)")
 
 
 _KEY = re.compile(r"[A-Za-z0-9_.\-*]+")
+
+
+_SECTION = re.compile(r"\s*\[[^\]]+\]\s*$")
+
+
+def comments(file: str, text: str) -> list[Comment]:
+    """Lines whose first non-blank character is `;` or `#`: the lines PgBouncer skips as
+    comments (a `#` after a value is part of the value)."""
+    return whole_line_comments(file, text, (";", "#"))
+
+
+def sections(text: str) -> list[tuple[int, int]]:
+    """The first and last line of each `[section]`: its header up to the next header."""
+    lines = text.split("\n")
+    starts = [n for n, line in enumerate(lines, start=1) if _SECTION.match(line)]
+    return list(zip(starts, [s - 1 for s in starts[1:]] + [len(lines)], strict=True))
 
 
 def refusal(version: str, what: str) -> str:

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 
 import pglast
 
+from connbudget.comments import Lines
 from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
 from connbudget.frontends.sql.evaluate import Unresolved, decide_text, resolve_execute
 from connbudget.frontends.sql.placeholders import Placeholders, has_flyway, substitute
-from connbudget.frontends.sql.scanner import Lines
 
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 ROLE_SQL = re.compile(

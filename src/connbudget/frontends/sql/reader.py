@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from connbudget.comments import Lines
 from connbudget.errors import InputError
 from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
 from connbudget.frontends.sql.evaluate import Unresolved, decide, string_value
@@ -27,7 +28,7 @@ from connbudget.frontends.sql.plpgsql import (
     do_body,
     routine_body,
 )
-from connbudget.frontends.sql.scanner import Lines, Statement, split
+from connbudget.frontends.sql.scanner import Statement, split
 from connbudget.frontends.sql.state import RoleBook, RoleState
 from connbudget.report import Finding
 

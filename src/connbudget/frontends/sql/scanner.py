@@ -9,8 +9,9 @@ Everything else is left to pglast, statement by statement.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
+
+from connbudget.comments import Comment, Lines
 
 _SPECIAL = re.compile(r"""[;'"$\\]|--|/\*""")
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_\x80-\U0010ffff]*)?\$")
@@ -51,20 +52,7 @@ class Problem:
 class Scan:
     statements: list[Statement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-
-
-class Lines:
-    """Offsets to 1-based line and column, built once per file."""
-
-    def __init__(self, text: str) -> None:
-        self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def locate(self, offset: int) -> tuple[int, int]:
-        index = bisect_right(self._starts, offset) - 1
-        return index + 1, offset - self._starts[index] + 1
-
-    def line_start(self, line: int) -> int:
-        return self._starts[min(max(line, 1), len(self._starts)) - 1]
+    comments: list[tuple[int, int]] = field(default_factory=list)  # start and end offsets
 
 
 def _line_end(text: str, pos: int) -> int:
@@ -139,9 +127,12 @@ def _skip_gap(text: str, pos: int, active: bool, scan: Scan) -> tuple[int, bool]
             marker = _DBMATE.match(text, pos, end)
             if marker:
                 active = marker.group(1).lower() == "up"
+            scan.comments.append((pos, end))
             pos = end
         elif text.startswith("/*", pos):
-            pos = _end_of_block_comment(text, pos, scan)
+            end = _end_of_block_comment(text, pos, scan)
+            scan.comments.append((pos, end))
+            pos = end
         elif text.startswith("\\", pos):
             pos = _line_end(text, pos)
         else:
@@ -197,9 +188,21 @@ def split(text: str) -> Scan:
             pos = _end_of_dollar(text, i, scan)
         elif token == "--":
             pos = _line_end(text, i)
+            scan.comments.append((i, pos))
         else:
             pos = _end_of_block_comment(text, i, scan)
+            scan.comments.append((i, pos))
     else:
         if start < n:
             finish(n)
     return scan
+
+
+def comments(file: str, text: str) -> list[Comment]:
+    """The `--` and `/* */` comments of `text`: never a quoted string's or dollar body's text."""
+    lines = Lines(text)
+    found = []
+    for start, end in split(text).comments:
+        line, column = lines.locate(start)
+        found.append(Comment(file, line, column, text[start:end].removesuffix("\r")))
+    return found
