@@ -167,3 +167,15 @@ def test_a_quoted_or_block_yaml_value_that_reads_like_an_ignore_suppresses_nothi
                 Finding("CB108", "rolling deploy", path, 11, "api"),
                 Finding("CB101", "380 > 167", path, 12, "api")]
     assert kept(findings, paths=[path]) == [("CB102", 9), ("CB103", 7), ("CB108", 11)]
+
+
+def test_an_ignore_of_a_disabled_rule_is_not_reported_as_unused() -> None:
+    settings = Settings(disabled_rules={"CB101"})
+    assert cb006([], paths=[TF], settings=settings) == [
+        (4, "connbudget:ignore CB001 matches no finding")]
+
+
+def test_disabled_rules_are_not_run() -> None:
+    inputs = discover([str(STRINGS / "comment_on.sql")], [])
+    report = scan(inputs, Settings(disabled_rules={"CB001", "CB110"}))
+    assert {f.rule_id for f in report.findings} == {"CB005"}

@@ -56,20 +56,26 @@ def _isolated(run: Callable[[list[str]], T], paths: list[str],
         return None
 
 
-def _role_report(documents: list[dict[str, Any]]) -> Report:
+def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
+    from connbudget.catalogue import RULES
+
+    if all(r.id in settings.disabled_rules for r in RULES.values() if "rego" in r.engines):
+        return Report()
     from connbudget.rego import evaluate_documents
 
-    return Report(findings=evaluate_documents(documents))
+    findings = evaluate_documents(documents)
+    return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
 
 
-def _sql_report(inputs: Inputs) -> Report:
+def _sql_report(inputs: Inputs, settings: Settings) -> Report:
     from connbudget.frontends.sql import read_sql
 
     crashed: list[InputError] = []
     result = _isolated(read_sql, inputs.sql, crashed)
-    report = _role_report(result.documents) if result is not None else Report()
+    report = _role_report(result.documents, settings) if result is not None else Report()
     if result is not None:
-        report.findings.extend(result.findings)
+        report.findings.extend(f for f in result.findings
+                               if f.rule_id not in settings.disabled_rules)
         report.errors.extend(result.errors)
     report.errors.extend(crashed)
     return report
@@ -113,7 +119,7 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:
-    report = _sql_report(inputs)
+    report = _sql_report(inputs, settings)
     report.errors.extend(_missing(inputs))
     return report
 
@@ -145,11 +151,13 @@ def _capacity_report(inputs: Inputs, settings: Settings,
 
 def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) -> None:
     """CB110: what was recognised but not read; a run that found nothing to check."""
-    from connbudget.notes import nothing_to_check, unread
+    from connbudget.notes import RULE, nothing_to_check, unread
 
+    if RULE in settings.disabled_rules:
+        return
     notes = unread(inputs)
     notes += nothing_to_check(inputs.paths, report, checked or bool(notes))
-    report.findings.extend(n for n in notes if n.rule_id not in settings.disabled_rules)
+    report.findings.extend(notes)
 
 
 def check_capacity(inputs: Inputs, settings: Settings) -> Report:
@@ -162,7 +170,7 @@ def check_capacity(inputs: Inputs, settings: Settings) -> Report:
 def scan(inputs: Inputs, settings: Settings) -> Report:
     report = Report(errors=_missing(inputs))
     if inputs.sql:
-        report.extend(_sql_report(inputs))
+        report.extend(_sql_report(inputs, settings))
     terraform = _terraform(inputs, settings)
     roles = False
     if terraform is not None:
@@ -170,7 +178,7 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
 
         documents = role_documents(terraform)
         roles = bool(documents)
-        report.extend(_role_report(documents))
+        report.extend(_role_report(documents, settings))
     report.extend(_capacity_report(inputs, settings, terraform))
     _notes(inputs, settings, report, bool(inputs.sql) or roles)
     return report
