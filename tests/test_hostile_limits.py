@@ -15,8 +15,9 @@ from inprocess import run_main as _run_main
 
 from connbudget import engine
 from connbudget.cli import FORMATS
-from connbudget.frontends.terraform.evaluate import Context, Scope, evaluate_raw
+from connbudget.frontends.terraform.evaluate import evaluate_raw
 from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.values import Context, Scope
 
 HOSTILE = FIXTURES / "hostile"
 
@@ -145,7 +146,7 @@ def test_invalid_utf8_in_pgbouncer_ini_keeps_the_report(tmp_path: Path) -> None:
 def test_the_step_budget_stops_a_quadratic_for_expression() -> None:
     text = "length([for a in range(1000) : [for b in range(1000) : [for c in range(50) : c]]])"
     started = time.process_time()
-    from connbudget.frontends.terraform.evaluate import Budget, set_budget
+    from connbudget.frontends.terraform.values import Budget, set_budget
 
     set_budget(Budget())
     try:

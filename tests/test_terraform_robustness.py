@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.frontends.terraform.evaluate import Context, Scope, evaluate_raw
+from connbudget.frontends.terraform.evaluate import evaluate_raw
 from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.values import Context, Scope
 
 _PIECES = ['"', "${", "%{", "}", "{", "[", "]", "(", ")", "var.x", "local.y", "aws_db.main",
            ".address", "[0]", "[*]", "max(", "jsonencode(", "try(", "for k, v in ", " : ",

@@ -18,6 +18,7 @@ import re
 from typing import Any
 
 import connbudget.capacity.budget as budget
+from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
 from connbudget.capacity.model import (
     Alarm,
     Client,
@@ -31,6 +32,11 @@ from connbudget.capacity.model import (
     unknown,
 )
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.capacity.tf_attrs import blocks as _blocks
+from connbudget.capacity.tf_attrs import integer as _int
+from connbudget.capacity.tf_attrs import number as _number
+from connbudget.capacity.tf_attrs import refs as _refs
+from connbudget.capacity.tf_attrs import text as _text
 from connbudget.frontends.terraform.model import (
     ModuleCall,
     Parameter,
@@ -49,10 +55,6 @@ PROXY_PERCENT_DEFAULT = 100  # connection_pool_config max_connections_percent (d
 MODULE_ECS_DESIRED = 1  # ecs//modules/service variables.tf: desired_count default 1
 MODULE_ECS_AUTOSCALING = True  # ecs//modules/service variables.tf: enable_autoscaling default
 MODULE_ECS_MAX = 10  # ecs//modules/service variables.tf: autoscaling_max_capacity default 10
-# data sources (a remote state output with its name) stay whole: `data.aws_rds_cluster.x` is
-# not the resource `aws_rds_cluster.x` of this root
-_REF = re.compile(r"\b(data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+|data\.[a-z]\w*\.[\w-]+"
-                  r"|module\.[\w-]+|(?<!data\.)aws_\w+\.[\w-]+|(?<!data\.)postgresql_\w+\.[\w-]+)")
 _RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
 _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 _ECS_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
@@ -62,68 +64,6 @@ _ALARM_MODULE = re.compile(
 
 def _where(block: Resource | ModuleCall) -> Location:
     return Location(block.address, block.file, block.line, block.end_line, block.root)
-
-
-def _refs(value: Any) -> set[str]:
-    """Addresses a value refers to, inside unknowns, interpolations and nested data."""
-    found: set[str] = set()
-    if isinstance(value, Unknown):
-        found.update(value.references)
-        found.update(_REF.findall(value.expression))
-        if value.partial:
-            found.update(_REF.findall(value.partial))
-    elif isinstance(value, str) and "${" in value:
-        found.update(_REF.findall(value))
-    elif isinstance(value, dict):
-        for inner in value.values():
-            found |= _refs(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _refs(inner)
-    return found
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value.strip()))
-        except ValueError:
-            return None
-    return None
-
-
-def _number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
-            default: tuple[int, str] | None) -> Value:
-    line = line_of(block, key)
-    if key not in attrs or attrs[key] is None:
-        if default is None:
-            return unknown(f"{block.address} sets no {key}", block.file, block.line)
-        return Value(default[0], Origin(f"default: {key} {default[0]} ({default[1]})"))
-    raw = attrs[key]
-    if isinstance(raw, Unknown):
-        return unknown(f"{block.address} {key} = {raw.expression} is unresolved ({raw.reason})",
-                       block.file, line)
-    number = _int(raw)
-    if number is None:
-        return unknown(f"{block.address} {key} = {raw!r} is not a number", block.file, line)
-    return Value(number, Origin(f"{block.address} {key}", block.file, line))
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _blocks(attrs: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = attrs.get(key)
-    if isinstance(value, dict):
-        return [value]
-    if isinstance(value, list):
-        return [item for item in value if isinstance(item, dict)]
-    return []
 
 
 def _matches(ref: str, alias: str) -> bool:
@@ -583,8 +523,6 @@ def _from_root(model: TerraformModel, settings: Settings, out: Model) -> None:
     out.poolers += _proxies(model)
     out.alarms += _alarms(model)
     out.clients += _ecs_services(model, settings, out) + _module_services(model, settings)
-    from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
-
     from_tf_kubernetes(model, settings, out)
 
 

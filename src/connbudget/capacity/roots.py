@@ -18,8 +18,8 @@ import os
 import re
 from typing import Any
 
-from connbudget.capacity.from_terraform import _refs
 from connbudget.capacity.model import Client, Key, Model, Pooler
+from connbudget.capacity.tf_attrs import refs as _refs
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 
 _REMOTE = re.compile(r"^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")

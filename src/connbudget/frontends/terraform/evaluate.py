@@ -8,10 +8,7 @@ turns them into unknowns, so nothing is ever guessed.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget.frontends.terraform.expr import (
@@ -21,199 +18,29 @@ from connbudget.frontends.terraform.expr import (
     parse_expression,
     parse_template,
 )
+from connbudget.frontends.terraform.functions import FUNCTIONS, read_text
 from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.values import (
+    MAX_STRING,
+    EvalError,
+    Function,
+    LimitError,
+    Scope,
+    atoms,
+    budget_exhausted,
+    check_size,
+    merge_unknown,
+    normalise_number,
+    placeholder,
+    spend,
+    to_bool,
+    to_number,
+    to_string,
+    type_name,
+)
 
 _MAX_DEPTH = 200
-# Limits on what one configuration can make the evaluator build or do (README, "Running on
-# untrusted pull requests"): past them a value is unknown, never a hang or gigabytes.
-MAX_ITEMS = 10_000  # elements of one list or map
-MAX_STRING = 4 * 1024 * 1024  # characters of one string (file() reads at most this much)
-MAX_STEPS = 2_000_000  # expression nodes evaluated and values walked in one load
-MAX_NUMBER = 2**63  # magnitude of a number; Terraform's own are arbitrary precision
 _LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
-
-
-class EvalError(ValueError):
-    pass
-
-
-class LimitError(EvalError):
-    """An evaluation past one of the limits: the value is unknown and the input is told."""
-
-
-class Budget:
-    """The evaluation steps left for one load (shared by every module of it)."""
-
-    def __init__(self, steps: int = MAX_STEPS) -> None:
-        self.left = steps
-        self.exhausted = False
-
-    def spend(self, steps: int = 1) -> None:
-        self.left -= steps
-        if self.left < 0:
-            self.exhausted = True
-            raise LimitError(f"evaluation needs more than {MAX_STEPS:,} steps")
-
-
-_UNLIMITED = Budget(2**62)
-_budget = _UNLIMITED
-
-
-def set_budget(budget: Budget | None) -> None:
-    """Charge evaluation to `budget` from now on (None: no budget, for single expressions)."""
-    global _budget
-    _budget = budget if budget is not None else _UNLIMITED
-
-
-def spend(steps: int = 1) -> None:
-    _budget.spend(steps)
-
-
-def check_size(value: Any) -> Any:
-    """`value`, or an EvalError when it is longer than the limits allow."""
-    if isinstance(value, str):
-        if len(value) > MAX_STRING:
-            raise LimitError(f"a string longer than {MAX_STRING:,} characters")
-    elif isinstance(value, (list, dict)):
-        if len(value) > MAX_ITEMS:
-            raise LimitError(f"a collection of more than {MAX_ITEMS:,} elements")
-        spend(len(value))
-    elif isinstance(value, float):
-        if value != value or abs(value) >= MAX_NUMBER:
-            raise LimitError("a number too large to use")
-    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= MAX_NUMBER:
-        raise LimitError("a number too large to use")
-    return value
-
-
-
-class Context:
-    """What a module offers to its expressions. This base knows no variables or locals."""
-
-    prefix = ""  # "module.db." inside a module
-    directory = "."
-    root_directory = "."
-
-    def var(self, name: str, text: str) -> Any:
-        return Unknown(text, f"variable {name} is not available here")
-
-    def local(self, name: str, text: str) -> Any:
-        return Unknown(text, f"local {name} is not available here")
-
-    def module_value(self, name: str, text: str) -> Any:
-        return Unknown(text, f"reference to module.{name}", (f"{self.prefix}module.{name}",))
-
-    def note(self, text: str, message: str) -> None:
-        """Something about `text` the user must hear: a refused file, a limit reached."""
-
-
-@dataclass
-class Scope:
-    context: Context
-    bindings: dict[str, Any] = field(default_factory=dict)
-    template: bool = False  # templatefile(): only its own variables are visible
-    depth: int = 0
-
-    def bind(self, **names: Any) -> Scope:
-        return Scope(self.context, {**self.bindings, **names}, self.template, self.depth)
-
-
-def contains_unknown(value: Any) -> bool:
-    _budget.spend()
-    if isinstance(value, Unknown):
-        return True
-    if isinstance(value, list):
-        return any(contains_unknown(item) for item in value)
-    if isinstance(value, dict):
-        return any(contains_unknown(item) for item in value.values())
-    return False
-
-
-def unknowns(value: Any) -> Iterator[Unknown]:
-    _budget.spend()
-    if isinstance(value, Unknown):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from unknowns(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from unknowns(item)
-
-
-def merge_unknown(text: str, values: list[Any]) -> Unknown:
-    """One unknown for `text` built from the unknowns found in `values`."""
-    found = [u for value in values for u in unknowns(value)]
-    references: dict[str, None] = {}
-    for u in found:
-        references.update(dict.fromkeys(u.references))
-    reason = found[0].reason if found else "unknown value"
-    return Unknown(text, reason, tuple(references))
-
-
-def placeholder(value: Unknown) -> str:
-    """How an unknown appears inside a partially known string."""
-    return value.partial if value.partial is not None else "${" + value.expression + "}"
-
-
-def atoms(value: Unknown) -> tuple[Unknown, ...]:
-    return value.parts if value.partial is not None else (value,)
-
-
-def normalise_number(value: float | int) -> float | int:
-    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
-        return int(value)
-    return value
-
-
-def to_number(value: Any) -> int | float:
-    if isinstance(value, bool) or value is None:
-        raise EvalError(f"a number is required, not {type_name(value)}")
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        try:
-            return normalise_number(float(value)) if any(c in value for c in ".eE") \
-                else int(value)
-        except ValueError:
-            raise EvalError("a number is required, not a non-numeric string") from None
-    raise EvalError(f"a number is required, not {type_name(value)}")
-
-
-def to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return bool(value == "true")
-    raise EvalError(f"a bool is required, not {type_name(value)}")
-
-
-def to_string(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(normalise_number(value))
-    raise EvalError(f"a string is required, not {type_name(value)}")
-
-
-def type_name(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "object"
-    return "unknown"
-
-
 def _equal(a: Any, b: Any) -> bool:
     return type_name(a) == type_name(b) and bool(a == b)
 
@@ -480,13 +307,48 @@ def _splat(node: Node, scope: Scope) -> Any:
     return results
 
 
-def _call(node: Node, scope: Scope) -> Any:
-    from connbudget.frontends.terraform.functions import FUNCTIONS, call_lazy
+def _call_lazy(name: str, arg_nodes: list[Node], scope: Scope, text: str) -> Any:
+    """try() and can(): an argument that fails to evaluate is skipped, not reported."""
+    for node in arg_nodes:
+        try:
+            value = evaluate(node, scope)
+        except EvalError:
+            if name == "can":
+                return False
+            continue
+        if isinstance(value, Unknown):
+            return merge_unknown(text, [value])
+        return True if name == "can" else value
+    if name == "can":
+        raise EvalError("can() needs one argument")
+    raise EvalError("no argument of try() could be evaluated")
 
+
+def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
+    """templatefile(path, vars): the file rendered as a template with only `vars` in scope."""
+    if len(args) != 2:
+        raise EvalError("wrong number of arguments")
+    if any(isinstance(arg, Unknown) for arg in args):
+        return merge_unknown(text, [arg for arg in args if isinstance(arg, Unknown)])
+    if not isinstance(args[1], dict):
+        raise EvalError("templatefile needs a map of variables")
+    source = read_text(to_string(args[0]), scope, text)
+    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
+    value = evaluate_template(source, inner)
+    if isinstance(value, Unknown):
+        return Unknown(text, value.reason, value.references, value.partial, value.parts)
+    return value
+
+
+# The functions that evaluate expressions themselves; the others are in `functions`.
+_EVALUATING: dict[str, Function] = {"templatefile": _templatefile}
+
+
+def _call(node: Node, scope: Scope) -> Any:
     _, name, arg_nodes, expand, text = node
     if name in ("try", "can"):
-        return call_lazy(name, arg_nodes, scope, text)
-    function = FUNCTIONS.get(name)
+        return _call_lazy(name, arg_nodes, scope, text)
+    function = FUNCTIONS.get(name) or _EVALUATING.get(name)
     if function is None:
         return Unknown(text, f"function {name}() is not evaluated")
     args = [evaluate(arg, scope) for arg in arg_nodes]
@@ -503,7 +365,7 @@ def _call(node: Node, scope: Scope) -> Any:
 def evaluate(node: Node, scope: Scope) -> Any:
     if scope.depth > _MAX_DEPTH:
         raise EvalError("expression nested too deeply")
-    _budget.spend()
+    spend()
     value = _evaluate(node, scope)
     if isinstance(value, (str, list, dict, int, float)):
         check_size(value)
@@ -578,7 +440,7 @@ def _element(node: Node, scope: Scope) -> Any:
     try:
         value = evaluate(node, scope)
     except LimitError as exc:
-        if not _budget.exhausted:
+        if not budget_exhausted():
             scope.context.note(node[-1], f"{exc}; the value is unknown")
         return Unknown(node[-1], str(exc))
     except EvalError as exc:
@@ -619,7 +481,7 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     try:
         value = evaluate(node, scope)
     except LimitError as exc:
-        if not _budget.exhausted:  # the load reports an exhausted budget once
+        if not budget_exhausted():  # the load reports an exhausted budget once
             scope.context.note(text, f"{exc}; the value is unknown")
         return Unknown(text, str(exc))
     except EvalError as exc:
@@ -631,39 +493,3 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
     return value
-
-
-def read_text(path: str, scope: Scope, text: str, limit: int = 4 * 1024 * 1024) -> str:
-    """A file named by file()/templatefile(), relative to the root or the module directory.
-
-    Only a regular file inside the scan roots is read; anything else is unknown, and the
-    module notes the refusal (without the content) for a located message.
-    """
-    from connbudget import confine
-
-    context = scope.context
-    candidates = [path] if os.path.isabs(path) else [
-        os.path.join(context.root_directory, path), os.path.join(context.directory, path), path]
-    fallback = (context.root_directory, context.directory)
-    for candidate in candidates:
-        if not os.path.lexists(candidate):
-            continue
-        problem = confine.check(candidate, fallback)
-        if problem is not None:
-            context.note(text, f"a file named here is {problem}; its value is unknown")
-            raise EvalError(f"file {path}: {problem}")
-        try:
-            data = confine.read_regular(candidate, limit)
-        except confine.Refused as exc:
-            context.note(text, f"a file named here is {exc.strerror}; its value is unknown")
-            raise EvalError(f"file {path}: {exc.strerror}") from None
-        except OSError:
-            raise EvalError(f"cannot read file {path}") from None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise EvalError(f"file {path} is not valid UTF-8") from None
-    raise EvalError(f"no file {path}")
-
-
-Function = Callable[[list[Any], Scope, str], Any]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from typing import Any
 
-from connbudget.frontends.terraform.evaluate import (
+from connbudget import confine
+from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.values import (
     MAX_ITEMS,
     MAX_STRING,
     EvalError,
@@ -16,20 +19,15 @@ from connbudget.frontends.terraform.evaluate import (
     Scope,
     atoms,
     contains_unknown,
-    evaluate,
-    evaluate_template,
     merge_unknown,
     normalise_number,
     placeholder,
-    read_text,
     spend,
     to_bool,
     to_number,
     to_string,
     type_name,
 )
-from connbudget.frontends.terraform.expr import Node
-from connbudget.frontends.terraform.model import Unknown
 
 
 def _strict(function: Function) -> Function:
@@ -434,23 +432,40 @@ def _numbers_normalised(value: Any) -> Any:
     return value
 
 
+def read_text(path: str, scope: Scope, text: str, limit: int = 4 * 1024 * 1024) -> str:
+    """A file named by file()/templatefile(), relative to the root or the module directory.
+
+    Only a regular file inside the scan roots is read; anything else is unknown, and the
+    module notes the refusal (without the content) for a located message.
+    """
+    context = scope.context
+    candidates = [path] if os.path.isabs(path) else [
+        os.path.join(context.root_directory, path), os.path.join(context.directory, path), path]
+    fallback = (context.root_directory, context.directory)
+    for candidate in candidates:
+        if not os.path.lexists(candidate):
+            continue
+        problem = confine.check(candidate, fallback)
+        if problem is not None:
+            context.note(text, f"a file named here is {problem}; its value is unknown")
+            raise EvalError(f"file {path}: {problem}")
+        try:
+            data = confine.read_regular(candidate, limit)
+        except confine.Refused as exc:
+            context.note(text, f"a file named here is {exc.strerror}; its value is unknown")
+            raise EvalError(f"file {path}: {exc.strerror}") from None
+        except OSError:
+            raise EvalError(f"cannot read file {path}") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise EvalError(f"file {path} is not valid UTF-8") from None
+    raise EvalError(f"no file {path}")
+
+
 def _file(args: list[Any], scope: Scope, text: str) -> Any:
     _arity(args, 1, 1)
     return read_text(to_string(args[0]), scope, text)
-
-
-def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
-    _arity(args, 2, 2)
-    if isinstance(args[1], Unknown):
-        return merge_unknown(text, [args[1]])
-    if not isinstance(args[1], dict):
-        raise EvalError("templatefile needs a map of variables")
-    source = read_text(to_string(args[0]), scope, text)
-    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
-    value = evaluate_template(source, inner)
-    if isinstance(value, Unknown):
-        return Unknown(text, value.reason, value.references, value.partial, value.parts)
-    return value
 
 
 FUNCTIONS: dict[str, Function] = {
@@ -464,24 +479,6 @@ FUNCTIONS: dict[str, Function] = {
     "concat": _shallow(_concat), "element": _shallow(_element), "keys": _shallow(_keys),
     "values": _shallow(_values), "tolist": _shallow(_tolist), "toset": _strict(_toset),
     "tomap": _shallow(_tomap), "coalesce": _coalesce, "jsonencode": _jsonencode,
-    "templatefile": _shallow(_templatefile), "range": _strict(_range),
-    "slice": _shallow(_slice), "basename": _strict(_basename), "compact": _strict(_compact),
-    "flatten": _shallow(_flatten), "distinct": _strict(_distinct),
+    "range": _strict(_range), "slice": _shallow(_slice), "basename": _strict(_basename),
+    "compact": _strict(_compact),    "flatten": _shallow(_flatten), "distinct": _strict(_distinct),
 }
-
-
-def call_lazy(name: str, arg_nodes: list[Node], scope: Scope, text: str) -> Any:
-    """try() and can(): an argument that fails to evaluate is skipped, not reported."""
-    for node in arg_nodes:
-        try:
-            value = evaluate(node, scope)
-        except EvalError:
-            if name == "can":
-                return False
-            continue
-        if isinstance(value, Unknown):
-            return merge_unknown(text, [value])
-        return True if name == "can" else value
-    if name == "can":
-        raise EvalError("can() needs one argument")
-    raise EvalError("no argument of try() could be evaluated")

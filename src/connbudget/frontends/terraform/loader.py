@@ -9,22 +9,22 @@ from typing import Any
 
 from connbudget import confine
 from connbudget.errors import InputError
-from connbudget.frontends.terraform.evaluate import (
+from connbudget.frontends.terraform.evaluate import evaluate_raw
+from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
+from connbudget.frontends.terraform.types import convert
+from connbudget.frontends.terraform.values import (
     MAX_STEPS,
     Budget,
     Context,
     EvalError,
     Scope,
     contains_unknown,
-    evaluate_raw,
     merge_unknown,
     set_budget,
     to_number,
     to_string,
 )
-from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
-from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
-from connbudget.frontends.terraform.types import convert
 
 _MAX_MODULE_DEPTH = 16
 MAX_INSTANCES = 1024  # instances one count or for_each expands to

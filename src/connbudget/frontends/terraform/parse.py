@@ -143,7 +143,8 @@ _SECRET_ENV = re.compile(
 
 def _stand_in(text: str) -> str:
     """The literal `text` of a secret attribute as a literal of the same kind."""
-    from connbudget.frontends.terraform.evaluate import Context, Scope, evaluate_raw
+    from connbudget.frontends.terraform.evaluate import evaluate_raw
+    from connbudget.frontends.terraform.values import Context, Scope
     from connbudget.passwords import hash_kind
 
     if not text.startswith('"') or "${" in text or "%{" in text:

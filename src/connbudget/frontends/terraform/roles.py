@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from connbudget.frontends.terraform.evaluate import EvalError, to_bool, to_number, to_string
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.values import EvalError, to_bool, to_number, to_string
 from connbudget.passwords import hash_kind
 
 # cyrilgdn/postgresql provider defaults for attributes a resource leaves out.

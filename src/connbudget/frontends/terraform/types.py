@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from connbudget.frontends.terraform.evaluate import (
+from connbudget.frontends.terraform.evaluate import evaluate
+from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression
+from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.values import (
     Context,
     EvalError,
     Scope,
-    evaluate,
     to_bool,
     to_number,
     to_string,
 )
-from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression
-from connbudget.frontends.terraform.model import Unknown
 
 _SCALARS = {"string": to_string, "number": to_number, "bool": to_bool}
 

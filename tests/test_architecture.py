@@ -1,0 +1,138 @@
+"""The layers as the README draws them: no import cycle, and the model, rules and reporters
+never read a file (they get what the front ends read)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from conftest import ROOT
+
+PACKAGE = ROOT / "src" / "connbudget"
+# The layers that work on what the front ends read, never on files.
+NO_FILES = ("capacity/model.py", "capacity/budget.py", "capacity/rules/", "capacity/fixes.py",
+            "reporters/")
+_OPENERS = {"open", "read_regular", "read_text", "read_bytes"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node, functions' bodies included, except what `if TYPE_CHECKING:` guards."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def _package_of(module: str) -> str:
+    return module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+
+
+def _resolve(module: str, node: ast.ImportFrom) -> list[str]:
+    if node.level:
+        base = _package_of(module).split(".")
+        base = base[:len(base) - node.level + 1]
+        target = ".".join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ""
+    # `from pkg import name` imports pkg.name when that is a module.
+    names = [f"{target}.{alias.name}" for alias in node.names]
+    return [name for name in names if name in MODULES] or [target]
+
+
+def imports(module: str) -> set[str]:
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in _nodes(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.update(_resolve(module, node))
+    return {name for name in found if name in MODULES and name != module}
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of `graph` as the modules along it, first repeated at the end; []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    for root in sorted(graph):
+        if state.get(root):
+            continue
+        path = [root]
+        stack = [iter(sorted(graph[root]))]
+        state[root] = 1
+        while stack:
+            child = next(stack[-1], None)
+            if child is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(child) == 1:
+                return path[path.index(child):] + [child]
+            elif not state.get(child):
+                state[child] = 1
+                path.append(child)
+                stack.append(iter(sorted(graph[child])))
+    return []
+
+
+def test_find_cycle_reports_the_modules_along_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert find_cycle(graph) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_imports_inside_functions_count_and_type_checking_ones_do_not() -> None:
+    assert "connbudget.capacity" in imports("connbudget.engine")  # imported in a function
+    assert "connbudget.capacity.model" not in imports("connbudget.engine")  # TYPE_CHECKING
+
+
+def test_no_import_cycle() -> None:
+    graph = {module: imports(module) for module in MODULES}
+    cycle = find_cycle(graph)
+    assert not cycle, "import cycle: " + " -> ".join(cycle)
+
+
+def _file_reads(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in _nodes(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else "")
+            owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(
+                func.value, ast.Name) else ""
+            if name in _OPENERS or (owner == "os" and name == "open"):
+                found.append(f"{path.name}:{node.lineno}: {name}()")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [alias.name for alias in node.names]
+            module = node.module if isinstance(node, ast.ImportFrom) else ""
+            if "confine" in (module or "").split(".") or any(
+                    n.split(".")[-1] == "confine" for n in names):
+                found.append(f"{path.name}:{node.lineno}: imports confine")
+    return found
+
+
+def test_model_rules_and_reporters_open_no_file() -> None:
+    paths = [p for p in MODULES.values()
+             if any(str(p.relative_to(PACKAGE)).startswith(layer) for layer in NO_FILES)]
+    assert len(paths) > 10
+    assert [read for path in paths for read in _file_reads(path)] == []
