@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIXTURES, run_cli
@@ -15,12 +15,8 @@ from connbudget.settings import DatabaseOverride, Settings
 CONFIG = FIXTURES / "config"
 
 
-def settings_for(*paths: Path, **flags: object) -> Settings:
-    args = argparse.Namespace(paths=[str(p) for p in paths], config=None, fail_on=None,
-                              threshold=None, var_file=[], no_cache=False)
-    for key, value in flags.items():
-        setattr(args, key, value)
-    return load_settings(args)
+def settings_for(*paths: Path, **flags: Any) -> Settings:
+    return load_settings([str(p) for p in paths], **flags)
 
 
 def test_pyproject_section_sets_every_key() -> None:
@@ -71,7 +67,7 @@ def test_explicit_config_file_is_used_instead_of_the_search() -> None:
 
 def test_flags_override_the_file() -> None:
     settings = settings_for(CONFIG / "full", fail_on="error", threshold=0.9,
-                            var_file=["extra.tfvars"])
+                            var_files=["extra.tfvars"])
     assert (settings.fail_on, settings.threshold) == ("error", 0.9)
     assert settings.var_files[-1] == "extra.tfvars"
 

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from inprocess import Outcome, assert_json_errors_located, run_main
 
+from connbudget.reporters import FORMATS
+
 FUZZ = FIXTURES / "fuzz"
 # derandomize: the same examples on every run, so a CI failure is a regression, never luck.
 PROPERTY = settings(max_examples=50, deadline=None, derandomize=True,
@@ -269,7 +271,6 @@ PASSWORD_SEEDS = [(FUZZ / "password.sql", None), (FUZZ / "pgbouncer-password.ini
                   (FUZZ / "terraform-password" / "main.tf", None),
                   (FUZZ / "password-stack", "main.tf"),
                   (FUZZ / "password-stack", "deployment.yaml")]
-FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
 
 
 @PROPERTY

@@ -15,7 +15,7 @@ from conftest import FIXTURES, run_cli
 from inprocess import LOCATED, Outcome
 from inprocess import run_main as _run_main
 
-from connbudget.cli import FORMATS
+from connbudget.reporters import FORMATS
 
 HOSTILE = FIXTURES / "hostile"
 

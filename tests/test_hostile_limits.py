@@ -14,10 +14,10 @@ from inprocess import Outcome
 from inprocess import run_main as _run_main
 
 from connbudget import engine
-from connbudget.cli import FORMATS
 from connbudget.frontends.terraform.evaluate import evaluate_raw
 from connbudget.frontends.terraform.model import Unknown
 from connbudget.frontends.terraform.values import Context, Scope
+from connbudget.reporters import FORMATS
 
 HOSTILE = FIXTURES / "hostile"
 

@@ -11,7 +11,7 @@ from conftest import FIXTURES
 from inprocess import Outcome
 from inprocess import run_main as _run_main
 
-from connbudget.cli import FORMATS
+from connbudget.reporters import FORMATS
 
 HOSTILE = FIXTURES / "hostile"
 

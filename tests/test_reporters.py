@@ -17,7 +17,7 @@ from conftest import FIXTURES, ROOT, SHARED, Run, run_cli
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
-from connbudget.reporters import render, resolve_format
+from connbudget.reporters import FORMATS, render, resolve_format
 from connbudget.reporters.github import escape_property
 from connbudget.reporters.markdown import bar
 from connbudget.settings import Settings
@@ -278,7 +278,6 @@ def test_text_draws_the_connection_math_of_each_database_after_the_findings() ->
 
 # end to end: the real CLI on the fixtures
 
-FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
 SECRETS = ("sql-plaintext-Zq9w", "sql-rotated-Hy4t", "sql-broken-Pw3x", "tf-plaintext-Kx7m",
            "tf-broken-Qv8n")
 

@@ -16,6 +16,7 @@ import pytest
 from conftest import FIXTURES, run_cli
 
 from connbudget.discover import discover
+from connbudget.reporters import FORMATS
 
 PLANS = FIXTURES / "plans"
 ROLES_PLAN = "fixtures/plans/roles.tfplan.json"
@@ -25,7 +26,6 @@ FIRST_APPLY_PLAN = "fixtures/plans/capacity-first-apply.tfplan"
 PLAINTEXT = ("from-TF_VAR-app-password", "s3cret-from-a-default", "correct-horse-battery-staple",
              "etl-secret-from-secrets-manager", "Xq2v9LrT8mWc4sZk1NbY7hGd3FjP6aRe",
              "pw-loader-2024", "pw-reports-2024", "module-input-literal")
-FORMATS = ["text", "json", "sarif", "junit", "github", "gitlab", "markdown"]
 
 
 @functools.cache

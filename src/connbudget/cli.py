@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from connbudget.report import Report
     from connbudget.settings import Settings
 
-FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab", "markdown")
 _EXITS = ("\nexit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or\n"
           "input errors (each reported as file:line: message; the other files are still\n"
           "checked, and 2 wins over 1)\n")
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    from connbudget.reporters import FORMATS
+
     parser.add_argument("--format", "-f", choices=FORMATS, default=None,
                         help="output format (default: text; github inside GitHub Actions)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
@@ -197,7 +198,11 @@ def _parse(parser: argparse.ArgumentParser, commands: dict[str, argparse.Argumen
 def _settings(args: argparse.Namespace) -> Settings:
     from connbudget.config import load_settings
 
-    return load_settings(args)
+    return load_settings(getattr(args, "paths", []) or [], config=getattr(args, "config", None),
+                         fail_on=getattr(args, "fail_on", None),
+                         threshold=getattr(args, "threshold", None),
+                         var_files=getattr(args, "var_file", []) or [],
+                         cache=not getattr(args, "no_cache", False))
 
 
 def _emit(text: str, output: str | None) -> None:

@@ -7,7 +7,6 @@ names one explicitly. Unknown keys, unknown rule ids and wrong types are errors.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -209,25 +208,27 @@ def apply_config(settings: Settings, path: Path, table: Table) -> None:
     settings.config_file = str(path)
 
 
-def load_settings(args: argparse.Namespace) -> Settings:
+def load_settings(paths: list[str], config: str | None = None, fail_on: str | None = None,
+                  threshold: float | None = None, var_files: list[str] | None = None,
+                  cache: bool = True) -> Settings:
+    """The config file (`config`, or the one found above `paths`), then the flags over it."""
     settings = Settings()
-    explicit = getattr(args, "config", None)
-    if explicit:
-        path = Path(explicit)
+    if config:
+        path = Path(config)
         section = _section(path)
         if section is None:
             raise UsageError(f"{path}: no [tool.connbudget] table")
         apply_config(settings, path, section)
     else:
-        found = find_config(getattr(args, "paths", []) or [])
+        found = find_config(paths)
         if found:
             apply_config(settings, *found)
-    if getattr(args, "fail_on", None):
-        settings.fail_on = args.fail_on
-    if getattr(args, "threshold", None) is not None:
-        settings.threshold = args.threshold
-    settings.var_files.extend(getattr(args, "var_file", []) or [])
-    if getattr(args, "no_cache", False):
+    if fail_on:
+        settings.fail_on = fail_on
+    if threshold is not None:
+        settings.threshold = threshold
+    settings.var_files.extend(var_files or [])
+    if not cache:
         settings.cache = False
     return settings
 

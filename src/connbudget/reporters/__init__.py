@@ -11,6 +11,9 @@ from collections.abc import Callable
 from connbudget.report import Report
 from connbudget.settings import Settings
 
+# Every report format, each a module of this package with a render_<format>() (json aside).
+FORMATS = ("text", "json", "sarif", "junit", "github", "gitlab", "markdown")
+
 
 def resolve_format(requested: str | None, output: str | None) -> str:
     if requested:
