@@ -8,7 +8,12 @@ from conftest import CORPUS, FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.frontends.kubernetes.model import KubernetesInputs, Workload
+from connbudget.frontends.kubernetes.model import (
+    Container,
+    ContainerEnv,
+    KubernetesInputs,
+    Workload,
+)
 from connbudget.frontends.kubernetes.objects import load_kubernetes
 from connbudget.frontends.kubernetes.safeyaml import HELM_HINT, read_documents
 
@@ -23,6 +28,15 @@ def _load(*names: str) -> KubernetesInputs:
 def _line_of(path: Path, text: str, after: int = 0) -> int:
     lines = path.read_text().splitlines()
     return next(n for n, line in enumerate(lines, 1) if n > after and text in line)
+
+
+def _env(container: Container) -> dict[str, str | None]:
+    """Name -> value as the container sees it (a later definition wins)."""
+    return {var.name: var.value for var in container.env}
+
+
+def _var(container: Container, name: str) -> ContainerEnv | None:
+    return next((var for var in reversed(container.env) if var.name == name), None)
 
 
 def _workload(found: KubernetesInputs, name: str) -> Workload:
@@ -77,11 +91,11 @@ def test_env_values_and_env_from_config_map() -> None:
     path = HERE / "app.yaml"
     web = _workload(_load("app.yaml"), "api").containers[0]
     assert (web.name, web.image) == ("web", "registry.example.com/shop/api:1.4.2")
-    values = web.env_values()
+    values = _env(web)
     # env wins over envFrom, as in Kubernetes
     assert values["DB_POOL_SIZE"] == "8"
     assert values["WEB_CONCURRENCY"] == "4"
-    concurrency = web.env_var("WEB_CONCURRENCY")
+    concurrency = _var(web, "WEB_CONCURRENCY")
     assert concurrency is not None
     assert (concurrency.source, concurrency.line) == ("envFrom configMap api-config",
                                                        _line_of(path, "WEB_CONCURRENCY"))
@@ -90,7 +104,7 @@ def test_env_values_and_env_from_config_map() -> None:
 
 def test_config_map_key_ref_is_resolved() -> None:
     web = _workload(_load("app.yaml"), "api").containers[0]
-    var = web.env_var("DATABASE_NAME")
+    var = _var(web, "DATABASE_NAME")
     assert var is not None
     assert var.value == "orders-db.cluster-abc.eu-west-1.rds.amazonaws.com"
     assert var.source == "configMapKeyRef"
@@ -98,14 +112,14 @@ def test_config_map_key_ref_is_resolved() -> None:
 
 def test_secret_key_ref_is_marked_and_never_read() -> None:
     found = _load("app.yaml")
-    var = _workload(found, "api").containers[0].env_var("DATABASE_PASSWORD")
+    var = _var(_workload(found, "api").containers[0], "DATABASE_PASSWORD")
     assert var is not None
     assert (var.value, var.secret, var.reference) == (None, True, "secret api-db key password")
     assert "never-printed-secret" not in repr(found)
 
 
 def test_field_ref_is_unknown_not_secret() -> None:
-    var = _workload(_load("app.yaml"), "api").containers[0].env_var("POD_IP")
+    var = _var(_workload(_load("app.yaml"), "api").containers[0], "POD_IP")
     assert var is not None
     assert (var.value, var.secret, var.source) == (None, False, "fieldRef")
 
@@ -113,14 +127,14 @@ def test_field_ref_is_unknown_not_secret() -> None:
 def test_env_from_config_map_in_another_file_with_prefix() -> None:
     worker = _workload(_load("keda-worker.yaml", "worker-settings.yaml"), "worker")
     container = worker.containers[0]
-    assert container.env_values()["APP_POOL_SIZE"] == "6"
+    assert _env(container)["APP_POOL_SIZE"] == "6"
     assert container.unresolved == ()
 
 
 def test_missing_config_map_is_listed_as_unresolved() -> None:
     container = _workload(_load("keda-worker.yaml"), "worker").containers[0]
     assert container.unresolved == ("configMap worker-settings",)
-    assert "APP_POOL_SIZE" not in container.env_values()
+    assert "APP_POOL_SIZE" not in _env(container)
 
 
 def test_keda_scaled_object() -> None:
@@ -166,7 +180,7 @@ def test_recreate_and_stateful_set_do_not_surge() -> None:
 def test_yaml_merge_keys() -> None:
     found = _load("merge-keys.yaml")
     sidecar = _workload(found, "merged").containers[1]
-    assert (sidecar.name, sidecar.image, sidecar.env_values()) == (
+    assert (sidecar.name, sidecar.image, _env(sidecar)) == (
         "sidecar", "web:1", {"POOL_SIZE": "5"})
 
 

@@ -276,7 +276,8 @@ def _container_env(name: str) -> tuple[dict[str, str | None], dict[str, int], st
     found = load_kubernetes([str(FIXTURES / "k8s" / name)])
     container = found.workloads[0].containers[0]
     lines = {var.name: var.line for var in container.env}
-    return container.env_values(), lines, container.file, container.line, container.image
+    values = {var.name: var.value for var in container.env}
+    return values, lines, container.file, container.line, container.image
 
 
 def test_edoburu_container_environment() -> None:

@@ -21,7 +21,7 @@ _WORKLOAD_KINDS = ("Deployment", "StatefulSet")
 
 
 @dataclass(frozen=True)
-class EnvVar:
+class ContainerEnv:
     name: str
     value: str | None  # None when not readable here (Secret, fieldRef, missing ConfigMap)
     source: str  # "value", "secretKeyRef", "configMapKeyRef", "envFrom configMap NAME", ...
@@ -35,23 +35,12 @@ class EnvVar:
 class Container:
     name: str
     image: str
-    env: tuple[EnvVar, ...]  # envFrom first, then env (a later name wins, as in Kubernetes)
+    env: tuple[ContainerEnv, ...]  # envFrom first, then env (a later name wins, as in Kubernetes)
     command: tuple[str, ...]
     args: tuple[str, ...]
     unresolved: tuple[str, ...]  # envFrom/configMapKeyRef sources not found in the inputs
     file: str
     line: int
-
-    def env_values(self) -> dict[str, str | None]:
-        """Name -> value as the container sees it (last definition wins)."""
-        return {var.name: var.value for var in self.env}
-
-    def env_var(self, name: str) -> EnvVar | None:
-        found = None
-        for var in self.env:
-            if var.name == name:
-                found = var
-        return found
 
 
 @dataclass(frozen=True)

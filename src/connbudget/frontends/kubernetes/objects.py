@@ -17,7 +17,7 @@ from connbudget.frontends.kubernetes.model import (
     Autoscaler,
     ConfigMap,
     Container,
-    EnvVar,
+    ContainerEnv,
     KubernetesInputs,
     Service,
     Surge,
@@ -133,7 +133,7 @@ def _service(document: LMap, file: str) -> Service:
 
 
 def _container(item: LMap, file: str, line: int) -> Container:
-    env: list[EnvVar] = []
+    env: list[ContainerEnv] = []
     for source, source_line in _items(item.get("envFrom")):
         env.extend(_env_from(_map(source), file, source_line))
     for var, var_line in _items(item.get("env")):
@@ -154,35 +154,35 @@ _CONFIG_MAP_REF = "configMapKeyRef"
 _ENV_FROM_CONFIG_MAP = "envFrom configMap"
 
 
-def _env_var(var: LMap, file: str, line: int) -> EnvVar | None:
+def _env_var(var: LMap, file: str, line: int) -> ContainerEnv | None:
     name = _text(var.get("name"))
     if not name:
         return None
     if "value" in var:
-        return EnvVar(name, _text(var["value"]), "value", False, file, line)
+        return ContainerEnv(name, _text(var["value"]), "value", False, file, line)
     source = _map(var.get("valueFrom"))
     if "secretKeyRef" in source:
         ref = _map(source["secretKeyRef"])
-        return EnvVar(name, None, "secretKeyRef", True, file, line,
+        return ContainerEnv(name, None, "secretKeyRef", True, file, line,
                       f"secret {_text(ref.get('name'))} key {_text(ref.get('key'))}")
     if _CONFIG_MAP_REF in source:
         ref = _map(source[_CONFIG_MAP_REF])
-        return EnvVar(name, None, _CONFIG_MAP_REF, False, file, line,
+        return ContainerEnv(name, None, _CONFIG_MAP_REF, False, file, line,
                       f"configMap {_text(ref.get('name'))} key {_text(ref.get('key'))}")
     kinds = [key for key in source if key != _CONFIG_MAP_REF]
-    return EnvVar(name, None, kinds[0] if kinds else "valueFrom", False, file, line)
+    return ContainerEnv(name, None, kinds[0] if kinds else "valueFrom", False, file, line)
 
 
-def _env_from(source: LMap, file: str, line: int) -> list[EnvVar]:
+def _env_from(source: LMap, file: str, line: int) -> list[ContainerEnv]:
     prefix = _text(source.get("prefix"))
     if "secretRef" in source:
         name = _text(_map(source["secretRef"]).get("name"))
-        return [EnvVar(f"{prefix}*", None, f"envFrom secret {name}", True, file, line,
+        return [ContainerEnv(f"{prefix}*", None, f"envFrom secret {name}", True, file, line,
                        f"secret {name}")]
     if "configMapRef" in source:
         name = _text(_map(source["configMapRef"]).get("name"))
-        return [EnvVar(f"{prefix}*", None, f"{_ENV_FROM_CONFIG_MAP} {name}", False, file, line,
-                       f"configMap {name}")]
+        return [ContainerEnv(f"{prefix}*", None, f"{_ENV_FROM_CONFIG_MAP} {name}", False, file,
+                             line, f"configMap {name}")]
     return []
 
 
@@ -196,7 +196,7 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                 return config_map
         return None
 
-    env: list[EnvVar] = []
+    env: list[ContainerEnv] = []
     unresolved: list[str] = []
     for var in container.env:
         if var.source.startswith(_ENV_FROM_CONFIG_MAP):
@@ -207,7 +207,7 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                 env.append(var)
                 continue
             prefix = var.name[:-1]
-            env.extend(EnvVar(prefix + key, value, var.source, False, found.file,
+            env.extend(ContainerEnv(prefix + key, value, var.source, False, found.file,
                               found.lines.get(key, found.line), f"configMap {name} key {key}")
                        for key, value in found.data.items())
         elif var.source == _CONFIG_MAP_REF:
@@ -217,7 +217,7 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                 unresolved.append(var.reference)
                 env.append(var)
             else:
-                env.append(EnvVar(var.name, found.data[key], var.source, False, var.file,
+                env.append(ContainerEnv(var.name, found.data[key], var.source, False, var.file,
                                   var.line, var.reference))
         else:
             env.append(var)

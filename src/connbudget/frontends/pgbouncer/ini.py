@@ -26,7 +26,7 @@ from connbudget.frontends.pgbouncer.model import (
     Entry,
     PgBouncerConfig,
     Setting,
-    Unknown,
+    UnknownSetting,
     accepted_keys,
     accepted_sections,
     release,
@@ -216,7 +216,8 @@ def _entry(section: str, name: str, value: str, file: str, line: int,
 
 def _note_unknown(config: PgBouncerConfig, setting: Setting) -> None:
     if setting.unknown:
-        config.unknowns.append(Unknown(setting.file, setting.line, setting.key, setting.unknown))
+        config.unknowns.append(UnknownSetting(setting.file, setting.line, setting.key,
+                                              setting.unknown))
 
 
 @dataclass
@@ -266,8 +267,9 @@ class _Reader:
         if not text or text[0] in ";#" or text.startswith(("{%", "{#")):
             return
         if text.startswith("{{"):
-            self.config.unknowns.append(Unknown(file, number, text[:60], "template expression "
-                                                "line, filled in when the template is rendered"))
+            self.config.unknowns.append(UnknownSetting(
+                file, number, text[:60],
+                "template expression line, filled in when the template is rendered"))
             return
         if text.startswith("%include") and text[8:9] in (" ", "\t"):
             self.include(file, number, text[len("%include"):].strip())
@@ -290,8 +292,8 @@ class _Reader:
             return
         name = text[1:close]
         if "{{" in name:
-            self.config.unknowns.append(Unknown(file, number, text[:60], "template expression "
-                                                "in a section header"))
+            self.config.unknowns.append(UnknownSetting(file, number, text[:60],
+                                                       "template expression in a section header"))
             self.section = ""
             return
         sections = accepted_sections(self.version)
@@ -338,14 +340,14 @@ class _Reader:
                                                  "byte"))
             return
         if "{{" in target:
-            self.config.unknowns.append(Unknown(file, number, f"%include {target}",
-                                                "template expression in the file name"))
+            self.config.unknowns.append(UnknownSetting(file, number, f"%include {target}",
+                                                       "template expression in the file name"))
             return
         if os.path.isabs(target):
             # A path on the machine PgBouncer runs on, not in the reviewed tree.
-            self.config.unknowns.append(Unknown(file, number, f"%include {target}",
-                                                "absolute path on the PgBouncer host: its "
-                                                "settings are not known"))
+            self.config.unknowns.append(UnknownSetting(file, number, f"%include {target}",
+                                                       "absolute path on the PgBouncer host: its "
+                                                       "settings are not known"))
             return
         # PgBouncer opens a relative name from its working directory; the reviewed tree keeps
         # the included file beside the one that includes it.
@@ -376,9 +378,9 @@ def load_pgbouncer(path: str, version: str | None = None,
 class _TextReader(_Reader):
     def include(self, file: str, number: int, target: str) -> None:
         # A path inside the pod that mounts the text, not a file of the reviewed tree.
-        self.config.unknowns.append(Unknown(file, number, f"%include {target[:60]}",
-                                            "a file inside the container: its settings are "
-                                            "not known"))
+        self.config.unknowns.append(UnknownSetting(file, number, f"%include {target[:60]}",
+                                                   "a file inside the container: its settings are "
+                                                   "not known"))
 
 
 def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerConfig:

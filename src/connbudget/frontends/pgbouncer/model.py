@@ -140,7 +140,7 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Unknown:
+class UnknownSetting:
     file: str
     line: int
     what: str  # e.g. "default_pool_size", "%include /etc/pgbouncer/extra.ini"
@@ -156,7 +156,7 @@ class PgBouncerConfig:
     databases: dict[str, Entry] = field(default_factory=dict)  # [databases], "*" included
     users: dict[str, Entry] = field(default_factory=dict)  # [users]
     errors: list[InputError] = field(default_factory=list)
-    unknowns: list[Unknown] = field(default_factory=list)
+    unknowns: list[UnknownSetting] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read, includes too
 
     def integer(self, key: str) -> Resolved[int]:
