@@ -76,12 +76,10 @@ def test_variable_without_value_is_unknown() -> None:
 def test_resource_keeps_block_lines_and_file() -> None:
     service = _resource(_load("variables"), "aws_ecs_service.api")
     assert (Path(service.file).name, service.line, service.end_line) == ("main.tf", 8, 14)
-    assert service.module_path == ""
 
 
 def test_local_module_resources_are_addressed_under_the_module() -> None:
     database = _resource(_load("modules"), "module.database.aws_db_instance.this")
-    assert database.module_path == "module.database"
     assert database.attrs == {"identifier": "orders", "instance_class": "db.r6g.large"}
 
 

@@ -185,19 +185,3 @@ def evaluate(text: str, *, memory_bytes: int | None = None, vcpu: int | None = N
         return Evaluation(None, f"cannot evaluate '{shown}': {error}", True, variables,
                           used_memory, note)
     return Evaluation(math.trunc(value), "", True, variables, used_memory, note)
-
-
-def evaluate_for_class(text: str, instance_class: str) -> Evaluation:
-    """Evaluate with the class's NOMINAL memory: an upper bound (DBInstanceClassMemory is lower)."""
-    from connbudget.capacity.awsdata import instance_class as lookup
-
-    found = lookup(instance_class)
-    if found is None:
-        if _variables_in(text):
-            return Evaluation(None, f"unknown instance class '{instance_class}': set "
-                              "max_connections explicitly", True, _variables_in(text), None, "")
-        return evaluate(text)
-    note = (f"nominal memory of {found.name}, {found.memory_gib:g} GiB = {found.memory_bytes} "
-            f"bytes ({found.source}); DBInstanceClassMemory is lower, so the result is an upper "
-            "bound")
-    return evaluate(text, memory_bytes=found.memory_bytes, vcpu=found.vcpu, memory_note=note)
