@@ -54,7 +54,7 @@ def test_defaults_apply_when_nothing_is_set() -> None:
     assert config.max_client_conn().value == 100
     assert config.max_db_connections().value == 0
     assert config.max_user_connections().value == 0
-    assert config.listen_port().value == 6432
+    assert config.integer("listen_port").value == 6432
     mode = config.pool_mode()
     assert (mode.value, mode.is_default, mode.source) == ("session", True, DEFAULT_SOURCE)
 
@@ -289,7 +289,7 @@ def test_edoburu_container_environment() -> None:
     assert config.default_pool_size().value == 25
     assert config.max_db_connections().value == 80
     assert config.max_client_conn().value == 1000
-    assert config.listen_port().value == 5432
+    assert config.integer("listen_port").value == 5432
     entry = config.databases["*"]
     assert entry.text("host") == "orders-db.cluster-abc.eu-west-1.rds.amazonaws.com"
     # edoburu uses DB_USER as auth_user: pools stay per client user
@@ -304,7 +304,7 @@ def test_bitnami_container_environment() -> None:
     env, lines, file, line, image = _container_env("bitnami-pgbouncer.yaml")
     config = config_from_env(env, file, line, lines, image=image)
     assert config.errors == []
-    assert config.listen_port().value == 6432
+    assert config.integer("listen_port").value == 6432
     entry = config.databases["orders"]
     assert (entry.text("host"), entry.text("dbname"), entry.text("user")) == (
         "orders-db.internal", "orders", "app")

@@ -181,9 +181,6 @@ class PgBouncerConfig:
     def max_user_connections(self) -> Resolved[int]:
         return self.integer("max_user_connections")
 
-    def listen_port(self) -> Resolved[int]:
-        return self.integer("listen_port")
-
     def text(self, key: str) -> str | None:
         """A [pgbouncer] text setting as written (None: not set or not known)."""
         found = self.settings.get(key)
