@@ -136,3 +136,35 @@ def test_model_rules_and_reporters_open_no_file() -> None:
              if any(str(p.relative_to(PACKAGE)).startswith(layer) for layer in NO_FILES)]
     assert len(paths) > 10
     assert [read for path in paths for read in _file_reads(path)] == []
+
+
+def _readme_layout() -> dict[str, set[str]]:
+    """The README's layout of src/connbudget: each directory it names -> the entries under it."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("```\nsrc/connbudget/\n") + 4:]
+    block = block[:block.index("```")]
+    layout: dict[str, set[str]] = {"": set()}
+    parents = [""]
+    for line in block.splitlines()[1:]:
+        names = line.strip().split("   ")[0]
+        depth = (len(line) - len(line.lstrip())) // 2
+        if depth < 1 or not names or line.startswith(" " * 20):
+            continue
+        parents = parents[:depth]
+        for name in (n.strip() for n in names.split(",") if n.strip()):
+            layout.setdefault(parents[-1], set()).add(name)
+            if name.endswith("/"):
+                layout.setdefault(parents[-1] + name, set())
+                parents.append(parents[-1] + name)
+    return layout
+
+
+def test_the_readme_layout_names_every_top_level_module_and_only_real_paths() -> None:
+    layout = _readme_layout()
+    named = {f"{parent}{name}" for parent, names in layout.items() for name in names}
+    assert [path for path in sorted(named) if not (PACKAGE / path).exists()] == []
+    top = {p.name + ("/" if p.is_dir() else "") for p in PACKAGE.iterdir()
+           if p.name not in ("__init__.py", "__main__.py", "data", "__pycache__")}
+    assert top - layout[""] == set()
+    assert {p.name + "/" for p in (PACKAGE / "frontends").iterdir()
+            if p.is_dir() and p.name != "__pycache__"} <= layout["frontends/"]
