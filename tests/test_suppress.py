@@ -6,7 +6,8 @@ from pathlib import Path
 
 from conftest import FIXTURES
 
-from connbudget.discover import discover
+from connbudget.comments import Comment
+from connbudget.discover import Inputs, discover
 from connbudget.engine import scan
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
@@ -179,3 +180,20 @@ def test_disabled_rules_are_not_run() -> None:
     inputs = discover([str(STRINGS / "comment_on.sql")], [])
     report = scan(inputs, Settings(disabled_rules={"CB001", "CB110"}))
     assert {f.rule_id for f in report.findings} == {"CB005"}
+
+
+def test_an_sql_file_is_read_once_its_ignores_come_from_the_comments_the_scan_lexed() -> None:
+    path = str(STRINGS / "not-on-disk.sql")
+    report = Report(findings=[Finding("CB001", "no limit", path, 2, "app")],
+                    comments={path: [Comment(path, 1, 1, "-- connbudget:ignore CB001 lexed")]})
+    assert apply_suppressions(report, Settings(), Inputs(), "sql").findings == []
+
+
+def test_the_sql_front_end_returns_the_comments_it_lexed() -> None:
+    inputs = discover([str(STRINGS / "comment_on.sql")], [])
+    assert scan(inputs, Settings()).comments == {inputs.sql[0]: []}
+    inputs = discover([SQL], [])
+    lexed = scan(inputs, Settings()).comments[inputs.sql[0]]
+    assert [(c.line, c.column, c.text) for c in lexed[:2]] == [
+        (1, 1, "-- Roles for the reporting service."),
+        (2, 30, "-- connbudget:ignore CB001 capped by PgBouncer max_db_connections")]

@@ -77,6 +77,7 @@ def _sql_report(inputs: Inputs, settings: Settings) -> Report:
         report.findings.extend(f for f in result.findings
                                if f.rule_id not in settings.disabled_rules)
         report.errors.extend(result.errors)
+        report.comments.update(result.comments)
     report.errors.extend(crashed)
     return report
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget.catalogue import RULES, severity_rank
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 
 
@@ -74,17 +75,21 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # the comments the front ends lexed in the files they read, for the suppressions
+    comments: dict[str, list[Comment]] = field(default_factory=dict)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.budgets.extend(other.budgets)
         self.errors.extend(other.errors)
+        self.comments.update(other.comments)
 
     def sorted(self) -> Report:
         return Report(
             findings=sorted(self.findings, key=lambda f: (f.file, f.line, f.rule_id, f.resource)),
             budgets=self.budgets,
             errors=sorted(self.errors, key=lambda e: (e.file, e.line)),
+            comments=self.comments,
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -97,8 +97,13 @@ def parse_ignores(path: str, text: str) -> list[Ignore]:
     text inside a string literal is never an ignore."""
     # In an ini file the section is the block: an ignore anywhere in it covers the section.
     sections = ini_sections(text) if _LEXERS.get(_extension(path)) is ini_comments else []
+    return _ignores_in(path, _comments(path, text), sections)
+
+
+def _ignores_in(path: str, comments: list[Comment],
+                sections: list[tuple[int, int]]) -> list[Ignore]:
     ignores = []
-    for comment in _comments(path, text):
+    for comment in comments:
         ignore = _ignore(comment, sections)
         if ignore is not None:
             ignores.append(ignore)
@@ -108,7 +113,11 @@ def parse_ignores(path: str, text: str) -> list[Ignore]:
     return ignores
 
 
-def _read_ignores(path: str) -> list[Ignore]:
+def _read_ignores(path: str, lexed: list[Comment] | None) -> list[Ignore]:
+    """The ignores of `path`: in the comments its front end lexed when it read the file, else
+    in the comments of the file read here."""
+    if lexed is not None:
+        return _ignores_in(path, lexed, [])
     try:
         data = read_regular(path)  # a FIFO among a module's .tf files must not block
     except OSError:
@@ -162,7 +171,8 @@ def apply_suppressions(report: Report, settings: Settings, inputs: Inputs,
     files = {_key(f.file): f.file for f in findings}
     for path in _scanned_files(inputs, command):
         files.setdefault(_key(path), path)
-    ignores = {key: _read_ignores(path) for key, path in files.items()}
+    lexed = {_key(path): comments for path, comments in report.comments.items()}
+    ignores = {key: _read_ignores(path, lexed.get(key)) for key, path in files.items()}
     kept = []
     for finding in findings:
         matching = [i for i in ignores.get(_key(finding.file), []) if i.covers(finding)]

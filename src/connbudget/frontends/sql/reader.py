@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from connbudget.comments import Lines
+from connbudget.comments import Comment, Lines
 from connbudget.errors import InputError
 from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
 from connbudget.frontends.sql.evaluate import Unresolved, decide, string_value
@@ -28,7 +28,7 @@ from connbudget.frontends.sql.plpgsql import (
     do_body,
     routine_body,
 )
-from connbudget.frontends.sql.scanner import Statement, split
+from connbudget.frontends.sql.scanner import Statement, lexed_comments, split
 from connbudget.frontends.sql.state import RoleBook, RoleState
 from connbudget.report import Finding
 
@@ -134,6 +134,7 @@ class SqlResult:
     errors: list[InputError] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read
 
     def combined(self) -> dict[str, Any]:
         return {"statements": self.documents, "roles": self.roles}
@@ -163,6 +164,7 @@ class _Reader:
             return
         scan = split(text)
         lines = Lines(text)
+        self.result.comments[path] = lexed_comments(path, text, scan, lines)
         for problem in scan.problems:
             line, column = lines.locate(problem.offset)
             self.result.errors.append(InputError(path, line, problem.message, column))

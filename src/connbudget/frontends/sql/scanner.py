@@ -200,9 +200,13 @@ def split(text: str) -> Scan:
 
 def comments(file: str, text: str) -> list[Comment]:
     """The `--` and `/* */` comments of `text`: never a quoted string's or dollar body's text."""
-    lines = Lines(text)
+    return lexed_comments(file, text, split(text), Lines(text))
+
+
+def lexed_comments(file: str, text: str, scan: Scan, lines: Lines) -> list[Comment]:
+    """The comments `split(text)` found, located."""
     found = []
-    for start, end in split(text).comments:
+    for start, end in scan.comments:
         line, column = lines.locate(start)
         found.append(Comment(file, line, column, text[start:end].removesuffix("\r")))
     return found
