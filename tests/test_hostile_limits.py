@@ -146,9 +146,9 @@ def test_invalid_utf8_in_pgbouncer_ini_keeps_the_report(tmp_path: Path) -> None:
 def test_the_step_budget_stops_a_quadratic_for_expression() -> None:
     text = "length([for a in range(1000) : [for b in range(1000) : [for c in range(50) : c]]])"
     started = time.process_time()
-    from connbudget.frontends.terraform.values import Budget, set_budget
+    from connbudget.frontends.terraform.values import StepBudget, set_budget
 
-    set_budget(Budget())
+    set_budget(StepBudget())
     try:
         value = evaluate_raw(text, Scope(Context()))
     finally:

@@ -15,10 +15,10 @@ from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
     MAX_STEPS,
-    Budget,
     Context,
     EvalError,
     Scope,
+    StepBudget,
     contains_unknown,
     merge_unknown,
     set_budget,
@@ -415,7 +415,7 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     """Every resource instance and remote module call under the root modules `dirs`."""
     loader = _Loader(cache)
     model = TerraformModel()
-    budget = Budget()
+    budget = StepBudget()
     set_budget(budget)
     try:
         _load(loader, model, dirs, var_files)

@@ -85,7 +85,7 @@ def _unresolved(attrs: dict[str, Any], state: dict[str, Any],
                   if value is None and attrs.get(name) is not None)
 
 
-class RoleState(NamedTuple):
+class ProviderRole(NamedTuple):
     """A `postgresql_role` as PostgreSQL will hold it: provider defaults applied, None unknown."""
 
     name: str | None
@@ -94,10 +94,10 @@ class RoleState(NamedTuple):
     connection_limit: int | None
 
 
-def role_state(resource: Resource) -> RoleState:
+def role_state(resource: Resource) -> ProviderRole:
     """The one reading of a `postgresql_role`: the role rules and the capacity model use it."""
     attrs = resource.attrs
-    return RoleState(_text(attrs.get("name")), _bool(_attr(attrs, "login")),
+    return ProviderRole(_text(attrs.get("name")), _bool(_attr(attrs, "login")),
                      _bool(_attr(attrs, "superuser")),
                      _int(_attr(attrs, "connection_limit")))
 

@@ -28,7 +28,7 @@ class LimitError(EvalError):
     """An evaluation past one of the limits: the value is unknown and the input is told."""
 
 
-class Budget:
+class StepBudget:
     """The evaluation steps left for one load (shared by every module of it)."""
 
     def __init__(self, steps: int = MAX_STEPS) -> None:
@@ -42,11 +42,11 @@ class Budget:
             raise LimitError(f"evaluation needs more than {MAX_STEPS:,} steps")
 
 
-_UNLIMITED = Budget(2**62)
+_UNLIMITED = StepBudget(2**62)
 _budget = _UNLIMITED
 
 
-def set_budget(budget: Budget | None) -> None:
+def set_budget(budget: StepBudget | None) -> None:
     """Charge evaluation to `budget` from now on (None: no budget, for single expressions)."""
     global _budget
     _budget = budget if budget is not None else _UNLIMITED
