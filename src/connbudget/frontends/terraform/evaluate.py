@@ -41,6 +41,8 @@ from connbudget.frontends.terraform.values import (
 
 _MAX_DEPTH = 200
 _LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
+
+
 def _equal(a: Any, b: Any) -> bool:
     return type_name(a) == type_name(b) and bool(a == b)
 
