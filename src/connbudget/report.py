@@ -69,11 +69,21 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What a run read: the paths it was given and how many files of each kind
+    (`(".sql", 3)`, `("Terraform", 5)`), in the order a summary names them."""
+
+    paths: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    checked: Checked | None = None  # None: not known (a report not built by a run)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -85,6 +95,7 @@ class Report:
             findings=sorted(self.findings, key=lambda f: (f.file, f.line, f.rule_id, f.resource)),
             budgets=self.budgets,
             errors=sorted(self.errors, key=lambda e: (e.file, e.line)),
+            checked=self.checked,
         )
 
     def as_json(self) -> dict[str, Any]:

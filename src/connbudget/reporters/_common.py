@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -87,3 +88,13 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings)
     found = ", ".join(plural(counts.get(sev, 0), sev) for sev in ("error", "warning", "info"))
     return f"{found}; {plural(len(report.errors), 'input error')}"
+
+
+def wrap(line: str, width: int, hang: int | None = None) -> list[str]:
+    """One line as lines of at most `width` characters, the continuations indented `hang`
+    columns (default: four more than the line's own indentation)."""
+    if len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    indent = " " * min(lead + 4 if hang is None else hang, width // 2)
+    return textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [line]
