@@ -13,12 +13,13 @@ from connbudget.reporters._common import relative_path, wrap
 _NUMBER = 6  # "=  380"
 # what a verdict that fits the slots does not say by itself
 _BESIDES = {
-    "CB104": "but a pooler opens more server connections than a limit allows",
-    "CB105": "but a pooler accepts fewer clients than its clients' pools",
-    "CB106": "but a pooler in session mode does not multiplex its clients",
-    "CB107": "but a role's CONNECTION LIMIT is below what its pool needs",
+    "CB104": "but a pooler overflows a limit",
+    "CB105": "but a pooler turns clients away",
+    "CB106": "but a pooler does not multiplex",
+    "CB107": "but a role's limit is too low",
     "CB108": "but not during a rolling deploy",
 }
+_LABELS = 56  # the widest label column: a longer label continues on the next line
 
 
 def _n(value: Any) -> str:
@@ -30,6 +31,11 @@ def _unit(client: dict[str, Any], count: int = 2) -> str:
     return word if count == 1 else word + "s"
 
 
+def _show(name: str) -> str:
+    """A client's name; one that is a file (a pgbouncer.ini) relative to the working directory."""
+    return relative_path(name) if "/" in name and "." in name.rsplit("/", 1)[-1] else name
+
+
 def _path_label(client: dict[str, Any]) -> str:
     if client["path"] == "direct":
         tasks = client["max_tasks"]
@@ -37,15 +43,15 @@ def _path_label(client: dict[str, Any]) -> str:
         if client["processes"] != 1:
             terms.append(f"{_n(client['processes'])} processes")
         terms.append(f"{_n(client['pool'])} pool")
-        return f"{client['client']}   {' x '.join(terms)}"
+        return f"{_show(client['client'])}   {' x '.join(terms)}"
     mode = f" ({client['pool_mode']} mode)" if client.get("pool_mode") else ""
-    return f"{client['client']}   {client['path']}{mode} server connections"
+    return f"{_show(client['client'])}   {client['path']}{mode} server connections"
 
 
 def _rows(rows: list[tuple[str, str, str]], width: int) -> list[list[str]]:
     """Labels in one column, numbers right-aligned after them; a label too long for the
     column continues on the next lines, the number on its last one."""
-    column = min(max(len(label) for label, _, _ in rows), width - 2 - _NUMBER - 1)
+    column = min(max(len(label) for label, _, _ in rows), _LABELS, width - 2 - _NUMBER - 1)
     drawn = []
     for label, sign, number in rows:
         parts = wrap(label, column, 4) if len(label) > column else [label]
@@ -121,11 +127,17 @@ def flat(text: str) -> str:
     return "".join(out)
 
 
-def _place(source: dict[str, Any], home: str) -> str:
+def _place(source: dict[str, Any], home: str, name: str) -> str:
+    """Where a number is set: `line N` in the database's file, `its line N` in the file that
+    is the client itself (a pgbouncer.ini), else `path:N`."""
     if not source.get("file"):
         return ""
     path = relative_path(source["file"])
-    return f", line {source['line']}" if path == home else f", {path}:{source['line']}"
+    if path == home:
+        return f", line {source['line']}"
+    if path == relative_path(name):
+        return f", its line {source['line']}"
+    return f", {path}:{source['line']}"
 
 
 def _key_name(key: str, client: dict[str, Any]) -> str:
@@ -136,34 +148,34 @@ def _key_name(key: str, client: dict[str, Any]) -> str:
     return names.get(key, key.replace("_", " "))
 
 
-def _source_line(name: str, source: dict[str, Any], home: str) -> str:
-    return f"    {name} {_n(source['value'])}: {flat(source['source'])}{_place(source, home)}"
+def _source_line(name: str, source: dict[str, Any], home: str, owner: str = "") -> str:
+    text = source["source"]
+    if owner and text.startswith(f"{owner}: "):
+        text = text[len(owner) + 2:]
+    return f"    {name} {_n(source['value'])}: {flat(text)}{_place(source, home, owner)}"
 
 
 def _budget_sources(budget: dict[str, Any], home: str) -> list[str]:
-    sources = budget.get("sources")
-    if sources is None:  # a report written before the budget carried its sources
-        return [f"    max_connections {_n(budget['max_connections'])}: "
-                f"{flat(budget['max_connections_source'])}",
-                f"    reserved {_n(budget['reserved'])}: {flat(budget['reserved_source'])}"]
-    return [_source_line(key, sources[key], home) for key in ("max_connections", "reserved")]
+    return [_source_line(key, budget["sources"][key], home)
+            for key in ("max_connections", "reserved")]
 
 
 def _sources(budget: dict[str, Any], home: str) -> list[str]:
     if home:
-        lines = [f"  where the numbers come from (lines of {home} unless a file is named):",
+        lines = [f"  where the numbers come from (in {home} unless named):",
                  f"    {budget['database']}: line {budget['line']}"]
     else:
         lines = ["  where the numbers come from:"]
     lines.extend(_budget_sources(budget, home))
     for client in budget["clients"]:
         for key, source in client.get("sources", {}).items():
-            lines.append(_source_line(f"{client['client']} {_key_name(key, client)}", source,
-                                      home))
+            name = f"{_show(client['client'])} {_key_name(key, client)}"
+            lines.append(_source_line(name, source, home, client["client"]))
         for inner in [client, *client.get("behind", [])]:
             if inner.get("matched_by"):
-                lines.append(f"    {inner['client']} matched by {inner['matched_by']}")
-            lines.extend(f"    {inner['client']}: {flat(note)}" for note in inner.get("notes", []))
+                lines.append(f"    {_show(inner['client'])} matched by {inner['matched_by']}")
+            lines.extend(f"    {_show(inner['client'])}: {flat(note)}"
+                         for note in inner.get("notes", []))
     return lines
 
 
@@ -176,7 +188,7 @@ def _head(budget: dict[str, Any], home: str) -> str:
 
 def _behind(client: dict[str, Any]) -> str:
     tasks = client["max_tasks"]
-    return (f"    behind it: {client['client']}   {_n(tasks)} {_unit(client, tasks)} x "
+    return (f"    behind it: {_show(client['client'])}   {_n(tasks)} {_unit(client, tasks)} x "
             f"{_n(client['pool'])} pool = {_n(client['steady'])} client connections")
 
 
@@ -192,7 +204,8 @@ def render_budget(budget: dict[str, Any], width: int = 100) -> str:
         lines.extend(_behind(b) for b in client.get("behind", []))
     lines.extend(_verdict(budget, len(drawn[-1][-1]) + 2, width))
     lines.extend(_deploy_line(budget))
-    for index, fix in enumerate(budget["verdict"]["fix"]):
+    fixes = [fix for fix in budget["verdict"]["fix"] if fix.strip()]
+    for index, fix in enumerate(fixes):
         lines.append(f"  {'fix: ' if index == 0 else '     '}{fix}")
     lines.extend(_sources(budget, home))
     wrapped = [part for line in lines for part in wrap(line, width)]

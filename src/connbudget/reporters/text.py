@@ -94,7 +94,8 @@ def _where(finding: Finding) -> str:
 def _group_lines(group: _Group, style: _Style) -> list[str]:
     finding = group.first
     rule = RULES[finding.rule_id]
-    subject = f" [{printable(finding.resource)}]" if finding.resource else ""
+    said = finding.resource in ("", finding.file, relative_path(finding.file))
+    subject = "" if said else f" [{printable(finding.resource)}]"
     message = printable(_local(finding.message, finding.file))
     where = _where(finding)
     prefix = f"  {where:>6}  {rule.severity:<7}  "
@@ -111,7 +112,7 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
         if fix_line or number == 0:
             label = "fix: " if number == 0 else "     "
             lines.extend(wrap(f"{'':>10}{label}{workflow_safe(fix_line)}", style.width, 19))
-    lines.append(f"{'':>10}docs: {rule.help_uri}")
+    lines.extend(wrap(f"{'':>10}docs: {rule.help_uri}", style.width, 10))
     return lines
 
 
