@@ -179,11 +179,13 @@ def _sources(budget: dict[str, Any], home: str) -> list[str]:
     return lines
 
 
-def _head(budget: dict[str, Any], home: str) -> str:
+def _head(budget: dict[str, Any]) -> str:
     cls = budget.get("instance_class") or "instance class unknown"
-    root = f" in {relative_path(budget['root'])}" if budget.get("root") and not home else ""
+    root = f" in {relative_path(budget['root'])}" if budget.get("root") else ""
+    source = budget["sources"]["max_connections"]["source"]
+    origin = f" from {source}" if len(source) <= _LABELS and "(" not in source else ""
     return (f"THE CONNECTION MATH  {budget['database']}{root} ({cls}, max_connections "
-            f"{_n(budget['max_connections'])})")
+            f"{_n(budget['max_connections'])}{origin})")
 
 
 def _behind(client: dict[str, Any]) -> str:
@@ -197,7 +199,7 @@ def render_budget(budget: dict[str, Any], width: int = 100) -> str:
     rows = [(_path_label(client), "=", _n(client["steady"])) for client in budget["clients"]]
     rows += [("reserved for superusers", "-", _n(budget["reserved"])),
              ("usable", " ", _n(budget["usable"]))]
-    lines = [_head(budget, home)]
+    lines = [_head(budget)]
     drawn = _rows(rows, width)
     for row, client in zip(drawn, [*budget["clients"], {}, {}], strict=True):
         lines.extend(row)

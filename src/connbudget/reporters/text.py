@@ -132,17 +132,26 @@ def _finding_lines(groups: list[_Group], style: _Style) -> list[str]:
     return lines
 
 
-def _names(budget: dict[str, Any]) -> set[str]:
-    names = {budget["database"]}
+def _things(budget: dict[str, Any]) -> set[tuple[str, str]]:
+    """The database and the clients and poolers of its budget, by address and file: several
+    roots may hold the same address."""
+    things = {(budget["database"], budget["file"])}
     for client in budget["clients"]:
-        names.add(client["client"])
-        names.update(inner["client"] for inner in client.get("behind", []))
-    return names
+        things.add((client["client"], client["file"]))
+    return things
+
+
+def _behind(budget: dict[str, Any]) -> set[str]:
+    """The clients behind its poolers, and a database known only from the config (no file),
+    by address alone."""
+    names = {inner["client"] for client in budget["clients"] for inner in client.get("behind", [])}
+    return names | ({budget["database"]} if not budget["file"] else set())
 
 
 def _has_finding(budget: dict[str, Any], findings: list[Finding]) -> bool:
-    names = _names(budget)
-    return any(f.rule_id in _BUDGET_RULES and f.resource in names for f in findings)
+    things, names = _things(budget), _behind(budget)
+    return any(f.rule_id in _BUDGET_RULES
+               and ((f.resource, f.file) in things or f.resource in names) for f in findings)
 
 
 def _budget_lines(budgets: list[dict[str, Any]], style: _Style) -> list[str]:
