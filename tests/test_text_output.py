@@ -140,6 +140,16 @@ def test_identical_findings_are_shown_once_with_their_other_places() -> None:
     assert "0 errors, 3 warnings" in shown
 
 
+def test_one_module_used_by_two_roots_is_reported_once_with_the_other_root() -> None:
+    same = [Finding("CB103", f"module.app.aws_ecs_service.api (infra/{root}) pool size is not set",
+                    "modules/app/main.tf", 3, "module.app.aws_ecs_service.api", "set DB_POOL")
+            for root in ("prod", "staging")]
+    shown = text(Report(findings=same))
+    assert shown.count("pool size is not set") == 1
+    assert "(infra/prod) pool size" in shown
+    assert "also at: modules/app/main.tf:3 in infra/staging" in shown
+
+
 def test_the_math_is_drawn_only_for_databases_with_a_finding_unless_verbose() -> None:
     report = load_report()
     report.findings = [f for f in report.findings if f.rule_id != "CB102"]

@@ -26,6 +26,7 @@ _MESSAGE = 26  # the column a finding's message starts at
 _BUDGET_RULES = ("CB101", "CB102", "CB103", "CB104", "CB105", "CB106", "CB107", "CB108")
 _SEVERITY_COLOUR = {"error": "1;31", "warning": "33", "info": "36"}
 _PATH_CHAR = r"[\w./-]"
+_ROOT = re.compile(r" \(([^()\s]*/[^()\s]*)\)")  # " (infra/prod)": the root beside an address
 
 
 def wants_colour(stream: TextIO) -> bool:
@@ -76,15 +77,26 @@ def _local(text: str, file: str) -> str:
 
 
 def _groups(findings: Iterable[Finding]) -> list[_Group]:
+    """Same rule, resource, fix and message once the places in it are taken out: the file
+    and line, and the Terraform root in parentheses (one module used by several roots)."""
     groups: dict[tuple[str, str, str, str], _Group] = {}
     for finding in findings:
-        key = (finding.rule_id, finding.resource, _local(finding.message, finding.file),
-               _local(finding.fix, finding.file))
+        message = _ROOT.sub("", _local(finding.message, finding.file))
+        key = (finding.rule_id, finding.resource, message, _local(finding.fix, finding.file))
         if key in groups:
             groups[key].others.append(finding)
         else:
             groups[key] = _Group(finding)
     return list(groups.values())
+
+
+def _place(finding: Finding, first: Finding) -> str:
+    """`path:line`, and the roots its message names when they are not the first one's."""
+    roots = _ROOT.findall(finding.message)
+    where = f"{relative_path(finding.file)}:{_where(finding)}"
+    if roots == _ROOT.findall(first.message):
+        return where
+    return f"{where} in {' and '.join(relative_path(root) for root in roots)}"
 
 
 def _where(finding: Finding) -> str:
@@ -106,7 +118,7 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
                     f"{style.severity(f'{rule.severity:<7}', rule.severity)}  "
                     + lines[0][len(prefix):])
     if group.others:
-        places = ", ".join(f"{relative_path(f.file)}:{_where(f)}" for f in group.others)
+        places = ", ".join(_place(f, finding) for f in group.others)
         lines.extend(wrap(f"{'':>10}also at: {printable(places)}", style.width, 19))
     for number, fix_line in enumerate(_local(finding.fix, finding.file).split("\n")):
         if fix_line or number == 0:
