@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import CORPUS, FIXTURES, ROOT, run_cli
 
 from connbudget.errors import InputError
@@ -87,6 +88,17 @@ def test_a_narrow_terminal_gets_lines_wrapped_under_their_start() -> None:
     lines = narrow.splitlines()
     head = next(i for i, line in enumerate(lines) if "  CB107  " in line)
     assert lines[head + 1].startswith(" " * 26) and lines[head + 1][26] != " "
+
+
+def test_a_wrapped_line_never_starts_with_a_workflow_command(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    words = "word " * 30
+    finding = Finding("CB103", f"{words}::warning::injected", "infra/main.tf", 3, "x",
+                      f"{words}word word ::add-mask::more")
+    shown = text(Report(findings=[finding]))
+    assert "\\x3a:warning::injected" in shown and "\\x3a:add-mask::more" in shown
+    assert not [line for line in shown.splitlines() if line.lstrip().startswith("::")]
 
 
 # colour and hyperlinks

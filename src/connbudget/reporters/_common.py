@@ -32,7 +32,11 @@ def printable(text: str) -> str:
 def workflow_safe(line: str) -> str:
     """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...):
     control characters escaped, and a leading `::` shown as `\\x3a:`."""
-    line = printable(line)
+    return not_a_command(printable(line))
+
+
+def not_a_command(line: str) -> str:
+    """`line` with a leading `::` (after any indentation) shown as `\\x3a:`."""
     stripped = line.lstrip()
     if stripped.startswith("::"):
         return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]

@@ -18,7 +18,14 @@ from typing import Any, TextIO
 
 from connbudget.catalogue import RULES
 from connbudget.report import Checked, Finding, Report
-from connbudget.reporters._common import plural, printable, relative_path, workflow_safe, wrap
+from connbudget.reporters._common import (
+    not_a_command,
+    plural,
+    printable,
+    relative_path,
+    workflow_safe,
+    wrap,
+)
 from connbudget.reporters.math import render_budget
 from connbudget.settings import Settings
 
@@ -123,7 +130,7 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
     for number, fix_line in enumerate(_local(finding.fix, finding.file).split("\n")):
         if fix_line or number == 0:
             label = "fix: " if number == 0 else "     "
-            lines.extend(wrap(f"{'':>10}{label}{workflow_safe(fix_line)}", style.width, 19))
+            lines.extend(wrap(f"{'':>10}{label}{printable(fix_line)}", style.width, 19))
     lines.extend(wrap(f"{'':>10}docs: {rule.help_uri}", style.width, 10))
     return lines
 
@@ -201,4 +208,5 @@ def render_text(report: Report, settings: Settings) -> str:
     lines.extend(wrap(_summary(report, shown, settings), style.width, 12))
     if report.checked is not None:
         lines.extend(wrap(_checked_line(report.checked), style.width))
-    return "\n".join(lines) + "\n"
+    # a wrapped line may start with what followed a space: never a workflow command
+    return "\n".join(not_a_command(line) for line in lines) + "\n"
