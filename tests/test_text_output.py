@@ -106,6 +106,7 @@ def test_a_wrapped_line_never_starts_with_a_workflow_command(
 def test_a_terminal_gets_coloured_severities_and_linked_files() -> None:
     shown = in_a_terminal("capacity", INCIDENT)
     assert f"{ESCAPE}[1;31merror  {ESCAPE}[0m" in shown
+    assert f"CB101 {ESCAPE}[1;31merror{ESCAPE}[0m\n" in shown  # the verdict of the math
     link = (ROOT / INCIDENT / "main.tf").as_uri()
     assert f"{ESCAPE}]8;;{link}{ESCAPE}\\examples/incident/main.tf{ESCAPE}]8;;{ESCAPE}\\" in shown
     assert f"{ESCAPE}]8;;{link}{ESCAPE}\\15{ESCAPE}]8;;{ESCAPE}\\" in shown

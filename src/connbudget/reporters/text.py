@@ -174,8 +174,17 @@ def _has_finding(budget: dict[str, Any], findings: list[Finding]) -> bool:
 
 
 def _budget_lines(budgets: list[dict[str, Any]], style: _Style) -> list[str]:
-    blocks = (render_budget(budget, style.width).rstrip("\n").split("\n") for budget in budgets)
-    return ["\n".join(workflow_safe(line) for line in block) + "\n" for block in blocks]
+    blocks = []
+    for budget in budgets:
+        severity = budget["verdict"]["severity"]
+        lines = [workflow_safe(line)
+                 for line in render_budget(budget, style.width).rstrip("\n").split("\n")]
+        if severity:  # the verdict's tag, `CB101 error`, coloured like the findings
+            lines = [line[:-len(severity)] + style.severity(severity, severity)
+                     if line.endswith(f"{budget['verdict']['rule_id']} {severity}") else line
+                     for line in lines]
+        blocks.append("\n".join(lines) + "\n")
+    return blocks
 
 
 def _checked_line(checked: Checked) -> str:
