@@ -101,6 +101,18 @@ def test_a_wrapped_line_never_starts_with_a_workflow_command(
     assert not [line for line in shown.splitlines() if line.lstrip().startswith("::")]
 
 
+def test_an_input_error_keeps_its_location_and_first_word_on_one_line(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    error = InputError("infra/environments/production/common/modules/secret/rds.tf", 191,
+                       "module admin_connection_string: source ../modules/secret/ is not a "
+                       "directory")
+    lines = text(Report(errors=[error])).splitlines()
+    assert lines[0] == ("error: infra/environments/production/common/modules/secret/rds.tf:191: "
+                        "module")
+    assert lines[1].startswith("       admin_connection_string:")
+
+
 # colour and hyperlinks
 
 def test_a_terminal_gets_coloured_severities_and_linked_files() -> None:

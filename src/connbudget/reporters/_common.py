@@ -94,11 +94,16 @@ def summary(report: Report) -> str:
     return f"{found}; {plural(len(report.errors), 'input error')}"
 
 
-def wrap(line: str, width: int, hang: int | None = None) -> list[str]:
+def wrap(line: str, width: int, hang: int | None = None, keep: int = 0) -> list[str]:
     """One line as lines of at most `width` characters, the continuations indented `hang`
-    columns (default: four more than the line's own indentation)."""
+    columns (default: four more than the line's own indentation). The first `keep`
+    characters stay together on the first line, however long (a `file:line:` a tool parses)."""
     if len(line) <= width:
         return [line]
     lead = len(line) - len(line.lstrip(" "))
     indent = " " * min(lead + 4 if hang is None else hang, width // 2)
-    return textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False) or [line]
+    # NUL never reaches here (printable escapes it): it glues the kept part into one word
+    glued = line[:keep].replace(" ", "\0") + line[keep:]
+    lines = textwrap.wrap(glued, width, subsequent_indent=indent, break_on_hyphens=False,
+                          break_long_words=keep == 0) or [glued]
+    return [part.replace("\0", " ") for part in lines]

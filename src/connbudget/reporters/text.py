@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from connbudget.catalogue import RULES
+from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
 from connbudget.reporters._common import (
     not_a_command,
@@ -205,6 +206,17 @@ def _summary(report: Report, shown: list[Finding], settings: Settings) -> str:
             f"(fail on {settings.fail_on})")
 
 
+def _location(error: InputError) -> str:
+    """`error: file:line:` (or `file:line:column:`), as the error's text starts."""
+    return "error: " + printable(str(error).removesuffix(f" {error.message}"))
+
+
+def _first_word_end(line: str, start: int) -> int:
+    """Where the word after `start` ends: the location and the first word of the message."""
+    end = line.find(" ", start + 1)
+    return len(line) if end < 0 else end
+
+
 def render_text(report: Report, settings: Settings) -> str:
     style = _Style(terminal_width(), settings.colour)
     show_info = settings.show_info or settings.fail_on == "info"
@@ -213,7 +225,8 @@ def render_text(report: Report, settings: Settings) -> str:
     budgets = [b for b in report.budgets if settings.verbose or _has_finding(b, shown)]
     lines.extend(_budget_lines(budgets, style))
     for error in report.errors:
-        lines.extend(wrap(f"error: {printable(str(error))}", style.width, 7))
+        line = f"error: {printable(str(error))}"
+        lines.extend(wrap(line, style.width, 7, _first_word_end(line, len(_location(error)))))
     lines.extend(wrap(_summary(report, shown, settings), style.width, 12))
     if report.checked is not None:
         lines.extend(wrap(_checked_line(report.checked), style.width))
