@@ -218,6 +218,14 @@ def test_a_finding_names_its_own_file_once() -> None:
            "(line 9)" in block
 
 
+def test_a_pgbouncer_finding_says_this_file_instead_of_repeating_its_path() -> None:
+    shown = run_cli("capacity", POOLER_ROLE_LIMIT, env={"COLUMNS": "300"}).out
+    ini = f"{POOLER_ROLE_LIMIT}/pgbouncer.ini"
+    block = shown.split(f"{ini}\n")[1].split("THE CONNECTION MATH")[0]
+    assert "CB104  this file can open 25 server connections as role app" in block
+    assert ini not in block
+
+
 def test_kubernetes_clients_are_counted_in_pods() -> None:
     math = run_cli("capacity", "fixtures/capacity/k8s-pgbouncer", "--verbose",
                    env={"COLUMNS": "200"}).out

@@ -84,6 +84,15 @@ def _local(text: str, file: str) -> str:
     return re.sub(rf"(?<!{_PATH_CHAR}){cwd}", "", text)
 
 
+def _this_file(message: str, file: str) -> str:
+    """A message that names its own file (a pgbouncer.ini is its own address) says `this
+    file`: the heading above names it."""
+    for spelling in {file, relative_path(file), os.path.abspath(file)}:
+        message = re.sub(rf"(?<!{_PATH_CHAR}){re.escape(spelling)}(?!{_PATH_CHAR})", "this file",
+                         message)
+    return message
+
+
 def _groups(findings: Iterable[Finding]) -> list[_Group]:
     """Same rule, resource, fix and message once the places in it are taken out: the file
     and line, and the Terraform root in parentheses (one module used by several roots)."""
@@ -116,7 +125,7 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
     rule = RULES[finding.rule_id]
     said = finding.resource in ("", finding.file, relative_path(finding.file))
     subject = "" if said else f" [{printable(finding.resource)}]"
-    message = printable(_local(finding.message, finding.file))
+    message = printable(_this_file(_local(finding.message, finding.file), finding.file))
     where = _where(finding)
     prefix = f"  {where:>6}  {rule.severity:<7}  "
     lines = wrap(f"{prefix}{rule.id}  {message}{subject}", style.width,
