@@ -211,6 +211,12 @@ def test_the_math_lists_where_each_number_comes_from_without_nesting() -> None:
         assert "((" not in line and not re.search(r"\([^()]*\(", line), line
 
 
+def test_a_message_nests_no_parenthesis_in_another() -> None:
+    shown = run_cli("capacity", POOLER_ROLE_LIMIT, env={"COLUMNS": "300"}).out
+    assert "CONNECTION LIMIT 10 (postgresql_role.app connection_limit, line 43) but needs 25" \
+        in shown
+
+
 def test_a_finding_names_its_own_file_once() -> None:
     block = run_cli("capacity", INCIDENT, env={"COLUMNS": "200"}).out.split("THE CONNECTION")[0]
     assert block.count("examples/incident/main.tf") == 1

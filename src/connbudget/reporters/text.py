@@ -27,7 +27,7 @@ from connbudget.reporters._common import (
     workflow_safe,
     wrap,
 )
-from connbudget.reporters.math import render_budget
+from connbudget.reporters.math import flat, render_budget
 from connbudget.settings import Settings
 
 _MESSAGE = 26  # the column a finding's message starts at
@@ -125,7 +125,7 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
     rule = RULES[finding.rule_id]
     said = finding.resource in ("", finding.file, relative_path(finding.file))
     subject = "" if said else f" [{printable(finding.resource)}]"
-    message = printable(_this_file(_local(finding.message, finding.file), finding.file))
+    message = printable(flat(_this_file(_local(finding.message, finding.file), finding.file)))
     where = _where(finding)
     prefix = f"  {where:>6}  {rule.severity:<7}  "
     lines = wrap(f"{prefix}{rule.id}  {message}{subject}", style.width,
