@@ -111,7 +111,7 @@ def test_keda_max_replica_count_and_a_percentage_surge_rounded_up_make_cb108() -
 def test_text_math_counts_kubernetes_replicas_in_pods() -> None:
     out = run_cli("capacity", KEDA).out
     assert "Deployment/jobs/worker   12 pods x 10 pool" in out
-    assert "during a rolling deploy (Deployment/jobs/worker 17 pods): 170 (103 %)" in out
+    assert "during a rolling deploy, Deployment/jobs/worker 17 pods: 170 (103 %)" in out
 
 
 def test_an_oversized_manifest_is_refused_once_and_not_read_again(tmp_path: Path) -> None:

@@ -117,14 +117,14 @@ def test_unresolved_pool_states_the_default_it_assumes() -> None:
 
 
 def test_demo_draws_the_connection_math_and_exits_1() -> None:
-    result = run_cli("scan", "examples/incident")
+    result = run_cli("scan", "examples/incident", env={"COLUMNS": "200"})
     assert result.code == 1
     assert "THE CONNECTION MATH  aws_db_instance.main (db.t3.medium, max_connections 170 from " \
            "aws_db_parameter_group.main parameter max_connections)" in result.out
     assert "aws_ecs_service.api   38 tasks x 10 pool" in result.out
     assert "worst case 380 > usable 165 (230 %)" in result.out
     assert "CB101 error" in result.out
-    assert "pool 10: PG_POOL_SIZE=10 (examples/incident/main.tf:" in result.out
+    assert "pool per process 10: PG_POOL_SIZE=10, line 32" in result.out
 
 
 def test_warm_cache_gives_byte_identical_output(tmp_path: Path) -> None:
@@ -206,7 +206,8 @@ def test_two_roots_with_the_same_addresses_keep_their_own_numbers_and_findings()
 
 
 def test_text_math_names_the_root_when_the_run_holds_several() -> None:
-    result = run_cli("capacity", "fixtures/capacity/two-roots")
+    result = run_cli("capacity", "fixtures/capacity/two-roots", "--verbose",
+                     env={"COLUMNS": "200"})
     assert "THE CONNECTION MATH  aws_db_instance.main in fixtures/capacity/two-roots/prod " \
            "(db.r6g.large, max_connections 500 from" in result.out
 
@@ -215,7 +216,7 @@ def test_single_root_run_shows_no_root() -> None:
     report = _capacity("fixtures/capacity/two-roots/prod")
     assert "root" not in report["budgets"][0]
     assert "THE CONNECTION MATH  aws_db_instance.main (db.r6g.large" in run_cli(
-        "capacity", "fixtures/capacity/two-roots/prod").out
+        "capacity", "fixtures/capacity/two-roots/prod", "--verbose").out
 
 
 def test_ini_outside_every_root_naming_a_host_no_database_answers_to_is_not_guessed() -> None:

@@ -95,7 +95,7 @@ def test_vendored_crd_bundle_and_helm_chart_scan_in_seconds_and_the_chart_is_one
 
 
 def _text_math(*paths: str) -> str:
-    result = run_cli("capacity", *paths, timeout=300)
+    result = run_cli("capacity", *paths, timeout=300, env={"COLUMNS": "200"})
     assert result.code in (0, 1), result.err
     return result.out
 
@@ -114,8 +114,8 @@ def test_multi_root_stack_reports_the_overflow_of_a_sibling_roots_serverless_clu
                                     "cluster_identifier 'orders'")
     assert orders["verdict"]["rule_id"] == "CB101"
     out = _text_math("fixtures/stacks/multi-root")
-    assert "aws_ecs_service.web   36 tasks x 25 pool             =  900" in out
-    assert "worst case 910 > usable 184 (495 %)                       CB101 error" in out
+    assert "aws_ecs_service.web   36 tasks x 25 pool  =  900" in out
+    assert "worst case 910 > usable 184 (495 %)               CB101 error" in out
     assert "max_connections 189: data: Aurora Serverless v2 at max 2 ACU" in out
 
 
@@ -146,7 +146,7 @@ def test_a_pinned_database_shows_its_verdict_and_reserves_no_rds_slots() -> None
     assert budget["verdict"]["rule_id"] == "CB101"
     assert budget["verdict"]["fix"][0].startswith("put PgBouncer")
     out = _text_math("fixtures/stacks/pinned-database")
-    assert "worst case 900 > usable 186 (484 %)                       CB101 error" in out
+    assert "worst case 900 > usable 186 (484 %)        CB101 error" in out
 
 
 def test_pgbouncer_ini_from_a_mounted_config_map_is_read_with_its_lines() -> None:

@@ -191,6 +191,6 @@ def test_readme_rule_table_is_the_catalogue() -> None:
 
 
 def test_readme_shows_the_demo_as_it_runs() -> None:
-    out = run_cli("scan", "examples/incident").out
+    out = run_cli("scan", "examples/incident", env={"COLUMNS": "100"}).out
     math = out[out.index("THE CONNECTION MATH"):out.index("\nconnbudget:")].rstrip("\n")
     assert math in (ROOT / "README.md").read_text(encoding="utf-8")

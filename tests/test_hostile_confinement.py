@@ -53,7 +53,7 @@ def test_the_environment_of_the_ci_job_never_becomes_role_names(fmt: str,
         "  name             = each.value\n  login            = true\n"
         "  connection_limit = 10\n}\n")
     result = run_cli("scan", str(tree), "--format", fmt, "--no-cache",
-                     env={"CB_TEST_TOKEN": SECRET})
+                     env={"CB_TEST_TOKEN": SECRET, "COLUMNS": "300"})
     assert SECRET not in result.out and SECRET not in result.err
     assert "CB_TEST_TOKEN" not in result.out + result.err
     assert result.code == 2

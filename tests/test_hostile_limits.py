@@ -105,6 +105,7 @@ def test_an_unexpected_failure_in_one_file_keeps_the_report_of_the_others(
         return real(paths)
 
     monkeypatch.setattr(sql, "read_sql", fragile)
+    monkeypatch.setenv("COLUMNS", "300")  # the text report keeps the long tmp path on one line
     outcome = run_main("scan", str(tmp_path), "--format", fmt)
     assert outcome.code == 2
     assert outcome.out.strip()

@@ -68,8 +68,8 @@ def test_text_continues_a_multi_line_fix_under_the_first_line() -> None:
 def test_text_ends_with_input_errors_and_a_summary() -> None:
     lines = out("text").splitlines()
     assert "error: k8s/broken.yaml:3: mapping values are not allowed here" in lines[-3]
-    assert lines[-1] == ("connbudget: 2 errors, 1 warning, 1 info; 2 input errors "
-                         "(fail on error)")
+    assert lines[-1] == ("connbudget: 2 errors, 1 warning, 1 info hidden (--show info); "
+                         "2 input errors (fail on error)")
 
 
 # json
@@ -391,7 +391,7 @@ def test_github_actions_gets_text_when_stdout_is_redirected_to_a_file(tmp_path: 
 def test_a_half_percent_is_rounded_the_same_way_in_finding_math_and_markdown() -> None:
     # 41 connections over 40 usable slots: 102.5 %
     half = "fixtures/outputs/half-percent"
-    text = run_cli("capacity", half).out
+    text = run_cli("capacity", half, env={"COLUMNS": "200"}).out
     markdown = run_cli("capacity", half, "--format", "markdown").out
     assert "> usable 40 (max_connections 45 - 5 reserved): 103 %" in text
     assert "worst case 41 > usable 40 (103 %)" in text

@@ -38,6 +38,15 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
                              ".connbudget.toml, found walking up from the first path)")
 
 
+def _add_text_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--show", choices=("info",), action="append", default=[],
+                        help="text output: also show info findings (hidden by default, "
+                             "counted in the summary)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="text output: draw the connection math of every database, not "
+                             "only of those with a finding")
+
+
 def _add_capacity_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--var-file", action="append", default=[], metavar="FILE",
                         help="Terraform variables file (repeatable)")
@@ -126,6 +135,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ("connbudget scan .", "connbudget scan infra/ db/migrations --format sarif -o cb.sarif"))
     scan.add_argument("paths", nargs="*", default=["."], metavar="PATH")
     _add_output_options(scan)
+    _add_text_options(scan)
     _add_capacity_options(scan)
 
     sql = command(
@@ -135,6 +145,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         ("connbudget sql db/migrations", "connbudget sql V3__roles.sql --fail-on warning"))
     sql.add_argument("paths", nargs="+", metavar="PATH")
     _add_output_options(sql)
+    _add_text_options(sql)
 
     capacity = command(
         "capacity", "compute the connection budget of every database",
@@ -144,6 +155,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
          "connbudget capacity . --var-file prod.tfvars --format json"))
     capacity.add_argument("paths", nargs="+", metavar="PATH")
     _add_output_options(capacity)
+    _add_text_options(capacity)
     _add_capacity_options(capacity)
 
     sql2json = command(
@@ -213,18 +225,29 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
+def _text_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    from dataclasses import replace
+
+    from connbudget.reporters.text import wants_colour
+
+    return replace(settings, show_info="info" in args.show, verbose=args.verbose,
+                   colour=args.output is None and wants_colour(sys.stdout))
+
+
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
     from connbudget.confine import scan_roots
     from connbudget.discover import discover
+    from connbudget.report import Checked
     from connbudget.reporters import render, resolve_format
     from connbudget.reporters._common import workflow_safe
     from connbudget.suppress import apply_suppressions
 
-    settings = _settings(args)
+    settings = _text_settings(args, _settings(args))
     with scan_roots(args.paths):
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
         report = apply_suppressions(engine(inputs, settings), settings, inputs,
                                     args.command).sorted()
+    report.checked = Checked(tuple(args.paths), inputs.counts(_kinds()[args.command]))
     fmt = resolve_format(args.format, args.output)
     _emit(render(report, fmt, settings), args.output)
     if fmt != "text" and args.output is None:
@@ -233,6 +256,12 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         for error in report.errors:
             print(workflow_safe(str(error)), file=sys.stderr)
     return report.exit_code(settings.fail_on)
+
+
+def _kinds() -> dict[str, tuple[str, ...]]:
+    from connbudget.discover import CAPACITY_KINDS, SQL_KINDS
+
+    return {"sql": SQL_KINDS, "capacity": CAPACITY_KINDS, "scan": SQL_KINDS + CAPACITY_KINDS}
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:

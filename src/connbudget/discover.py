@@ -29,6 +29,7 @@ _PLAN_HEAD = re.compile(rb'\A\s*\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"terra
 class Inputs:
     sql: list[str] = field(default_factory=list)
     terraform_dirs: list[str] = field(default_factory=list)
+    terraform_files: list[str] = field(default_factory=list)  # the .tf files of those dirs
     var_files: list[str] = field(default_factory=list)
     pgbouncer: list[str] = field(default_factory=list)
     kubernetes: list[str] = field(default_factory=list)
@@ -42,6 +43,18 @@ class Inputs:
     unread: list[tuple[str, str]] = field(default_factory=list)
     # (path, why) for files found but not read: FIFOs, devices, symlinks leaving the tree
     skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self, kinds: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+        """How many files of each of `kinds` (field names) were found, as a summary names
+        them: `((".sql", 3), ("Terraform", 5))`."""
+        return tuple((_KIND_NAMES[kind], len(getattr(self, kind))) for kind in kinds)
+
+
+_KIND_NAMES = {"sql": ".sql", "terraform_files": "Terraform", "plans": "Terraform plan JSON",
+               "pgbouncer": "PgBouncer ini", "kubernetes": "Kubernetes YAML",
+               "compose": "compose YAML"}
+SQL_KINDS = ("sql",)
+CAPACITY_KINDS = ("terraform_files", "plans", "pgbouncer", "kubernetes", "compose")
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -245,6 +258,7 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
             elif lower.endswith(_TERRAFORM):
                 # A module is its whole directory: one changed file brings in its siblings.
                 tf_dirs.setdefault(os.path.dirname(path) or ".", None)
+                inputs.terraform_files.append(path)
             elif lower.endswith(_VARS) and os.path.isfile(given):
                 inputs.var_files.append(path)
             elif lower.endswith(_INI):

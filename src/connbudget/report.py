@@ -70,6 +70,15 @@ class Finding:
         }
 
 
+@dataclass(frozen=True)
+class Checked:
+    """What a run read: the paths it was given and how many files of each kind
+    (`(".sql", 3)`, `("Terraform", 5)`), in the order a summary names them."""
+
+    paths: tuple[str, ...]
+    counts: tuple[tuple[str, int], ...]
+
+
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
@@ -77,6 +86,7 @@ class Report:
     errors: list[InputError] = field(default_factory=list)
     # the comments the front ends lexed in the files they read, for the suppressions
     comments: dict[str, list[Comment]] = field(default_factory=dict)
+    checked: Checked | None = None  # None: not known (a report not built by a run)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -90,6 +100,7 @@ class Report:
             budgets=self.budgets,
             errors=sorted(self.errors, key=lambda e: (e.file, e.line)),
             comments=self.comments,
+            checked=self.checked,
         )
 
     def as_json(self) -> dict[str, Any]:

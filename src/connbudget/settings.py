@@ -44,6 +44,10 @@ class Settings:
     config_var_files: list[str] = field(default_factory=list)
     cache: bool = True
     config_file: str | None = None
+    # text output only, from the command line: info findings, every database's math, colour
+    show_info: bool = False
+    verbose: bool = False
+    colour: bool = False
 
     @property
     def exclude_root(self) -> str | None:

@@ -297,6 +297,8 @@ def budget_json(budget: Budget) -> dict[str, Any]:
         "max_connections_assumed": budget.max_connections.assumed,
         "reserved": budget.reserved.value,
         "reserved_source": str(budget.reserved.origin),
+        "sources": {"max_connections": budget.max_connections.as_json(),
+                    "reserved": budget.reserved.as_json()},
         "usable": budget.usable,
         "threshold": budget.threshold,
         "clients": [_client_json(path) for path in budget.paths],

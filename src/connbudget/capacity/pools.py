@@ -207,7 +207,7 @@ def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
                 return Value(1, Origin(f"{name}=0 (puma single mode: 1 process)",
                                        origin.file, origin.line))
             return value
-    return Value(1, Origin("default: 1 process per task (no WEB_CONCURRENCY, GUNICORN_WORKERS "
+    return Value(1, Origin("default: 1 process (no WEB_CONCURRENCY, GUNICORN_WORKERS "
                            "or PUMA_WORKERS set)"))
 
 

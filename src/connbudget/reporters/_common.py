@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import textwrap
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,7 +32,11 @@ def printable(text: str) -> str:
 def workflow_safe(line: str) -> str:
     """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...):
     control characters escaped, and a leading `::` shown as `\\x3a:`."""
-    line = printable(line)
+    return not_a_command(printable(line))
+
+
+def not_a_command(line: str) -> str:
+    """`line` with a leading `::` (after any indentation) shown as `\\x3a:`."""
     stripped = line.lstrip()
     if stripped.startswith("::"):
         return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]
@@ -87,3 +92,18 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings)
     found = ", ".join(plural(counts.get(sev, 0), sev) for sev in ("error", "warning", "info"))
     return f"{found}; {plural(len(report.errors), 'input error')}"
+
+
+def wrap(line: str, width: int, hang: int | None = None, keep: int = 0) -> list[str]:
+    """One line as lines of at most `width` characters, the continuations indented `hang`
+    columns (default: four more than the line's own indentation). The first `keep`
+    characters stay together on the first line, however long (a `file:line:` a tool parses)."""
+    if len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    indent = " " * min(lead + 4 if hang is None else hang, width // 2)
+    # NUL never reaches here (printable escapes it): it glues the kept part into one word
+    glued = line[:keep].replace(" ", "\0") + line[keep:]
+    lines = textwrap.wrap(glued, width, subsequent_indent=indent, break_on_hyphens=False,
+                          break_long_words=keep == 0) or [glued]
+    return [part.replace("\0", " ") for part in lines]

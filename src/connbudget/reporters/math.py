@@ -1,4 +1,6 @@
-"""THE CONNECTION MATH: one database's budget drawn the way an engineer would on a whiteboard."""
+"""THE CONNECTION MATH: one database's budget drawn the way an engineer would on a whiteboard,
+then one list of where each number comes from, every file named relative to the working
+directory, the database's own file only once."""
 
 from __future__ import annotations
 
@@ -6,48 +8,91 @@ from typing import Any
 
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
+from connbudget.reporters._common import relative_path, wrap
 
-_WIDTH = 52
+_NUMBER = 6  # "=  380"
+# what a verdict that fits the slots does not say by itself
+_BESIDES = {
+    "CB104": "but a pooler overflows a limit",
+    "CB105": "but a pooler turns clients away",
+    "CB106": "but a pooler does not multiplex",
+    "CB107": "but a role's limit is too low",
+    "CB108": "but not during a rolling deploy",
+}
+_LABELS = 56  # the widest label column: a longer label continues on the next line
 
 
 def _n(value: Any) -> str:
     return "?" if value is None else str(value)
 
 
-def _unit(client: dict[str, Any]) -> str:
-    return "pods" if client.get("kind") == "kubernetes" else "tasks"
+def _unit(client: dict[str, Any], count: int = 2) -> str:
+    word = "pod" if client.get("kind") == "kubernetes" else "task"
+    return word if count == 1 else word + "s"
 
 
-def _path_line(client: dict[str, Any]) -> tuple[str, str]:
+def _show(name: str) -> str:
+    """A client's name; one that is a file (a pgbouncer.ini) relative to the working directory."""
+    return relative_path(name) if "/" in name and "." in name.rsplit("/", 1)[-1] else name
+
+
+def _path_label(client: dict[str, Any]) -> str:
     if client["path"] == "direct":
-        terms = [f"{_n(client['max_tasks'])} {_unit(client)}"]
+        tasks = client["max_tasks"]
+        terms = [f"{_n(tasks)} {_unit(client, tasks)}"]
         if client["processes"] != 1:
             terms.append(f"{_n(client['processes'])} processes")
         terms.append(f"{_n(client['pool'])} pool")
-        return f"{client['client']}   {' x '.join(terms)}", _n(client["steady"])
-    label = f"{client['client']}   {client['path']}"
-    if client.get("pool_mode"):
-        label += f" ({client['pool_mode']} mode)"
-    return label + " server connections", _n(client["steady"])
+        return f"{_show(client['client'])}   {' x '.join(terms)}"
+    mode = f" ({client['pool_mode']} mode)" if client.get("pool_mode") else ""
+    return f"{_show(client['client'])}   {client['path']}{mode} server connections"
 
 
-def _row(label: str, sign: str, number: str) -> str:
-    return f"  {label:<{_WIDTH}} {sign} {number:>4}"
+def _rows(rows: list[tuple[str, str, str]], width: int) -> list[list[str]]:
+    """Labels in one column, numbers right-aligned after them; a label too long for the
+    column continues on the next lines, the number on its last one."""
+    column = min(max(len(label) for label, _, _ in rows), _LABELS, width - 2 - _NUMBER - 1)
+    drawn = []
+    for label, sign, number in rows:
+        parts = wrap(label, column, 4) if len(label) > column else [label]
+        drawn.append([*(f"  {part}" for part in parts[:-1]),
+                      f"  {parts[-1]:<{column}} {sign} {number:>4}"])
+    return drawn
 
 
-def _verdict(budget: dict[str, Any]) -> str:
-    worst, usable = budget["worst_case"], budget["usable"]
+def _besides(budget: dict[str, Any]) -> str:
     rule = budget["verdict"]["rule_id"]
-    tag = f"{rule} {RULES[rule].severity}" if rule else "ok"
+    return f", {_BESIDES[rule]}" if rule in _BESIDES else ""
+
+
+def _verdict_text(budget: dict[str, Any]) -> str:
+    worst, usable = budget["worst_case"], budget["usable"]
     if budget.get("unlimited"):
-        text = f"worst case unbounded (a client has no pool limit) vs usable {_n(usable)}"
-    elif worst is None or usable is None:
-        text = f"worst case {_n(worst)} vs usable {_n(usable)}: unknown, see CB103"
-    else:
-        sign = ">" if worst > usable else "<="
-        text = f"worst case {worst} {sign} usable {usable} ({percent(worst, usable)} %)" \
-            if usable > 0 else f"worst case {worst}, no usable slots"
-    return f"  {text:<{_WIDTH + 6}}{tag}"
+        return f"worst case unbounded (a client has no pool limit) vs usable {_n(usable)}"
+    if worst is None or usable is None:
+        return f"worst case {_n(worst)} vs usable {_n(usable)}: unknown"
+    if usable <= 0:
+        return f"worst case {worst}, no usable slots"
+    sign = ">" if worst > usable else "<="
+    return f"worst case {worst} {sign} usable {usable} ({percent(worst, usable)} %)" \
+        + ("" if worst > usable else _besides(budget))
+
+
+def _tag(budget: dict[str, Any]) -> str:
+    rule = budget["verdict"]["rule_id"]
+    if rule:
+        return f"{rule} {RULES[rule].severity}"
+    known = budget["worst_case"] is not None and budget["usable"] is not None
+    return "ok" if known and not budget.get("unlimited") else "unknown"
+
+
+def _verdict(budget: dict[str, Any], column: int, width: int) -> list[str]:
+    """The verdict, its tag after the numbers' column (or on a line of its own)."""
+    text, tag = f"  {_verdict_text(budget)}", _tag(budget)
+    room = max(column, len(text) + 2)
+    if room + len(tag) <= width:
+        return [f"{text:<{room}}{tag}"]
+    return [*wrap(text, width), f"  {tag}"]
 
 
 def _deploy_line(budget: dict[str, Any]) -> list[str]:
@@ -59,47 +104,111 @@ def _deploy_line(budget: dict[str, Any]) -> list[str]:
     parts += [f"{c['client']} {_n(c['deploy'])} server connections" for c in budget["clients"]
               if c["path"] != "direct" and c["deploy"] != c["steady"]]
     share = f" ({percent(deploy, usable)} %)" if usable else ""
-    return [f"  during a rolling deploy ({', '.join(parts)}): {deploy}{share}"]
+    return [f"  during a rolling deploy, {', '.join(parts)}: {deploy}{share}"]
 
 
-def _sources(budget: dict[str, Any]) -> list[str]:
-    lines = ["  where the numbers come from:",
-             f"    max_connections {_n(budget['max_connections'])}: "
-             f"{budget['max_connections_source']}",
-             f"    reserved {_n(budget['reserved'])}: {budget['reserved_source']}"]
+def flat(text: str) -> str:
+    """`text` with no parenthesis inside another: an inner `(x)` reads `, x`."""
+    out: list[str] = []
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            if depth > 1:
+                if out and out[-1] == " ":
+                    out.pop()
+                out.append(", ")
+                continue
+        elif char == ")" and depth > 0:
+            depth -= 1
+            if depth >= 1:
+                continue
+        out.append(char)
+    return "".join(out)
+
+
+def _place(source: dict[str, Any], home: str, name: str) -> str:
+    """Where a number is set: `line N` in the database's file, `its line N` in the file that
+    is the client itself (a pgbouncer.ini), else `path:N`."""
+    if not source.get("file"):
+        return ""
+    path = relative_path(source["file"])
+    if path == home:
+        return f", line {source['line']}"
+    if path == relative_path(name):
+        return f", its line {source['line']}"
+    return f", {path}:{source['line']}"
+
+
+def _key_name(key: str, client: dict[str, Any]) -> str:
+    names = {"max_tasks": f"max {_unit(client)}",
+             "deploy_tasks": f"{_unit(client)} during a rolling deploy",
+             "processes": f"processes per {_unit(client, 1)}",
+             "pool": "pool per process"}
+    return names.get(key, key.replace("_", " "))
+
+
+def _source_line(name: str, source: dict[str, Any], home: str, owner: str = "") -> str:
+    text = source["source"]
+    if owner and text.startswith(f"{owner}: "):
+        text = text[len(owner) + 2:]
+    return f"    {name} {_n(source['value'])}: {flat(text)}{_place(source, home, owner)}"
+
+
+def _budget_sources(budget: dict[str, Any], home: str) -> list[str]:
+    return [_source_line(key, budget["sources"][key], home)
+            for key in ("max_connections", "reserved")]
+
+
+def _sources(budget: dict[str, Any], home: str) -> list[str]:
+    if home:
+        lines = [f"  where the numbers come from (in {home} unless named):",
+                 f"    {budget['database']}: line {budget['line']}"]
+    else:
+        lines = ["  where the numbers come from:"]
+    lines.extend(_budget_sources(budget, home))
     for client in budget["clients"]:
         for key, source in client.get("sources", {}).items():
-            value = source["value"]
-            where = f" ({source['file']}:{source['line']})" if source.get("file") else ""
-            lines.append(f"    {client['client']} {key.replace('_', ' ')} {_n(value)}: "
-                         f"{source['source']}{where}")
+            name = f"{_show(client['client'])} {_key_name(key, client)}"
+            lines.append(_source_line(name, source, home, client["client"]))
         for inner in [client, *client.get("behind", [])]:
             if inner.get("matched_by"):
-                lines.append(f"    {inner['client']} matched by {inner['matched_by']}")
-            lines.extend(f"    {inner['client']}: {note}" for note in inner.get("notes", []))
+                lines.append(f"    {_show(inner['client'])} matched by {inner['matched_by']}")
+            lines.extend(f"    {_show(inner['client'])}: {flat(note)}"
+                         for note in inner.get("notes", []))
     return lines
 
 
-def render_budget(budget: dict[str, Any]) -> str:
+def _head(budget: dict[str, Any]) -> str:
     cls = budget.get("instance_class") or "instance class unknown"
-    source = budget["max_connections_source"].split(" (")[0]
-    origin = f" from {source}" if len(source) <= 80 else ""
-    root = f" in {budget['root']}" if budget.get("root") else ""
-    head = (f"THE CONNECTION MATH  {budget['database']}{root} ({cls}, max_connections "
+    root = f" in {relative_path(budget['root'])}" if budget.get("root") else ""
+    source = budget["sources"]["max_connections"]["source"]
+    origin = f" from {source}" if len(source) <= _LABELS and "(" not in source else ""
+    return (f"THE CONNECTION MATH  {budget['database']}{root} ({cls}, max_connections "
             f"{_n(budget['max_connections'])}{origin})")
-    lines = [head]
-    for client in budget["clients"]:
-        label, number = _path_line(client)
-        lines.append(_row(label, "=", number))
-        for behind in client.get("behind", []):
-            terms = f"{_n(behind['max_tasks'])} {_unit(behind)} x {_n(behind['pool'])} pool"
-            lines.append(f"    behind it: {behind['client']}   {terms} = {_n(behind['steady'])}"
-                         " client connections")
-    lines.append(_row("reserved for superusers", "-", _n(budget["reserved"])))
-    lines.append(_row("usable", " ", _n(budget["usable"])))
-    lines.append(_verdict(budget))
+
+
+def _behind(client: dict[str, Any]) -> str:
+    tasks = client["max_tasks"]
+    return (f"    behind it: {_show(client['client'])}   {_n(tasks)} {_unit(client, tasks)} x "
+            f"{_n(client['pool'])} pool = {_n(client['steady'])} client connections")
+
+
+def render_budget(budget: dict[str, Any], width: int = 100) -> str:
+    home = relative_path(budget["file"]) if budget.get("file") else ""
+    rows = [(_path_label(client), "=", _n(client["steady"])) for client in budget["clients"]]
+    rows += [("reserved for superusers", "-", _n(budget["reserved"])),
+             ("usable", " ", _n(budget["usable"]))]
+    lines = [_head(budget)]
+    drawn = _rows(rows, width)
+    for row, client in zip(drawn, [*budget["clients"], {}, {}], strict=True):
+        lines.extend(row)
+        lines.extend(_behind(b) for b in client.get("behind", []))
+    lines.extend(_verdict(budget, len(drawn[-1][-1]) + 2, width))
     lines.extend(_deploy_line(budget))
-    for index, fix in enumerate(budget["verdict"]["fix"]):
+    fixes = [fix for fix in budget["verdict"]["fix"] if fix.strip()]
+    for index, fix in enumerate(fixes):
         lines.append(f"  {'fix: ' if index == 0 else '     '}{fix}")
-    lines.extend(_sources(budget))
-    return "\n".join(lines) + "\n"
+    lines.extend(_sources(budget, home))
+    wrapped = [part for line in lines for part in wrap(line, width)]
+    return "\n".join(wrapped) + "\n"
