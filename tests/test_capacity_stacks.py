@@ -214,3 +214,86 @@ def test_stack_gives_its_expected_findings_and_budget(stack: str) -> None:
     code, report = _json("capacity", f"fixtures/stacks/{stack}")
     assert code in (0, 1)
     assert _summary(report) == expected
+
+
+def test_pgbouncer_of_unknown_client_users_fails_when_one_user_already_overflows() -> None:
+    code, report = _json("capacity", "fixtures/stacks/pgbouncer-unknown-users")
+    assert code == 1
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    ini = "fixtures/stacks/pgbouncer-unknown-users/pgbouncer.yaml"
+    assert cb104["message"].startswith(
+        "Deployment/orders/pgbouncer can open at least 120 server connections to "
+        "aws_db_instance.orders > usable 95, with a single client user (orders: "
+        "<one client user> 25+5 + orders_reporting: <one client user> 25+5 = 60 x 2 replicas "
+        f"(Deployment/orders/pgbouncer spec.replicas ({ini}:27))); every further user opens "
+        "pools of its own")
+    [budget] = report["budgets"]
+    assert budget["verdict"]["rule_id"] == "CB104"
+    # the rest of its worst case stays unknown, and is said so beside the error
+    assert [f["rule_id"] for f in report["findings"]].count("CB103") == 1
+
+
+_CNPG_CLUSTER = """\
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: billing-db
+  namespace: billing
+spec:
+  instances: 2
+  postgresql:
+    parameters:
+      max_connections: "100"
+"""
+_CNPG_POOLER = """\
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Pooler
+metadata:
+  name: billing-db-pooler-rw
+  namespace: billing
+spec:
+  cluster:
+    name: billing-db
+  instances: {instances}
+  type: rw
+  pgbouncer:
+    poolMode: transaction
+    parameters:
+      default_pool_size: "40"
+"""
+_CRUNCHY = """\
+apiVersion: postgres-operator.crunchydata.com/v1beta1
+kind: PostgresCluster
+metadata:
+  name: ledger
+  namespace: billing
+spec:
+  postgresVersion: 16
+  patroni:
+    dynamicConfiguration:
+      postgresql:
+        parameters:
+          max_connections: 100
+  proxy:
+    pgBouncer:
+      replicas: {instances}
+      config:
+        global:
+          pool_mode: transaction
+          default_pool_size: "40"
+"""
+
+
+@pytest.mark.parametrize(("text", "pooler"), [
+    (_CNPG_CLUSTER + _CNPG_POOLER, "Pooler/billing/billing-db-pooler-rw"),
+    (_CRUNCHY, "PostgresCluster/billing/ledger/pgbouncer")])
+def test_operator_pooler_of_unknown_client_users_is_judged_by_one_user(
+        tmp_path: Path, text: str, pooler: str) -> None:
+    # one database through '*' x 40 per pod: 3 pods open at least 120 > 97 usable, 2 pods 80
+    for instances, rules in ((3, ["CB103", "CB104"]), (2, ["CB103"])):
+        (tmp_path / "db.yaml").write_text(text.format(instances=instances))
+        code, report = _json("capacity", str(tmp_path))
+        assert sorted(f["rule_id"] for f in report["findings"]
+                      if f["resource"] == pooler) == rules
+        assert code == (1 if "CB104" in rules else 0)

@@ -10,7 +10,10 @@ from connbudget.capacity.rules.common import make_finding, role_named
 from connbudget.report import Finding
 
 
-def role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
+def role_findings(model: Model, budgets: list[Budget],
+                  reported: set[tuple[str, str]]) -> list[Finding]:
+    """`reported`: (root, role) pairs whose limit one pooler's pools exceed alone, which CB104
+    reports at the pooler (with both fixes); CB107 does not say it again."""
     findings: list[Finding] = []
     usable_of = {b.database.where.key: b.usable for b in budgets}
     # a role lives on the database server: needs are summed per (database root, role name)
@@ -28,7 +31,7 @@ def role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
                 client.where.label, steady, usable_of.get(client.target)))
     for (root, user), entries in sorted(needs.items()):
         role = role_named(model.roles, root, user)
-        if role is None or not role.connection_limit.known:
+        if (root, user) in reported or role is None or not role.connection_limit.known:
             continue
         limit = role.connection_limit.value
         assert limit is not None
