@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connbudget.catalogue import RULES
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 from connbudget.resources import policies_dir
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
@@ -94,6 +94,8 @@ def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
         fix=result.get("fix") or "",
         column=source.get("column"),
         end_line=source.get("end_line"),
+        # a SQL finding's statement that clears it, appended to the migration
+        edits=(Edit(result["file"], 0, "", result["append"]),) if result.get("append") else (),
     )
 
 

@@ -47,7 +47,7 @@ warn contains result if {
 	true in roles.possible(input.final, "login")
 	roles.resolved(["idle_in_transaction_session_timeout"])
 	not has_idle_timeout(input.final)
-	result := roles.finding("CB005", "info", message, fix)
+	result := roles.finding_with("CB005", "info", message, fix, statement)
 }
 
 message := concat("", [
@@ -59,6 +59,8 @@ fix := concat("", [
 	"set idle_in_transaction_session_timeout = 60000 (milliseconds) in ", roles.resource,
 ]) if {
 	roles.terraform
-} else := concat("", [
+} else := statement
+
+statement := concat("", [
 	"ALTER ROLE ", roles.sql_name, " SET idle_in_transaction_session_timeout = '60s';",
 ])

@@ -97,3 +97,14 @@ finding(rule_id, severity, msg, fix) := {
 	"resource": resource,
 	"fix": fix,
 }
+
+# A finding of a SQL statement with the statement that, appended to the migration, clears it
+# (the rules read the role's final state); Terraform findings, and statements built at run time
+# (whose role only their author knows), carry none.
+finding_with(rule_id, severity, msg, fix, statement) := object.union(
+	finding(rule_id, severity, msg, fix),
+	{"append": statement},
+) if {
+	not terraform
+	not input.dynamic
+} else := finding(rule_id, severity, msg, fix)

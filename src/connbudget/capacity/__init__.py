@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from connbudget.capacity.budget import budget_json, build_budget, pin_origin, reserved_defaults
+from connbudget.capacity.edits import resolve
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
@@ -92,7 +93,7 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
     budgets = [build_budget(database, model, settings) for database in model.databases]
     evaluation = evaluate(model, budgets)
     findings.extend(evaluation.findings)
-    findings = [f for f in findings if f.rule_id not in settings.disabled_rules]
+    findings = resolve([f for f in findings if f.rule_id not in settings.disabled_rules])
     budgets_json = []
     for budget in budgets:
         data = budget_json(budget)

@@ -17,14 +17,19 @@ from dataclasses import dataclass, field
 
 from connbudget.capacity.budget import Budget, Path, client_connections
 from connbudget.capacity.fixes import (
+    Fix,
+    Sized,
     budget_fixes,
     per_replica,
-    pgbouncer_fragment,
-    recommended_role_limit,
+    pgbouncer_cap,
+    pgbouncer_setting,
+    role_limit,
+    setting_text,
+    slots_target,
 )
 from connbudget.capacity.model import Pooler, Role, Value
 from connbudget.capacity.rules.common import make_finding, role_named
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")
@@ -75,9 +80,14 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
         server = floor.value
     if server is None or usable is None or server <= usable:
         return None
-    target = math.floor(budget.threshold * usable)
-    fix = (pgbouncer_fragment(pooler, target, deploy_demand) if pooler.kind == "pgbouncer"
-           else "\n".join(budget_fixes(budget, budget.steady or server, target)))
+    target = slots_target(budget)
+    if pooler.kind == "pgbouncer":
+        others = sum(p.steady.value or 0 for p in budget.paths if p is not path)
+        room = Sized(target.value - others, target.why + (f" less {others} of the other paths"
+                                                          if others else ""))
+        fix = pgbouncer_cap(pooler, room, deploy_demand)
+    else:
+        fix = budget_fixes(budget, budget.steady or server, target)
     return make_finding(
         "CB104", pooler.where,
         f"{pooler.where.label} can open {'at least ' if least else ''}{server} server "
@@ -116,11 +126,28 @@ def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFi
             f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
             f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
             f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
-            f"cap what logs in as {user}: [users] {user} = max_user_connections="
-            f"{max(limit // _shares(pooler), 1)} (a user of the auth_file), or for a "
-            f"forced user= that database's pool_size + reserve_pool <= "
-            f"{max(limit // _shares(pooler), 1)}; or raise the role's CONNECTION LIMIT "
-            f"to {recommended_role_limit(need.value, usable)}"))
+            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role)))
+
+
+def _role_fix(pooler: Pooler, user: str, limit: int, need: int, usable: int | None,
+              threshold: float, role: Role) -> Fix:
+    """Raise the role's limit (applied as an edit where its line is known), or cap what the
+    pooler opens as that user within the limit it has."""
+    raised = role_limit(need, usable, threshold)
+    shares = _shares(pooler)
+    per = max(limit // shares, 1)
+    within = (f"{per} per PgBouncer process: the limit {limit} shared by {shares} processes"
+              if shares > 1 else f"the limit {limit}")
+    edits: tuple[Edit, ...] = ()
+    origin = role.connection_limit.origin
+    if origin.file and origin.line:
+        edits = (Edit(origin.file, origin.line, str(limit), str(raised.value)),)
+    return Fix(
+        f"raise the role's limit: {setting_text(role.where.file, 'connection_limit', raised.value)}"
+        f" on {role.where.address} ({raised.why})\n"
+        f"or cap what logs in as {user}: [users] {user} = max_user_connections={per} ({within};"
+        f" a user of the auth_file), or for a forced user= that database's pool_size + "
+        f"reserve_pool = {per}", edits)
 
 
 def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
@@ -148,10 +175,7 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
                 f" < {demand} client connections behind it ("
                 + ", ".join(f"{c.where.label} {s.value}" for c, (s, _) in
                             zip(path.behind, behind, strict=True)) + ")",
-                "[pgbouncer]\n" + (f"; per replica: {per_replica(pooler)} replicas share "
-                                   "the total\n" if per_replica(pooler) > 1 else "")
-                + f"max_client_conn = "
-                  f"{math.ceil(max(deploy_demand, demand) / per_replica(pooler))}"))
+                _client_conn_fix(pooler, max(deploy_demand, demand))))
         autoscaled = [c.where.label for c in path.behind if c.autoscaled]
         if pooler.pool_mode == "session" and autoscaled:
             findings.append(make_finding(
@@ -159,8 +183,7 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
                 f"{pooler.where.label} runs pool_mode = session ({pooler.pool_mode_origin}) "
                 f"in front of autoscaled {', '.join(autoscaled)}: every client connection holds "
                 "a server connection, so the pooler does not multiplex",
-                "[pgbouncer]\npool_mode = transaction\n(check the app uses no session state: "
-                "SET, advisory locks, LISTEN, session-level prepared statements)"))
+                _transaction_mode(pooler)))
     return out
 
 
@@ -170,3 +193,18 @@ def _shares(pooler: Pooler) -> int:
     count = processes.value if processes is not None and processes.known and processes.value \
         else 1
     return count * per_replica(pooler)
+
+
+def _client_conn_fix(pooler: Pooler, clients: int) -> Fix:
+    replicas = per_replica(pooler)
+    value = math.ceil(clients / replicas)
+    found = pgbouncer_setting(pooler, "max_client_conn", value)
+    why = (f"the {clients} client connections behind it" + (f" over {replicas} replicas"
+                                                            if replicas > 1 else ""))
+    return Fix(f"{found.text}\n(max_client_conn = {value}: {why})", found.edits)
+
+
+def _transaction_mode(pooler: Pooler) -> Fix:
+    found = pgbouncer_setting(pooler, "pool_mode", "transaction")
+    return Fix(f"{found.text}\n(check the app uses no session state: SET, advisory locks, "
+               "LISTEN, session-level prepared statements)", found.edits)

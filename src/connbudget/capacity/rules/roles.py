@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, client_connections
-from connbudget.capacity.fixes import recommended_role_limit, role_limit_fix
+from connbudget.capacity.fixes import role_limit, role_limit_fix
 from connbudget.capacity.model import Model, Value
 from connbudget.capacity.rules.common import make_finding, role_named
 from connbudget.report import Finding
@@ -39,11 +39,13 @@ def role_findings(model: Model, budgets: list[Budget],
         if limit < 0 or total <= limit:
             continue
         usable = min((u for _, _, u in entries if u is not None), default=None)
-        recommended = recommended_role_limit(total, usable)
+        threshold = min((b.threshold for b in budgets), default=0.8)
+        recommended = role_limit(total, usable, threshold)
         who = ", ".join(f"{name} {value.value}" for name, value, _ in entries if value.known)
         findings.append(make_finding(
             "CB107", role.where,
             f"role {user} has CONNECTION LIMIT {limit} ({role.connection_limit.origin}) but needs "
             f"{total} ({who})",
-            role_limit_fix(total, usable, recommended)))
+            role_limit_fix(total, usable, recommended, role.where.file,
+                           role.connection_limit)))
     return findings

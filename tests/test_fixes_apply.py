@@ -1,0 +1,85 @@
+"""Every fix is applied as printed: for each scenario fixture, copy it, scan it, apply one
+finding's edits, scan again, and that finding (rule and resource) is gone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES
+from inprocess import run_main
+
+FIXTURE_DIRS = sorted(
+    [f"capacity/{p.name}" for p in (FIXTURES / "capacity").iterdir() if p.is_dir()]
+    + [f"stacks/{p.name}" for p in (FIXTURES / "stacks").iterdir() if p.is_dir()]
+    + [f"sql/rules/{p.name}" for p in (FIXTURES / "sql" / "rules").iterdir()
+       if p.is_dir() and "_fail" in p.name])
+
+# Findings that carry no edit, and why none can be written.
+NO_EDIT = {
+    "CB103": "asks for a number the files do not give (a pin, or the setting to state)",
+    "CB110": "a note on what was not read; nothing to change",
+    "CB006": "a suppression comment to correct by hand (which rule, which reason)",
+    "CB007": "a statement built at run time: only its author knows the role",
+    "CB008": "SQL built at run time: only its author knows the role",
+}
+# One finding of one fixture with no edit, and why.
+NO_EDIT_HERE = {
+    ("capacity/k8s-hpa", "CB108"): "the default maxSurge is not written in the Deployment; "
+                                   "the fix names strategy.rollingUpdate.maxSurge",
+    ("capacity/k8s-keda-surge", "CB108"): "the surge comes from the Deployment's default "
+                                          "strategy, which is not written in the file",
+    **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
+                        "knows which role to alter"
+       for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")
+       for rule in ("CB001", "CB005")},
+}
+
+
+def _scan(directory: Path) -> dict[str, Any]:
+    outcome = run_main("scan", str(directory), "--format", "json")
+    assert outcome.code in (0, 1), outcome.err
+    return outcome.json()
+
+
+def _apply(edits: list[dict[str, Any]]) -> None:
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for edit in edits:
+        by_file.setdefault(edit["file"], []).append(edit)
+    for file, changes in by_file.items():
+        path = Path(file)
+        lines = path.read_text().splitlines()
+        appended = []
+        for change in sorted(changes, key=lambda c: -c["line"]):
+            if change["line"] == 0:
+                assert change["old"] == ""
+                appended.append(change["new"])
+                continue
+            assert lines[change["line"] - 1] == change["old"], change
+            lines[change["line"] - 1:change["line"]] = change["new"].splitlines()
+        path.write_text("\n".join([*lines, *appended]) + "\n")
+
+
+def _key(finding: dict[str, Any]) -> tuple[str, str]:
+    return finding["rule_id"], finding["resource"]
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_DIRS)
+def test_every_fix_applied_as_printed_clears_its_finding(fixture: str, tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    shutil.copytree(FIXTURES / fixture, original)
+    findings = _scan(original)["findings"]
+    assert findings, "a scenario fixture with nothing to fix"
+    for number, finding in enumerate(findings):
+        if not finding["edits"]:
+            assert finding["rule_id"] in NO_EDIT or (fixture, finding["rule_id"]) in \
+                NO_EDIT_HERE, f"{finding['rule_id']} {finding['resource']} has no edit"
+            continue
+        copy = tmp_path / f"fixed-{number}"
+        shutil.copytree(original, copy)
+        _apply([{**e, "file": e["file"].replace(str(original), str(copy), 1)}
+                for e in finding["edits"]])
+        after = [_key(f) for f in _scan(copy)["findings"]]
+        assert _key(finding) not in after, (finding["fix"], finding["edits"])
