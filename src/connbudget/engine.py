@@ -57,9 +57,10 @@ def _isolated(run: Callable[[list[str]], T], paths: list[str],
 
 
 def _role_report(documents: list[dict[str, Any]]) -> Report:
+    from connbudget.capacity.edits import resolve
     from connbudget.rego import evaluate_documents
 
-    return Report(findings=evaluate_documents(documents))
+    return Report(findings=resolve(evaluate_documents(documents)))
 
 
 def _sql_report(inputs: Inputs) -> Report:

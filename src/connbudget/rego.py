@@ -94,9 +94,20 @@ def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
         fix=result.get("fix") or "",
         column=source.get("column"),
         end_line=source.get("end_line"),
-        # a SQL finding's statement that clears it, appended to the migration
-        edits=(Edit(result["file"], 0, "", result["append"]),) if result.get("append") else (),
+        edits=_edits(result),
     )
+
+
+def _edits(result: dict[str, Any]) -> tuple[Edit, ...]:
+    """A SQL finding's statement that clears it, appended to the migration; a Terraform
+    attribute to add as the first line of the resource's block."""
+    if result.get("append"):
+        return (Edit(result["file"], 0, "", result["append"]),)
+    if result.get("insert"):
+        from connbudget.capacity.fixes import Pending
+
+        return (Pending(result["file"], result["line"], "", result["insert"]),)
+    return ()
 
 
 def evaluate_documents(documents: list[dict[str, Any]]) -> list[Finding]:

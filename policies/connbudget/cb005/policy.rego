@@ -47,7 +47,7 @@ warn contains result if {
 	true in roles.possible(input.final, "login")
 	roles.resolved(["idle_in_transaction_session_timeout"])
 	not has_idle_timeout(input.final)
-	result := roles.finding_with("CB005", "info", message, fix, statement)
+	result := object.union(roles.finding_with("CB005", "info", message, fix, statement), insertion)
 }
 
 message := concat("", [
@@ -64,3 +64,9 @@ fix := concat("", [
 statement := concat("", [
 	"ALTER ROLE ", roles.sql_name, " SET idle_in_transaction_session_timeout = '60s';",
 ])
+
+# A Terraform role that leaves the attribute out gets it as the first line of its block.
+insertion := {"insert": "idle_in_transaction_session_timeout = 60000"} if {
+	roles.terraform
+	not "idle_in_transaction_session_timeout" in object.keys(object.get(input.role, "settings", {}))
+} else := {}

@@ -1,7 +1,7 @@
-"""Fixes' token edits made into line edits: the rules say which value on which line changes
-(`capacity.fixes.Fix`); this reads that line and writes it out whole, changed, so that a
-reviewer (or a test) can apply it as printed. An edit whose value is not on its line (or the
-one after, where YAML puts an env var's value) is dropped rather than guessed."""
+"""Fixes' pending edits made into line edits: the rules say which value on which line changes
+(`capacity.fixes.Pending`); this reads that line and writes it out whole, changed, so that a
+reviewer (or a test) can apply it as printed. Of a fix's alternatives, the first whose edits
+all resolve is kept. An edit whose value cannot be found is dropped rather than guessed."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import re
 from dataclasses import replace
 
 from connbudget import confine
+from connbudget.capacity.fixes import Pending
 from connbudget.report import Edit, Finding
 
 _MAX_BYTES = 8 * 1024 * 1024
+_NEAR_LINES = 80  # how far below its line a value named by `near` is looked for
 
 
 def _lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | None:
@@ -35,33 +37,53 @@ def _replaced(text: str, old: str, new: str) -> str | None:
     return text[:last.start()] + new + text[last.end():]
 
 
-def _resolve(edit: Edit, cache: dict[str, list[str] | None]) -> Edit | None:
-    if edit.line == 0:
-        return edit
+def _candidates(edit: Pending, lines: list[str]) -> list[int]:
+    """The lines the value may be on: its own, the next (YAML's `value:` after `- name:`),
+    and, given a name, the first line below that names it and the one after."""
+    numbers = [edit.line]
+    if edit.line < len(lines) and edit.file.endswith((".yaml", ".yml")):
+        numbers.append(edit.line + 1)
+    if edit.near:
+        for number in range(edit.line, min(edit.line + _NEAR_LINES, len(lines)) + 1):
+            if re.search(rf"(?<!\w){re.escape(edit.near)}(?!\w)", lines[number - 1]):
+                numbers += [number, number + 1] if number < len(lines) else [number]
+                break
+    return numbers
+
+
+def _resolve(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
     lines = _lines(edit.file, cache)
-    if lines is None or edit.line > len(lines):
+    if lines is None or not 0 < edit.line <= len(lines):
         return None
     text = lines[edit.line - 1]
     if not edit.old:
+        if text.lstrip().startswith("- "):
+            return None  # an item of a YAML list: the added line would need its shape
         indent = text[:len(text) - len(text.lstrip())]
         if text.rstrip().endswith(("{", ":")):  # the first line inside an HCL or YAML block
             indent += "  "
         added = "\n".join(indent + line for line in edit.new.splitlines())
         return Edit(edit.file, edit.line, text, f"{text}\n{added}")
-    following = edit.line < len(lines) and edit.file.endswith((".yaml", ".yml"))
-    for number in (edit.line, edit.line + 1) if following else (edit.line,):
+    for number in _candidates(edit, lines):
         changed = _replaced(lines[number - 1], edit.old, edit.new)
         if changed is not None:
             return Edit(edit.file, number, lines[number - 1], changed)
     return None
 
 
+def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None]) -> tuple[Edit, ...]:
+    plain = tuple(e for e in edits if not isinstance(e, Pending))
+    choices: dict[int, list[Pending]] = {}
+    for edit in edits:
+        if isinstance(edit, Pending):
+            choices.setdefault(edit.choice, []).append(edit)
+    for _, pending in sorted(choices.items()):
+        resolved = [_resolve(edit, cache) for edit in pending]
+        if all(r is not None for r in resolved):
+            return plain + tuple(r for r in resolved if r is not None)
+    return plain
+
+
 def resolve(findings: list[Finding]) -> list[Finding]:
     cache: dict[str, list[str] | None] = {}
-    out = []
-    for finding in findings:
-        if finding.edits:
-            resolved = [_resolve(edit, cache) for edit in finding.edits]
-            finding = replace(finding, edits=tuple(e for e in resolved if e is not None))
-        out.append(finding)
-    return out
+    return [replace(f, edits=_chosen(f.edits, cache)) if f.edits else f for f in findings]

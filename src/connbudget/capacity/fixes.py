@@ -18,7 +18,7 @@ value as written becomes the new one (`capacity.edits` turns them into whole-lin
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path
 from connbudget.capacity.model import Client, Pooler, Value
@@ -34,16 +34,26 @@ class Sized:
 
 
 @dataclass(frozen=True)
+class Pending(Edit):
+    """A token edit: on `line` of `file` (or, when the value is not there, on the line after
+    it or near the first following line that names `near`) the value `old` as written becomes
+    `new`; `old` "" puts `new` on the lines after `line`. `choice` numbers the alternative of
+    a fix it belongs to: the first alternative whose edits all resolve is applied."""
+
+    near: str = ""
+    choice: int = 0
+
+
+@dataclass(frozen=True)
 class Fix:
     text: str
-    # token edits: on `line` of `file` the value `old` as written becomes `new` (old "": `new`
-    # goes on the lines after it); line 0 appends `new` to the file
-    edits: tuple[Edit, ...] = ()
+    edits: tuple[Edit, ...] = ()  # Pending edits, or whole-line ones (line 0: append)
 
 
 def join(fixes: list[Fix]) -> Fix:
-    """Alternatives, one a line; the edits are those of the first alternative that has any."""
-    edits = next((f.edits for f in fixes if f.edits), ())
+    """Alternatives, one a line, each with its edits."""
+    edits = tuple(replace(e, choice=number) if isinstance(e, Pending) else e
+                  for number, fix in enumerate(fixes) for e in fix.edits)
     return Fix("\n".join(f.text for f in fixes if f.text), edits)
 
 
@@ -63,11 +73,11 @@ def role_limit(need: int, usable: int | None, threshold: float) -> Sized:
                          "limit, the rest for admin sessions, migrations and restarts")
 
 
-def _token_edit(value: Value, new: int) -> tuple[Edit, ...]:
+def _token_edit(value: Value, new: int, near: str = "") -> tuple[Edit, ...]:
     origin = value.origin
     if not origin.file or not origin.line or value.value is None or value.assumed:
         return ()
-    return (Edit(origin.file, origin.line, str(value.value), str(new)),)
+    return (Pending(origin.file, origin.line, str(value.value), str(new), near),)
 
 
 def _hcl(file: str) -> bool:
@@ -141,14 +151,17 @@ def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
         name = config.env_names.get(key, prefix + key.upper())
         text = f'{name}: "{value}"'
         if current is not None and current.line and current.value and not current.unknown:
-            return Fix(text, (Edit(current.file, current.line, current.value, str(value)),))
-        return Fix(text)
+            return Fix(text, (Pending(current.file, current.line, current.value, str(value)),))
+        # beside the variables the container sets (a mapping; a list is left to the reader)
+        set_lines = [config.settings[k] for k in config.env_names if config.settings[k].line]
+        anchor = min(set_lines, key=lambda found: found.line, default=None)
+        return Fix(text, (Pending(anchor.file, anchor.line, "", text),) if anchor else ())
     if current is not None and current.line and current.value and not current.unknown:
         return Fix(f"[pgbouncer]\n{key} = {value}",
-                   (Edit(current.file, current.line, current.value, str(value)),))
+                   (Pending(current.file, current.line, current.value, str(value)),))
     first = min((s for s in config.settings.values() if s.line and s.file == config.files[0]),
                 key=lambda s: s.line, default=None)
-    edits = (Edit(first.file, first.line, "", f"{key} = {value}"),) if first else ()
+    edits = (Pending(first.file, first.line, "", f"{key} = {value}"),) if first else ()
     return Fix(f"[pgbouncer]\n{key} = {value}", edits)
 
 
@@ -157,6 +170,12 @@ def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
     PgBouncer caps EACH of its databases (every alias of one server database on its own) in
     EACH process, so the total is shared out over the databases, the processes and as many
     replicas as run at once during its own rolling deploy."""
+    if pooler.where.address.startswith("postgresql/"):
+        # the Zalando operator shares maxDBConnections out over the pooler's instances itself
+        server = pooler.server_connections
+        return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
+                   f"(maxDBConnections = {total.value}: {total.why})",
+                   _token_edit(server, total.value) if server is not None else ())
     replicas = per_replica(pooler)
     deploy = pooler.deploy_replicas
     running = max(replicas, deploy.value or 0) if deploy is not None and deploy.known \
@@ -209,8 +228,10 @@ def _scale_key(client: Client) -> str:
 
 
 def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[Fix]:
-    """The largest task count and pool that keep the steady state within `room` and, when the
-    deploy is known, the rolling deploy within `deploy_room` (else the fix would be a CB108)."""
+    """The largest pool and task count that keep the steady state within `room` and, when the
+    deploy is known, the rolling deploy within `deploy_room` (else the fix would be a CB108).
+    The pool comes first: its edit is the one applied, since a cap on the task count may sit
+    below a min_capacity or desired_count the edit would leave as they are."""
     processes = client.processes.value or 1
     per_task = processes * (client.pool.value or 1)
     tasks = room.value // per_task
@@ -221,17 +242,6 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
             tasks -= 1
     fixes: list[Fix] = []
     unit = client.unit
-    if tasks >= 1:
-        during = deploy_tasks(client, tasks) if deploy_known else tasks
-        file = client.max_tasks.origin.file or client.where.file
-        fixes.append(Fix(
-            f"or cap {client.where.address} at {tasks} {unit}: "
-            f"{setting_text(file, _scale_key(client), tasks)} ({client.scale_setting}); "
-            f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
-            f"{room.why}"
-            + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
-               f"within {deploy_room} usable" if during > tasks else ""),
-            _token_edit(client.max_tasks, tasks)))
     top = client.max_tasks.value or 1
     pool = room.value // (top * processes)
     if deploy_known:
@@ -244,7 +254,18 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
             f"{top} {unit} x {processes} process{'es' if processes != 1 else ''} x {pool} = "
             f"{top * processes * pool} within {room.value}, {room.why}\n"
             + "\n".join("  " + line for line in setting.splitlines()),
-            _token_edit(client.pool, pool)))
+            _token_edit(client.pool, pool, client.pool_setting)))
+    if tasks >= 1:
+        during = deploy_tasks(client, tasks) if deploy_known else tasks
+        file = client.max_tasks.origin.file or client.where.file
+        fixes.append(Fix(
+            f"or cap {client.where.address} at {tasks} {unit}: "
+            f"{setting_text(file, _scale_key(client), tasks)} ({client.scale_setting}); "
+            f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
+            f"{room.why}"
+            + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
+               f"within {deploy_room} usable" if during > tasks else ""),
+            _token_edit(client.max_tasks, tasks)))
     return fixes
 
 
@@ -275,9 +296,11 @@ def budget_fixes(budget: Budget, worst: int, target: Sized) -> Fix:
         fixes.append(pgbouncer_cap(largest.pooler, room, 0))
     elif largest.pooler is not None and budget.max_connections.value:
         percent = max(room.value * 100 // budget.max_connections.value, 1)
+        proxy = largest.pooler.max_connections_percent
         fixes.append(Fix(f"set max_connections_percent = {percent} on {largest.name}: "
                          f"{percent} % of max_connections {budget.max_connections.value} is "
-                         f"within {room.value}, {room.why}"))
+                         f"within {room.value}, {room.why}",
+                         _token_edit(proxy, percent) if proxy is not None else ()))
     return join(fixes)
 
 
@@ -290,6 +313,14 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
     per = (path.steady.value or 0) // replicas
     room = usable - (deploy - path.deploy.value)
     extra = max(0, room // per - replicas) if per else 0
+    if pooler.where.address.startswith("postgresql/") and per:
+        # the operator runs its pooler's rollout: what each instance may open is the lever
+        pods = path.deploy.value // per
+        each = room // pods
+        return Fix(f"{_operator_setting(pooler, 'max_db_connections', each * replicas)}\n"
+                   f"(maxDBConnections = {each * replicas}: {each} per instance x {pods} pods "
+                   f"during the operator's rolling update = {each * pods} within the {room} "
+                   "usable slots the other paths leave)")
     why = f"{replicas + extra} replicas x {per} = {(replicas + extra) * per} within {room} usable"
     if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
         return Fix(f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
@@ -299,12 +330,17 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
 
 
 def _percent_edit(client: Client, percent: int) -> tuple[Edit, ...]:
-    """deployment_maximum_percent's line, when the service sets it."""
+    """deployment_maximum_percent's line, when the service sets it; else the setting added
+    as the first line of the service's block."""
     origin, top = client.deploy_tasks.origin, client.max_tasks.value or 1
-    if not origin.file or not origin.line or client.deploy_tasks.value is None:
+    if client.deploy_tasks.value is None:
         return ()
+    if not origin.file or not origin.line:
+        where = client.where
+        return (Pending(where.file, where.line, "", f"deployment_maximum_percent = {percent}"),) \
+            if where.file.endswith(".tf") and where.line else ()
     current = client.deploy_tasks.value * 100 // top
-    return (Edit(origin.file, origin.line, str(current), str(percent)),)
+    return (Pending(origin.file, origin.line, str(current), str(percent)),)
 
 
 def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:

@@ -53,7 +53,7 @@ def budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
     if steady > target.value:
         findings.append(make_finding("CB102", where,
                                  f"{head} is {percent(steady, usable)} % of {slots}, above the "
-                                 f"{budget.threshold:.0%} alert threshold",
+                                 f"{budget.threshold * 100:g} % alert threshold",
                                  budget_fixes(budget, steady, target), address))
     # The steady state fits (perhaps above the alert threshold); a deploy may still overflow.
     if deploy is not None and deploy > usable:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from connbudget.capacity.budget import Budget, Path, client_connections
 from connbudget.capacity.fixes import (
     Fix,
+    Pending,
     Sized,
     budget_fixes,
     per_replica,
@@ -141,7 +142,7 @@ def _role_fix(pooler: Pooler, user: str, limit: int, need: int, usable: int | No
     edits: tuple[Edit, ...] = ()
     origin = role.connection_limit.origin
     if origin.file and origin.line:
-        edits = (Edit(origin.file, origin.line, str(limit), str(raised.value)),)
+        edits = (Pending(origin.file, origin.line, str(limit), str(raised.value)),)
     return Fix(
         f"raise the role's limit: {setting_text(role.where.file, 'connection_limit', raised.value)}"
         f" on {role.where.address} ({raised.why})\n"
