@@ -134,6 +134,16 @@ def _operator_setting(pooler: Pooler, key: str, value: int | str) -> str | None:
     return None
 
 
+def _pooler_env(pooler: Pooler, name: str, value: int | str) -> str:
+    """A PgBouncer container's variable: a Kubernetes env list item, an HCL env block, or a
+    compose mapping entry."""
+    if _hcl(pooler.where.file):
+        return f'env {{ name = "{name}" value = "{value}" }}'
+    if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
+        return f'- name: {name}\n  value: "{value}"'
+    return f'{name}: "{value}"'
+
+
 def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
     """One [pgbouncer] setting in the pooler's own syntax: the operator's field, the
     container's environment variable, or the ini line (replacing the line that sets it, or
@@ -149,7 +159,7 @@ def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
         prefix = "PGBOUNCER_" if any(n.startswith("PGBOUNCER_")
                                      for n in config.env_names.values()) else ""
         name = config.env_names.get(key, prefix + key.upper())
-        text = f'{name}: "{value}"'
+        text = _pooler_env(pooler, name, value)
         if current is not None and current.line and current.value and not current.unknown:
             return Fix(text, (Pending(current.file, current.line, current.value, str(value)),))
         # beside the variables the container sets (a mapping; a list is left to the reader)
@@ -200,9 +210,10 @@ def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
                          f"{', '.join(own)}, which set their own"))
     if clients:
         client_conn = math.ceil(clients / (replicas * processes))
+        over = " x ".join(p for p in (f"{replicas} replicas" if replicas > 1 else "",
+                                      f"{processes} processes" if processes > 1 else "") if p)
         fixes.append(Fix(f"(max_client_conn >= {client_conn}: the {clients} client connections "
-                         "behind it" + (f" over {replicas * processes} processes"
-                                        if replicas * processes > 1 else "") + ")"))
+                         f"behind it{' over ' + over if over else ''})"))
     return Fix("\n".join(f.text for f in fixes), cap.edits)
 
 
