@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from conftest import FIXTURES
 from inprocess import run_main
 
@@ -97,3 +98,27 @@ def test_every_fix_applied_as_printed_clears_its_finding(fixture: str, tmp_path:
                 for e in finding["edits"]])
         after = [_key(f, copy) for f in _scan(copy)["findings"]]
         assert _key(finding, original) not in after, (finding["fix"], finding["edits"])
+
+
+def _toml_blocks(fix: str) -> list[str]:
+    """The [tool.connbudget...] blocks of a fix: the table line and the lines after it."""
+    lines = fix.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("[tool.connbudget.")]
+    blocks = []
+    for start in starts:
+        end = start + 1
+        while end < len(lines) and lines[end].startswith("#"):
+            end += 1
+        blocks.append("\n".join(lines[start:end]))
+    return blocks
+
+
+def test_config_fixes_are_valid_toml_blocks() -> None:
+    outcome = run_main("capacity", str(FIXTURES / "capacity"), str(FIXTURES / "stacks"),
+                       "--format", "json")
+    blocks = [block for f in outcome.json()["findings"] for block in _toml_blocks(f["fix"])]
+    assert len(blocks) >= 3
+    for block in blocks:
+        table = tomllib.loads(block)["tool"]["connbudget"]
+        assert set(table) <= {"databases", "poolers"}, block
+        assert block.count("\n") >= 1, "a table and what goes in it, one a line"

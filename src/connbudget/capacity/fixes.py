@@ -84,6 +84,15 @@ def _hcl(file: str) -> bool:
     return file.endswith((".tf", ".tf.json", ".hcl"))
 
 
+def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
+    """A [tool.connbudget] table for pyproject.toml, as valid TOML: each entry the reader must
+    fill in stays a comment naming what goes there."""
+    key = address.replace("\\", "\\\\").replace('"', '\\"')
+    lines = [f'[tool.connbudget.{table}."{key}"]']
+    lines += [f"# {name} = {what}" for name, what in entries]
+    return "\n".join(lines)
+
+
 def setting_text(file: str, key: str, value: int) -> str:
     """`key = 8` in HCL, `key: 8` in YAML."""
     return f"{key} = {value}" if _hcl(file) else f"{key}: {value}"

@@ -27,6 +27,7 @@ from connbudget.capacity.fixes import (
     role_limit,
     setting_text,
     slots_target,
+    toml_pin,
 )
 from connbudget.capacity.model import Pooler, Role, Value
 from connbudget.capacity.rules.common import make_finding, role_named
@@ -41,7 +42,6 @@ def _assumption_findings(pooler: Pooler) -> list[Finding]:
     if not pooler.assumptions or (server is not None and server.known and not server.assumed):
         return []
     address = pooler.where.address
-    pin = f'[tool.connbudget.poolers."{address}"]'
     if server is None or not server.known:
         message = (f"{pooler.where.label} server connections cannot be bounded: "
                    + "; ".join(pooler.assumptions))
@@ -51,9 +51,12 @@ def _assumption_findings(pooler: Pooler) -> list[Finding]:
     fixes = []
     if pooler.bound_by:
         fixes.append(f"set {pooler.bound_by}")
-    if any("so_reuseport" in text for text in pooler.assumptions):
-        fixes.append(f"pin the processes: {pin} processes = <PgBouncer processes per host>")
-    fixes.append(f"or name them: {pin} users = [...], databases = [...]")
+    entries = [("processes", "<PgBouncer processes per host>")] if any(
+        "so_reuseport" in text for text in pooler.assumptions) else []
+    entries += [("users", '["<the roles its clients log in as>"]'),
+                ("databases", '["<the databases they ask for>"]')]
+    fixes.append("or say what the files do not, in pyproject.toml (uncomment what you know):\n"
+                 + toml_pin("poolers", address, entries))
     return [make_finding("CB103", pooler.where, message, "\n".join(fixes))]
 
 
