@@ -297,3 +297,43 @@ def test_operator_pooler_of_unknown_client_users_is_judged_by_one_user(
         assert sorted(f["rule_id"] for f in report["findings"]
                       if f["resource"] == pooler) == rules
         assert code == (1 if "CB104" in rules else 0)
+
+
+_RAILS = """\
+resource "aws_db_instance" "main" {
+  identifier     = "main"
+  engine         = "postgres"
+  instance_class = "db.t3.micro"
+}
+
+resource "aws_ecs_task_definition" "web" {
+  family = "web"
+  container_definitions = jsonencode([{
+    name    = "web"
+    image   = "example/rails-web:7.1"
+    command = ["bundle", "exec", "puma", "-C", "config/puma.rb"]
+    environment = [
+      { name = "RAILS_ENV", value = "production" },
+      { name = "DATABASE_URL", value = "postgres://app@${aws_db_instance.main.address}/app" },
+      { name = "DB_POOL", value = "10" },
+    ]
+  }])
+}
+
+resource "aws_ecs_service" "web" {
+  name                       = "web"
+  task_definition            = aws_ecs_task_definition.web.arn
+  desired_count              = 12
+  deployment_maximum_percent = 100
+}
+"""
+
+
+def test_a_rails_service_that_sets_db_pool_is_told_db_pool(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_RAILS)
+    _, report = _json("capacity", str(tmp_path))
+    [client] = report["budgets"][0]["clients"]
+    assert (client["pool"], client["sources"]["pool"]["source"]) == (10, "DB_POOL=10")
+    [cb101] = [f for f in report["findings"] if f["rule_id"] == "CB101"]
+    assert "or set DB_POOL = " in cb101["fix"]
+    assert "RAILS_MAX_THREADS" not in cb101["fix"] and "PG_POOL_SIZE" not in cb101["fix"]

@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from connbudget.capacity.model import Origin, Value
 
 # Direct pool-size settings, in the order they are looked up.
+# DB_POOL: what Rails' database.yml commonly reads (`pool: ENV.fetch("DB_POOL")`).
 POOL_VARS = ("SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "PG_POOL_SIZE", "DB_POOL_SIZE",
-             "DATABASE_POOL_SIZE", "POOL_SIZE", "RAILS_MAX_THREADS", "KC_DB_POOL_MAX_SIZE")
+             "DATABASE_POOL_SIZE", "DB_POOL", "POOL_SIZE", "RAILS_MAX_THREADS",
+             "KC_DB_POOL_MAX_SIZE")
 PROCESS_VARS = ("WEB_CONCURRENCY", "GUNICORN_WORKERS", "PUMA_WORKERS")
 USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PGUSER",
              "POSTGRES_USER", "SPRING_DATASOURCE_USERNAME")
