@@ -122,3 +122,37 @@ def test_config_fixes_are_valid_toml_blocks() -> None:
         table = tomllib.loads(block)["tool"]["connbudget"]
         assert set(table) <= {"databases", "poolers"}, block
         assert block.count("\n") >= 1, "a table and what goes in it, one a line"
+
+
+def test_an_edit_never_echoes_a_line_with_a_password(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""\
+resource "aws_db_instance" "main" {
+  identifier     = "main"
+  engine         = "postgres"
+  instance_class = "db.t3.micro"
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family = "api"
+  container_definitions = jsonencode([{
+    name  = "api"
+    image = "example/api:1.0.0"
+    environment = [
+      { name = "DATABASE_URL",
+        value = "postgres://app:hunter2-secret@main.internal/app?pool_max_conns=40" },
+    ]
+  }])
+}
+
+resource "aws_ecs_service" "api" {
+  name                       = "api"
+  task_definition            = aws_ecs_task_definition.api.arn
+  desired_count              = 4
+  deployment_maximum_percent = 100
+}
+""")
+    outcome = run_main("capacity", str(tmp_path), "--format", "json")
+    assert "hunter2" not in outcome.out
+    [cb101] = [f for f in outcome.json()["findings"] if f["rule_id"] == "CB101"]
+    # the pool is set inside the URL: that line is not shown; the task count's line is
+    assert [e["line"] for e in cb101["edits"]] == [22]

@@ -14,6 +14,8 @@ from connbudget.report import Edit, Finding
 
 _MAX_BYTES = 8 * 1024 * 1024
 _NEAR_LINES = 80  # how far below its line a value named by `near` is looked for
+# a line that may hold a secret is never echoed: a URL with a password, a password setting
+_SECRET = re.compile(r"://[^/\s:@]*:[^@\s]*@|passw|secret|token|private_key", re.IGNORECASE)
 
 
 def _lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | None:
@@ -52,6 +54,13 @@ def _candidates(edit: Pending, lines: list[str]) -> list[int]:
 
 
 def _resolve(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
+    found = _located(edit, cache)
+    if found is None or _SECRET.search(found.old) or _SECRET.search(found.new):
+        return None
+    return found
+
+
+def _located(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
     lines = _lines(edit.file, cache)
     if lines is None or not 0 < edit.line <= len(lines):
         return None
