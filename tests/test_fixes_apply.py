@@ -156,3 +156,25 @@ resource "aws_ecs_service" "api" {
     [cb101] = [f for f in outcome.json()["findings"] if f["rule_id"] == "CB101"]
     # the pool is set inside the URL: that line is not shown; the task count's line is
     assert [e["line"] for e in cb101["edits"]] == [22]
+
+
+def test_cb001_sizes_the_limit_from_what_logs_in_as_the_role(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "capacity" / "direct-over-budget", tmp_path / "stack")
+    main = tmp_path / "stack" / "main.tf"
+    # the service logs in as app; the role leaves connection_limit at the provider's -1
+    text = main.read_text().replace(
+        '{ name = "DATABASE_HOST", value = aws_db_instance.main.address },',
+        '{ name = "DATABASE_HOST", value = aws_db_instance.main.address },\n'
+        '        { name = "DB_USER", value = "app" },', 1)
+    main.write_text(text
+                    + '\nresource "postgresql_role" "app" {\n  name  = "app"\n  login = true\n'
+                      "  idle_in_transaction_session_timeout = 60000\n}\n")
+    findings = _scan(tmp_path / "stack")["findings"]
+    [cb001] = [f for f in findings if f["rule_id"] == "CB001"]
+    # 12 tasks x 10 = 120 at 80 % of the limit asks 150, but never above the 95 usable slots
+    assert cb001["fix"] == (
+        "set connection_limit = 95 in postgresql_role.app: the 95 usable slots (a need of 120 "
+        "at 80 % would ask 150; 120 is more than the database has (CB101)); what logs in as app "
+        "needs 120 (aws_ecs_service.api 120)")
+    _apply(cb001["edits"])
+    assert "CB001" not in [f["rule_id"] for f in _scan(tmp_path / "stack")["findings"]]

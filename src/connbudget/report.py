@@ -74,11 +74,16 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     budgets: list[dict[str, Any]] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # the CONNECTION LIMIT fix of a role of no finite limit whose clients the run knows, by
+    # (file, resource): (fix text, edits); `scan` gives it to that role's CB001
+    role_fixes: dict[tuple[str, str], tuple[str, tuple[Edit, ...]]] = field(
+        default_factory=dict)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.budgets.extend(other.budgets)
         self.errors.extend(other.errors)
+        self.role_fixes.update(other.role_fixes)
 
     def sorted(self) -> Report:
         return Report(

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connbudget.capacity.budget import budget_json, build_budget, pin_origin, reserved_defaults
+from connbudget.capacity.budget import (
+    Budget,
+    budget_json,
+    build_budget,
+    pin_origin,
+    reserved_defaults,
+)
 from connbudget.capacity.edits import resolve
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
-from connbudget.report import Finding, Report
+from connbudget.report import Edit, Finding, Report
 
 if TYPE_CHECKING:
     from connbudget.discover import Inputs
@@ -100,4 +106,15 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
         data["verdict"] = _verdict(evaluation.verdict(budget.database.where.key,
                                                       settings.disabled_rules))
         budgets_json.append(data)
-    return Report(findings=findings, budgets=budgets_json, errors=model.errors)
+    return Report(findings=findings, budgets=budgets_json, errors=model.errors,
+                  role_fixes=_role_fixes(model, budgets))
+
+
+def _role_fixes(model: Model, budgets: list[Budget]) -> dict[tuple[str, str],
+                                                            tuple[str, tuple[Edit, ...]]]:
+    from connbudget.capacity.rules.roles import unlimited_role_fixes
+
+    fixes = unlimited_role_fixes(model, budgets)
+    placed = resolve([Finding("CB001", fix.text, file, 0, address, fix.text, edits=fix.edits)
+                      for (file, address), fix in fixes.items()])
+    return {(f.file, f.resource): (f.fix, f.edits) for f in placed}

@@ -67,8 +67,9 @@ def slots_target(budget: Budget) -> Sized:
 def role_limit(need: int, usable: int | None, threshold: float) -> Sized:
     wanted = math.ceil(round(need / threshold, 6))
     if usable is not None and wanted > usable:
-        return Sized(max(usable, need), f"the {usable} usable slots (a need of {need} at "
-                                        f"{threshold * 100:g} % would ask {wanted})")
+        more = f"; {need} is more than the database has (CB101)" if need > usable else ""
+        return Sized(usable, f"the {usable} usable slots (a need of {need} at "
+                             f"{threshold * 100:g} % would ask {wanted}{more})")
     return Sized(wanted, f"the need of {need} at the {threshold * 100:g} % alert threshold of the "
                          "limit, the rest for admin sessions, migrations and restarts")
 
