@@ -337,3 +337,20 @@ def test_a_rails_service_that_sets_db_pool_is_told_db_pool(tmp_path: Path) -> No
     [cb101] = [f for f in report["findings"] if f["rule_id"] == "CB101"]
     assert "or set DB_POOL = " in cb101["fix"]
     assert "RAILS_MAX_THREADS" not in cb101["fix"] and "PG_POOL_SIZE" not in cb101["fix"]
+
+
+def test_operator_pooler_fix_edits_the_parameter_it_sets(tmp_path: Path) -> None:
+    manifest = tmp_path / "db.yaml"
+    manifest.write_text(_CNPG_CLUSTER + _CNPG_POOLER.format(instances=3)
+                        + '      max_db_connections: "60"\n')
+    _, report = _json("capacity", str(tmp_path))
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    assert cb104["fix"].splitlines()[0] == 'spec.pgbouncer.parameters: {max_db_connections: "19"}'
+    [edit] = cb104["edits"]
+    assert (edit["line"], edit["old"], edit["new"]) == (
+        26, '      max_db_connections: "60"', '      max_db_connections: "19"')
+    lines = manifest.read_text().splitlines()
+    lines[edit["line"] - 1] = edit["new"]
+    manifest.write_text("\n".join(lines) + "\n")
+    _, after = _json("capacity", str(tmp_path))
+    assert "CB104" not in [f["rule_id"] for f in after["findings"]]

@@ -158,13 +158,17 @@ def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
     """One [pgbouncer] setting in the pooler's own syntax: the operator's field, the
     container's environment variable, or the ini line (replacing the line that sets it, or
     after the first setting of [pgbouncer])."""
+    config = pooler.pgbouncer
+    current = config.settings.get(key) if config is not None else None
     operator = _operator_setting(pooler, key, value)
     if operator is not None:
+        # the field's own line, where the resource sets it
+        if current is not None and current.line and current.value and not current.unknown:
+            return Fix(operator, (Pending(current.file, current.line, current.value,
+                                          str(value)),))
         return Fix(operator)
-    config = pooler.pgbouncer
     if config is None:
         return Fix(f"{key} = {value}")
-    current = config.settings.get(key)
     if config.env_names or not config.files:
         prefix = "PGBOUNCER_" if any(n.startswith("PGBOUNCER_")
                                      for n in config.env_names.values()) else ""
