@@ -178,3 +178,14 @@ def test_cb001_sizes_the_limit_from_what_logs_in_as_the_role(tmp_path: Path) -> 
         "needs 120 (aws_ecs_service.api 120)")
     _apply(cb001["edits"])
     assert "CB001" not in [f["rule_id"] for f in _scan(tmp_path / "stack")["findings"]]
+
+
+def test_a_role_inside_a_module_is_fixed_in_the_module_call() -> None:
+    report = run_main("scan", str(FIXTURES / "terraform" / "roles" / "modules"),
+                      "--format", "json").json()
+    [cb001] = [f for f in report["findings"]
+               if f["rule_id"] == "CB001" and f["resource"] == "module.worker.postgresql_role.this"]
+    # the module's own file is shared by every call: the call's input is what to change
+    assert cb001["fix"].endswith(
+        "module.worker.postgresql_role.this is inside module.worker, which sets connection_limit "
+        'from var.connection_limit: set connection_limit in the module "worker" call')

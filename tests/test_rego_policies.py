@@ -111,7 +111,7 @@ def test_results_carry_the_rule_id_severity_and_location_of_their_policy(path: P
     assert results, f"no fixture document makes {rule.id} fire"
     for result, document in results:
         source = document["source"]
-        assert set(result) - {"append", "insert"} == {
+        assert set(result) - {"append", "insert", "attribute"} == {
             "msg", "rule_id", "severity", "file", "line", "_loc", "resource", "fix"}
         # a SQL statement's finding carries the statement that clears it when appended
         sql = source.get("format") == "sql" and not document.get("dynamic")

@@ -91,11 +91,26 @@ def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
         file=result["file"],
         line=result["line"],
         resource=result.get("resource") or "",
-        fix=result.get("fix") or "",
+        fix=_in_module(result.get("fix") or "", result, document),
         column=source.get("column"),
         end_line=source.get("end_line"),
         edits=_edits(result),
     )
+
+
+def _in_module(fix: str, result: dict[str, Any], document: dict[str, Any]) -> str:
+    """A role inside a module is changed in the module's call: name the call and its input."""
+    module = document.get("module")
+    attribute = result.get("attribute")
+    if not isinstance(module, dict) or not attribute:
+        return fix
+    variable = module.get("variables", {}).get(attribute)
+    call = module["address"].rsplit(".", 1)[-1]
+    if variable is None:
+        return (f"{fix}; {result['resource']} is inside {module['address']}, which sets "
+                f"{attribute} itself: change it in the module's source")
+    return (f"{fix}; {result['resource']} is inside {module['address']}, which sets {attribute}"
+            f" from var.{variable}: set {variable} in the module \"{call}\" call")
 
 
 def _edits(result: dict[str, Any]) -> tuple[Edit, ...]:

@@ -32,7 +32,7 @@ deny contains result if {
 	unlimited(input.effective)
 	input.final != null
 	unlimited(input.final)
-	result := roles.finding_with("CB001", "error", message, fix, statement)
+	result := roles.finding_with("CB001", "error", message, fix, statement, "connection_limit")
 }
 
 message := concat("", [

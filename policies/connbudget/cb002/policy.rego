@@ -25,7 +25,7 @@ warn contains result if {
 	locked_out(input.effective)
 	input.final != null
 	locked_out(input.final)
-	result := roles.finding_with("CB002", "warning", message, fix, statement)
+	result := roles.finding_with("CB002", "warning", message, fix, statement, "connection_limit")
 }
 
 message := concat("", [

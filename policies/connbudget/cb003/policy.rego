@@ -25,7 +25,7 @@ warn contains result if {
 	login_superuser(input.effective)
 	input.final != null
 	login_superuser(input.final)
-	result := roles.finding_with("CB003", "warning", message, fix, statement)
+	result := roles.finding_with("CB003", "warning", message, fix, statement, "superuser")
 }
 
 message := concat("", [

@@ -19,7 +19,7 @@ import data.connbudget.lib.roles
 deny contains result if {
 	input.role.password == "plaintext"
 	not cleared
-	result := roles.finding_with("CB004", "error", message, fix, statement)
+	result := roles.finding_with("CB004", "error", message, fix, statement, "password")
 }
 
 # A later statement in the scanned migrations sets the password to NULL, a hash or a variable

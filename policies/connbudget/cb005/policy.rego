@@ -47,7 +47,8 @@ warn contains result if {
 	true in roles.possible(input.final, "login")
 	roles.resolved(["idle_in_transaction_session_timeout"])
 	not has_idle_timeout(input.final)
-	result := object.union(roles.finding_with("CB005", "info", message, fix, statement), insertion)
+	found := roles.finding_with("CB005", "info", message, fix, statement, attribute)
+	result := object.union(found, insertion)
 }
 
 message := concat("", [
@@ -70,3 +71,5 @@ insertion := {"insert": "idle_in_transaction_session_timeout = 60000"} if {
 	roles.terraform
 	not "idle_in_transaction_session_timeout" in object.keys(object.get(input.role, "settings", {}))
 } else := {}
+
+attribute := "idle_in_transaction_session_timeout"
