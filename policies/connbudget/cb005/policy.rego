@@ -69,7 +69,10 @@ statement := concat("", [
 # A Terraform role that leaves the attribute out gets it as the first line of its block.
 insertion := {"insert": "idle_in_transaction_session_timeout = 60000"} if {
 	roles.terraform
-	not "idle_in_transaction_session_timeout" in object.keys(object.get(input.role, "settings", {}))
+	is_object(input.role)
+	settings := object.get(input.role, "settings", {})
+	is_object(settings)
+	not "idle_in_transaction_session_timeout" in object.keys(settings)
 } else := {}
 
 attribute := "idle_in_transaction_session_timeout"
