@@ -25,7 +25,8 @@ def _lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | None:
         except OSError:
             cache[path] = None
         else:
-            cache[path] = text.splitlines()
+            # a Terraform plan is generated from the .tf files: those are what to change
+            cache[path] = None if '"planned_values"' in text else text.splitlines()
     return cache[path]
 
 

@@ -283,9 +283,11 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
     if tasks >= 1:
         during = deploy_tasks(client, tasks) if deploy_known else tasks
         file = client.max_tasks.origin.file or client.where.file
+        key = _scale_key(client)
+        # ECS services are Terraform (a plan shows them in JSON, but the .tf is what changes)
+        scale = f"{key} = {tasks}" if client.kind == "ecs" else setting_text(file, key, tasks)
         fixes.append(Fix(
-            f"or cap {client.where.address} at {tasks} {unit}: "
-            f"{setting_text(file, _scale_key(client), tasks)} ({client.scale_setting}); "
+            f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
             f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
             f"{room.why}"
             + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
