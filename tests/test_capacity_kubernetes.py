@@ -59,8 +59,11 @@ def test_database_url_from_a_secret_is_matched_by_the_single_database_and_says_s
 
 def test_cb102_fix_caps_the_hpa_in_pods() -> None:
     fix = _report(HPA)["findings"][0]["fix"].splitlines()
-    assert fix[1] == "or cap Deployment/orders/api at 9 pods (HorizontalPodAutoscaler/api " \
-                     "maxReplicas), 12 during a rolling deploy"
+    assert fix[4] == (
+        "or cap Deployment/orders/api at 9 pods: maxReplicas: 9 (HorizontalPodAutoscaler/api "
+        "maxReplicas); 9 x 15 per pod = 135 within 148, the 80 % alert threshold of 195 usable "
+        "slots less 8 of the other paths; 12 pods run during a rolling update with its maxSurge "
+        "(180 connections), within 187 usable")
 
 
 def test_pgbouncer_replicas_multiply_its_server_connections() -> None:
@@ -88,13 +91,16 @@ def test_pgbouncer_rollout_runs_a_surge_replica_beside_the_old_ones() -> None:
 def test_pgbouncer_fix_shares_the_totals_out_over_the_replicas_of_a_rollout() -> None:
     findings = {f["rule_id"]: f for f in _report(PGBOUNCER)["findings"]}
     # alert threshold 80 % of usable 95 = 76 over 3 replicas during a rollout
+    # the pooler reads its environment: the fix is the variable, as its env list writes it
     assert findings["CB104"]["fix"].splitlines() == [
-        "[databases]", "shop = ... max_db_connections=25", "", "[pgbouncer]",
-        "; per database and process: 2 replicas, 3 during a rolling deploy share the total",
-        "max_db_connections = 25", "max_client_conn = 128"]
+        "- name: MAX_DB_CONNECTIONS", '  value: "25"',
+        "(max_db_connections = 25: 76 (the 80 % alert threshold of 95 usable slots) shared by "
+        "3 replicas during a rolling deploy)",
+        "(max_client_conn >= 128: the 256 client connections behind it over 2 replicas)"]
     # the pooler's own pool mode is kept: only CB106 suggests another
     # 25 pods + 25 % surge = 32 pods x 8 = 256 client connections over 2 replicas
-    assert findings["CB105"]["fix"].splitlines()[-1] == "max_client_conn = 128"
+    assert findings["CB105"]["fix"].splitlines()[:2] == [
+        "- name: MAX_CLIENT_CONN", '  value: "128"']
 
 
 def test_keda_max_replica_count_and_a_percentage_surge_rounded_up_make_cb108() -> None:
@@ -104,7 +110,8 @@ def test_keda_max_replica_count_and_a_percentage_surge_rounded_up_make_cb108() -
     assert worker["sources"]["max_tasks"]["source"] == "ScaledObject/worker maxReplicaCount"
     # (its database also has no DatabaseConnections alarm: CB109, the rule tests' concern)
     assert [(f["rule_id"], f["fix"]) for f in report["findings"] if f["rule_id"] != "CB109"] == [
-        ("CB108", "set strategy.rollingUpdate.maxSurge: 4 on Deployment/jobs/worker")]
+        ("CB108", "set strategy.rollingUpdate.maxSurge: 4 on Deployment/jobs/worker: 16 pods x "
+                  "10 = 160 at most during a deploy, within 165 of the 165 usable slots")]
     assert [f["rule_id"] for f in report["findings"]].count("CB109") == 1
 
 

@@ -71,35 +71,54 @@ def test_budget_json_keeps_the_spec_keys() -> None:
 def test_cb101_fix_names_the_largest_pool_and_task_count_that_fit() -> None:
     finding = _capacity("fixtures/capacity/direct-over-budget")["findings"][0]
     # usable 95, alert threshold 80 % -> 76 connections, and a deploy at 200 % within 95:
-    # 4 tasks x 10 (8 during the deploy: 80), or 12 tasks x 3 (24 during the deploy: 72)
+    # 12 tasks x 3 (24 during the deploy: 72), or 4 tasks x 10 (8 during the deploy: 80)
     assert finding["fix"].splitlines() == [
-        "put PgBouncer (transaction mode, max_db_connections <= 76) in front",
-        "or cap aws_ecs_service.api at 4 tasks (aws_appautoscaling_target max_capacity), "
-        "8 during a rolling deploy",
-        "or set PG_POOL_SIZE <= 3",
+        "put PgBouncer in front (pool_mode = transaction, max_db_connections = 76: the 80 % "
+        "alert threshold of 95 usable slots)",
+        "or set PG_POOL_SIZE = 3 in aws_ecs_service.api: 12 tasks x 1 process x 3 = 36 within "
+        "76, the 80 % alert threshold of 95 usable slots",
+        '  { name = "PG_POOL_SIZE", value = "3" }',
+        "or cap aws_ecs_service.api at 4 tasks: max_capacity = 4 (aws_appautoscaling_target "
+        "max_capacity); 4 x 10 per task = 40 within 76, the 80 % alert threshold of 95 usable "
+        "slots; 8 tasks run during a rolling deploy at deployment_maximum_percent 200 "
+        "(80 connections), within 95 usable",
     ]
+    # the pool's own line is the edit that applies it
+    assert [(e["line"], e["old"], e["new"]) for e in finding["edits"]] == [
+        (26, '        { name = "PG_POOL_SIZE", value = "10" },',
+         '        { name = "PG_POOL_SIZE", value = "3" },')]
 
 
 def test_cb101_fix_without_a_deploy_surge_fills_the_alert_threshold() -> None:
     finding = _capacity("fixtures/capacity/two-roots/staging")["findings"][0]
-    # usable 55, deployment_maximum_percent 100: 44 connections, 4 tasks x 10 or 8 tasks x 5
+    # usable 55, deployment_maximum_percent 100: 44 connections, 8 tasks x 5 or 4 tasks x 10
     assert finding["fix"].splitlines()[1:] == [
-        "or cap aws_ecs_service.api at 4 tasks (aws_appautoscaling_target max_capacity)",
-        "or set PG_POOL_SIZE <= 5",
+        "or set PG_POOL_SIZE = 5 in aws_ecs_service.api: 8 tasks x 1 process x 5 = 40 within "
+        "44, the 80 % alert threshold of 55 usable slots",
+        '  { name = "PG_POOL_SIZE", value = "5" }',
+        "or cap aws_ecs_service.api at 4 tasks: max_capacity = 4 (aws_appautoscaling_target "
+        "max_capacity); 4 x 10 per task = 40 within 44, the 80 % alert threshold of 55 usable "
+        "slots",
     ]
 
 
 def test_role_limit_fix_is_pool_plus_reserve_plus_headroom() -> None:
     findings = _capacity("fixtures/capacity/pooler-role-limit")["findings"]
-    cb107 = next(f for f in findings if f["rule_id"] == "CB107")
-    assert cb107["fix"].startswith("connection_limit = 50 (need 25 + headroom 25")
+    # the pooler's pools alone exceed the role's limit: said once, at the pooler
+    assert "CB107" not in [f["rule_id"] for f in findings]
+    cb104 = next(f for f in findings if f["rule_id"] == "CB104")
+    # need 25 at the 80 % alert threshold of the limit: 32 (25 / 0.8 = 31.25, rounded up)
+    assert cb104["fix"].splitlines()[0] == (
+        "raise the role's limit: connection_limit = 32 on postgresql_role.app (the need of 25 "
+        "at the 80 % alert threshold of the limit, the rest for admin sessions, migrations and "
+        "restarts)")
 
 
 def test_role_limit_fix_never_exceeds_the_usable_slots() -> None:
     findings = _capacity("fixtures/capacity/two-roots/staging")["findings"]
     cb107 = next(f for f in findings if f["rule_id"] == "CB107")
     # the service needs 80 connections; the database has 55 usable slots
-    assert cb107["fix"].endswith("then set connection_limit <= 55")
+    assert cb107["fix"].endswith("then set connection_limit = 55")
 
 
 def test_unknown_instance_class_is_not_guessed() -> None:

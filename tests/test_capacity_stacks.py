@@ -214,3 +214,143 @@ def test_stack_gives_its_expected_findings_and_budget(stack: str) -> None:
     code, report = _json("capacity", f"fixtures/stacks/{stack}")
     assert code in (0, 1)
     assert _summary(report) == expected
+
+
+def test_pgbouncer_of_unknown_client_users_fails_when_one_user_already_overflows() -> None:
+    code, report = _json("capacity", "fixtures/stacks/pgbouncer-unknown-users")
+    assert code == 1
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    ini = "fixtures/stacks/pgbouncer-unknown-users/pgbouncer.yaml"
+    assert cb104["message"].startswith(
+        "Deployment/orders/pgbouncer can open at least 120 server connections to "
+        "aws_db_instance.orders > usable 95, with a single client user (orders: "
+        "<one client user> 25+5 + orders_reporting: <one client user> 25+5 = 60 x 2 replicas "
+        f"(Deployment/orders/pgbouncer spec.replicas ({ini}:27))); every further user opens "
+        "pools of its own")
+    [budget] = report["budgets"]
+    assert budget["verdict"]["rule_id"] == "CB104"
+    # the rest of its worst case stays unknown, and is said so beside the error
+    assert [f["rule_id"] for f in report["findings"]].count("CB103") == 1
+
+
+_CNPG_CLUSTER = """\
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: billing-db
+  namespace: billing
+spec:
+  instances: 2
+  postgresql:
+    parameters:
+      max_connections: "100"
+"""
+_CNPG_POOLER = """\
+---
+apiVersion: postgresql.cnpg.io/v1
+kind: Pooler
+metadata:
+  name: billing-db-pooler-rw
+  namespace: billing
+spec:
+  cluster:
+    name: billing-db
+  instances: {instances}
+  type: rw
+  pgbouncer:
+    poolMode: transaction
+    parameters:
+      default_pool_size: "40"
+"""
+_CRUNCHY = """\
+apiVersion: postgres-operator.crunchydata.com/v1beta1
+kind: PostgresCluster
+metadata:
+  name: ledger
+  namespace: billing
+spec:
+  postgresVersion: 16
+  patroni:
+    dynamicConfiguration:
+      postgresql:
+        parameters:
+          max_connections: 100
+  proxy:
+    pgBouncer:
+      replicas: {instances}
+      config:
+        global:
+          pool_mode: transaction
+          default_pool_size: "40"
+"""
+
+
+@pytest.mark.parametrize(("text", "pooler"), [
+    (_CNPG_CLUSTER + _CNPG_POOLER, "Pooler/billing/billing-db-pooler-rw"),
+    (_CRUNCHY, "PostgresCluster/billing/ledger/pgbouncer")])
+def test_operator_pooler_of_unknown_client_users_is_judged_by_one_user(
+        tmp_path: Path, text: str, pooler: str) -> None:
+    # one database through '*' x 40 per pod: 3 pods open at least 120 > 97 usable, 2 pods 80
+    for instances, rules in ((3, ["CB103", "CB104"]), (2, ["CB103"])):
+        (tmp_path / "db.yaml").write_text(text.format(instances=instances))
+        code, report = _json("capacity", str(tmp_path))
+        assert sorted(f["rule_id"] for f in report["findings"]
+                      if f["resource"] == pooler) == rules
+        assert code == (1 if "CB104" in rules else 0)
+
+
+_RAILS = """\
+resource "aws_db_instance" "main" {
+  identifier     = "main"
+  engine         = "postgres"
+  instance_class = "db.t3.micro"
+}
+
+resource "aws_ecs_task_definition" "web" {
+  family = "web"
+  container_definitions = jsonencode([{
+    name    = "web"
+    image   = "example/rails-web:7.1"
+    command = ["bundle", "exec", "puma", "-C", "config/puma.rb"]
+    environment = [
+      { name = "RAILS_ENV", value = "production" },
+      { name = "DATABASE_URL", value = "postgres://app@${aws_db_instance.main.address}/app" },
+      { name = "DB_POOL", value = "10" },
+    ]
+  }])
+}
+
+resource "aws_ecs_service" "web" {
+  name                       = "web"
+  task_definition            = aws_ecs_task_definition.web.arn
+  desired_count              = 12
+  deployment_maximum_percent = 100
+}
+"""
+
+
+def test_a_rails_service_that_sets_db_pool_is_told_db_pool(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(_RAILS)
+    _, report = _json("capacity", str(tmp_path))
+    [client] = report["budgets"][0]["clients"]
+    assert (client["pool"], client["sources"]["pool"]["source"]) == (10, "DB_POOL=10")
+    [cb101] = [f for f in report["findings"] if f["rule_id"] == "CB101"]
+    assert "or set DB_POOL = " in cb101["fix"]
+    assert "RAILS_MAX_THREADS" not in cb101["fix"] and "PG_POOL_SIZE" not in cb101["fix"]
+
+
+def test_operator_pooler_fix_edits_the_parameter_it_sets(tmp_path: Path) -> None:
+    manifest = tmp_path / "db.yaml"
+    manifest.write_text(_CNPG_CLUSTER + _CNPG_POOLER.format(instances=3)
+                        + '      max_db_connections: "60"\n')
+    _, report = _json("capacity", str(tmp_path))
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    assert cb104["fix"].splitlines()[0] == 'spec.pgbouncer.parameters: {max_db_connections: "19"}'
+    [edit] = cb104["edits"]
+    assert (edit["line"], edit["old"], edit["new"]) == (
+        26, '      max_db_connections: "60"', '      max_db_connections: "19"')
+    lines = manifest.read_text().splitlines()
+    lines[edit["line"] - 1] = edit["new"]
+    manifest.write_text("\n".join(lines) + "\n")
+    _, after = _json("capacity", str(tmp_path))
+    assert "CB104" not in [f["rule_id"] for f in after["findings"]]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from connbudget.discover import Inputs
 from connbudget.errors import InputError
-from connbudget.report import Report
+from connbudget.report import Edit, Finding, Report
 from connbudget.settings import Settings
 
 if TYPE_CHECKING:
@@ -61,9 +61,10 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
 
     if all(r.id in settings.disabled_rules for r in RULES.values() if "rego" in r.engines):
         return Report()
+    from connbudget.capacity.edits import resolve
     from connbudget.rego import evaluate_documents
 
-    findings = evaluate_documents(documents)
+    findings = resolve(evaluate_documents(documents))
     return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
 
 
@@ -181,8 +182,18 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
         roles = bool(documents)
         report.extend(_role_report(documents, settings))
     report.extend(_capacity_report(inputs, settings, terraform))
+    report.findings = [_sized(f, report.role_fixes) for f in report.findings]
     _notes(inputs, settings, report, bool(inputs.sql) or roles)
     return report
+
+
+def _sized(finding: Finding, role_fixes: dict[tuple[str, str], tuple[str, tuple[Edit, ...]]],
+           ) -> Finding:
+    """CB001 of a role whose clients the scan knows: the limit they need, not a fixed one."""
+    found = role_fixes.get((finding.file, finding.resource))
+    if finding.rule_id != "CB001" or found is None:
+        return finding
+    return replace(finding, fix=found[0], edits=found[1])
 
 
 def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budget],

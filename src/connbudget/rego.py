@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connbudget.catalogue import RULES
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 from connbudget.resources import policies_dir
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
@@ -91,10 +91,38 @@ def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
         file=result["file"],
         line=result["line"],
         resource=result.get("resource") or "",
-        fix=result.get("fix") or "",
+        fix=_in_module(result.get("fix") or "", result, document),
         column=source.get("column"),
         end_line=source.get("end_line"),
+        edits=_edits(result),
     )
+
+
+def _in_module(fix: str, result: dict[str, Any], document: dict[str, Any]) -> str:
+    """A role inside a module is changed in the module's call: name the call and its input."""
+    module = document.get("module")
+    attribute = result.get("attribute")
+    if not isinstance(module, dict) or not attribute:
+        return fix
+    variable = module.get("variables", {}).get(attribute)
+    call = module["address"].rsplit(".", 1)[-1]
+    if variable is None:
+        return (f"{fix}; {result['resource']} is inside {module['address']}, which sets "
+                f"{attribute} itself: change it in the module's source")
+    return (f"{fix}; {result['resource']} is inside {module['address']}, which sets {attribute}"
+            f" from var.{variable}: set {variable} in the module \"{call}\" call")
+
+
+def _edits(result: dict[str, Any]) -> tuple[Edit, ...]:
+    """A SQL finding's statement that clears it, appended to the migration; a Terraform
+    attribute to add as the first line of the resource's block."""
+    if result.get("append"):
+        return (Edit(result["file"], 0, "", result["append"]),)
+    if result.get("insert"):
+        from connbudget.capacity.fixes import Pending
+
+        return (Pending(result["file"], result["line"], "", result["insert"]),)
+    return ()
 
 
 def evaluate_documents(documents: list[dict[str, Any]]) -> list[Finding]:

@@ -87,12 +87,17 @@ class Report:
     # the comments the front ends lexed in the files they read, for the suppressions
     comments: dict[str, list[Comment]] = field(default_factory=dict)
     checked: Checked | None = None  # None: not known (a report not built by a run)
+    # the CONNECTION LIMIT fix of a role of no finite limit whose clients the run knows, by
+    # (file, resource): (fix text, edits); `scan` gives it to that role's CB001
+    role_fixes: dict[tuple[str, str], tuple[str, tuple[Edit, ...]]] = field(
+        default_factory=dict)
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
         self.budgets.extend(other.budgets)
         self.errors.extend(other.errors)
         self.comments.update(other.comments)
+        self.role_fixes.update(other.role_fixes)
 
     def sorted(self) -> Report:
         return Report(

@@ -32,7 +32,7 @@ deny contains result if {
 	unlimited(input.effective)
 	input.final != null
 	unlimited(input.final)
-	result := roles.finding("CB001", "error", message, fix)
+	result := roles.finding_with("CB001", "error", message, fix, statement, "connection_limit")
 }
 
 message := concat("", [
@@ -44,8 +44,14 @@ login_phrase := " can log in" if {
 	input.effective.login == true
 } else := " may log in (its LOGIN attribute is not in the scanned files)"
 
-sizing := "size it as the pool that logs in as this role + its reserve + admin headroom, e.g. 20 + 5 + headroom -> 50"
+sizing := concat("", [
+	"50 is a starting point, not a size: these files name no pool that logs in as this role; ",
+	"size the limit so that the pool + reserve that log in as it are at most 80 % of it ",
+	"(connbudget capacity computes it where it sees the pool, CB107)",
+])
+
+statement := concat("", ["ALTER ROLE ", roles.sql_name, " CONNECTION LIMIT 50;"])
 
 fix := concat("", ["set connection_limit = 50 in ", roles.resource, "; ", sizing]) if {
 	roles.terraform
-} else := concat("", ["ALTER ROLE ", roles.sql_name, " CONNECTION LIMIT 50; -- ", sizing])
+} else := concat("", [statement, " -- ", sizing])

@@ -25,7 +25,7 @@ warn contains result if {
 	locked_out(input.effective)
 	input.final != null
 	locked_out(input.final)
-	result := roles.finding("CB002", "warning", message, fix)
+	result := roles.finding_with("CB002", "warning", message, fix, statement, "connection_limit")
 }
 
 message := concat("", [
@@ -39,6 +39,8 @@ fix := concat("", [
 ]) if {
 	roles.terraform
 } else := concat("", [
-	"ALTER ROLE ", roles.sql_name, " NOLOGIN; if the role must not connect, or ALTER ROLE ",
+	statement, " if the role must not connect, or ALTER ROLE ",
 	roles.sql_name, " CONNECTION LIMIT 50; (pool + reserve + admin headroom) if it must",
 ])
+
+statement := concat("", ["ALTER ROLE ", roles.sql_name, " NOLOGIN;"])

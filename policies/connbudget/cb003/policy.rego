@@ -25,7 +25,7 @@ warn contains result if {
 	login_superuser(input.effective)
 	input.final != null
 	login_superuser(input.final)
-	result := roles.finding("CB003", "warning", message, fix)
+	result := roles.finding_with("CB003", "warning", message, fix, statement, "superuser")
 }
 
 message := concat("", [
@@ -37,4 +37,6 @@ advice := "grant the application only the privileges it needs and keep superuser
 
 fix := concat("", ["set superuser = false in ", roles.resource, "; ", advice]) if {
 	roles.terraform
-} else := concat("", ["ALTER ROLE ", roles.sql_name, " NOSUPERUSER; -- ", advice])
+} else := concat("", [statement, " -- ", advice])
+
+statement := concat("", ["ALTER ROLE ", roles.sql_name, " NOSUPERUSER;"])

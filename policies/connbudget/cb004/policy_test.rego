@@ -13,8 +13,15 @@ test_plaintext_password_is_denied if {
 	some result in results
 	result.rule_id == "CB004"
 	result.severity == "error"
-	startswith(result.fix, "ALTER ROLE appuser PASSWORD NULL;")
+	startswith(result.fix, "append ALTER ROLE appuser PASSWORD NULL; to the migration, rotate")
 	contains(result.fix, `\password appuser`)
+	result.append == "ALTER ROLE appuser PASSWORD NULL;"
+}
+
+test_plaintext_password_a_later_statement_clears_is_allowed if {
+	cleared := object.union(limited, {"password": "null"})
+	document := doc.sql("CreateRoleStmt", {"login": true, "password": "plaintext"}, limited, cleared)
+	count(cb004.deny) == 0 with input as document
 }
 
 test_scram_hash_is_allowed if {

@@ -47,7 +47,8 @@ warn contains result if {
 	true in roles.possible(input.final, "login")
 	roles.resolved(["idle_in_transaction_session_timeout"])
 	not has_idle_timeout(input.final)
-	result := roles.finding("CB005", "info", message, fix)
+	found := roles.finding_with("CB005", "info", message, fix, statement, attribute)
+	result := object.union(found, insertion)
 }
 
 message := concat("", [
@@ -59,6 +60,19 @@ fix := concat("", [
 	"set idle_in_transaction_session_timeout = 60000 (milliseconds) in ", roles.resource,
 ]) if {
 	roles.terraform
-} else := concat("", [
+} else := statement
+
+statement := concat("", [
 	"ALTER ROLE ", roles.sql_name, " SET idle_in_transaction_session_timeout = '60s';",
 ])
+
+# A Terraform role that leaves the attribute out gets it as the first line of its block.
+insertion := {"insert": "idle_in_transaction_session_timeout = 60000"} if {
+	roles.terraform
+	is_object(input.role)
+	settings := object.get(input.role, "settings", {})
+	is_object(settings)
+	not "idle_in_transaction_session_timeout" in object.keys(settings)
+} else := {}
+
+attribute := "idle_in_transaction_session_timeout"

@@ -97,3 +97,17 @@ finding(rule_id, severity, msg, fix) := {
 	"resource": resource,
 	"fix": fix,
 }
+
+# A finding of a SQL statement with the statement that, appended to the migration, clears it
+# (the rules read the role's final state); statements built at run time (whose role only their
+# author knows) carry none. A Terraform finding names the attribute its fix sets, so that a
+# role inside a module can be pointed at the module input that feeds it.
+finding_with(rule_id, severity, msg, fix, statement, attribute) := object.union(
+	finding(rule_id, severity, msg, fix),
+	{"append": statement},
+) if {
+	not terraform
+	not input.dynamic
+} else := object.union(finding(rule_id, severity, msg, fix), {"attribute": attribute}) if {
+	terraform
+} else := finding(rule_id, severity, msg, fix)

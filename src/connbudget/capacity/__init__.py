@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connbudget.capacity.budget import budget_json, build_budget, pin_origin, reserved_defaults
+from connbudget.capacity.budget import (
+    Budget,
+    budget_json,
+    build_budget,
+    pin_origin,
+    reserved_defaults,
+)
+from connbudget.capacity.edits import resolve
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
 from connbudget.capacity.rules import evaluate
-from connbudget.report import Finding, Report
+from connbudget.report import Edit, Finding, Report
 
 if TYPE_CHECKING:
     from connbudget.discover import Inputs
     from connbudget.frontends.terraform.model import TerraformModel
     from connbudget.settings import Settings
-
-_VERDICT_RULES = ("CB101", "CB102", "CB108", "CB104")
-
 
 def _pinned_only(model: Model, settings: Settings) -> None:
     """Databases known only from [tool.connbudget.databases] (e.g. a Kubernetes-only repo)."""
@@ -37,18 +41,11 @@ def _pinned_only(model: Model, settings: Settings) -> None:
             superuser, rds_superuser, aliases={address}))
 
 
-def _verdict(budget: dict[str, Any], findings: list[Finding]) -> dict[str, Any]:
-    # by address and file: several roots may hold the same address
-    things = {(budget["database"], budget["file"]),
-              *[(c["client"], c["file"]) for c in budget["clients"]]}
-    for finding in findings:
-        # a database known only from the config has no file: its findings sit at a client's
-        pinned = not budget["file"] and finding.resource == budget["database"]
-        if finding.rule_id in _VERDICT_RULES and ((finding.resource, finding.file) in things
-                                                  or pinned):
-            return {"rule_id": finding.rule_id, "severity": finding.severity,
-                    "fix": finding.fix.splitlines()}
-    return {"rule_id": None, "severity": None, "fix": []}
+def _verdict(finding: Finding | None) -> dict[str, Any]:
+    if finding is None:
+        return {"rule_id": None, "severity": None, "fix": []}
+    return {"rule_id": finding.rule_id, "severity": finding.severity,
+            "fix": finding.fix.splitlines()}
 
 
 def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Model:
@@ -100,11 +97,24 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
 
         settle(model, settings)
     budgets = [build_budget(database, model, settings) for database in model.databases]
-    findings.extend(evaluate(model, budgets))
-    findings = [f for f in findings if f.rule_id not in settings.disabled_rules]
+    evaluation = evaluate(model, budgets)
+    findings.extend(evaluation.findings)
+    findings = resolve([f for f in findings if f.rule_id not in settings.disabled_rules])
     budgets_json = []
     for budget in budgets:
         data = budget_json(budget)
-        data["verdict"] = _verdict(data, findings)
+        data["verdict"] = _verdict(evaluation.verdict(budget.database.where.key,
+                                                      settings.disabled_rules))
         budgets_json.append(data)
-    return Report(findings=findings, budgets=budgets_json, errors=model.errors)
+    return Report(findings=findings, budgets=budgets_json, errors=model.errors,
+                  role_fixes=_role_fixes(model, budgets))
+
+
+def _role_fixes(model: Model, budgets: list[Budget]) -> dict[tuple[str, str],
+                                                            tuple[str, tuple[Edit, ...]]]:
+    from connbudget.capacity.rules.roles import unlimited_role_fixes
+
+    fixes = unlimited_role_fixes(model, budgets)
+    placed = resolve([Finding("CB001", fix.text, file, 0, address, fix.text, edits=fix.edits)
+                      for (file, address), fix in fixes.items()])
+    return {(f.file, f.resource): (f.fix, f.edits) for f in placed}

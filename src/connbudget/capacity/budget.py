@@ -27,19 +27,20 @@ from connbudget.settings import Settings
 DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"
 SUPERUSER_RESERVED_DEFAULT = 3
 RDS_SUPERUSER_RESERVED_DEFAULT = 2
-_README = "data README"
 
 
-def _reserved_default(name: str, default: int) -> tuple[str, Value]:
-    return name, Value(default, Origin(f"default: {name} {default} ({_README})"))
+def _reserved_default(name: str, default: int, source: str) -> tuple[str, Value]:
+    return name, Value(default, Origin(f"default: {name} {default} ({source})"))
 
 
 def reserved_defaults() -> tuple[tuple[str, Value], tuple[str, Value]]:
     """The reserved-slot parameters and their defaults, each with its origin: the one place
     they are defined."""
-    return (_reserved_default("superuser_reserved_connections", SUPERUSER_RESERVED_DEFAULT),
+    return (_reserved_default("superuser_reserved_connections", SUPERUSER_RESERVED_DEFAULT,
+                              "PostgreSQL documentation, connection settings"),
             _reserved_default("rds.rds_superuser_reserved_connections",
-                              RDS_SUPERUSER_RESERVED_DEFAULT))
+                              RDS_SUPERUSER_RESERVED_DEFAULT,
+                              "Amazon RDS for PostgreSQL parameter group default"))
 
 
 def max_connections_from_parameter(text: str, instance_class: str | None, origin: Origin,

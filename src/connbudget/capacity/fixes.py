@@ -1,33 +1,123 @@
-"""Computed fixes: the largest task count or pool that fits, role limits with headroom, and
-corrected pgbouncer.ini fragments.
+"""Computed fixes: the largest task count or pool that fits, role limits, and corrected
+PgBouncer settings, each written in the syntax of the file that holds the setting and with
+every number explained.
 
-Fixes aim at the alert threshold (floor(threshold x usable)) so that applying one clears both
-CB101 and CB102. A role's CONNECTION LIMIT fix is need + the same again as headroom (admin
-sessions, migrations, a pooler restart), rounded up to ten and never above usable.
+One headroom policy for every fix: what connbudget sizes runs at most at the alert threshold
+(`threshold`, default 80 %) of the limit above it.
+
+- clients and poolers: their steady worst case at most floor(threshold x usable slots), so that
+  applying one fix clears both CB101 and CB102; a rolling deploy within the usable slots;
+- a role's CONNECTION LIMIT: the smallest limit its need is at most the threshold of
+  (ceil(need / threshold)), the rest for admin sessions, migrations and a pooler restart;
+  never above the usable slots.
+
+A fix carries token edits where the file and line of the setting are known: on that line the
+value as written becomes the new one (`capacity.edits` turns them into whole-line edits).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path
-from connbudget.capacity.model import Client, Pooler
+from connbudget.capacity.model import Client, Pooler, Value
+from connbudget.report import Edit
 
 
-def recommended_role_limit(need: int, usable: int | None) -> int:
-    limit = math.ceil(need * 2 / 10) * 10
-    if usable is not None:
-        limit = min(limit, usable)
-    return max(limit, need)
+@dataclass(frozen=True)
+class Sized:
+    """A number a fix suggests and, in words, where it comes from."""
+
+    value: int
+    why: str
 
 
-def role_limit_fix(need: int, usable: int | None, recommended: int) -> str:
+@dataclass(frozen=True)
+class Pending(Edit):
+    """A token edit: on `line` of `file` (or, when the value is not there, on the line after
+    it or near the first following line that names `near`) the value `old` as written becomes
+    `new`; `old` "" puts `new` on the lines after `line`. `choice` numbers the alternative of
+    a fix it belongs to: the first alternative whose edits all resolve is applied."""
+
+    near: str = ""
+    choice: int = 0
+
+
+@dataclass(frozen=True)
+class Fix:
+    text: str
+    edits: tuple[Edit, ...] = ()  # Pending edits, or whole-line ones (line 0: append)
+
+
+def join(fixes: list[Fix]) -> Fix:
+    """Alternatives, one a line, each with its edits."""
+    edits = tuple(replace(e, choice=number) if isinstance(e, Pending) else e
+                  for number, fix in enumerate(fixes) for e in fix.edits)
+    return Fix("\n".join(f.text for f in fixes if f.text), edits)
+
+
+def slots_target(budget: Budget) -> Sized:
+    """What every client and pooler of a database together are sized to."""
+    usable = budget.usable or 0
+    return Sized(math.floor(budget.threshold * usable),
+                 f"the {budget.threshold * 100:g} % alert threshold of {usable} usable slots")
+
+
+def role_limit(need: int, usable: int | None, threshold: float) -> Sized:
+    wanted = math.ceil(round(need / threshold, 6))
+    if usable is not None and wanted > usable:
+        more = f"; {need} is more than the database has (CB101)" if need > usable else ""
+        return Sized(usable, f"the {usable} usable slots (a need of {need} at "
+                             f"{threshold * 100:g} % would ask {wanted}{more})")
+    return Sized(wanted, f"the need of {need} at the {threshold * 100:g} % alert threshold of the "
+                         "limit, the rest for admin sessions, migrations and restarts")
+
+
+def _token_edit(value: Value, new: int, near: str = "") -> tuple[Edit, ...]:
+    origin = value.origin
+    if not origin.file or not origin.line or value.value is None or value.assumed:
+        return ()
+    return (Pending(origin.file, origin.line, str(value.value), str(new), near),)
+
+
+def _hcl(file: str) -> bool:
+    return file.endswith((".tf", ".tf.json", ".hcl"))
+
+
+def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
+    """A [tool.connbudget] table for pyproject.toml, as valid TOML: each entry the reader must
+    fill in stays a comment naming what goes there."""
+    key = address.replace("\\", "\\\\").replace('"', '\\"')
+    lines = [f'[tool.connbudget.{table}."{key}"]']
+    lines += [f"# {name} = {what}" for name, what in entries]
+    return "\n".join(lines)
+
+
+def setting_text(file: str, key: str, value: int) -> str:
+    """`key = 8` in HCL, `key: 8` in YAML."""
+    return f"{key} = {value}" if _hcl(file) else f"{key}: {value}"
+
+
+def env_text(client: Client, name: str, value: int) -> str:
+    """An environment variable as the client's file writes it."""
+    if client.kind == "ecs":
+        return f'{{ name = "{name}", value = "{value}" }}'
+    if client.kind == "compose":
+        return f'{name}: "{value}"'
+    if _hcl(client.where.file):
+        return f'env {{ name = "{name}" value = "{value}" }}'
+    return f'- name: {name}\n  value: "{value}"'
+
+
+def role_limit_fix(need: int, usable: int | None, limit: Sized, role_file: str,
+                   limit_value: Value) -> Fix:
     if usable is not None and need > usable:
-        return (f"the {need} connections it needs do not fit the database's {usable} usable "
-                f"slots: shrink its clients first (CB101/CB104), then set connection_limit "
-                f"<= {usable}")
-    return (f"connection_limit = {recommended} (need {need} + headroom {recommended - need} "
-            "for admin sessions and restarts)")
+        return Fix(f"the {need} connections it needs do not fit the database's {usable} usable "
+                   f"slots: shrink its clients first (CB101/CB104), then set "
+                   f"{setting_text(role_file, 'connection_limit', usable)}")
+    return Fix(f"{setting_text(role_file, 'connection_limit', limit.value)}: {limit.why}",
+               _token_edit(limit_value, limit.value))
 
 
 def per_replica(pooler: Pooler | None) -> int:
@@ -41,37 +131,104 @@ def _processes(pooler: Pooler | None) -> int:
         else 1
 
 
-def pgbouncer_fragment(pooler: Pooler | None, max_db_connections: int, clients: int,
-                       pool_mode: str | None = None) -> str:
-    """A corrected pgbouncer.ini fragment that brings the pooler's server connections to at
-    most `max_db_connections`: PgBouncer caps EACH of its databases (every alias of one server
-    database on its own) in EACH process, so the total is shared out over the databases, the
-    processes and as many replicas as run at once during its own rolling deploy. The pool mode
-    is the pooler's own unless `pool_mode` says otherwise (CB106)."""
+def _operator_setting(pooler: Pooler, key: str, value: int | str) -> str | None:
+    """The field of an operator's resource that writes PgBouncer's `key`."""
+    address = pooler.where.address
+    if address.startswith("Pooler/"):
+        return f'spec.pgbouncer.parameters: {{{key}: "{value}"}}'
+    if address.startswith("PostgresCluster/"):
+        return f'spec.proxy.pgBouncer.config.global: {{{key}: "{value}"}}'
+    if address.startswith("postgresql/"):
+        field = {"max_db_connections": "maxDBConnections", "pool_mode": "mode"}.get(key)
+        return f"spec.connectionPooler.{field}: {value}" if field else None
+    return None
+
+
+def _pooler_env(pooler: Pooler, name: str, value: int | str) -> str:
+    """A PgBouncer container's variable: a Kubernetes env list item, an HCL env block, or a
+    compose mapping entry."""
+    if _hcl(pooler.where.file):
+        return f'env {{ name = "{name}" value = "{value}" }}'
+    if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
+        return f'- name: {name}\n  value: "{value}"'
+    return f'{name}: "{value}"'
+
+
+def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
+    """One [pgbouncer] setting in the pooler's own syntax: the operator's field, the
+    container's environment variable, or the ini line (replacing the line that sets it, or
+    after the first setting of [pgbouncer])."""
+    config = pooler.pgbouncer
+    current = config.settings.get(key) if config is not None else None
+    operator = _operator_setting(pooler, key, value)
+    if operator is not None:
+        # the field's own line, where the resource sets it
+        if current is not None and current.line and current.value and not current.unknown:
+            return Fix(operator, (Pending(current.file, current.line, current.value,
+                                          str(value)),))
+        return Fix(operator)
+    if config is None:
+        return Fix(f"{key} = {value}")
+    if config.env_names or not config.files:
+        prefix = "PGBOUNCER_" if any(n.startswith("PGBOUNCER_")
+                                     for n in config.env_names.values()) else ""
+        name = config.env_names.get(key, prefix + key.upper())
+        text = _pooler_env(pooler, name, value)
+        if current is not None and current.line and current.value and not current.unknown:
+            return Fix(text, (Pending(current.file, current.line, current.value, str(value)),))
+        # beside the variables the container sets (a mapping; a list is left to the reader)
+        set_lines = [config.settings[k] for k in config.env_names if config.settings[k].line]
+        anchor = min(set_lines, key=lambda found: found.line, default=None)
+        return Fix(text, (Pending(anchor.file, anchor.line, "", text),) if anchor else ())
+    if current is not None and current.line and current.value and not current.unknown:
+        return Fix(f"[pgbouncer]\n{key} = {value}",
+                   (Pending(current.file, current.line, current.value, str(value)),))
+    first = min((s for s in config.settings.values() if s.line and s.file == config.files[0]),
+                key=lambda s: s.line, default=None)
+    edits = (Pending(first.file, first.line, "", f"{key} = {value}"),) if first else ()
+    return Fix(f"[pgbouncer]\n{key} = {value}", edits)
+
+
+def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
+    """max_db_connections that bring the pooler's server connections to at most `total`:
+    PgBouncer caps EACH of its databases (every alias of one server database on its own) in
+    EACH process, so the total is shared out over the databases, the processes and as many
+    replicas as run at once during its own rolling deploy."""
+    if pooler.where.address.startswith("postgresql/"):
+        # the Zalando operator shares maxDBConnections out over the pooler's instances itself
+        server = pooler.server_connections
+        return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
+                   f"(maxDBConnections = {total.value}: {total.why})",
+                   _token_edit(server, total.value) if server is not None else ())
     replicas = per_replica(pooler)
-    deploy = pooler.deploy_replicas if pooler is not None else None
+    deploy = pooler.deploy_replicas
     running = max(replicas, deploy.value or 0) if deploy is not None and deploy.known \
         else replicas
     processes = _processes(pooler)
-    names = pooler.database_names if pooler is not None else []
-    per = max(max_db_connections // (running * processes * max(len(names), 1)), 1)
-    lines = ["[pgbouncer]"]
-    if pool_mode:
-        lines.append(f"pool_mode = {pool_mode}")
-    lines.append(f"max_db_connections = {per}")
+    names = pooler.database_names
+    shares = running * processes * max(len(names), 1)
+    per = max(total.value // shares, 1)
+    parts = [f"{len(names)} databases" if len(names) > 1 else "",
+             f"{processes} processes" if processes > 1 else "",
+             (f"{running} replicas during a rolling deploy" if running > replicas
+              else f"{replicas} replicas" if replicas > 1 else "")]
+    shared = " x ".join(p for p in parts if p)
+    why = (f"{total.value} ({total.why}) shared by {shared}" if shared
+           else f"{total.value}: {total.why}")
+    cap = pgbouncer_setting(pooler, "max_db_connections", per)
+    fixes = [Fix(f"{cap.text}\n(max_db_connections = {per}: {why})", cap.edits)]
+    own = [n for n in names if pooler.pgbouncer is not None and n in pooler.pgbouncer.databases
+           and "max_db_connections" in pooler.pgbouncer.databases[n].params]
+    if own:
+        fixes.append(Fix(f"and in [databases] set max_db_connections={per} on "
+                         f"{', '.join(own)}, which set their own"))
     if clients:
-        lines.append(f"max_client_conn = {math.ceil(clients / (replicas * processes))}")
-    shares = [f"{len(names)} databases" if len(names) > 1 else "",
-              f"{processes} processes" if processes > 1 else "",
-              (f"{replicas} replicas, {running} during a rolling deploy" if running > replicas
-               else f"{replicas} replicas" if replicas > 1 else "")]
-    shared = [share for share in shares if share]
-    if shared:
-        lines.insert(1, f"; per database and process: {', '.join(shared)} share the total")
-    if names:
-        entries = [f"{name} = ... max_db_connections={per}" for name in names]
-        lines = ["[databases]", *entries, "", *lines]
-    return "\n".join(lines)
+        client_conn = math.ceil(clients / (replicas * processes))
+        over = " x ".join(p for p in (f"{replicas} replicas" if replicas > 1 else "",
+                                      f"{processes} processes" if processes > 1 else "") if p)
+        fixes.append(Fix(f"(max_client_conn >= {client_conn}: the {clients} client connections "
+                         f"behind it{' over ' + over if over else ''})"))
+    return Fix("\n".join(f.text for f in fixes), cap.edits)
 
 
 def deploy_tasks(client: Client, tasks: int) -> int:
@@ -83,63 +240,98 @@ def deploy_tasks(client: Client, tasks: int) -> int:
     return tasks + max(during - top, 0)
 
 
-def client_fixes(client: Client, room: int, deploy_room: int | None) -> list[str]:
-    """The largest task count and pool that keep the steady state within `room` and, when the
-    deploy is known, the rolling deploy within `deploy_room` (else the fix would be a CB108)."""
-    per_task = (client.processes.value or 1) * (client.pool.value or 1)
-    tasks = room // per_task
+def _deploy_words(client: Client, during: int) -> str:
+    top = client.max_tasks.value or 1
+    if client.kind == "ecs":
+        return (f"{during} {client.unit} run during a rolling deploy at "
+                f"deployment_maximum_percent {(client.deploy_tasks.value or 0) * 100 // top}")
+    return f"{during} {client.unit} run during a rolling update with its maxSurge"
+
+
+def _scale_key(client: Client) -> str:
+    return client.scale_setting.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
+
+
+def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[Fix]:
+    """The largest pool and task count that keep the steady state within `room` and, when the
+    deploy is known, the rolling deploy within `deploy_room` (else the fix would be a CB108).
+    The pool comes first: its edit is the one applied, since a cap on the task count may sit
+    below a min_capacity or desired_count the edit would leave as they are."""
+    processes = client.processes.value or 1
+    per_task = processes * (client.pool.value or 1)
+    tasks = room.value // per_task
     deploy_known = deploy_room is not None and client.deploy_tasks.known
     if deploy_known:
         assert deploy_room is not None
         while tasks > 0 and deploy_tasks(client, tasks) * per_task > deploy_room:
             tasks -= 1
-    fixes: list[str] = []
-    if tasks >= 1:
-        during = deploy_tasks(client, tasks) if deploy_known else tasks
-        fixes.append(f"or cap {client.where.address} at {tasks} {client.unit} "
-                     f"({client.scale_setting})"
-                     + (f", {during} during a rolling deploy" if during > tasks else ""))
-    processes = client.processes.value or 1
-    pool = room // ((client.max_tasks.value or 1) * processes)
+    fixes: list[Fix] = []
+    unit = client.unit
+    top = client.max_tasks.value or 1
+    pool = room.value // (top * processes)
     if deploy_known:
         assert deploy_room is not None
         pool = min(pool, deploy_room // ((client.deploy_tasks.value or 1) * processes))
     if pool >= 1:
-        fixes.append(f"or set {client.pool_setting} <= {pool}")
+        setting = env_text(client, client.pool_setting, pool)
+        fixes.append(Fix(
+            f"or set {client.pool_setting} = {pool} in {client.where.address}: "
+            f"{top} {unit} x {processes} process{'es' if processes != 1 else ''} x {pool} = "
+            f"{top * processes * pool} within {room.value}, {room.why}\n"
+            + "\n".join("  " + line for line in setting.splitlines()),
+            _token_edit(client.pool, pool, client.pool_setting)))
+    if tasks >= 1:
+        during = deploy_tasks(client, tasks) if deploy_known else tasks
+        file = client.max_tasks.origin.file or client.where.file
+        key = _scale_key(client)
+        # ECS services are Terraform (a plan shows them in JSON, but the .tf is what changes)
+        scale = f"{key} = {tasks}" if client.kind == "ecs" else setting_text(file, key, tasks)
+        fixes.append(Fix(
+            f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
+            f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
+            f"{room.why}"
+            + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
+               f"within {deploy_room} usable" if during > tasks else ""),
+            _token_edit(client.max_tasks, tasks)))
     return fixes
 
 
-def budget_fixes(budget: Budget, worst: int, target: int) -> list[str]:
+def budget_fixes(budget: Budget, worst: int, target: Sized) -> Fix:
     """Ways to bring `worst` (steady) down to `target`, for the largest path, without pushing a
     rolling deploy over the usable slots."""
     paths = [p for p in budget.paths if p.steady.known]
     if not paths:
-        return []
+        return Fix("")
     largest = max(paths, key=lambda p: (p.steady.value or 0, p.name))
-    room = target - (worst - (largest.steady.value or 0))
-    fixes: list[str] = []
+    others = worst - (largest.steady.value or 0)
+    room = Sized(target.value - others, target.why + (f" less {others} of the other paths"
+                                                      if others else ""))
+    fixes: list[Fix] = []
     if largest.client is not None:
         client = largest.client
         demand = sum(p.steady.value or 0 for p in paths if p.client is not None)
-        fixes.append(f"put PgBouncer (transaction mode, max_db_connections <= "
-                     f"{max(target - (worst - demand), 1)}) in front")
+        pooled = max(target.value - (worst - demand), 1)
+        fixes.append(Fix(f"put PgBouncer in front (pool_mode = transaction, max_db_connections "
+                         f"= {pooled}: {target.why}"
+                         + (f" less {worst - demand} of the poolers" if worst > demand else "")
+                         + ")"))
         deploy_room = None
         if budget.deploy is not None and budget.usable is not None and largest.deploy.known:
             deploy_room = budget.usable - (budget.deploy - (largest.deploy.value or 0))
         fixes.extend(client_fixes(client, room, deploy_room))
     elif largest.pooler is not None and largest.kind == "pgbouncer":
-        pooler = largest.pooler
-        shares = per_replica(pooler) * _processes(pooler) * max(len(pooler.database_names), 1)
-        fixes.append(f"set max_db_connections <= {max(room // shares, 1)} on {largest.name}"
-                     + (f" (per database and process: {shares} share the total)"
-                        if shares > 1 else ""))
+        fixes.append(pgbouncer_cap(largest.pooler, room, 0))
     elif largest.pooler is not None and budget.max_connections.value:
-        fixes.append(f"set max_connections_percent <= "
-                     f"{max(room * 100 // budget.max_connections.value, 1)} on {largest.name}")
-    return fixes
+        percent = max(room.value * 100 // budget.max_connections.value, 1)
+        proxy = largest.pooler.max_connections_percent
+        fixes.append(Fix(f"set max_connections_percent = {percent} on {largest.name}: "
+                         f"{percent} % of max_connections {budget.max_connections.value} is "
+                         f"within {room.value}, {room.why}",
+                         _token_edit(proxy, percent) if proxy is not None else ()))
+    return join(fixes)
 
 
-def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> str | None:
+def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
     """A PgBouncer whose own rollout runs extra replicas: the surge that still fits."""
     pooler = path.pooler
     if pooler is None or path.deploy.value is None or path.deploy.value == path.steady.value:
@@ -148,15 +340,38 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> str | None:
     per = (path.steady.value or 0) // replicas
     room = usable - (deploy - path.deploy.value)
     extra = max(0, room // per - replicas) if per else 0
+    if pooler.where.address.startswith("postgresql/") and per:
+        # the operator runs its pooler's rollout: what each instance may open is the lever
+        pods = path.deploy.value // per
+        each = room // pods
+        return Fix(f"{_operator_setting(pooler, 'max_db_connections', each * replicas)}\n"
+                   f"(maxDBConnections = {each * replicas}: {each} per instance x {pods} pods "
+                   f"during the operator's rolling update = {each * pods} within the {room} "
+                   "usable slots the other paths leave)")
+    why = f"{replicas + extra} replicas x {per} = {(replicas + extra) * per} within {room} usable"
     if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
-        return (f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
-                + (" (and maxUnavailable: 1)" if extra == 0 else ""))
-    return (f"set deployment_maximum_percent = {100 + extra * 100 // replicas} on "
-            f"{pooler.where.address}")
+        return Fix(f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
+                   + (" (and maxUnavailable: 1)" if extra == 0 else "") + f": {why}")
+    return Fix(f"set deployment_maximum_percent = {100 + extra * 100 // replicas} on "
+               f"{pooler.where.address}: {why}")
 
 
-def deploy_fixes(budget: Budget, deploy: int, usable: int) -> list[str]:
-    fixes: list[str] = []
+def _percent_edit(client: Client, percent: int) -> tuple[Edit, ...]:
+    """deployment_maximum_percent's line, when the service sets it; else the setting added
+    as the first line of the service's block."""
+    origin, top = client.deploy_tasks.origin, client.max_tasks.value or 1
+    if client.deploy_tasks.value is None:
+        return ()
+    if not origin.file or not origin.line:
+        where = client.where
+        return (Pending(where.file, where.line, "", f"deployment_maximum_percent = {percent}"),) \
+            if where.file.endswith(".tf") and where.line else ()
+    current = client.deploy_tasks.value * 100 // top
+    return (Pending(origin.file, origin.line, str(current), str(percent)),)
+
+
+def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
+    fixes: list[Fix] = []
     for path in budget.paths:
         pooler_fix = _pooler_deploy_fix(path, deploy, usable)
         if pooler_fix is not None:
@@ -169,11 +384,15 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> list[str]:
         per_task = (client.processes.value or 1) * (client.pool.value or 1)
         room = usable - (deploy - (path.deploy.value or 0))
         tasks = room // per_task
+        why = (f"{tasks} {client.unit} x {per_task} = {tasks * per_task} at most during a "
+               f"deploy, within {room} of the {usable} usable slots")
         if client.kind == "ecs":
             pct = max(100, tasks * 100 // client.max_tasks.value)
-            fixes.append(f"set deployment_maximum_percent = {pct} on {client.where.address} "
-                         f"({tasks} tasks x {per_task} at most during a deploy)")
+            fixes.append(Fix(f"set deployment_maximum_percent = {pct} on "
+                             f"{client.where.address}: {why}",
+                             _percent_edit(client, pct)))
         else:
             surge = max(0, tasks - client.max_tasks.value)
-            fixes.append(f"set strategy.rollingUpdate.maxSurge: {surge} on {client.where.address}")
-    return fixes
+            fixes.append(Fix(f"set strategy.rollingUpdate.maxSurge: {surge} on "
+                             f"{client.where.address}: {why}"))
+    return join(fixes)

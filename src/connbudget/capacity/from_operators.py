@@ -200,7 +200,8 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> Pooler:
     server = cap
     if cap.known:
         server = Value(cap.value, Origin(f"{pooler_address}: maxDBConnections {cap.value} over "
-                                         f"all instances ({cap.origin})", file, document.line),
+                                         f"all instances ({cap.origin})", file,
+                                         cap.origin.line or document.line),
                        assumed=cap.assumed)
     deploy = None
     if cap.known and replicas.known and replicas.value:

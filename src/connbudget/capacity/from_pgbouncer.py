@@ -10,7 +10,11 @@ import os
 from collections.abc import Mapping
 
 from connbudget.capacity.model import Location, Model, Origin, Pooler, Value, unknown
-from connbudget.capacity.pgbouncer_pools import WorstCase, worst_case_server_connections
+from connbudget.capacity.pgbouncer_pools import (
+    WorstCase,
+    one_user_floor,
+    worst_case_server_connections,
+)
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer
@@ -109,6 +113,18 @@ def settle(model: Model, settings: Settings) -> None:
         users, databases = _client_names(model, pooler, pin)
         worst = worst_case_server_connections(config, users, databases, pooler.userlist)
         _apply(pooler, worst)
+        if worst.total is None and users is None:
+            _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
+
+
+def _apply_floor(pooler: Pooler, floor: WorstCase | None) -> None:
+    """The least a PgBouncer of unknown client users opens, for CB104 beside its CB103."""
+    factor, times = _multiplier(pooler)
+    if floor is None or floor.total is None or factor is None:
+        return
+    where = pooler.where
+    pooler.server_connections_floor = Value(floor.total * factor, Origin(
+        f"{floor.formula()}{times}", where.file, where.line))
 
 
 def _apply(pooler: Pooler, worst: WorstCase) -> None:

@@ -255,7 +255,8 @@ def _proxies(model: TerraformModel) -> list[Pooler]:
         if isinstance(family, str) and family.upper() != "POSTGRESQL":
             continue  # MYSQL and SQLSERVER proxies front no PostgreSQL database
         percent = Value(PROXY_PERCENT_DEFAULT, Origin(
-            f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (data README)"))
+            f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (RDS Proxy "
+            "connection_pool_config default, AWS RDS Proxy documentation)"))
         target_refs: set[str] = set()
         for group in model.by_type("aws_db_proxy_default_target_group"):
             if _refers_to(group.attrs.get("db_proxy_name"), proxy):
@@ -424,7 +425,8 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
         desired = _number(service, service.attrs, "desired_count",
                           (ECS_DESIRED_DEFAULT, "aws_ecs_service default"))
         percent = _number(service, service.attrs, "deployment_maximum_percent",
-                          (ECS_MAX_PERCENT_DEFAULT, "aws_ecs_service default, data README"))
+                          (ECS_MAX_PERCENT_DEFAULT, "aws_ecs_service default, Amazon ECS service "
+                                                   "definition parameters"))
         maximum = _autoscaling_max(model, service)
         _pgbouncers(service, containers, maximum or desired,
                     _deploy(maximum or desired, percent), origin, out)

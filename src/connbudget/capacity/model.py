@@ -106,6 +106,8 @@ class Pooler:
     target_refs: set[str] = field(default_factory=set)  # what it points at (hosts, addresses)
     # PgBouncer: worst-case server connections of all processes; RDS Proxy: percent of target
     server_connections: Value | None = None
+    # PgBouncer whose client users are not known: what its worst case is at least (one user)
+    server_connections_floor: Value | None = None
     # while a rolling deploy runs old and new replicas side by side (ECS percent, k8s maxSurge)
     server_connections_deploy: Value | None = None
     deploy_replicas: Value | None = None

@@ -38,6 +38,10 @@ ANY_USER = "<any user>"
 
 ANY_DATABASE = "<any database>"
 
+ONE_USER = "<one client user>"
+
+ANOTHER_DATABASE = "<a database through '*'>"
+
 
 _INFINITE = 10 ** 9
 
@@ -363,3 +367,24 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
                      user_caps=tuple(cap.cap for cap in cap_list),
                      assumptions=tuple(dict.fromkeys(assumptions)), unknown=tuple(unknown),
                      unbounded=unbounded, bound_by=bound_by, roles=roles, caps=tuple(cap_list))
+
+
+def one_user_floor(config: PgBouncerConfig, databases: Sequence[str] | None = None,
+                   userlist: Collection[str] | None = None) -> WorstCase | None:
+    """What the worst case is at least when the client users are not known: clients logging in
+    as ONE user open one pool per database (and, behind '*', at least one database of their
+    own), capped by max_db_connections and that user's max_user_connections; every further
+    user opens pools of its own on top. The smallest over a user of no [users] entry and each
+    [users] entry (whose pool_size may be smaller). None when even that is not known."""
+    names = list(databases) if databases is not None else [
+        name for name in config.databases if name != "*"]
+    if databases is None and "*" in config.databases:
+        names.append(ANOTHER_DATABASE)
+    floors = []
+    for user in [ONE_USER, *config.users]:
+        # a registered user object: no auth_query pool, one cap across every database
+        worst = worst_case_server_connections(config, [user], names,
+                                              {*(userlist or ()), user})
+        if worst.total is not None:
+            floors.append(worst)
+    return min(floors, key=lambda w: w.total or 0) if floors else None

@@ -12,8 +12,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from connbudget.capacity.model import Origin, Value
 
 # Direct pool-size settings, in the order they are looked up.
+# DB_POOL: what Rails' database.yml commonly reads (`pool: ENV.fetch("DB_POOL")`).
 POOL_VARS = ("SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "PG_POOL_SIZE", "DB_POOL_SIZE",
-             "DATABASE_POOL_SIZE", "POOL_SIZE", "RAILS_MAX_THREADS", "KC_DB_POOL_MAX_SIZE")
+             "DATABASE_POOL_SIZE", "DB_POOL", "POOL_SIZE", "RAILS_MAX_THREADS",
+             "KC_DB_POOL_MAX_SIZE")
 PROCESS_VARS = ("WEB_CONCURRENCY", "GUNICORN_WORKERS", "PUMA_WORKERS")
 USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PGUSER",
              "POSTGRES_USER", "SPRING_DATASOURCE_USERNAME")
@@ -26,7 +28,7 @@ SQLALCHEMY_POOL = "SQLALCHEMY_POOL_SIZE"
 SQLALCHEMY_OVERFLOW = "SQLALCHEMY_MAX_OVERFLOW"
 SQLALCHEMY_OVERFLOW_DEFAULT = 10  # data README: SQLAlchemy default 5 + 10
 
-_DATA = "data README, application pools table"
+_DATA = "connbudget/data/SOURCES.md, application pools table"
 # library -> (default pool per process, why)
 LIBRARY_DEFAULTS: dict[str, tuple[int, str]] = {
     "hikari": (10, f"HikariCP maximumPoolSize default 10 ({_DATA})"),
@@ -180,7 +182,7 @@ def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> t
             total = size.value + (SQLALCHEMY_OVERFLOW_DEFAULT if overflow is None else overflow)
             text = (f"{SQLALCHEMY_POOL}={size.value} + "
                     + (f"{SQLALCHEMY_OVERFLOW}={overflow}" if overflow is not None
-                       else "max_overflow 10 (SQLAlchemy default, data README)"))
+                       else "max_overflow 10 (SQLAlchemy default, connbudget/data/SOURCES.md)"))
             return Value(total, Origin(text, origin.file, origin.line), assumed=assumed), \
                 SQLALCHEMY_POOL
     for var in env.values():

@@ -7,9 +7,10 @@ from __future__ import annotations
 from connbudget.alerts import is_rds
 from connbudget.alerts.cloudwatch import DEFAULT_SHARE, alarm_block, threshold_for
 from connbudget.capacity.budget import Budget
+from connbudget.capacity.fixes import Fix
 from connbudget.capacity.model import Alarm, Database
 from connbudget.capacity.rules.common import make_finding
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 
 LATEST_SHARE = 0.9  # above 90 % of max_connections an alarm fires too late to act on
 _RISING = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
@@ -71,5 +72,9 @@ def alarm_findings(alarms: list[Alarm], budgets: list[Budget]) -> list[Finding]:
                        + ": nothing warns before it runs out of connection slots")
             fix = block or ("add an aws_cloudwatch_metric_alarm on AWS/RDS DatabaseConnections "
                             "once max_connections is known")
-        findings.append(make_finding("CB109", database.where, message, fix, database.where.address))
+        # the alarm block appended to the database's file: applied, it watches in time
+        edits = (Edit(database.where.file, 0, "", "\n" + block),) if block and \
+            database.where.file.endswith(".tf") else ()
+        findings.append(make_finding("CB109", database.where, message, Fix(fix, edits),
+                                     database.where.address))
     return findings

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import math
-
 from connbudget.capacity.budget import Budget, percent
-from connbudget.capacity.fixes import budget_fixes, deploy_fixes
+from connbudget.capacity.fixes import budget_fixes, deploy_fixes, slots_target
 from connbudget.capacity.rules.common import anchor, make_finding, path_text
 from connbudget.report import Finding
 
@@ -17,8 +15,8 @@ def _known_overflow(budget: Budget, usable: int, skip_cb101: bool) -> list[Findi
     known = [p for p in budget.paths if p.steady.known and p.steady.value is not None]
     unknown = [p.name for p in budget.paths if p not in known]
     least = sum(p.steady.value or 0 for p in known)
-    target = math.floor(budget.threshold * usable)
-    if not unknown or least <= target or (skip_cb101 and least > usable):
+    target = slots_target(budget)
+    if not unknown or least <= target.value or (skip_cb101 and least > usable):
         return []
     label = budget.database.where.label
     rule, compared = ("CB101", ">") if least > usable else ("CB102", "is above the alert "
@@ -29,7 +27,7 @@ def _known_overflow(budget: Budget, usable: int, skip_cb101: bool) -> list[Findi
         f"({'; '.join(path_text(p) for p in known)}) {compared} usable {usable} "
         f"(max_connections {budget.max_connections.value} - {budget.reserved.value} reserved): "
         f"{percent(least, usable)} %, before {', '.join(unknown)}, whose share is unknown",
-        "\n".join(budget_fixes(budget, least, target)), budget.database.where.address)]
+        budget_fixes(budget, least, target), budget.database.where.address)]
 
 
 def budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
@@ -40,7 +38,7 @@ def budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
         return _known_overflow(budget, usable, skip_cb101)
     where = anchor(budget)
     address, label = budget.database.where.address, budget.database.where.label
-    target = math.floor(budget.threshold * usable)
+    target = slots_target(budget)
     steady, deploy = budget.steady, budget.deploy
     head = (f"worst case {steady} connections to {label} "
             f"({'; '.join(path_text(p) for p in budget.paths)})")
@@ -50,18 +48,18 @@ def budget_findings(budget: Budget, skip_cb101: bool) -> list[Finding]:
         if skip_cb101:
             return []
         return [make_finding("CB101", where, f"{head} > {slots}: {percent(steady, usable)} %",
-                         "\n".join(budget_fixes(budget, steady, target)), address)]
+                         budget_fixes(budget, steady, target), address)]
     findings: list[Finding] = []
-    if steady > target:
+    if steady > target.value:
         findings.append(make_finding("CB102", where,
                                  f"{head} is {percent(steady, usable)} % of {slots}, above the "
-                                 f"{budget.threshold:.0%} alert threshold",
-                                 "\n".join(budget_fixes(budget, steady, target)), address))
+                                 f"{budget.threshold * 100:g} % alert threshold",
+                                 budget_fixes(budget, steady, target), address))
     # The steady state fits (perhaps above the alert threshold); a deploy may still overflow.
     if deploy is not None and deploy > usable:
         findings.append(make_finding("CB108", where,
                                  f"during a rolling deploy {deploy} connections to {label} > "
                                  f"{slots} ({percent(deploy, usable)} %), though the steady "
                                  f"state {steady} fits",
-                                 "\n".join(deploy_fixes(budget, deploy, usable)), address))
+                                 deploy_fixes(budget, deploy, usable), address))
     return findings

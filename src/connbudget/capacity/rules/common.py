@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, Path
+from connbudget.capacity.fixes import Fix
 from connbudget.capacity.model import Location, Role
 from connbudget.report import Finding
 
@@ -17,10 +18,11 @@ def anchor(budget: Budget) -> Location:
     return thing.where
 
 
-def make_finding(rule_id: str, where: Location, message: str, fix: str,
+def make_finding(rule_id: str, where: Location, message: str, fix: str | Fix,
                  resource: str = "") -> Finding:
-    return Finding(rule_id, message, where.file, where.line, resource or where.address, fix,
-                   end_line=where.end_line)
+    found = fix if isinstance(fix, Fix) else Fix(fix)
+    return Finding(rule_id, message, where.file, where.line, resource or where.address,
+                   found.text, end_line=where.end_line, edits=found.edits)
 
 
 def path_text(path: Path) -> str:

@@ -13,17 +13,25 @@ PostgreSQL error at login.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
-from connbudget.capacity.budget import Budget, client_connections
+from connbudget.capacity.budget import Budget, Path, client_connections
 from connbudget.capacity.fixes import (
+    Fix,
+    Pending,
+    Sized,
     budget_fixes,
     per_replica,
-    pgbouncer_fragment,
-    recommended_role_limit,
+    pgbouncer_cap,
+    pgbouncer_setting,
+    role_limit,
+    setting_text,
+    slots_target,
+    toml_pin,
 )
-from connbudget.capacity.model import Pooler, Role
+from connbudget.capacity.model import Pooler, Role, Value
 from connbudget.capacity.rules.common import make_finding, role_named
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")
@@ -34,7 +42,6 @@ def _assumption_findings(pooler: Pooler) -> list[Finding]:
     if not pooler.assumptions or (server is not None and server.known and not server.assumed):
         return []
     address = pooler.where.address
-    pin = f'[tool.connbudget.poolers."{address}"]'
     if server is None or not server.known:
         message = (f"{pooler.where.label} server connections cannot be bounded: "
                    + "; ".join(pooler.assumptions))
@@ -44,55 +51,125 @@ def _assumption_findings(pooler: Pooler) -> list[Finding]:
     fixes = []
     if pooler.bound_by:
         fixes.append(f"set {pooler.bound_by}")
-    if any("so_reuseport" in text for text in pooler.assumptions):
-        fixes.append(f"pin the processes: {pin} processes = <PgBouncer processes per host>")
-    fixes.append(f"or name them: {pin} users = [...], databases = [...]")
+    entries = [("processes", "<PgBouncer processes per host>")] if any(
+        "so_reuseport" in text for text in pooler.assumptions) else []
+    entries += [("users", '["<the roles its clients log in as>"]'),
+                ("databases", '["<the databases they ask for>"]')]
+    fixes.append("or say what the files do not, in pyproject.toml (uncomment what you know):\n"
+                 + toml_pin("poolers", address, entries))
     return [make_finding("CB103", pooler.where, message, "\n".join(fixes))]
 
 
-def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
-    findings: list[Finding] = []
+@dataclass
+class PoolerFindings:
+    findings: list[Finding] = field(default_factory=list)
+    judging: list[Finding] = field(default_factory=list)  # CB104 over the database's slots
+    over_roles: set[tuple[str, str]] = field(default_factory=set)  # (root, role): CB104 said it
+
+    @property
+    def over_usable(self) -> bool:
+        return bool(self.judging)
+
+
+def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
+                 ) -> Finding | None:
+    """CB104: what the pooler opens (or, its client users unknown, opens at least) against
+    the database's usable slots."""
     usable = budget.usable
+    server = path.steady.value
+    floor = pooler.server_connections_floor
+    least = not path.steady.known and floor is not None and floor.known
+    if least:
+        assert floor is not None
+        server = floor.value
+    if server is None or usable is None or server <= usable:
+        return None
+    target = slots_target(budget)
+    if pooler.kind == "pgbouncer":
+        others = sum(p.steady.value or 0 for p in budget.paths if p is not path)
+        room = Sized(target.value - others, target.why + (f" less {others} of the other paths"
+                                                          if others else ""))
+        fix = pgbouncer_cap(pooler, room, deploy_demand)
+    else:
+        fix = budget_fixes(budget, budget.steady or server, target)
+    return make_finding(
+        "CB104", pooler.where,
+        f"{pooler.where.label} can open {'at least ' if least else ''}{server} server "
+        f"connections to {budget.database.where.label} > usable {usable}"
+        + (f", with a single client user ({_origin(floor)}); every further user opens pools "
+           "of its own" if least else "")
+        + (f" ({path.deploy.value} during its rolling deploy)"
+           if not least and path.deploy.value is not None and path.deploy.value != server
+           else "")
+        + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
+           f"reserved'); {QUEUEING}" if pooler.kind == "pgbouncer" else ""),
+        fix)
+
+
+def _origin(value: Value | None) -> str:
+    return value.origin.text if value is not None else ""
+
+
+def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFindings) -> None:
+    """CB104: the pooler's own pools for a role exceed its CONNECTION LIMIT. Reported here
+    once: CB107 leaves the role out (it reports only limits no single pooler exceeds)."""
+    usable = budget.usable
+    root = budget.database.where.root
+    for user, need in sorted(pooler.role_needs.items()):
+        role = role_named(roles, root, user)
+        limit = role.connection_limit.value if role else None
+        if role is None or limit is None or limit < 0 or not need.known:
+            continue
+        assert need.value is not None
+        if need.value <= limit:
+            continue
+        out.over_roles.add((root, user))
+        out.findings.append(make_finding(
+            "CB104", pooler.where,
+            f"{pooler.where.label} can open {need.value} server connections as role "
+            f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
+            f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
+            f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
+            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role)))
+
+
+def _role_fix(pooler: Pooler, user: str, limit: int, need: int, usable: int | None,
+              threshold: float, role: Role) -> Fix:
+    """Raise the role's limit (applied as an edit where its line is known), or cap what the
+    pooler opens as that user within the limit it has."""
+    raised = role_limit(need, usable, threshold)
+    shares = _shares(pooler)
+    per = max(limit // shares, 1)
+    within = (f"{per} per PgBouncer process: the limit {limit} shared by {shares} processes"
+              if shares > 1 else f"the limit {limit}")
+    edits: tuple[Edit, ...] = ()
+    origin = role.connection_limit.origin
+    if origin.file and origin.line:
+        edits = (Pending(origin.file, origin.line, str(limit), str(raised.value)),)
+    return Fix(
+        f"raise the role's limit: {setting_text(role.where.file, 'connection_limit', raised.value)}"
+        f" on {role.where.address} ({raised.why})\n"
+        f"or cap what logs in as {user}: [users] {user} = max_user_connections={per} ({within};"
+        f" a user of the auth_file), or for a forced user= that database's pool_size + "
+        f"reserve_pool = {per}", edits)
+
+
+def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
+    out = PoolerFindings()
+    findings = out.findings
     for path in budget.paths:
         pooler = path.pooler
         if pooler is None:
             continue
         findings.extend(_assumption_findings(pooler))
-        server = path.steady.value
         behind = [client_connections(c) for c in path.behind]
         demand = sum(s.value or 0 for s, _ in behind)
         deploy_demand = sum(d.value or 0 for _, d in behind)
-        if server is not None and usable is not None and server > usable:
-            target = math.floor(budget.threshold * usable)
-            fix = (pgbouncer_fragment(pooler, target, deploy_demand) if pooler.kind == "pgbouncer"
-                   else "\n".join(budget_fixes(budget, budget.steady or server, target)))
-            findings.append(make_finding(
-                "CB104", pooler.where,
-                f"{pooler.where.label} can open {server} server connections to "
-                f"{budget.database.where.label} > usable {usable}"
-                + (f" ({path.deploy.value} during its rolling deploy)"
-                   if path.deploy.value is not None and path.deploy.value != server else "")
-                + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
-                   f"reserved'); {QUEUEING}" if pooler.kind == "pgbouncer" else ""),
-                fix))
-        for user, need in sorted(pooler.role_needs.items()):
-            role = role_named(roles, budget.database.where.root, user)
-            limit = role.connection_limit.value if role else None
-            if role is None or limit is None or limit < 0 or not need.known:
-                continue
-            assert need.value is not None
-            if need.value > limit:
-                findings.append(make_finding(
-                    "CB104", pooler.where,
-                    f"{pooler.where.label} can open {need.value} server connections as role "
-                    f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
-                    f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
-                    f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
-                    f"cap what logs in as {user}: [users] {user} = max_user_connections="
-                    f"{max(limit // _shares(pooler), 1)} (a user of the auth_file), or for a "
-                    f"forced user= that database's pool_size + reserve_pool <= "
-                    f"{max(limit // _shares(pooler), 1)}; or raise the role's CONNECTION LIMIT "
-                    f"to {recommended_role_limit(need.value, usable)}"))
+        over = _over_usable(budget, path, pooler, deploy_demand)
+        if over is not None:
+            findings.append(over)
+            out.judging.append(over)
+        _over_roles(budget, pooler, roles, out)
         max_client = pooler.max_client_conn
         if pooler.kind == "pgbouncer" and max_client is not None and max_client.known \
                 and behind and demand > (max_client.value or 0):
@@ -102,10 +179,7 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                 f" < {demand} client connections behind it ("
                 + ", ".join(f"{c.where.label} {s.value}" for c, (s, _) in
                             zip(path.behind, behind, strict=True)) + ")",
-                "[pgbouncer]\n" + (f"; per replica: {per_replica(pooler)} replicas share "
-                                   "the total\n" if per_replica(pooler) > 1 else "")
-                + f"max_client_conn = "
-                  f"{math.ceil(max(deploy_demand, demand) / per_replica(pooler))}"))
+                _client_conn_fix(pooler, max(deploy_demand, demand))))
         autoscaled = [c.where.label for c in path.behind if c.autoscaled]
         if pooler.pool_mode == "session" and autoscaled:
             findings.append(make_finding(
@@ -113,9 +187,8 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> list[Finding]:
                 f"{pooler.where.label} runs pool_mode = session ({pooler.pool_mode_origin}) "
                 f"in front of autoscaled {', '.join(autoscaled)}: every client connection holds "
                 "a server connection, so the pooler does not multiplex",
-                "[pgbouncer]\npool_mode = transaction\n(check the app uses no session state: "
-                "SET, advisory locks, LISTEN, session-level prepared statements)"))
-    return findings
+                _transaction_mode(pooler)))
+    return out
 
 
 def _shares(pooler: Pooler) -> int:
@@ -124,3 +197,18 @@ def _shares(pooler: Pooler) -> int:
     count = processes.value if processes is not None and processes.known and processes.value \
         else 1
     return count * per_replica(pooler)
+
+
+def _client_conn_fix(pooler: Pooler, clients: int) -> Fix:
+    replicas = per_replica(pooler)
+    value = math.ceil(clients / replicas)
+    found = pgbouncer_setting(pooler, "max_client_conn", value)
+    why = (f"the {clients} client connections behind it" + (f" over {replicas} replicas"
+                                                            if replicas > 1 else ""))
+    return Fix(f"{found.text}\n(max_client_conn = {value}: {why})", found.edits)
+
+
+def _transaction_mode(pooler: Pooler) -> Fix:
+    found = pgbouncer_setting(pooler, "pool_mode", "transaction")
+    return Fix(f"{found.text}\n(check the app uses no session state: SET, advisory locks, "
+               "LISTEN, session-level prepared statements)", found.edits)

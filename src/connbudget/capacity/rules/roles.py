@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, client_connections
-from connbudget.capacity.fixes import recommended_role_limit, role_limit_fix
+from connbudget.capacity.fixes import Fix, Pending, role_limit, role_limit_fix
 from connbudget.capacity.model import Model, Value
 from connbudget.capacity.rules.common import make_finding, role_named
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
+from connbudget.settings import Settings
+
+Needs = dict[tuple[str, str], list[tuple[str, Value, int | None]]]
 
 
-def role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
-    findings: list[Finding] = []
+def _needs(model: Model, budgets: list[Budget]) -> Needs:
+    """What logs in as each role, summed per (database root, role name): a role lives on the
+    database server."""
     usable_of = {b.database.where.key: b.usable for b in budgets}
-    # a role lives on the database server: needs are summed per (database root, role name)
-    needs: dict[tuple[str, str], list[tuple[str, Value, int | None]]] = {}
+    needs: Needs = {}
     for pooler in model.poolers:
         root = pooler.target[0] if pooler.target else pooler.where.root
         for user, need in pooler.role_needs.items():
@@ -26,9 +29,21 @@ def role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
             steady, _ = client_connections(client)
             needs.setdefault((client.target[0], client.user), []).append((
                 client.where.label, steady, usable_of.get(client.target)))
-    for (root, user), entries in sorted(needs.items()):
+    return needs
+
+
+def _threshold(budgets: list[Budget]) -> float:
+    return min((b.threshold for b in budgets), default=Settings.threshold)
+
+
+def role_findings(model: Model, budgets: list[Budget],
+                  reported: set[tuple[str, str]]) -> list[Finding]:
+    """`reported`: (root, role) pairs whose limit one pooler's pools exceed alone, which CB104
+    reports at the pooler (with both fixes); CB107 does not say it again."""
+    findings: list[Finding] = []
+    for (root, user), entries in sorted(_needs(model, budgets).items()):
         role = role_named(model.roles, root, user)
-        if role is None or not role.connection_limit.known:
+        if (root, user) in reported or role is None or not role.connection_limit.known:
             continue
         limit = role.connection_limit.value
         assert limit is not None
@@ -36,11 +51,36 @@ def role_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
         if limit < 0 or total <= limit:
             continue
         usable = min((u for _, _, u in entries if u is not None), default=None)
-        recommended = recommended_role_limit(total, usable)
+        recommended = role_limit(total, usable, _threshold(budgets))
         who = ", ".join(f"{name} {value.value}" for name, value, _ in entries if value.known)
         findings.append(make_finding(
             "CB107", role.where,
             f"role {user} has CONNECTION LIMIT {limit} ({role.connection_limit.origin}) but needs "
             f"{total} ({who})",
-            role_limit_fix(total, usable, recommended)))
+            role_limit_fix(total, usable, recommended, role.where.file,
+                           role.connection_limit)))
     return findings
+
+
+def unlimited_role_fixes(model: Model, budgets: list[Budget]) -> dict[tuple[str, str], Fix]:
+    """A CONNECTION LIMIT for each role of no finite limit (CB001) whose clients are known:
+    what logs in as it at the alert threshold of the limit."""
+    fixes: dict[tuple[str, str], Fix] = {}
+    for (root, user), entries in sorted(_needs(model, budgets).items()):
+        role = role_named(model.roles, root, user)
+        if role is None or role.connection_limit.value != -1 or \
+                not all(value.known for _, value, _ in entries):
+            continue
+        total = sum(value.value or 0 for _, value, _ in entries)
+        usable = min((u for _, _, u in entries if u is not None), default=None)
+        sized = role_limit(total, usable, _threshold(budgets))
+        who = ", ".join(f"{name} {value.value}" for name, value, _ in entries)
+        origin = role.connection_limit.origin
+        edits: tuple[Edit, ...] = (
+            (Pending(origin.file, origin.line, "-1", str(sized.value)),) if origin.line
+            else (Pending(role.where.file, role.where.line, "",
+                          f"connection_limit = {sized.value}"),))
+        fixes[(role.where.file, role.where.address)] = Fix(
+            f"set connection_limit = {sized.value} in {role.where.address}: {sized.why}; what "
+            f"logs in as {user} needs {total} ({who})", edits)
+    return fixes

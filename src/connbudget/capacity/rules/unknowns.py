@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget
+from connbudget.capacity.fixes import toml_pin
 from connbudget.capacity.model import Client, Model
 from connbudget.capacity.rules.common import anchor, make_finding
 from connbudget.report import Finding
@@ -18,8 +19,10 @@ def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
                 "CB103", where,
                 f"max_connections of {budget.database.where.label} cannot be determined: "
                 f"{budget.max_connections.origin.text}; its budget is unknown",
-                f'pin it: [tool.connbudget.databases."{budget.database.where.address}"] '
-                "max-connections = <SHOW max_connections>", budget.database.where.address))
+                "pin it in pyproject.toml (uncomment, with the number the server reports):\n"
+                + toml_pin("databases", budget.database.where.address,
+                           [("max-connections", "<what SHOW max_connections prints>")]),
+                budget.database.where.address))
     for client in model.clients:
         findings.extend(_client_unknowns(client))
     return findings

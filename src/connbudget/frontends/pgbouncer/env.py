@@ -69,6 +69,7 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
         found = _env_setting(env, names, key, file, at, line, config.errors, config.version)
         if found is not None:
             config.settings[key] = found
+            config.env_names[key] = next(name for name in names if name in env)
             _note_unknown(config, found)
     if "listen_port" not in config.settings and "edoburu" in image:
         config.settings["listen_port"] = Setting("listen_port", "5432", file, line)

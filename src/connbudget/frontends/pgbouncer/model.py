@@ -158,6 +158,8 @@ class PgBouncerConfig:
     errors: list[InputError] = field(default_factory=list)
     unknowns: list[UnknownSetting] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read, includes too
+    # configured by a container's environment: the variable each [pgbouncer] key was read from
+    env_names: dict[str, str] = field(default_factory=dict)
 
     def integer(self, key: str) -> Resolved[int]:
         """A [pgbouncer] integer setting, or PgBouncer's default."""

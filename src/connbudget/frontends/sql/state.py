@@ -30,6 +30,7 @@ class RoleState:
     connection_limit: int | None
     known: bool
     settings: dict[str, str | None] = field(default_factory=dict)
+    password: str | None = None  # its class once a statement sets it: plaintext, null, ...
     dropped: bool = False
     # the role that took this one's name after it was dropped or replaced
     successor: RoleState | None = None
@@ -68,6 +69,8 @@ class RoleState:
             self._set("superuser", said.superuser, conditional)
         if said.connection_limit is not None or "connection_limit" in said.unknown:
             self._set("connection_limit", said.connection_limit, conditional)
+        if said.password is not None:
+            self._set("password", said.password, conditional)
         if said.reset_all:
             for name in list(self.settings):
                 self._set_setting(name, None, conditional)
@@ -88,9 +91,10 @@ class RoleState:
         maybe_settings = {**inherited, **self.maybe_settings}
         if maybe_settings:
             maybe["settings"] = maybe_settings
+        password = {"password": self.password} if self.password is not None else {}
         return {"login": self.login, "superuser": self.superuser,
                 "connection_limit": self.connection_limit, "known": self.known,
-                "settings": {**for_all.settings, **self.settings},
+                "settings": {**for_all.settings, **self.settings}, **password,
                 "conditional": bool(maybe), "maybe": maybe}
 
     def current(self) -> RoleState | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, NamedTuple
 
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
@@ -124,7 +125,19 @@ def role_document(resource: Resource) -> dict[str, Any]:
         "final": {**state, "known": True, "settings": dict(settings)},
         # A rule that reads one of these says nothing: the value is unknown, not absent.
         "unresolved": _unresolved(attrs, state, settings),
+        **_module_inputs(resource),
     }
+
+
+def _module_inputs(resource: Resource) -> dict[str, Any]:
+    """A role inside a module: the module and the variable each attribute is set from, so that
+    a fix points at the module call's input rather than at the module's own file."""
+    if not resource.module_path:
+        return {}
+    texts = resource.body.get("attrs", {}) if isinstance(resource.body, dict) else {}
+    variables = {name: text[4:] for name, text in texts.items()
+                 if isinstance(text, str) and re.fullmatch(r"var\.\w+", text.strip())}
+    return {"module": {"address": resource.module_path, "variables": variables}}
 
 
 def role_documents(model: TerraformModel) -> list[dict[str, Any]]:

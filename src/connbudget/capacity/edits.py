@@ -1,0 +1,99 @@
+"""Fixes' pending edits made into line edits: the rules say which value on which line changes
+(`capacity.fixes.Pending`); this reads that line and writes it out whole, changed, so that a
+reviewer (or a test) can apply it as printed. Of a fix's alternatives, the first whose edits
+all resolve is kept. An edit whose value cannot be found is dropped rather than guessed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from connbudget import confine
+from connbudget.capacity.fixes import Pending
+from connbudget.report import Edit, Finding
+
+_MAX_BYTES = 8 * 1024 * 1024
+_NEAR_LINES = 80  # how far below its line a value named by `near` is looked for
+# a line that may hold a secret is never echoed: a URL with a password, a password setting
+_SECRET = re.compile(r"://[^/\s:@]*:[^@\s]*@|passw|secret|token|private_key", re.IGNORECASE)
+
+
+def _lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | None:
+    if path not in cache:
+        try:
+            text = confine.read_regular(path, _MAX_BYTES).decode("utf-8", "replace")
+        except OSError:
+            cache[path] = None
+        else:
+            # a Terraform plan is generated from the .tf files: those are what to change
+            cache[path] = None if '"planned_values"' in text else text.splitlines()
+    return cache[path]
+
+
+def _replaced(text: str, old: str, new: str) -> str | None:
+    """`text` with the last `old` that stands alone (not part of a longer word or number)
+    replaced by `new`; None when there is none."""
+    found = list(re.finditer(rf"(?<![\w.]){re.escape(old)}(?![\w.])", text))
+    if not found:
+        return None
+    last = found[-1]
+    return text[:last.start()] + new + text[last.end():]
+
+
+def _candidates(edit: Pending, lines: list[str]) -> list[int]:
+    """The lines the value may be on: its own, the next (YAML's `value:` after `- name:`),
+    and, given a name, the first line below that names it and the one after."""
+    numbers = [edit.line]
+    if edit.line < len(lines) and edit.file.endswith((".yaml", ".yml")):
+        numbers.append(edit.line + 1)
+    if edit.near:
+        for number in range(edit.line, min(edit.line + _NEAR_LINES, len(lines)) + 1):
+            if re.search(rf"(?<!\w){re.escape(edit.near)}(?!\w)", lines[number - 1]):
+                numbers += [number, number + 1] if number < len(lines) else [number]
+                break
+    return numbers
+
+
+def _resolve(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
+    found = _located(edit, cache)
+    if found is None or _SECRET.search(found.old) or _SECRET.search(found.new):
+        return None
+    return found
+
+
+def _located(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
+    lines = _lines(edit.file, cache)
+    if lines is None or not 0 < edit.line <= len(lines):
+        return None
+    text = lines[edit.line - 1]
+    if not edit.old:
+        if text.lstrip().startswith("- "):
+            return None  # an item of a YAML list: the added line would need its shape
+        indent = text[:len(text) - len(text.lstrip())]
+        if text.rstrip().endswith(("{", ":")):  # the first line inside an HCL or YAML block
+            indent += "  "
+        added = "\n".join(indent + line for line in edit.new.splitlines())
+        return Edit(edit.file, edit.line, text, f"{text}\n{added}")
+    for number in _candidates(edit, lines):
+        changed = _replaced(lines[number - 1], edit.old, edit.new)
+        if changed is not None:
+            return Edit(edit.file, number, lines[number - 1], changed)
+    return None
+
+
+def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None]) -> tuple[Edit, ...]:
+    plain = tuple(e for e in edits if not isinstance(e, Pending))
+    choices: dict[int, list[Pending]] = {}
+    for edit in edits:
+        if isinstance(edit, Pending):
+            choices.setdefault(edit.choice, []).append(edit)
+    for _, pending in sorted(choices.items()):
+        resolved = [_resolve(edit, cache) for edit in pending]
+        if all(r is not None for r in resolved):
+            return plain + tuple(r for r in resolved if r is not None)
+    return plain
+
+
+def resolve(findings: list[Finding]) -> list[Finding]:
+    cache: dict[str, list[str] | None] = {}
+    return [replace(f, edits=_chosen(f.edits, cache)) if f.edits else f for f in findings]

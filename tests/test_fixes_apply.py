@@ -1,0 +1,191 @@
+"""Every fix is applied as printed: for each scenario fixture, copy it, scan it, apply one
+finding's edits, scan again, and that finding (rule and resource) is gone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomllib
+from conftest import FIXTURES
+from inprocess import run_main
+
+FIXTURE_DIRS = sorted(
+    [f"capacity/{p.name}" for p in (FIXTURES / "capacity").iterdir() if p.is_dir()]
+    + [f"stacks/{p.name}" for p in (FIXTURES / "stacks").iterdir() if p.is_dir()]
+    + [f"sql/rules/{p.name}" for p in (FIXTURES / "sql" / "rules").iterdir()
+       if p.is_dir() and "_fail" in p.name])
+
+# Findings that carry no edit, and why none can be written.
+NO_EDIT = {
+    "CB103": "asks for a number the files do not give (a pin, or the setting to state)",
+    "CB110": "a note on what was not read; nothing to change",
+    "CB006": "a suppression comment to correct by hand (which rule, which reason)",
+    "CB007": "a statement built at run time: only its author knows the role",
+    "CB008": "SQL built at run time: only its author knows the role",
+}
+# One finding of one fixture with no edit, and why.
+NO_EDIT_HERE = {
+    ("capacity/k8s-hpa", "CB108"): "the default maxSurge is not written in the Deployment; "
+                                   "the fix names strategy.rollingUpdate.maxSurge",
+    ("capacity/k8s-keda-surge", "CB108"): "the surge comes from the Deployment's default "
+                                          "strategy, which is not written in the file",
+    ("capacity/rds-proxy-default", "CB102"): "max_connections_percent is the AWS default, not "
+                                             "written; the fix names the setting to add",
+    ("capacity/two-roots", "CB107"): "the role needs more than the usable slots: the fix is to "
+                                     "shrink its clients first (the CB101 edit), then the limit",
+    ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
+                                                  "threshold can be computed (CB103 asks for it)",
+    **{("capacity/zalando-operator", rule): "maxDBConnections is the operator's default, not "
+                                            "written in the manifest; the fix names the field"
+       for rule in ("CB102", "CB108")},
+    **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
+                        "knows which role to alter"
+       for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")
+       for rule in ("CB001", "CB005")},
+}
+
+
+def _scan(directory: Path) -> dict[str, Any]:
+    outcome = run_main("scan", str(directory), "--format", "json")
+    assert outcome.code in (0, 1), outcome.err
+    return outcome.json()
+
+
+def _apply(edits: list[dict[str, Any]]) -> None:
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for edit in edits:
+        by_file.setdefault(edit["file"], []).append(edit)
+    for file, changes in by_file.items():
+        path = Path(file)
+        lines = path.read_text().splitlines()
+        appended = []
+        for change in sorted(changes, key=lambda c: -c["line"]):
+            if change["line"] == 0:
+                assert change["old"] == ""
+                appended.append(change["new"])
+                continue
+            assert lines[change["line"] - 1] == change["old"], change
+            lines[change["line"] - 1:change["line"]] = change["new"].splitlines()
+        path.write_text("\n".join([*lines, *appended]) + "\n")
+
+
+def _key(finding: dict[str, Any], tree: Path) -> tuple[str, str, str]:
+    # several roots may hold the same address: the file tells them apart
+    return finding["rule_id"], finding["resource"], finding["file"].replace(str(tree), "", 1)
+
+
+@pytest.mark.parametrize("fixture", FIXTURE_DIRS)
+def test_every_fix_applied_as_printed_clears_its_finding(fixture: str, tmp_path: Path) -> None:
+    original = tmp_path / "original"
+    shutil.copytree(FIXTURES / fixture, original)
+    findings = _scan(original)["findings"]
+    assert findings, "a scenario fixture with nothing to fix"
+    # every exemption of this fixture is still needed
+    for (where, rule) in NO_EDIT_HERE:
+        if where == fixture:
+            assert any(f["rule_id"] == rule and not f["edits"] for f in findings), (where, rule)
+    for number, finding in enumerate(findings):
+        if not finding["edits"]:
+            assert finding["rule_id"] in NO_EDIT or (fixture, finding["rule_id"]) in \
+                NO_EDIT_HERE, f"{finding['rule_id']} {finding['resource']} has no edit"
+            continue
+        copy = tmp_path / f"fixed-{number}"
+        shutil.copytree(original, copy)
+        _apply([{**e, "file": e["file"].replace(str(original), str(copy), 1)}
+                for e in finding["edits"]])
+        after = [_key(f, copy) for f in _scan(copy)["findings"]]
+        assert _key(finding, original) not in after, (finding["fix"], finding["edits"])
+
+
+def _toml_blocks(fix: str) -> list[str]:
+    """The [tool.connbudget...] blocks of a fix: the table line and the lines after it."""
+    lines = fix.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("[tool.connbudget.")]
+    blocks = []
+    for start in starts:
+        end = start + 1
+        while end < len(lines) and lines[end].startswith("#"):
+            end += 1
+        blocks.append("\n".join(lines[start:end]))
+    return blocks
+
+
+def test_config_fixes_are_valid_toml_blocks() -> None:
+    outcome = run_main("capacity", str(FIXTURES / "capacity"), str(FIXTURES / "stacks"),
+                       "--format", "json")
+    blocks = [block for f in outcome.json()["findings"] for block in _toml_blocks(f["fix"])]
+    assert len(blocks) >= 3
+    for block in blocks:
+        table = tomllib.loads(block)["tool"]["connbudget"]
+        assert set(table) <= {"databases", "poolers"}, block
+        assert block.count("\n") >= 1, "a table and what goes in it, one a line"
+
+
+def test_an_edit_never_echoes_a_line_with_a_password(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text("""\
+resource "aws_db_instance" "main" {
+  identifier     = "main"
+  engine         = "postgres"
+  instance_class = "db.t3.micro"
+}
+
+resource "aws_ecs_task_definition" "api" {
+  family = "api"
+  container_definitions = jsonencode([{
+    name  = "api"
+    image = "example/api:1.0.0"
+    environment = [
+      { name = "DATABASE_URL",
+        value = "postgres://app:hunter2-secret@main.internal/app?pool_max_conns=40" },
+    ]
+  }])
+}
+
+resource "aws_ecs_service" "api" {
+  name                       = "api"
+  task_definition            = aws_ecs_task_definition.api.arn
+  desired_count              = 4
+  deployment_maximum_percent = 100
+}
+""")
+    outcome = run_main("capacity", str(tmp_path), "--format", "json")
+    assert "hunter2" not in outcome.out
+    [cb101] = [f for f in outcome.json()["findings"] if f["rule_id"] == "CB101"]
+    # the pool is set inside the URL: that line is not shown; the task count's line is
+    assert [e["line"] for e in cb101["edits"]] == [22]
+
+
+def test_cb001_sizes_the_limit_from_what_logs_in_as_the_role(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "capacity" / "direct-over-budget", tmp_path / "stack")
+    main = tmp_path / "stack" / "main.tf"
+    # the service logs in as app; the role leaves connection_limit at the provider's -1
+    text = main.read_text().replace(
+        '{ name = "DATABASE_HOST", value = aws_db_instance.main.address },',
+        '{ name = "DATABASE_HOST", value = aws_db_instance.main.address },\n'
+        '        { name = "DB_USER", value = "app" },', 1)
+    main.write_text(text
+                    + '\nresource "postgresql_role" "app" {\n  name  = "app"\n  login = true\n'
+                      "  idle_in_transaction_session_timeout = 60000\n}\n")
+    findings = _scan(tmp_path / "stack")["findings"]
+    [cb001] = [f for f in findings if f["rule_id"] == "CB001"]
+    # 12 tasks x 10 = 120 at 80 % of the limit asks 150, but never above the 95 usable slots
+    assert cb001["fix"] == (
+        "set connection_limit = 95 in postgresql_role.app: the 95 usable slots (a need of 120 "
+        "at 80 % would ask 150; 120 is more than the database has (CB101)); what logs in as app "
+        "needs 120 (aws_ecs_service.api 120)")
+    _apply(cb001["edits"])
+    assert "CB001" not in [f["rule_id"] for f in _scan(tmp_path / "stack")["findings"]]
+
+
+def test_a_role_inside_a_module_is_fixed_in_the_module_call() -> None:
+    report = run_main("scan", str(FIXTURES / "terraform" / "roles" / "modules"),
+                      "--format", "json").json()
+    [cb001] = [f for f in report["findings"]
+               if f["rule_id"] == "CB001" and f["resource"] == "module.worker.postgresql_role.this"]
+    # the module's own file is shared by every call: the call's input is what to change
+    assert cb001["fix"].endswith(
+        "module.worker.postgresql_role.this is inside module.worker, which sets connection_limit "
+        'from var.connection_limit: set connection_limit in the module "worker" call')
