@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from connbudget.capacity.budget import budget_json, build_budget, pin_origin, reserved_defaults
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
+from connbudget.capacity.related import attach
 from connbudget.capacity.rules import evaluate
 from connbudget.report import Finding, Report
 
@@ -101,7 +102,8 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
         settle(model, settings)
     budgets = [build_budget(database, model, settings) for database in model.databases]
     findings.extend(evaluate(model, budgets))
-    findings = [f for f in findings if f.rule_id not in settings.disabled_rules]
+    findings = attach([f for f in findings if f.rule_id not in settings.disabled_rules],
+                      budgets, model)
     budgets_json = []
     for budget in budgets:
         data = budget_json(budget)

@@ -366,17 +366,29 @@ def _containers(value: Any) -> list[dict[str, Any]]:
     return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
-def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
+def _env_line(block: Resource | ModuleCall | None, name: str) -> tuple[str, int]:
+    """The file and line where the task definition names variable `name`, when written in
+    the block itself; ("", 0) otherwise (the container's own origin is used)."""
+    if block is None:
+        return "", 0
+    line = line_of(block, name)
+    return (block.file, line) if line != block.line else ("", 0)
+
+
+def _env(container: dict[str, Any],
+         block: Resource | ModuleCall | None = None) -> dict[str, EnvVar]:
     env: dict[str, EnvVar] = {}
     for entry in _blocks(container, "environment"):
         name, value = entry.get("name"), entry.get("value")
         if not isinstance(name, str):
             continue
         refs = tuple(sorted(_refs(value)))
+        file, line = _env_line(block, name)
         if isinstance(value, Unknown):
-            env[name] = EnvVar(name, None, refs)
+            env[name] = EnvVar(name, None, refs, file=file, line=line)
         else:
-            env[name] = EnvVar(name, None if value is None else str(value), refs)
+            env[name] = EnvVar(name, None if value is None else str(value), refs, file=file,
+                               line=line)
     for entry in _blocks(container, "secrets"):
         name = entry.get("name")
         if isinstance(name, str):  # the secret's value is never read
@@ -384,8 +396,8 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
     return env
 
 
-def _task_settings(containers: list[dict[str, Any]], origin: Origin,
-                   settings: Settings) -> PoolSettings | None:
+def _task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
+                   block: Resource | ModuleCall) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
     from connbudget.capacity.commands import apply_command, words
 
@@ -393,7 +405,7 @@ def _task_settings(containers: list[dict[str, Any]], origin: Origin,
     for container in containers:
         if "pgbouncer" in str(container.get("image", "")).lower():
             continue
-        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        item = pool_settings(_env(container, block), origin, settings.default_pool_sizes)
         apply_command(item, [*words(container.get("entryPoint")),
                              *words(container.get("command"))], origin)
         found.append(item)
@@ -488,7 +500,7 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
         maximum = _autoscaling_max(model, service)
         _pgbouncers(service, containers, maximum or desired,
                     _deploy(maximum or desired, percent), origin, out)
-        task = _task_settings(containers, origin, settings) or _unknown_task(
+        task = _task_settings(containers, origin, settings, definition) or _unknown_task(
             definition.attrs.get("container_definitions"), containers, origin)
         if task is None:
             continue
@@ -506,7 +518,8 @@ def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,
                         line_of(call, "container_definitions"))
-        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings)
+        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings,
+                              call)
         if task is None:
             continue
         module_default = "terraform-aws-modules/ecs modules/service variables.tf"
