@@ -130,6 +130,17 @@ def test_sarif_makes_absolute_paths_under_the_working_directory_relative(
     assert artifact["uri"] == "db/my%20roles.sql"
 
 
+def test_sarif_gives_a_path_outside_the_working_directory_as_an_absolute_uri(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = Report(errors=[InputError("/nonexistent", 0, "no such file or directory")])
+    sarif = json.loads(out("sarif", report))
+    sarif_validator().validate(sarif)
+    [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///nonexistent"}
+
+
 # junit
 
 def test_junit_has_one_testcase_per_finding_and_per_error() -> None:
@@ -341,8 +352,16 @@ def test_gitlab_has_one_issue_per_finding_and_error_from_the_cli() -> None:
     assert len(json.loads(scan_mine("gitlab"))) == expected_items()
 
 
-def test_github_has_one_annotation_per_finding_and_error_from_the_cli() -> None:
-    assert len(scan_mine("github").splitlines()) - 1 == expected_items()
+def test_github_has_one_annotation_per_finding_and_error_and_one_per_other_deciding_line(
+        ) -> None:
+    report = json.loads(scan_mine("json"))
+    related = {(r["file"], r["line"]) for f in report["findings"] for r in f["related"]}
+    annotations = scan_mine("github").splitlines()[:-1]
+    extra = [line for line in annotations if "decides CB" in line.split("::", 2)[2]]
+    assert len(annotations) - len(extra) == expected_items()
+    for line in extra:
+        props = dict(p.split("=", 1) for p in line.split("::")[1].split(" ", 1)[1].split(","))
+        assert (props["file"], int(props["line"])) in related
 
 
 def test_gitlab_fingerprints_are_the_same_on_a_second_run() -> None:

@@ -1,0 +1,78 @@
+"""A finding is seen on every line that decides it: the database, and each client's scale bound
+and pool setting, so a pull request that only changes ecs.tf gets the finding inline."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from conftest import FIXTURES, run_cli
+from test_reporters import sarif_validator
+
+SPLIT = FIXTURES / "stacks" / "split-demo"
+
+
+def _line_of(path: str, text: str) -> int:
+    lines = (SPLIT / path).read_text().splitlines()
+    [number] = [n for n, line in enumerate(lines, start=1) if text in line]
+    return number
+
+
+def _annotations(out: str) -> list[dict[str, str]]:
+    found = []
+    for line in out.splitlines()[:-1]:
+        command, props, message = line.split("::", 2)[1].split(" ", 1) + [line.split("::", 2)[2]]
+        found.append({"kind": command, **dict(p.split("=", 1) for p in props.split(",")),
+                      "message": message})
+    return found
+
+
+def test_split_stack_annotates_ecs_tf_at_max_capacity_and_pool_size() -> None:
+    result = run_cli("scan", ".", "--format", "github", cwd=SPLIT)
+    assert result.code == 1
+    on_ecs = {(a["line"], a["kind"]) for a in _annotations(result.out) if a["file"] == "ecs.tf"}
+    assert on_ecs == {(str(_line_of("ecs.tf", "max_capacity")), "error"),
+                      (str(_line_of("ecs.tf", '"PG_POOL_SIZE"')), "error")}
+    [pool] = [a for a in _annotations(result.out)
+              if a["file"] == "ecs.tf" and a["line"] == str(_line_of("ecs.tf", "PG_POOL_SIZE"))]
+    # which finding, which database, and the finding itself
+    assert pool["message"].startswith("aws_ecs_service.api pool 10 (PG_POOL_SIZE=10): decides "
+                                      "CB101 on aws_db_instance.main%0Aworst case 380")
+
+
+def test_split_stack_sarif_has_related_locations_for_the_ecs_lines() -> None:
+    result = run_cli("scan", ".", "--format", "sarif", cwd=SPLIT)
+    sarif = json.loads(result.out)
+    sarif_validator().validate(sarif)
+    [cb101] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "CB101"]
+    assert cb101["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "rds.tf"
+    related: list[dict[str, Any]] = cb101["relatedLocations"]
+    places = [(r["physicalLocation"]["artifactLocation"]["uri"],
+               r["physicalLocation"]["region"]["startLine"]) for r in related]
+    assert places == [("rds.tf", _line_of("rds.tf", '"max_connections"')),
+                      ("ecs.tf", _line_of("ecs.tf", "max_capacity")),
+                      ("ecs.tf", _line_of("ecs.tf", '"PG_POOL_SIZE"'))]
+    assert [r["id"] for r in related] == [1, 2, 3]
+    assert all("CB101 on aws_db_instance.main" in r["message"]["text"] for r in related)
+
+
+def test_pgbouncer_findings_sit_on_the_setting_that_decides_them() -> None:
+    scenario = FIXTURES / "capacity" / "pooler-role-limit"
+    report = run_cli("capacity", str(scenario.relative_to(FIXTURES.parent)), "--format",
+                     "json").json()
+    assert isinstance(report, dict)
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    ini = (scenario / "pgbouncer.ini").read_text().splitlines()
+    assert "pool_size=20" in ini[cb104["line"] - 1]
+    assert "listen_port" not in ini[cb104["line"] - 1]
+
+
+def test_a_role_limit_finding_points_at_the_clients_that_log_in_as_the_role() -> None:
+    scenario = "fixtures/capacity/pooler-role-limit"
+    report = run_cli("capacity", scenario, "--format", "json").json()
+    assert isinstance(report, dict)
+    [cb107] = [f for f in report["findings"] if f["rule_id"] == "CB107"]
+    assert {(r["file"].rsplit("/", 1)[-1], r["message"].split(":")[0]) for r in cb107["related"]} \
+        == {("main.tf", "aws_ecs_service.api up to 4 tasks (aws_ecs_service.api desired_count)"),
+            ("main.tf", "aws_ecs_service.api pool 10 (PG_POOL_SIZE=10)"),
+            ("pgbouncer.ini", "PgBouncer [databases] app pool_size=20")}
