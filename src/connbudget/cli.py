@@ -29,7 +29,9 @@ _EXITS = ("\nexit codes: 0 nothing at or above --fail-on; 1 findings at or above
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=FORMATS, default=None,
                         help="output format (default: text; github inside GitHub Actions)")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--output", "-o", metavar="[FORMAT=]FILE", action="append", default=[],
+                        help="write the report to FILE (in --format); FORMAT=FILE writes it "
+                             "in FORMAT too, repeatable: -o sarif=cb.sarif -o junit=cb.xml")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--config", metavar="FILE",
@@ -220,14 +222,36 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
         report = apply_suppressions(engine(inputs, settings), settings, inputs,
                                     args.command).sorted()
-    fmt = resolve_format(args.format, args.output)
-    _emit(render(report, fmt, settings), args.output)
-    if fmt != "text" and args.output is None:
+    output, per_format = _outputs(args.output)
+    for extra_fmt, path in per_format:
+        _emit(render(report, extra_fmt, settings), path)
+    fmt = resolve_format(args.format, output)
+    _emit(render(report, fmt, settings), output)
+    if fmt != "text" and output is None:
         # Machine formats own stdout; errors still reach a human on stderr, one line each,
         # never a workflow command (GitHub Actions reads those from stderr too).
         for error in report.errors:
             print(workflow_safe(str(error)), file=sys.stderr)
     return report.exit_code(settings.fail_on)
+
+
+def _outputs(values: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
+    """`--output FILE` (the --format report) and `--output FORMAT=FILE` (one per format): a
+    value is per-format only when what precedes `=` is a format name."""
+    from connbudget.errors import UsageError
+
+    plain: list[str] = []
+    per_format: list[tuple[str, str]] = []
+    for value in values:
+        name, equals, path = value.partition("=")
+        if equals and name in FORMATS and path:
+            per_format.append((name, path))
+        else:
+            plain.append(value)
+    if len(plain) > 1:
+        raise UsageError("--output FILE is given twice; name the format of each extra file: "
+                         "--output sarif=cb.sarif")
+    return (plain[0] if plain else None), per_format
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
