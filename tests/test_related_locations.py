@@ -76,3 +76,16 @@ def test_a_role_limit_finding_points_at_the_clients_that_log_in_as_the_role() ->
         == {("main.tf", "aws_ecs_service.api up to 4 tasks (aws_ecs_service.api desired_count)"),
             ("main.tf", "aws_ecs_service.api pool 10 (PG_POOL_SIZE=10)"),
             ("pgbouncer.ini", "PgBouncer [databases] app pool_size=20")}
+
+
+def test_session_mode_finding_sits_on_pool_mode_and_points_at_the_autoscaled_client() -> None:
+    scenario = FIXTURES / "capacity" / "pgbouncer-session"
+    report = run_cli("capacity", str(scenario.relative_to(FIXTURES.parent)), "--format",
+                     "json").json()
+    assert isinstance(report, dict)
+    [cb106] = [f for f in report["findings"] if f["rule_id"] == "CB106"]
+    ini = (scenario / "pgbouncer.ini").read_text().splitlines()
+    assert ini[cb106["line"] - 1] == "pool_mode = session"
+    tf = (scenario / "main.tf").read_text().splitlines()
+    [scale, pool] = [tf[r["line"] - 1] for r in cb106["related"]]
+    assert scale.split("=")[0].strip() == "max_capacity" and '"PG_POOL_SIZE"' in pool

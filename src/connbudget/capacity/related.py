@@ -18,7 +18,7 @@ from connbudget.capacity.rules.common import anchor
 from connbudget.report import Finding, Related
 
 # the rules about a database's budget as a whole: the database and every path decide them
-_BUDGET_RULES = ("CB101", "CB102", "CB108", "CB103")
+_BUDGET_RULES = ("CB101", "CB102", "CB103", "CB108")
 _POOLER_RULES = ("CB103", "CB104", "CB105", "CB106")
 # what decides a pooler's server connections, in the order a fix would change them
 _POOL_KEYS = ("max_db_connections", "default_pool_size", "reserve_pool_size")
@@ -90,15 +90,28 @@ def _database(budget: Budget, belongs: str) -> list[Related | None]:
 
 
 def related(finding: Finding, budget: Budget) -> tuple[Related, ...]:
-    """The places that decide `finding` about `budget`'s database, its own line left out."""
+    """The places that decide `finding` about `budget`'s database, its own line left out: for
+    the database's budget, every path; for a pooler's finding, what decides that finding."""
     belongs = f"{finding.rule_id} on {budget.database.where.label}"
-    found: list[Related | None] = [*_database(budget, belongs)]
+    if finding.resource == budget.database.where.address:
+        found: list[Related | None] = [*_database(budget, belongs)]
+        for path in budget.paths:
+            if path.pooler is not None:
+                found.extend(_pooler(path.pooler, belongs))
+            if path.client is not None:
+                found.extend(_client(path.client, belongs, finding.rule_id == "CB108"))
+        return _unique(found, finding)
+    found = []
     for path in budget.paths:
-        if path.pooler is not None and finding.rule_id in _BUDGET_RULES \
-                or path.pooler is not None and path.pooler.where.address == finding.resource:
+        if path.pooler is None or path.pooler.where.address != finding.resource:
+            continue
+        if finding.rule_id == "CB104":
+            found.extend([*_database(budget, belongs), *_pooler(path.pooler, belongs)])
+        elif finding.rule_id == "CB103":
             found.extend(_pooler(path.pooler, belongs))
-        if path.client is not None and finding.rule_id in _BUDGET_RULES:
-            found.extend(_client(path.client, belongs, finding.rule_id == "CB108"))
+        else:  # CB105, CB106: the clients behind it
+            for client in path.behind:
+                found.extend(_client(client, belongs, deploy=finding.rule_id == "CB105"))
     return _unique(found, finding)
 
 
@@ -148,17 +161,19 @@ def _role_related(finding: Finding, model: Model, budgets: list[Budget]) -> tupl
 
 def _exact_line(finding: Finding, budget: Budget) -> Finding:
     """A PgBouncer ini's CB104 on the setting that decides its server connections, CB105 on
-    max_client_conn: not on the first line of the file."""
+    max_client_conn, CB106 on pool_mode: not on the first setting of the file."""
     poolers = [p.pooler for p in budget.paths
                if p.pooler is not None and p.pooler.where.address == finding.resource]
-    if not poolers or poolers[0].pgbouncer is None or poolers[0].where.address != finding.file:
+    config = poolers[0].pgbouncer if poolers else None
+    if config is None or poolers[0].where.address != finding.file:
         return finding
     pooler = poolers[0]
     if finding.rule_id == "CB104":
         lines = [o.line for o in pool_settings(pooler) if o.file == finding.file]
-    elif finding.rule_id == "CB105" and pooler.max_client_conn is not None:
-        origin = pooler.max_client_conn.origin
-        lines = [origin.line] if origin.file == finding.file else []
+    elif finding.rule_id in ("CB105", "CB106"):
+        key = "max_client_conn" if finding.rule_id == "CB105" else "pool_mode"
+        setting = config.settings.get(key)
+        lines = [setting.line] if setting is not None and setting.file == finding.file else []
     else:
         lines = []
     return replace(finding, line=lines[0]) if lines and lines[0] > 0 else finding
