@@ -89,3 +89,16 @@ def test_session_mode_finding_sits_on_pool_mode_and_points_at_the_autoscaled_cli
     tf = (scenario / "main.tf").read_text().splitlines()
     [scale, pool] = [tf[r["line"] - 1] for r in cb106["related"]]
     assert scale.split("=")[0].strip() == "max_capacity" and '"PG_POOL_SIZE"' in pool
+
+
+def test_kubernetes_provider_settings_are_related_at_their_own_lines() -> None:
+    # env entries of a kubernetes_* resource, and a pgbouncer.ini held in a ConfigMap heredoc
+    scenario = FIXTURES / "capacity" / "terraform-kubernetes"
+    report = run_cli("capacity", str(scenario.relative_to(FIXTURES.parent)), "--format",
+                     "json").json()
+    assert isinstance(report, dict)
+    [cb102] = [f for f in report["findings"] if f["rule_id"] == "CB102"]
+    tf = (scenario / "main.tf").read_text().splitlines()
+    lines = {tf[r["line"] - 1].strip() for r in cb102["related"]}
+    assert {'name  = "PG_POOL_SIZE"', 'name  = "DB_POOL_SIZE"', "max_replicas = 20",
+            "default_pool_size = 20"} <= lines
