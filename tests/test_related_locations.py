@@ -102,3 +102,16 @@ def test_kubernetes_provider_settings_are_related_at_their_own_lines() -> None:
     lines = {tf[r["line"] - 1].strip() for r in cb102["related"]}
     assert {'name  = "PG_POOL_SIZE"', 'name  = "DB_POOL_SIZE"', "max_replicas = 20",
             "default_pool_size = 20"} <= lines
+
+
+def test_an_assumed_pool_size_points_at_the_task_definition_that_should_set_it() -> None:
+    scenario = FIXTURES / "capacity" / "ecs-commands"
+    report = run_cli("capacity", str(scenario.relative_to(FIXTURES.parent)), "--format",
+                     "json").json()
+    assert isinstance(report, dict)
+    [sso] = [f for f in report["findings"]
+             if f["rule_id"] == "CB103" and f["resource"] == "aws_ecs_service.sso"]
+    tf = (scenario / "main.tf").read_text().splitlines()
+    [pool] = sso["related"]
+    assert tf[pool["line"] - 1].strip().startswith("container_definitions")
+    assert pool["message"].startswith("aws_ecs_service.sso pool 100 (default: no pool size set")

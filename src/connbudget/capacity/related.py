@@ -159,6 +159,23 @@ def _role_related(finding: Finding, model: Model, budgets: list[Budget]) -> tupl
     return _unique(found, finding)
 
 
+def _client_related(finding: Finding, model: Model, budgets: list[Budget],
+                    ) -> tuple[Related, ...]:
+    """CB103 about a client: the lines of the numbers it could not read or had to assume."""
+    clients = [c for c in model.clients
+               if c.where.address == finding.resource and c.where.file == finding.file]
+    if not clients:
+        return ()
+    client = clients[0]
+    database = next((b.database.where.label for b in budgets for p in b.paths
+                     if p.client is client or client in p.behind), "")
+    belongs = f"CB103 on {database}" if database else "CB103"
+    found = _client(client, belongs, deploy=False)
+    assumed = [r for r, v in zip(found, (client.max_tasks, client.processes, client.pool),
+                                 strict=True) if v.assumed]
+    return _unique(assumed, finding)
+
+
 def _exact_line(finding: Finding, budget: Budget) -> Finding:
     """A PgBouncer ini's CB104 on the setting that decides its server connections, CB105 on
     max_client_conn, CB106 on pool_mode: not on the first setting of the file."""
@@ -188,6 +205,8 @@ def attach(findings: list[Finding], budgets: list[Budget], model: Model) -> list
             continue
         budget = _budget_of(finding, budgets)
         if budget is None:
+            if finding.rule_id == "CB103":
+                finding = replace(finding, related=_client_related(finding, model, budgets))
             result.append(finding)
             continue
         finding = _exact_line(finding, budget)
