@@ -115,3 +115,10 @@ def test_an_assumed_pool_size_points_at_the_task_definition_that_should_set_it()
     [pool] = sso["related"]
     assert tf[pool["line"] - 1].strip().startswith("container_definitions")
     assert pool["message"].startswith("aws_ecs_service.sso pool 100 (default: no pool size set")
+
+
+def test_github_lists_every_finding_before_the_lines_that_also_decide_one() -> None:
+    # GitHub shows only a step's first annotations of each level: findings must come first
+    out = run_cli("scan", ".", "--format", "github", cwd=SPLIT).out
+    kinds = ["related" if "decides CB" in a["message"] else "finding" for a in _annotations(out)]
+    assert kinds == ["finding", "finding", "related", "related", "related"]

@@ -35,6 +35,15 @@ def _outside(finding: Finding) -> list[Related]:
             if r.file != finding.file or not finding.line <= r.line <= last]
 
 
+def _related_commands(finding: Finding) -> list[str]:
+    rule = RULES[finding.rule_id]
+    return [_command(COMMANDS[rule.severity],
+                     f"{related.message}\n{finding.message}\ndocs: {rule.help_uri}",
+                     file=relative_path(related.file), line=line_of(related.line),
+                     title=f"{rule.id} {rule.title}")
+            for related in _outside(finding)]
+
+
 def render_github(report: Report, settings: Settings) -> str:
     lines = []
     for finding in report.findings:
@@ -45,14 +54,13 @@ def render_github(report: Report, settings: Settings) -> str:
         lines.append(_command(COMMANDS[rule.severity], message, file=relative_path(finding.file),
                               line=line_of(finding.line), endLine=end_line, col=finding.column,
                               title=f"{rule.id} {rule.title}"))
-        for related in _outside(finding):
-            lines.append(_command(COMMANDS[rule.severity],
-                                  f"{related.message}\n{finding.message}\ndocs: {rule.help_uri}",
-                                  file=relative_path(related.file), line=line_of(related.line),
-                                  title=f"{rule.id} {rule.title}"))
     for error in report.errors:
         lines.append(_command("error", error.message, file=relative_path(error.file),
                               line=line_of(error.line), col=error.column,
                               title="connbudget input error"))
+    # GitHub shows a step's first annotations only (10 errors, 10 warnings): every finding and
+    # error comes before the lines that also decide one
+    for finding in report.findings:
+        lines.extend(_related_commands(finding))
     lines.append(f"connbudget: {summary(report)}")
     return "\n".join(lines) + "\n"
