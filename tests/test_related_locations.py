@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from conftest import FIXTURES, run_cli
 from test_reporters import sarif_validator
 
@@ -122,3 +123,21 @@ def test_github_lists_every_finding_before_the_lines_that_also_decide_one() -> N
     out = run_cli("scan", ".", "--format", "github", cwd=SPLIT).out
     kinds = ["related" if "decides CB" in a["message"] else "finding" for a in _annotations(out)]
     assert kinds == ["finding", "finding", "related", "related", "related"]
+
+
+@pytest.mark.parametrize(("scenario", "rule", "setting"), [
+    ("unknown-instance-class", "CB103", 'instance_class = "db.m8g.large"'),
+    ("terraform-aws-modules", "CB108", 'instance_class = "db.t4g.small"'),
+    ("aurora-serverless-v2", "CB101", "max_capacity = 4"),
+])
+def test_a_database_sized_by_its_class_points_at_that_line(scenario: str, rule: str,
+                                                           setting: str) -> None:
+    directory = FIXTURES / "capacity" / scenario
+    report = run_cli("capacity", str(directory.relative_to(FIXTURES.parent)), "--format",
+                     "json").json()
+    assert isinstance(report, dict)
+    [finding] = [f for f in report["findings"] if f["rule_id"] == rule]
+    first = finding["related"][0]
+    text = (FIXTURES.parent / first["file"]).read_text().splitlines()
+    assert text[first["line"] - 1].strip() == setting
+    assert f"decides {rule} on " in first["message"]

@@ -208,6 +208,12 @@ def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any
     return params
 
 
+def _line_in(block: Resource | ModuleCall, key: str) -> int:
+    """The line of `key` in the block; 0 when the block does not set it."""
+    line = line_of(block, key)
+    return line if line != block.line else 0
+
+
 def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
     found: list[Database] = []
     for res in model.by_type("aws_db_instance"):
@@ -219,7 +225,8 @@ def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
         where = _where(res)
         limits = _limits(where, "postgres", cls, params, settings, None)
         found.append(Database(where, "postgres", cls, *limits,
-                              aliases={res.address} | _names(res, "identifier")))
+                              aliases={res.address} | _names(res, "identifier"),
+                              size_line=_line_in(res, "instance_class")))
     return found
 
 
@@ -248,7 +255,8 @@ def _clusters(model: TerraformModel, settings: Settings) -> list[Database]:
                          serverless)
         found.append(Database(where, engine, cls or ("db.serverless" if serverless else None),
                               *limits, aliases={res.address} | {m.address for m in members}
-                              | _names(res, "cluster_identifier")))
+                              | _names(res, "cluster_identifier"),
+                              size_line=_line_in(res, "max_capacity") if serverless else 0))
     return found
 
 
@@ -302,7 +310,9 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
         where = _where(call)
         limits = _limits(where, engine_name, None if serverless else cls, params, settings,
                          serverless)
-        found.append(Database(where, engine_name, cls, *limits, aliases={call.address}))
+        found.append(Database(where, engine_name, cls, *limits, aliases={call.address},
+                              size_line=_line_in(call, "max_capacity" if serverless
+                                                 else "instance_class")))
     return found
 
 

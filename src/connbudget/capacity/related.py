@@ -79,14 +79,18 @@ def _pooler(pooler: Pooler, belongs: str) -> list[Related | None]:
 
 
 def _database(budget: Budget, belongs: str) -> list[Related | None]:
+    """The line that sets its max_connections (a parameter, a pin's field), else the one that
+    sets its size (instance_class, max ACU), else the database itself."""
     database = budget.database
-    located = _value(budget.max_connections, f"{database.where.label} max_connections", "",
-                     belongs)
-    if located is not None:
-        return [located]
-    origin = Origin(f"{database.where.label} instance class {database.instance_class}",
-                    database.where.file, database.where.line)
-    return [_located(origin, origin.text, belongs)]
+    origin = budget.max_connections.origin
+    if origin.file and origin.line != database.where.line:
+        return [_value(budget.max_connections, f"{database.where.label} max_connections", "",
+                       belongs)]
+    size = (f"{database.instance_class} ({origin.text})" if budget.max_connections.known
+            else f"{database.instance_class or 'unknown'}: max_connections unknown")
+    located = Origin(f"{database.where.label} instance class {size}", database.where.file,
+                     database.size_line or database.where.line)
+    return [_located(located, located.text, belongs)]
 
 
 def related(finding: Finding, budget: Budget) -> tuple[Related, ...]:
