@@ -3,8 +3,8 @@ client's scale bound and pool setting, the pooler's pool sizes. A pull request t
 of those lines sees the finding there (SARIF relatedLocations, a GitHub annotation on that line),
 not only on the database it is about.
 
-Applied once over the findings the rules made (`attach`); a PgBouncer finding is also moved from
-the pooler's first setting to the setting that decides it.
+Applied once over the findings the rules made (`attach`); a PgBouncer ini's finding is also
+moved to the setting that decides it (a pool size, max_client_conn, pool_mode).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _client(client: Client, belongs: str, deploy: bool) -> list[Related | None]:
     return found
 
 
-def pool_settings(pooler: Pooler) -> list[Origin]:
+def _pool_settings(pooler: Pooler) -> list[Origin]:
     """The lines that decide a PgBouncer's server connections: per database entry its own
     pool_size or max_db_connections, else the [pgbouncer] defaults, else the entry itself."""
     config = pooler.pgbouncer
@@ -75,7 +75,7 @@ def _pooler(pooler: Pooler, belongs: str) -> list[Related | None]:
     # an ini file's address is its path, which the location already shows
     label = "PgBouncer" if pooler.where.address == pooler.where.file else pooler.where.label
     return [_located(origin, f"{label} {origin.text}", belongs)
-            for origin in pool_settings(pooler)]
+            for origin in _pool_settings(pooler)]
 
 
 def _database(budget: Budget, belongs: str) -> list[Related | None]:
@@ -190,7 +190,7 @@ def _exact_line(finding: Finding, budget: Budget) -> Finding:
         return finding
     pooler = poolers[0]
     if finding.rule_id == "CB104":
-        lines = [o.line for o in pool_settings(pooler) if o.file == finding.file]
+        lines = [o.line for o in _pool_settings(pooler) if o.file == finding.file]
     elif finding.rule_id in ("CB105", "CB106"):
         key = "max_client_conn" if finding.rule_id == "CB105" else "pool_mode"
         setting = config.settings.get(key)
