@@ -170,7 +170,9 @@ def _comparable(report: dict[str, Any]) -> dict[str, Any]:
     """A report without the root labels that only a run holding several roots shows."""
     label = re.compile(r" \(fixtures/capacity/[^):]*\)")
     return {
-        "findings": [{**f, "message": label.sub("", f["message"])} for f in report["findings"]],
+        "findings": [{**f, "message": label.sub("", f["message"]),
+                      "related": [{**r, "message": label.sub("", r["message"])}
+                                  for r in f["related"]]} for f in report["findings"]],
         "budgets": [{**{k: v for k, v in b.items() if k != "root"},
                      "clients": [{k: v for k, v in c.items() if k != "root"}
                                  for c in b["clients"]]} for b in report["budgets"]],

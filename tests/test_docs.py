@@ -144,8 +144,20 @@ def shell(command: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[st
 def test_ci_doc_runs_connbudget_in_every_output_a_ci_system_reads() -> None:
     commands = " ".join(ci_commands("connbudget"))
     for fmt in ("sarif", "markdown", "gitlab", "junit"):
-        assert f"--format {fmt}" in commands
-    assert "connbudget scan ." in ci_commands("connbudget")
+        assert f"--format {fmt}" in commands or f"--output {fmt}=" in commands
+    assert any(c.startswith("connbudget scan .") for c in ci_commands("connbudget"))
+
+
+def test_ci_doc_scans_once_per_ci_system() -> None:
+    scans = [c for c in ci_commands("connbudget") if c.startswith("connbudget scan")]
+    assert len(scans) == 2  # one GitHub Actions step, one GitLab CI line
+
+
+def test_ci_doc_checkov_job_masks_role_passwords() -> None:
+    [command] = ci_commands("checkov")
+    assert "--mask postgresql_role:password" in command
+    help_text = shell(f"{CHECKOV} --help", ROOT).stdout
+    assert "--mask MASK" in help_text
 
 
 def test_ci_doc_connbudget_commands_run_on_a_project(tmp_path: Path) -> None:

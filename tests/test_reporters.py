@@ -130,6 +130,17 @@ def test_sarif_makes_absolute_paths_under_the_working_directory_relative(
     assert artifact["uri"] == "db/my%20roles.sql"
 
 
+def test_sarif_gives_a_path_outside_the_working_directory_as_an_absolute_uri(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = Report(errors=[InputError("/nonexistent", 0, "no such file or directory")])
+    sarif = json.loads(out("sarif", report))
+    sarif_validator().validate(sarif)
+    [note] = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    assert note["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "file:///nonexistent"}
+
+
 # junit
 
 def test_junit_has_one_testcase_per_finding_and_per_error() -> None:
@@ -237,13 +248,36 @@ def test_gitlab_fingerprint_changes_with_the_resource() -> None:
 
 def test_markdown_bar_fills_in_proportion_and_caps_at_full() -> None:
     assert bar(0.83) == "██████████░░ 83 %"
-    assert bar(2.28) == "████████████ 228 %"
+    assert bar(2.28) == "████████████▶ 228 %"
+    assert bar(1.0) == "████████████ 100 %"
     assert bar(0) == "░░░░░░░░░░░░ 0 %"
+
+
+def test_markdown_bar_of_a_database_near_full_differs_from_one_far_over() -> None:
+    assert bar(0.96) == "███████████░ 96 %"
+    assert bar(2.3) == "████████████▶ 230 %"
+
+
+def test_markdown_gives_two_databases_of_the_same_name_a_root_column() -> None:
+    budget = load_report().budgets[0]
+    report = Report(budgets=[{**budget, "root": "infra/prod"}, {**budget, "root": "infra/staging"}])
+    text = out("markdown", report)
+    assert "| database | root | max_connections | usable | worst case | budget |" in text
+    assert "| `aws_db_instance.main` | `infra/prod` | 170 |" in text
+    assert "| `aws_db_instance.main` | `infra/staging` | 170 |" in text
+    assert "| root |" not in out("markdown")
+
+
+def test_markdown_lists_findings_most_severe_first() -> None:
+    text = out("markdown")
+    rows = [line.split(" | ")[0] for line in text.splitlines()
+            if line.startswith(("| error", "| warning", "| info"))]
+    assert rows == ["| error", "| error", "| warning", "| info"]
 
 
 def test_markdown_shows_each_database_budget_as_a_bar() -> None:
     text = out("markdown")
-    assert "| `aws_db_instance.main` | 170 | 167 | 380 | ████████████ 228 % |" in text
+    assert "| `aws_db_instance.main` | 170 | 167 | 380 | ████████████▶ 228 % |" in text
     assert "| `aws_db_instance.reports` | 170 | 167 | 140 | ██████████░░ 84 % |" in text
 
 
@@ -340,8 +374,16 @@ def test_gitlab_has_one_issue_per_finding_and_error_from_the_cli() -> None:
     assert len(json.loads(scan_mine("gitlab"))) == expected_items()
 
 
-def test_github_has_one_annotation_per_finding_and_error_from_the_cli() -> None:
-    assert len(scan_mine("github").splitlines()) - 1 == expected_items()
+def test_github_has_one_annotation_per_finding_and_error_and_one_per_other_deciding_line(
+        ) -> None:
+    report = json.loads(scan_mine("json"))
+    related = {(r["file"], r["line"]) for f in report["findings"] for r in f["related"]}
+    annotations = scan_mine("github").splitlines()[:-1]
+    extra = [line for line in annotations if "decides CB" in line.split("::", 2)[2]]
+    assert len(annotations) - len(extra) == expected_items()
+    for line in extra:
+        props = dict(p.split("=", 1) for p in line.split("::")[1].split(" ", 1)[1].split(","))
+        assert (props["file"], int(props["line"])) in related
 
 
 def test_gitlab_fingerprints_are_the_same_on_a_second_run() -> None:
@@ -395,4 +437,4 @@ def test_a_half_percent_is_rounded_the_same_way_in_finding_math_and_markdown() -
     markdown = run_cli("capacity", half, "--format", "markdown").out
     assert "> usable 40 (max_connections 45 - 5 reserved): 103 %" in text
     assert "worst case 41 > usable 40 (103 %)" in text
-    assert "| 45 | 40 | 41 | ████████████ 103 % |" in markdown
+    assert "| 45 | 40 | 41 | ████████████▶ 103 % |" in markdown

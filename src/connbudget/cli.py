@@ -30,7 +30,9 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--format", "-f", choices=FORMATS, default=None,
                         help="output format (default: text; github inside GitHub Actions)")
-    parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE")
+    parser.add_argument("--output", "-o", metavar="[FORMAT=]FILE", action="append", default=[],
+                        help="write the report to FILE (in --format); FORMAT=FILE writes it "
+                             "in FORMAT too, repeatable: -o sarif=cb.sarif -o junit=cb.xml")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
                         help="lowest severity that makes the exit code 1 (default: error)")
     parser.add_argument("--config", metavar="FILE",
@@ -248,9 +250,12 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         report = apply_suppressions(engine(inputs, settings), settings, inputs,
                                     args.command).sorted()
     report.checked = Checked(tuple(args.paths), inputs.counts(_kinds()[args.command]))
-    fmt = resolve_format(args.format, args.output)
-    _emit(render(report, fmt, settings), args.output)
-    if fmt != "text" and args.output is None:
+    output, per_format = _outputs(args.output)
+    for extra_fmt, path in per_format:
+        _emit(render(report, extra_fmt, settings), path)
+    fmt = resolve_format(args.format, output)
+    _emit(render(report, fmt, settings), output)
+    if fmt != "text" and output is None:
         # Machine formats own stdout; errors still reach a human on stderr, one line each,
         # never a workflow command (GitHub Actions reads those from stderr too).
         for error in report.errors:
@@ -262,6 +267,26 @@ def _kinds() -> dict[str, tuple[str, ...]]:
     from connbudget.discover import CAPACITY_KINDS, SQL_KINDS
 
     return {"sql": SQL_KINDS, "capacity": CAPACITY_KINDS, "scan": SQL_KINDS + CAPACITY_KINDS}
+
+
+def _outputs(values: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
+    """`--output FILE` (the --format report) and `--output FORMAT=FILE` (one per format): a
+    value is per-format only when what precedes `=` is a format name."""
+    from connbudget.errors import UsageError
+    from connbudget.reporters import FORMATS
+
+    plain: list[str] = []
+    per_format: list[tuple[str, str]] = []
+    for value in values:
+        name, equals, path = value.partition("=")
+        if equals and name in FORMATS and path:
+            per_format.append((name, path))
+        else:
+            plain.append(value)
+    if len(plain) > 1:
+        raise UsageError("--output FILE is given twice; name the format of each extra file: "
+                         "--output sarif=cb.sarif")
+    return (plain[0] if plain else None), per_format
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:

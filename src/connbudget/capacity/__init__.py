@@ -14,6 +14,7 @@ from connbudget.capacity.budget import (
 from connbudget.capacity.edits import resolve
 from connbudget.capacity.match import match, place
 from connbudget.capacity.model import Database, Location, Model, Origin, Value
+from connbudget.capacity.related import attach
 from connbudget.capacity.rules import evaluate
 from connbudget.report import Edit, Finding, Report
 
@@ -99,7 +100,8 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
     budgets = [build_budget(database, model, settings) for database in model.databases]
     evaluation = evaluate(model, budgets)
     findings.extend(evaluation.findings)
-    findings = resolve([f for f in findings if f.rule_id not in settings.disabled_rules])
+    findings = attach(resolve([f for f in findings if f.rule_id not in settings.disabled_rules]),
+                      budgets, model)
     budgets_json = []
     for budget in budgets:
         data = budget_json(budget)

@@ -191,6 +191,19 @@ def read_userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def _deciding_line(config: PgBouncerConfig, path: str) -> int:
+    """Where an ini's pooler is located: the setting that bounds its server connections, else
+    its first [databases] entry, else its first setting (never merely `listen_port`)."""
+    for key in ("max_db_connections", "default_pool_size"):
+        setting = config.settings.get(key)
+        if setting is not None and setting.file == path:
+            return setting.line
+    entries = [entry.line for entry in config.databases.values() if entry.file == path]
+    if entries:
+        return min(entries)
+    return min((s.line for s in config.settings.values() if s.file == path), default=1)
+
+
 def from_ini_files(paths: list[str], settings: Settings | None = None,
                    ) -> tuple[list[Pooler], list[InputError]]:
     pins = settings.poolers if settings is not None else {}
@@ -206,8 +219,7 @@ def from_ini_files(paths: list[str], settings: Settings | None = None,
             continue  # read, and its errors reported, through the file that includes it
         errors.extend(config.errors)
         stem = os.path.splitext(os.path.basename(path))[0]
-        line = min((s.line for s in config.settings.values()), default=1)
-        where = Location(path, path, line)
+        where = Location(path, path, _deciding_line(config, path))
         poolers.append(pooler_from_config(config, where, {path, stem, "pgbouncer"}, one, set(),
                                           read_userlist(path, config)))
     return poolers, errors

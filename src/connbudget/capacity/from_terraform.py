@@ -148,6 +148,12 @@ def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any
     return params
 
 
+def _line_in(block: Resource | ModuleCall, key: str) -> int:
+    """The line of `key` in the block; 0 when the block does not set it."""
+    line = line_of(block, key)
+    return line if line != block.line else 0
+
+
 def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
     found: list[Database] = []
     for res in model.by_type("aws_db_instance"):
@@ -159,7 +165,8 @@ def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
         where = _where(res)
         limits = _limits(where, "postgres", cls, params, settings, None)
         found.append(Database(where, "postgres", cls, *limits,
-                              aliases={res.address} | _names(res, "identifier")))
+                              aliases={res.address} | _names(res, "identifier"),
+                              size_line=_line_in(res, "instance_class")))
     return found
 
 
@@ -188,7 +195,8 @@ def _clusters(model: TerraformModel, settings: Settings) -> list[Database]:
                          serverless)
         found.append(Database(where, engine, cls or ("db.serverless" if serverless else None),
                               *limits, aliases={res.address} | {m.address for m in members}
-                              | _names(res, "cluster_identifier")))
+                              | _names(res, "cluster_identifier"),
+                              size_line=_line_in(res, "max_capacity") if serverless else 0))
     return found
 
 
@@ -242,7 +250,9 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
         where = _where(call)
         limits = _limits(where, engine_name, None if serverless else cls, params, settings,
                          serverless)
-        found.append(Database(where, engine_name, cls, *limits, aliases={call.address}))
+        found.append(Database(where, engine_name, cls, *limits, aliases={call.address},
+                              size_line=_line_in(call, "max_capacity" if serverless
+                                                 else "instance_class")))
     return found
 
 
@@ -307,17 +317,29 @@ def _containers(value: Any) -> list[dict[str, Any]]:
     return [item for item in data if isinstance(item, dict)] if isinstance(data, list) else []
 
 
-def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
+def _env_line(block: Resource | ModuleCall | None, name: str) -> tuple[str, int]:
+    """The file and line where the task definition names variable `name`, when written in
+    the block itself; ("", 0) otherwise (the container's own origin is used)."""
+    if block is None:
+        return "", 0
+    line = line_of(block, name)
+    return (block.file, line) if line != block.line else ("", 0)
+
+
+def _env(container: dict[str, Any],
+         block: Resource | ModuleCall | None = None) -> dict[str, EnvVar]:
     env: dict[str, EnvVar] = {}
     for entry in _blocks(container, "environment"):
         name, value = entry.get("name"), entry.get("value")
         if not isinstance(name, str):
             continue
         refs = tuple(sorted(_refs(value)))
+        file, line = _env_line(block, name)
         if isinstance(value, Unknown):
-            env[name] = EnvVar(name, None, refs)
+            env[name] = EnvVar(name, None, refs, file=file, line=line)
         else:
-            env[name] = EnvVar(name, None if value is None else str(value), refs)
+            env[name] = EnvVar(name, None if value is None else str(value), refs, file=file,
+                               line=line)
     for entry in _blocks(container, "secrets"):
         name = entry.get("name")
         if isinstance(name, str):  # the secret's value is never read
@@ -325,8 +347,8 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
     return env
 
 
-def _task_settings(containers: list[dict[str, Any]], origin: Origin,
-                   settings: Settings) -> PoolSettings | None:
+def _task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
+                   block: Resource | ModuleCall) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
     from connbudget.capacity.commands import apply_command, words
 
@@ -334,7 +356,7 @@ def _task_settings(containers: list[dict[str, Any]], origin: Origin,
     for container in containers:
         if "pgbouncer" in str(container.get("image", "")).lower():
             continue
-        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        item = pool_settings(_env(container, block), origin, settings.default_pool_sizes)
         apply_command(item, [*words(container.get("entryPoint")),
                              *words(container.get("command"))], origin)
         found.append(item)
@@ -430,7 +452,7 @@ def _ecs_services(model: TerraformModel, settings: Settings, out: Model) -> list
         maximum = _autoscaling_max(model, service)
         _pgbouncers(service, containers, maximum or desired,
                     _deploy(maximum or desired, percent), origin, out)
-        task = _task_settings(containers, origin, settings) or _unknown_task(
+        task = _task_settings(containers, origin, settings, definition) or _unknown_task(
             definition.attrs.get("container_definitions"), containers, origin)
         if task is None:
             continue
@@ -448,7 +470,8 @@ def _module_services(model: TerraformModel, settings: Settings) -> list[Client]:
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,
                         line_of(call, "container_definitions"))
-        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings)
+        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings,
+                              call)
         if task is None:
             continue
         module_default = "terraform-aws-modules/ecs modules/service variables.tf"

@@ -76,7 +76,8 @@ def _deploy(res: Resource, kind: str, maximum: Value) -> Value:
         line_of(res, "max_surge")))
 
 
-def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
+def _env(container: dict[str, Any], res: Resource) -> dict[str, EnvVar]:
+    """The container's variables, each at the line of the resource that names it."""
     env: dict[str, EnvVar] = {}
     for entry in _blocks(container, "env"):
         name = entry.get("name")
@@ -84,26 +85,31 @@ def _env(container: dict[str, Any]) -> dict[str, EnvVar]:
             continue
         value = entry.get("value")
         refs = tuple(sorted(_refs(value)))
+        line = line_of(res, name)
+        file = res.file if line != res.line else ""
         if isinstance(value, Unknown) or value is None:
             secret = bool(_first(entry, "value_from", "secret_key_ref"))
             env[name] = EnvVar(name, None, refs, secret=secret,
-                               source="a Secret" if secret else "")
+                               source="a Secret" if secret else "", file=file, line=line)
         else:
-            env[name] = EnvVar(name, str(value), refs)
+            env[name] = EnvVar(name, str(value), refs, file=file, line=line)
     return env
 
 
-def _config_map_inis(model: TerraformModel) -> dict[str, tuple[str, Resource, set[str]]]:
+def _config_map_inis(model: TerraformModel) -> dict[str, tuple[str, Resource, set[str], int]]:
     """ConfigMap name -> its pgbouncer.ini text (an unresolved `${...}` left in place), the
-    resource, and the addresses the text refers to (its database hosts)."""
-    found: dict[str, tuple[str, Resource, set[str]]] = {}
+    resource, the addresses the text refers to (its database hosts), and the line of the
+    text's first line (after the `<<-EOT` of a heredoc)."""
+    found: dict[str, tuple[str, Resource, set[str], int]] = {}
     for res in [r for t in _CONFIG_MAPS for r in model.by_type(t)]:
         data = res.attrs.get("data")
         if isinstance(data, dict):
             for key, value in data.items():
                 text = value.partial if isinstance(value, Unknown) else value
                 if key.endswith("pgbouncer.ini") and isinstance(text, str):
-                    found[_name(res)] = (text, res, _refs(value))
+                    key_line = line_of(res, key)
+                    first = key_line + 1 if key_line != res.line else res.line
+                    found[_name(res)] = (text, res, _refs(value), first)
     return found
 
 
@@ -121,12 +127,12 @@ def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) ->
             mounted = [_text(_first(v, "config_map").get("name")) for v in _blocks(pod, "volume")]
             found = []
             for container in _blocks(pod, "container"):
-                env = _env(container)
+                env = _env(container, res)
                 image = _text(container.get("image")) or ""
                 if "pgbouncer" in image.lower():
                     ini = next((inis[m] for m in mounted if m in inis), None)
                     if ini is not None:
-                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[1].line)
+                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[3])
                         pooler = pooler_from_config(config, where, {res.address, _name(res)},
                                                     maximum, ini[2])
                         out.errors.extend(config.errors)

@@ -87,6 +87,8 @@ class Database:
     rds_superuser_reserved: Value
     # names a client can use to reach it: resource addresses, module prefixes, host names
     aliases: set[str] = field(default_factory=set)
+    # the line that sets its size (instance_class, a Serverless v2 max_capacity); 0 when unknown
+    size_line: int = 0
 
 
 @dataclass

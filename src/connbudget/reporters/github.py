@@ -1,9 +1,11 @@
-"""GitHub Actions workflow commands: one annotation per finding and per input error."""
+"""GitHub Actions workflow commands: one annotation per finding and per input error, and one on
+each other line that decides a finding (a client's max_capacity, its pool size), so a pull
+request that changes only that line sees the finding there."""
 
 from __future__ import annotations
 
 from connbudget.catalogue import RULES
-from connbudget.report import Report
+from connbudget.report import Finding, Related, Report
 from connbudget.reporters._common import line_of, printable, relative_path, summary
 from connbudget.settings import Settings
 
@@ -26,6 +28,22 @@ def _command(kind: str, message: str, **properties: str | int | None) -> str:
     return f"::{kind} {props}::{escape_data(message)}"
 
 
+def _outside(finding: Finding) -> list[Related]:
+    """The related lines the finding's own annotation (its line to endLine) does not cover."""
+    last = max(finding.end_line or finding.line, finding.line)
+    return [r for r in finding.related
+            if r.file != finding.file or not finding.line <= r.line <= last]
+
+
+def _related_commands(finding: Finding) -> list[str]:
+    rule = RULES[finding.rule_id]
+    return [_command(COMMANDS[rule.severity],
+                     f"{related.message}\n{finding.message}\ndocs: {rule.help_uri}",
+                     file=relative_path(related.file), line=line_of(related.line),
+                     title=f"{rule.id} {rule.title}")
+            for related in _outside(finding)]
+
+
 def render_github(report: Report, settings: Settings) -> str:
     lines = []
     for finding in report.findings:
@@ -40,5 +58,9 @@ def render_github(report: Report, settings: Settings) -> str:
         lines.append(_command("error", error.message, file=relative_path(error.file),
                               line=line_of(error.line), col=error.column,
                               title="connbudget input error"))
+    # GitHub shows a step's first annotations only (10 errors, 10 warnings): every finding and
+    # error comes before the lines that also decide one
+    for finding in report.findings:
+        lines.extend(_related_commands(finding))
     lines.append(f"connbudget: {summary(report)}")
     return "\n".join(lines) + "\n"

@@ -32,6 +32,7 @@ def render_junit(report: Report, settings: Settings) -> str:
         body = "\n".join(part for part in (
             f"{path}:{line_of(finding.line)}: {rule.severity}: {finding.message}",
             f"fix: {finding.fix}" if finding.fix else "",
+            *(f"{relative_path(r.file)}:{line_of(r.line)}: {r.message}" for r in finding.related),
             f"docs: {rule.help_uri}",
         ) if part)
         if severity_rank(rule.severity) >= threshold:

@@ -6,21 +6,25 @@ import re
 from typing import Any
 
 from connbudget.capacity.budget import percent
-from connbudget.catalogue import RULES
+from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
 from connbudget.reporters._common import line_of, printable, relative_path, summary
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
+OVERFLOW = "▶"  # after a full bar: the worst case is beyond the usable slots
 
 
 def bar(utilization: float, shown: int | None = None) -> str:
-    """`██████████░░ 83 %`: full at 100 % and beyond, the percentage (`shown`, else rounded from
-    the fraction) says how far beyond."""
-    filled = min(BAR_CELLS, max(0, round(utilization * BAR_CELLS)))
+    """`██████████░░ 83 %`: full only from 100 %, so 96 % still shows a free cell; beyond 100 %
+    the bar stops at full and `▶` marks the overflow, the percentage (`shown`, else rounded
+    from the fraction) says how far beyond."""
+    filled = max(0, round(utilization * BAR_CELLS))
+    filled = BAR_CELLS if utilization >= 1 else min(filled, BAR_CELLS - 1)
     if shown is None:
         shown = round(utilization * 100)
-    return "█" * filled + "░" * (BAR_CELLS - filled) + f" {shown} %"
+    mark = OVERFLOW if utilization > 1 else ""
+    return "█" * filled + "░" * (BAR_CELLS - filled) + mark + f" {shown} %"
 
 
 # Every character Markdown or HTML could read as markup becomes an entity: a cell can then
@@ -44,24 +48,36 @@ def _code(value: object) -> str:
     return f"`{text}`" if _PLAIN.fullmatch(text) else _cell(text)
 
 
-def _budget_row(budget: dict[str, Any]) -> str:
+def _budget_row(budget: dict[str, Any], with_root: bool) -> str:
     worst, usable = budget["worst_case"], budget["usable"]
     known = worst is not None and usable is not None and usable > 0
     shown = bar(worst / usable, percent(worst, usable)) if known else "unknown"
     cells = (budget.get("max_connections"), budget.get("usable"), budget.get("worst_case"), shown)
-    return "| " + " | ".join([_code(budget.get("database")), *(_cell(c) for c in cells)]) + " |"
+    names = [_code(budget.get("database"))]
+    if with_root:
+        names.append(_code(budget.get("root") or "."))
+    return "| " + " | ".join([*names, *(_cell(c) for c in cells)]) + " |"
+
+
+def _budget_table(budgets: list[dict[str, Any]]) -> list[str]:
+    """One row per database; a root column when two databases share a name."""
+    names = [b.get("database") for b in budgets]
+    with_root = len(set(names)) < len(names)
+    head = ["database", *(["root"] if with_root else []), "max_connections", "usable",
+            "worst case", "budget"]
+    rule = ["---", *(["---"] if with_root else []), "---:", "---:", "---:", "---"]
+    return ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|",
+            *(_budget_row(b, with_root) for b in budgets)]
 
 
 def render_markdown(report: Report, settings: Settings) -> str:
     lines = ["## connbudget", "", f"**{summary(report)}**", ""]
     if report.budgets:
-        lines += ["| database | max_connections | usable | worst case | budget |",
-                  "|---|---:|---:|---:|---|"]
-        lines += [_budget_row(b) for b in report.budgets]
-        lines.append("")
+        lines += [*_budget_table(report.budgets), ""]
     if report.findings:
         lines += ["| severity | rule | where | message | fix |", "|---|---|---|---|---|"]
-        for finding in report.findings:
+        # the most severe first; within a severity, file order
+        for finding in sorted(report.findings, key=lambda f: -severity_rank(f.severity)):
             rule = RULES[finding.rule_id]
             where = _code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
             lines.append("| " + " | ".join((

@@ -47,10 +47,20 @@ def _location(file: str, line: int | None, column: int | None = None,
         region["startColumn"] = column
     if end_line is not None and end_line >= region["startLine"]:
         region["endLine"] = end_line
-    return {"physicalLocation": {
-        "artifactLocation": {"uri": quote(relative_path(file)), "uriBaseId": "%SRCROOT%"},
-        "region": region,
-    }}
+    return {"physicalLocation": {"artifactLocation": _artifact(file), "region": region}}
+
+
+def _artifact(file: str) -> dict[str, str]:
+    """A path under the working directory relative to %SRCROOT%; any other an absolute URI."""
+    path = relative_path(file)
+    if path.startswith("/"):
+        return {"uri": "file://" + quote(path)}
+    return {"uri": quote(path), "uriBaseId": "%SRCROOT%"}
+
+
+def _related(finding: Finding) -> list[dict[str, Any]]:
+    return [{"id": n, **_location(r.file, r.line), "message": {"text": r.message}}
+            for n, r in enumerate(finding.related, start=1)]
 
 
 def _result(finding: Finding, index: dict[str, int], fingerprint: str) -> dict[str, Any]:
@@ -58,7 +68,7 @@ def _result(finding: Finding, index: dict[str, int], fingerprint: str) -> dict[s
     location = _location(finding.file, finding.line, finding.column, finding.end_line)
     if finding.resource:
         location["logicalLocations"] = [{"fullyQualifiedName": finding.resource}]
-    return {
+    result = {
         "ruleId": finding.rule_id,
         "ruleIndex": index[finding.rule_id],
         "level": LEVELS[finding.severity],
@@ -66,6 +76,9 @@ def _result(finding: Finding, index: dict[str, int], fingerprint: str) -> dict[s
         "locations": [location],
         "partialFingerprints": {"connbudget/v1": fingerprint},
     }
+    if finding.related:
+        result["relatedLocations"] = _related(finding)
+    return result
 
 
 def _notification(error: InputError) -> dict[str, Any]:
