@@ -346,7 +346,8 @@ class ModuleContext(Context):
                 values["count" if "count" in attrs else "for_each"] = unknown_expansion
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
-                block.line, block.end_line, block.body, root=self.root_directory))
+                block.line, block.end_line, self.address, block.body,
+                root=self.root_directory))
 
     def _data(self, block: _Block) -> None:
         """A root module's data source, as written (count and for_each are not expanded)."""
@@ -354,7 +355,7 @@ class ModuleContext(Context):
         values = _evaluate_body(block.body, Scope(self), _RESOURCE_META)
         self.data_sources.append(Resource(
             type_, name, f"data.{type_}.{name}", values, block.file, block.line,
-            block.end_line, dict(block.body["lines"]), root=self.root_directory))
+            block.end_line, "", dict(block.body["lines"]), root=self.root_directory))
 
     def tree(self) -> list[ModuleContext]:
         found: list[ModuleContext] = [self]

@@ -45,6 +45,7 @@ class Resource:
     file: str
     line: int
     end_line: int
+    module_path: str = ""
     # the parsed block: attribute texts and the lines of its attributes and nested blocks
     body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # the root module's directory, as given: each root is its own configuration

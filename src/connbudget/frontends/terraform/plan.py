@@ -241,7 +241,8 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
         calls = tuple(_module_path(address))
         config = _dict(configuration.get((calls, _split(address)[1]), {}).get("expressions"))
         found.append(Resource(kind, name, address, _attributes(plan, config, resource, change),
-                              path, span[0], span[1], _body(lines, span), root=path))
+                              path, span[0], span[1], _split(address)[0], root=path,
+                              body=_body(lines, span)))
     return found
 
 
