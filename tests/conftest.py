@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,3 +48,23 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def apply_edits(edits: list[dict[str, Any]]) -> None:
+    """Apply the `edits` of findings (JSON) as a user would: each replaces the line it names,
+    which must still read `old`; line 0 appends."""
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for edit in edits:
+        by_file.setdefault(edit["file"], []).append(edit)
+    for file, changes in by_file.items():
+        path = Path(file)
+        lines = path.read_text().splitlines()
+        appended = []
+        for change in sorted(changes, key=lambda c: -c["line"]):
+            if change["line"] == 0:
+                assert change["old"] == ""
+                appended.append(change["new"])
+                continue
+            assert lines[change["line"] - 1] == change["old"], change
+            lines[change["line"] - 1:change["line"]] = change["new"].splitlines()
+        path.write_text("\n".join([*lines, *appended]) + "\n")

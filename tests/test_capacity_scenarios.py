@@ -143,7 +143,7 @@ def test_demo_draws_the_connection_math_and_exits_1() -> None:
     assert "aws_ecs_service.api   38 tasks x 10 pool" in result.out
     assert "worst case 380 > usable 165 (230 %)" in result.out
     assert "CB101 error" in result.out
-    assert "pool per process 10: PG_POOL_SIZE=10, line 32" in result.out
+    assert "pool per process 10: PG_POOL_SIZE=10, line 38" in result.out
 
 
 def test_warm_cache_gives_byte_identical_output(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import tomllib
-from conftest import FIXTURES
+from conftest import FIXTURES, apply_edits
 from inprocess import run_main
 
 FIXTURE_DIRS = sorted(
@@ -54,24 +54,6 @@ def _scan(directory: Path) -> dict[str, Any]:
     return outcome.json()
 
 
-def _apply(edits: list[dict[str, Any]]) -> None:
-    by_file: dict[str, list[dict[str, Any]]] = {}
-    for edit in edits:
-        by_file.setdefault(edit["file"], []).append(edit)
-    for file, changes in by_file.items():
-        path = Path(file)
-        lines = path.read_text().splitlines()
-        appended = []
-        for change in sorted(changes, key=lambda c: -c["line"]):
-            if change["line"] == 0:
-                assert change["old"] == ""
-                appended.append(change["new"])
-                continue
-            assert lines[change["line"] - 1] == change["old"], change
-            lines[change["line"] - 1:change["line"]] = change["new"].splitlines()
-        path.write_text("\n".join([*lines, *appended]) + "\n")
-
-
 def _key(finding: dict[str, Any], tree: Path) -> tuple[str, str, str]:
     # several roots may hold the same address: the file tells them apart
     return finding["rule_id"], finding["resource"], finding["file"].replace(str(tree), "", 1)
@@ -94,7 +76,7 @@ def test_every_fix_applied_as_printed_clears_its_finding(fixture: str, tmp_path:
             continue
         copy = tmp_path / f"fixed-{number}"
         shutil.copytree(original, copy)
-        _apply([{**e, "file": e["file"].replace(str(original), str(copy), 1)}
+        apply_edits([{**e, "file": e["file"].replace(str(original), str(copy), 1)}
                 for e in finding["edits"]])
         after = [_key(f, copy) for f in _scan(copy)["findings"]]
         assert _key(finding, original) not in after, (finding["fix"], finding["edits"])
@@ -176,7 +158,7 @@ def test_cb001_sizes_the_limit_from_what_logs_in_as_the_role(tmp_path: Path) -> 
         "set connection_limit = 95 in postgresql_role.app: the 95 usable slots (a need of 120 "
         "at 80 % would ask 150; 120 is more than the database has (CB101)); what logs in as app "
         "needs 120 (aws_ecs_service.api 120)")
-    _apply(cb001["edits"])
+    apply_edits(cb001["edits"])
     assert "CB001" not in [f["rule_id"] for f in _scan(tmp_path / "stack")["findings"]]
 
 

@@ -24,7 +24,8 @@ from connbudget.settings import Settings
 from connbudget.suppress import apply_suppressions
 
 GOLDEN = ROOT / "tests" / "golden"
-PATHS = ["fixtures/stacks/split-demo", "fixtures/capacity/pooler-role-limit"]
+PATHS = ["fixtures/stacks/split-demo", "fixtures/capacity/pooler-role-limit",
+         "fixtures/capacity/two-roots"]
 SUFFIXES = {"json": "json", "sarif": "sarif", "junit": "xml", "github": "txt",
             "gitlab": "json", "markdown": "md", "text": "txt"}
 

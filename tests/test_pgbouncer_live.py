@@ -20,7 +20,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, apply_edits, run_cli
 from pg import Server, running_server
 from pgbouncer_live import PGBOUNCER, Clients, drive, running_pgbouncer, try_start
 
@@ -189,26 +189,6 @@ def _capacity(tree: Path) -> dict[str, object]:
     return data
 
 
-def _apply_fragment(ini: str, fragment: str) -> str:
-    """Apply a CB104 fix as a user would: each [databases] line gets the key it names, each
-    [pgbouncer] line goes at the end of the [pgbouncer] section (the file's last)."""
-    section, lines = "", ini.rstrip("\n").split("\n")
-    for raw in fragment.splitlines():
-        text = raw.strip()
-        if not text or text.startswith(";"):
-            continue
-        if text.startswith("["):
-            section = text
-            continue
-        if section == "[databases]":
-            name, _, rest = text.partition(" = ... ")
-            lines = [f"{line} {rest}" if line.startswith(f"{name} = ") else line
-                     for line in lines]
-        else:
-            lines.append(text)
-    return "\n".join(lines) + "\n"
-
-
 def test_the_computed_fix_converges_on_the_real_pgbouncer(server: Server,
                                                          tmp_path: Path) -> None:
     tree = tmp_path / "tree"
@@ -221,9 +201,10 @@ def test_the_computed_fix_converges_on_the_real_pgbouncer(server: Server,
     before = _capacity(tree)
     fixes = [f for f in before["findings"] if f["rule_id"] == "CB104"]  # type: ignore[index]
     assert len(fixes) == 1 and "16 server connections" in fixes[0]["message"]
-    fragment = fixes[0]["fix"]
-    assert "pool_mode" not in fragment  # the pooler keeps its own pool mode
-    ini.write_text(_apply_fragment(ini.read_text(), fragment))
+    edits = fixes[0]["edits"]
+    assert edits and all(edit["file"] == str(ini) for edit in edits)
+    assert not any("pool_mode" in edit["new"] for edit in edits)  # it keeps its own pool mode
+    apply_edits(edits)
     after = _capacity(tree)
     # nothing left but the alarm the bare tree lacks (CB109)
     assert [f["rule_id"] for f in after["findings"]] == ["CB109"]  # type: ignore[index]

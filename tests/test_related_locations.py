@@ -69,14 +69,19 @@ def test_pgbouncer_findings_sit_on_the_setting_that_decides_them() -> None:
 
 
 def test_a_role_limit_finding_points_at_the_clients_that_log_in_as_the_role() -> None:
-    scenario = "fixtures/capacity/pooler-role-limit"
+    scenario = "fixtures/capacity/two-roots"
     report = run_cli("capacity", scenario, "--format", "json").json()
     assert isinstance(report, dict)
     [cb107] = [f for f in report["findings"] if f["rule_id"] == "CB107"]
-    assert {(r["file"].rsplit("/", 1)[-1], r["message"].split(":")[0]) for r in cb107["related"]} \
-        == {("main.tf", "aws_ecs_service.api up to 4 tasks (aws_ecs_service.api desired_count)"),
-            ("main.tf", "aws_ecs_service.api pool 10 (PG_POOL_SIZE=10)"),
-            ("pgbouncer.ini", "PgBouncer [databases] app pool_size=20")}
+    text = (FIXTURES / "capacity" / "two-roots" / "staging" / "main.tf").read_text()
+    lines = text.splitlines()
+    assert {(r["line"], r["message"].split(":")[0]) for r in cb107["related"]} == {
+        (next(n for n, line in enumerate(lines, 1) if "max_capacity" in line),
+         "aws_ecs_service.api (fixtures/capacity/two-roots/staging) up to 8 tasks "
+         "(aws_appautoscaling_target.api max_capacity)"),
+        (next(n for n, line in enumerate(lines, 1) if '"PG_POOL_SIZE"' in line),
+         "aws_ecs_service.api (fixtures/capacity/two-roots/staging) pool 10 (PG_POOL_SIZE=10)")}
+    assert all(r["file"].endswith("two-roots/staging/main.tf") for r in cb107["related"])
 
 
 def test_session_mode_finding_sits_on_pool_mode_and_points_at_the_autoscaled_client() -> None:

@@ -233,7 +233,7 @@ def _text_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     from connbudget.reporters.text import wants_colour
 
     return replace(settings, show_info="info" in args.show, verbose=args.verbose,
-                   colour=args.output is None and wants_colour(sys.stdout))
+                   colour=_outputs(args.output)[0] is None and wants_colour(sys.stdout))
 
 
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:

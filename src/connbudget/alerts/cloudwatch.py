@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 
 from connbudget.alerts import dimension, is_rds, reference, split_address
 from connbudget.capacity.budget import Budget
@@ -15,6 +16,7 @@ from connbudget.capacity.budget import Budget
 DEFAULT_SHARE = 0.7
 PERIOD = 60  # seconds: RDS publishes DatabaseConnections every minute
 EVALUATION_PERIODS = 2
+COMMENT_WIDTH = 96  # the block's comments wrap here: it is printed in fixes and reports too
 
 
 def threshold_for(max_connections: int, share: float) -> int:
@@ -48,16 +50,18 @@ def alarm_block(budget: Budget, share: float) -> str:
     ref = reference(database)
     prefix, _ = split_address(database.where.address)
     where = f" ({database.where.file}:{database.where.line})" if database.where.file else ""
-    lines = [f"# {database.where.address}{where}: max_connections {max_connections} from "
-             f"{budget.max_connections.origin}"]
+    lines = textwrap.wrap(f"{database.where.address}{where}: max_connections {max_connections} "
+                          f"from {budget.max_connections.origin}", COMMENT_WIDTH,
+                          initial_indent="# ", subsequent_indent="#   ",
+                          break_long_words=False, break_on_hyphens=False)
     if prefix:
         lines.append(f"# place this block in {prefix.rstrip('.')}, beside the database")
     lines.append(f'resource "aws_cloudwatch_metric_alarm" "{_label(database.where.address)}" {{')
     lines += _aligned([
         ("alarm_name", f'"${{{ref}}}-database-connections"'),
         ("alarm_description", _quote(
-            f"DatabaseConnections at {share:.0%} of max_connections {max_connections} "
-            f"({budget.max_connections.origin.text}): connbudget alerts")),
+            f"DatabaseConnections at {share:.0%} of max_connections {max_connections}: "
+            "connbudget alerts")),
         ("namespace", '"AWS/RDS"'),
         ("metric_name", '"DatabaseConnections"'),
         ("statistic", '"Maximum"'),

@@ -107,3 +107,19 @@ def wrap(line: str, width: int, hang: int | None = None, keep: int = 0) -> list[
     lines = textwrap.wrap(glued, width, subsequent_indent=indent, break_on_hyphens=False,
                           break_long_words=keep == 0) or [glued]
     return [part.replace("\0", " ") for part in lines]
+
+
+# A fix is prose ("put PgBouncer in front (...)", "or set DB_POOL = 5 in ...", "(80 % of ...)")
+# with code in the file's own syntax between: an indented line, a setting, a [section], a
+# comment, a statement. Code is shown as written, never wrapped: a wrapped line of HCL or ini
+# is no longer what the file needs.
+_PROSE = re.compile(r"\(|(?:or )?[a-z][a-z']* [A-Za-z(]")
+
+
+def fix_lines(fix: str) -> list[tuple[str, bool]]:
+    """The fix's lines, each with whether it is code (a fix of one line is prose)."""
+    lines = fix.split("\n")
+    if len(lines) == 1:
+        return [(fix, False)]
+    return [(line, bool(line) and (line[0].isspace() or not _PROSE.match(line)))
+            for line in lines]

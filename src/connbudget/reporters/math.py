@@ -8,7 +8,7 @@ from typing import Any
 
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
-from connbudget.reporters._common import relative_path, wrap
+from connbudget.reporters._common import fix_lines, relative_path, wrap
 
 _NUMBER = 6  # "=  380"
 # what a verdict that fits the slots does not say by itself
@@ -206,9 +206,10 @@ def render_budget(budget: dict[str, Any], width: int = 100) -> str:
         lines.extend(_behind(b) for b in client.get("behind", []))
     lines.extend(_verdict(budget, len(drawn[-1][-1]) + 2, width))
     lines.extend(_deploy_line(budget))
-    fixes = [fix for fix in budget["verdict"]["fix"] if fix.strip()]
-    for index, fix in enumerate(fixes):
-        lines.append(f"  {'fix: ' if index == 0 else '     '}{fix}")
-    lines.extend(_sources(budget, home))
     wrapped = [part for line in lines for part in wrap(line, width)]
+    fixes = fix_lines("\n".join(fix for fix in budget["verdict"]["fix"] if fix.strip()))
+    for index, (fix, code) in enumerate(line for line in fixes if line[0].strip()):
+        text = f"  {'fix: ' if index == 0 else '     '}{fix}"
+        wrapped.extend([text] if code else wrap(text, width, 11))
+    wrapped.extend(part for line in _sources(budget, home) for part in wrap(line, width))
     return "\n".join(wrapped) + "\n"

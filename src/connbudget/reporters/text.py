@@ -20,6 +20,7 @@ from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
 from connbudget.reporters._common import (
+    fix_lines,
     not_a_command,
     plural,
     printable,
@@ -137,10 +138,11 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
     if group.others:
         places = ", ".join(_place(f, finding) for f in group.others)
         lines.extend(wrap(f"{'':>10}also at: {printable(places)}", style.width, 19))
-    for number, fix_line in enumerate(_local(finding.fix, finding.file).split("\n")):
+    for number, (fix_line, code) in enumerate(fix_lines(_local(finding.fix, finding.file))):
         if fix_line or number == 0:
             label = "fix: " if number == 0 else "     "
-            lines.extend(wrap(f"{'':>10}{label}{printable(fix_line)}", style.width, 19))
+            text = f"{'':>10}{label}{printable(fix_line)}"
+            lines.extend([text] if code else wrap(text, style.width, 19))
     lines.extend(wrap(f"{'':>10}docs: {rule.help_uri}", style.width, 10))
     return lines
 

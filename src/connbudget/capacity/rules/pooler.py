@@ -124,13 +124,16 @@ def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFi
         if need.value <= limit:
             continue
         out.over_roles.add((root, user))
-        out.findings.append(make_finding(
+        finding = make_finding(
             "CB104", pooler.where,
             f"{pooler.where.label} can open {need.value} server connections as role "
             f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
             f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
             f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
-            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role)))
+            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role))
+        # the slots fit, but the database refuses these logins: its verdict says so
+        out.findings.append(finding)
+        out.judging.append(finding)
 
 
 def _role_fix(pooler: Pooler, user: str, limit: int, need: int, usable: int | None,
