@@ -168,6 +168,27 @@ def test_a_role_inside_a_module_is_fixed_in_the_module_call() -> None:
     [cb001] = [f for f in report["findings"]
                if f["rule_id"] == "CB001" and f["resource"] == "module.worker.postgresql_role.this"]
     # the module's own file is shared by every call: the call's input is what to change
+    main = FIXTURES / "terraform" / "roles" / "modules" / "main.tf"
+    call = 1 + main.read_text().splitlines().index('module "worker" {')
     assert cb001["fix"].endswith(
         "module.worker.postgresql_role.this is inside module.worker, which sets connection_limit "
-        'from var.connection_limit: set connection_limit in the module "worker" call')
+        f'from var.connection_limit: set connection_limit in the module "worker" call ({main}:{call})')
+    # the call is where a pull request changes it: the finding points there too
+    assert cb001["related"] == [{"file": str(main), "line": call, "message":
+                                 "module.worker call: sets connection_limit of "
+                                 "module.worker.postgresql_role.this"}]
+
+
+def test_a_role_fix_inside_a_module_names_the_line_of_the_input_the_call_sets(
+        tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "terraform" / "roles" / "modules", tmp_path / "tree")
+    main = tmp_path / "tree" / "main.tf"
+    # module.api sets connection_limit = 30; make it unlimited at the call, on that input's line
+    text = main.read_text().replace("connection_limit = 30", "connection_limit = -1")
+    main.write_text(text)
+    line = 1 + text.splitlines().index("  connection_limit = -1")
+    report = run_main("scan", str(tmp_path / "tree"), "--format", "json").json()
+    [cb001] = [f for f in report["findings"]
+               if f["rule_id"] == "CB001" and f["resource"] == "module.api.postgresql_role.this"]
+    assert cb001["fix"].endswith(f'set connection_limit in the module "api" call ({main}:{line})')
+    assert [r["line"] for r in cb001["related"]] == [line]

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connbudget.catalogue import RULES
-from connbudget.report import Edit, Finding
+from connbudget.report import Edit, Finding, Related
 from connbudget.resources import policies_dir
 
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.MULTILINE)
@@ -95,6 +95,7 @@ def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
         column=source.get("column"),
         end_line=source.get("end_line"),
         edits=_edits(result),
+        related=_related(document, result),
     )
 
 
@@ -109,8 +110,37 @@ def _in_module(fix: str, result: dict[str, Any], document: dict[str, Any]) -> st
     if variable is None:
         return (f"{fix}; {result['resource']} is inside {module['address']}, which sets "
                 f"{attribute} itself: change it in the module's source")
+    where = _call_site(module, variable)
     return (f"{fix}; {result['resource']} is inside {module['address']}, which sets {attribute}"
-            f" from var.{variable}: set {variable} in the module \"{call}\" call")
+            f" from var.{variable}: set {variable} in the module \"{call}\" call{where}")
+
+
+def _call_line(module: dict[str, Any], variable: str | None) -> tuple[str, int] | None:
+    """The module call's file and the line of its input `variable` (else of the call)."""
+    file, line = module.get("file"), module.get("line")
+    if not isinstance(file, str) or not isinstance(line, int):
+        return None
+    inputs = module.get("input_lines")
+    found = inputs.get(variable) if isinstance(inputs, dict) and variable else None
+    return file, found if isinstance(found, int) else line
+
+
+def _call_site(module: dict[str, Any], variable: str | None) -> str:
+    where = _call_line(module, variable)
+    return f" ({where[0]}:{where[1]})" if where else ""
+
+
+def _related(document: dict[str, Any], result: dict[str, Any]) -> tuple[Related, ...]:
+    """The module call that feeds a role inside a module: the line a pull request changes."""
+    module = document.get("module")
+    attribute = result.get("attribute")
+    if not isinstance(module, dict) or not attribute:
+        return ()
+    where = _call_line(module, module.get("variables", {}).get(attribute))
+    if where is None:
+        return ()
+    return (Related(*where, f"{module['address']} call: sets {attribute} of "
+                            f"{result['resource']}"),)
 
 
 def _edits(result: dict[str, Any]) -> tuple[Edit, ...]:

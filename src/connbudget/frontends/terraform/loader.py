@@ -10,7 +10,13 @@ from typing import Any
 from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.evaluate import evaluate_raw
-from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.model import (
+    CallSite,
+    ModuleCall,
+    Resource,
+    TerraformModel,
+    Unknown,
+)
 from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
@@ -179,8 +185,10 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
 
 class ModuleContext(Context):
     def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
-                 inputs: dict[str, Any], stack: tuple[str, ...]) -> None:
+                 inputs: dict[str, Any], stack: tuple[str, ...],
+                 call: CallSite | None = None) -> None:
         self.loader = loader
+        self.call = call
         self.directory = directory
         self.root_directory = root_directory
         self.address = address
@@ -315,7 +323,8 @@ class ModuleContext(Context):
             inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
             child = ModuleContext(self.loader, target, self.root_directory,
                                   f"{self.prefix}module.{name}{suffix}", inputs,
-                                  (*self.stack, real))
+                                  (*self.stack, real),
+                                  CallSite(block.file, block.line, dict(block.body["lines"])))
             loaded.append((suffix, child))
         for _, child in loaded:
             child.load()
@@ -347,7 +356,7 @@ class ModuleContext(Context):
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
                 block.line, block.end_line, self.address, block.body,
-                root=self.root_directory))
+                root=self.root_directory, call=self.call))
 
     def _data(self, block: _Block) -> None:
         """A root module's data source, as written (count and for_each are not expanded)."""

@@ -36,6 +36,16 @@ def _source_lines(body: dict[str, Any]) -> list[tuple[int, str]]:
     return sorted(found)
 
 
+@dataclass(frozen=True)
+class CallSite:
+    """Where a local module is called: what a resource inside it needs is set at this call, in
+    the input of that name (`input_lines`: input name -> line of the call)."""
+
+    file: str
+    line: int
+    input_lines: dict[str, int] = field(default_factory=dict, compare=False)
+
+
 @dataclass
 class Resource:
     type: str
@@ -50,6 +60,8 @@ class Resource:
     body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     # the root module's directory, as given: each root is its own configuration
     root: str = field(default="", compare=False)
+    # inside a local module: the call that feeds its variables
+    call: CallSite | None = field(default=None, compare=False)
 
 
 @dataclass

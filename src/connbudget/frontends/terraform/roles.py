@@ -137,7 +137,13 @@ def _module_inputs(resource: Resource) -> dict[str, Any]:
     texts = resource.body.get("attrs", {}) if isinstance(resource.body, dict) else {}
     variables = {name: text[4:] for name, text in texts.items()
                  if isinstance(text, str) and re.fullmatch(r"var\.\w+", text.strip())}
-    return {"module": {"address": resource.module_path, "variables": variables}}
+    module: dict[str, Any] = {"address": resource.module_path, "variables": variables}
+    if resource.call is not None:
+        module["file"] = resource.call.file
+        module["line"] = resource.call.line
+        module["input_lines"] = {name: line for name, line in resource.call.input_lines.items()
+                                 if name in variables.values()}
+    return {"module": module}
 
 
 def role_documents(model: TerraformModel) -> list[dict[str, Any]]:
