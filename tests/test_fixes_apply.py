@@ -172,7 +172,8 @@ def test_a_role_inside_a_module_is_fixed_in_the_module_call() -> None:
     call = 1 + main.read_text().splitlines().index('module "worker" {')
     assert cb001["fix"].endswith(
         "module.worker.postgresql_role.this is inside module.worker, which sets connection_limit "
-        f'from var.connection_limit: set connection_limit in the module "worker" call ({main}:{call})')
+        'from var.connection_limit: set connection_limit in the module "worker" call '
+        f"({main}:{call})")
     # the call is where a pull request changes it: the finding points there too
     assert cb001["related"] == [{"file": str(main), "line": call, "message":
                                  "module.worker call: sets connection_limit of "
