@@ -137,3 +137,25 @@ def test_an_oversized_manifest_is_refused_once_and_not_read_again(tmp_path: Path
     assert result.json()["errors"] == [
         {"file": str(tmp_path / "big.yaml"), "line": 0, "message": "larger than 10 MiB"}]
     assert elapsed < 8, f"{elapsed:.1f} s: the refused file was parsed anyway"
+
+
+def test_an_unknown_count_is_said_in_the_platform_s_words() -> None:
+    from connbudget.capacity.model import Client, Location, Origin, Value, unknown
+    from connbudget.capacity.rules.unknowns import _client_unknowns
+
+    def client(kind: str) -> Client:
+        return Client(kind, Location("Deployment/shop/web", "k8s/web.yaml", 3),
+                      unknown("replicas: {{ .Values.replicas }} is not a number"),
+                      unknown("follows replicas"),
+                      Value(None, Origin("WEB_CONCURRENCY=$(WORKERS)"), assumed=True),
+                      Value(5, Origin("DB_POOL=5")), "DB_POOL", "replicas", autoscaled=False)
+
+    pod = [f.message for f in _client_unknowns(client("kubernetes"))]
+    assert [m.split(" cannot")[0] for m in pod] == [
+        "Deployment/shop/web processes per pod", "Deployment/shop/web pod count"]
+    task = [f.message for f in _client_unknowns(client("ecs"))]
+    assert [m.split(" cannot")[0] for m in task] == [
+        "Deployment/shop/web processes per task", "Deployment/shop/web task count"]
+    # the processes are set by the server's worker count, not by the replica count
+    fixes = [f.fix for f in _client_unknowns(client("kubernetes"))]
+    assert "WEB_CONCURRENCY" in fixes[0] and fixes[1].startswith("set replicas explicitly")

@@ -159,8 +159,8 @@ def _product(*values: Value) -> int | None:
 
 
 def client_connections(client: Client) -> tuple[Value, Value]:
-    """Steady and deploy worst cases of one client: tasks x processes x pool."""
-    origin = Origin(f"{client.where.address}: tasks x processes x pool")
+    """Steady and deploy worst cases of one client: tasks (or pods) x processes x pool."""
+    origin = Origin(f"{client.where.address}: {client.unit} x processes x pool")
     steady = _product(client.max_tasks, client.processes, client.pool)
     deploy = _product(client.deploy_tasks, client.processes, client.pool)
     unlimited = client.pool.unlimited

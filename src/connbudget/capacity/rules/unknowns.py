@@ -6,6 +6,7 @@ from __future__ import annotations
 from connbudget.capacity.budget import Budget
 from connbudget.capacity.fixes import toml_pin
 from connbudget.capacity.model import Client, Model
+from connbudget.capacity.pools import PROCESS_VARS
 from connbudget.capacity.rules.common import anchor, make_finding
 from connbudget.report import Finding
 
@@ -28,6 +29,10 @@ def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
     return findings
 
 
+# what sets the processes of a task or pod: the variables capacity.pools reads
+_PROCESS_SETTING = f"the process count ({', '.join(PROCESS_VARS[:-1])} or {PROCESS_VARS[-1]})"
+
+
 def _client_unknowns(client: Client) -> list[Finding]:
     findings: list[Finding] = []
     if client.pool.unlimited:
@@ -38,8 +43,9 @@ def _client_unknowns(client: Client) -> list[Finding]:
             f"bound the pool: SetMaxOpenConns(n) with n <= what the budget allows "
             f"({client.pool_setting})"))
         return findings
-    for name, value in (("pool size", client.pool), ("processes per task", client.processes),
-                        ("task count", client.max_tasks)):
+    one = client.unit[:-1]  # "task" (ECS) or "pod" (Kubernetes)
+    for name, value in (("pool size", client.pool), (f"processes per {one}", client.processes),
+                        (f"{one} count", client.max_tasks)):
         if not value.assumed:
             continue
         if value.value is not None:
@@ -48,7 +54,8 @@ def _client_unknowns(client: Client) -> list[Finding]:
         else:
             message = (f"{client.where.label} {name} cannot be determined "
                        f"({value.origin.text}); the budget of its database is unknown")
-        setting = client.pool_setting if name == "pool size" else client.scale_setting
+        setting = (client.pool_setting if value is client.pool
+                   else _PROCESS_SETTING if value is client.processes else client.scale_setting)
         findings.append(make_finding("CB103", client.where, message,
                                  f"set {setting} explicitly (a literal, or a variable with a "
                                  "default)"))
