@@ -28,19 +28,12 @@ NO_EDIT = {
 }
 # One finding of one fixture with no edit, and why.
 NO_EDIT_HERE = {
-    ("capacity/k8s-hpa", "CB108"): "the default maxSurge is not written in the Deployment; "
-                                   "the fix names strategy.rollingUpdate.maxSurge",
-    ("capacity/k8s-keda-surge", "CB108"): "the surge comes from the Deployment's default "
-                                          "strategy, which is not written in the file",
     ("capacity/rds-proxy-default", "CB102"): "max_connections_percent is the AWS default, not "
                                              "written; the fix names the setting to add",
     ("capacity/two-roots", "CB107"): "the role needs more than the usable slots: the fix is to "
                                      "shrink its clients first (the CB101 edit), then the limit",
     ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
                                                   "threshold can be computed (CB103 asks for it)",
-    **{("capacity/zalando-operator", rule): "maxDBConnections is the operator's default, not "
-                                            "written in the manifest; the fix names the field"
-       for rule in ("CB102", "CB108")},
     **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
                         "knows which role to alter"
        for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")

@@ -61,10 +61,64 @@ def _resolve(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
     return found
 
 
+def _document(lines: list[str], line: int) -> tuple[int, int]:
+    """The first and past-the-last line numbers of the YAML document holding `line`."""
+    start = next((n + 1 for n in range(line - 1, 0, -1) if lines[n - 1].startswith("---")), 1)
+    end = next((n for n in range(line + 1, len(lines) + 1) if lines[n - 1].startswith("---")),
+               len(lines) + 1)
+    return start, end
+
+
+def _indent(text: str) -> int:
+    return len(text) - len(text.lstrip())
+
+
+def _child(lines: list[str], lo: int, hi: int, parent: int, key: str) -> tuple[int | None, int]:
+    """The line of `key` among the children of a mapping (indented past `parent`) in lines
+    lo..hi, and the children's indentation (-1 when it has none)."""
+    indent = -1
+    for number in range(lo, hi):
+        text = lines[number - 1]
+        if not text.strip() or text.lstrip().startswith("#"):
+            continue
+        if _indent(text) <= parent:
+            break
+        indent = _indent(text) if indent < 0 else indent
+        if _indent(text) == indent and re.match(rf"{re.escape(key)}\s*:(\s|$)", text.strip()):
+            return number, indent
+    return None, indent
+
+
+def _yaml_set(edit: Pending, lines: list[str]) -> Edit | None:
+    """YAML `path` set to `new` in the document holding `line`: its value replaced when it
+    is written, else the missing keys added under the deepest key that is."""
+    lo, hi = _document(lines, edit.line)
+    parent, parent_line = -1, 0
+    for depth, key in enumerate(edit.path):
+        found, indent = _child(lines, lo, hi, parent, key)
+        if found is None:
+            if not parent_line or lines[parent_line - 1].split(":", 1)[1].strip():
+                return None  # a flow value ({} or a scalar) or the top level: not placed
+            base = indent if indent >= 0 else parent + 2
+            rest = edit.path[depth:]
+            added = [f"{' ' * (base + 2 * n)}{name}:" for n, name in enumerate(rest[:-1])]
+            added.append(f"{' ' * (base + 2 * (len(rest) - 1))}{rest[-1]}: {edit.new}")
+            old = lines[parent_line - 1]
+            return Edit(edit.file, parent_line, old, "\n".join([old, *added]))
+        parent, parent_line, lo = indent, found, found + 1
+    old = lines[parent_line - 1]
+    written = re.match(r"(\s*[^:#]+:\s*)([^#]*?)(\s+#.*)?$", old)
+    if written is None or not written.group(2):
+        return None  # a mapping, not a value
+    return Edit(edit.file, parent_line, old, written.group(1) + edit.new + (written.group(3) or ""))
+
+
 def _located(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
     lines = _lines(edit.file, cache)
     if lines is None or not 0 < edit.line <= len(lines):
         return None
+    if edit.path:
+        return _yaml_set(edit, lines)
     text = lines[edit.line - 1]
     if not edit.old:
         if text.lstrip().startswith("- "):

@@ -42,6 +42,9 @@ class Pending(Edit):
 
     near: str = ""
     choice: int = 0
+    # YAML: the keys from the document's top level to the setting (`line` is in the document);
+    # the keys not yet written are added under the deepest one that is
+    path: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,10 +199,9 @@ def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
     replicas as run at once during its own rolling deploy."""
     if pooler.where.address.startswith("postgresql/"):
         # the Zalando operator shares maxDBConnections out over the pooler's instances itself
-        server = pooler.server_connections
         return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
                    f"(maxDBConnections = {total.value}: {total.why})",
-                   _token_edit(server, total.value) if server is not None else ())
+                   _zalando_edit(pooler, total.value))
     replicas = per_replica(pooler)
     deploy = pooler.deploy_replicas
     running = max(replicas, deploy.value or 0) if deploy is not None and deploy.known \
@@ -347,7 +349,7 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
         return Fix(f"{_operator_setting(pooler, 'max_db_connections', each * replicas)}\n"
                    f"(maxDBConnections = {each * replicas}: {each} per instance x {pods} pods "
                    f"during the operator's rolling update = {each * pods} within the {room} "
-                   "usable slots the other paths leave)")
+                   "usable slots the other paths leave)", _zalando_edit(pooler, each * replicas))
     why = f"{replicas + extra} replicas x {per} = {(replicas + extra) * per} within {room} usable"
     if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
         return Fix(f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
@@ -368,6 +370,23 @@ def _percent_edit(client: Client, percent: int) -> tuple[Edit, ...]:
             if where.file.endswith(".tf") and where.line else ()
     current = client.deploy_tasks.value * 100 // top
     return (Pending(origin.file, origin.line, str(current), str(percent)),)
+
+
+def _surge_edits(client: Client, surge: int) -> tuple[Edit, ...]:
+    """A Deployment's maxSurge, written or added to its strategy."""
+    where = client.where
+    if not where.file.endswith((".yaml", ".yml")) or not where.line:
+        return ()
+    return (Pending(where.file, where.line, "", str(surge),
+                    path=("spec", "strategy", "rollingUpdate", "maxSurge")),)
+
+
+def _zalando_edit(pooler: Pooler, value: int) -> tuple[Edit, ...]:
+    where = pooler.where
+    if not where.file.endswith((".yaml", ".yml")) or not where.line:
+        return ()
+    return (Pending(where.file, where.line, "", str(value),
+                    path=("spec", "connectionPooler", "maxDBConnections")),)
 
 
 def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
@@ -394,5 +413,8 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         else:
             surge = max(0, tasks - client.max_tasks.value)
             fixes.append(Fix(f"set strategy.rollingUpdate.maxSurge: {surge} on "
-                             f"{client.where.address}: {why}"))
+                             f"{client.where.address}"
+                             + (" (keep maxUnavailable above 0: Kubernetes refuses both 0)"
+                                if surge == 0 else "") + f": {why}",
+                             _surge_edits(client, surge)))
     return join(fixes)
