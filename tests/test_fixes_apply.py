@@ -28,8 +28,6 @@ NO_EDIT = {
 }
 # One finding of one fixture with no edit, and why.
 NO_EDIT_HERE = {
-    ("capacity/rds-proxy-default", "CB102"): "max_connections_percent is the AWS default, not "
-                                             "written; the fix names the setting to add",
     ("capacity/two-roots", "CB107"): "the role needs more than the usable slots: the fix is to "
                                      "shrink its clients first (the CB101 edit), then the limit",
     ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
@@ -186,3 +184,21 @@ def test_a_role_fix_inside_a_module_names_the_line_of_the_input_the_call_sets(
                if f["rule_id"] == "CB001" and f["resource"] == "module.api.postgresql_role.this"]
     assert cb001["fix"].endswith(f'set connection_limit in the module "api" call ({main}:{line})')
     assert [r["line"] for r in cb001["related"]] == [line]
+
+
+def test_a_proxy_at_the_default_percentage_gets_it_inside_its_pool_block(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "capacity" / "rds-proxy-default", tree)
+    main = tree / "main.tf"
+    # the target group has a connection_pool_config block, without max_connections_percent
+    main.write_text(main.read_text().replace(
+        "  db_proxy_name = aws_db_proxy.main.name\n}",
+        "  db_proxy_name = aws_db_proxy.main.name\n\n  connection_pool_config {\n"
+        "    max_idle_connections_percent = 50\n  }\n}", 1))
+    [cb102] = [f for f in _scan(tree)["findings"] if f["rule_id"] == "CB102"]
+    [edit] = cb102["edits"]
+    assert (edit["old"], edit["new"]) == ("  connection_pool_config {",
+                                          "  connection_pool_config {\n"
+                                          "    max_connections_percent = 78")
+    apply_edits(cb102["edits"])
+    assert not [f for f in _scan(tree)["findings"] if f["rule_id"] == "CB102"]

@@ -325,12 +325,28 @@ def budget_fixes(budget: Budget, worst: int, target: Sized) -> Fix:
         fixes.append(pgbouncer_cap(largest.pooler, room, 0))
     elif largest.pooler is not None and budget.max_connections.value:
         percent = max(room.value * 100 // budget.max_connections.value, 1)
-        proxy = largest.pooler.max_connections_percent
-        fixes.append(Fix(f"set max_connections_percent = {percent} on {largest.name}: "
-                         f"{percent} % of max_connections {budget.max_connections.value} is "
-                         f"within {room.value}, {room.why}",
-                         _token_edit(proxy, percent) if proxy is not None else ()))
+        fixes.append(_proxy_percent(largest.pooler, largest.name, percent,
+                                    f"{percent} % of max_connections "
+                                    f"{budget.max_connections.value} is within {room.value}, "
+                                    f"{room.why}"))
     return join(fixes)
+
+
+def _proxy_percent(pooler: Pooler, name: str, percent: int, why: str) -> Fix:
+    """RDS Proxy's max_connections_percent: the value where it is written, else added to the
+    default target group (in its connection_pool_config block, or as that block)."""
+    proxy = pooler.max_connections_percent
+    edits = _token_edit(proxy, percent) if proxy is not None else ()
+    block = pooler.percent_block
+    if not edits and block is not None and block.file and _hcl(block.file):
+        setting = f"max_connections_percent = {percent}"
+        added = setting if pooler.percent_block_open \
+            else f"connection_pool_config {{\n  {setting}\n}}"
+        edits = (Pending(block.file, block.line, "", added),)
+        return Fix(f"set {setting} in {block.text}"
+                   + ("" if pooler.percent_block_open else "'s connection_pool_config")
+                   + f" ({name}): {why}", edits)
+    return Fix(f"set max_connections_percent = {percent} on {name}: {why}", edits)
 
 
 def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:

@@ -268,8 +268,11 @@ def _proxies(model: TerraformModel) -> list[Pooler]:
             f"default: max_connections_percent {PROXY_PERCENT_DEFAULT} (RDS Proxy "
             "connection_pool_config default, AWS RDS Proxy documentation)"))
         target_refs: set[str] = set()
+        block: Origin | None = None
+        block_open = False
         for group in model.by_type("aws_db_proxy_default_target_group"):
             if _refers_to(group.attrs.get("db_proxy_name"), proxy):
+                block, block_open = _percent_block(group)
                 for config in _blocks(group.attrs, "connection_pool_config"):
                     if "max_connections_percent" in config:
                         percent = _number(group, config, "max_connections_percent", None)
@@ -281,8 +284,20 @@ def _proxies(model: TerraformModel) -> list[Pooler]:
         aliases = {proxy.address} | {e.address for e in model.by_type("aws_db_proxy_endpoint")
                                      if _refers_to(e.attrs.get("db_proxy_name"), proxy)}
         found.append(Pooler("rds-proxy", _where(proxy), aliases=aliases, target_refs=target_refs,
-                            max_connections_percent=percent))
+                            max_connections_percent=percent, percent_block=block,
+                            percent_block_open=block_open))
     return found
+
+
+def _percent_block(group: Resource) -> tuple[Origin, bool]:
+    """Where a target group's max_connections_percent goes: inside its connection_pool_config
+    block when it has one (True), else as a new block in the target group (False)."""
+    inner = group.body.get("blocks", []) if isinstance(group.body, dict) else []
+    config = next((b for b in inner if isinstance(b, dict)
+                   and b.get("type") == "connection_pool_config"), None)
+    if config is not None and isinstance(config.get("line"), int):
+        return Origin(f"{group.address} connection_pool_config", group.file, config["line"]), True
+    return Origin(group.address, group.file, group.line), False
 
 
 def _roles(model: TerraformModel) -> list[Role]:

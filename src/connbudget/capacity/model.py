@@ -114,6 +114,10 @@ class Pooler:
     server_connections_deploy: Value | None = None
     deploy_replicas: Value | None = None
     max_connections_percent: Value | None = None
+    # RDS Proxy at the default percentage: where the setting would be written (the default
+    # target group's connection_pool_config block when it has one, else the target group)
+    percent_block: Origin | None = None
+    percent_block_open: bool = False  # the block is connection_pool_config itself
     pool_mode: str | None = None
     pool_mode_origin: Origin | None = None
     max_client_conn: Value | None = None
