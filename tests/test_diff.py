@@ -12,6 +12,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
+from connbudget.budgets import BudgetView
+from connbudget.confine import scan_roots
+from connbudget.discover import discover
+from connbudget.engine import check_capacity
+from connbudget.settings import Settings
+
 RESIZE_LINE = ("aws_db_instance.main max_connections 360 -> 90 (db.t3.medium -> db.t3.micro), "
                "usable 355 -> 85, worst case 100: now CB101")
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
@@ -128,6 +134,26 @@ def test_paths_from_a_subdirectory_and_absolute_paths(repo: Path) -> None:
     code, out, _ = diff(repo, "--base", "HEAD~1", str(repo / "infra"))
     assert code == 1 and RESIZE_LINE in out
     assert "connbudget-base-" not in out
+
+
+def test_a_base_run_of_absolute_paths_names_the_working_tree_in_its_budgets(repo: Path) -> None:
+    _, out, _ = diff(repo, "--base", "HEAD~1", "--format", "json", str(repo / "infra"))
+    [database] = json.loads(out)["databases"]
+    before, after = database["before"], database["after"]
+    assert before["file"] == after["file"] == str((repo / "infra" / "main.tf").resolve())
+    assert [c["file"] for c in before["clients"]] == [c["file"] for c in after["clients"]]
+    assert before["max_connections"] == 360 and after["max_connections"] == 90
+    assert "connbudget-base-" not in out
+
+
+@pytest.mark.parametrize("fixture", ["k8s-hpa", "rds-proxy", "pgbouncer-user-cap", "two-roots",
+                                     "cnpg-operator"])
+def test_a_budget_read_back_from_its_json_is_the_same_budget(fixture: str) -> None:
+    paths = [str(FIXTURES / "capacity" / fixture)]
+    with scan_roots(paths):
+        report = check_capacity(discover(paths, []), Settings(cache=False))
+    assert report.budgets
+    assert [BudgetView.from_json(b.as_json()) for b in report.budgets] == report.budgets
 
 
 def test_an_unknown_ref_is_a_usage_error(repo: Path) -> None:

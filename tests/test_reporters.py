@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
 from conftest import FIXTURES, ROOT, SHARED, Run, run_cli
 
+from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
@@ -31,7 +33,7 @@ def load_report(path: Path = REPORT) -> Report:
         findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
                           f["fix"], f.get("column"), f.get("end_line"))
                   for f in data["findings"]],
-        budgets=data["budgets"],
+        budgets=[BudgetView.from_json(b) for b in data["budgets"]],
         errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
     )
 
@@ -260,7 +262,8 @@ def test_markdown_bar_of_a_database_near_full_differs_from_one_far_over() -> Non
 
 def test_markdown_gives_two_databases_of_the_same_name_a_root_column() -> None:
     budget = load_report().budgets[0]
-    report = Report(budgets=[{**budget, "root": "infra/prod"}, {**budget, "root": "infra/staging"}])
+    report = Report(budgets=[replace(budget, root="infra/prod"),
+                             replace(budget, root="infra/staging")])
     text = out("markdown", report)
     assert "| database | root | max_connections | usable | worst case | budget |" in text
     assert "| `aws_db_instance.main` | `infra/prod` | 170 |" in text

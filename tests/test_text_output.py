@@ -9,11 +9,13 @@ import pty
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import CORPUS, FIXTURES, ROOT, run_cli
 
+from connbudget.budgets import BudgetView, Verdict
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
 from connbudget.reporters import render
@@ -32,7 +34,7 @@ def load_report(path: Path = REPORT) -> Report:
         findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
                           f["fix"], f.get("column"), f.get("end_line"))
                   for f in data["findings"]],
-        budgets=data["budgets"],
+        budgets=[BudgetView.from_json(b) for b in data["budgets"]],
         errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
     )
 
@@ -191,8 +193,7 @@ def test_the_math_is_drawn_only_for_databases_with_a_finding_unless_verbose() ->
 
 
 def test_a_database_whose_worst_case_is_unknown_is_never_ok() -> None:
-    budget = load_report().budgets[1]
-    budget.update(worst_case=None, verdict={"rule_id": None, "severity": None, "fix": []})
+    budget = replace(load_report().budgets[1], worst_case=None, verdict=Verdict())
     verdict = next(line for line in render_budget(budget).splitlines()
                    if line.startswith("  worst case"))
     assert verdict.split()[-1] == "unknown" and " ok" not in verdict

@@ -18,14 +18,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from connbudget.budgets import BudgetView
 from connbudget.errors import UsageError
 from connbudget.report import Finding, Report
 from connbudget.reporters._common import fingerprints
 
 GIT_TIMEOUT = 120  # seconds for one git command
-# what a budget line shows; a database whose values all agree is unchanged
-COMPARED = ("max_connections", "instance_class", "reserved", "usable", "worst_case",
-            "worst_case_deploy")
 
 
 def _git(top: Path, *args: str) -> bytes:
@@ -100,6 +98,31 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One database in the base and in the working tree (None where it is missing)."""
+
+    database: str
+    root: str
+    before: BudgetView | None
+    after: BudgetView | None
+
+    @property
+    def changed(self) -> bool:
+        before, after = self.before, self.after
+        if before is None or after is None:
+            return True
+        return _compared(before) != _compared(after)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"database": self.database}
+        if self.root:
+            data["root"] = self.root
+        data.update(before=self.before.as_json() if self.before else None,
+                    after=self.after.as_json() if self.after else None, changed=self.changed)
+        return data
+
+
 @dataclass
 class Comparison:
     base: str
@@ -107,13 +130,13 @@ class Comparison:
     after: Report
     new: list[Finding]
     fixed: list[Finding]
-    databases: list[dict[str, Any]]  # {"database", "root"?, "before", "after", "changed"}
+    databases: list[Change]
 
     def as_json(self) -> dict[str, Any]:
         return {
             "version": 1,
             "base": self.base,
-            "databases": self.databases,
+            "databases": [change.as_json() for change in self.databases],
             "new": [f.as_json() for f in self.new],
             "fixed": [f.as_json() for f in self.fixed],
             "errors": [e.as_json() for e in self.after.errors],
@@ -128,28 +151,22 @@ def _only(findings: list[Finding], other: list[Finding]) -> list[Finding]:
             if key not in theirs]
 
 
-def _key(budget: dict[str, Any]) -> tuple[str, str]:
-    return (budget.get("root", ""), budget["database"])
+def _compared(budget: BudgetView) -> tuple[object, ...]:
+    """What a budget line shows, and the verdict: a database whose values all agree is
+    unchanged."""
+    return (budget.max_connections.value, budget.instance_class, budget.reserved.value,
+            budget.usable, budget.worst_case, budget.worst_case_deploy, budget.verdict.rule_id)
 
 
-def _changed(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
-    if before is None or after is None:
-        return True
-    verdict = (before["verdict"]["rule_id"], after["verdict"]["rule_id"])
-    return any(before[k] != after[k] for k in COMPARED) or verdict[0] != verdict[1]
+def _key(budget: BudgetView) -> tuple[str, str]:
+    return (budget.root or "", budget.database)
 
 
 def compare(base: str, before: Report, after: Report) -> Comparison:
     old = {_key(b): b for b in before.budgets}
     new = {_key(b): b for b in after.budgets}
-    databases = []
-    for key in [*new, *(k for k in old if k not in new)]:
-        entry: dict[str, Any] = {"database": key[1]}
-        if key[0]:
-            entry["root"] = key[0]
-        entry.update(before=old.get(key), after=new.get(key),
-                     changed=_changed(old.get(key), new.get(key)))
-        databases.append(entry)
+    databases = [Change(key[1], key[0], old.get(key), new.get(key))
+                 for key in [*new, *(k for k in old if k not in new)]]
     return Comparison(base, before, after, _only(after.findings, before.findings),
                       _only(before.findings, after.findings), databases)
 
@@ -168,7 +185,7 @@ def _moved(report: Report, old: str, new: str) -> Report:
     return Report(
         findings=[replace(f, file=f.file.replace(old, new), message=f.message.replace(old, new),
                           fix=f.fix.replace(old, new)) for f in report.findings],
-        budgets=_renamed(report.budgets, old, new),
+        budgets=[BudgetView.from_json(_renamed(b.as_json(), old, new)) for b in report.budgets],
         errors=[replace(e, file=e.file.replace(old, new)) for e in report.errors])
 
 

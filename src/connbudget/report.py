@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.comments import Comment
 from connbudget.errors import InputError
@@ -82,7 +83,7 @@ class Checked:
 @dataclass
 class Report:
     findings: list[Finding] = field(default_factory=list)
-    budgets: list[dict[str, Any]] = field(default_factory=list)
+    budgets: list[BudgetView] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     # the comments the front ends lexed in the files they read, for the suppressions
     comments: dict[str, list[Comment]] = field(default_factory=dict)
@@ -112,7 +113,7 @@ class Report:
         return {
             "version": 1,
             "findings": [f.as_json() for f in self.findings],
-            "budgets": self.budgets,
+            "budgets": [b.as_json() for b in self.budgets],
             "errors": [e.as_json() for e in self.errors],
         }
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from connbudget.budgets import Verdict
 from connbudget.capacity.budget import (
     Budget,
-    budget_json,
+    budget_view,
     build_budget,
     pin_origin,
     reserved_defaults,
@@ -42,11 +43,10 @@ def _pinned_only(model: Model, settings: Settings) -> None:
             superuser, rds_superuser, aliases={address}))
 
 
-def _verdict(finding: Finding | None) -> dict[str, Any]:
+def _verdict(finding: Finding | None) -> Verdict:
     if finding is None:
-        return {"rule_id": None, "severity": None, "fix": []}
-    return {"rule_id": finding.rule_id, "severity": finding.severity,
-            "fix": finding.fix.splitlines()}
+        return Verdict()
+    return Verdict(finding.rule_id, finding.severity, tuple(finding.fix.splitlines()))
 
 
 def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | None) -> Model:
@@ -102,13 +102,10 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
     findings.extend(evaluation.findings)
     findings = attach(resolve([f for f in findings if f.rule_id not in settings.disabled_rules]),
                       budgets, model)
-    budgets_json = []
-    for budget in budgets:
-        data = budget_json(budget)
-        data["verdict"] = _verdict(evaluation.verdict(budget.database.where.key,
-                                                      settings.disabled_rules))
-        budgets_json.append(data)
-    return Report(findings=findings, budgets=budgets_json, errors=model.errors,
+    views = [budget_view(budget, _verdict(evaluation.verdict(budget.database.where.key,
+                                                             settings.disabled_rules)))
+             for budget in budgets]
+    return Report(findings=findings, budgets=views, errors=model.errors,
                   role_fixes=_role_fixes(model, budgets))
 
 

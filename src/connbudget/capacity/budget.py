@@ -16,11 +16,11 @@ Reserved = superuser_reserved_connections (default 3) + rds.rds_superuser_reserv
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import connbudget.capacity.awsdata as awsdata
 import connbudget.capacity.pgformula as pgformula
+from connbudget.budgets import Behind, BudgetView, ClientView, Sourced, Verdict
 from connbudget.capacity.model import Client, Database, Model, Origin, Pooler, Value, unknown
 from connbudget.settings import Settings
 
@@ -239,76 +239,56 @@ def utilization(worst: int | None, usable: int | None) -> float | None:
     return round(worst / usable, 4)
 
 
-def _behind_json(client: Client) -> dict[str, Any]:
+def sourced(value: Value) -> Sourced:
+    origin = value.origin
+    return Sourced(value.value, origin.text, origin.file, origin.line, value.assumed,
+                   value.unlimited)
+
+
+def _behind_view(client: Client) -> Behind:
     steady, deploy = client_connections(client)
-    return {"client": client.where.address, "kind": client.kind,
-            "max_tasks": client.max_tasks.value,
-            "processes": client.processes.value, "pool": client.pool.value,
-            "steady": steady.value, "deploy": deploy.value, "matched_by": client.matched_by}
+    return Behind(client.where.address, client.kind, client.max_tasks.value,
+                  client.processes.value, client.pool.value, steady.value, deploy.value,
+                  client.matched_by)
 
 
-def _client_json(path: Path) -> dict[str, Any]:
-    client = path.client
-    thing = path.client or path.pooler
-    data: dict[str, Any] = {"client": path.name, "path": path.kind,
-                            "steady": path.steady.value, "deploy": path.deploy.value,
-                            "matched_by": thing.matched_by if thing else ""}
-    if thing is not None and thing.where.show_root:
-        data["root"] = thing.where.root
-    if client is not None:
-        data.update({
-            "kind": client.kind,
-            "max_tasks": client.max_tasks.value, "deploy_tasks": client.deploy_tasks.value,
-            "processes": client.processes.value, "pool": client.pool.value,
-            "file": client.where.file, "line": client.where.line,
-            "sources": {"max_tasks": client.max_tasks.as_json(),
-                        "deploy_tasks": client.deploy_tasks.as_json(),
-                        "processes": client.processes.as_json(),
-                        "pool": client.pool.as_json()},
-        })
-        if client.pool.unlimited:
-            data["unlimited"] = True
-        if client.notes:
-            data["notes"] = client.notes
-    elif path.pooler is not None:
-        pooler = path.pooler
-        sources: dict[str, Any] = {"server_connections": path.steady.as_json()}
-        if pooler.server_connections_deploy is not None:
-            sources["server_connections_deploy"] = path.deploy.as_json()
-        if pooler.max_connections_percent is not None:
-            sources["max_connections_percent"] = pooler.max_connections_percent.as_json()
-        data.update({"max_tasks": None, "processes": None, "pool": None,
-                     "file": pooler.where.file, "line": pooler.where.line,
-                     "pool_mode": pooler.pool_mode,
-                     "behind": [_behind_json(c) for c in path.behind], "sources": sources})
-    return data
+def _client_view(path: Path) -> ClientView:
+    thing: Client | Pooler | None = path.client or path.pooler
+    assert thing is not None
+    common = ClientView(path.name, path.kind, path.steady.value, path.deploy.value,
+                        thing.matched_by, thing.where.file, thing.where.line, {},
+                        root=thing.where.root if thing.where.show_root else None)
+    if path.client is not None:
+        client = path.client
+        return replace(common, kind=client.kind, max_tasks=client.max_tasks.value,
+                       deploy_tasks=client.deploy_tasks.value,
+                       processes=client.processes.value, pool=client.pool.value,
+                       sources={"max_tasks": sourced(client.max_tasks),
+                                "deploy_tasks": sourced(client.deploy_tasks),
+                                "processes": sourced(client.processes),
+                                "pool": sourced(client.pool)},
+                       unlimited=client.pool.unlimited, notes=tuple(client.notes))
+    assert path.pooler is not None
+    pooler = path.pooler
+    sources = {"server_connections": sourced(path.steady)}
+    if pooler.server_connections_deploy is not None:
+        sources["server_connections_deploy"] = sourced(path.deploy)
+    if pooler.max_connections_percent is not None:
+        sources["max_connections_percent"] = sourced(pooler.max_connections_percent)
+    return replace(common, pool_mode=pooler.pool_mode, sources=sources,
+                   behind=tuple(_behind_view(c) for c in path.behind))
 
 
-def budget_json(budget: Budget) -> dict[str, Any]:
-    database = budget.database
-    root = {"root": database.where.root} if database.where.show_root else {}
-    return {
-        "database": database.where.address,
-        **root,
-        "file": database.where.file,
-        "line": database.where.line,
-        "instance_class": database.instance_class,
-        "max_connections": budget.max_connections.value,
-        "max_connections_source": str(budget.max_connections.origin),
-        "max_connections_assumed": budget.max_connections.assumed,
-        "reserved": budget.reserved.value,
-        "reserved_source": str(budget.reserved.origin),
-        "sources": {"max_connections": budget.max_connections.as_json(),
-                    "reserved": budget.reserved.as_json()},
-        "usable": budget.usable,
-        "threshold": budget.threshold,
-        "clients": [_client_json(path) for path in budget.paths],
-        "worst_case": budget.steady,
-        "worst_case_deploy": budget.deploy,
-        "unlimited": budget.unlimited,
-        "utilization": utilization(budget.steady, budget.usable),
-        "utilization_deploy": utilization(budget.deploy, budget.usable),
-    }
+def budget_view(budget: Budget, verdict: Verdict) -> BudgetView:
+    """What reporters show of `budget`, `verdict` the finding that decides it."""
+    where = budget.database.where
+    return BudgetView(
+        where.address, where.file, where.line, budget.database.instance_class,
+        sourced(budget.max_connections), sourced(budget.reserved), budget.usable,
+        budget.threshold, tuple(_client_view(path) for path in budget.paths), budget.steady,
+        budget.deploy, budget.unlimited, utilization(budget.steady, budget.usable),
+        utilization(budget.deploy, budget.usable), verdict,
+        root=where.root if where.show_root else None)
 
 
 def percent(worst: int, usable: int) -> int:

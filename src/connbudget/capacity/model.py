@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connbudget.errors import InputError
 
@@ -37,14 +37,6 @@ class Value:
     @property
     def known(self) -> bool:
         return self.value is not None and not self.unlimited
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"value": self.value, "source": self.origin.text,
-                                "file": self.origin.file or None,
-                                "line": self.origin.line or None, "assumed": self.assumed}
-        if self.unlimited:
-            data["unlimited"] = True
-        return data
 
 
 def unknown(why: str, file: str = "", line: int = 0) -> Value:

@@ -3,10 +3,9 @@ own `as_json`."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
-from connbudget.diff import Comparison
+from connbudget.diff import Change, Comparison
 from connbudget.report import Finding
 from connbudget.reporters._common import line_of, relative_path
 from connbudget.reporters.markdown import _cell
@@ -18,16 +17,16 @@ def _code(text: str) -> str:
     return "`" + " ".join(text.replace("`", "'").replace("|", "\\|").split()) + "`"
 
 
-def _change(before: Any, after: Any, arrow: str) -> str:
+def _change(before: object, after: object, arrow: str) -> str:
     return f"{before} {arrow} {after}" if before != after else f"{after}"
 
 
-def _verdict(budget: dict[str, Any] | None) -> str | None:
-    return budget["verdict"]["rule_id"] if budget else None
+def _verdict(budget: BudgetView | None) -> str | None:
+    return budget.verdict.rule_id if budget else None
 
 
-def _verdict_change(entry: dict[str, Any]) -> str:
-    was, now = _verdict(entry["before"]), _verdict(entry["after"])
+def _verdict_change(entry: Change) -> str:
+    was, now = _verdict(entry.before), _verdict(entry.after)
     if now and now != was:
         return f"now {now}" + (f" (was {was})" if was else "")
     if was and not now:
@@ -35,29 +34,29 @@ def _verdict_change(entry: dict[str, Any]) -> str:
     return now or "fits"
 
 
-def _numbers(entry: dict[str, Any], arrow: str) -> list[str]:
+def _numbers(entry: Change, arrow: str) -> list[str]:
     """max_connections, usable and worst case, each `before -> after` where it changed."""
-    before, after = entry["before"], entry["after"]
+    before, after = entry.before, entry.after
     if before is None or after is None:
         budget = after or before
         assert budget is not None
-        return [f"max_connections {budget['max_connections']}"
-                + (f" ({budget['instance_class']})" if budget["instance_class"] else ""),
-                f"usable {budget['usable']}", f"worst case {budget['worst_case']}"]
-    classes = (before["instance_class"], after["instance_class"])
+        return [f"max_connections {budget.max_connections.value}"
+                + (f" ({budget.instance_class})" if budget.instance_class else ""),
+                f"usable {budget.usable}", f"worst case {budget.worst_case}"]
+    classes = (before.instance_class, after.instance_class)
     shown = f" ({_change(*classes, arrow)})" if any(classes) else ""
-    return [f"max_connections {_change(before['max_connections'], after['max_connections'], arrow)}"
-            + shown,
-            f"usable {_change(before['usable'], after['usable'], arrow)}",
-            f"worst case {_change(before['worst_case'], after['worst_case'], arrow)}"]
+    slots = _change(before.max_connections.value, after.max_connections.value, arrow)
+    return [f"max_connections {slots}{shown}",
+            f"usable {_change(before.usable, after.usable, arrow)}",
+            f"worst case {_change(before.worst_case, after.worst_case, arrow)}"]
 
 
-def _database_line(entry: dict[str, Any]) -> str:
+def _database_line(entry: Change) -> str:
     numbers = ", ".join(_numbers(entry, "->"))
-    if entry["after"] is None:
-        return f"{entry['database']} removed (was {numbers})"
-    new = "new: " if entry["before"] is None else ""
-    return f"{entry['database']} {new}{numbers}: {_verdict_change(entry)}"
+    if entry.after is None:
+        return f"{entry.database} removed (was {numbers})"
+    new = "new: " if entry.before is None else ""
+    return f"{entry.database} {new}{numbers}: {_verdict_change(entry)}"
 
 
 def _finding_line(finding: Finding) -> str:
@@ -67,7 +66,7 @@ def _finding_line(finding: Finding) -> str:
 
 def render_text(comparison: Comparison) -> str:
     lines = [f"connbudget diff against {comparison.base}"]
-    changed = [d for d in comparison.databases if d["changed"]]
+    changed = [d for d in comparison.databases if d.changed]
     lines += [_database_line(d) for d in changed]
     unchanged = len(comparison.databases) - len(changed)
     if unchanged:
@@ -100,9 +99,9 @@ def render_markdown(comparison: Comparison) -> str:
         for entry in comparison.databases:
             numbers = [text.removeprefix(name) for text, name in zip(
                 _numbers(entry, "→"), ("max_connections ", "usable ", "worst case "), strict=True)]
-            state = ("new" if entry["before"] is None else "removed" if entry["after"] is None
-                     else _verdict_change(entry) if entry["changed"] else "unchanged")
-            lines.append("| " + " | ".join([_code(entry["database"]),
+            state = ("new" if entry.before is None else "removed" if entry.after is None
+                     else _verdict_change(entry) if entry.changed else "unchanged")
+            lines.append("| " + " | ".join([_code(entry.database),
                                              *(_cell(n) for n in numbers), _cell(state)]) + " |")
         lines.append("")
     lines += _markdown_findings("New findings", comparison.new)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from connbudget.budgets import BudgetView
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
@@ -48,20 +48,21 @@ def _code(value: object) -> str:
     return f"`{text}`" if _PLAIN.fullmatch(text) else _cell(text)
 
 
-def _budget_row(budget: dict[str, Any], with_root: bool) -> str:
-    worst, usable = budget["worst_case"], budget["usable"]
-    known = worst is not None and usable is not None and usable > 0
-    shown = bar(worst / usable, percent(worst, usable)) if known else "unknown"
-    cells = (budget.get("max_connections"), budget.get("usable"), budget.get("worst_case"), shown)
-    names = [_code(budget.get("database"))]
+def _budget_row(budget: BudgetView, with_root: bool) -> str:
+    worst, usable = budget.worst_case, budget.usable
+    shown = "unknown"
+    if worst is not None and usable is not None and usable > 0:
+        shown = bar(worst / usable, percent(worst, usable))
+    cells = (budget.max_connections.value, budget.usable, budget.worst_case, shown)
+    names = [_code(budget.database)]
     if with_root:
-        names.append(_code(budget.get("root") or "."))
+        names.append(_code(budget.root or "."))
     return "| " + " | ".join([*names, *(_cell(c) for c in cells)]) + " |"
 
 
-def _budget_table(budgets: list[dict[str, Any]]) -> list[str]:
+def _budget_table(budgets: list[BudgetView]) -> list[str]:
     """One row per database; a root column when two databases share a name."""
-    names = [b.get("database") for b in budgets]
+    names = [b.database for b in budgets]
     with_root = len(set(names)) < len(names)
     head = ["database", *(["root"] if with_root else []), "max_connections", "usable",
             "worst case", "budget"]

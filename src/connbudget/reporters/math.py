@@ -4,8 +4,7 @@ directory, the database's own file only once."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from connbudget.budgets import Behind, BudgetView, ClientView, Sourced
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES
 from connbudget.reporters._common import fix_lines, relative_path, wrap
@@ -22,12 +21,12 @@ _BESIDES = {
 _LABELS = 56  # the widest label column: a longer label continues on the next line
 
 
-def _n(value: Any) -> str:
+def _n(value: object) -> str:
     return "?" if value is None else str(value)
 
 
-def _unit(client: dict[str, Any], count: int = 2) -> str:
-    word = "pod" if client.get("kind") == "kubernetes" else "task"
+def _unit(client: ClientView | Behind, count: int | None = 2) -> str:
+    word = "pod" if client.kind == "kubernetes" else "task"
     return word if count == 1 else word + "s"
 
 
@@ -36,16 +35,16 @@ def _show(name: str) -> str:
     return relative_path(name) if "/" in name and "." in name.rsplit("/", 1)[-1] else name
 
 
-def _path_label(client: dict[str, Any]) -> str:
-    if client["path"] == "direct":
-        tasks = client["max_tasks"]
+def _path_label(client: ClientView) -> str:
+    if client.direct:
+        tasks = client.max_tasks
         terms = [f"{_n(tasks)} {_unit(client, tasks)}"]
-        if client["processes"] != 1:
-            terms.append(f"{_n(client['processes'])} processes")
-        terms.append(f"{_n(client['pool'])} pool")
-        return f"{_show(client['client'])}   {' x '.join(terms)}"
-    mode = f" ({client['pool_mode']} mode)" if client.get("pool_mode") else ""
-    return f"{_show(client['client'])}   {client['path']}{mode} server connections"
+        if client.processes != 1:
+            terms.append(f"{_n(client.processes)} processes")
+        terms.append(f"{_n(client.pool)} pool")
+        return f"{_show(client.client)}   {' x '.join(terms)}"
+    mode = f" ({client.pool_mode} mode)" if client.pool_mode else ""
+    return f"{_show(client.client)}   {client.path}{mode} server connections"
 
 
 def _rows(rows: list[tuple[str, str, str]], width: int) -> list[list[str]]:
@@ -60,14 +59,14 @@ def _rows(rows: list[tuple[str, str, str]], width: int) -> list[list[str]]:
     return drawn
 
 
-def _besides(budget: dict[str, Any]) -> str:
-    rule = budget["verdict"]["rule_id"]
+def _besides(budget: BudgetView) -> str:
+    rule = budget.verdict.rule_id
     return f", {_BESIDES[rule]}" if rule in _BESIDES else ""
 
 
-def _verdict_text(budget: dict[str, Any]) -> str:
-    worst, usable = budget["worst_case"], budget["usable"]
-    if budget.get("unlimited"):
+def _verdict_text(budget: BudgetView) -> str:
+    worst, usable = budget.worst_case, budget.usable
+    if budget.unlimited:
         return f"worst case unbounded (a client has no pool limit) vs usable {_n(usable)}"
     if worst is None or usable is None:
         return f"worst case {_n(worst)} vs usable {_n(usable)}: unknown"
@@ -78,15 +77,15 @@ def _verdict_text(budget: dict[str, Any]) -> str:
         + ("" if worst > usable else _besides(budget))
 
 
-def _tag(budget: dict[str, Any]) -> str:
-    rule = budget["verdict"]["rule_id"]
+def _tag(budget: BudgetView) -> str:
+    rule = budget.verdict.rule_id
     if rule:
         return f"{rule} {RULES[rule].severity}"
-    known = budget["worst_case"] is not None and budget["usable"] is not None
-    return "ok" if known and not budget.get("unlimited") else "unknown"
+    known = budget.worst_case is not None and budget.usable is not None
+    return "ok" if known and not budget.unlimited else "unknown"
 
 
-def _verdict(budget: dict[str, Any], column: int, width: int) -> list[str]:
+def _verdict(budget: BudgetView, column: int, width: int) -> list[str]:
     """The verdict, its tag after the numbers' column (or on a line of its own)."""
     text, tag = f"  {_verdict_text(budget)}", _tag(budget)
     room = max(column, len(text) + 2)
@@ -95,14 +94,14 @@ def _verdict(budget: dict[str, Any], column: int, width: int) -> list[str]:
     return [*wrap(text, width), f"  {tag}"]
 
 
-def _deploy_line(budget: dict[str, Any]) -> list[str]:
-    deploy, usable = budget["worst_case_deploy"], budget["usable"]
-    if deploy is None or deploy == budget["worst_case"]:
+def _deploy_line(budget: BudgetView) -> list[str]:
+    deploy, usable = budget.worst_case_deploy, budget.usable
+    if deploy is None or deploy == budget.worst_case:
         return []
-    parts = [f"{c['client']} {_n(c.get('deploy_tasks'))} {_unit(c)}" for c in budget["clients"]
-             if c["path"] == "direct" and c.get("deploy_tasks") != c.get("max_tasks")]
-    parts += [f"{c['client']} {_n(c['deploy'])} server connections" for c in budget["clients"]
-              if c["path"] != "direct" and c["deploy"] != c["steady"]]
+    parts = [f"{c.client} {_n(c.deploy_tasks)} {_unit(c)}" for c in budget.clients
+             if c.direct and c.deploy_tasks != c.max_tasks]
+    parts += [f"{c.client} {_n(c.deploy)} server connections" for c in budget.clients
+              if not c.direct and c.deploy != c.steady]
     share = f" ({percent(deploy, usable)} %)" if usable else ""
     return [f"  during a rolling deploy, {', '.join(parts)}: {deploy}{share}"]
 
@@ -127,20 +126,20 @@ def flat(text: str) -> str:
     return "".join(out)
 
 
-def _place(source: dict[str, Any], home: str, name: str) -> str:
+def _place(source: Sourced, home: str, name: str) -> str:
     """Where a number is set: `line N` in the database's file, `its line N` in the file that
     is the client itself (a pgbouncer.ini), else `path:N`."""
-    if not source.get("file"):
+    if not source.file:
         return ""
-    path = relative_path(source["file"])
+    path = relative_path(source.file)
     if path == home:
-        return f", line {source['line']}"
+        return f", line {source.line}"
     if path == relative_path(name):
-        return f", its line {source['line']}"
-    return f", {path}:{source['line']}"
+        return f", its line {source.line}"
+    return f", {path}:{source.line}"
 
 
-def _key_name(key: str, client: dict[str, Any]) -> str:
+def _key_name(key: str, client: ClientView) -> str:
     names = {"max_tasks": f"max {_unit(client)}",
              "deploy_tasks": f"{_unit(client)} during a rolling deploy",
              "processes": f"processes per {_unit(client, 1)}",
@@ -148,66 +147,70 @@ def _key_name(key: str, client: dict[str, Any]) -> str:
     return names.get(key, key.replace("_", " "))
 
 
-def _source_line(name: str, source: dict[str, Any], home: str, owner: str = "") -> str:
-    text = source["source"]
+def _source_line(name: str, source: Sourced, home: str, owner: str = "") -> str:
+    text = source.source
     if owner and text.startswith(f"{owner}: "):
         text = text[len(owner) + 2:]
-    return f"    {name} {_n(source['value'])}: {flat(text)}{_place(source, home, owner)}"
+    return f"    {name} {_n(source.value)}: {flat(text)}{_place(source, home, owner)}"
 
 
-def _budget_sources(budget: dict[str, Any], home: str) -> list[str]:
-    return [_source_line(key, budget["sources"][key], home)
-            for key in ("max_connections", "reserved")]
+def _budget_sources(budget: BudgetView, home: str) -> list[str]:
+    return [_source_line("max_connections", budget.max_connections, home),
+            _source_line("reserved", budget.reserved, home)]
 
 
-def _sources(budget: dict[str, Any], home: str) -> list[str]:
+def _matched(name: str, matched_by: str, notes: tuple[str, ...] = ()) -> list[str]:
+    lines = [f"    {_show(name)} matched by {matched_by}"] if matched_by else []
+    return lines + [f"    {_show(name)}: {flat(note)}" for note in notes]
+
+
+def _sources(budget: BudgetView, home: str) -> list[str]:
     if home:
         lines = [f"  where the numbers come from (in {home} unless named):",
-                 f"    {budget['database']}: line {budget['line']}"]
+                 f"    {budget.database}: line {budget.line}"]
     else:
         lines = ["  where the numbers come from:"]
     lines.extend(_budget_sources(budget, home))
-    for client in budget["clients"]:
-        for key, source in client.get("sources", {}).items():
-            name = f"{_show(client['client'])} {_key_name(key, client)}"
-            lines.append(_source_line(name, source, home, client["client"]))
-        for inner in [client, *client.get("behind", [])]:
-            if inner.get("matched_by"):
-                lines.append(f"    {_show(inner['client'])} matched by {inner['matched_by']}")
-            lines.extend(f"    {_show(inner['client'])}: {flat(note)}"
-                         for note in inner.get("notes", []))
+    for client in budget.clients:
+        for key, source in client.sources.items():
+            name = f"{_show(client.client)} {_key_name(key, client)}"
+            lines.append(_source_line(name, source, home, client.client))
+        lines.extend(_matched(client.client, client.matched_by, client.notes))
+        for inner in client.behind:
+            lines.extend(_matched(inner.client, inner.matched_by))
     return lines
 
 
-def _head(budget: dict[str, Any]) -> str:
-    cls = budget.get("instance_class") or "instance class unknown"
-    root = f" in {relative_path(budget['root'])}" if budget.get("root") else ""
-    source = budget["sources"]["max_connections"]["source"]
+def _head(budget: BudgetView) -> str:
+    cls = budget.instance_class or "instance class unknown"
+    root = f" in {relative_path(budget.root)}" if budget.root else ""
+    source = budget.max_connections.source
     origin = f" from {source}" if len(source) <= _LABELS and "(" not in source else ""
-    return (f"THE CONNECTION MATH  {budget['database']}{root} ({cls}, max_connections "
-            f"{_n(budget['max_connections'])}{origin})")
+    return (f"THE CONNECTION MATH  {budget.database}{root} ({cls}, max_connections "
+            f"{_n(budget.max_connections.value)}{origin})")
 
 
-def _behind(client: dict[str, Any]) -> str:
-    tasks = client["max_tasks"]
-    return (f"    behind it: {_show(client['client'])}   {_n(tasks)} {_unit(client, tasks)} x "
-            f"{_n(client['pool'])} pool = {_n(client['steady'])} client connections")
+def _behind(client: Behind) -> str:
+    tasks = client.max_tasks
+    return (f"    behind it: {_show(client.client)}   {_n(tasks)} {_unit(client, tasks)} x "
+            f"{_n(client.pool)} pool = {_n(client.steady)} client connections")
 
 
-def render_budget(budget: dict[str, Any], width: int = 100) -> str:
-    home = relative_path(budget["file"]) if budget.get("file") else ""
-    rows = [(_path_label(client), "=", _n(client["steady"])) for client in budget["clients"]]
-    rows += [("reserved for superusers", "-", _n(budget["reserved"])),
-             ("usable", " ", _n(budget["usable"]))]
+def render_budget(budget: BudgetView, width: int = 100) -> str:
+    home = relative_path(budget.file) if budget.file else ""
+    rows = [(_path_label(client), "=", _n(client.steady)) for client in budget.clients]
+    rows += [("reserved for superusers", "-", _n(budget.reserved.value)),
+             ("usable", " ", _n(budget.usable))]
     lines = [_head(budget)]
     drawn = _rows(rows, width)
-    for row, client in zip(drawn, [*budget["clients"], {}, {}], strict=True):
+    behind = [client.behind for client in budget.clients]
+    for row, inner in zip(drawn, [*behind, (), ()], strict=True):
         lines.extend(row)
-        lines.extend(_behind(b) for b in client.get("behind", []))
+        lines.extend(_behind(b) for b in inner)
     lines.extend(_verdict(budget, len(drawn[-1][-1]) + 2, width))
     lines.extend(_deploy_line(budget))
     wrapped = [part for line in lines for part in wrap(line, width)]
-    fixes = fix_lines("\n".join(fix for fix in budget["verdict"]["fix"] if fix.strip()))
+    fixes = fix_lines("\n".join(fix for fix in budget.verdict.fix if fix.strip()))
     for index, (fix, code) in enumerate(line for line in fixes if line[0].strip()):
         text = f"  {'fix: ' if index == 0 else '     '}{fix}"
         wrapped.extend([text] if code else wrap(text, width, 11))

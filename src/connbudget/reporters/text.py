@@ -14,8 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
@@ -163,37 +164,37 @@ def _finding_lines(groups: list[_Group], style: _Style) -> list[str]:
     return lines
 
 
-def _things(budget: dict[str, Any]) -> set[tuple[str, str]]:
+def _things(budget: BudgetView) -> set[tuple[str, str]]:
     """The database and the clients and poolers of its budget, by address and file: several
     roots may hold the same address."""
-    things = {(budget["database"], budget["file"])}
-    for client in budget["clients"]:
-        things.add((client["client"], client["file"]))
+    things = {(budget.database, budget.file)}
+    for client in budget.clients:
+        things.add((client.client, client.file))
     return things
 
 
-def _behind(budget: dict[str, Any]) -> set[str]:
+def _behind(budget: BudgetView) -> set[str]:
     """The clients behind its poolers, and a database known only from the config (no file),
     by address alone."""
-    names = {inner["client"] for client in budget["clients"] for inner in client.get("behind", [])}
-    return names | ({budget["database"]} if not budget["file"] else set())
+    names = {inner.client for client in budget.clients for inner in client.behind}
+    return names | ({budget.database} if not budget.file else set())
 
 
-def _has_finding(budget: dict[str, Any], findings: list[Finding]) -> bool:
+def _has_finding(budget: BudgetView, findings: list[Finding]) -> bool:
     things, names = _things(budget), _behind(budget)
     return any(f.rule_id in _BUDGET_RULES
                and ((f.resource, f.file) in things or f.resource in names) for f in findings)
 
 
-def _budget_lines(budgets: list[dict[str, Any]], style: _Style) -> list[str]:
+def _budget_lines(budgets: list[BudgetView], style: _Style) -> list[str]:
     blocks = []
     for budget in budgets:
-        severity = budget["verdict"]["severity"]
+        severity = budget.verdict.severity
         lines = [workflow_safe(line)
                  for line in render_budget(budget, style.width).rstrip("\n").split("\n")]
         if severity:  # the verdict's tag, `CB101 error`, coloured like the findings
             lines = [line[:-len(severity)] + style.severity(severity, severity)
-                     if line.endswith(f"{budget['verdict']['rule_id']} {severity}") else line
+                     if line.endswith(f"{budget.verdict.rule_id} {severity}") else line
                      for line in lines]
         blocks.append("\n".join(lines) + "\n")
     return blocks
