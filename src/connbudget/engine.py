@@ -148,6 +148,7 @@ def _capacity_report(inputs: Inputs, settings: Settings,
     report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
     if terraform is not None:
         report.errors.extend(terraform.errors)
+        report.comments.update(terraform.comments)
     return report
 
 
