@@ -234,3 +234,11 @@ def test_the_pgbouncer_front_end_gives_a_comment_its_section() -> None:
 def test_the_kubernetes_front_end_returns_the_comments_it_lexed() -> None:
     path = str(STRINGS / "deployment.yaml")
     assert [c.line for c in lexed([path])[path]] == [12]
+
+
+def test_an_ignore_on_the_first_line_of_a_file_no_front_end_reads_suppresses_its_note() -> None:
+    path = str(DIR / "unread" / "cloudformation.yaml")
+    inputs = discover([path], [])
+    assert [f.rule_id for f in scan(inputs, Settings()).findings] == ["CB110"]
+    report = apply_suppressions(scan(inputs, Settings()), Settings(), "scan")
+    assert report.findings == []
