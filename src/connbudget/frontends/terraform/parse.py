@@ -218,9 +218,8 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
 
     def compute() -> dict[str, Any]:
         text = _decode(content)
-        if isinstance(text, dict):
-            return text
-        return {**_parse_text(text, redact=True), "comments": _suppressions(content)}
+        parsed = text if isinstance(text, dict) else _parse_text(text, redact=True)
+        return {**parsed, "comments": _suppressions(content) if isinstance(text, str) else []}
 
     result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
     # A warm run reads the expression trees too instead of parsing each expression again.
