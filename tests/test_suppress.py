@@ -242,3 +242,8 @@ def test_an_ignore_on_the_first_line_of_a_file_no_front_end_reads_suppresses_its
     assert [f.rule_id for f in scan(inputs, Settings()).findings] == ["CB110"]
     report = apply_suppressions(scan(inputs, Settings()), Settings(), "scan")
     assert report.findings == []
+
+
+def test_the_compose_front_end_returns_the_comments_it_lexed() -> None:
+    path = str(DIR / "compose" / "docker-compose.yml")
+    assert [(c.line, c.column) for c in lexed([path])[path]] == [(4, 5)]
