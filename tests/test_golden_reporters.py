@@ -38,7 +38,7 @@ def report() -> Report:
         settings = Settings(cache=False)
         with scan_roots(PATHS):
             inputs = discover(PATHS, [])
-            found = apply_suppressions(scan(inputs, settings), settings, inputs, "scan")
+            found = apply_suppressions(scan(inputs, settings), settings, "scan")
     finally:
         os.chdir(cwd)
     found.errors.append(InputError("fixtures/golden-missing.sql", 0, "no such file or directory"))

@@ -56,3 +56,17 @@ def test_an_entry_copied_over_another_is_rejected(tmp_path: Path) -> None:
     (good_entry,) = good_entries
     shutil.copy(good_entry, bad_entry)  # the failing file's entry now says what the good says
     assert run_cli("scan", str(bad), env=env).code == 1
+
+
+def test_a_commented_out_password_never_lands_in_the_cache(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    env = {"CONNBUDGET_CACHE_DIR": str(cache)}
+    tree = str(FIXTURES / "hostile" / "cache" / "commented")
+    cold = run_cli("scan", tree, "--format", "json", env=env)
+    (entry,) = cache.rglob("*.json")
+    text = entry.read_text()
+    assert "hunter2" not in text
+    assert "connbudget:ignore CB001" in text  # the suppression is kept: a warm run honours it
+    warm = run_cli("scan", tree, "--format", "json", env=env)
+    assert cold.out == warm.out
+    assert "CB001" not in {f["rule_id"] for f in warm.json()["findings"]}  # type: ignore

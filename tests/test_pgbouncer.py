@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
+from connbudget.comments import Comment
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer, parse_connect_string
 from connbudget.frontends.pgbouncer.model import DEFAULT_SOURCE, REDACTED
@@ -226,6 +227,14 @@ def test_include_is_read_relative_to_the_including_file() -> None:
     assert config.databases["app"].file == str(HERE / "include" / "conf.d" / "databases.ini")
     worst = worst_case_server_connections(config, users=["web", "api"])
     assert worst.total == 60
+
+
+def test_an_included_file_brings_its_own_comments_with_its_section() -> None:
+    config = load_pgbouncer(str(HERE / "include" / "main.ini"))
+    pools = str(HERE / "include" / "conf.d" / "pools.ini")
+    assert config.comments[pools] == [
+        Comment(pools, 4, 1, "; connbudget:ignore CB104 sized with the database team", (1, 5))]
+    assert config.comments[str(HERE / "include" / "main.ini")] == []  # it holds no ignore
 
 
 def test_include_cycle_is_a_located_error() -> None:

@@ -26,7 +26,25 @@ def _entries(cache_dir: Path) -> list[Path]:
 
 
 def _snapshot(model: TerraformModel) -> str:
-    return repr((model.resources, model.modules, model.errors))
+    return repr((model.resources, model.modules, model.errors, model.comments))
+
+
+def test_a_warm_run_keeps_the_suppression_comments(cache_dir: Path) -> None:
+    tree = [str(FIXTURES / "suppress")]
+    cold = load_terraform(tree, [])
+    warm = load_terraform(tree, [])
+    assert _snapshot(warm) == _snapshot(cold)
+    assert [c.line for c in warm.comments[str(FIXTURES / "suppress" / "main.tf")]] == [4, 7, 13]
+
+
+def test_an_entry_for_a_file_that_is_not_utf8_is_reused(cache_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.tf"
+    path.write_bytes(b'resource "postgresql_role" "caf\xe9" {\n  name = "a"\n}\n')
+    assert "error" in parse.parse_file(str(path))
+    (entry,) = _entries(cache_dir)
+    written = entry.stat().st_ino, entry.stat().st_mtime_ns
+    assert "error" in parse.parse_file(str(path))
+    assert (entry.stat().st_ino, entry.stat().st_mtime_ns) == written
 
 
 def test_warm_run_gives_the_same_model_as_a_cold_one(cache_dir: Path) -> None:

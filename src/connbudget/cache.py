@@ -1,4 +1,10 @@
-"""A cache of parsed files keyed by content hash, so a warm run skips the slow parsers."""
+"""A cache of parsed files keyed by content hash, so a warm run skips the slow parsers.
+
+An entry is on disk, outside the reviewed tree: it holds no secret. A parsed Terraform file
+keeps stand-ins for its secret literals, and of its comments only those that suppress a
+finding (text with `connbudget:ignore` or `checkov:skip=`); any other comment, which may be a
+commented-out password, is never stored.
+"""
 
 from __future__ import annotations
 

@@ -247,8 +247,7 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     settings = _text_settings(args, _settings(args))
     with scan_roots(args.paths):
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
-        report = apply_suppressions(engine(inputs, settings), settings, inputs,
-                                    args.command).sorted()
+        report = apply_suppressions(engine(inputs, settings), settings, args.command).sorted()
     report.checked = Checked(tuple(args.paths), inputs.counts(_kinds()[args.command]))
     output, per_format = _outputs(args.output)
     for extra_fmt, path in per_format:
@@ -357,7 +356,7 @@ def _scan_report(args: argparse.Namespace) -> Report:
 
     settings = _settings(args)
     inputs = discover(args.paths, settings.exclude, settings.exclude_root)
-    return apply_suppressions(scan(inputs, settings), settings, inputs, "scan").sorted()
+    return apply_suppressions(scan(inputs, settings), settings, "scan").sorted()
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:

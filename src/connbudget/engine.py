@@ -148,6 +148,7 @@ def _capacity_report(inputs: Inputs, settings: Settings,
     report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
     if terraform is not None:
         report.errors.extend(terraform.errors)
+        report.comments.update(terraform.comments)
     return report
 
 
@@ -157,9 +158,10 @@ def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) ->
 
     if RULE in settings.disabled_rules:
         return
-    notes = unread(inputs)
+    notes, comments = unread(inputs)
     notes += nothing_to_check(inputs.paths, report, checked or bool(notes))
     report.findings.extend(notes)
+    report.comments.update(comments)
 
 
 def check_capacity(inputs: Inputs, settings: Settings) -> Report:

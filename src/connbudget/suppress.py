@@ -14,34 +14,13 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from connbudget.catalogue import RULES, rules_run_by
-from connbudget.comments import Comment, whole_line_comments
-from connbudget.confine import read_regular
-from connbudget.discover import Inputs
-from connbudget.frontends.kubernetes.comments import comments as yaml_comments
-from connbudget.frontends.pgbouncer.ini import comments as ini_comments
-from connbudget.frontends.pgbouncer.ini import sections as ini_sections
-from connbudget.frontends.sql.scanner import comments as sql_comments
-from connbudget.frontends.terraform.comments import comments as hcl_comments
+from connbudget.comments import Comment
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
 
-MARKER = b"connbudget:ignore"
-CHECKOV_MARKER = b"checkov:skip=CKV_CB_"
-
-Lexer = Callable[[str, str], list[Comment]]
-
-_LEXERS: dict[str, Lexer] = {
-    ".sql": sql_comments,
-    ".tf": hcl_comments, ".tfvars": hcl_comments, ".hcl": hcl_comments,
-    ".yaml": yaml_comments, ".yml": yaml_comments,
-    ".ini": ini_comments, ".conf": ini_comments, ".cfg": ini_comments,
-}
-# Any other file (a container's environment file, a Dockerfile): whole-line comments.
-_OTHER_OPENERS = ("--", "#", "//", ";")
 _IGNORE = re.compile(r"(?:--|#|//|;|/\*)[ \t]*connbudget:ignore(?![\w-])(.*)")
 _IDS = re.compile(r"\s*((?:CB\d+)(?:[\s,]+CB\d+)*)(.*)", re.IGNORECASE)
 _CHECKOV = re.compile(r"#\s*checkov:skip=CKV_CB_(\d+)")
@@ -66,22 +45,7 @@ class Ignore:
         return finding.line - 1 <= self.line <= max(finding.end_line or finding.line, finding.line)
 
 
-def _extension(path: str) -> str:
-    return os.path.splitext(path.lower().removesuffix(".j2"))[1]
-
-
-def _comments(path: str, text: str) -> list[Comment]:
-    lexer = _LEXERS.get(_extension(path))
-    if lexer is None:
-        return whole_line_comments(path, text, _OTHER_OPENERS)
-    return lexer(path, text)
-
-
-def _section_of(line: int, sections: list[tuple[int, int]]) -> tuple[int, int] | None:
-    return next((s for s in sections if s[0] <= line <= s[1]), None)
-
-
-def _ignore(comment: Comment, sections: list[tuple[int, int]]) -> Ignore | None:
+def _ignore(comment: Comment) -> Ignore | None:
     match = _IGNORE.match(comment.text)
     if match is None:
         return None
@@ -89,52 +53,21 @@ def _ignore(comment: Comment, sections: list[tuple[int, int]]) -> Ignore | None:
     rule_ids = re.split(r"[\s,]+", ids.group(1).upper()) if ids else []
     reason = (ids.group(2) if ids else match.group(1)).strip(" \t\r:-,*/")
     return Ignore(comment.file, comment.line, comment.column, rule_ids, reason,
-                  section=_section_of(comment.line, sections))
+                  section=comment.scope)
 
 
-def parse_ignores(path: str, text: str) -> list[Ignore]:
-    """The ignores in the comments of `path`, lexed by the front end that reads its format:
-    text inside a string literal is never an ignore."""
-    # In an ini file the section is the block: an ignore anywhere in it covers the section.
-    sections = ini_sections(text) if _LEXERS.get(_extension(path)) is ini_comments else []
-    return _ignores_in(path, _comments(path, text), sections)
-
-
-def _ignores_in(path: str, comments: list[Comment],
-                sections: list[tuple[int, int]]) -> list[Ignore]:
+def ignores_in(comments: list[Comment]) -> list[Ignore]:
+    """The ignores among the comments a front end lexed: text inside a string literal is
+    never one, as the front end never lexed it as a comment."""
     ignores = []
     for comment in comments:
-        ignore = _ignore(comment, sections)
+        ignore = _ignore(comment)
         if ignore is not None:
             ignores.append(ignore)
         for skip in _CHECKOV.finditer(comment.text):
-            ignores.append(Ignore(path, comment.line, comment.column + skip.start(),
+            ignores.append(Ignore(comment.file, comment.line, comment.column + skip.start(),
                                   [f"CB{skip.group(1)}"], "checkov:skip", reported=False))
     return ignores
-
-
-def _read_ignores(path: str, lexed: list[Comment] | None) -> list[Ignore]:
-    """The ignores of `path`: in the comments its front end lexed when it read the file, else
-    in the comments of the file read here."""
-    if lexed is not None:
-        return _ignores_in(path, lexed, [])
-    try:
-        data = read_regular(path)  # a FIFO among a module's .tf files must not block
-    except OSError:
-        return []
-    if MARKER not in data and CHECKOV_MARKER not in data:
-        return []
-    return parse_ignores(path, data.decode("utf-8", errors="replace"))
-
-
-def _scanned_files(inputs: Inputs, command: str) -> list[str]:
-    files = list(inputs.sql) if command in ("sql", "scan") else []
-    if command in ("capacity", "scan"):
-        for directory in inputs.terraform_dirs:
-            files += sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                            if name.endswith((".tf", ".tfvars")))
-        files += inputs.var_files + inputs.pgbouncer + inputs.kubernetes
-    return files
 
 
 def _key(path: str) -> str:
@@ -164,15 +97,14 @@ def _problems(ignore: Ignore, ran: set[str]) -> list[tuple[str, str]]:
     return problems
 
 
-def apply_suppressions(report: Report, settings: Settings, inputs: Inputs,
-                       command: str = "scan") -> Report:
-    """Drop disabled and ignored findings; add CB006 for ignores that are wrong or unused."""
+def apply_suppressions(report: Report, settings: Settings, command: str = "scan") -> Report:
+    """Drop disabled and ignored findings; add CB006 for ignores that are wrong or unused.
+
+    The ignores are in the comments the front ends lexed when they read their files: a file
+    no front end read holds no finding, so nothing in it is suppressed or reported.
+    """
     findings = [f for f in report.findings if f.rule_id not in settings.disabled_rules]
-    files = {_key(f.file): f.file for f in findings}
-    for path in _scanned_files(inputs, command):
-        files.setdefault(_key(path), path)
-    lexed = {_key(path): comments for path, comments in report.comments.items()}
-    ignores = {key: _read_ignores(path, lexed.get(key)) for key, path in files.items()}
+    ignores = {_key(path): ignores_in(comments) for path, comments in report.comments.items()}
     kept = []
     for finding in findings:
         matching = [i for i in ignores.get(_key(finding.file), []) if i.covers(finding)]

@@ -60,9 +60,10 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
     if inputs.pgbouncer:
         from connbudget.capacity.from_pgbouncer import from_ini_files
 
-        poolers, errors = from_ini_files(inputs.pgbouncer, settings)
+        poolers, errors, comments = from_ini_files(inputs.pgbouncer, settings)
         model.poolers.extend(poolers)
         model.errors.extend(errors)
+        model.comments.update(comments)
     if inputs.kubernetes:
         from connbudget.capacity.from_kubernetes import from_kubernetes
 
@@ -70,6 +71,7 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.poolers.extend(found.poolers)
         model.clients.extend(found.clients)
         model.errors.extend(found.errors)
+        model.comments.update(found.comments)
         from connbudget.capacity.from_operators import apply_mounted_ini, from_operators
 
         operators = from_operators(inputs.kubernetes)
@@ -106,6 +108,7 @@ def analyze(inputs: Inputs, settings: Settings, terraform: TerraformModel | None
                                                              settings.disabled_rules)))
              for budget in budgets]
     return Report(findings=findings, budgets=views, errors=model.errors,
+                  comments=model.comments,
                   role_fixes=_role_fixes(model, budgets))
 
 

@@ -63,8 +63,9 @@ def _database(service: ComposeService) -> Database:
 
 
 def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
-    services, errors = load_compose(paths)
+    services, errors, comments = load_compose(paths)
     model.errors.extend(errors)
+    model.comments.update(comments)
     for service in services:
         address = _address(service)
         where = Location(address, service.file, service.line)

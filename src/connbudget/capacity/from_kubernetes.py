@@ -25,6 +25,7 @@ from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
 from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
 from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import Autoscaler, Container, Service, Workload
 from connbudget.frontends.kubernetes.objects import load_kubernetes
@@ -39,6 +40,7 @@ class Found:
     clients: list[Client]
     poolers: list[Pooler]
     errors: list[InputError]
+    comments: dict[str, list[Comment]]  # per file read
 
 
 def _same_namespace(left: str | None, right: str | None) -> bool:
@@ -195,7 +197,7 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
     """Workloads as clients and poolers. An autoscaler or Service names a workload only within
     one Terraform root (match.enclosing_root): two roots may each hold a Deployment `api`."""
     manifests = load_kubernetes(paths)
-    out = Found([], [], list(manifests.errors))
+    out = Found([], [], list(manifests.errors), manifests.comments)
     for workload in manifests.workloads:
         address = _address(workload)
         root = enclosing_root(workload.file, roots)

@@ -15,6 +15,7 @@ from connbudget.capacity.pgbouncer_pools import (
     one_user_floor,
     worst_case_server_connections,
 )
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer
@@ -205,7 +206,9 @@ def _deciding_line(config: PgBouncerConfig, path: str) -> int:
 
 
 def from_ini_files(paths: list[str], settings: Settings | None = None,
-                   ) -> tuple[list[Pooler], list[InputError]]:
+                   ) -> tuple[list[Pooler], list[InputError], dict[str, list[Comment]]]:
+    """The pooler of each ini file (an included file is read through its includer), the
+    errors, and the comments of every file read."""
     pins = settings.poolers if settings is not None else {}
     configs = [load_pgbouncer(path, pins[path].version if path in pins else None,
                               "pinned in [tool.connbudget.poolers]" if path in pins else "")
@@ -213,6 +216,7 @@ def from_ini_files(paths: list[str], settings: Settings | None = None,
     included = {f for config in configs for f in config.files[1:]}
     poolers: list[Pooler] = []
     errors: list[InputError] = []
+    comments = {file: found for config in configs for file, found in config.comments.items()}
     one = Value(1, Origin("1 PgBouncer (an ini file)"))
     for path, config in zip(paths, configs, strict=True):
         if path in included:
@@ -222,7 +226,7 @@ def from_ini_files(paths: list[str], settings: Settings | None = None,
         where = Location(path, path, _deciding_line(config, path))
         poolers.append(pooler_from_config(config, where, {path, stem, "pgbouncer"}, one, set(),
                                           read_userlist(path, config)))
-    return poolers, errors
+    return poolers, errors, comments
 
 
 def from_env(env: Mapping[str, str | None], where: Location, aliases: set[str], replicas: Value,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 
 if TYPE_CHECKING:
@@ -173,3 +174,5 @@ class Model:
     clients: list[Client] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    # the comments the front ends lexed, per file read, for the suppressions
+    comments: dict[str, list[Comment]] = field(default_factory=dict)

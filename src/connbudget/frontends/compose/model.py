@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget import confine
+from connbudget.comments import Comment, may_suppress
 from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.comments import comments as yaml_comments
 from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
     LList,
@@ -120,9 +122,12 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
                           file, line, notes)
 
 
-def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError]]:
+def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError],
+                                                dict[str, list[Comment]]]:
+    """The services of compose files, the errors, and the comments of every file read."""
     services: list[ComposeService] = []
     errors: list[InputError] = []
+    comments: dict[str, list[Comment]] = {}
     for path in paths:
         try:
             raw = confine.read_regular(path, MAX_FILE_BYTES + 1)  # never blocks on a FIFO
@@ -132,7 +137,9 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
         if len(raw) > MAX_FILE_BYTES:
             errors.append(InputError(path, 0, f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"))
             continue
-        documents, found = read_documents(raw.decode("utf-8-sig", errors="replace"), path)
+        text = raw.decode("utf-8-sig", errors="replace")
+        comments[path] = yaml_comments(path, text) if may_suppress(text) else []
+        documents, found = read_documents(text, path)
         errors.extend(found)
         for document in documents:
             block = document.get("services") if isinstance(document, LMap) else None
@@ -141,4 +148,4 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
             for name, spec in block.items():
                 if isinstance(spec, LMap):
                     services.append(_service(str(name), spec, path, block.lines.get(name, 0)))
-    return services, errors
+    return services, errors, comments

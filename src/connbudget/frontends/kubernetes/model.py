@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 
 DEFAULT_MAX_SURGE = "25%"
@@ -114,3 +115,4 @@ class KubernetesInputs:
     config_maps: list[ConfigMap] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read

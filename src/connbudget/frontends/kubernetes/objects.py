@@ -8,7 +8,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from connbudget.comments import may_suppress
 from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.comments import comments
 from connbudget.frontends.kubernetes.model import (
     _WORKLOAD_KINDS,
     DEFAULT_MAX_SURGE,
@@ -271,6 +273,7 @@ def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInput
     found = KubernetesInputs()
     for file, text in sources:
         found.files.append(file)
+        found.comments[file] = comments(file, text) if may_suppress(text) else []
         documents, errors = read_documents(text, file)
         found.errors.extend(errors)
         for document in documents:

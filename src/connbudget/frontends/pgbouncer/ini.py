@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from connbudget import confine
-from connbudget.comments import Comment, whole_line_comments
+from connbudget.comments import Comment, may_suppress, whole_line_comments
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.model import (
     _INT_KEYS,
@@ -56,11 +56,14 @@ _SECTION = re.compile(r"\s*\[[^\]]+\]\s*$")
 
 def comments(file: str, text: str) -> list[Comment]:
     """Lines whose first non-blank character is `;` or `#`: the lines PgBouncer skips as
-    comments (a `#` after a value is part of the value)."""
-    return whole_line_comments(file, text, (";", "#"))
+    comments (a `#` after a value is part of the value). A comment's scope is its [section]:
+    an ignore anywhere in a section covers it."""
+    spans = _sections(text)
+    return [replace(comment, scope=next((s for s in spans if s[0] <= comment.line <= s[1]), None))
+            for comment in whole_line_comments(file, text, (";", "#"))]
 
 
-def sections(text: str) -> list[tuple[int, int]]:
+def _sections(text: str) -> list[tuple[int, int]]:
     """The first and last line of each `[section]`: its header up to the next header."""
     lines = text.split("\n")
     starts = [n for n, line in enumerate(lines, start=1) if _SECTION.match(line)]
@@ -255,6 +258,7 @@ class _Reader:
                                                  f"{error.strerror or error}"))
             return False
         self.config.files.append(path)
+        self.config.comments[path] = comments(path, text) if may_suppress(text) else []
         self.stack.append(real)
         # PgBouncer breaks lines at \n only; str.splitlines() would also break at \v, \f, U+2028...
         for number, raw in enumerate(text.split("\n"), start=1):

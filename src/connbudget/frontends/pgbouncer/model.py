@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.resources import data_dir
 
@@ -158,6 +159,7 @@ class PgBouncerConfig:
     errors: list[InputError] = field(default_factory=list)
     unknowns: list[UnknownSetting] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read, includes too
+    comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read
     # configured by a container's environment: the variable each [pgbouncer] key was read from
     env_names: dict[str, str] = field(default_factory=dict)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget import confine
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.evaluate import evaluate_raw
 from connbudget.frontends.terraform.model import (
@@ -439,6 +440,9 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
         file, line = _locate(loader, text)
         loader.errors.append(InputError(file, line, message))
     model.errors = loader.errors
+    model.comments = {path: [Comment(path, line, column, text)
+                             for line, column, text in body.get("comments", [])]
+                      for path, body in loader.bodies.items()}
     return model
 
 

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget.comments import Comment
 from connbudget.errors import InputError
 
 
@@ -117,6 +118,8 @@ class TerraformModel:
     # `data` blocks (address `data.<type>.<name>`) and each root's outputs, for joining roots
     data_sources: list[Resource] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # per file read: its comments that can suppress a finding
+    comments: dict[str, list[Comment]] = field(default_factory=dict)
     # Lookup indexes, rebuilt when `resources` changes length.
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False, compare=False)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict, repr=False, compare=False)

@@ -7,10 +7,12 @@ kept as its original source text, evaluated later by `connbudget.frontends.terra
 
     {"attrs": {name: expression text}, "lines": {name: line},
      "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}],
-     "expressions": {expression text: its parsed tree}}
+     "expressions": {expression text: its parsed tree},
+     "comments": [[line, column, text] of each comment that can suppress a finding]}
 
 The parsed trees of a file's expressions are kept with it (in the cache too), so a warm run
-parses nothing at all.
+parses nothing at all. Of the file's comments only those that can suppress a finding are kept:
+any other comment may be a commented-out secret, and the body goes to the cache on disk.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 
 from connbudget import confine
 from connbudget.cache import cached
+from connbudget.comments import may_suppress, suppressions
+from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
@@ -38,7 +42,7 @@ _MAX_FILE_BYTES = 8 * 1024 * 1024
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "5"
+_SCHEMA = "6"
 # The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
 _PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
 
@@ -210,11 +214,12 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
             else parse_json_text(text)
     if path.endswith(".tf") and not _RELEVANT.search(content) \
             and isinstance(_decode(content[:4096]), str):
-        return {"attrs": {}, "lines": {}, "blocks": []}
+        return {"attrs": {}, "lines": {}, "blocks": [], "comments": _suppressions(content)}
 
     def compute() -> dict[str, Any]:
         text = _decode(content)
-        return text if isinstance(text, dict) else _parse_text(text, redact=True)
+        parsed = text if isinstance(text, dict) else _parse_text(text, redact=True)
+        return {**parsed, "comments": _suppressions(content) if isinstance(text, str) else []}
 
     result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
     # A warm run reads the expression trees too instead of parsing each expression again.
@@ -222,8 +227,24 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
     return result
 
 
+def _suppressions(content: bytes) -> list[list[Any]]:
+    """[line, column, text] of the file's comments that can suppress a finding."""
+    text = content.decode("utf-8", "replace")
+    if not may_suppress(text):
+        return []
+    return [[c.line, c.column, c.text] for c in suppressions(hcl_comments("", text))]
+
+
+def _is_comment(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], int) \
+        and isinstance(value[1], int) and isinstance(value[2], str)
+
+
 def _is_body(value: Any) -> bool:
     if not isinstance(value, dict):
+        return False
+    found = value.get("comments")
+    if not isinstance(found, list) or not all(_is_comment(c) for c in found):
         return False
     if "error" in value:
         return isinstance(value["error"], dict) and {"line", "message"} <= value["error"].keys()
