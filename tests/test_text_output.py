@@ -258,3 +258,21 @@ def test_a_run_with_nothing_to_check_says_so(tmp_path: Path) -> None:
         result = run_cli("sql", where)
         assert result.code == 0
         assert result.out.splitlines()[-1] == f"no files to check in {where}"
+
+
+def test_a_fix_shows_its_edit_as_a_diff_of_the_file_that_holds_the_setting() -> None:
+    shown = run_cli("capacity", "fixtures/stacks/split-demo", env={"COLUMNS": "200"}).out
+    ecs = (FIXTURES / "stacks" / "split-demo" / "ecs.tf").read_text().splitlines()
+    line = next(n for n, text in enumerate(ecs, 1) if '"PG_POOL_SIZE"' in text)
+    block = shown.split("  CB101  ")[1].split("docs:")[0].splitlines()
+    at = block.index(f"          change fixtures/stacks/split-demo/ecs.tf:{line}:")
+    assert block[at + 1:at + 3] == [f"            - {ecs[line - 1]}",
+                                    "            + " + ecs[line - 1].replace('"10"', '"2"')]
+
+
+def test_an_added_setting_is_shown_under_the_line_it_follows() -> None:
+    shown = run_cli("capacity", "fixtures/capacity/zalando-operator", env={"COLUMNS": "200"}).out
+    block = shown.split("  CB102  ")[1].split("docs:")[0].splitlines()
+    at = block.index("          change line 17:")
+    assert block[at + 1:at + 3] == ["                connectionPooler:",
+                                    "            +     maxDBConnections: 43"]

@@ -144,7 +144,29 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
             label = "fix: " if number == 0 else "     "
             text = f"{'':>10}{label}{printable(fix_line)}"
             lines.extend([text] if code else wrap(text, style.width, 19))
+    lines.extend(_edit_lines(finding))
     lines.extend(wrap(f"{'':>10}docs: {rule.help_uri}", style.width, 10))
+    return lines
+
+
+def _edit_lines(finding: Finding) -> list[str]:
+    """The fix's edits as a short diff of the file that holds the setting: the line as it is
+    (-), what it becomes (+); an added line shows the line it follows as context. An edit
+    that appends a block is the fix text itself, shown above."""
+    lines: list[str] = []
+    for edit in finding.edits:
+        if not edit.line:
+            continue
+        where = f"line {edit.line}" if edit.file == finding.file \
+            else f"{relative_path(edit.file)}:{edit.line}"
+        lines.append(f"{'':>10}change {printable(where)}:")
+        if edit.new.startswith(edit.old + "\n"):
+            added = edit.new[len(edit.old) + 1:].split("\n")
+            lines.append(f"{'':>12}  {printable(edit.old)}")
+        else:
+            added = edit.new.split("\n")
+            lines.append(f"{'':>12}- {printable(edit.old)}")
+        lines.extend(f"{'':>12}+ {printable(line)}" for line in added)
     return lines
 
 
