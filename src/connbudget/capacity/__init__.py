@@ -74,7 +74,7 @@ def build_model(inputs: Inputs, settings: Settings, terraform: TerraformModel | 
         model.comments.update(found.comments)
         from connbudget.capacity.from_operators import apply_mounted_ini, from_operators
 
-        operators = from_operators(inputs.kubernetes)
+        operators = from_operators(found.documents)
         model.databases.extend(operators.databases)
         model.poolers.extend(operators.poolers)
         model.errors.extend(operators.errors)

@@ -19,7 +19,7 @@ DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.sv
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
@@ -29,6 +29,7 @@ from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import Autoscaler, Container, Service, Workload
 from connbudget.frontends.kubernetes.objects import load_kubernetes
+from connbudget.frontends.kubernetes.safeyaml import LMap
 from connbudget.settings import Settings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
@@ -41,6 +42,8 @@ class Found:
     poolers: list[Pooler]
     errors: list[InputError]
     comments: dict[str, list[Comment]]  # per file read
+    # the documents the operators' readers work on, from the same parse
+    documents: list[tuple[LMap, str]] = field(default_factory=list)
 
 
 def _same_namespace(left: str | None, right: str | None) -> bool:
@@ -197,7 +200,7 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
     """Workloads as clients and poolers. An autoscaler or Service names a workload only within
     one Terraform root (match.enclosing_root): two roots may each hold a Deployment `api`."""
     manifests = load_kubernetes(paths)
-    out = Found([], [], list(manifests.errors), manifests.comments)
+    out = Found([], [], list(manifests.errors), manifests.comments, manifests.documents)
     for workload in manifests.workloads:
         address = _address(workload)
         root = enclosing_root(workload.file, roots)

@@ -26,18 +26,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget import confine
 from connbudget.capacity.from_pgbouncer import during_deploy, pooler_from_config
 from connbudget.capacity.model import Database, Location, Origin, Pooler, Value, unknown
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.safeyaml import (
-    MAX_FILE_BYTES,
     LList,
     LMap,
     _text,
-    read_documents,
 )
-from connbudget.frontends.pgbouncer.ini import _check, _entry, load_pgbouncer_text
+from connbudget.frontends.pgbouncer.ini import check_setting, load_pgbouncer_text, read_entry
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
 
 PG_MAX_CONNECTIONS = 100  # PostgreSQL default (postgresql.conf)
@@ -49,7 +46,7 @@ _NOT_RDS = "not RDS: no rds.rds_superuser_reserved_connections"
 
 
 @dataclass
-class Found:
+class OperatorResources:
     databases: list[Database] = field(default_factory=list)
     poolers: list[Pooler] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
@@ -138,10 +135,11 @@ def _pgbouncer_config(settings: LMap | None, defaults: dict[str, str], host: str
         for key, value in settings.items():
             values[str(key)] = (_text(value), settings.lines.get(key, settings.line))
     for key, (value, at) in values.items():
-        config.settings[key.lower()] = _check("pgbouncer", key.lower(), value.strip(), file, at,
-                                              config.errors, f"{what} ", config.version)
-    config.databases["*"] = _entry("databases", "*", f"host={host}", file, line, config.errors,
-                                   config.version)
+        config.settings[key.lower()] = check_setting(
+            "pgbouncer", key.lower(), value.strip(), file, at, config.errors, f"{what} ",
+            config.version)
+    config.databases["*"] = read_entry("databases", "*", f"host={host}", file, line, config.errors,
+                                       config.version)
     return config
 
 
@@ -268,25 +266,10 @@ def _ini_config_maps(documents: list[tuple[LMap, str]]) -> dict[str, PgBouncerCo
     return found
 
 
-def from_operators(paths: Sequence[str]) -> Found:
-    """Operator resources and mounted pgbouncer.ini ConfigMaps in the Kubernetes files."""
-    out = Found()
-    documents: list[tuple[LMap, str]] = []
-    for path in paths:
-        try:
-            # the Kubernetes reader reports what is refused (size, FIFOs, outside the tree)
-            data = confine.read_regular(path, MAX_FILE_BYTES)
-        except OSError:
-            continue
-        text = data.decode("utf-8", "replace").removeprefix("\ufeff")
-        read, _ = read_documents(text, path)
-        stack = list(read)
-        while stack:
-            document = stack.pop(0)
-            if isinstance(document, LMap) and document.get("kind") == "List":
-                stack.extend(document.get("items") or [])
-            elif isinstance(document, LMap):
-                documents.append((document, path))
+def from_operators(documents: list[tuple[LMap, str]]) -> OperatorResources:
+    """Operator resources and mounted pgbouncer.ini ConfigMaps, from the documents the
+    Kubernetes front end parsed (each with its file)."""
+    out = OperatorResources()
     for document, file in documents:
         kind = _text(document.get("kind"))
         api = _text(document.get("apiVersion"))

@@ -8,7 +8,7 @@ from connbudget.catalogue import RULES
 from connbudget.diff import Change, Comparison
 from connbudget.report import Finding
 from connbudget.reporters._common import line_of, relative_path
-from connbudget.reporters.markdown import _cell
+from connbudget.reporters.markdown import cell
 
 
 def _code(text: str) -> str:
@@ -87,7 +87,7 @@ def _markdown_findings(title: str, findings: list[Finding]) -> list[str]:
         rule = RULES[finding.rule_id]
         where = f"`{relative_path(finding.file)}:{line_of(finding.line)}`"
         lines.append(f"| {rule.severity} | [{rule.id}]({rule.help_uri}) | {where} | "
-                     f"{_cell(finding.message)} |")
+                     f"{cell(finding.message)} |")
     return [*lines, ""]
 
 
@@ -102,12 +102,12 @@ def render_markdown(comparison: Comparison) -> str:
             state = ("new" if entry.before is None else "removed" if entry.after is None
                      else _verdict_change(entry) if entry.changed else "unchanged")
             lines.append("| " + " | ".join([_code(entry.database),
-                                             *(_cell(n) for n in numbers), _cell(state)]) + " |")
+                                             *(cell(n) for n in numbers), cell(state)]) + " |")
         lines.append("")
     lines += _markdown_findings("New findings", comparison.new)
     lines += _markdown_findings("Fixed", comparison.fixed)
     if comparison.after.errors:
         lines += ["Input errors:", ""]
-        lines += [f"- {_cell(str(error))}" for error in comparison.after.errors]
+        lines += [f"- {cell(str(error))}" for error in comparison.after.errors]
         lines.append("")
     return "\n".join(lines)

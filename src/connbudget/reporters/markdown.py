@@ -33,7 +33,7 @@ def bar(utilization: float, shown: int | None = None) -> str:
 _MARKUP = re.compile(r"[&<>|`*_\[\]()!#~\\:]|(?<=www)\.", re.IGNORECASE)
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
     text = "?" if value is None else str(value)
     lines = [printable(line) for line in text.replace("\r", "").split("\n")]
     return "<br>".join(_MARKUP.sub(lambda m: f"&#{ord(m.group())};", line) for line in lines)
@@ -45,7 +45,7 @@ _PLAIN = re.compile(r"[\w./\-\[\]\"' :=@+]+")
 def _code(value: object) -> str:
     """A code span when the text can hold no markup (an address, a path), else a cell."""
     text = str(value)
-    return f"`{text}`" if _PLAIN.fullmatch(text) else _cell(text)
+    return f"`{text}`" if _PLAIN.fullmatch(text) else cell(text)
 
 
 def _budget_row(budget: BudgetView, with_root: bool) -> str:
@@ -57,7 +57,7 @@ def _budget_row(budget: BudgetView, with_root: bool) -> str:
     names = [_code(budget.database)]
     if with_root:
         names.append(_code(budget.root or "."))
-    return "| " + " | ".join([*names, *(_cell(c) for c in cells)]) + " |"
+    return "| " + " | ".join([*names, *(cell(c) for c in cells)]) + " |"
 
 
 def _budget_table(budgets: list[BudgetView]) -> list[str]:
@@ -83,11 +83,11 @@ def render_markdown(report: Report, settings: Settings) -> str:
             where = _code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
             lines.append("| " + " | ".join((
                 rule.severity, f"[{rule.id}]({rule.help_uri})", where,
-                _cell(finding.message), _cell(finding.fix or "")
+                cell(finding.message), cell(finding.fix or "")
             )) + " |")
         lines.append("")
     if report.errors:
         lines += ["Input errors:", ""]
-        lines += [f"- {_cell(str(error))}" for error in report.errors]
+        lines += [f"- {cell(str(error))}" for error in report.errors]
         lines.append("")
     return "\n".join(lines)

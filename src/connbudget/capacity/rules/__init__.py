@@ -19,7 +19,7 @@ from connbudget.report import Finding
 
 
 @dataclass
-class Evaluation:
+class RuleResults:
     findings: list[Finding] = field(default_factory=list)
     # per database: the findings that judge its slots (over usable, threshold, deploy)
     judging: dict[Key, list[Finding]] = field(default_factory=dict)
@@ -30,8 +30,8 @@ class Evaluation:
         return max(found, key=lambda f: severity_rank(f.severity), default=None)
 
 
-def evaluate(model: Model, budgets: list[Budget]) -> Evaluation:
-    out = Evaluation()
+def evaluate(model: Model, budgets: list[Budget]) -> RuleResults:
+    out = RuleResults()
     reported_roles: set[tuple[str, str]] = set()
     for budget in budgets:
         poolers = pooler_findings(budget, model.roles)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
+from connbudget.frontends.kubernetes.safeyaml import LMap
 
 DEFAULT_MAX_SURGE = "25%"
 
@@ -116,3 +117,6 @@ class KubernetesInputs:
     errors: list[InputError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read
+    # the parsed documents the operators' readers work on (their custom resources, the
+    # workloads and ConfigMaps that mount a pgbouncer.ini), each with its file: parsed once here
+    documents: list[tuple[LMap, str]] = field(default_factory=list)

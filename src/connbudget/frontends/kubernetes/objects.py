@@ -250,10 +250,18 @@ def _autoscaler(document: LMap, kind: str, file: str) -> Autoscaler:
                       line=document.line, max_line=_line(spec, max_key))
 
 
+# What the operators' readers (capacity.from_operators) look at: CloudNativePG, Zalando and
+# Crunchy resources, and the workloads and ConfigMaps of a mounted pgbouncer.ini.
+OPERATOR_KINDS = frozenset({"Cluster", "Pooler", "postgresql", "PostgresCluster", "ConfigMap",
+                            "Deployment", "StatefulSet"})
+
+
 def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
     if not isinstance(document, LMap):
         return
     kind = _text(document.get("kind"))
+    if kind in OPERATOR_KINDS:
+        found.documents.append((document, file))
     if kind == "List":
         for item in _list(document.get("items")):
             _collect(item, file, found)

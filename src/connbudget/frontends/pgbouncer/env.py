@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import unquote, urlsplit
 
 from connbudget.errors import InputError
-from connbudget.frontends.pgbouncer.ini import _check, _note_unknown
+from connbudget.frontends.pgbouncer.ini import check_setting, note_unknown
 from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, release
 
 # Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
@@ -30,8 +30,8 @@ def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, 
         if value is None:
             return Setting(key, "", file, where, unknown=f"env {name} comes from a secret "
                            "or another resource")
-        return _check("pgbouncer", key, value.strip(), file, where, errors, f"env {name}: ",
-                      version)
+        return check_setting("pgbouncer", key, value.strip(), file, where, errors, f"env {name}: ",
+                             version)
     return None
 
 
@@ -70,7 +70,7 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
         if found is not None:
             config.settings[key] = found
             config.env_names[key] = next(name for name in names if name in env)
-            _note_unknown(config, found)
+            note_unknown(config, found)
     if "listen_port" not in config.settings and "edoburu" in image:
         config.settings["listen_port"] = Setting("listen_port", "5432", file, line)
     entry = _env_database(env, file, at, line, config.errors, config.version,
@@ -104,7 +104,8 @@ def _env_database(env: Mapping[str, str | None], file: str, lines: Mapping[str, 
                        ("user", ("DB_USER", "POSTGRESQL_USERNAME"))):
         found = text(*names)
         if found is not None:
-            params[key] = _check("databases", key, found[0], file, found[1], errors, "", version)
+            params[key] = check_setting("databases", key, found[0], file, found[1], errors, "",
+                                        version)
     if "host" not in params:
         return None
     user = params.pop("user", None)

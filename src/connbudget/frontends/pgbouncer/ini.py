@@ -98,8 +98,8 @@ def atoi(value: str) -> int:
     return int(digits) if digits.lstrip("+-") else 0
 
 
-def _check(section: str, key: str, value: str, file: str, line: int,
-           errors: list[InputError], what: str, version: str) -> Setting:
+def check_setting(section: str, key: str, value: str, file: str, line: int,
+                  errors: list[InputError], what: str, version: str) -> Setting:
     """A setting as PgBouncer reads it: [pgbouncer] integers with strtol (refused unless whole),
     connect-string integers with atoi, pool_mode case-insensitively."""
     if key in _SECRET_KEYS:
@@ -186,8 +186,8 @@ def _quoted(text: str, position: int) -> tuple[str, int]:
     return "", -1
 
 
-def _entry(section: str, name: str, value: str, file: str, line: int,
-           errors: list[InputError], version: str) -> Entry:
+def read_entry(section: str, name: str, value: str, file: str, line: int,
+               errors: list[InputError], version: str) -> Entry:
     label = {"databases": "database", "users": "user", "peers": "peer"}[section]
     params: dict[str, Setting] = {}
     # PgBouncer reads the '*' connect string when a client first asks for a database it does
@@ -212,12 +212,12 @@ def _entry(section: str, name: str, value: str, file: str, line: int,
             errors.append(InputError(file, line, f"{when}{label} '{name}': unrecognized "
                                      f"parameter '{key}'{hint}"))
             continue
-        params[key] = _check(section, key, text, file, line, errors, f"{label} '{name}': ",
-                             version)
+        params[key] = check_setting(section, key, text, file, line, errors, f"{label} '{name}': ",
+                                    version)
     return Entry(name, params, file, line)
 
 
-def _note_unknown(config: PgBouncerConfig, setting: Setting) -> None:
+def note_unknown(config: PgBouncerConfig, setting: Setting) -> None:
     if setting.unknown:
         config.unknowns.append(UnknownSetting(setting.file, setting.line, setting.key,
                                               setting.unknown))
@@ -320,18 +320,18 @@ class _Reader:
                 hint = f" (names are case-sensitive: '{close[0]}')" if close else ""
                 self.refuse(file, number, f"unknown key '{key}' in [pgbouncer]{hint}")
                 return
-            self.config.settings[key] = _check("pgbouncer", key, value, file, number,
-                                               self.config.errors, "", self.version)
-            _note_unknown(self.config, self.config.settings[key])
+            self.config.settings[key] = check_setting("pgbouncer", key, value, file, number,
+                                                      self.config.errors, "", self.version)
+            note_unknown(self.config, self.config.settings[key])
         elif self.section in ("databases", "users", "peers"):
-            entry = _entry(self.section, key, value, file, number, self.config.errors,
-                           self.version)
+            entry = read_entry(self.section, key, value, file, number, self.config.errors,
+                               self.version)
             if self.section == "databases":
                 self.config.databases[key] = entry
             elif self.section == "users":
                 self.config.users[key] = entry
             for setting in entry.params.values():
-                _note_unknown(self.config, setting)
+                note_unknown(self.config, setting)
         elif not self.section:
             self.refuse(file, number, "syntax error: a setting outside any section")
 
