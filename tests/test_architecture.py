@@ -4,9 +4,12 @@ never read a file (they get what the front ends read)."""
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
-from conftest import ROOT
+import pytest
+
+from conftest import FIXTURES, ROOT
 
 PACKAGE = ROOT / "src" / "connbudget"
 # The layers that work on what the front ends read, never on files; the suppressions match
@@ -169,3 +172,32 @@ def test_the_readme_layout_names_every_top_level_module_and_only_real_paths() ->
     assert top - layout[""] == set()
     assert {p.name + "/" for p in (PACKAGE / "frontends").iterdir()
             if p.is_dir() and p.name != "__pycache__"} <= layout["frontends/"]
+
+
+def test_a_scan_opens_each_input_file_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Front ends, suppressions and the edits of fixes all read a file from one read: a stack
+    with a SQL migration, Terraform, a pgbouncer.ini, Kubernetes and operator manifests and
+    fixes whose edits quote the lines they change."""
+    import os
+
+    from inprocess import run_main
+
+    opened: Counter[str] = Counter()
+    real_open = os.open
+
+    def counting(path: str, flags: int, *args: int, **kwargs: int) -> int:
+        opened[os.path.realpath(path)] += 1
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting)
+    trees = [FIXTURES / "stacks" / "split-demo", FIXTURES / "capacity" / "pooler-role-limit",
+             FIXTURES / "capacity" / "zalando-operator", FIXTURES / "capacity" / "k8s-hpa",
+             FIXTURES / "sql" / "rules" / "cb004_fail"]
+    outcome = run_main("scan", *map(str, trees), "--format", "json", "--no-cache")
+    assert outcome.code in (0, 1), outcome.err
+    report = outcome.json()
+    assert any(f["edits"] for f in report["findings"])
+    inputs = {os.path.realpath(p) for tree in trees for p in tree.rglob("*")
+              if p.is_file() and p.suffix in (".tf", ".ini", ".yaml", ".yml", ".sql")}
+    assert inputs and all(opened[path] == 1 for path in inputs), \
+        {p: n for p, n in opened.items() if p in inputs and n != 1}

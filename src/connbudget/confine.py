@@ -54,6 +54,10 @@ class Roots:
                                          else os.path.dirname(os.path.abspath(path)))
             found[_repository_root(directory) or directory] = None
         self.paths = tuple(found)
+        # the files read inside the scan, by real path: each is opened once per run (a fix's
+        # edit reads the line it changes from here), up to _KEPT_BYTES in all
+        self.files: dict[str, bytes] = {}
+        self.kept = 0
 
     def outside(self, path: str) -> str | None:
         """Why `path` lies where a scan may not read, or None when it is inside a root."""
@@ -82,6 +86,8 @@ class Roots:
 
 
 _ACTIVE: ContextVar[Roots | None] = ContextVar("connbudget_roots", default=None)
+_KEPT_BYTES = 64 * 1024 * 1024  # all the files a scan keeps
+_WHOLE_BYTES = 1024 * 1024  # a file sniffed for its kind is read whole up to this size
 
 
 @contextlib.contextmanager
@@ -113,34 +119,59 @@ def outside(path: str, fallback: Iterable[str]) -> str | None:
 
 def read_regular(path: str, limit: int | None = None) -> bytes:
     """The bytes of `path` if it is a regular file (never blocks on a FIFO or a device).
+    Inside a scan a file is opened once: a second read is served from what the first kept.
 
     Raises OSError (a `Refused` for a non-regular file, or one larger than `limit`).
     """
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
-                         | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise Refused(0, "not a regular file")
-        data = handle.read() if limit is None else handle.read(limit + 1)
+    active = _ACTIVE.get()
+    key = os.path.realpath(path) if active is not None else ""
+    data = active.files.get(key) if active is not None else None
+    if data is None:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise Refused(0, "not a regular file")
+            data = handle.read() if limit is None else handle.read(limit + 1)
     if limit is not None and len(data) > limit:
         raise Refused(0, f"larger than {limit // 1024 // 1024} MiB")
+    if active is not None:
+        _keep(active, key, data)
     return data
 
 
+def _keep(active: Roots, key: str, data: bytes) -> None:
+    if key not in active.files and active.kept + len(data) <= _KEPT_BYTES:
+        active.files[key] = data
+        active.kept += len(data)
+
+
 def read_head(path: str, size: int) -> bytes:
-    """The first `size` bytes of `path` if it is a regular file, else b""."""
+    """The first `size` bytes of `path` if it is a regular file, else b"". Inside a scan, a
+    file of up to _WHOLE_BYTES is read whole and kept, so that the front end that reads it
+    next does not open it again."""
+    active = _ACTIVE.get()
+    key = os.path.realpath(path) if active is not None else ""
+    if active is not None and key in active.files:
+        return active.files[key][:size]
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                              | getattr(os, "O_NOCTTY", 0))
     except OSError:
         return b""
     with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             return b""
         try:
-            return handle.read(size)
+            if active is None or status.st_size > _WHOLE_BYTES:
+                return handle.read(size)
+            data = handle.read(_WHOLE_BYTES + 1)
         except OSError:
             return b""
+    if len(data) <= _WHOLE_BYTES:
+        _keep(active, key, data)
+    return data[:size]
 
 
 def is_regular(path: str) -> bool:

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from connbudget import confine
 from connbudget.comments import may_suppress
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.comments import comments
@@ -300,13 +301,12 @@ def load_kubernetes(paths: Sequence[str]) -> KubernetesInputs:
     errors: list[InputError] = []
     for path in paths:
         try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_FILE_BYTES + 1)
+            raw = confine.read_regular(path, MAX_FILE_BYTES)
+        except confine.Refused as error:
+            errors.append(InputError(path, 0, str(error.strerror)))
+            continue
         except OSError as error:
             errors.append(InputError(path, 0, f"cannot read: {error.strerror or error}"))
-            continue
-        if len(raw) > MAX_FILE_BYTES:
-            errors.append(InputError(path, 0, f"larger than {MAX_FILE_BYTES // 1024 // 1024} MiB"))
             continue
         sources.append((path, raw.decode("utf-8-sig", errors="replace")))
     found = load_kubernetes_texts(sources)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
+from connbudget import confine
 from connbudget.comments import Comment, Lines
 from connbudget.errors import InputError
 from connbudget.frontends.sql.actions import BODY_WORDS, ROLE_WORDS
@@ -101,8 +102,7 @@ def _files(paths: list[str], errors: list[InputError]) -> list[str]:
 def _read(path: str) -> str | InputError:
     """The file's text, or why it is skipped."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = confine.read_regular(path)
     except OSError as exc:
         return InputError(path, 1, f"cannot read the file: {exc.strerror or exc}")
     if b"\0" in data:

@@ -17,6 +17,7 @@ import json
 import re
 from typing import Any
 
+from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 
@@ -260,13 +261,14 @@ def load_plans(paths: list[str]) -> TerraformModel:
     model = TerraformModel()
     for path in paths:
         try:
-            with open(path, "rb") as handle:
-                data = handle.read(_MAX_BYTES + 1)
+            data = confine.read_regular(path, _MAX_BYTES)
+        except confine.Refused as error:
+            text = str(error.strerror)
+            model.errors.append(InputError(path, 0, "plan larger than 256 MiB, not read"
+                                           if text.startswith("larger") else text))
+            continue
         except OSError as error:
             model.errors.append(InputError(path, 0, f"cannot read: {error.strerror}"))
-            continue
-        if len(data) > _MAX_BYTES:
-            model.errors.append(InputError(path, 0, "plan larger than 256 MiB, not read"))
             continue
         text = data.decode("utf-8", errors="replace")
         try:
