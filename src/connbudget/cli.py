@@ -14,7 +14,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TextIO
 
     from connbudget.discover import Inputs
     from connbudget.report import Report
@@ -230,10 +230,18 @@ def _emit(text: str, output: str | None) -> None:
 def _text_settings(args: argparse.Namespace, settings: Settings) -> Settings:
     from dataclasses import replace
 
-    from connbudget.reporters.text import wants_colour
-
     return replace(settings, show_info="info" in args.show, verbose=args.verbose,
-                   colour=_outputs(args.output)[0] is None and wants_colour(sys.stdout))
+                   colour=_outputs(args.output)[0] is None and _wants_colour(sys.stdout))
+
+
+def _wants_colour(stream: TextIO) -> bool:
+    """NO_COLOR wins, then FORCE_COLOR, then whether `stream` is a terminal (the text report
+    colours and links only then; kept here so that other formats never import it)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    return stream.isatty()
 
 
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:

@@ -54,7 +54,7 @@ class Roots:
                                          else os.path.dirname(os.path.abspath(path)))
             found[_repository_root(directory) or directory] = None
         self.paths = tuple(found)
-        # the files read inside the scan, by real path: each is opened once per run (a fix's
+        # the files read inside the scan, by absolute path: each is opened once per run (a fix's
         # edit reads the line it changes from here), up to _KEPT_BYTES in all
         self.files: dict[str, bytes] = {}
         self.kept = 0
@@ -124,7 +124,7 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
     Raises OSError (a `Refused` for a non-regular file, or one larger than `limit`).
     """
     active = _ACTIVE.get()
-    key = os.path.realpath(path) if active is not None else ""
+    key = os.path.abspath(path) if active is not None else ""
     data = active.files.get(key) if active is not None else None
     if data is None:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
@@ -151,7 +151,7 @@ def read_head(path: str, size: int) -> bytes:
     file of up to _WHOLE_BYTES is read whole and kept, so that the front end that reads it
     next does not open it again."""
     active = _ACTIVE.get()
-    key = os.path.realpath(path) if active is not None else ""
+    key = os.path.abspath(path) if active is not None else ""
     if active is not None and key in active.files:
         return active.files[key][:size]
     try:

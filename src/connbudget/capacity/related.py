@@ -130,17 +130,31 @@ def _unique(found: Iterable[Related | None], finding: Finding) -> tuple[Related,
     return tuple(result)
 
 
-def _budget_of(finding: Finding, budgets: list[Budget]) -> Budget | None:
+_Index = dict[tuple[str, str, str], Budget]
+
+
+def _index(budgets: list[Budget]) -> _Index:
+    """The budget of each database (by address and file, its anchor's file too) and of each
+    pooler on its paths: the first budget that names it, as the findings were made."""
+    index: _Index = {}
     for budget in budgets:
         database = budget.database.where
-        if finding.rule_id in _BUDGET_RULES and finding.resource == database.address \
-                and finding.file in (database.file, anchor(budget).file):
-            return budget
-        if finding.rule_id in _POOLER_RULES and any(
-                p.pooler is not None and p.pooler.where.address == finding.resource
-                and p.pooler.where.file == finding.file for p in budget.paths):
-            return budget
-    return None
+        for file in (database.file, anchor(budget).file):
+            index.setdefault(("database", database.address, file), budget)
+        for path in budget.paths:
+            if path.pooler is not None:
+                where = path.pooler.where
+                index.setdefault(("pooler", where.address, where.file), budget)
+    return index
+
+
+def _budget_of(finding: Finding, index: _Index) -> Budget | None:
+    found = None
+    if finding.rule_id in _BUDGET_RULES:
+        found = index.get(("database", finding.resource, finding.file))
+    if found is None and finding.rule_id in _POOLER_RULES:
+        found = index.get(("pooler", finding.resource, finding.file))
+    return found
 
 
 def _role_related(finding: Finding, model: Model, budgets: list[Budget]) -> tuple[Related, ...]:
@@ -203,11 +217,12 @@ def _exact_line(finding: Finding, budget: Budget) -> Finding:
 def attach(findings: list[Finding], budgets: list[Budget], model: Model) -> list[Finding]:
     """Every capacity finding with the places that decide it."""
     result = []
+    index = _index(budgets)
     for finding in findings:
         if finding.rule_id == "CB107":
             result.append(replace(finding, related=_role_related(finding, model, budgets)))
             continue
-        budget = _budget_of(finding, budgets)
+        budget = _budget_of(finding, index)
         if budget is None:
             if finding.rule_id == "CB103":
                 finding = replace(finding, related=_client_related(finding, model, budgets))

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
 
 from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
@@ -37,15 +36,6 @@ _BUDGET_RULES = ("CB101", "CB102", "CB103", "CB104", "CB105", "CB106", "CB107", 
 _SEVERITY_COLOUR = {"error": "1;31", "warning": "33", "info": "36"}
 _PATH_CHAR = r"[\w./-]"
 _ROOT = re.compile(r" \(([^()\s]*/[^()\s]*)\)")  # " (infra/prod)": the root beside an address
-
-
-def wants_colour(stream: TextIO) -> bool:
-    """NO_COLOR wins, then FORCE_COLOR, then whether `stream` is a terminal."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR", "") not in ("", "0"):
-        return True
-    return stream.isatty()
 
 
 def terminal_width() -> int:

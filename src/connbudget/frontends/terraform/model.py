@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,11 @@ class Resource:
     # inside a local module: the call that feeds its variables
     call: CallSite | None = field(default=None, compare=False)
 
+    @functools.cached_property
+    def source_lines(self) -> list[tuple[int, str]]:
+        """(line, text) of its attributes and nested blocks, from the parsed block."""
+        return _source_lines(self.body)
+
 
 @dataclass
 class ModuleCall:
@@ -77,13 +83,23 @@ class ModuleCall:
     root: str = field(default="", compare=False)  # the root module's directory, as given
     body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    @functools.cached_property
+    def source_lines(self) -> list[tuple[int, str]]:
+        """(line, text) of its attributes and nested blocks, from the parsed block."""
+        return _source_lines(self.body)
+
 
 def line_of(block: Resource | ModuleCall, needle: str) -> int:
     """The line inside the block where `needle` (an attribute or key name, or a quoted string)
     is set, from the parsed block (comments are not read); the block's line when absent."""
-    pattern = re.compile(rf"^\s*\"?{re.escape(needle)}\"?\s*[=:]|\"{re.escape(needle)}\"")
-    return next((line for line, text in _source_lines(block.body) if pattern.search(text)),
+    pattern = _needle(needle)
+    return next((line for line, text in block.source_lines if pattern.search(text)),
                 block.line)
+
+
+@functools.lru_cache(maxsize=256)
+def _needle(needle: str) -> re.Pattern[str]:
+    return re.compile(rf"^\s*\"?{re.escape(needle)}\"?\s*[=:]|\"{re.escape(needle)}\"")
 
 
 @dataclass(frozen=True)
