@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from connbudget.report import Report
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
@@ -68,3 +70,22 @@ def apply_edits(edits: list[dict[str, Any]]) -> None:
             assert lines[change["line"] - 1] == change["old"], change
             lines[change["line"] - 1:change["line"]] = change["new"].splitlines()
         path.write_text("\n".join([*lines, *appended]) + "\n")
+
+
+REPORT = FIXTURES / "outputs" / "report.json"
+
+
+def load_report(path: Path = REPORT) -> Report:
+    """A fixed report from its JSON (the reporters' tests render it in every format)."""
+    from connbudget.budgets import BudgetView
+    from connbudget.errors import InputError
+    from connbudget.report import Finding
+
+    data = json.loads(path.read_text())
+    return Report(
+        findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
+                          f["fix"], f.get("column"), f.get("end_line"))
+                  for f in data["findings"]],
+        budgets=[BudgetView.from_json(b) for b in data["budgets"]],
+        errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
+    )

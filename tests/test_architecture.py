@@ -8,7 +8,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, ROOT
 
 PACKAGE = ROOT / "src" / "connbudget"

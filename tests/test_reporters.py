@@ -13,9 +13,8 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import FIXTURES, ROOT, SHARED, Run, run_cli
+from conftest import ROOT, SHARED, Run, load_report, run_cli
 
-from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
@@ -23,19 +22,6 @@ from connbudget.reporters import FORMATS, render, resolve_format
 from connbudget.reporters.github import escape_property
 from connbudget.reporters.markdown import bar
 from connbudget.settings import Settings
-
-REPORT = FIXTURES / "outputs" / "report.json"
-
-
-def load_report(path: Path = REPORT) -> Report:
-    data = json.loads(path.read_text())
-    return Report(
-        findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
-                          f["fix"], f.get("column"), f.get("end_line"))
-                  for f in data["findings"]],
-        budgets=[BudgetView.from_json(b) for b in data["budgets"]],
-        errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
-    )
 
 
 def out(fmt: str, report: Report | None = None, **settings: object) -> str:

@@ -3,7 +3,6 @@ healthy databases out of the way, identical findings once, and what was checked.
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import re
@@ -13,30 +12,20 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, FIXTURES, ROOT, run_cli
+from conftest import CORPUS, FIXTURES, ROOT, load_report, run_cli
 
-from connbudget.budgets import BudgetView, Verdict
+from connbudget.budgets import Verdict
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
 from connbudget.reporters import render
 from connbudget.reporters.math import render_budget
 from connbudget.settings import Settings
 
-REPORT = FIXTURES / "outputs" / "report.json"
 INCIDENT = "examples/incident"
 POOLER_ROLE_LIMIT = "fixtures/capacity/pooler-role-limit"
 ESCAPE = "\x1b"
 
 
-def load_report(path: Path = REPORT) -> Report:
-    data = json.loads(path.read_text())
-    return Report(
-        findings=[Finding(f["rule_id"], f["message"], f["file"], f["line"], f["resource"],
-                          f["fix"], f.get("column"), f.get("end_line"))
-                  for f in data["findings"]],
-        budgets=[BudgetView.from_json(b) for b in data["budgets"]],
-        errors=[InputError(e["file"], e["line"], e["message"]) for e in data["errors"]],
-    )
 
 
 def text(report: Report | None = None, **settings: object) -> str:
