@@ -4,6 +4,7 @@ and pool setting, so a pull request that only changes ecs.tf gets the finding in
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from test_reporters import sarif_validator
 SPLIT = FIXTURES / "stacks" / "split-demo"
 
 
-def _line_of(path: str, text: str) -> int:
-    lines = (SPLIT / path).read_text().splitlines()
+def _line_of(path: str, text: str, tree: Path = SPLIT) -> int:
+    lines = (tree / path).read_text().splitlines()
     [number] = [n for n, line in enumerate(lines, start=1) if text in line]
     return number
 
@@ -73,13 +74,12 @@ def test_a_role_limit_finding_points_at_the_clients_that_log_in_as_the_role() ->
     report = run_cli("capacity", scenario, "--format", "json").json()
     assert isinstance(report, dict)
     [cb107] = [f for f in report["findings"] if f["rule_id"] == "CB107"]
-    text = (FIXTURES / "capacity" / "two-roots" / "staging" / "main.tf").read_text()
-    lines = text.splitlines()
+    tree = FIXTURES / "capacity" / "two-roots"
     assert {(r["line"], r["message"].split(":")[0]) for r in cb107["related"]} == {
-        (next(n for n, line in enumerate(lines, 1) if "max_capacity" in line),
+        (_line_of("staging/main.tf", "max_capacity", tree),
          "aws_ecs_service.api (fixtures/capacity/two-roots/staging) up to 8 tasks "
          "(aws_appautoscaling_target.api max_capacity)"),
-        (next(n for n, line in enumerate(lines, 1) if '"PG_POOL_SIZE"' in line),
+        (_line_of("staging/main.tf", '"PG_POOL_SIZE"', tree),
          "aws_ecs_service.api (fixtures/capacity/two-roots/staging) pool 10 (PG_POOL_SIZE=10)")}
     assert all(r["file"].endswith("two-roots/staging/main.tf") for r in cb107["related"])
 
