@@ -227,11 +227,11 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _text_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+def _text_settings(args: argparse.Namespace, settings: Settings, to_stdout: bool) -> Settings:
     from dataclasses import replace
 
     return replace(settings, show_info="info" in args.show, verbose=args.verbose,
-                   colour=_outputs(args.output)[0] is None and _wants_colour(sys.stdout))
+                   colour=to_stdout and _wants_colour(sys.stdout))
 
 
 def _wants_colour(stream: TextIO) -> bool:
@@ -252,12 +252,13 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     from connbudget.reporters._common import workflow_safe
     from connbudget.suppress import apply_suppressions
 
-    settings = _text_settings(args, _settings(args))
+    settings = _settings(args)
+    output, per_format = _outputs(args.output)
+    settings = _text_settings(args, settings, output is None)
     with scan_roots(args.paths):
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
         report = apply_suppressions(engine(inputs, settings), settings, args.command).sorted()
     report.checked = Checked(tuple(args.paths), inputs.counts(_kinds()[args.command]))
-    output, per_format = _outputs(args.output)
     for extra_fmt, path in per_format:
         _emit(render(report, extra_fmt, settings), path)
     fmt = resolve_format(args.format, output)
