@@ -1,6 +1,6 @@
 """The Rego engines beside rego-cpp: regorus, and the real OPA (Go) through its c-shared library.
 
-Each engine answers the query connbudget.rego gives rego-cpp, and runs the `*_test.rego` files as
+Each engine answers the query connbudget.rules.roles gives rego-cpp, and runs the `*_test.rego` files as
 `opa test` / `conftest verify` do: every `test_` rule must be defined and true.
 """
 
@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import regorus
 
-from connbudget.rego import policy_files, results_query
 from connbudget.resources import policies_dir
+from connbudget.rules.roles import policy_files, results_query
 
 _TEST_RULE = re.compile(r"^(test_\w+)\s+if\b", re.MULTILINE)
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)

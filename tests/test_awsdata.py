@@ -5,7 +5,7 @@ import csv
 import pytest
 from conftest import SHARED
 
-from connbudget.capacity import awsdata
+import connbudget.providers.aws.data as awsdata
 
 DATA = SHARED / "data"
 
@@ -17,7 +17,7 @@ def _shared_rows(name: str) -> list[dict[str, str]]:
 
 def test_packaged_csvs_are_byte_copies_of_the_reference_data() -> None:
     for name in (awsdata.INSTANCE_CLASSES_CSV, awsdata.OBSERVED_CSV, awsdata.SERVERLESS_V2_CSV):
-        packaged = (awsdata.data_dir() / name).read_bytes()
+        packaged = (awsdata.DATA / name).read_bytes()
         assert packaged == (DATA / name).read_bytes(), name
 
 

@@ -140,8 +140,8 @@ def test_an_oversized_manifest_is_refused_once_and_not_read_again(tmp_path: Path
 
 
 def test_an_unknown_count_is_said_in_the_platform_s_words() -> None:
-    from connbudget.capacity.model import Client, Location, Origin, Value, unknown
-    from connbudget.capacity.rules.unknowns import _client_unknowns
+    from connbudget.model import Client, Location, Origin, Value, unknown
+    from connbudget.rules.unknowns import _client_unknowns
 
     def client(kind: str) -> Client:
         return Client(kind, Location("Deployment/shop/web", "k8s/web.yaml", 3),

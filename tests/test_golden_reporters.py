@@ -20,8 +20,8 @@ from connbudget.engine import scan
 from connbudget.errors import InputError
 from connbudget.report import Report
 from connbudget.reporters import render
+from connbudget.rules.suppress import apply_suppressions
 from connbudget.settings import Settings
-from connbudget.suppress import apply_suppressions
 
 GOLDEN = ROOT / "tests" / "golden"
 PATHS = ["fixtures/stacks/split-demo", "fixtures/capacity/pooler-role-limit",

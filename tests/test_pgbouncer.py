@@ -7,11 +7,11 @@ from conftest import CORPUS, FIXTURES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
 from connbudget.comments import Comment
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer, parse_connect_string
 from connbudget.frontends.pgbouncer.model import DEFAULT_SOURCE, REDACTED
+from connbudget.providers.pgbouncer.pools import worst_case_server_connections
 
 HERE = FIXTURES / "pgbouncer"
 CORPUS_FILES = sorted((CORPUS / "pgbouncer").iterdir())

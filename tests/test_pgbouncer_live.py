@@ -24,8 +24,8 @@ from conftest import FIXTURES, apply_edits, run_cli
 from pg import Server, running_server
 from pgbouncer_live import PGBOUNCER, Clients, drive, running_pgbouncer, try_start
 
-from connbudget.capacity.pgbouncer_pools import worst_case_server_connections
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer
+from connbudget.providers.pgbouncer.pools import worst_case_server_connections
 
 LIVE = FIXTURES / "pgbouncer" / "live"
 VERSION = "1.18"

@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connbudget.capacity import awsdata
-from connbudget.capacity.pgformula import Evaluation, evaluate
+import connbudget.providers.aws.data as awsdata
+from connbudget.providers.aws.pgformula import Evaluation, evaluate
 
 DEFAULT = "LEAST({DBInstanceClassMemory/9531392},5000)"
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import CORPUS, FIXTURES
 from rego_engines import OPA_UNAVAILABLE, Opa, Regorus
 
-from connbudget.rego import evaluate_document, evaluate_documents
+from connbudget.rules.roles import evaluate_document, evaluate_documents
 
 DOCUMENTS = FIXTURES / "policies" / "documents"
 EXPECTED = json.loads((FIXTURES / "policies" / "expected.json").read_text(encoding="utf-8"))

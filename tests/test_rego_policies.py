@@ -13,8 +13,8 @@ from conftest import FIXTURES
 from rego_engines import OPA_UNAVAILABLE, Opa, Regorus, rego_test_files
 
 from connbudget.catalogue import RULES
-from connbudget.rego import policy_files
 from connbudget.resources import policies_dir
+from connbudget.rules.roles import policy_files
 
 ROOT = policies_dir()
 RULE_POLICIES = sorted(p for p in policy_files() if p.name == "policy.rego")

@@ -21,7 +21,7 @@ from rego_engines import (
     run_rego_tests,
 )
 
-from connbudget.rego import policy_files
+from connbudget.rules.roles import policy_files
 
 TESTS = rego_test_files()
 ENGINES = [

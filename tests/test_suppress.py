@@ -11,8 +11,8 @@ from connbudget.discover import discover
 from connbudget.engine import check_capacity, check_sql, scan
 from connbudget.frontends.sql.scanner import comments as sql_comments
 from connbudget.report import Finding, Report
+from connbudget.rules.suppress import Ignore, apply_suppressions, ignores_in
 from connbudget.settings import Settings
-from connbudget.suppress import Ignore, apply_suppressions, ignores_in
 
 DIR = FIXTURES / "suppress"
 SQL = str(DIR / "roles.sql")

@@ -250,7 +250,7 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     from connbudget.report import Checked
     from connbudget.reporters import render, resolve_format
     from connbudget.reporters._common import workflow_safe
-    from connbudget.suppress import apply_suppressions
+    from connbudget.rules.suppress import apply_suppressions
 
     settings = _settings(args)
     output, per_format = _outputs(args.output)
@@ -343,7 +343,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
         raise UsageError("--threshold must be a fraction in (0, 1]")
     if args.format == "cloudwatch":
-        from connbudget.alerts import cloudwatch
+        from connbudget.providers.aws import cloudwatch
 
         share = cloudwatch.DEFAULT_SHARE if args.alert_threshold is None else args.alert_threshold
         text = cloudwatch.render(budgets, share)
@@ -361,7 +361,7 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 def _scan_report(args: argparse.Namespace) -> Report:
     from connbudget.discover import discover
     from connbudget.engine import scan
-    from connbudget.suppress import apply_suppressions
+    from connbudget.rules.suppress import apply_suppressions
 
     settings = _settings(args)
     inputs = discover(args.paths, settings.exclude, settings.exclude_root)

@@ -13,8 +13,8 @@ from connbudget.settings import Settings
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
-    from connbudget.capacity.model import Model
     from connbudget.frontends.terraform import TerraformModel
+    from connbudget.model import Model
 
 T = TypeVar("T")
 
@@ -62,7 +62,7 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     if all(r.id in settings.disabled_rules for r in RULES.values() if "rego" in r.engines):
         return Report()
     from connbudget.capacity.edits import resolve
-    from connbudget.rego import evaluate_documents
+    from connbudget.rules.roles import evaluate_documents
 
     findings = resolve(evaluate_documents(documents))
     return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
@@ -128,7 +128,7 @@ def check_sql(inputs: Inputs, settings: Settings) -> Report:
 
 def _capacity_report(inputs: Inputs, settings: Settings,
                      terraform: TerraformModel | None) -> Report:
-    from connbudget.capacity import analyze
+    from connbudget.capacity.analyze import analyze
 
     errors: list[InputError] = []
     # Terraform is one unit (its model is built already); the other inputs count per file.
@@ -154,7 +154,7 @@ def _capacity_report(inputs: Inputs, settings: Settings,
 
 def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) -> None:
     """CB110: what was recognised but not read; a run that found nothing to check."""
-    from connbudget.notes import RULE, nothing_to_check, unread
+    from connbudget.rules.notes import RULE, nothing_to_check, unread
 
     if RULE in settings.disabled_rules:
         return
@@ -201,7 +201,7 @@ def _sized(finding: Finding, role_fixes: dict[tuple[str, str], tuple[str, tuple[
 def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budget],
                                                                list[InputError]]:
     """The model and budgets a report is made from, for what is generated from them."""
-    from connbudget.capacity import build_model
+    from connbudget.capacity.analyze import build_model
     from connbudget.capacity.budget import build_budget
 
     terraform = _terraform(inputs, settings)

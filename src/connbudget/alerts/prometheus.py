@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from connbudget.alerts import identifier
 from connbudget.capacity.budget import Budget
-from connbudget.capacity.model import Database, Role
+from connbudget.model import Database, Role
+from connbudget.providers.aws.alarms import identifier
 
 ROLE_SHARE = 0.8  # a role's connections above 80 % of its CONNECTION LIMIT
 FOR = "2m"

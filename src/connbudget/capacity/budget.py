@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-import connbudget.capacity.awsdata as awsdata
-import connbudget.capacity.pgformula as pgformula
+import connbudget.providers.aws.data as awsdata
+import connbudget.providers.aws.pgformula as pgformula
 from connbudget.budgets import Behind, BudgetView, ClientView, Sourced, Verdict
-from connbudget.capacity.model import Client, Database, Model, Origin, Pooler, Value, unknown
+from connbudget.model import Client, Database, Model, Origin, Pooler, Value, unknown
 from connbudget.settings import Settings
 
 DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"

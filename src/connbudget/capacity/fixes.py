@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path
-from connbudget.capacity.model import Client, Pooler, Value
+from connbudget.model import Client, Pooler, Value
 from connbudget.report import Edit
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from connbudget.capacity.model import Client, Database, Key, Location, Model, Pooler, Role
+from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role
 from connbudget.report import Finding
 from connbudget.settings import Settings
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from connbudget.capacity.budget import Budget
-from connbudget.capacity.model import Client, Model, Origin, Pooler, Value
-from connbudget.capacity.rules.common import anchor
+from connbudget.model import Client, Model, Origin, Pooler, Value
 from connbudget.report import Finding, Related
+from connbudget.rules.common import anchor
 
 # the rules about a database's budget as a whole: the database and every path decide them
 _BUDGET_RULES = ("CB101", "CB102", "CB103", "CB108")

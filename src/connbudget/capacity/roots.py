@@ -18,9 +18,9 @@ import os
 import re
 from typing import Any
 
-from connbudget.capacity.model import Client, Key, Model, Pooler
-from connbudget.capacity.tf_attrs import refs as _refs
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.model import Client, Key, Model, Pooler
+from connbudget.providers.tfvalues import refs as _refs
 
 _REMOTE = re.compile(r"^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
 _LOOKUPS = {"aws_db_instance": "db_instance_identifier", "aws_rds_cluster": "cluster_identifier"}

@@ -8,14 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from connbudget.capacity.budget import Budget
-from connbudget.capacity.model import Key, Model
-from connbudget.capacity.rules.alarms import alarm_findings
-from connbudget.capacity.rules.budget import budget_findings
-from connbudget.capacity.rules.pooler import pooler_findings
-from connbudget.capacity.rules.roles import role_findings
-from connbudget.capacity.rules.unknowns import unknown_findings
 from connbudget.catalogue import severity_rank
+from connbudget.model import Key, Model
 from connbudget.report import Finding
+from connbudget.rules.alarms import alarm_findings
+from connbudget.rules.budget import budget_findings
+from connbudget.rules.pooler import pooler_findings
+from connbudget.rules.role_limits import role_findings
+from connbudget.rules.unknowns import unknown_findings
 
 
 @dataclass

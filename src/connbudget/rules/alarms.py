@@ -4,13 +4,13 @@ before the server is full.
 
 from __future__ import annotations
 
-from connbudget.alerts import is_rds
-from connbudget.alerts.cloudwatch import DEFAULT_SHARE, alarm_block, threshold_for
 from connbudget.capacity.budget import Budget
 from connbudget.capacity.fixes import Fix
-from connbudget.capacity.model import Alarm, Database
-from connbudget.capacity.rules.common import make_finding
+from connbudget.model import Alarm, Database
+from connbudget.providers.aws.alarms import is_rds
+from connbudget.providers.aws.cloudwatch import DEFAULT_SHARE, alarm_block, threshold_for
 from connbudget.report import Edit, Finding
+from connbudget.rules.common import make_finding
 
 LATEST_SHARE = 0.9  # above 90 % of max_connections an alarm fires too late to act on
 _RISING = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connbudget.capacity.model import Origin, Value
+from connbudget.model import Origin, Value
 
 # Direct pool-size settings, in the order they are looked up.
 # DB_POOL: what Rails' database.yml commonly reads (`pool: ENV.fetch("DB_POOL")`).

@@ -18,8 +18,17 @@ import re
 from typing import Any
 
 import connbudget.capacity.budget as budget
-from connbudget.capacity.from_tf_kubernetes import from_tf_kubernetes
-from connbudget.capacity.model import (
+from connbudget.frontends.terraform.model import (
+    ModuleCall,
+    Parameter,
+    Resource,
+    TerraformModel,
+    Unknown,
+    line_of,
+    parameters,
+)
+from connbudget.frontends.terraform.roles import role_state
+from connbudget.model import (
     Alarm,
     Client,
     Database,
@@ -31,22 +40,13 @@ from connbudget.capacity.model import (
     Value,
     unknown,
 )
-from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
-from connbudget.capacity.tf_attrs import blocks as _blocks
-from connbudget.capacity.tf_attrs import integer as _int
-from connbudget.capacity.tf_attrs import number as _number
-from connbudget.capacity.tf_attrs import refs as _refs
-from connbudget.capacity.tf_attrs import text as _text
-from connbudget.frontends.terraform.model import (
-    ModuleCall,
-    Parameter,
-    Resource,
-    TerraformModel,
-    Unknown,
-    line_of,
-    parameters,
-)
-from connbudget.frontends.terraform.roles import role_state
+from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.providers.kubernetes.terraform import from_tf_kubernetes
+from connbudget.providers.tfvalues import blocks as _blocks
+from connbudget.providers.tfvalues import integer as _int
+from connbudget.providers.tfvalues import number as _number
+from connbudget.providers.tfvalues import refs as _refs
+from connbudget.providers.tfvalues import text as _text
 from connbudget.settings import Settings
 
 ECS_MAX_PERCENT_DEFAULT = 200  # aws_ecs_service deployment_maximum_percent (data README)
@@ -365,7 +365,7 @@ def _env(container: dict[str, Any],
 def _task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
                    block: Resource | ModuleCall) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
-    from connbudget.capacity.commands import apply_command, words
+    from connbudget.providers.apps.commands import apply_command, words
 
     found = []
     for container in containers:
@@ -425,7 +425,7 @@ def _pgbouncers(service: Resource, containers: list[dict[str, Any]], replicas: V
         where = Location(service.address, origin.file, origin.line, service.end_line,
                          service.root)
         # Lazy: the PgBouncer front end is needed only for PgBouncer containers.
-        from connbudget.capacity.from_pgbouncer import during_deploy, from_env
+        from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 
         pooler, errors = from_env({k: v.value for k, v in env.items()}, where, aliases, replicas,
                                   refs, image)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 
-from connbudget.capacity.commands import apply_command
-from connbudget.capacity.from_pgbouncer import from_env
-from connbudget.capacity.model import Client, Database, Location, Model, Origin, Value, unknown
-from connbudget.capacity.pools import EnvVar, pool_settings
 from connbudget.frontends.compose import ComposeService, load_compose
+from connbudget.model import Client, Database, Location, Model, Origin, Value, unknown
+from connbudget.providers.apps.commands import apply_command
+from connbudget.providers.apps.env import EnvVar, pool_settings
+from connbudget.providers.pgbouncer.poolers import from_env
 from connbudget.settings import Settings
 
 _POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from connbudget.capacity.budget import Budget
 from connbudget.capacity.fixes import toml_pin
-from connbudget.capacity.model import Client, Model
-from connbudget.capacity.pools import PROCESS_VARS
-from connbudget.capacity.rules.common import anchor, make_finding
+from connbudget.model import Client, Model
+from connbudget.providers.apps.env import PROCESS_VARS
 from connbudget.report import Finding
+from connbudget.rules.common import anchor, make_finding
 
 
 def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:

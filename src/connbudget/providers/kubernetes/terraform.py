@@ -13,16 +13,16 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from connbudget.capacity.commands import apply_command, words
-from connbudget.capacity.from_pgbouncer import during_deploy, from_env, pooler_from_config
-from connbudget.capacity.model import Client, Location, Model, Origin, Value, unknown
-from connbudget.capacity.pools import EnvVar, merge, pool_settings
-from connbudget.capacity.tf_attrs import blocks as _blocks
-from connbudget.capacity.tf_attrs import number as _number
-from connbudget.capacity.tf_attrs import refs as _refs
-from connbudget.capacity.tf_attrs import text as _text
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
+from connbudget.model import Client, Location, Model, Origin, Value, unknown
+from connbudget.providers.apps.commands import apply_command, words
+from connbudget.providers.apps.env import EnvVar, merge, pool_settings
+from connbudget.providers.pgbouncer.poolers import during_deploy, from_env, pooler_from_config
+from connbudget.providers.tfvalues import blocks as _blocks
+from connbudget.providers.tfvalues import number as _number
+from connbudget.providers.tfvalues import refs as _refs
+from connbudget.providers.tfvalues import text as _text
 from connbudget.settings import Settings
 
 _DEPLOYMENTS = ("kubernetes_deployment", "kubernetes_deployment_v1")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, client_connections
 from connbudget.capacity.fixes import Fix, Pending, role_limit, role_limit_fix
-from connbudget.capacity.model import Model, Value
-from connbudget.capacity.rules.common import make_finding, role_named
+from connbudget.model import Model, Value
 from connbudget.report import Edit, Finding
+from connbudget.rules.common import make_finding, role_named
 from connbudget.settings import Settings
 
 Needs = dict[tuple[str, str], list[tuple[str, Value, int | None]]]

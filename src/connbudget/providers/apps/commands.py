@@ -14,8 +14,8 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from connbudget.capacity.model import Origin, Value
-from connbudget.capacity.pools import PoolSettings
+from connbudget.model import Origin, Value
+from connbudget.providers.apps.env import PoolSettings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _THREADS = re.compile(r"^(?:--threads|-t)(?:=([\d:]+))?$")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connbudget.capacity.model import Origin, Value, unknown
 from connbudget.frontends.terraform.model import ModuleCall, Resource, Unknown, line_of
+from connbudget.model import Origin, Value, unknown
 
 # data sources (a remote state output with its name) stay whole: `data.aws_rds_cluster.x` is
 # not the resource `aws_rds_cluster.x` of this root

@@ -21,15 +21,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from connbudget.capacity.from_pgbouncer import during_deploy, from_env
 from connbudget.capacity.match import enclosing_root
-from connbudget.capacity.model import Client, Location, Origin, Pooler, Value, unknown
-from connbudget.capacity.pools import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import Autoscaler, Container, Service, Workload
 from connbudget.frontends.kubernetes.objects import load_kubernetes
 from connbudget.frontends.kubernetes.safeyaml import LMap
+from connbudget.model import Client, Location, Origin, Pooler, Value, unknown
+from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.settings import Settings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
@@ -162,7 +162,7 @@ def _pod(workload: Workload, address: str, settings: Settings,
             continue
         origin = Origin(f"{address} container {container.name}", container.file, container.line)
         item = pool_settings(_env(container), origin, settings.default_pool_sizes)
-        from connbudget.capacity.commands import apply_command
+        from connbudget.providers.apps.commands import apply_command
 
         apply_command(item, [*container.command, *container.args], origin)
         workers = _workers(container)

@@ -29,9 +29,9 @@ from connbudget.capacity.fixes import (
     slots_target,
     toml_pin,
 )
-from connbudget.capacity.model import Pooler, Role, Value
-from connbudget.capacity.rules.common import make_finding, role_named
+from connbudget.model import Pooler, Role, Value
 from connbudget.report import Edit, Finding
+from connbudget.rules.common import make_finding, role_named
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")

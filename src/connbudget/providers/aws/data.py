@@ -10,9 +10,9 @@ import csv
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
-from connbudget.resources import data_dir
-
+DATA = Path(__file__).resolve().parent / "data"
 INSTANCE_CLASSES_CSV = "rds_instance_classes.csv"
 OBSERVED_CSV = "observed_default_max_connections.csv"
 SERVERLESS_V2_CSV = "aurora_serverless_v2_max_connections.csv"
@@ -59,7 +59,7 @@ class ServerlessV2Default:
 
 
 def _rows(name: str) -> list[tuple[int, dict[str, str]]]:
-    with (data_dir() / name).open(newline="", encoding="utf-8") as handle:
+    with (DATA / name).open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         return [(index + 2, row) for index, row in enumerate(reader)]
 

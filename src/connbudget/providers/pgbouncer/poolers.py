@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from connbudget.capacity.model import Location, Model, Origin, Pooler, Value, unknown
-from connbudget.capacity.pgbouncer_pools import (
-    WorstCase,
-    one_user_floor,
-    worst_case_server_connections,
-)
 from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
+from connbudget.model import Location, Model, Origin, Pooler, Value, unknown
+from connbudget.providers.pgbouncer.pools import (
+    WorstCase,
+    one_user_floor,
+    worst_case_server_connections,
+)
 from connbudget.settings import PoolerOverride, Settings
 
 _USERLIST_BYTES = 1024 * 1024

@@ -10,8 +10,8 @@ import math
 import re
 import textwrap
 
-from connbudget.alerts import dimension, is_rds, reference, split_address
 from connbudget.capacity.budget import Budget
+from connbudget.providers.aws.alarms import dimension, is_rds, reference, split_address
 
 DEFAULT_SHARE = 0.7
 PERIOD = 60  # seconds: RDS publishes DatabaseConnections every minute

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, Path
 from connbudget.capacity.fixes import Fix
-from connbudget.capacity.model import Location, Role
+from connbudget.model import Location, Role
 from connbudget.report import Finding
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, percent
 from connbudget.capacity.fixes import budget_fixes, deploy_fixes, slots_target
-from connbudget.capacity.rules.common import anchor, make_finding, path_text
 from connbudget.report import Finding
+from connbudget.rules.common import anchor, make_finding, path_text
 
 
 def _known_overflow(budget: Budget, usable: int, skip_cb101: bool) -> list[Finding]:

@@ -26,8 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.capacity.from_pgbouncer import during_deploy, pooler_from_config
-from connbudget.capacity.model import Database, Location, Origin, Pooler, Value, unknown
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.safeyaml import (
     LList,
@@ -36,6 +34,8 @@ from connbudget.frontends.kubernetes.safeyaml import (
 )
 from connbudget.frontends.pgbouncer.ini import check_setting, load_pgbouncer_text, read_entry
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
+from connbudget.model import Database, Location, Origin, Pooler, Value, unknown
+from connbudget.providers.pgbouncer.poolers import during_deploy, pooler_from_config
 
 PG_MAX_CONNECTIONS = 100  # PostgreSQL default (postgresql.conf)
 PG_SUPERUSER_RESERVED = 3

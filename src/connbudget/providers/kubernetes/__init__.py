@@ -1,0 +1,2 @@
+"""Kubernetes: workloads and autoscalers as clients, PgBouncer deployments, and the PostgreSQL
+operators' resources (CloudNativePG, Zalando, Crunchy)."""

@@ -1,0 +1,1 @@
+"""PgBouncer: poolers from ini files and containers' environment, and their worst case."""
