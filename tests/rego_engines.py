@@ -1,7 +1,8 @@
 """The Rego engines beside rego-cpp: regorus, and the real OPA (Go) through its c-shared library.
 
-Each engine answers the query connbudget.rules.roles gives rego-cpp, and runs the `*_test.rego` files as
-`opa test` / `conftest verify` do: every `test_` rule must be defined and true.
+Each engine answers the query connbudget.rules.roles gives rego-cpp, and runs the
+`*_test.rego` files as `opa test` / `conftest verify` do: every `test_` rule must be defined
+and true.
 """
 
 from __future__ import annotations

@@ -44,14 +44,14 @@ def test_cb109_passes_an_alarm_that_fires_in_time(scenario: str) -> None:
     assert _cb109(ALARMS / scenario) == []
 
 
-def test_the_fix_is_the_alarm_block_at_70_percent() -> None:
+def test_the_fix_is_the_alarm_block_at_the_alert_threshold() -> None:
     [finding] = _cb109(ALARMS / "no-alarm")
     assert 'resource "aws_cloudwatch_metric_alarm" "db_instance_main_connections" {' in \
         finding["fix"]
-    assert "  threshold           = 140\n" in finding["fix"]  # 70 % of 200
+    assert "  threshold           = 160\n" in finding["fix"]  # 80 % of 200
     [late] = _cb109(ALARMS / "cannot-fire")
     assert late["fix"].startswith(
-        "set threshold = 140 (70% of max_connections 200) and comparison_operator = "
+        "set threshold = 160 (80% of max_connections 200) and comparison_operator = "
         '"GreaterThanOrEqualToThreshold" in aws_cloudwatch_metric_alarm.db_connections')
 
 

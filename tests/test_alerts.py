@@ -58,7 +58,7 @@ def test_demo_database_rule_is_80_percent_of_usable_slots_with_its_sources() -> 
     assert isinstance(annotations, dict)
     assert annotations["threshold_source"].startswith(
         "132 = 80% of usable 165 = max_connections 170 (aws_db_parameter_group.main parameter "
-        "max_connections (examples/incident/main.tf:9)) - reserved 5")
+        "max_connections (examples/incident/main.tf:10)) - reserved 5")
 
 
 def _fires(rules: str, tmp_path: Path, series: dict[str, int], alert: str) -> bool:
@@ -123,13 +123,13 @@ def _fmt_check(directory: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_demo_cloudwatch_alarm_is_terraform_fmt_clean_at_70_percent(tmp_path: Path) -> None:
+def test_demo_cloudwatch_alarm_is_terraform_fmt_clean_at_the_alert_threshold(tmp_path: Path) -> None:
     text = _alerts(DEMO, "--format", "cloudwatch")
     (tmp_path / "alarms.tf").write_text(text)
     result = _fmt_check(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'resource "aws_cloudwatch_metric_alarm" "db_instance_main_connections" {' in text
-    assert "  threshold           = 119\n" in text  # 70 % of max_connections 170, rounded up
+    assert "  threshold           = 136\n" in text  # 80 % of max_connections 170, rounded up
     assert "    DBInstanceIdentifier = aws_db_instance.main.identifier\n" in text
     assert '  namespace           = "AWS/RDS"\n' in text
     assert '  metric_name         = "DatabaseConnections"\n' in text
@@ -164,10 +164,10 @@ def test_generated_alarms_satisfy_cb109_beside_the_stack(tmp_path: Path) -> None
 def test_cluster_and_module_alarms_use_their_dimension_and_outputs() -> None:
     aurora = _alerts("fixtures/alarms/aurora-cluster", "--format", "cloudwatch")
     assert "    DBClusterIdentifier = aws_rds_cluster.orders.cluster_identifier\n" in aurora
-    assert "  threshold           = 700\n" in aurora
+    assert "  threshold           = 800\n" in aurora
     module = _alerts("fixtures/alarms/module-alarm", "--format", "cloudwatch")
     assert "    DBInstanceIdentifier = module.db.db_instance_identifier\n" in module
-    assert "  threshold           = 280\n" in module
+    assert "  threshold           = 320\n" in module
 
 
 def test_a_database_with_unknown_max_connections_gets_no_guessed_alarm() -> None:

@@ -13,8 +13,8 @@ from conftest import FIXTURES, ROOT
 PACKAGE = ROOT / "src" / "connbudget"
 # The layers that work on what the front ends read, never on files; the suppressions match
 # the comments the front ends lexed.
-NO_FILES = ("budgets.py", "report.py", "capacity/model.py", "capacity/budget.py",
-            "capacity/rules/", "capacity/fixes.py", "reporters/", "suppress.py", "comments.py")
+NO_FILES = ("budgets.py", "report.py", "model.py", "numbers.py", "capacity/", "rules/",
+            "reporters/", "providers/", "comments.py", "kinds.py")
 _OPENERS = {"open", "read_regular", "read_text", "read_bytes"}
 
 
@@ -62,15 +62,24 @@ def _resolve(module: str, node: ast.ImportFrom) -> list[str]:
     return [name for name in names if name in MODULES] or [target]
 
 
+def _with_parents(name: str) -> set[str]:
+    """Importing `a.b.c` runs `a/__init__` and `a/b/__init__` first: they count too."""
+    parts = name.split(".")
+    return {".".join(parts[:n]) for n in range(1, len(parts) + 1)}
+
+
 def imports(module: str) -> set[str]:
     tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in _nodes(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            for alias in node.names:
+                found |= _with_parents(alias.name)
         elif isinstance(node, ast.ImportFrom):
-            found.update(_resolve(module, node))
-    return {name for name in found if name in MODULES and name != module}
+            for name in _resolve(module, node):
+                found |= _with_parents(name)
+    own = _with_parents(module)
+    return {name for name in found if name in MODULES and name not in own}
 
 
 def find_cycle(graph: dict[str, set[str]]) -> list[str]:
@@ -100,6 +109,98 @@ def test_find_cycle_reports_the_modules_along_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_a_module_imports_the_packages_above_what_it_imports() -> None:
+    assert "connbudget.providers" in imports("connbudget.capacity.analyze")
+    assert "connbudget.providers.aws" in imports("connbudget.providers.registry") \
+        or "connbudget.providers.aws" not in {m for m in MODULES if "registry" in m}
+
+
+def test_every_module_imports_on_its_own() -> None:
+    """A cycle that only some import orders hit shows when each module is the first."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    def alone(module: str) -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True,
+                              text=True, timeout=60)
+        return module, done.stderr.strip().splitlines()[-1] if done.returncode else ""
+
+    names = [m for m in MODULES if not m.endswith("__main__")]
+    with ThreadPoolExecutor(4) as pool:
+        failed = {m: why for m, why in pool.map(alone, names) if why}
+    assert failed == {}
+
+
+def _private_imports(module: str) -> list[str]:
+    """`from a.b import _name` where a.b is not the importer's own package."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    own = _package_of(module)
+    found = []
+    for node in _nodes(tree):
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            source = node.module if MODULES.get(node.module, Path()).name == "__init__.py" \
+                else node.module.rpartition(".")[0]
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__") \
+                        and source != own:
+                    found.append(f"{module}: {node.module}.{alias.name}")
+    return found
+
+
+def test_no_private_name_is_imported_from_another_package() -> None:
+    assert [found for module in MODULES for found in _private_imports(module)] == []
+
+
+def test_findings_are_made_in_the_rules_layer_only() -> None:
+    makers = []
+    for module, path in MODULES.items():
+        if module.startswith(("connbudget.rules", "connbudget.report")) \
+                or module == "connbudget.diff":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        makers += [f"{module}:{node.lineno}" for node in _nodes(tree)
+                   if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                   and node.func.id == "Finding"]
+    assert makers == []
+
+
+def _code_words(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of the names and string literals of a module's code: comments and
+    docstrings left out."""
+    import io
+    import tokenize
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {node.body[0].value.lineno for node in _nodes(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    found = []
+    source = io.StringIO(path.read_text(encoding="utf-8"))
+    for token in tokenize.generate_tokens(source.readline):
+        if token.type in (tokenize.NAME, tokenize.STRING) and token.start[0] not in docstrings:
+            found.append((token.start[0], token.string))
+    return found
+
+
+def test_the_provider_knowledge_stays_in_its_package() -> None:
+    """AWS's words and resource types are said in providers/aws and in the rows that register
+    its platforms and input kinds only: the model, matching, budgets, fixes, rules and
+    reporters know no platform."""
+    import re
+
+    word = re.compile(r"\b(aws_\w*|rds|ecs|cloudwatch)\b", re.IGNORECASE)
+    outside = []
+    for module, path in MODULES.items():
+        if module.startswith(("connbudget.providers.aws", "connbudget.providers.registry",
+                              "connbudget.kinds", "connbudget.frontends", "connbudget.cli")):
+            continue
+        outside += [f"{module}:{line}: {text}" for line, text in _code_words(path)
+                    if word.search(text)]
+    assert outside == []
 
 
 def test_imports_inside_functions_count_and_type_checking_ones_do_not() -> None:

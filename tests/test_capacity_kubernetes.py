@@ -150,12 +150,12 @@ def test_an_unknown_count_is_said_in_the_platform_s_words() -> None:
                       Value(None, Origin("WEB_CONCURRENCY=$(WORKERS)"), assumed=True),
                       Value(5, Origin("DB_POOL=5")), "DB_POOL", "replicas", autoscaled=False)
 
-    pod = [f.message for f in _client_unknowns(client("kubernetes"))]
+    pod = [f.message for f in _client_unknowns(client("kubernetes"), None)]
     assert [m.split(" cannot")[0] for m in pod] == [
         "Deployment/shop/web processes per pod", "Deployment/shop/web pod count"]
-    task = [f.message for f in _client_unknowns(client("ecs"))]
+    task = [f.message for f in _client_unknowns(client("ecs"), None)]
     assert [m.split(" cannot")[0] for m in task] == [
         "Deployment/shop/web processes per task", "Deployment/shop/web task count"]
     # the processes are set by the server's worker count, not by the replica count
-    fixes = [f.fix for f in _client_unknowns(client("kubernetes"))]
+    fixes = [f.fix for f in _client_unknowns(client("kubernetes"), None)]
     assert "WEB_CONCURRENCY" in fixes[0] and fixes[1].startswith("set replicas explicitly")

@@ -20,20 +20,20 @@ def relative(paths: list[str]) -> list[str]:
 
 def test_sql_files_are_found_minus_the_excluded_ones() -> None:
     inputs = discover([str(REPO)], EXCLUDE, str(REPO))
-    assert relative(inputs.sql) == ["db/V1__roles.sql", "db/keep.generated.sql",
+    assert relative(inputs.of("sql")) == ["db/V1__roles.sql", "db/keep.generated.sql",
                                     "sub/out/V3__more.sql"]
 
 
 def test_without_excludes_everything_is_found() -> None:
-    assert len(discover([str(REPO)], []).sql) == 7
+    assert len(discover([str(REPO)], []).of("sql")) == 7
 
 
 def test_pgbouncer_ini_is_recognised_by_its_sections() -> None:
-    assert relative(discover([str(REPO)], []).pgbouncer) == ["pgbouncer/pgbouncer.ini"]
+    assert relative(discover([str(REPO)], []).of("pgbouncer")) == ["pgbouncer/pgbouncer.ini"]
 
 
 def test_kubernetes_yaml_is_recognised_by_kind_and_api_version() -> None:
-    assert relative(discover([str(REPO)], []).kubernetes) == ["k8s/deploy.yaml"]
+    assert relative(discover([str(REPO)], []).of("kubernetes")) == ["k8s/deploy.yaml"]
 
 
 def test_a_terraform_file_brings_in_its_whole_module_directory() -> None:
@@ -42,14 +42,14 @@ def test_a_terraform_file_brings_in_its_whole_module_directory() -> None:
 
 
 def test_tfvars_are_taken_only_when_named() -> None:
-    assert discover([str(REPO)], []).var_files == []
+    assert discover([str(REPO)], []).of("tfvars") == []
     named = str(REPO / "infra" / "prod.tfvars")
-    assert discover([named], []).var_files == [named]
+    assert discover([named], []).of("tfvars") == [named]
 
 
 def test_a_named_file_inside_an_excluded_directory_is_excluded() -> None:
     inputs = discover([str(REPO / "legacy" / "V0__old.sql")], EXCLUDE, str(REPO))
-    assert inputs.sql == []
+    assert inputs.of("sql") == []
 
 
 def test_a_missing_path_is_reported() -> None:

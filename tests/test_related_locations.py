@@ -51,7 +51,7 @@ def test_split_stack_sarif_has_related_locations_for_the_ecs_lines() -> None:
     related: list[dict[str, Any]] = cb101["relatedLocations"]
     places = [(r["physicalLocation"]["artifactLocation"]["uri"],
                r["physicalLocation"]["region"]["startLine"]) for r in related]
-    assert places == [("rds.tf", _line_of("rds.tf", '"max_connections"')),
+    assert places == [("rds.tf", _line_of("rds.tf", "value        = \"170\"")),
                       ("ecs.tf", _line_of("ecs.tf", "max_capacity")),
                       ("ecs.tf", _line_of("ecs.tf", '"PG_POOL_SIZE"'))]
     assert [r["id"] for r in related] == [1, 2, 3]

@@ -204,9 +204,9 @@ def test_an_sql_file_is_read_once_its_ignores_come_from_the_comments_the_scan_le
 
 def test_the_sql_front_end_returns_the_comments_it_lexed() -> None:
     inputs = discover([str(STRINGS / "comment_on.sql")], [])
-    assert scan(inputs, Settings()).comments == {inputs.sql[0]: []}
+    assert scan(inputs, Settings()).comments == {inputs.of("sql")[0]: []}
     inputs = discover([SQL], [])
-    lexed = scan(inputs, Settings()).comments[inputs.sql[0]]
+    lexed = scan(inputs, Settings()).comments[inputs.of("sql")[0]]
     assert [(c.line, c.column, c.text) for c in lexed[:2]] == [
         (1, 1, "-- Roles for the reporting service."),
         (2, 30, "-- connbudget:ignore CB001 capped by PgBouncer max_db_connections")]

@@ -43,7 +43,7 @@ def _role_findings(path: str) -> set[tuple[str, str]]:
 
 def test_a_plan_is_found_by_its_content_whatever_its_name() -> None:
     inputs = discover([str(PLANS)], [])
-    assert sorted(inputs.plans) == [str(PLANS / name) for name in (
+    assert sorted(inputs.of("plan")) == [str(PLANS / name) for name in (
         "broken.tfplan.json", "capacity-first-apply.tfplan", "capacity.tfplan",
         "roles.tfplan.json")]
 

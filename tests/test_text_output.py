@@ -217,7 +217,7 @@ def test_a_message_nests_no_parenthesis_in_another() -> None:
 def test_a_finding_names_its_own_file_once() -> None:
     block = run_cli("capacity", INCIDENT, env={"COLUMNS": "200"}).out.split("THE CONNECTION")[0]
     assert block.count("examples/incident/main.tf") == 1
-    assert "aws_db_parameter_group.main parameter max_connections (line 9)" in block
+    assert "aws_db_parameter_group.main parameter max_connections (line 10)" in block
 
 
 def test_a_pgbouncer_finding_says_this_file_instead_of_repeating_its_path() -> None:

@@ -43,7 +43,8 @@ class Behind:
     """A client behind a pooler: what it opens to the pooler, not to the database."""
 
     client: str
-    kind: str
+    kind: str  # its platform: "ecs", "kubernetes", ...
+    unit: str  # what that platform scales, plural: "tasks", "pods"
     max_tasks: int | None
     processes: int | None
     pool: int | None
@@ -52,14 +53,15 @@ class Behind:
     matched_by: str
 
     def as_json(self) -> dict[str, Any]:
-        return {"client": self.client, "kind": self.kind, "max_tasks": self.max_tasks,
-                "processes": self.processes, "pool": self.pool, "steady": self.steady,
-                "deploy": self.deploy, "matched_by": self.matched_by}
+        return {"client": self.client, "kind": self.kind, "unit": self.unit,
+                "max_tasks": self.max_tasks, "processes": self.processes, "pool": self.pool,
+                "steady": self.steady, "deploy": self.deploy, "matched_by": self.matched_by}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Behind:
-        return cls(data["client"], data["kind"], data["max_tasks"], data["processes"],
-                   data["pool"], data["steady"], data["deploy"], data["matched_by"])
+        return cls(data["client"], data["kind"], data["unit"], data["max_tasks"],
+                   data["processes"], data["pool"], data["steady"], data["deploy"],
+                   data["matched_by"])
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,8 @@ class ClientView:
     line: int
     sources: dict[str, Sourced]
     root: str | None = None  # None: the run holds one root, none is shown
-    kind: str | None = None  # a direct client's kind ("ecs", "kubernetes", ...)
+    kind: str | None = None  # a direct client's platform ("ecs", "kubernetes", ...)
+    unit: str = ""  # what that platform scales, plural ("tasks", "pods")
     max_tasks: int | None = None
     deploy_tasks: int | None = None
     processes: int | None = None
@@ -101,7 +104,7 @@ class ClientView:
                          "line": self.line, "pool_mode": self.pool_mode,
                          "behind": [b.as_json() for b in self.behind], "sources": sources})
             return data
-        data.update({"kind": self.kind, "max_tasks": self.max_tasks,
+        data.update({"kind": self.kind, "unit": self.unit, "max_tasks": self.max_tasks,
                      "deploy_tasks": self.deploy_tasks, "processes": self.processes,
                      "pool": self.pool, "file": self.file, "line": self.line,
                      "sources": sources})
@@ -120,7 +123,7 @@ class ClientView:
         if not common.direct:
             return replace(common, pool_mode=data["pool_mode"],
                            behind=tuple(Behind.from_json(b) for b in data["behind"]))
-        return replace(common, kind=data["kind"], max_tasks=data["max_tasks"],
+        return replace(common, kind=data["kind"], unit=data["unit"], max_tasks=data["max_tasks"],
                        deploy_tasks=data["deploy_tasks"], processes=data["processes"],
                        pool=data["pool"], unlimited=data.get("unlimited", False),
                        notes=tuple(data.get("notes", ())))
@@ -162,6 +165,8 @@ class BudgetView:
     utilization_deploy: float | None
     verdict: Verdict = field(default_factory=Verdict)
     root: str | None = None  # None: the run holds one root, none is shown
+    # (root, database address): what the findings about this budget name (Finding.budget)
+    key: tuple[str, str] = field(default=("", ""), compare=False)
 
     def as_json(self) -> dict[str, Any]:
         root = {"root": self.root} if self.root is not None else {}

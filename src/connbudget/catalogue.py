@@ -79,8 +79,7 @@ RULES: dict[str, Rule] = {
              "The worst case during a rolling deploy exceeds usable slots, though steady state"
              " fits"),
         Rule("CB109", "capacity", "warning", _CLI,
-             "An RDS/Aurora PostgreSQL database has no CloudWatch alarm on DatabaseConnections "
-             "that can fire in time"),
+             "A managed database has no alarm on its connection count that can fire in time"),
         Rule("CB110", "capacity", "info", _CLI,
              "A recognised input is not read (an unrendered Helm chart, a template of another"
              " tool), or a run finds nothing to check"),

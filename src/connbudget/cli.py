@@ -84,9 +84,8 @@ def _add_prevention_commands(sub: Any) -> None:
                         default="prometheus")
     alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
     alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
-                        help="prometheus: fraction of usable slots (default: the config's "
-                             "threshold, 0.8); cloudwatch: fraction of max_connections "
-                             "(default 0.7)")
+                        help="prometheus: fraction of usable slots; cloudwatch: fraction of "
+                             "max_connections (default: the config's threshold, 0.8)")
     alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
                         help="Terraform variables file (repeatable)")
     alerts.add_argument("--no-cache", action="store_true",
@@ -247,6 +246,7 @@ def _wants_colour(stream: TextIO) -> bool:
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
     from connbudget.confine import scan_roots
     from connbudget.discover import discover
+    from connbudget.kinds import kinds_of
     from connbudget.report import Checked
     from connbudget.reporters import render, resolve_format
     from connbudget.reporters._common import workflow_safe
@@ -258,7 +258,7 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     with scan_roots(args.paths):
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
         report = apply_suppressions(engine(inputs, settings), settings, args.command).sorted()
-    report.checked = Checked(tuple(args.paths), inputs.counts(_kinds()[args.command]))
+    report.checked = Checked(tuple(args.paths), inputs.counts(kinds_of(args.command)))
     for extra_fmt, path in per_format:
         _emit(render(report, extra_fmt, settings), path)
     fmt = resolve_format(args.format, output)
@@ -269,12 +269,6 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         for error in report.errors:
             print(workflow_safe(str(error)), file=sys.stderr)
     return report.exit_code(settings.fail_on)
-
-
-def _kinds() -> dict[str, tuple[str, ...]]:
-    from connbudget.discover import CAPACITY_KINDS, SQL_KINDS
-
-    return {"sql": SQL_KINDS, "capacity": CAPACITY_KINDS, "scan": SQL_KINDS + CAPACITY_KINDS}
 
 
 def _outputs(values: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
@@ -342,15 +336,14 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
         from connbudget.errors import UsageError
 
         raise UsageError("--threshold must be a fraction in (0, 1]")
+    share = settings.threshold if args.alert_threshold is None else args.alert_threshold
     if args.format == "cloudwatch":
         from connbudget.providers.aws import cloudwatch
 
-        share = cloudwatch.DEFAULT_SHARE if args.alert_threshold is None else args.alert_threshold
         text = cloudwatch.render(budgets, share)
     else:
         from connbudget.alerts import prometheus
 
-        share = settings.threshold if args.alert_threshold is None else args.alert_threshold
         text = prometheus.render(budgets, model.roles, share)
     _emit(text, args.output)
     for error in sorted(errors, key=lambda e: (e.file, e.line)):

@@ -8,53 +8,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connbudget.confine import Roots, is_regular, read_head
+from connbudget.kinds import SUFFIXES, Candidate, InputKind, claim
 
 _SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
               ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-_YAML = (".yaml", ".yml")
-_INI = (".ini", ".ini.j2", ".conf", ".cfg")
-_TERRAFORM = (".tf", ".tf.json")
-_VARS = (".tfvars", ".tfvars.json")
-# plans are told by their content, CloudFormation by its head: their usual endings are read too
-_KNOWN = (".sql", *_TERRAFORM, *_VARS, *_INI, *_YAML, ".json", ".tfplan", ".plan", ".template")
-_PGBOUNCER_SECTION = re.compile(rb"^[ \t]*\[(?:pgbouncer|databases)\][ \t]*\r?$",
-                                re.MULTILINE | re.IGNORECASE)
-_KUBERNETES_KIND = re.compile(rb"^kind:[ \t]*[\"']?[A-Za-z]+", re.MULTILINE)
-_API_VERSION = re.compile(rb"^apiVersion:", re.MULTILINE)
-# `terraform show -json` writes format_version first, then terraform_version.
-_PLAN_HEAD = re.compile(rb'\A\s*\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"terraform_version"\s*:')
+_CHART_FILES = ("Chart.yaml", "Chart.yml")
 
 
 @dataclass
 class Inputs:
-    sql: list[str] = field(default_factory=list)
-    terraform_dirs: list[str] = field(default_factory=list)
-    terraform_files: list[str] = field(default_factory=list)  # the .tf files of those dirs
-    var_files: list[str] = field(default_factory=list)
-    pgbouncer: list[str] = field(default_factory=list)
-    kubernetes: list[str] = field(default_factory=list)
-    plans: list[str] = field(default_factory=list)  # Terraform plan JSON, found by content
-    compose: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    # recognised but not read: unrendered Helm charts (their Chart.yaml), and files of kinds
-    # connbudget does not read yet, as (path, what it is)
-    helm_charts: list[str] = field(default_factory=list)
+    """The files of a run, by the input kind that claimed each (`connbudget.kinds`)."""
+
     paths: list[str] = field(default_factory=list)  # the paths the user named
-    unread: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[str, list[str]] = field(default_factory=dict)  # kind name -> paths, in order
+    missing: list[str] = field(default_factory=list)
     # (path, why) for files found but not read: FIFOs, devices, symlinks leaving the tree
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
-    def counts(self, kinds: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-        """How many files of each of `kinds` (field names) were found, as a summary names
-        them: `((".sql", 3), ("Terraform", 5))`."""
-        return tuple((_KIND_NAMES[kind], len(getattr(self, kind))) for kind in kinds)
+    def of(self, kind: str) -> list[str]:
+        return self.files.get(kind, [])
 
+    @property
+    def terraform_dirs(self) -> list[str]:
+        """The directories of the Terraform files: a module is its whole directory."""
+        return list(dict.fromkeys(os.path.dirname(p) or "." for p in self.of("terraform")))
 
-_KIND_NAMES = {"sql": ".sql", "terraform_files": "Terraform", "plans": "Terraform plan JSON",
-               "pgbouncer": "PgBouncer ini", "kubernetes": "Kubernetes YAML",
-               "compose": "compose YAML"}
-SQL_KINDS = ("sql",)
-CAPACITY_KINDS = ("terraform_files", "plans", "pgbouncer", "kubernetes", "compose")
+    def units(self, kind: InputKind) -> list[str]:
+        """Where a failure of `kind` is isolated to: its files, or its directories."""
+        return list(dict.fromkeys(kind.unit(path) for path in self.of(kind.name)))
+
+    def counts(self, kinds: tuple[InputKind, ...]) -> tuple[tuple[str, int], ...]:
+        """How many files of each of `kinds` were found, as a summary names them:
+        `((".sql", 3), ("Terraform", 5))`."""
+        return tuple((kind.label, len(self.of(kind.name))) for kind in kinds)
 
 
 def _glob_to_regex(glob: str) -> str:
@@ -171,7 +157,7 @@ def _walk(root: str, excludes: Excludes, roots: Roots,
                          and not excludes.excluded(os.path.join(directory, d), True))
         for name in sorted(files):
             path = os.path.join(directory, name)
-            if excludes.excluded(path) or not name.lower().endswith(_KNOWN):
+            if excludes.excluded(path) or not name.lower().endswith(SUFFIXES):
                 continue
             problem = roots.problem(path) if os.path.islink(path) or not is_regular(path) \
                 else None
@@ -180,29 +166,6 @@ def _walk(root: str, excludes: Excludes, roots: Roots,
             else:
                 found.append(path)
     return found
-
-
-def _head(path: str, size: int = 65536) -> bytes:
-    return read_head(path, size)
-
-
-def looks_like_pgbouncer(path: str) -> bool:
-    return _PGBOUNCER_SECTION.search(_head(path)) is not None
-
-
-def looks_like_kubernetes(path: str) -> bool:
-    head = _head(path)
-    return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
-
-
-def looks_like_plan(path: str) -> bool:
-    return _PLAN_HEAD.match(_head(path, 512)) is not None
-
-
-_CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|^[ \t]+Type:[ \t]*[\"']?AWS::RDS::",
-                             re.MULTILINE)
-_CHART_FILES = ("Chart.yaml", "Chart.yml")
-_COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 
 
 def _chart_of(path: str, charts: set[str]) -> str | None:
@@ -216,25 +179,12 @@ def _chart_of(path: str, charts: set[str]) -> str | None:
     return None
 
 
-def _unread_kind(path: str) -> str | None:
-    """A file kind connbudget recognises but does not read (yet)."""
-    name = os.path.basename(path)
-    lower = name.lower()
-    if lower in ("render.yaml", "render.yml"):
-        return "a Render blueprint"
-    if lower.startswith("pulumi.") and lower.endswith(_YAML):
-        return "a Pulumi project"
-    if lower.endswith((*_YAML, ".json", ".template")) and _CLOUDFORMATION.search(_head(path)):
-        return "a CloudFormation template"
-    return None
-
-
 def discover(paths: list[str], exclude: list[str], root: str | None = None) -> Inputs:
-    """Sort the files under `paths` by kind; `exclude` patterns are anchored at `root`."""
+    """Sort the files under `paths` by the kind that claims each; `exclude` patterns are
+    anchored at `root`."""
     excludes = Excludes(exclude, root)
     roots = Roots(paths)
     inputs = Inputs(paths=list(paths))
-    tf_dirs: dict[str, None] = {}
     for given in paths:
         if not os.path.exists(given):
             inputs.missing.append(given)
@@ -242,33 +192,15 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
         found = list(_walk(given, excludes, roots, inputs.skipped))
         charts = {os.path.dirname(p) or "." for p in found
                   if os.path.basename(p) in _CHART_FILES}
+        named = os.path.isfile(given)
         for path in found:
-            lower = path.lower()
             chart = _chart_of(path, charts) if charts else None
-            if chart is not None:
-                if chart not in inputs.helm_charts:
-                    inputs.helm_charts.append(chart)
+            candidate = Candidate(path, named=named, chart=chart, reader=read_head)
+            kind = claim(candidate)
+            if kind is None:
                 continue
-            what = _unread_kind(path)
-            if what is not None:
-                inputs.unread.append((path, what))
-                continue
-            if lower.endswith(".sql"):
-                inputs.sql.append(path)
-            elif lower.endswith(_TERRAFORM):
-                # A module is its whole directory: one changed file brings in its siblings.
-                tf_dirs.setdefault(os.path.dirname(path) or ".", None)
-                inputs.terraform_files.append(path)
-            elif lower.endswith(_VARS) and os.path.isfile(given):
-                inputs.var_files.append(path)
-            elif lower.endswith(_INI):
-                if looks_like_pgbouncer(path):
-                    inputs.pgbouncer.append(path)
-            elif lower.endswith(_YAML) and _COMPOSE.match(os.path.basename(path)):
-                inputs.compose.append(path)
-            elif lower.endswith(_YAML) and looks_like_kubernetes(path):
-                inputs.kubernetes.append(path)
-            elif not lower.endswith(_YAML) and looks_like_plan(path):
-                inputs.plans.append(path)
-    inputs.terraform_dirs = list(tf_dirs)
+            entry = chart if chart is not None else path
+            listed = inputs.files.setdefault(kind.name, [])
+            if entry not in listed:
+                listed.append(entry)
     return inputs

@@ -1,4 +1,10 @@
-"""What each command runs: front ends into the model, rules over the model, one report."""
+"""What each command runs: the reader of every input kind found (`connbudget.kinds`), the
+adapters that build the model from what they read, the rules over the model, one report.
+
+A failure is isolated to the input that causes it: a reader that fails is run again on each of
+its units (a file, a Terraform directory) alone, and so is the analysis of the model; each unit
+that fails alone is a located input error, and the rest is still checked.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from connbudget.discover import Inputs
 from connbudget.errors import InputError
+from connbudget.kinds import BY_NAME, InputKind, Read, ReadContext, kinds_of
 from connbudget.report import Edit, Finding, Report
 from connbudget.settings import Settings
 
@@ -31,29 +38,125 @@ def _crash(path: str, exc: BaseException) -> InputError:
                       "files were checked")
 
 
-def _isolated(run: Callable[[list[str]], T], paths: list[str],
+def _isolated(run: Callable[[list[str]], T], units: list[str],
               errors: list[InputError]) -> T | None:
-    """`run(paths)`; when it fails unexpectedly, again without the paths that fail alone.
+    """`run(units)`; when it fails unexpectedly, again without the units that fail alone.
 
-    Each path that cannot be read alone becomes a located input error in `errors`.
+    Each unit that cannot be read alone becomes a located input error in `errors`.
     """
     try:
-        return run(paths)
+        return run(units)
     except (RecursionError, MemoryError, Exception):  # noqa: B014 - the reason is the kind
         pass
     good = []
-    for path in paths:
+    for unit in units:
         try:
-            run([path])
+            run([unit])
         except Exception as exc:
-            errors.append(_crash(path, exc))
+            errors.append(_crash(unit, exc))
         else:
-            good.append(path)
+            good.append(unit)
     try:
         return run(good)
     except Exception as exc:
-        errors.extend(_crash(path, exc) for path in good)
+        errors.extend(_crash(unit, exc) for unit in good)
         return None
+
+
+def _var_files(inputs: Inputs, settings: Settings, errors: list[InputError]) -> list[str]:
+    """The var-files to read: those named on the command line as paths or with --var-file,
+    and the config's inside the scan roots."""
+    from connbudget import confine
+
+    allowed = [*inputs.of("tfvars"), *settings.var_files]
+    for path in settings.config_var_files:
+        problem = confine.check(path, ())
+        if problem is None:
+            allowed.append(path)
+        else:
+            errors.append(InputError(settings.config_file or path, 0,
+                                     f"var-files: {path} is {problem}"))
+    return allowed
+
+
+class Reads:
+    """What each input kind's front end read, once per run (a subset of its units again only
+    when the analysis must isolate a failure)."""
+
+    def __init__(self, inputs: Inputs, settings: Settings) -> None:
+        self.inputs = inputs
+        self.errors: list[InputError] = []  # the context's own (a config var-file refused)
+        self.context = ReadContext(
+            tuple(_var_files(inputs, settings, self.errors)), settings.cache,
+            {path: pin.version for path, pin in settings.poolers.items() if pin.version})
+        self._done: dict[str, Read | None] = {}
+
+    def paths(self, kind: InputKind, units: list[str] | None = None) -> list[str]:
+        found = self.inputs.of(kind.name)
+        return found if units is None else [p for p in found if kind.unit(p) in units]
+
+    def read(self, kind: InputKind, units: list[str] | None = None) -> Read | None:
+        """The kind's front end on its files (or those of `units`); None when there are none."""
+        if units is None and kind.name in self._done:
+            return self._done[kind.name]
+        paths = self.paths(kind, units)
+        if not paths:
+            return None
+        crashed: list[InputError] = []
+        reader = kind.reader()
+        found = _isolated(lambda chosen: reader(self.paths(kind, chosen), self.context),
+                          self.inputs.units(kind) if units is None else units, crashed)
+        result = found or Read(None)
+        result = Read(result.result, [*crashed, *result.errors], result.comments)
+        if units is None:
+            self._done[kind.name] = result
+        return result
+
+    def terraform(self, units: dict[str, list[str]] | None = None) -> TerraformModel | None:
+        """The Terraform of the run: its modules' files and its plans, one model."""
+        from connbudget.frontends.terraform import TerraformModel
+
+        found = [self.read(BY_NAME[name], units.get(name) if units is not None else None)
+                 for name in ("terraform", "plan")
+                 if units is None or units.get(name)]
+        models = [read.result for read in found if read is not None and read.result is not None]
+        if not models:
+            return None
+        model = TerraformModel()
+        for part in models:
+            model.resources.extend(part.resources)
+            model.modules.extend(part.modules)
+            model.data_sources.extend(part.data_sources)
+            model.outputs.update(part.outputs)
+        return model
+
+    def parsed(self, units: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        """What the adapters read: each capacity kind's result, Terraform and plans as one."""
+        parsed: dict[str, Any] = {}
+        for kind in kinds_of("capacity"):
+            if kind.name in ("terraform", "plan"):
+                continue
+            if units is not None and not units.get(kind.name):
+                continue
+            read = self.read(kind, units.get(kind.name) if units is not None else None)
+            if read is not None and read.result is not None:
+                parsed[kind.name] = read.result
+        terraform = self.terraform(units)
+        if terraform is not None:
+            parsed["terraform"] = terraform
+        return parsed
+
+    def report(self, kinds: tuple[InputKind, ...]) -> Report:
+        """The errors and comments of what `kinds` read."""
+        report = Report(errors=list(self.errors))
+        skipped = {path for path, _ in self.inputs.skipped}  # reported once, by discovery
+        for kind in kinds:
+            read = self.read(kind)
+            if read is None:
+                continue
+            report.errors.extend(e for e in read.errors if e.file not in skipped)
+            report.comments.update(read.comments)
+        return report
 
 
 def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
@@ -68,114 +171,78 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
 
 
-def _sql_report(inputs: Inputs, settings: Settings) -> Report:
-    from connbudget.frontends.sql import read_sql
+def _sql_report(reads: Reads, settings: Settings) -> Report:
+    from connbudget.rules.sql import run_time_findings
 
-    crashed: list[InputError] = []
-    result = _isolated(read_sql, inputs.sql, crashed)
-    report = _role_report(result.documents, settings) if result is not None else Report()
-    if result is not None:
-        report.findings.extend(f for f in result.findings
-                               if f.rule_id not in settings.disabled_rules)
-        report.errors.extend(result.errors)
-        report.comments.update(result.comments)
-    report.errors.extend(crashed)
+    read = reads.read(BY_NAME["sql"])
+    report = reads.report((BY_NAME["sql"],))
+    if read is None or read.result is None:
+        return report
+    report.extend(_role_report(read.result.documents, settings))
+    report.findings.extend(run_time_findings(read.result.run_time, settings.disabled_rules))
     return report
-
-
-def _var_files(settings: Settings, errors: list[InputError]) -> list[str]:
-    """The var-files to read: the command line's, and the config's inside the scan roots."""
-    from connbudget import confine
-
-    allowed = list(settings.var_files)
-    for path in settings.config_var_files:
-        problem = confine.check(path, ())
-        if problem is None:
-            allowed.append(path)
-        else:
-            errors.append(InputError(settings.config_file or path, 0,
-                                     f"var-files: {path} is {problem}"))
-    return allowed
-
-
-def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
-    if not inputs.terraform_dirs and not inputs.plans:
-        return None
-    from connbudget.frontends.terraform import TerraformModel, load_terraform
-
-    errors: list[InputError] = []
-    var_files = inputs.var_files + _var_files(settings, errors)
-    model = _isolated(lambda dirs: load_terraform(dirs, var_files, cache=settings.cache),
-                      inputs.terraform_dirs, errors)
-    if model is None:
-        model = TerraformModel()
-    skipped = {path for path, _ in inputs.skipped}  # reported once, by discovery
-    model.errors = [*errors, *(e for e in model.errors if e.file not in skipped)]
-    if inputs.plans:
-        from connbudget.frontends.terraform.plan import load_plans
-
-        plans = load_plans(inputs.plans)
-        model.resources.extend(plans.resources)
-        model.errors.extend(plans.errors)
-    return model
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:
-    report = _sql_report(inputs, settings)
+    report = _sql_report(Reads(inputs, settings), settings)
     report.errors.extend(_missing(inputs))
     return report
 
 
-def _capacity_report(inputs: Inputs, settings: Settings,
-                     terraform: TerraformModel | None) -> Report:
+def _capacity_report(inputs: Inputs, reads: Reads, settings: Settings) -> Report:
     from connbudget.capacity.analyze import analyze
 
-    errors: list[InputError] = []
-    # Terraform is one unit (its model is built already); the other inputs count per file.
-    units = [f"pgbouncer\0{p}" for p in inputs.pgbouncer]
-    units += [f"kubernetes\0{p}" for p in inputs.kubernetes]
-    if terraform is not None:
-        units.append("terraform\0" + (inputs.terraform_dirs or ["."])[0])
+    kinds = [kind for kind in kinds_of("capacity") if inputs.of(kind.name)]
+    units = [f"{kind.name}\0{unit}" for kind in kinds for unit in inputs.units(kind)]
 
     def run(chosen: list[str]) -> Report:
-        kinds = [unit.split("\0", 1) for unit in chosen]
-        subset = replace(inputs, pgbouncer=[p for k, p in kinds if k == "pgbouncer"],
-                         kubernetes=[p for k, p in kinds if k == "kubernetes"])
-        keep = terraform if any(k == "terraform" for k, _ in kinds) else None
-        return analyze(subset, settings, keep)
+        if len(chosen) == len(units):
+            return analyze(reads.parsed(), settings)
+        subset: dict[str, list[str]] = {}
+        for unit in chosen:
+            name, _, path = unit.partition("\0")
+            subset.setdefault(name, []).append(path)
+        return analyze(reads.parsed(subset), settings)
 
+    errors: list[InputError] = []
     report = _isolated(run, units, errors) or Report()
     report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
-    if terraform is not None:
-        report.errors.extend(terraform.errors)
-        report.comments.update(terraform.comments)
+    report.extend(reads.report(tuple(kinds)))
     return report
 
 
-def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) -> None:
+def _notes(inputs: Inputs, reads: Reads, settings: Settings, report: Report,
+           checked: bool) -> None:
     """CB110: what was recognised but not read; a run that found nothing to check."""
-    from connbudget.rules.notes import RULE, nothing_to_check, unread
+    from connbudget.rules.notes import RULE, nothing_to_check, unread_findings
 
     if RULE in settings.disabled_rules:
         return
-    notes, comments = unread(inputs)
+    found: list[tuple[InputKind, Any]] = []
+    for kind in kinds_of("coverage"):
+        read = reads.read(kind)
+        if read is not None and read.result is not None:
+            found.extend((kind, item) for item in read.result)
+            report.comments.update(read.comments)
+    notes = unread_findings(found)
     notes += nothing_to_check(inputs.paths, report, checked or bool(notes))
     report.findings.extend(notes)
-    report.comments.update(comments)
 
 
 def check_capacity(inputs: Inputs, settings: Settings) -> Report:
-    report = _capacity_report(inputs, settings, _terraform(inputs, settings))
+    reads = Reads(inputs, settings)
+    report = _capacity_report(inputs, reads, settings)
     report.errors.extend(_missing(inputs))
-    _notes(inputs, settings, report, False)
+    _notes(inputs, reads, settings, report, False)
     return report
 
 
 def scan(inputs: Inputs, settings: Settings) -> Report:
+    reads = Reads(inputs, settings)
     report = Report(errors=_missing(inputs))
-    if inputs.sql:
-        report.extend(_sql_report(inputs, settings))
-    terraform = _terraform(inputs, settings)
+    if inputs.of("sql"):
+        report.extend(_sql_report(reads, settings))
+    terraform = reads.terraform()
     roles = False
     if terraform is not None:
         from connbudget.frontends.terraform.roles import role_documents
@@ -183,9 +250,9 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
         documents = role_documents(terraform)
         roles = bool(documents)
         report.extend(_role_report(documents, settings))
-    report.extend(_capacity_report(inputs, settings, terraform))
+    report.extend(_capacity_report(inputs, reads, settings))
     report.findings = [_sized(f, report.role_fixes) for f in report.findings]
-    _notes(inputs, settings, report, bool(inputs.sql) or roles)
+    _notes(inputs, reads, settings, report, bool(inputs.of("sql")) or roles)
     return report
 
 
@@ -201,11 +268,9 @@ def _sized(finding: Finding, role_fixes: dict[tuple[str, str], tuple[str, tuple[
 def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budget],
                                                                list[InputError]]:
     """The model and budgets a report is made from, for what is generated from them."""
-    from connbudget.capacity.analyze import build_model
-    from connbudget.capacity.budget import build_budget
+    from connbudget.capacity.analyze import capacity_model as model_of
 
-    terraform = _terraform(inputs, settings)
-    model = build_model(inputs, settings, terraform)
-    budgets = [build_budget(database, model, settings) for database in model.databases]
-    errors = [*_missing(inputs), *model.errors, *(terraform.errors if terraform else [])]
-    return model, budgets, errors
+    reads = Reads(inputs, settings)
+    model, budgets, errors = model_of(reads.parsed(), settings)
+    kinds = tuple(kind for kind in kinds_of("capacity") if inputs.of(kind.name))
+    return model, budgets, [*_missing(inputs), *reads.report(kinds).errors, *errors]

@@ -1,4 +1,11 @@
-"""The capacity model: databases, roles, poolers and clients, every number with its origin."""
+"""The capacity model, the same for every platform: databases with their reserved slots, roles,
+poolers and clients, every number with its origin (the file and line the parser gave it).
+
+A provider (`connbudget.providers.<name>`) turns what the front ends read into these objects;
+matching, budgets, rules and reporters work on them alone. What a platform means (the word for
+its units, how it surges during a deploy, which alarms watch it) is the platform's row in
+`connbudget.providers.registry`, named here by `platform`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ from typing import TYPE_CHECKING
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
+from connbudget.numbers import count
+
+__all__ = ["count"]  # the one reading of a whole number, for the providers
 
 if TYPE_CHECKING:
     from connbudget.frontends.pgbouncer.model import PgBouncerConfig
@@ -14,11 +24,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a number came from: a resource or file location, a data-table row, or a default."""
+    """Where a number came from: a resource or file location, a data-table row, or a default.
+
+    `line` is the line of the value itself as the parser recorded it; `column` and `end_column`
+    (1-based, end exclusive, on that line) its span where the format gives one, so that a fix
+    replaces exactly the value and nothing else."""
 
     text: str  # "aws_db_parameter_group.main max_connections", "default: ...", "data: ..."
     file: str = ""
     line: int = 0
+    column: int = 0
+    end_column: int = 0
 
     def __str__(self) -> str:
         if self.file:
@@ -42,6 +58,14 @@ class Value:
 
 def unknown(why: str, file: str = "", line: int = 0) -> Value:
     return Value(None, Origin(why, file, line), assumed=True)
+
+
+def refers_to(ref: str, alias: str) -> bool:
+    """Whether a reference (`aws_db_instance.main.address`, `module.db`, a host name) names the
+    thing called `alias` or something inside it; names compare case-insensitively, as host names
+    and the addresses written in them do. The one place such a match is decided."""
+    ref, alias = ref.lower(), alias.lower()
+    return ref == alias or ref.startswith(alias + ".") or ref.startswith(alias + "[")
 
 
 Key = tuple[str, str]  # (root, address): what identifies a database, pooler or client
@@ -70,18 +94,27 @@ class Location:
         return f"{self.address} ({self.root})"
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """Connection slots a platform keeps from ordinary roles (PostgreSQL's
+    `superuser_reserved_connections`, RDS's `rds.rds_superuser_reserved_connections`, ...)."""
+
+    name: str
+    value: Value
+
+
 @dataclass
 class Database:
     where: Location
-    engine: str
-    instance_class: str | None
+    engine: str  # "postgres", "aurora-postgresql"
+    platform: str  # a row of providers.registry.DATABASE_PLATFORMS: "rds", "compose", ...
+    size: str | None  # what decides its max_connections default: an instance class, a tier
     max_connections: Value
-    superuser_reserved: Value
-    rds_superuser_reserved: Value
+    reservations: list[Reservation]
     # names a client can use to reach it: resource addresses, module prefixes, host names
     aliases: set[str] = field(default_factory=set)
-    # the line that sets its size (instance_class, a Serverless v2 max_capacity); 0 when unknown
-    size_line: int = 0
+    # where its size is set (instance_class, a Serverless v2 max_capacity); None when unknown
+    size_origin: Origin | None = None
 
 
 @dataclass
@@ -93,52 +126,84 @@ class Role:
 
 @dataclass
 class Pooler:
-    kind: str  # "pgbouncer" | "rds-proxy"
+    """What sits between clients and a database and opens server connections of its own."""
+
     where: Location
     aliases: set[str] = field(default_factory=set)
     target: Key | None = None  # the database, once matched
     matched_by: str = ""  # how the target was found, as the budget states it
     target_refs: set[str] = field(default_factory=set)  # what it points at (hosts, addresses)
-    # PgBouncer: worst-case server connections of all processes; RDS Proxy: percent of target
+    # worst-case server connections of all its processes and replicas, once its clients are
+    # known, and while a rolling deploy runs old and new replicas side by side
     server_connections: Value | None = None
-    # PgBouncer whose client users are not known: what its worst case is at least (one user)
-    server_connections_floor: Value | None = None
-    # while a rolling deploy runs old and new replicas side by side (ECS percent, k8s maxSurge)
     server_connections_deploy: Value | None = None
+    replicas: Value | None = None
     deploy_replicas: Value | None = None
-    max_connections_percent: Value | None = None
-    # RDS Proxy at the default percentage: where the setting would be written (the default
-    # target group's connection_pool_config block when it has one, else the target group)
-    percent_block: Origin | None = None
-    percent_block_open: bool = False  # the block is connection_pool_config itself
+    # per role it logs in as: pool + reserve over all replicas, for the role's CONNECTION LIMIT
+    role_needs: dict[str, Value] = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        """The kind of path it makes, as budgets name it."""
+        raise NotImplementedError
+
+
+@dataclass
+class PgBouncer(Pooler):
+    """A PgBouncer: an ini file, a container configured by its environment, or an operator's
+    pooler. `dialect` says how its settings are written, for fixes: "ini", "env", or the
+    operator's resource ("cnpg", "zalando", "crunchy")."""
+
+    config: PgBouncerConfig | None = None
+    dialect: str = "ini"
+    # configured by environment: how its file writes a variable ("yaml-list", "yaml-map",
+    # "hcl-block"), and what widens its rolling deploy ("" when nothing does)
+    env_style: str = ""
+    deploy_setting: str = ""
+    userlist: frozenset[str] | None = None  # the auth_file's user names, when read
+    processes: Value | None = None  # per replica (so_reuseport)
     pool_mode: str | None = None
     pool_mode_origin: Origin | None = None
     max_client_conn: Value | None = None
-    replicas: Value | None = None
-    # per role (PgBouncer user) pool + reserve over all replicas, for the role's CONNECTION LIMIT
-    role_needs: dict[str, Value] = field(default_factory=dict)
     # a corrected [databases]/[pgbouncer] fragment needs the database entry names
     database_names: list[str] = field(default_factory=list)
-    # PgBouncer: its configuration, the auth_file names when read, processes per replica
-    # (so_reuseport); server_connections and role_needs follow once its clients are known
-    pgbouncer: PgBouncerConfig | None = None
-    userlist: frozenset[str] | None = None
-    processes: Value | None = None
+    # whose client users are not known: what its worst case is at least (one user)
+    server_connections_floor: Value | None = None
     # what its worst case assumes or cannot bound, for CB103, and the settings that would
     assumptions: list[str] = field(default_factory=list)
     bound_by: str = ""
 
+    @property
+    def path(self) -> str:
+        return "pgbouncer"
+
+
+@dataclass
+class PercentProxy(Pooler):
+    """A proxy that opens up to a percentage of its database's max_connections (RDS Proxy)."""
+
+    percent: Value | None = None
+    # at the default percentage: where the setting would be written, and whether that place is
+    # the block the setting belongs in (True) or the resource that would take the block (False)
+    percent_block: Origin | None = None
+    percent_block_open: bool = False
+    product: str = ""  # the path it makes, as budgets name it
+
+    @property
+    def path(self) -> str:
+        return self.product
+
 
 @dataclass
 class Client:
-    kind: str  # "ecs" | "kubernetes"
+    platform: str  # a row of providers.registry.CLIENT_PLATFORMS: "ecs", "kubernetes", ...
     where: Location
-    max_tasks: Value
-    deploy_tasks: Value
+    scale: Value  # the most units (tasks, pods, replicas) that run at once
+    deploy: Value  # units while a rolling deploy runs old and new side by side
     processes: Value
     pool: Value
     pool_setting: str  # the env var or DSN parameter a fix should change
-    scale_setting: str  # what to change to cap the task count
+    scale_setting: str  # what to change to cap the unit count
     autoscaled: bool
     refs: set[str] = field(default_factory=set)  # addresses and host names it points at
     user: str | None = None
@@ -146,18 +211,18 @@ class Client:
     target: Key | None = None  # the database or pooler, once matched
     matched_by: str = ""  # how the target was found, as the budget states it
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def unit(self) -> str:
-        return "pods" if self.kind == "kubernetes" else "tasks"
+    # how its file writes an environment variable: "hcl-object" (an ECS container definition),
+    # "hcl-block" (Terraform's kubernetes provider), "yaml-list", "yaml-map" (compose)
+    env_style: str = "yaml-list"
+    deploy_setting: str = ""  # what widens its rolling deploy ("" when nothing does)
 
 
 @dataclass
 class Alarm:
-    """A CloudWatch alarm on the AWS/RDS DatabaseConnections metric."""
+    """An alarm on a database's connection count (CloudWatch DatabaseConnections, ...)."""
 
     where: Location
-    dimension: str  # "DBInstanceIdentifier" | "DBClusterIdentifier" | "" (none or unknown)
+    dimension: str  # what names the database it watches ("" when none or unknown)
     targets: set[str]  # what the dimension names: identifiers and the addresses it refers to
     target_text: str  # the dimension's value as written, for messages
     target_known: bool  # False: the dimension (or the metric) is unresolved

@@ -52,6 +52,8 @@ class Finding:
     end_line: int | None = None  # last line of the resource block, for suppressions
     related: tuple[Related, ...] = ()
     edits: tuple[Edit, ...] = ()
+    # the budget it belongs to: (root, database address); None for a finding of no database
+    budget: tuple[str, str] | None = None
 
     @property
     def severity(self) -> str:
@@ -78,6 +80,9 @@ class Checked:
 
     paths: tuple[str, ...]
     counts: tuple[tuple[str, int], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"paths": list(self.paths), "files": dict(self.counts)}
 
 
 @dataclass
@@ -110,12 +115,15 @@ class Report:
         )
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": 1,
             "findings": [f.as_json() for f in self.findings],
             "budgets": [b.as_json() for b in self.budgets],
             "errors": [e.as_json() for e in self.errors],
         }
+        if self.checked is not None:
+            data["checked"] = self.checked.as_json()
+        return data
 
     def exit_code(self, fail_on: str) -> int:
         if self.errors:

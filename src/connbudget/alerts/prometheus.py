@@ -9,14 +9,15 @@ the endpoint, and an RDS endpoint starts with the DB identifier (`app.xxxx.regio
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import yaml
 
 from connbudget.capacity.budget import Budget
 from connbudget.model import Database, Role
-from connbudget.providers.aws.alarms import identifier
 
+_HOST_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 ROLE_SHARE = 0.8  # a role's connections above 80 % of its CONNECTION LIMIT
 FOR = "2m"
 
@@ -26,9 +27,16 @@ def _string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _endpoint_name(database: Database) -> str | None:
+    """The first label of the database's endpoint (an RDS endpoint starts with its
+    identifier, a Service's with its name), when the files give exactly one literal name."""
+    names = sorted(a for a in database.aliases if _HOST_LABEL.match(a))
+    return names[0] if len(names) == 1 else None
+
+
 def _selector(database: Database) -> tuple[str, str]:
     """The label matcher of the database's server, and how it was chosen."""
-    name = identifier(database)
+    name = _endpoint_name(database)
     if name is None:
         return "", (f"the identifier of {database.where.label} is not a literal in the files: "
                     "the rule watches every scraped server")

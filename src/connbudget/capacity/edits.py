@@ -9,7 +9,7 @@ import re
 from dataclasses import replace
 
 from connbudget import confine
-from connbudget.capacity.fixes import Pending
+from connbudget.capacity.fixes import Fix, Pending
 from connbudget.report import Edit, Finding
 
 _MAX_BYTES = 8 * 1024 * 1024
@@ -151,3 +151,8 @@ def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None]) -> tupl
 def resolve(findings: list[Finding]) -> list[Finding]:
     cache: dict[str, list[str] | None] = {}
     return [replace(f, edits=_chosen(f.edits, cache)) if f.edits else f for f in findings]
+
+
+def resolve_fix(fix: Fix) -> tuple[str, tuple[Edit, ...]]:
+    """A fix's text and its edits made into line edits."""
+    return fix.text, _chosen(fix.edits, {})

@@ -20,8 +20,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from connbudget.capacity.budget import Budget, Path
-from connbudget.model import Client, Pooler, Value
+from connbudget.capacity.budget import Budget, Path, units
+from connbudget.model import Client, PercentProxy, PgBouncer, Pooler, Value
+from connbudget.providers.registry import client_platform
 from connbudget.report import Edit
 
 
@@ -102,14 +103,14 @@ def setting_text(file: str, key: str, value: int) -> str:
     return f"{key} = {value}" if _hcl(file) else f"{key}: {value}"
 
 
-def env_text(client: Client, name: str, value: int) -> str:
-    """An environment variable as the client's file writes it."""
-    if client.kind == "ecs":
+def env_line(style: str, name: str, value: int | str) -> str:
+    """An environment variable as a file of `style` writes it."""
+    if style == "hcl-object":
         return f'{{ name = "{name}", value = "{value}" }}'
-    if client.kind == "compose":
-        return f'{name}: "{value}"'
-    if _hcl(client.where.file):
+    if style == "hcl-block":
         return f'env {{ name = "{name}" value = "{value}" }}'
+    if style == "yaml-map":
+        return f'{name}: "{value}"'
     return f'- name: {name}\n  value: "{value}"'
 
 
@@ -128,40 +129,29 @@ def per_replica(pooler: Pooler | None) -> int:
     return replicas.value if replicas is not None and replicas.known and replicas.value else 1
 
 
-def _processes(pooler: Pooler | None) -> int:
+def _processes(pooler: PgBouncer | None) -> int:
     processes = pooler.processes if pooler is not None else None
     return processes.value if processes is not None and processes.known and processes.value \
         else 1
 
 
-def _operator_setting(pooler: Pooler, key: str, value: int | str) -> str | None:
+def _operator_setting(pooler: PgBouncer, key: str, value: int | str) -> str | None:
     """The field of an operator's resource that writes PgBouncer's `key`."""
-    address = pooler.where.address
-    if address.startswith("Pooler/"):
+    if pooler.dialect == "cnpg":
         return f'spec.pgbouncer.parameters: {{{key}: "{value}"}}'
-    if address.startswith("PostgresCluster/"):
+    if pooler.dialect == "crunchy":
         return f'spec.proxy.pgBouncer.config.global: {{{key}: "{value}"}}'
-    if address.startswith("postgresql/"):
+    if pooler.dialect == "zalando":
         field = {"max_db_connections": "maxDBConnections", "pool_mode": "mode"}.get(key)
         return f"spec.connectionPooler.{field}: {value}" if field else None
     return None
 
 
-def _pooler_env(pooler: Pooler, name: str, value: int | str) -> str:
-    """A PgBouncer container's variable: a Kubernetes env list item, an HCL env block, or a
-    compose mapping entry."""
-    if _hcl(pooler.where.file):
-        return f'env {{ name = "{name}" value = "{value}" }}'
-    if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
-        return f'- name: {name}\n  value: "{value}"'
-    return f'{name}: "{value}"'
-
-
-def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
+def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
     """One [pgbouncer] setting in the pooler's own syntax: the operator's field, the
     container's environment variable, or the ini line (replacing the line that sets it, or
     after the first setting of [pgbouncer])."""
-    config = pooler.pgbouncer
+    config = pooler.config
     current = config.settings.get(key) if config is not None else None
     operator = _operator_setting(pooler, key, value)
     if operator is not None:
@@ -176,7 +166,7 @@ def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
         prefix = "PGBOUNCER_" if any(n.startswith("PGBOUNCER_")
                                      for n in config.env_names.values()) else ""
         name = config.env_names.get(key, prefix + key.upper())
-        text = _pooler_env(pooler, name, value)
+        text = env_line(pooler.env_style, name, value)
         if current is not None and current.line and current.value and not current.unknown:
             return Fix(text, (Pending(current.file, current.line, current.value, str(value)),))
         # beside the variables the container sets (a mapping; a list is left to the reader)
@@ -192,12 +182,12 @@ def pgbouncer_setting(pooler: Pooler, key: str, value: int | str) -> Fix:
     return Fix(f"[pgbouncer]\n{key} = {value}", edits)
 
 
-def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
+def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
     """max_db_connections that bring the pooler's server connections to at most `total`:
     PgBouncer caps EACH of its databases (every alias of one server database on its own) in
     EACH process, so the total is shared out over the databases, the processes and as many
     replicas as run at once during its own rolling deploy."""
-    if pooler.where.address.startswith("postgresql/"):
+    if pooler.dialect == "zalando":
         # the Zalando operator shares maxDBConnections out over the pooler's instances itself
         return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
                    f"(maxDBConnections = {total.value}: {total.why})",
@@ -219,8 +209,8 @@ def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
            else f"{total.value}: {total.why}")
     cap = pgbouncer_setting(pooler, "max_db_connections", per)
     fixes = [Fix(f"{cap.text}\n(max_db_connections = {per}: {why})", cap.edits)]
-    own = [n for n in names if pooler.pgbouncer is not None and n in pooler.pgbouncer.databases
-           and "max_db_connections" in pooler.pgbouncer.databases[n].params]
+    own = [n for n in names if pooler.config is not None and n in pooler.config.databases
+           and "max_db_connections" in pooler.config.databases[n].params]
     if own:
         fixes.append(Fix(f"and in [databases] set max_db_connections={per} on "
                          f"{', '.join(own)}, which set their own"))
@@ -234,20 +224,20 @@ def pgbouncer_cap(pooler: Pooler, total: Sized, clients: int) -> Fix:
 
 
 def deploy_tasks(client: Client, tasks: int) -> int:
-    """Tasks running during a rolling deploy once the client is capped at `tasks`: an ECS
-    percent scales with the cap; a Kubernetes surge never grows as the replicas shrink."""
-    top, during = client.max_tasks.value or 1, client.deploy_tasks.value or 0
-    if client.kind == "ecs":
+    """Units running during a rolling deploy once the client is capped at `tasks`: a percent
+    (ECS) scales with the cap; extra units (Kubernetes maxSurge) never grow as it shrinks."""
+    top, during = client.scale.value or 1, client.deploy.value or 0
+    if client_platform(client.platform).surge == "percent":
         return math.ceil(tasks * during / top)
     return tasks + max(during - top, 0)
 
 
 def _deploy_words(client: Client, during: int) -> str:
-    top = client.max_tasks.value or 1
-    if client.kind == "ecs":
-        return (f"{during} {client.unit} run during a rolling deploy at "
-                f"deployment_maximum_percent {(client.deploy_tasks.value or 0) * 100 // top}")
-    return f"{during} {client.unit} run during a rolling update with its maxSurge"
+    top = client.scale.value or 1
+    if client_platform(client.platform).surge == "percent":
+        return (f"{during} {units(client)} run during a rolling deploy at "
+                f"{client.deploy_setting} {(client.deploy.value or 0) * 100 // top}")
+    return f"{during} {units(client)} run during a rolling update with its maxSurge"
 
 
 def _scale_key(client: Client) -> str:
@@ -262,20 +252,20 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
     processes = client.processes.value or 1
     per_task = processes * (client.pool.value or 1)
     tasks = room.value // per_task
-    deploy_known = deploy_room is not None and client.deploy_tasks.known
+    deploy_known = deploy_room is not None and client.deploy.known
     if deploy_known:
         assert deploy_room is not None
         while tasks > 0 and deploy_tasks(client, tasks) * per_task > deploy_room:
             tasks -= 1
     fixes: list[Fix] = []
-    unit = client.unit
-    top = client.max_tasks.value or 1
+    unit = units(client)
+    top = client.scale.value or 1
     pool = room.value // (top * processes)
     if deploy_known:
         assert deploy_room is not None
-        pool = min(pool, deploy_room // ((client.deploy_tasks.value or 1) * processes))
+        pool = min(pool, deploy_room // ((client.deploy.value or 1) * processes))
     if pool >= 1:
-        setting = env_text(client, client.pool_setting, pool)
+        setting = env_line(client.env_style, client.pool_setting, pool)
         fixes.append(Fix(
             f"or set {client.pool_setting} = {pool} in {client.where.address}: "
             f"{top} {unit} x {processes} process{'es' if processes != 1 else ''} x {pool} = "
@@ -284,17 +274,18 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
             _token_edit(client.pool, pool, client.pool_setting)))
     if tasks >= 1:
         during = deploy_tasks(client, tasks) if deploy_known else tasks
-        file = client.max_tasks.origin.file or client.where.file
+        file = client.scale.origin.file or client.where.file
         key = _scale_key(client)
-        # ECS services are Terraform (a plan shows them in JSON, but the .tf is what changes)
-        scale = f"{key} = {tasks}" if client.kind == "ecs" else setting_text(file, key, tasks)
+        # a plan shows a Terraform client in JSON, but the .tf is what changes
+        scale = f"{key} = {tasks}" if client.env_style.startswith("hcl") \
+            else setting_text(file, key, tasks)
         fixes.append(Fix(
             f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
             f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
             f"{room.why}"
             + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
                f"within {deploy_room} usable" if during > tasks else ""),
-            _token_edit(client.max_tasks, tasks)))
+            _token_edit(client.scale, tasks)))
     return fixes
 
 
@@ -321,9 +312,9 @@ def budget_fixes(budget: Budget, worst: int, target: Sized) -> Fix:
         if budget.deploy is not None and budget.usable is not None and largest.deploy.known:
             deploy_room = budget.usable - (budget.deploy - (largest.deploy.value or 0))
         fixes.extend(client_fixes(client, room, deploy_room))
-    elif largest.pooler is not None and largest.kind == "pgbouncer":
+    elif isinstance(largest.pooler, PgBouncer):
         fixes.append(pgbouncer_cap(largest.pooler, room, 0))
-    elif largest.pooler is not None and budget.max_connections.value:
+    elif isinstance(largest.pooler, PercentProxy) and budget.max_connections.value:
         percent = max(room.value * 100 // budget.max_connections.value, 1)
         fixes.append(_proxy_percent(largest.pooler, largest.name, percent,
                                     f"{percent} % of max_connections "
@@ -332,10 +323,10 @@ def budget_fixes(budget: Budget, worst: int, target: Sized) -> Fix:
     return join(fixes)
 
 
-def _proxy_percent(pooler: Pooler, name: str, percent: int, why: str) -> Fix:
+def _proxy_percent(pooler: PercentProxy, name: str, percent: int, why: str) -> Fix:
     """RDS Proxy's max_connections_percent: the value where it is written, else added to the
     default target group (in its connection_pool_config block, or as that block)."""
-    proxy = pooler.max_connections_percent
+    proxy = pooler.percent
     edits = _token_edit(proxy, percent) if proxy is not None else ()
     block = pooler.percent_block
     if not edits and block is not None and block.file and _hcl(block.file):
@@ -352,13 +343,14 @@ def _proxy_percent(pooler: Pooler, name: str, percent: int, why: str) -> Fix:
 def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
     """A PgBouncer whose own rollout runs extra replicas: the surge that still fits."""
     pooler = path.pooler
-    if pooler is None or path.deploy.value is None or path.deploy.value == path.steady.value:
+    if not isinstance(pooler, PgBouncer) or path.deploy.value is None \
+            or path.deploy.value == path.steady.value:
         return None
     replicas = per_replica(pooler)
     per = (path.steady.value or 0) // replicas
     room = usable - (deploy - path.deploy.value)
     extra = max(0, room // per - replicas) if per else 0
-    if pooler.where.address.startswith("postgresql/") and per:
+    if pooler.dialect == "zalando" and per:
         # the operator runs its pooler's rollout: what each instance may open is the lever
         pods = path.deploy.value // per
         each = room // pods
@@ -367,24 +359,24 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
                    f"during the operator's rolling update = {each * pods} within the {room} "
                    "usable slots the other paths leave)", _zalando_edit(pooler, each * replicas))
     why = f"{replicas + extra} replicas x {per} = {(replicas + extra) * per} within {room} usable"
-    if pooler.where.address.startswith(("Deployment/", "StatefulSet/")):
-        return Fix(f"set strategy.rollingUpdate.maxSurge: {extra} on {pooler.where.address}"
+    if pooler.deploy_setting.endswith(("maxSurge", "max_surge")):
+        return Fix(f"set {pooler.deploy_setting}: {extra} on {pooler.where.address}"
                    + (" (and maxUnavailable: 1)" if extra == 0 else "") + f": {why}")
-    return Fix(f"set deployment_maximum_percent = {100 + extra * 100 // replicas} on "
-               f"{pooler.where.address}: {why}")
+    return Fix(f"set {pooler.deploy_setting or 'deployment_maximum_percent'} = "
+               f"{100 + extra * 100 // replicas} on {pooler.where.address}: {why}")
 
 
 def _percent_edit(client: Client, percent: int) -> tuple[Edit, ...]:
     """deployment_maximum_percent's line, when the service sets it; else the setting added
     as the first line of the service's block."""
-    origin, top = client.deploy_tasks.origin, client.max_tasks.value or 1
-    if client.deploy_tasks.value is None:
+    origin, top = client.deploy.origin, client.scale.value or 1
+    if client.deploy.value is None:
         return ()
     if not origin.file or not origin.line:
         where = client.where
         return (Pending(where.file, where.line, "", f"deployment_maximum_percent = {percent}"),) \
             if where.file.endswith(".tf") and where.line else ()
-    current = client.deploy_tasks.value * 100 // top
+    current = client.deploy.value * 100 // top
     return (Pending(origin.file, origin.line, str(current), str(percent)),)
 
 
@@ -397,7 +389,7 @@ def _surge_edits(client: Client, surge: int) -> tuple[Edit, ...]:
                     path=("spec", "strategy", "rollingUpdate", "maxSurge")),)
 
 
-def _zalando_edit(pooler: Pooler, value: int) -> tuple[Edit, ...]:
+def _zalando_edit(pooler: PgBouncer, value: int) -> tuple[Edit, ...]:
     where = pooler.where
     if not where.file.endswith((".yaml", ".yml")) or not where.line:
         return ()
@@ -412,23 +404,23 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         if pooler_fix is not None:
             fixes.append(pooler_fix)
         client = path.client
-        if client is None or not client.deploy_tasks.known or not client.max_tasks.value:
+        if client is None or not client.deploy.known or not client.scale.value:
             continue
-        if client.deploy_tasks.value == client.max_tasks.value:
+        if client.deploy.value == client.scale.value:
             continue
         per_task = (client.processes.value or 1) * (client.pool.value or 1)
         room = usable - (deploy - (path.deploy.value or 0))
         tasks = room // per_task
-        why = (f"{tasks} {client.unit} x {per_task} = {tasks * per_task} at most during a "
+        why = (f"{tasks} {units(client)} x {per_task} = {tasks * per_task} at most during a "
                f"deploy, within {room} of the {usable} usable slots")
-        if client.kind == "ecs":
-            pct = max(100, tasks * 100 // client.max_tasks.value)
-            fixes.append(Fix(f"set deployment_maximum_percent = {pct} on "
+        if client_platform(client.platform).surge == "percent":
+            pct = max(100, tasks * 100 // client.scale.value)
+            fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",
                              _percent_edit(client, pct)))
         else:
-            surge = max(0, tasks - client.max_tasks.value)
-            fixes.append(Fix(f"set strategy.rollingUpdate.maxSurge: {surge} on "
+            surge = max(0, tasks - client.scale.value)
+            fixes.append(Fix(f"set {client.deploy_setting}: {surge} on "
                              f"{client.where.address}"
                              + (" (keep maxUnavailable above 0: Kubernetes refuses both 0)"
                                 if surge == 0 else "") + f": {why}",

@@ -15,24 +15,26 @@ applies only to workloads of the same root (from_kubernetes).
 
 from __future__ import annotations
 
-import os
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 
-from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role
-from connbudget.report import Finding
+from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role, refers_to
+from connbudget.providers.context import enclosing_root
 from connbudget.settings import Settings
 
+# a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
+_ADDRESS = re.compile(r"^(?:module\.|[a-z][a-z0-9]*_[a-z0-9_]*\.)")
 
-def enclosing_root(path: str, roots: list[str]) -> str:
-    """The nearest of `roots` (directories) that holds `path`; "" when none does."""
-    directory = os.path.dirname(os.path.abspath(path))
-    best = ""
-    for root in roots:
-        absolute = os.path.abspath(root)
-        inside = directory == absolute or directory.startswith(absolute.rstrip(os.sep) + os.sep)
-        if inside and len(absolute) > len(os.path.abspath(best) if best else ""):
-            best = root
-    return best
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A client or pooler whose database cannot be told: the candidates in its scope, and the
+    hosts it names that no scanned database or pooler answers to."""
+
+    where: Location
+    candidates: tuple[str, ...]  # labels
+    first: str  # the address of the first candidate, for the mapping a fix suggests
+    named: tuple[str, ...]
 
 
 def place(model: Model, roots: list[str]) -> None:
@@ -50,11 +52,10 @@ def place(model: Model, roots: list[str]) -> None:
 
 
 def _hit(ref: str, alias: str) -> bool:
-    ref, alias = ref.lower(), alias.lower()
-    if ref == alias or ref.startswith(alias + ".") or ref.startswith(alias + "["):
+    if refers_to(ref, alias):
         return True
     # a host name such as "pgbouncer.internal" or "main.abc.rds.amazonaws.com"
-    return "." not in alias and "_" not in alias and ref.split(".")[0] == alias
+    return "." not in alias and "_" not in alias and ref.split(".")[0].lower() == alias.lower()
 
 
 def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
@@ -99,8 +100,7 @@ def _single(root: str, databases: dict[Key, set[str]],
 def _stated(refs: set[str]) -> bool:
     """A host name or data source the files name: when it matches nothing, that is reported,
     never replaced by the single database in scope."""
-    return any(ref.startswith("data.") or not ref.startswith(("aws_", "module.", "postgresql_"))
-               for ref in refs)
+    return any(ref.startswith("data.") or not _ADDRESS.match(ref) for ref in refs)
 
 
 def _where(key: Key) -> str:
@@ -109,9 +109,9 @@ def _where(key: Key) -> str:
 
 def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[str]],
              poolers: dict[Key, set[str]], settings: Settings,
-             labels: dict[Key, str]) -> Finding | None:
+             labels: dict[Key, str]) -> Unmatched | None:
     """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
-    the CB103 finding when none can be told."""
+    what is known of it when none can be told."""
     where = thing.where
     if thing.target is not None:  # joined across roots (capacity.roots)
         return None
@@ -133,7 +133,7 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     return None
 
 
-def match(model: Model, settings: Settings) -> list[Finding]:
+def match(model: Model, settings: Settings) -> list[Unmatched]:
     labels = {d.where.key: d.where.label for d in model.databases}
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
@@ -146,20 +146,6 @@ def match(model: Model, settings: Settings) -> list[Finding]:
 
 
 def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str],
-               named: list[str] | None = None) -> Finding:
-    first = candidates[0][1] if candidates else "<database address>"
-    mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
-    fix = f"map it in the config: {mapping}"
-    if not candidates:
-        # Its database is not in the scanned files (another repository, a managed service).
-        fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
-               f"max-connections = <SHOW max_connections>, then {mapping}")
-    return Finding(
-        "CB103",
-        f"cannot tell which database {where.label} connects to (candidates: "
-        f"{', '.join(labels[key] for key in candidates) or 'none in its scope'})"
-        + (f": it names {', '.join(named)}, which no scanned database or pooler answers to"
-           if named else "")
-        + "; its connections are left out of every budget",
-        where.file, where.line, where.address,
-        fix=fix)
+               named: list[str] | None = None) -> Unmatched:
+    return Unmatched(where, tuple(labels[key] for key in candidates),
+                     candidates[0][1] if candidates else "", tuple(named or ()))

@@ -6,7 +6,8 @@ A client in root A reaches a database defined in root B through
     remote: the directories of `key` / `prefix` / `workspaces.name`, else the data source's own
     name, matched against the roots' directory names), and the output's expression names the
     database in B;
-  - `data "aws_db_instance"` / `data "aws_rds_cluster"` looked up by identifier: the database
+  - a data source that looks a database up by identifier (providers.registry
+    DATABASE_LOOKUPS): the database
     whose `identifier` / `cluster_identifier` is that literal, in any root.
 A value read from SSM Parameter Store or Secrets Manager is never read: the client says so,
 and the config mapping (which may name a database in a sibling root) decides.
@@ -20,12 +21,10 @@ from typing import Any
 
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 from connbudget.model import Client, Key, Model, Pooler
+from connbudget.providers.registry import DATABASE_LOOKUPS, SECRET_STORES
 from connbudget.providers.tfvalues import refs as _refs
 
 _REMOTE = re.compile(r"^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
-_LOOKUPS = {"aws_db_instance": "db_instance_identifier", "aws_rds_cluster": "cluster_identifier"}
-_SECRET_STORES = ("aws_ssm_parameter", "aws_secretsmanager_secret_version",
-                  "aws_secretsmanager_secret")
 
 
 def _norm(path: str) -> str:
@@ -105,16 +104,16 @@ def _resolve(ref: str, root: str, terraform: TerraformModel, roots: list[str],
         return found, (f"terraform_remote_state {name} ({how}) output {output} = "
                        f"{_expression(value)}")
     parts = ref.split(".")
-    if len(parts) >= 3 and parts[1] in _LOOKUPS:
+    if len(parts) >= 3 and parts[1] in DATABASE_LOOKUPS:
         address = ".".join(parts[:3])
         source = data.get((root, address))
         if source is None:
             return [], f"{address} is not declared in {root}"
-        identifier = source.attrs.get(_LOOKUPS[parts[1]])
+        identifier = source.attrs.get(DATABASE_LOOKUPS[parts[1]])
         if not isinstance(identifier, str):
-            return [], f"{address} {_LOOKUPS[parts[1]]} is not a literal"
+            return [], f"{address} {DATABASE_LOOKUPS[parts[1]]} is not a literal"
         found = sorted(key for key, aliases in targets.items() if identifier in aliases)
-        return found, f"{address} looks up {_LOOKUPS[parts[1]]} {identifier!r}"
+        return found, f"{address} looks up {DATABASE_LOOKUPS[parts[1]]} {identifier!r}"
     return [], ""
 
 
@@ -134,7 +133,7 @@ def join(model: Model, terraform: TerraformModel, roots: list[str]) -> None:
             if not ref.startswith("data."):
                 continue
             kind = ref.split(".")[1] if ref.count(".") >= 2 else ""
-            if isinstance(thing, Client) and kind in _SECRET_STORES:
+            if isinstance(thing, Client) and kind in SECRET_STORES:
                 thing.notes.append(f"a value comes from {'.'.join(ref.split('.')[:3])}: it is "
                                    "never read, so the database it names is unknown")
                 continue

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 
-from connbudget.frontends.compose import ComposeService, load_compose
-from connbudget.model import Client, Database, Location, Model, Origin, Value, unknown
+from connbudget.frontends.compose import ComposeService
+from connbudget.model import Client, Database, Location, Origin, Value, count, unknown
 from connbudget.providers.apps.commands import apply_command
 from connbudget.providers.apps.env import EnvVar, pool_settings
+from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import from_env
-from connbudget.settings import Settings
+from connbudget.providers.postgresql import server as postgresql
 
 _POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"
                              r"pgvector)(?::|$)", re.IGNORECASE)
@@ -41,8 +42,7 @@ def _replicas(service: ComposeService) -> Value:
 
 def _database(service: ComposeService) -> Database:
     address = _address(service)
-    max_connections = Value(100, Origin("default: max_connections 100 (PostgreSQL default; "
-                                        f"{address} sets none)"), assumed=True)
+    max_connections = postgresql.default_max_connections(f"{address} sets none")
     words = service.command
     for index, word in enumerate(words):
         value = word[2:] if word.startswith("-c") and len(word) > 2 else (
@@ -52,21 +52,18 @@ def _database(service: ComposeService) -> Database:
             max_connections = Value(int(found.group(1)), Origin(
                 f"{address} command -c max_connections", service.file, service.line))
     for var in service.env:
-        if var.name == "POSTGRESQL_MAX_CONNECTIONS" and var.value and var.value.isdigit():
-            max_connections = Value(int(var.value), Origin(f"{address} {var.name}", service.file,
-                                                           var.line))
-    return Database(Location(address, service.file, service.line), "postgres", None,
-                    max_connections,
-                    Value(3, Origin("default: superuser_reserved_connections 3 (PostgreSQL)")),
-                    Value(0, Origin("not RDS: no rds.rds_superuser_reserved_connections")),
+        number = count(var.value) if var.name == "POSTGRESQL_MAX_CONNECTIONS" else None
+        if number is not None:
+            max_connections = Value(number, Origin(f"{address} {var.name}", service.file,
+                                                   var.line))
+    return Database(Location(address, service.file, service.line), "postgres", "self-managed",
+                    None, max_connections, postgresql.reservations({}),
                     aliases={address} | service.hosts)
 
 
-def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
-    services, errors, comments = load_compose(paths)
-    model.errors.extend(errors)
-    model.comments.update(comments)
-    for service in services:
+def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> None:
+    model, settings = context.model, context.settings
+    for service in parsed["compose"]:
         address = _address(service)
         where = Location(address, service.file, service.line)
         if _POSTGRES_IMAGE.search(service.image):
@@ -78,7 +75,7 @@ def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
             lines = {var.name: var.line for var in service.env}
             refs = {v.lower() for k, v in env.items() if k in _POOLER_HOSTS and v}
             pooler, found = from_env(env, where, {address} | service.hosts, replicas, refs,
-                                     service.image, lines)
+                                     service.image, ("yaml-map", ""), lines)
             model.poolers.append(pooler)
             model.errors.extend(found)
             continue
@@ -92,5 +89,4 @@ def from_compose(paths: list[str], settings: Settings, model: Model) -> None:
         model.clients.append(Client(
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
-            database=item.database,
-            notes=[*item.notes, *service.notes]))
+            database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map"))

@@ -1,18 +1,26 @@
 """Reading the evaluated attributes of Terraform blocks into the capacity model: numbers with
-their origin, nested blocks, text, and the addresses a value refers to."""
+their origin, nested blocks, text, and the addresses a value refers to. Provider-neutral: every
+provider's adapter reads its resources through these."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from connbudget.frontends.terraform.model import ModuleCall, Resource, Unknown, line_of
-from connbudget.model import Origin, Value, unknown
+from connbudget.frontends.terraform.model import (
+    ModuleCall,
+    Resource,
+    TerraformModel,
+    Unknown,
+    line_of,
+)
+from connbudget.model import Origin, Value, count, refers_to, unknown
 
-# data sources (a remote state output with its name) stay whole: `data.aws_rds_cluster.x` is
-# not the resource `aws_rds_cluster.x` of this root
+# a resource or data source of any provider (`<provider>_<type>.<name>`), a module, a remote
+# state output; data sources stay whole: `data.aws_rds_cluster.x` is not the resource
+# `aws_rds_cluster.x` of this root
 REF = re.compile(r"\b(data\.terraform_remote_state\.[\w-]+\.outputs\.[\w-]+|data\.[a-z]\w*\.[\w-]+"
-                 r"|module\.[\w-]+|(?<!data\.)aws_\w+\.[\w-]+|(?<!data\.)postgresql_\w+\.[\w-]+)")
+                 r"|module\.[\w-]+|(?<![.\w])[a-z][a-z0-9]*_\w+\.[\w-]+)")
 
 
 def refs(value: Any) -> set[str]:
@@ -34,21 +42,18 @@ def refs(value: Any) -> set[str]:
     return found
 
 
-def integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value.strip()))
-        except ValueError:
-            return None
-    return None
+def refers(value: Any, block: Resource) -> bool:
+    """Whether `value` names `block`: by a reference, or by its name, identifier or ARN as a
+    plan writes references (`aws_ecs_task_definition.x.arn` becomes the ARN)."""
+    if any(refers_to(ref, block.address) for ref in refs(value)):
+        return True
+    names = {text(block.attrs.get(key))
+             for key in ("name", "identifier", "cluster_identifier", "arn")}
+    return isinstance(value, str) and value in names - {None}
 
 
 def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
-            default: tuple[int, str] | None) -> Value:
+           default: tuple[int, str] | None) -> Value:
     line = line_of(block, key)
     if key not in attrs or attrs[key] is None:
         if default is None:
@@ -58,10 +63,22 @@ def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
     if isinstance(raw, Unknown):
         return unknown(f"{block.address} {key} = {raw.expression} is unresolved ({raw.reason})",
                        block.file, line)
-    number = integer(raw)
-    if number is None:
-        return unknown(f"{block.address} {key} = {raw!r} is not a number", block.file, line)
-    return Value(number, Origin(f"{block.address} {key}", block.file, line))
+    found = count(raw)
+    if found is None:
+        return unknown(f"{block.address} {key} is not a whole number", block.file, line)
+    return Value(found, Origin(f"{block.address} {key}", block.file, line))
+
+
+def decimal(value: Any) -> float | None:
+    """A number that may have a fraction (an ACU, an alarm threshold)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
 
 
 def text(value: Any) -> str | None:
@@ -75,3 +92,27 @@ def blocks(attrs: dict[str, Any], key: str) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [item for item in value if isinstance(item, dict)]
     return []
+
+
+def line_in(block: Resource | ModuleCall, key: str) -> int:
+    """The line of `key` in the block; 0 when the block does not set it."""
+    line = line_of(block, key)
+    return line if line != block.line else 0
+
+
+def roots_of(model: TerraformModel) -> list[str]:
+    """The root modules of a run, in load order."""
+    return list(dict.fromkeys([*(r.root for r in model.resources),
+                               *(m.root for m in model.modules)]))
+
+
+def by_root(model: TerraformModel) -> list[TerraformModel]:
+    """Each root module as its own configuration: references resolve only inside it."""
+    resources: dict[str, list[Resource]] = {}
+    modules: dict[str, list[ModuleCall]] = {}
+    for resource in model.resources:
+        resources.setdefault(resource.root, []).append(resource)
+    for call in model.modules:
+        modules.setdefault(call.root, []).append(call)
+    return [TerraformModel(resources.get(root, []), modules.get(root, []))
+            for root in roots_of(model)]

@@ -26,8 +26,8 @@ def _n(value: object) -> str:
 
 
 def _unit(client: ClientView | Behind, count: int | None = 2) -> str:
-    word = "pod" if client.kind == "kubernetes" else "task"
-    return word if count == 1 else word + "s"
+    """What the client's platform scales: "tasks", "pods", one "task"."""
+    return client.unit[:-1] if count == 1 and client.unit.endswith("s") else client.unit
 
 
 def _show(name: str) -> str:

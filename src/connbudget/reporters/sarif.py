@@ -101,6 +101,8 @@ def render_sarif(report: Report, settings: Settings) -> str:
                 "toolExecutionNotifications": [_notification(e) for e in report.errors],
             }],
             "results": results,
+            **({"properties": {"checked": report.checked.as_json()}}
+               if report.checked is not None else {}),
         }],
     }
     return json.dumps(log, indent=2) + "\n"

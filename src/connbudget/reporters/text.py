@@ -59,6 +59,10 @@ class _Style:
         return f"\x1b]8;;{url}\x1b\\{text}\x1b]8;;\x1b\\"
 
 
+# per budget drawn below the findings: the rule and fix of its verdict, shown there
+_Drawn = dict[tuple[str, str], tuple[str, str]]
+
+
 @dataclass
 class _Group:
     """Findings that differ only in where they are: shown once, with the other places."""
@@ -112,7 +116,7 @@ def _where(finding: Finding) -> str:
     return str(finding.line) if finding.column is None else f"{finding.line}:{finding.column}"
 
 
-def _group_lines(group: _Group, style: _Style) -> list[str]:
+def _group_lines(group: _Group, style: _Style, drawn: _Drawn) -> list[str]:
     finding = group.first
     rule = RULES[finding.rule_id]
     said = finding.resource in ("", finding.file, relative_path(finding.file))
@@ -129,7 +133,11 @@ def _group_lines(group: _Group, style: _Style) -> list[str]:
     if group.others:
         places = ", ".join(_place(f, finding) for f in group.others)
         lines.extend(wrap(f"{'':>10}also at: {printable(places)}", style.width, 19))
-    for number, (fix_line, code) in enumerate(fix_lines(_local(finding.fix, finding.file))):
+    fix = finding.fix
+    if finding.budget is not None and drawn.get(finding.budget) == (finding.rule_id, fix):
+        # the connection math below draws this fix beside its numbers: said once, there
+        fix = f"in the connection math of {finding.budget[1]} below"
+    for number, (fix_line, code) in enumerate(fix_lines(_local(fix, finding.file))):
         if fix_line or number == 0:
             label = "fix: " if number == 0 else "     "
             text = f"{'':>10}{label}{printable(fix_line)}"
@@ -160,7 +168,7 @@ def _edit_lines(finding: Finding) -> list[str]:
     return lines
 
 
-def _finding_lines(groups: list[_Group], style: _Style) -> list[str]:
+def _finding_lines(groups: list[_Group], style: _Style, drawn: _Drawn) -> list[str]:
     lines: list[str] = []
     current = None
     for group in groups:
@@ -170,7 +178,7 @@ def _finding_lines(groups: list[_Group], style: _Style) -> list[str]:
                 lines.append("")
             current = path
             lines.append(style.link(printable(path), group.first.file))
-        lines.extend(_group_lines(group, style))
+        lines.extend(_group_lines(group, style, drawn))
     if lines:
         lines.append("")
     return lines
@@ -245,8 +253,11 @@ def render_text(report: Report, settings: Settings) -> str:
     style = _Style(terminal_width(), settings.colour)
     show_info = settings.show_info or settings.fail_on == "info"
     shown = [f for f in report.findings if show_info or f.severity != "info"]
-    lines = _finding_lines(_groups(shown), style)
     budgets = [b for b in report.budgets if settings.verbose or _has_finding(b, shown)]
+    # the verdict whose fix each drawn budget shows, by the budget's key
+    drawn = {b.key: (b.verdict.rule_id or "", "\n".join(b.verdict.fix))
+             for b in budgets if b.verdict.rule_id and b.verdict.fix}
+    lines = _finding_lines(_groups(shown), style, drawn)
     lines.extend(_budget_lines(budgets, style))
     for error in report.errors:
         line = f"error: {printable(str(error))}"

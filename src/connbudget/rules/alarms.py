@@ -1,24 +1,25 @@
-"""CB109: an RDS/Aurora database with no CloudWatch alarm on DatabaseConnections that can fire
-before the server is full.
+"""CB109: a database whose platform has connection alarms, with no alarm that can fire before
+the server is full. The platform's alarm module (`DatabasePlatform.alarms`) says what watches
+a database and writes the alarm that would: the rule itself knows no platform.
+
+An alarm cannot fire in time when its threshold is at or above max_connections, above 90 % of
+it, or it compares the wrong way; the alarm a fix adds fires at the budget's alert threshold
+of max_connections.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from connbudget.capacity.budget import Budget
 from connbudget.capacity.fixes import Fix
-from connbudget.model import Alarm, Database
-from connbudget.providers.aws.alarms import is_rds
-from connbudget.providers.aws.cloudwatch import DEFAULT_SHARE, alarm_block, threshold_for
+from connbudget.model import Alarm
+from connbudget.providers.registry import database_platform
 from connbudget.report import Edit, Finding
-from connbudget.rules.common import make_finding
+from connbudget.rules.common import Run, make_finding
 
 LATEST_SHARE = 0.9  # above 90 % of max_connections an alarm fires too late to act on
 _RISING = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
-
-
-def _watches(alarm: Alarm, database: Database) -> bool:
-    return any(target == alias or target.startswith((alias + ".", alias + "["))
-               for target in alarm.targets for alias in database.aliases)
 
 
 def _why_late(alarm: Alarm, max_connections: int | None) -> str | None:
@@ -39,42 +40,50 @@ def _why_late(alarm: Alarm, max_connections: int | None) -> str | None:
     return None
 
 
-def alarm_findings(alarms: list[Alarm], budgets: list[Budget]) -> list[Finding]:
+def _finding(budget: Budget, alarms: Any, here: list[Alarm], mine: list[Alarm],
+             reasons: list[str | None], share: float) -> Finding:
+    database = budget.database
+    max_connections = budget.max_connections.value
+    block = alarms.alarm_block(budget, share) if max_connections is not None else ""
+    label = database.where.label
+    if mine:
+        message = (f"no {alarms.METRIC} alarm on {label} can fire in time: "
+                   + "; ".join(r for r in reasons if r))
+        fix = "\n".join(
+            ([f"set threshold = {alarms.threshold_for(max_connections, share)} "
+              f"({share:.0%} of max_connections {max_connections}) and "
+              "comparison_operator = \"GreaterThanOrEqualToThreshold\" in "
+              + ", ".join(a.where.label for a in mine)] if max_connections else [])
+            + ([block] if block else []))
+    else:
+        others = [f"{a.where.label} watches {a.dimension or 'no'} "
+                  f"{a.target_text if a.dimension else 'dimension'}" for a in here]
+        message = (f"no {alarms.SERVICE} alarm on {alarms.METRIC} watches {label}"
+                   + (f" ({'; '.join(others)}, another instance)" if others else "")
+                   + ": nothing warns before it runs out of connection slots")
+        fix = block or f"{alarms.ADD} once max_connections is known"
+    # the alarm block appended to the database's file: applied, it watches in time
+    edits = (Edit(database.where.file, 0, "", "\n" + block),) if block and \
+        database.where.file.endswith(alarms.FILE_SUFFIX) else ()
+    return make_finding("CB109", database.where, message, Fix(fix, edits),
+                        database.where.address, database.where.key)
+
+
+def alarm_findings(alarms: list[Alarm], budgets: list[Budget], run: Run) -> list[Finding]:
     findings: list[Finding] = []
+    if not run.on("CB109"):
+        return findings
     for budget in budgets:
         database = budget.database
-        if not is_rds(database):
+        module = database_platform(database.platform).alarm_module()
+        if module is None or not module.watchable(database):
             continue
         here = [a for a in alarms if a.where.root == database.where.root]
-        mine = [a for a in here if _watches(a, database)]
+        mine = [a for a in here if module.watches(a, database)]
         if not mine and any(not a.target_known for a in here):
             continue  # an alarm whose dimension is unresolved may be this database's
-        max_connections = budget.max_connections.value
-        reasons = [_why_late(a, max_connections) for a in mine]
+        reasons = [_why_late(a, budget.max_connections.value) for a in mine]
         if mine and None in reasons:
             continue
-        block = alarm_block(budget, DEFAULT_SHARE) if max_connections is not None else ""
-        label = database.where.label
-        if mine:
-            message = f"no DatabaseConnections alarm on {label} can fire in time: " + "; ".join(
-                r for r in reasons if r)
-            fix = "\n".join(
-                ([f"set threshold = {threshold_for(max_connections, DEFAULT_SHARE)} "
-                  f"({DEFAULT_SHARE:.0%} of max_connections {max_connections}) and "
-                  "comparison_operator = \"GreaterThanOrEqualToThreshold\" in "
-                  + ", ".join(a.where.label for a in mine)] if max_connections else [])
-                + ([block] if block else []))
-        else:
-            others = [f"{a.where.label} watches {a.dimension or 'no'} "
-                      f"{a.target_text if a.dimension else 'dimension'}" for a in here]
-            message = (f"no CloudWatch alarm on DatabaseConnections watches {label}"
-                       + (f" ({'; '.join(others)}, another instance)" if others else "")
-                       + ": nothing warns before it runs out of connection slots")
-            fix = block or ("add an aws_cloudwatch_metric_alarm on AWS/RDS DatabaseConnections "
-                            "once max_connections is known")
-        # the alarm block appended to the database's file: applied, it watches in time
-        edits = (Edit(database.where.file, 0, "", "\n" + block),) if block and \
-            database.where.file.endswith(".tf") else ()
-        findings.append(make_finding("CB109", database.where, message, Fix(fix, edits),
-                                     database.where.address))
+        findings.append(_finding(budget, module, here, mine, reasons, run.threshold))
     return findings

@@ -29,15 +29,15 @@ from connbudget.capacity.fixes import (
     slots_target,
     toml_pin,
 )
-from connbudget.model import Pooler, Role, Value
+from connbudget.model import PgBouncer, Pooler, Role, Value
 from connbudget.report import Edit, Finding
-from connbudget.rules.common import make_finding, role_named
+from connbudget.rules.common import Run, make_finding, role_named
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")
 
 
-def _assumption_findings(pooler: Pooler) -> list[Finding]:
+def _assumption_findings(pooler: PgBouncer, budget: Budget) -> list[Finding]:
     server = pooler.server_connections
     if not pooler.assumptions or (server is not None and server.known and not server.assumed):
         return []
@@ -57,7 +57,8 @@ def _assumption_findings(pooler: Pooler) -> list[Finding]:
                 ("databases", '["<the databases they ask for>"]')]
     fixes.append("or say what the files do not, in pyproject.toml (uncomment what you know):\n"
                  + toml_pin("poolers", address, entries))
-    return [make_finding("CB103", pooler.where, message, "\n".join(fixes))]
+    return [make_finding("CB103", pooler.where, message, "\n".join(fixes),
+                         budget=budget.database.where.key)]
 
 
 @dataclass
@@ -77,7 +78,7 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
     the database's usable slots."""
     usable = budget.usable
     server = path.steady.value
-    floor = pooler.server_connections_floor
+    floor = pooler.server_connections_floor if isinstance(pooler, PgBouncer) else None
     least = not path.steady.known and floor is not None and floor.known
     if least:
         assert floor is not None
@@ -85,7 +86,7 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
     if server is None or usable is None or server <= usable:
         return None
     target = slots_target(budget)
-    if pooler.kind == "pgbouncer":
+    if isinstance(pooler, PgBouncer):
         others = sum(p.steady.value or 0 for p in budget.paths if p is not path)
         room = Sized(target.value - others, target.why + (f" less {others} of the other paths"
                                                           if others else ""))
@@ -102,15 +103,16 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
            if not least and path.deploy.value is not None and path.deploy.value != server
            else "")
         + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
-           f"reserved'); {QUEUEING}" if pooler.kind == "pgbouncer" else ""),
-        fix)
+           f"reserved'); {QUEUEING}" if isinstance(pooler, PgBouncer) else ""),
+        fix, budget=budget.database.where.key)
 
 
 def _origin(value: Value | None) -> str:
     return value.origin.text if value is not None else ""
 
 
-def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFindings) -> None:
+def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFindings,
+                ) -> None:
     """CB104: the pooler's own pools for a role exceed its CONNECTION LIMIT. Reported here
     once: CB107 leaves the role out (it reports only limits no single pooler exceeds)."""
     usable = budget.usable
@@ -130,7 +132,8 @@ def _over_roles(budget: Budget, pooler: Pooler, roles: list[Role], out: PoolerFi
             f"{user} ({need.origin}) > its CONNECTION LIMIT {limit} "
             f"({role.connection_limit.origin}): PostgreSQL refuses the logins past "
             f"{limit} ('too many connections for role \"{user}\"'); {QUEUEING}",
-            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role))
+            _role_fix(pooler, user, limit, need.value, usable, budget.threshold, role),
+            budget=budget.database.where.key)
         # the slots fit, but the database refuses these logins: its verdict says so
         out.findings.append(finding)
         out.judging.append(finding)
@@ -157,24 +160,29 @@ def _role_fix(pooler: Pooler, user: str, limit: int, need: int, usable: int | No
         f"reserve_pool = {per}", edits)
 
 
-def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
+def pooler_findings(budget: Budget, roles: list[Role], run: Run) -> PoolerFindings:
     out = PoolerFindings()
     findings = out.findings
+    key = budget.database.where.key
     for path in budget.paths:
         pooler = path.pooler
         if pooler is None:
             continue
-        findings.extend(_assumption_findings(pooler))
+        if isinstance(pooler, PgBouncer) and run.on("CB103"):
+            findings.extend(_assumption_findings(pooler, budget))
         behind = [client_connections(c) for c in path.behind]
         demand = sum(s.value or 0 for s, _ in behind)
         deploy_demand = sum(d.value or 0 for _, d in behind)
-        over = _over_usable(budget, path, pooler, deploy_demand)
+        over = _over_usable(budget, path, pooler, deploy_demand) if run.on("CB104") else None
         if over is not None:
             findings.append(over)
             out.judging.append(over)
-        _over_roles(budget, pooler, roles, out)
+        if run.on("CB104"):
+            _over_roles(budget, pooler, roles, out)
+        if not isinstance(pooler, PgBouncer):
+            continue
         max_client = pooler.max_client_conn
-        if pooler.kind == "pgbouncer" and max_client is not None and max_client.known \
+        if run.on("CB105") and max_client is not None and max_client.known \
                 and behind and demand > (max_client.value or 0):
             findings.append(make_finding(
                 "CB105", pooler.where,
@@ -182,27 +190,27 @@ def pooler_findings(budget: Budget, roles: list[Role]) -> PoolerFindings:
                 f" < {demand} client connections behind it ("
                 + ", ".join(f"{c.where.label} {s.value}" for c, (s, _) in
                             zip(path.behind, behind, strict=True)) + ")",
-                _client_conn_fix(pooler, max(deploy_demand, demand))))
+                _client_conn_fix(pooler, max(deploy_demand, demand)), budget=key))
         autoscaled = [c.where.label for c in path.behind if c.autoscaled]
-        if pooler.pool_mode == "session" and autoscaled:
+        if run.on("CB106") and pooler.pool_mode == "session" and autoscaled:
             findings.append(make_finding(
                 "CB106", pooler.where,
                 f"{pooler.where.label} runs pool_mode = session ({pooler.pool_mode_origin}) "
                 f"in front of autoscaled {', '.join(autoscaled)}: every client connection holds "
                 "a server connection, so the pooler does not multiplex",
-                _transaction_mode(pooler)))
+                _transaction_mode(pooler), budget=key))
     return out
 
 
 def _shares(pooler: Pooler) -> int:
     """PgBouncer processes that each apply a [users] cap on their own."""
-    processes = pooler.processes
+    processes = pooler.processes if isinstance(pooler, PgBouncer) else None
     count = processes.value if processes is not None and processes.known and processes.value \
         else 1
     return count * per_replica(pooler)
 
 
-def _client_conn_fix(pooler: Pooler, clients: int) -> Fix:
+def _client_conn_fix(pooler: PgBouncer, clients: int) -> Fix:
     replicas = per_replica(pooler)
     value = math.ceil(clients / replicas)
     found = pgbouncer_setting(pooler, "max_client_conn", value)
@@ -211,7 +219,7 @@ def _client_conn_fix(pooler: Pooler, clients: int) -> Fix:
     return Fix(f"{found.text}\n(max_client_conn = {value}: {why})", found.edits)
 
 
-def _transaction_mode(pooler: Pooler) -> Fix:
+def _transaction_mode(pooler: PgBouncer) -> Fix:
     found = pgbouncer_setting(pooler, "pool_mode", "transaction")
     return Fix(f"{found.text}\n(check the app uses no session state: SET, advisory locks, "
                "LISTEN, session-level prepared statements)", found.edits)

@@ -1,14 +1,22 @@
-"""CB103: a number the budget needs that the files do not determine.
+"""CB103: a number the budget needs that the files do not determine, and a client or pooler
+whose database cannot be told.
 """
 
 from __future__ import annotations
 
-from connbudget.capacity.budget import Budget
+from connbudget.capacity.budget import Budget, units
 from connbudget.capacity.fixes import toml_pin
-from connbudget.model import Client, Model
+from connbudget.capacity.match import Unmatched
+from connbudget.model import Client, Key, Model
 from connbudget.providers.apps.env import PROCESS_VARS
 from connbudget.report import Finding
 from connbudget.rules.common import anchor, make_finding
+
+
+def _budget_of(client: Client, budgets: list[Budget]) -> Key | None:
+    """The database whose budget counts the client, directly or behind a pooler."""
+    return next((b.database.where.key for b in budgets for p in b.paths
+                 if p.client is client or client in p.behind), None)
 
 
 def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
@@ -23,17 +31,17 @@ def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
                 "pin it in pyproject.toml (uncomment, with the number the server reports):\n"
                 + toml_pin("databases", budget.database.where.address,
                            [("max-connections", "<what SHOW max_connections prints>")]),
-                budget.database.where.address))
+                budget.database.where.address, budget.database.where.key))
     for client in model.clients:
-        findings.extend(_client_unknowns(client))
+        findings.extend(_client_unknowns(client, _budget_of(client, budgets)))
     return findings
 
 
-# what sets the processes of a task or pod: the variables capacity.pools reads
+# what sets the processes of a task or pod: the variables the environment reader knows
 _PROCESS_SETTING = f"the process count ({', '.join(PROCESS_VARS[:-1])} or {PROCESS_VARS[-1]})"
 
 
-def _client_unknowns(client: Client) -> list[Finding]:
+def _client_unknowns(client: Client, budget: Key | None) -> list[Finding]:
     findings: list[Finding] = []
     if client.pool.unlimited:
         findings.append(make_finding(
@@ -41,11 +49,11 @@ def _client_unknowns(client: Client) -> list[Finding]:
             f"{client.where.label} has no pool bound ({client.pool.origin.text}): it can take "
             "every slot; its worst case is unbounded",
             f"bound the pool: SetMaxOpenConns(n) with n <= what the budget allows "
-            f"({client.pool_setting})"))
+            f"({client.pool_setting})", budget=budget))
         return findings
-    one = client.unit[:-1]  # "task" (ECS) or "pod" (Kubernetes)
+    one = units(client, 1)
     for name, value in (("pool size", client.pool), (f"processes per {one}", client.processes),
-                        (f"{one} count", client.max_tasks)):
+                        (f"{one} count", client.scale)):
         if not value.assumed:
             continue
         if value.value is not None:
@@ -57,6 +65,28 @@ def _client_unknowns(client: Client) -> list[Finding]:
         setting = (client.pool_setting if value is client.pool
                    else _PROCESS_SETTING if value is client.processes else client.scale_setting)
         findings.append(make_finding("CB103", client.where, message,
-                                 f"set {setting} explicitly (a literal, or a variable with a "
-                                 "default)"))
+                                     f"set {setting} explicitly (a literal, or a variable with "
+                                     "a default)", budget=budget))
+    return findings
+
+
+def unmatched_findings(unmatched: list[Unmatched]) -> list[Finding]:
+    """A client or pooler whose database cannot be told: its connections are in no budget."""
+    findings = []
+    for item in unmatched:
+        where = item.where
+        first = item.first or "<database address>"
+        mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
+        fix = f"map it in the config: {mapping}"
+        if not item.candidates:
+            # Its database is not in the scanned files (another repository, a managed service).
+            fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
+                   f"max-connections = <SHOW max_connections>, then {mapping}")
+        findings.append(make_finding(
+            "CB103", where,
+            f"cannot tell which database {where.label} connects to (candidates: "
+            f"{', '.join(item.candidates) or 'none in its scope'})"
+            + (f": it names {', '.join(item.named)}, which no scanned database or pooler "
+               "answers to" if item.named else "")
+            + "; its connections are left out of every budget", fix))
     return findings

@@ -22,9 +22,11 @@ from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
     LList,
     LMap,
-    _text,
     read_documents,
+    scalar_text,
 )
+from connbudget.kinds import Read, ReadContext
+from connbudget.numbers import count
 
 _DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
 
@@ -53,7 +55,7 @@ class ComposeService:
 
 def _words(value: Any) -> list[str]:
     if isinstance(value, LList):
-        return [_text(v) for v in value]
+        return [scalar_text(v) for v in value]
     if isinstance(value, str):
         try:
             return shlex.split(value)
@@ -71,25 +73,17 @@ def _env(value: Any, line: int) -> list[ComposeVar]:
     found: list[ComposeVar] = []
     if isinstance(value, LMap):
         for key, item in value.items():
-            found.append(ComposeVar(str(key), None if item is None else _value(_text(item)),
+            found.append(ComposeVar(str(key), None if item is None else _value(scalar_text(item)),
                                     value.lines.get(key, line)))
     elif isinstance(value, LList):
         for item, item_line in zip(value, value.lines, strict=True):
-            text = _text(item)
+            text = scalar_text(item)
             if "=" in text:
                 key, raw = text.split("=", 1)
                 found.append(ComposeVar(key.strip(), _value(raw), item_line))
             elif text:
                 found.append(ComposeVar(text.strip(), None, item_line))  # from the shell
     return found
-
-
-def _count(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
@@ -101,7 +95,7 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
     elif "scale" in spec:
         replicas_raw, replicas_line, replicas_set = spec["scale"], spec.lines.get("scale",
                                                                                   line), True
-    replicas = _count(replicas_raw) if replicas_set else 1
+    replicas = count(replicas_raw) if replicas_set else 1
     hosts = {name}
     for key in ("container_name", "hostname"):
         if isinstance(spec.get(key), str):
@@ -111,11 +105,11 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
         for network in networks.values():
             aliases = network.get("aliases") if isinstance(network, LMap) else None
             if isinstance(aliases, LList):
-                hosts.update(_text(a) for a in aliases)
+                hosts.update(scalar_text(a) for a in aliases)
     notes = []
     if "env_file" in spec:
         notes.append(f"compose service {name} env_file is not read: its variables are unknown")
-    return ComposeService(name, _text(spec.get("image")),
+    return ComposeService(name, scalar_text(spec.get("image")),
                           [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
                           _env(spec.get("environment"), spec.lines.get("environment", line)),
                           replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
@@ -149,3 +143,9 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
                 if isinstance(spec, LMap):
                     services.append(_service(str(name), spec, path, block.lines.get(name, 0)))
     return services, errors, comments
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `compose` input kind."""
+    services, errors, comments = load_compose(paths)
+    return Read(services, errors, comments)

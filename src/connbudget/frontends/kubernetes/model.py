@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.safeyaml import LMap
+from connbudget.frontends.pgbouncer.model import PgBouncerConfig
 
 DEFAULT_MAX_SURGE = "25%"
 
@@ -53,12 +53,6 @@ class Surge:
     line: int
     note: str = ""  # e.g. "StatefulSets do not surge", "strategy Recreate"
 
-    def pods(self, replicas: int) -> int:
-        """Extra pods during a rollout: a percentage is rounded up, as Kubernetes does."""
-        if isinstance(self.value, int):
-            return self.value
-        return math.ceil(replicas * int(self.value.rstrip("%")) / 100)
-
 
 @dataclass(frozen=True)
 class Workload:
@@ -98,6 +92,8 @@ class ConfigMap:
     lines: dict[str, int]
     file: str
     line: int
+    # its `*pgbouncer.ini` keys, read as PgBouncer reads them
+    pgbouncer: dict[str, PgBouncerConfig] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,12 @@ from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
     LList,
     LMap,
-    _text,
     read_documents,
+    scalar_text,
 )
+from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
+from connbudget.kinds import Read, ReadContext
+from connbudget.numbers import count
 
 
 def _map(value: Any) -> LMap:
@@ -60,16 +63,6 @@ def _items(value: Any) -> list[tuple[Any, int]]:
 
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def _line(mapping: LMap, key: str) -> int:
     return mapping.lines.get(key, mapping.line)
 
@@ -77,14 +70,19 @@ def _line(mapping: LMap, key: str) -> int:
 def _metadata(document: LMap) -> tuple[str, str | None]:
     metadata = _map(document.get("metadata"))
     namespace = metadata.get("namespace")
-    return _text(metadata.get("name")), _text(namespace) if namespace is not None else None
+    name = scalar_text(metadata.get("name"))
+    return name, scalar_text(namespace) if namespace is not None else None
 
 
 def _config_map(document: LMap, file: str) -> ConfigMap:
     name, namespace = _metadata(document)
     data = _map(document.get("data"))
-    return ConfigMap(name, namespace, {key: _text(value) for key, value in data.items()},
-                     dict(data.lines), file, document.line)
+    # a block scalar (`|`) starts on the line after its key
+    inis = {key: load_pgbouncer_text(value, file, data.lines.get(key, 0) + 1)
+            for key, value in data.items()
+            if key.endswith("pgbouncer.ini") and isinstance(value, str)}
+    return ConfigMap(name, namespace, {key: scalar_text(value) for key, value in data.items()},
+                     dict(data.lines), file, document.line, inis)
 
 
 def _surge(document: LMap, kind: str, file: str) -> Surge:
@@ -92,17 +90,17 @@ def _surge(document: LMap, kind: str, file: str) -> Surge:
     if kind == "StatefulSet":
         return Surge(0, True, file, spec.line, "StatefulSets replace pods, they do not surge")
     strategy = _map(spec.get("strategy"))
-    if _text(strategy.get("type")) == "Recreate":
+    if scalar_text(strategy.get("type")) == "Recreate":
         return Surge(0, False, file, _line(strategy, "type"), "strategy Recreate")
     rolling = _map(strategy.get("rollingUpdate"))
     raw = rolling.get("maxSurge")
     if raw is None:
         return Surge(DEFAULT_MAX_SURGE, True, file, spec.line, "Kubernetes default")
     line = _line(rolling, "maxSurge")
-    count = _count(raw)
-    if count is not None:
-        return Surge(count, False, file, line)
-    text = _text(raw).strip()
+    pods = count(raw)
+    if pods is not None:
+        return Surge(pods, False, file, line)
+    text = scalar_text(raw).strip()
     if re.fullmatch(r"\d+%", text):
         return Surge(text, False, file, line)
     return Surge(DEFAULT_MAX_SURGE, True, file, line,
@@ -113,8 +111,8 @@ def _workload(document: LMap, kind: str, file: str) -> Workload:
     name, namespace = _metadata(document)
     spec = _map(document.get("spec"))
     raw = spec.get("replicas")
-    replicas = _count(raw)
-    unknown = (f"replicas '{_text(raw)}' is not a number",) if raw is not None and \
+    replicas = count(raw)
+    unknown = (f"replicas '{scalar_text(raw)}' is not a number",) if raw is not None and \
         replicas is None else ()
     pod = _map(_map(spec.get("template")).get("spec"))
     containers = tuple(_container(item, file, line) for item, line in
@@ -143,10 +141,10 @@ def _container(item: LMap, file: str, line: int) -> Container:
         found = _env_var(_map(var), file, var_line)
         if found is not None:
             env.append(found)
-    return Container(name=_text(item.get("name")), image=_text(item.get("image")),
+    return Container(name=scalar_text(item.get("name")), image=scalar_text(item.get("image")),
                      env=tuple(env),
-                     command=tuple(_text(v) for v in _list(item.get("command"))),
-                     args=tuple(_text(v) for v in _list(item.get("args"))),
+                     command=tuple(scalar_text(v) for v in _list(item.get("command"))),
+                     args=tuple(scalar_text(v) for v in _list(item.get("args"))),
                      unresolved=(), file=file, line=line)
 
 
@@ -158,32 +156,32 @@ _ENV_FROM_CONFIG_MAP = "envFrom configMap"
 
 
 def _env_var(var: LMap, file: str, line: int) -> ContainerEnv | None:
-    name = _text(var.get("name"))
+    name = scalar_text(var.get("name"))
     if not name:
         return None
     if "value" in var:
-        return ContainerEnv(name, _text(var["value"]), "value", False, file, line)
+        return ContainerEnv(name, scalar_text(var["value"]), "value", False, file, line)
     source = _map(var.get("valueFrom"))
     if "secretKeyRef" in source:
         ref = _map(source["secretKeyRef"])
         return ContainerEnv(name, None, "secretKeyRef", True, file, line,
-                      f"secret {_text(ref.get('name'))} key {_text(ref.get('key'))}")
+                      f"secret {scalar_text(ref.get('name'))} key {scalar_text(ref.get('key'))}")
     if _CONFIG_MAP_REF in source:
         ref = _map(source[_CONFIG_MAP_REF])
         return ContainerEnv(name, None, _CONFIG_MAP_REF, False, file, line,
-                      f"configMap {_text(ref.get('name'))} key {_text(ref.get('key'))}")
+                      f"configMap {scalar_text(ref.get('name'))} key {scalar_text(ref.get('key'))}")
     kinds = [key for key in source if key != _CONFIG_MAP_REF]
     return ContainerEnv(name, None, kinds[0] if kinds else "valueFrom", False, file, line)
 
 
 def _env_from(source: LMap, file: str, line: int) -> list[ContainerEnv]:
-    prefix = _text(source.get("prefix"))
+    prefix = scalar_text(source.get("prefix"))
     if "secretRef" in source:
-        name = _text(_map(source["secretRef"]).get("name"))
+        name = scalar_text(_map(source["secretRef"]).get("name"))
         return [ContainerEnv(f"{prefix}*", None, f"envFrom secret {name}", True, file, line,
                        f"secret {name}")]
     if "configMapRef" in source:
-        name = _text(_map(source["configMapRef"]).get("name"))
+        name = scalar_text(_map(source["configMapRef"]).get("name"))
         return [ContainerEnv(f"{prefix}*", None, f"{_ENV_FROM_CONFIG_MAP} {name}", False, file,
                              line, f"configMap {name}")]
     return []
@@ -234,19 +232,19 @@ def _autoscaler(document: LMap, kind: str, file: str) -> Autoscaler:
     target = _map(spec.get("scaleTargetRef"))
     if kind == "HorizontalPodAutoscaler":
         max_key, min_key = "maxReplicas", "minReplicas"
-        target_kind = _text(target.get("kind"))
+        target_kind = scalar_text(target.get("kind"))
     else:
         max_key, min_key = "maxReplicaCount", "minReplicaCount"
-        target_kind = _text(target.get("kind")) or "Deployment"  # KEDA's default
-    maximum = _count(spec.get(max_key))
-    minimum = _count(spec.get(min_key))
+        target_kind = scalar_text(target.get("kind")) or "Deployment"  # KEDA's default
+    maximum = count(spec.get(max_key))
+    minimum = count(spec.get(min_key))
     is_default = kind == "ScaledObject" and max_key not in spec
     if is_default:
         maximum = KEDA_DEFAULT_MAX_REPLICAS
     if kind == "ScaledObject" and min_key not in spec:
         minimum = KEDA_DEFAULT_MIN_REPLICAS
     return Autoscaler(kind=kind, name=name, namespace=namespace, target_kind=target_kind,
-                      target_name=_text(target.get("name")), min_replicas=minimum,
+                      target_name=scalar_text(target.get("name")), min_replicas=minimum,
                       max_replicas=maximum, max_is_default=is_default, file=file,
                       line=document.line, max_line=_line(spec, max_key))
 
@@ -260,7 +258,7 @@ OPERATOR_KINDS = frozenset({"Cluster", "Pooler", "postgresql", "PostgresCluster"
 def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
     if not isinstance(document, LMap):
         return
-    kind = _text(document.get("kind"))
+    kind = scalar_text(document.get("kind"))
     if kind in OPERATOR_KINDS:
         found.documents.append((document, file))
     if kind == "List":
@@ -269,10 +267,13 @@ def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
     elif kind in _WORKLOAD_KINDS:
         found.workloads.append(_workload(document, kind, file))
     elif kind == "HorizontalPodAutoscaler" or (
-            kind == "ScaledObject" and _text(document.get("apiVersion")).startswith("keda.sh/")):
+            kind == "ScaledObject"
+            and scalar_text(document.get("apiVersion")).startswith("keda.sh/")):
         found.autoscalers.append(_autoscaler(document, kind, file))
     elif kind == "ConfigMap":
-        found.config_maps.append(_config_map(document, file))
+        config_map = _config_map(document, file)
+        found.config_maps.append(config_map)
+        found.errors.extend(e for ini in config_map.pgbouncer.values() for e in ini.errors)
     elif kind == "Service" and isinstance(document.get("spec"), LMap):
         found.services.append(_service(document, file))
 
@@ -312,3 +313,9 @@ def load_kubernetes(paths: Sequence[str]) -> KubernetesInputs:
     found = load_kubernetes_texts(sources)
     found.errors[:0] = errors
     return found
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `kubernetes` input kind."""
+    found = load_kubernetes(paths)
+    return Read(found, found.errors, found.comments)

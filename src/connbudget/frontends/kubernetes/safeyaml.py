@@ -39,7 +39,7 @@ _HELM = re.compile(r"\{\{-?\s*(?:\.|\$|include\b|template\b|if\b|else\b|end\b|ra
 _Parser: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _text(value: Any) -> str:
+def scalar_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -193,7 +193,7 @@ class _Open:
         else:
             key, key_line = self.key
             self.key = None
-            name = key if isinstance(key, str) else _text(key)
+            name = key if isinstance(key, str) else scalar_text(key)
             if name == "<<" and isinstance(item, (LMap, LList)):
                 _merge(self.value, item)
             else:

@@ -73,6 +73,10 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
             note_unknown(config, found)
     if "listen_port" not in config.settings and "edoburu" in image:
         config.settings["listen_port"] = Setting("listen_port", "5432", file, line)
+    # edoburu/pgbouncer writes DB_USER into the auth_file it generates
+    user = env.get("DB_USER")
+    if "edoburu" in image and user:
+        config.userlist = frozenset({user.strip()})
     entry = _env_database(env, file, at, line, config.errors, config.version,
                           "edoburu" in image)
     if entry is not None:

@@ -31,6 +31,7 @@ from connbudget.frontends.pgbouncer.model import (
     accepted_sections,
     release,
 )
+from connbudget.kinds import Read, ReadContext
 
 _MAX_INCLUDE_DEPTH = 10
 
@@ -376,7 +377,38 @@ def load_pgbouncer(path: str, version: str | None = None,
     if reader.read(path) and not reader.seen_main and not path.endswith(".j2"):
         config.errors.append(InputError(path, 1, refusal(chosen, "the [pgbouncer] section is "
                                                          "missing")))
+    config.userlist = _userlist(path, config)
     return config
+
+
+_USERLIST_BYTES = 1024 * 1024
+
+
+def _userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
+    """The user names of the auth_file when it sits in the reviewed tree beside the ini (a
+    relative path inside the ini's directory), read through the confined reader; the
+    passwords are never kept."""
+    name = config.text("auth_file")
+    if not name or os.path.isabs(name) or "{{" in name:
+        return None
+    base = os.path.realpath(os.path.dirname(ini) or ".")
+    path = os.path.realpath(os.path.join(base, name))
+    if not path.startswith(base + os.sep):
+        return None
+    try:
+        lines = confine.read_regular(path, _USERLIST_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+    names = set()
+    for line in lines.splitlines():
+        text = line.strip()
+        if text.startswith('"'):
+            end = text.find('"', 1)
+            while end > 0 and text[end + 1:end + 2] == '"':
+                end = text.find('"', end + 2)
+            if end > 0:
+                names.add(text[1:end].replace('""', '"'))
+    return frozenset(names)
 
 
 class _TextReader(_Reader):
@@ -395,3 +427,17 @@ def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerC
     for number, raw in enumerate(text.split("\n"), start=first_line):
         reader.line(file, number, raw.removesuffix("\r"))
     return config
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `pgbouncer` input kind: each ini file as the release pinned for it (else the
+    newest) reads it, with the files it %includes."""
+    pinned = "pinned in [tool.connbudget.poolers]"
+    configs = [load_pgbouncer(path, context.pgbouncer_versions.get(path),
+                              pinned if path in context.pgbouncer_versions else "")
+               for path in paths]
+    included = {file for config in configs for file in config.files[1:]}
+    errors = [error for config in configs if config.files[:1] and config.files[0]
+              not in included for error in config.errors]
+    comments = {file: found for config in configs for file, found in config.comments.items()}
+    return Read(configs, errors, comments)

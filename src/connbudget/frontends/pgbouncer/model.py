@@ -162,13 +162,15 @@ class PgBouncerConfig:
     comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read
     # configured by a container's environment: the variable each [pgbouncer] key was read from
     env_names: dict[str, str] = field(default_factory=dict)
+    # the user names of its auth_file, when that file is in the reviewed tree (never passwords)
+    userlist: frozenset[str] | None = None
 
     def integer(self, key: str) -> Resolved[int]:
         """A [pgbouncer] integer setting, or PgBouncer's default."""
-        return _resolve_int(key, self.settings.get(key))
+        return resolve_int(key, self.settings.get(key))
 
     def pool_mode(self) -> Resolved[str]:
-        return _resolve_mode(self.settings.get("pool_mode"))
+        return resolve_mode(self.settings.get("pool_mode"))
 
     def default_pool_size(self) -> Resolved[int]:
         return self.integer("default_pool_size")
@@ -199,7 +201,7 @@ def _where(setting: Setting) -> str:
     return f"{setting.file}:{setting.line}"
 
 
-def _resolve_int(key: str, setting: Setting | None) -> Resolved[int]:
+def resolve_int(key: str, setting: Setting | None) -> Resolved[int]:
     if setting is None:
         default = DEFAULTS.get(key)
         if isinstance(default, int):
@@ -211,7 +213,7 @@ def _resolve_int(key: str, setting: Setting | None) -> Resolved[int]:
     return Resolved(key, int(setting.value), _where(setting), setting.file, setting.line)
 
 
-def _resolve_mode(setting: Setting | None) -> Resolved[str]:
+def resolve_mode(setting: Setting | None) -> Resolved[str]:
     if setting is None:
         return Resolved("pool_mode", "session", DEFAULT_SOURCE, is_default=True)
     if setting.unknown or setting.invalid:
@@ -222,7 +224,7 @@ def _resolve_mode(setting: Setting | None) -> Resolved[str]:
                     setting.line)
 
 
-def _first_set(candidates: Sequence[tuple[str, Setting | None]]) -> tuple[str, Setting] | None:
+def first_set(candidates: Sequence[tuple[str, Setting | None]]) -> tuple[str, Setting] | None:
     for key, setting in candidates:
         if setting is not None:
             return key, setting

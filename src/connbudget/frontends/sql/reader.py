@@ -31,7 +31,7 @@ from connbudget.frontends.sql.plpgsql import (
 )
 from connbudget.frontends.sql.scanner import Statement, lexed_comments, split
 from connbudget.frontends.sql.state import RoleBook, RoleState
-from connbudget.report import Finding
+from connbudget.kinds import Read, ReadContext
 
 if TYPE_CHECKING:
     from connbudget.frontends.sql.actions import Action
@@ -128,11 +128,25 @@ def _safe_message(message: str, sql: str) -> str:
     return _QUOTED.sub('"…"', message)
 
 
+@dataclass(frozen=True)
+class RunTime:
+    """A role statement that only its run decides: `kind` "unread" (it cannot be read before it
+    runs), "grant" (a role GRANT built at run time), "login" (run-time SQL that creates or
+    alters a role able to log in), "template" (templates fill the file in first)."""
+
+    kind: str
+    message: str
+    file: str
+    line: int
+    column: int | None = None
+    fix: str = ""
+
+
 @dataclass
 class SqlResult:
     documents: list[dict[str, Any]] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    run_time: list[RunTime] = field(default_factory=list)
     roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     comments: dict[str, list[Comment]] = field(default_factory=dict)  # per file read
 
@@ -193,10 +207,10 @@ class _Reader:
         if found is None:
             return False
         line, column = lines.locate(found.start())
-        self.result.findings.append(Finding(
-            "CB007", "templates ({{ }}, {% %}, %[n]s) fill this file in before it runs: a role "
-            "name or option a template gives is only known then; statements are checked with "
-            "what is known", path, line, column=column))
+        self.result.run_time.append(RunTime(
+            "template", "templates ({{ }}, {% %}, %[n]s) fill this file in before it runs: a "
+            "role name or option a template gives is only known then; statements are checked "
+            "with what is known", path, line, column))
         return True
 
     def _gexec(self, path: str, text: str, statement: Statement, lines: Lines) -> None:
@@ -218,9 +232,9 @@ class _Reader:
             built = [string_value(target.val, self.placeholders) for target in select.targetList]
         except (pglast.parser.ParseError, Unresolved):
             line, column = lines.locate(statement.start)
-            self.result.findings.append(Finding(
-                "CB007", "psql \\gexec runs statements a query builds; the role statements it "
-                "runs are not checked", path, line, column=column))
+            self.result.run_time.append(RunTime(
+                "unread", "psql \\gexec runs statements a query builds; the role statements it "
+                "runs are not checked", path, line, column))
             return
         if runs is False:
             return
@@ -272,7 +286,7 @@ class _Reader:
             self._error(path, lines, location, _safe_message(body, ""))
         elif isinstance(body, NotChecked):
             line, column = lines.locate(location)
-            self.result.findings.append(Finding("CB007", body.message, path, line, column=column))
+            self.result.run_time.append(RunTime("unread", body.message, path, line, column))
         elif body is not None:
             body.run(_Sink(self, path, lines, at), self.placeholders)
 
@@ -299,11 +313,10 @@ class _Reader:
                                                    conditional, dynamic is not None))
             self.states.append(state)
             if dynamic is not None:
-                finding = _run_time_finding(dynamic, action, effective)
-                if finding is not None:
-                    rule_id, message, fix = finding
-                    self.result.findings.append(Finding(rule_id, message, path, line,
-                                                        fix=fix, column=column))
+                found = _run_time(dynamic, action, effective)
+                if found is not None:
+                    kind, message, fix = found
+                    self.result.run_time.append(RunTime(kind, message, path, line, column, fix))
 
     def finish(self) -> SqlResult:
         for name, routine in list(self.routines.items()):
@@ -347,8 +360,7 @@ class _Sink:
 
     def unresolved(self, offset: int, message: str) -> None:
         line, column = self.lines.locate(self.at(offset))
-        self.reader.result.findings.append(Finding("CB007", message, self.path, line,
-                                                   column=column))
+        self.reader.result.run_time.append(RunTime("unread", message, self.path, line, column))
 
     def call(self, name: str, offset: int, conditional: bool) -> None:
         if name in self.reader.routines:
@@ -369,15 +381,15 @@ def _options_said(action: Action) -> str:
     return ", ".join(known)
 
 
-def _run_time_finding(where: str, action: Action,
-                      effective: dict[str, Any] | None) -> tuple[str, str, str] | None:
-    """CB008 for run-time SQL that creates or changes a role able to log in, CB007 for a role
-    GRANT built at run time."""
+def _run_time(where: str, action: Action,
+              effective: dict[str, Any] | None) -> tuple[str, str, str] | None:
+    """Run-time SQL that creates or changes a role able to log in ("login"), or a role GRANT
+    built at run time ("grant"): the kind, what it does, and how to make it readable."""
     name = action.new_name or action.role
     named = (f"a role named at run time ({name})" if "{" in name else f'the role "{name}"')
     if action.op == "grant":
         granted = ", ".join(action.statement.get("granted_roles", []))
-        return ("CB007", f"{where}: a role GRANT/REVOKE built at run time ({granted} to {name}): "
+        return ("grant", f"{where}: a role GRANT/REVOKE built at run time ({granted} to {name}): "
                 "which roles it grants is only known when it runs; it is not checked", "")
     said = action.said
     logs_in = effective is not None and effective.get("login") is not False
@@ -394,7 +406,7 @@ def _run_time_finding(where: str, action: Action,
     fix = ("build the statement from constants connbudget can read, or put a finite CONNECTION "
            "LIMIT in the string it builds, e.g. format('CREATE ROLE %I LOGIN CONNECTION LIMIT 50',"
            " name)")
-    return "CB008", message, fix
+    return "login", message, fix
 
 
 def _document(path: str, line: int, column: int, action: Action,
@@ -424,3 +436,9 @@ def read_sql(paths: list[str]) -> SqlResult:
     for path in _files(paths, reader.result.errors):
         reader.read_file(path)
     return reader.finish()
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `sql` input kind: role documents, run-time statements, errors and comments."""
+    result = read_sql(paths)
+    return Read(result, result.errors, result.comments)

@@ -32,6 +32,7 @@ from connbudget.frontends.terraform.values import (
     to_number,
     to_string,
 )
+from connbudget.kinds import Read, ReadContext
 
 _MAX_MODULE_DEPTH = 16
 MAX_INSTANCES = 1024  # instances one count or for_each expands to
@@ -488,3 +489,10 @@ def _has_tf_files(directory: str) -> bool:
                    for entry in os.scandir(directory))
     except OSError:
         return False
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `terraform` input kind: the root modules of the directories holding `paths`."""
+    dirs = list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
+    model = load_terraform(dirs, list(context.var_files), cache=context.cache)
+    return Read(model, model.errors, model.comments)

@@ -122,8 +122,19 @@ def parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> l
         name = entry.get("name")
         if isinstance(name, str) and name:
             found.append(Parameter(name, entry.get("value"), block.address, block.file,
-                                   line_of(block, name)))
+                                   _value_line(block, name)))
     return found
+
+
+def _value_line(block: Resource | ModuleCall, name: str) -> int:
+    """The line of the value of parameter `name`: the `value` line of the nested block whose
+    `name` is that literal, as the parser recorded it; else the line that names it."""
+    for inner in block.body.get("blocks", []) if isinstance(block.body, dict) else []:
+        if inner.get("attrs", {}).get("name") == f'"{name}"':
+            line = inner.get("lines", {}).get("value")
+            if isinstance(line, int):
+                return line
+    return line_of(block, name)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from typing import Any
 from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.kinds import Read, ReadContext
 
 _MAX_BYTES = 256 * 1024 * 1024
 _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')
@@ -284,3 +285,9 @@ def load_plans(paths: list[str]) -> TerraformModel:
             continue  # a state (`terraform show -json` without a plan): not a plan
         model.resources.extend(_resources(path, text, plan))
     return model
+
+
+def read(paths: list[str], context: ReadContext) -> Read:
+    """The `plan` input kind: `terraform show -json` output."""
+    model = load_plans(paths)
+    return Read(model, model.errors, model.comments)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from connbudget.model import Origin, Value
+from connbudget.numbers import count
+from connbudget.providers.registry import DATABASE_RESOURCE_TYPES
 
 # Direct pool-size settings, in the order they are looked up.
 # DB_POOL: what Rails' database.yml commonly reads (`pool: ENV.fetch("DB_POOL")`).
@@ -74,15 +76,6 @@ class PoolSettings:
     notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
 
 
-def _int(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return int(text.strip())
-    except ValueError:
-        return None
-
-
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
     """Host, user and query parameters of a postgres:// URL (the password is never kept)."""
     try:
@@ -100,16 +93,16 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     for match in _URL.finditer(var.value):
         _, _, query = _dsn_parts(match.group(0))
         for param in ("pool_max_conns", "connection_limit"):
-            if param in query and _int(query[param][0]) is not None:
-                return Value(_int(query[param][0]), Origin(f"{var.name} {param}=",
+            if param in query and count(query[param][0]) is not None:
+                return Value(count(query[param][0]), Origin(f"{var.name} {param}=",
                                                            origin.file, origin.line)), param
             if param in query:  # said, but not a number: unknown, never "no pool size"
                 return Value(None, Origin(f"{var.name} {param}= is not a number; pool size "
                                           "unknown", origin.file, origin.line),
                              assumed=True), param
-        if "pool_size" in query and _int(query["pool_size"][0]) is not None:
-            size = _int(query["pool_size"][0]) or 0
-            overflow = _int(query.get("max_overflow", [None])[0])
+        if "pool_size" in query and count(query["pool_size"][0]) is not None:
+            size = count(query["pool_size"][0]) or 0
+            overflow = count(query.get("max_overflow", [None])[0])
             assumed = overflow is None
             total = size + (SQLALCHEMY_OVERFLOW_DEFAULT if overflow is None else overflow)
             text = (f"{var.name} pool_size={size} + max_overflow="
@@ -140,7 +133,7 @@ def _library(env: dict[str, EnvVar]) -> str:
 def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
     """A number from one env var; unresolved or non-numeric values are unknown, not guessed."""
     origin = at(var, origin)
-    number = _int(var.value)
+    number = count(var.value)
     text = f"{var.name}={var.value}" if var.value is not None else f"{var.name}"
     if var.value is not None and "${" in var.value:
         text = f"{var.name} = {var.value}"
@@ -176,7 +169,7 @@ def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> t
     if SQLALCHEMY_POOL in env:
         size = _env_value(env[SQLALCHEMY_POOL], origin, "pool size")
         overflow_var = env.get(SQLALCHEMY_OVERFLOW)
-        overflow = _int(overflow_var.value) if overflow_var else None
+        overflow = count(overflow_var.value) if overflow_var else None
         if size.value is not None:
             assumed = overflow is None
             total = size.value + (SQLALCHEMY_OVERFLOW_DEFAULT if overflow is None else overflow)
@@ -255,7 +248,7 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
 
 
 def _is_db_address(ref: str) -> bool:
-    return any(part in ref for part in ("aws_db_instance", "aws_rds_cluster", "aws_db_proxy"))
+    return any(part in ref for part in DATABASE_RESOURCE_TYPES)
 
 
 def merge(found: list[PoolSettings]) -> PoolSettings | None:

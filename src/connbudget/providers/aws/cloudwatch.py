@@ -1,7 +1,9 @@
-"""Terraform `aws_cloudwatch_metric_alarm` blocks on DatabaseConnections, `terraform fmt` clean.
+"""CloudWatch alarms on RDS's `DatabaseConnections`: the ones the Terraform declares, and the
+Terraform `aws_cloudwatch_metric_alarm` blocks connbudget writes (`terraform fmt` clean).
 
-The threshold is a share (default 70 %) of max_connections: the DatabaseConnections metric
-counts every connection, superusers' included, against max_connections.
+The metric counts every connection, superusers' included, against max_connections; RDS
+publishes it every minute. A written alarm fires at the budget's alert threshold of
+max_connections (`threshold`, default 80 %), on the Maximum over two of two 60 s periods.
 """
 
 from __future__ import annotations
@@ -9,14 +11,60 @@ from __future__ import annotations
 import math
 import re
 import textwrap
+from typing import TYPE_CHECKING, Any
 
-from connbudget.capacity.budget import Budget
-from connbudget.providers.aws.alarms import dimension, is_rds, reference, split_address
+from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
+from connbudget.frontends.terraform.model import line_of as _line_of
+from connbudget.model import Alarm, Database, Origin, refers_to
+from connbudget.providers.aws.rds import where_of
+from connbudget.providers.tfvalues import blocks, decimal, refs, text
 
-DEFAULT_SHARE = 0.7
+if TYPE_CHECKING:
+    from connbudget.capacity.budget import Budget
+
 PERIOD = 60  # seconds: RDS publishes DatabaseConnections every minute
 EVALUATION_PERIODS = 2
 COMMENT_WIDTH = 96  # the block's comments wrap here: it is printed in fixes and reports too
+FILE_SUFFIX = ".tf"  # a written alarm goes into the database's Terraform file
+SERVICE = "CloudWatch"
+METRIC = "DatabaseConnections"
+ADD = "add an aws_cloudwatch_metric_alarm on AWS/RDS DatabaseConnections"
+_MODULE_PREFIX = re.compile(r"((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)(.*)")
+_ALARM_MODULE = re.compile(
+    r"terraform-aws-modules/(?:terraform-aws-)?cloudwatch.*//modules/metric-alarm$")
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """('module.app.', 'aws_db_instance.main') for a resource inside a local module."""
+    match = _MODULE_PREFIX.fullmatch(address)
+    return (match.group(1), match.group(2)) if match else ("", address)
+
+
+def _is_cluster(database: Database) -> bool:
+    return database.platform == "aurora"
+
+
+def dimension(database: Database) -> str:
+    """The CloudWatch dimension that names this database's DatabaseConnections metric."""
+    return "DBClusterIdentifier" if _is_cluster(database) else "DBInstanceIdentifier"
+
+
+def reference(database: Database) -> str:
+    """The Terraform expression for the database's identifier, from where its block is."""
+    _, local = split_address(database.where.address)
+    if local.startswith("module."):  # terraform-aws-modules rds / rds-aurora outputs
+        return f"{local}.{'cluster_id' if _is_cluster(database) else 'db_instance_identifier'}"
+    return f"{local}.{'cluster_identifier' if _is_cluster(database) else 'identifier'}"
+
+
+def watchable(database: Database) -> bool:
+    """A database declared in the scanned Terraform (not only pinned): an alarm can name it."""
+    return bool(database.where.file)
+
+
+def watches(alarm: Alarm, database: Database) -> bool:
+    return any(refers_to(target, alias) for target in alarm.targets
+               for alias in database.aliases)
 
 
 def threshold_for(max_connections: int, share: float) -> int:
@@ -24,8 +72,8 @@ def threshold_for(max_connections: int, share: float) -> int:
     return max(1, math.ceil(round(max_connections * share, 6)))
 
 
-def _quote(text: str) -> str:
-    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+def _quote(value: str) -> str:
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
                .replace("${", "$${").replace("%{", "%%{"))
     return f'"{escaped}"'
 
@@ -78,13 +126,60 @@ def alarm_block(budget: Budget, share: float) -> str:
 
 
 def render(budgets: list[Budget], share: float) -> str:
-    blocks, skipped = [], []
+    """The alarm blocks of every database of this platform, as one Terraform file."""
+    blocks_, skipped = [], []
     for budget in budgets:
-        if not is_rds(budget.database):
+        if budget.database.platform not in ("rds", "aurora") or not watchable(budget.database):
             continue
         if budget.max_connections.value is None:
             skipped.append(f"# {budget.database.where.label}: no alarm, max_connections is "
                            f"unknown ({budget.max_connections.origin.text})")
             continue
-        blocks.append(alarm_block(budget, share))
-    return "\n\n".join(skipped + blocks) + "\n" if blocks or skipped else ""
+        blocks_.append(alarm_block(budget, share))
+    return "\n\n".join(skipped + blocks_) + "\n" if blocks_ or skipped else ""
+
+
+# --- the alarms a Terraform root declares ------------------------------------------------------
+
+def _metric(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The metric an alarm compares: its own attributes, or the metric_query it returns."""
+    if "metric_name" in attrs:
+        return attrs
+    for query in blocks(attrs, "metric_query"):
+        metrics = blocks(query, "metric")
+        if metrics and query.get("return_data") in (True, "true"):
+            return {"namespace": metrics[0].get("namespace"), **metrics[0]}
+    return {}
+
+
+def _alarm(block: Resource | ModuleCall, attrs: dict[str, Any]) -> Alarm | None:
+    metric = _metric(attrs)
+    name, namespace = metric.get("metric_name"), metric.get("namespace")
+    unresolved = isinstance(name, Unknown) or isinstance(namespace, Unknown)
+    if not unresolved and (name != "DatabaseConnections" or namespace != "AWS/RDS"):
+        return None
+    dimensions = metric.get("dimensions") or {}
+    named, value = "", None
+    if isinstance(dimensions, dict):
+        for key in ("DBInstanceIdentifier", "DBClusterIdentifier"):
+            if key in dimensions:
+                named, value = key, dimensions[key]
+    literal = text(value) if value is not None and "${" not in str(value) else None
+    targets = refs(value) | ({literal} if literal else set())
+    written = (value.expression if isinstance(value, Unknown) else str(value)) if value else "none"
+    # an alarm with no DBInstanceIdentifier/DBClusterIdentifier dimension watches no one database
+    known = not unresolved and isinstance(dimensions, dict) and (bool(targets) or not named)
+    threshold = attrs.get("threshold")
+    number = None if isinstance(threshold, (Unknown, bool)) else decimal(threshold)
+    why = f"{block.address} threshold" + ("" if number is not None else " (unresolved)")
+    comparison = attrs.get("comparison_operator")
+    return Alarm(where_of(block), named, targets, written, known, number,
+                 Origin(why, block.file, _line_of(block, "threshold")),
+                 comparison if isinstance(comparison, str) else None)
+
+
+def alarms(model: TerraformModel) -> list[Alarm]:
+    found = [_alarm(res, res.attrs) for res in model.by_type("aws_cloudwatch_metric_alarm")]
+    found += [_alarm(call, call.inputs) for call in model.modules
+              if _ALARM_MODULE.search(call.source.split("?")[0])]
+    return [alarm for alarm in found if alarm is not None]

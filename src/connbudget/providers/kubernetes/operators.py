@@ -23,35 +23,22 @@ Defaults, from each operator's documented CRD fields:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.safeyaml import (
-    LList,
-    LMap,
-    _text,
-)
-from connbudget.frontends.pgbouncer.ini import check_setting, load_pgbouncer_text, read_entry
+from connbudget.frontends.kubernetes.model import KubernetesInputs
+from connbudget.frontends.kubernetes.safeyaml import LList, LMap, scalar_text
+from connbudget.frontends.pgbouncer.ini import check_setting, read_entry
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
-from connbudget.model import Database, Location, Origin, Pooler, Value, unknown
+from connbudget.model import Database, Location, Origin, PgBouncer, Pooler, Value, count, unknown
+from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import during_deploy, pooler_from_config
+from connbudget.providers.postgresql import server as postgresql
+from connbudget.providers.surge import by_extra
 
-PG_MAX_CONNECTIONS = 100  # PostgreSQL default (postgresql.conf)
-PG_SUPERUSER_RESERVED = 3
 ZALANDO_POOLER_INSTANCES = 2
 ZALANDO_POOLER_MODE = "transaction"
 ZALANDO_POOLER_MAX_DB = 60
-_NOT_RDS = "not RDS: no rds.rds_superuser_reserved_connections"
-
-
-@dataclass
-class OperatorResources:
-    databases: list[Database] = field(default_factory=list)
-    poolers: list[Pooler] = field(default_factory=list)
-    errors: list[InputError] = field(default_factory=list)
-    # workload address -> the pgbouncer.ini its pods mount from a ConfigMap
-    mounted_ini: dict[str, PgBouncerConfig] = field(default_factory=dict)
+_PLATFORMS = {"Cluster": "cloudnative-pg", "postgresql": "zalando", "PostgresCluster": "crunchy"}
 
 
 def _map(value: Any) -> LMap:
@@ -74,33 +61,23 @@ def _dig(document: LMap, *keys: str) -> tuple[Any, int]:
     return node, line
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def _number(document: LMap, keys: Sequence[str], address: str, file: str, default: int,
             why: str) -> Value:
     raw, line = _dig(document, *keys)
     what = f"{address} {'.'.join(keys)}"
     if raw is None:
         return Value(default, Origin(f"default: {keys[-1]} {default} ({why})"), assumed=True)
-    number = _count(raw)
+    number = count(raw)
     if number is None:
-        return unknown(f"{what} = {_text(raw)[:40]!r} is not a number", file, line)
+        return unknown(f"{what} is not a whole number", file, line)
     return Value(number, Origin(what, file, line))
 
 
 def _address(kind: str, document: LMap) -> tuple[str, str, str | None]:
     metadata = _map(document.get("metadata"))
-    name = _text(metadata.get("name"))
+    name = scalar_text(metadata.get("name"))
     namespace = metadata.get("namespace")
-    space = _text(namespace) if namespace is not None else None
+    space = scalar_text(namespace) if namespace is not None else None
     return (f"{kind}/{space}/{name}" if space else f"{kind}/{name}"), name, space
 
 
@@ -116,14 +93,19 @@ def _hosts(names: Sequence[str], namespace: str | None) -> set[str]:
 def _database(document: LMap, kind: str, file: str, parameters: Sequence[str],
               services: Sequence[str], operator: str) -> Database:
     address, name, namespace = _address(kind, document)
-    why = f"PostgreSQL default; {operator} sets none unless the manifest does"
-    max_connections = _number(document, [*parameters, "max_connections"], address, file,
-                              PG_MAX_CONNECTIONS, why)
-    reserved = _number(document, [*parameters, "superuser_reserved_connections"], address,
-                       file, PG_SUPERUSER_RESERVED, "PostgreSQL default")
+    if _dig(document, *parameters, "max_connections")[0] is None:
+        max_connections = postgresql.default_max_connections(
+            f"{operator} sets none unless the manifest does")
+    else:
+        max_connections = _number(document, [*parameters, "max_connections"], address, file,
+                                  0, "")
+    settings = {}
+    if _dig(document, *parameters, "superuser_reserved_connections")[0] is not None:
+        settings["superuser_reserved_connections"] = _number(
+            document, [*parameters, "superuser_reserved_connections"], address, file, 0, "")
     aliases = {address, name} | _hosts([name, *services], namespace)
-    return Database(Location(address, file, document.line), "postgres", None, max_connections,
-                    reserved, Value(0, Origin(_NOT_RDS)), aliases=aliases)
+    return Database(Location(address, file, document.line), "postgres", _PLATFORMS[kind], None,
+                    max_connections, postgresql.reservations(settings), aliases=aliases)
 
 
 def _pgbouncer_config(settings: LMap | None, defaults: dict[str, str], host: str, file: str,
@@ -133,7 +115,7 @@ def _pgbouncer_config(settings: LMap | None, defaults: dict[str, str], host: str
     values: dict[str, tuple[str, int]] = {key: (value, line) for key, value in defaults.items()}
     if isinstance(settings, LMap):
         for key, value in settings.items():
-            values[str(key)] = (_text(value), settings.lines.get(key, settings.line))
+            values[str(key)] = (scalar_text(value), settings.lines.get(key, settings.line))
     for key, (value, at) in values.items():
         config.settings[key.lower()] = check_setting(
             "pgbouncer", key.lower(), value.strip(), file, at, config.errors, f"{what} ",
@@ -148,45 +130,36 @@ def _replicas(document: LMap, keys: Sequence[str], address: str, file: str, defa
     return _number(document, keys, address, file, default, why)
 
 
-def _deploy(replicas: Value, surge: Any, file: str, line: int) -> Value:
-    """Pooler pods during a rolling update: Kubernetes' maxSurge, 25 % unless set."""
-    if not replicas.known:
-        return replicas
-    assert replicas.value is not None
-    text = _text(surge).strip() if surge is not None else "25%"
-    if text.endswith("%") and text[:-1].isdigit():
-        extra = -(-replicas.value * int(text[:-1]) // 100)
-    elif text.isdigit():
-        extra = int(text)
-    else:
-        return unknown(f"maxSurge {text[:20]!r} is not a number or percentage", file, line)
-    how = f"maxSurge {text}" + ("" if surge is not None else " (Kubernetes default)")
-    return Value(replicas.value + extra, Origin(
-        f"{replicas.value} replicas + {how} = {extra} more pods", file, line))
+def _surge(value: Any) -> int | str | None:
+    """maxSurge as written (a count or a percentage), None when unset."""
+    if value is None or isinstance(value, int):
+        return value
+    return scalar_text(value)
 
 
-def _cnpg_pooler(document: LMap, file: str) -> Pooler:
+def _cnpg_pooler(document: LMap, file: str) -> PgBouncer:
     address, name, namespace = _address("Pooler", document)
     spec = _map(document.get("spec"))
-    cluster = _text(_map(spec.get("cluster")).get("name"))
-    kind = _text(spec.get("type")) or "rw"
+    cluster = scalar_text(_map(spec.get("cluster")).get("name"))
+    kind = scalar_text(spec.get("type")) or "rw"
     replicas = _replicas(document, ["spec", "instances"], address, file, 1,
                          "CloudNativePG Pooler spec.instances")
     pgbouncer, line = _dig(document, "spec", "pgbouncer")
     mode, mode_line = _dig(document, "spec", "pgbouncer", "poolMode")
-    defaults = {"pool_mode": _text(mode) or "session"}
+    defaults = {"pool_mode": scalar_text(mode) or "session"}
     config = _pgbouncer_config(_dig(document, "spec", "pgbouncer", "parameters")[0], defaults,
                                f"{cluster}-{kind}", file, mode_line if mode else line,
                                f"{address} spec.pgbouncer")
     where = Location(address, file, document.line)
     pooler = pooler_from_config(config, where, {address, name} | _hosts([name], namespace),
-                                replicas, {f"{cluster}-{kind}"})
+                                replicas, {f"{cluster}-{kind}"}, "cnpg",
+                                deploy_setting="spec.deploymentStrategy.rollingUpdate.maxSurge")
     surge, surge_line = _dig(document, "spec", "deploymentStrategy", "rollingUpdate", "maxSurge")
-    during_deploy(pooler, _deploy(replicas, surge, file, surge_line))
+    during_deploy(pooler, by_extra(replicas, _surge(surge), file, surge_line))
     return pooler
 
 
-def _zalando_pooler(document: LMap, file: str, database: Database) -> Pooler:
+def _zalando_pooler(document: LMap, file: str, database: Database) -> PgBouncer:
     address, name, namespace = _address("postgresql", document)
     pooler_address = f"{address}/pooler"
     replicas = _replicas(document, ["spec", "connectionPooler", "numberOfInstances"], address,
@@ -205,25 +178,25 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> Pooler:
     if cap.known and replicas.known and replicas.value:
         assert cap.value is not None
         # each instance gets maxDBConnections / instances; its Deployment surges 25 %
-        pods = _deploy(replicas, None, file, document.line)
+        pods = by_extra(replicas, None, file, document.line)
         per = cap.value // replicas.value
         if pods.value is not None and pods.value != replicas.value:
             deploy = Value(per * pods.value, Origin(
                 f"{pooler_address}: {per} per instance x {pods.value} pods during a rolling "
                 f"deploy ({pods.origin.text})", file, document.line), assumed=cap.assumed)
-    return Pooler(
-        "pgbouncer", Location(pooler_address, file, document.line),
+    return PgBouncer(
+        Location(pooler_address, file, document.line), dialect="zalando",
         server_connections_deploy=deploy,
         aliases={pooler_address} | _hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
         target_refs={database.where.address}, server_connections=server,
-        pool_mode=_text(mode) or ZALANDO_POOLER_MODE,
+        pool_mode=scalar_text(mode) or ZALANDO_POOLER_MODE,
         pool_mode_origin=Origin(f"{address} spec.connectionPooler.mode" if mode else
                                 f"default: {ZALANDO_POOLER_MODE} (Zalando connectionPooler)",
                                 file, mode_line),
         replicas=replicas)
 
 
-def _crunchy_pooler(document: LMap, file: str) -> Pooler:
+def _crunchy_pooler(document: LMap, file: str) -> PgBouncer:
     address, name, namespace = _address("PostgresCluster", document)
     pooler_address = f"{address}/pgbouncer"
     replicas = _replicas(document, ["spec", "proxy", "pgBouncer", "replicas"], address, file, 1,
@@ -234,7 +207,7 @@ def _crunchy_pooler(document: LMap, file: str) -> Pooler:
     where = Location(pooler_address, file, line)
     return pooler_from_config(config, where, {pooler_address} | _hosts([f"{name}-pgbouncer"],
                                                                        namespace),
-                              replicas, {f"{name}-primary"})
+                              replicas, {f"{name}-primary"}, dialect="crunchy")
 
 
 def _volumes(document: LMap) -> set[str]:
@@ -244,44 +217,30 @@ def _volumes(document: LMap) -> set[str]:
     for volume in volumes if isinstance(volumes, LList) else []:
         config_map = _map(_map(volume).get("configMap"))
         if config_map.get("name"):
-            names.add(_text(config_map["name"]))
+            names.add(scalar_text(config_map["name"]))
         for source in _map(_map(volume).get("projected")).get("sources") or []:
             inner = _map(_map(source).get("configMap"))
             if inner.get("name"):
-                names.add(_text(inner["name"]))
+                names.add(scalar_text(inner["name"]))
     return names
 
 
-def _ini_config_maps(documents: list[tuple[LMap, str]]) -> dict[str, PgBouncerConfig]:
-    found: dict[str, PgBouncerConfig] = {}
-    for document, file in documents:
-        if document.get("kind") != "ConfigMap":
-            continue
-        data = _map(document.get("data"))
-        for key, value in data.items():
-            if key.endswith("pgbouncer.ini") and isinstance(value, str):
-                name = _text(_map(document.get("metadata")).get("name"))
-                # a block scalar (`|`) starts on the line after its key
-                found[name] = load_pgbouncer_text(value, file, data.lines.get(key, 0) + 1)
-    return found
-
-
-def from_operators(documents: list[tuple[LMap, str]]) -> OperatorResources:
-    """Operator resources and mounted pgbouncer.ini ConfigMaps, from the documents the
-    Kubernetes front end parsed (each with its file)."""
-    out = OperatorResources()
-    for document, file in documents:
-        kind = _text(document.get("kind"))
-        api = _text(document.get("apiVersion"))
+def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
+    """Operator resources, and PgBouncer workloads that mount a pgbouncer.ini ConfigMap, from
+    the documents the Kubernetes front end parsed (each with its file)."""
+    manifests, out = parsed["kubernetes"], context.model
+    for document, file in manifests.documents:
+        kind = scalar_text(document.get("kind"))
+        api = scalar_text(document.get("apiVersion"))
         if kind == "Cluster" and api.startswith("postgresql.cnpg.io/"):
-            name = _text(_map(document.get("metadata")).get("name"))
+            name = scalar_text(_map(document.get("metadata")).get("name"))
             out.databases.append(_database(
                 document, "Cluster", file, ["spec", "postgresql", "parameters"],
                 [f"{name}-rw", f"{name}-ro", f"{name}-r"], "CloudNativePG"))
         elif kind == "Pooler" and api.startswith("postgresql.cnpg.io/"):
             out.poolers.append(_cnpg_pooler(document, file))
         elif kind == "postgresql" and api.startswith("acid.zalan.do/"):
-            name = _text(_map(document.get("metadata")).get("name"))
+            name = scalar_text(_map(document.get("metadata")).get("name"))
             database = _database(document, "postgresql", file,
                                  ["spec", "postgresql", "parameters"], [f"{name}-repl"],
                                  "the Zalando operator")
@@ -289,36 +248,36 @@ def from_operators(documents: list[tuple[LMap, str]]) -> OperatorResources:
             if _dig(document, "spec", "enableConnectionPooler")[0] is True:
                 out.poolers.append(_zalando_pooler(document, file, database))
         elif kind == "PostgresCluster" and api.startswith("postgres-operator.crunchydata.com/"):
-            name = _text(_map(document.get("metadata")).get("name"))
+            name = scalar_text(_map(document.get("metadata")).get("name"))
             out.databases.append(_database(
                 document, "PostgresCluster", file,
                 ["spec", "patroni", "dynamicConfiguration", "postgresql", "parameters"],
                 [f"{name}-primary", f"{name}-replicas", f"{name}-ha"], "Crunchy PGO"))
             if isinstance(_dig(document, "spec", "proxy", "pgBouncer")[0], LMap):
                 out.poolers.append(_crunchy_pooler(document, file))
-    inis = _ini_config_maps(documents)
-    for document, _file in documents:
-        kind = _text(document.get("kind"))
+    inis = {config_map.name: ini for config_map in manifests.config_maps
+            for ini in config_map.pgbouncer.values()}
+    mounted: dict[str, PgBouncerConfig] = {}
+    for document, _file in manifests.documents:
+        kind = scalar_text(document.get("kind"))
         if kind not in ("Deployment", "StatefulSet") or not inis:
             continue
         address, _, _ = _address(kind, document)
         for name in sorted(_volumes(document)):
             if name in inis:
-                out.mounted_ini[address] = inis[name]
-    for config in [*inis.values()]:
-        out.errors.extend(config.errors)
-    return out
+                mounted[address] = inis[name]
+    _apply_mounted_ini(out.poolers, mounted)
 
 
-def apply_mounted_ini(poolers: list[Pooler], mounted: dict[str, PgBouncerConfig]) -> None:
+def _apply_mounted_ini(poolers: list[Pooler], mounted: dict[str, PgBouncerConfig]) -> None:
     """A PgBouncer workload that mounts a pgbouncer.ini reads that file, not its environment."""
     for index, pooler in enumerate(poolers):
         config = mounted.get(pooler.where.address)
-        if config is None or pooler.replicas is None:
+        if config is None or pooler.replicas is None or not isinstance(pooler, PgBouncer):
             continue
         where = Location(pooler.where.address, pooler.where.file, pooler.where.line,
                          pooler.where.end_line, pooler.where.root)
         rebuilt = pooler_from_config(config, where, pooler.aliases, pooler.replicas,
-                                     pooler.target_refs)
+                                     pooler.target_refs, deploy_setting=pooler.deploy_setting)
         during_deploy(rebuilt, pooler.deploy_replicas or pooler.replicas)
         poolers[index] = rebuilt

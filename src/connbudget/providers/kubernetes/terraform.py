@@ -10,25 +10,28 @@ container (image naming pgbouncer) is a pooler from its env, and a `kubernetes_c
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
-from connbudget.model import Client, Location, Model, Origin, Value, unknown
+from connbudget.model import Client, Location, Origin, Value, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, merge, pool_settings
+from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env, pooler_from_config
+from connbudget.providers.surge import by_extra
 from connbudget.providers.tfvalues import blocks as _blocks
+from connbudget.providers.tfvalues import by_root
 from connbudget.providers.tfvalues import number as _number
 from connbudget.providers.tfvalues import refs as _refs
 from connbudget.providers.tfvalues import text as _text
-from connbudget.settings import Settings
 
 _DEPLOYMENTS = ("kubernetes_deployment", "kubernetes_deployment_v1")
 _STATEFUL_SETS = ("kubernetes_stateful_set", "kubernetes_stateful_set_v1")
 _HPAS = ("kubernetes_horizontal_pod_autoscaler", "kubernetes_horizontal_pod_autoscaler_v1",
          "kubernetes_horizontal_pod_autoscaler_v2")
+# a container's env block, and what widens a rolling update
+STYLE = ("hcl-block", "strategy.rolling_update.max_surge")
 _CONFIG_MAPS = ("kubernetes_config_map", "kubernetes_config_map_v1")
 
 
@@ -56,24 +59,15 @@ def _max_replicas(model: TerraformModel, res: Resource, kind: str) -> tuple[Valu
 def _deploy(res: Resource, kind: str, maximum: Value) -> Value:
     if kind == "StatefulSet" or not maximum.known:
         return maximum
-    assert maximum.value is not None
     rolling = _first(res.attrs, "spec", "strategy", "rolling_update")
-    strategy = _first(res.attrs, "spec", "strategy")
-    if _text(strategy.get("type")) == "Recreate":
+    if _text(_first(res.attrs, "spec", "strategy").get("type")) == "Recreate":
         return maximum
-    surge = rolling.get("max_surge", "25%")
-    text = str(surge).strip()
-    if text.endswith("%") and text[:-1].isdigit():
-        extra = math.ceil(maximum.value * int(text[:-1]) / 100)
-    elif text.isdigit():
-        extra = int(text)
-    else:
-        return unknown(f"{res.address} max_surge {text[:20]!r} is not a number or percentage",
-                       res.file, res.line)
-    default = "" if "max_surge" in rolling else " (Kubernetes default)"
-    return Value(maximum.value + extra, Origin(
-        f"{maximum.value} replicas + max_surge {text}{default} = {extra} more pods", res.file,
-        line_of(res, "max_surge")))
+    surge = rolling.get("max_surge")
+    written = surge if isinstance(surge, (int, str)) and not isinstance(surge, bool) else None
+    if surge is not None and written is None:
+        return unknown(f"{res.address} max_surge is not a number or percentage", res.file,
+                       res.line)
+    return by_extra(maximum, written, res.file, line_of(res, "max_surge"))
 
 
 def _env(container: dict[str, Any], res: Resource) -> dict[str, EnvVar]:
@@ -113,7 +107,13 @@ def _config_map_inis(model: TerraformModel) -> dict[str, tuple[str, Resource, se
     return found
 
 
-def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) -> None:
+def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
+    for model in by_root(parsed["terraform"]):
+        _from_root(model, context)
+
+
+def _from_root(model: TerraformModel, context: BuildContext) -> None:
+    out, settings = context.model, context.settings
     inis = _config_map_inis(model)
     for kind, types in (("Deployment", _DEPLOYMENTS), ("StatefulSet", _STATEFUL_SETS)):
         for res in [r for t in types for r in model.by_type(t)]:
@@ -134,12 +134,12 @@ def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) ->
                     if ini is not None:
                         config = load_pgbouncer_text(ini[0], ini[1].file, ini[3])
                         pooler = pooler_from_config(config, where, {res.address, _name(res)},
-                                                    maximum, ini[2])
+                                                    maximum, ini[2], deploy_setting=STYLE[1])
                         out.errors.extend(config.errors)
                     else:
                         pooler, errors = from_env({k: v.value for k, v in env.items()}, where,
                                                   {res.address, _name(res)}, maximum, set(),
-                                                  image)
+                                                  image, STYLE)
                         out.errors.extend(errors)
                     during_deploy(pooler, deploy)
                     out.poolers.append(pooler)
@@ -156,4 +156,5 @@ def from_tf_kubernetes(model: TerraformModel, settings: Settings, out: Model) ->
             out.clients.append(Client(
                 "kubernetes", where, maximum, deploy, task.processes, task.pool,
                 task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
-                refs=task.refs, user=task.user, database=task.database, notes=task.notes))
+                refs=task.refs, user=task.user, database=task.database, notes=task.notes,
+                env_style=STYLE[0], deploy_setting=STYLE[1]))

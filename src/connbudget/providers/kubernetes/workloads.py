@@ -19,31 +19,26 @@ DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.sv
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from connbudget.capacity.match import enclosing_root
-from connbudget.comments import Comment
 from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.model import Autoscaler, Container, Service, Workload
-from connbudget.frontends.kubernetes.objects import load_kubernetes
-from connbudget.frontends.kubernetes.safeyaml import LMap
-from connbudget.model import Client, Location, Origin, Pooler, Value, unknown
+from connbudget.frontends.kubernetes.model import (
+    Autoscaler,
+    Container,
+    KubernetesInputs,
+    Service,
+    Workload,
+)
+from connbudget.model import Client, Location, Origin, PgBouncer, Value, unknown
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.providers.context import BuildContext, enclosing_root
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
+from connbudget.providers.surge import by_extra
 from connbudget.settings import Settings
 
+# a container's variable, and what widens a rolling update
+STYLE = ("yaml-list", "strategy.rollingUpdate.maxSurge")
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _SERVERS = ("gunicorn", "puma")
-
-
-@dataclass
-class Found:
-    clients: list[Client]
-    poolers: list[Pooler]
-    errors: list[InputError]
-    comments: dict[str, list[Comment]]  # per file read
-    # the documents the operators' readers work on, from the same parse
-    documents: list[tuple[LMap, str]] = field(default_factory=list)
 
 
 def _same_namespace(left: str | None, right: str | None) -> bool:
@@ -101,17 +96,16 @@ def _max_replicas(workload: Workload, address: str, scaler: Autoscaler | None) -
 
 def _deploy_replicas(workload: Workload, maximum: Value) -> Value:
     surge = workload.max_surge
-    if not maximum.known:
-        return unknown(f"deploy pods unknown: {maximum.origin}")
-    assert maximum.value is not None
-    extra = surge.pods(maximum.value)
-    what = f"maxSurge {surge.value}" if surge.value != 0 or not surge.note else "no surge"
-    text = f"{maximum.value} replicas + {what} = {extra} more pods"
-    if surge.is_default and not surge.note.startswith("StatefulSets"):
-        text = f"default: {text} (Kubernetes default maxSurge 25 %)"
-    if surge.note and not surge.note.startswith("Kubernetes default"):
-        text += f" ({surge.note})"
-    return Value(maximum.value + extra, Origin(text, surge.file, surge.line))
+    if surge.value == 0 and surge.note:  # StatefulSets and the Recreate strategy do not surge
+        if not maximum.known:
+            return unknown(f"deploy pods unknown: {maximum.origin}")
+        return Value(maximum.value, Origin(f"{maximum.value} replicas, no surge ({surge.note})",
+                                           surge.file, surge.line))
+    found = by_extra(maximum, None if surge.is_default else surge.value, surge.file, surge.line)
+    if surge.is_default and surge.note != "Kubernetes default" and found.known:
+        return Value(found.value, Origin(f"{found.origin.text} ({surge.note})", surge.file,
+                                         surge.line))
+    return found
 
 
 def _is_pgbouncer(container: Container) -> bool:
@@ -176,8 +170,8 @@ def _pod(workload: Workload, address: str, settings: Settings,
 
 
 def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value,
-                services: list[Service]) -> tuple[list[Pooler], list[InputError]]:
-    poolers: list[Pooler] = []
+                services: list[Service]) -> tuple[list[PgBouncer], list[InputError]]:
+    poolers: list[PgBouncer] = []
     errors: list[InputError] = []
     labels = workload.pod_labels
     names = {s.name for s in services if s.selector and _same_namespace(
@@ -189,18 +183,17 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value
         lines = {var.name: var.line for var in container.env if var.file == container.file}
         where = Location(address, container.file, container.line, None)
         pooler, found = from_env(env, where, {address, workload.name} | names, replicas, set(),
-                                 container.image, lines)
+                                 container.image, STYLE, lines)
         during_deploy(pooler, deploy)
         poolers.append(pooler)
         errors.extend(found)
     return poolers, errors
 
 
-def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> Found:
+def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
     """Workloads as clients and poolers. An autoscaler or Service names a workload only within
-    one Terraform root (match.enclosing_root): two roots may each hold a Deployment `api`."""
-    manifests = load_kubernetes(paths)
-    out = Found([], [], list(manifests.errors), manifests.comments, manifests.documents)
+    one Terraform root (enclosing_root): two roots may each hold a Deployment `api`."""
+    manifests, out, roots = parsed["kubernetes"], context.model, context.roots
     for workload in manifests.workloads:
         address = _address(workload)
         root = enclosing_root(workload.file, roots)
@@ -212,7 +205,7 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
             s for s in manifests.services if enclosing_root(s.file, roots) == root])
         out.poolers += poolers
         out.errors += errors
-        task, notes = _pod(workload, address, settings)
+        task, notes = _pod(workload, address, context.settings)
         if task is None:
             continue
         setting = "spec.replicas"
@@ -222,5 +215,4 @@ def from_kubernetes(paths: list[str], settings: Settings, roots: list[str]) -> F
             "kubernetes", Location(address, workload.file, workload.line), maximum,
             deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
-            database=task.database, notes=notes))
-    return out
+            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1]))

@@ -9,20 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from connbudget.comments import Comment
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
-from connbudget.frontends.pgbouncer.ini import load_pgbouncer
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
-from connbudget.model import Location, Model, Origin, Pooler, Value, unknown
+from connbudget.model import Location, Model, Origin, PgBouncer, Value, unknown
+from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.pools import (
     WorstCase,
     one_user_floor,
     worst_case_server_connections,
 )
 from connbudget.settings import PoolerOverride, Settings
-
-_USERLIST_BYTES = 1024 * 1024
 
 
 def _value(resolved: Resolved[int], replicas: Value, what: str) -> Value:
@@ -54,27 +51,28 @@ def _processes(config: PgBouncerConfig, pin: PoolerOverride | None) -> Value:
 
 
 def pooler_from_config(config: PgBouncerConfig, where: Location, aliases: set[str],
-                       replicas: Value, refs: set[str], userlist: frozenset[str] | None = None,
-                       ) -> Pooler:
+                       replicas: Value, refs: set[str], dialect: str = "ini",
+                       env_style: str = "", deploy_setting: str = "") -> PgBouncer:
     for entry in config.databases.values():
         host = entry.text("host")
         if host:
             refs = refs | {host.lower()}
     mode = config.pool_mode()
-    return Pooler(
-        "pgbouncer", where, aliases=aliases, target_refs=refs,
-        pool_mode=mode.value, pool_mode_origin=Origin(mode.source),
+    return PgBouncer(
+        where, aliases=aliases, target_refs=refs, replicas=replicas, config=config,
+        dialect=dialect, env_style=env_style, deploy_setting=deploy_setting,
+        userlist=config.userlist, pool_mode=mode.value,
+        pool_mode_origin=Origin(mode.source),
         max_client_conn=_value(config.max_client_conn(), replicas, "max_client_conn"),
-        replicas=replicas, pgbouncer=config, userlist=userlist,
         database_names=sorted(name for name in config.databases if name != "*"))
 
 
-def during_deploy(pooler: Pooler, deploy: Value) -> None:
+def during_deploy(pooler: PgBouncer, deploy: Value) -> None:
     """Replicas while a rolling deploy runs old and new side by side (applied by `settle`)."""
     pooler.deploy_replicas = deploy
 
 
-def _client_names(model: Model, pooler: Pooler, pin: PoolerOverride | None,
+def _client_names(model: Model, pooler: PgBouncer, pin: PoolerOverride | None,
                   ) -> tuple[list[str] | None, list[str] | None]:
     """The users and databases its clients use; None where any client's is not known."""
     behind = [c for c in model.clients if c.target == pooler.where.key]
@@ -87,7 +85,7 @@ def _client_names(model: Model, pooler: Pooler, pin: PoolerOverride | None,
     return users, databases
 
 
-def _multiplier(pooler: Pooler) -> tuple[int | None, str]:
+def _multiplier(pooler: PgBouncer) -> tuple[int | None, str]:
     processes, replicas = pooler.processes, pooler.replicas
     parts: list[str] = []
     factor = 1
@@ -106,8 +104,8 @@ def _multiplier(pooler: Pooler) -> tuple[int | None, str]:
 def settle(model: Model, settings: Settings) -> None:
     """Every PgBouncer's worst case, from its configuration and the clients matched to it."""
     for pooler in model.poolers:
-        config = pooler.pgbouncer
-        if config is None:
+        config = pooler.config if isinstance(pooler, PgBouncer) else None
+        if config is None or not isinstance(pooler, PgBouncer):
             continue
         pin = settings.poolers.get(pooler.where.address)
         pooler.processes = _processes(config, pin)
@@ -118,7 +116,7 @@ def settle(model: Model, settings: Settings) -> None:
             _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
 
 
-def _apply_floor(pooler: Pooler, floor: WorstCase | None) -> None:
+def _apply_floor(pooler: PgBouncer, floor: WorstCase | None) -> None:
     """The least a PgBouncer of unknown client users opens, for CB104 beside its CB103."""
     factor, times = _multiplier(pooler)
     if floor is None or floor.total is None or factor is None:
@@ -128,7 +126,7 @@ def _apply_floor(pooler: Pooler, floor: WorstCase | None) -> None:
         f"{floor.formula()}{times}", where.file, where.line))
 
 
-def _apply(pooler: Pooler, worst: WorstCase) -> None:
+def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
     where = pooler.where
     factor, times = _multiplier(pooler)
     pooler.assumptions = list(worst.assumptions)
@@ -163,35 +161,6 @@ def _apply(pooler: Pooler, worst: WorstCase) -> None:
         assumed=bool(worst.assumptions))
 
 
-def read_userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
-    """The user names of the auth_file when it sits in the reviewed tree beside the ini (a
-    relative path inside the ini's directory); passwords are never kept."""
-    name = config.text("auth_file")
-    if not name or os.path.isabs(name) or "{{" in name:
-        return None
-    base = os.path.realpath(os.path.dirname(ini) or ".")
-    path = os.path.realpath(os.path.join(base, name))
-    if not path.startswith(base + os.sep) or not os.path.isfile(path):
-        return None
-    try:
-        if os.path.getsize(path) > _USERLIST_BYTES:
-            return None
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return None
-    names = set()
-    for line in lines:
-        text = line.strip()
-        if text.startswith('"'):
-            end = text.find('"', 1)
-            while end > 0 and text[end + 1:end + 2] == '"':
-                end = text.find('"', end + 2)
-            if end > 0:
-                names.add(text[1:end].replace('""', '"'))
-    return frozenset(names)
-
-
 def _deciding_line(config: PgBouncerConfig, path: str) -> int:
     """Where an ini's pooler is located: the setting that bounds its server connections, else
     its first [databases] entry, else its first setting (never merely `listen_port`)."""
@@ -205,36 +174,27 @@ def _deciding_line(config: PgBouncerConfig, path: str) -> int:
     return min((s.line for s in config.settings.values() if s.file == path), default=1)
 
 
-def from_ini_files(paths: list[str], settings: Settings | None = None,
-                   ) -> tuple[list[Pooler], list[InputError], dict[str, list[Comment]]]:
-    """The pooler of each ini file (an included file is read through its includer), the
-    errors, and the comments of every file read."""
-    pins = settings.poolers if settings is not None else {}
-    configs = [load_pgbouncer(path, pins[path].version if path in pins else None,
-                              "pinned in [tool.connbudget.poolers]" if path in pins else "")
-               for path in paths]
+def build(parsed: dict[str, list[PgBouncerConfig]], context: BuildContext) -> None:
+    """The pooler of each ini file; a file read through another one's %include is not a
+    pooler of its own (its errors are reported through the file that includes it)."""
+    configs = parsed["pgbouncer"]
     included = {f for config in configs for f in config.files[1:]}
-    poolers: list[Pooler] = []
-    errors: list[InputError] = []
-    comments = {file: found for config in configs for file, found in config.comments.items()}
     one = Value(1, Origin("1 PgBouncer (an ini file)"))
-    for path, config in zip(paths, configs, strict=True):
+    for config in configs:
+        path = config.files[0] if config.files else ""
         if path in included:
-            continue  # read, and its errors reported, through the file that includes it
-        errors.extend(config.errors)
+            continue
         stem = os.path.splitext(os.path.basename(path))[0]
         where = Location(path, path, _deciding_line(config, path))
-        poolers.append(pooler_from_config(config, where, {path, stem, "pgbouncer"}, one, set(),
-                                          read_userlist(path, config)))
-    return poolers, errors, comments
+        context.model.poolers.append(pooler_from_config(
+            config, where, {path, stem, "pgbouncer"}, one, set()))
 
 
 def from_env(env: Mapping[str, str | None], where: Location, aliases: set[str], replicas: Value,
-             refs: set[str], image: str, lines: Mapping[str, int] | None = None,
-             ) -> tuple[Pooler, list[InputError]]:
+             refs: set[str], image: str, style: tuple[str, str],
+             lines: Mapping[str, int] | None = None) -> tuple[PgBouncer, list[InputError]]:
+    """A PgBouncer container configured by its environment; `style` is how its file writes a
+    variable and what widens its rolling deploy (see `PgBouncer`)."""
     config = config_from_env(env, where.file, where.line, lines, image=image)
-    # edoburu/pgbouncer writes DB_USER into the auth_file it generates
-    user = env.get("DB_USER")
-    userlist = frozenset({user.strip()}) if "edoburu" in image and user else None
     return pooler_from_config(config, where, aliases | {"pgbouncer"}, replicas, refs,
-                              userlist), config.errors
+                              "env", *style), config.errors

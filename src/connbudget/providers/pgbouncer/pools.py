@@ -28,9 +28,9 @@ from connbudget.frontends.pgbouncer.model import (
     Entry,
     PgBouncerConfig,
     Resolved,
-    _first_set,
-    _resolve_int,
-    _resolve_mode,
+    first_set,
+    resolve_int,
+    resolve_mode,
 )
 
 ANY_USER = "<any user>"
@@ -138,18 +138,18 @@ def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: s
     over [databases] over [pgbouncer]."""
     user_entry = config.users.get(user) if kind != "forced" else None
     user_params = user_entry.params if user_entry else {}
-    size = _first_set([("pool_size", user_params.get("pool_size")),
+    size = first_set([("pool_size", user_params.get("pool_size")),
                        ("pool_size", entry.params.get("pool_size"))])
-    pool_size = (_resolve_int("pool_size", size[1]) if size
+    pool_size = (resolve_int("pool_size", size[1]) if size
                  else config.default_pool_size())
-    reserve = _first_set([("reserve_pool_size", user_params.get("reserve_pool_size")),
+    reserve = first_set([("reserve_pool_size", user_params.get("reserve_pool_size")),
                           ("reserve_pool_size", entry.params.get("reserve_pool_size")),
                           ("reserve_pool", entry.params.get("reserve_pool"))])
-    reserve_pool_size = (_resolve_int(reserve[0], reserve[1]) if reserve
+    reserve_pool_size = (resolve_int(reserve[0], reserve[1]) if reserve
                          else config.reserve_pool_size())
-    mode = _first_set([("pool_mode", user_params.get("pool_mode")),
+    mode = first_set([("pool_mode", user_params.get("pool_mode")),
                        ("pool_mode", entry.params.get("pool_mode"))])
-    pool_mode = _resolve_mode(mode[1]) if mode else config.pool_mode()
+    pool_mode = resolve_mode(mode[1]) if mode else config.pool_mode()
     return Pool(database, user, pool_size, reserve_pool_size, pool_mode, kind, owner or user)
 
 
@@ -160,7 +160,7 @@ def _positive(resolved: Resolved[int]) -> bool:
 def _database_cap(config: PgBouncerConfig, entry: Entry) -> Resolved[int]:
     own = entry.params.get("max_db_connections")
     if own is not None:
-        found = _resolve_int("max_db_connections", own)
+        found = resolve_int("max_db_connections", own)
         if not (found.value is not None and found.value <= 0):
             return found
     return config.max_db_connections()
@@ -172,7 +172,7 @@ def _user_cap(config: PgBouncerConfig, user: str, shared: bool) -> Resolved[int]
     user_entry = config.users.get(user) if shared else None
     own = user_entry.params.get("max_user_connections") if user_entry else None
     if own is not None:
-        found = _resolve_int("max_user_connections", own)
+        found = resolve_int("max_user_connections", own)
         if not (found.value is not None and found.value <= 0):
             return found
     return config.max_user_connections()

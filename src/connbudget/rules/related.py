@@ -12,14 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from connbudget.capacity.budget import Budget
-from connbudget.model import Client, Model, Origin, Pooler, Value
+from connbudget.capacity.budget import Budget, units
+from connbudget.model import Client, Model, Origin, PgBouncer, Pooler, Value
 from connbudget.report import Finding, Related
-from connbudget.rules.common import anchor
 
-# the rules about a database's budget as a whole: the database and every path decide them
-_BUDGET_RULES = ("CB101", "CB102", "CB103", "CB108")
-_POOLER_RULES = ("CB103", "CB104", "CB105", "CB106")
 # what decides a pooler's server connections, in the order a fix would change them
 _POOL_KEYS = ("max_db_connections", "default_pool_size", "reserve_pool_size")
 
@@ -36,12 +32,12 @@ def _value(value: Value, before: str, after: str, belongs: str) -> Related | Non
 
 
 def _client(client: Client, belongs: str, deploy: bool) -> list[Related | None]:
-    label, unit = client.where.label, client.unit
-    found = [_value(client.max_tasks, f"{label} up to", f" {unit}", belongs),
-             _value(client.processes, label, f" processes per {unit[:-1]}", belongs),
+    label, unit = client.where.label, units(client)
+    found = [_value(client.scale, f"{label} up to", f" {unit}", belongs),
+             _value(client.processes, label, f" processes per {units(client, 1)}", belongs),
              _value(client.pool, f"{label} pool", "", belongs)]
     if deploy:
-        found.append(_value(client.deploy_tasks, label, f" {unit} during a rolling deploy",
+        found.append(_value(client.deploy, label, f" {unit} during a rolling deploy",
                             belongs))
     return found
 
@@ -49,8 +45,8 @@ def _client(client: Client, belongs: str, deploy: bool) -> list[Related | None]:
 def _pool_settings(pooler: Pooler) -> list[Origin]:
     """The lines that decide a PgBouncer's server connections: per database entry its own
     pool_size or max_db_connections, else the [pgbouncer] defaults, else the entry itself."""
-    config = pooler.pgbouncer
-    if config is None:
+    config = pooler.config if isinstance(pooler, PgBouncer) else None
+    if config is None or not isinstance(pooler, PgBouncer):
         return []
     found: list[Origin] = []
     names = pooler.database_names or sorted(config.databases)
@@ -86,10 +82,11 @@ def _database(budget: Budget, belongs: str) -> list[Related | None]:
     if origin.file and origin.line != database.where.line:
         return [_value(budget.max_connections, f"{database.where.label} max_connections", "",
                        belongs)]
-    size = (f"{database.instance_class} ({origin.text})" if budget.max_connections.known
-            else f"{database.instance_class or 'unknown'}: max_connections unknown")
+    size = (f"{database.size} ({origin.text})" if budget.max_connections.known
+            else f"{database.size or 'unknown'}: max_connections unknown")
+    decided = database.size_origin
     located = Origin(f"{database.where.label} instance class {size}", database.where.file,
-                     database.size_line or database.where.line)
+                     decided.line if decided is not None else database.where.line)
     return [_located(located, located.text, belongs)]
 
 
@@ -130,33 +127,6 @@ def _unique(found: Iterable[Related | None], finding: Finding) -> tuple[Related,
     return tuple(result)
 
 
-_Index = dict[tuple[str, str, str], Budget]
-
-
-def _index(budgets: list[Budget]) -> _Index:
-    """The budget of each database (by address and file, its anchor's file too) and of each
-    pooler on its paths: the first budget that names it, as the findings were made."""
-    index: _Index = {}
-    for budget in budgets:
-        database = budget.database.where
-        for file in (database.file, anchor(budget).file):
-            index.setdefault(("database", database.address, file), budget)
-        for path in budget.paths:
-            if path.pooler is not None:
-                where = path.pooler.where
-                index.setdefault(("pooler", where.address, where.file), budget)
-    return index
-
-
-def _budget_of(finding: Finding, index: _Index) -> Budget | None:
-    found = None
-    if finding.rule_id in _BUDGET_RULES:
-        found = index.get(("database", finding.resource, finding.file))
-    if found is None and finding.rule_id in _POOLER_RULES:
-        found = index.get(("pooler", finding.resource, finding.file))
-    return found
-
-
 def _role_related(finding: Finding, model: Model, budgets: list[Budget]) -> tuple[Related, ...]:
     """CB107: every client and pooler that logs in as the role."""
     roles = [r for r in model.roles
@@ -189,7 +159,7 @@ def _client_related(finding: Finding, model: Model, budgets: list[Budget],
                      if p.client is client or client in p.behind), "")
     belongs = f"CB103 on {database}" if database else "CB103"
     found = _client(client, belongs, deploy=False)
-    assumed = [r for r, v in zip(found, (client.max_tasks, client.processes, client.pool),
+    assumed = [r for r, v in zip(found, (client.scale, client.processes, client.pool),
                                  strict=True) if v.assumed]
     return _unique(assumed, finding)
 
@@ -199,7 +169,7 @@ def _exact_line(finding: Finding, budget: Budget) -> Finding:
     max_client_conn, CB106 on pool_mode: not on the first setting of the file."""
     poolers = [p.pooler for p in budget.paths
                if p.pooler is not None and p.pooler.where.address == finding.resource]
-    config = poolers[0].pgbouncer if poolers else None
+    config = poolers[0].config if poolers and isinstance(poolers[0], PgBouncer) else None
     if config is None or poolers[0].where.address != finding.file:
         return finding
     pooler = poolers[0]
@@ -215,19 +185,29 @@ def _exact_line(finding: Finding, budget: Budget) -> Finding:
 
 
 def attach(findings: list[Finding], budgets: list[Budget], model: Model) -> list[Finding]:
-    """Every capacity finding with the places that decide it."""
+    """Every capacity finding with the places that decide it, found through the budget it
+    belongs to."""
+    by_key = {budget.database.where.key: budget for budget in budgets}
     result = []
-    index = _index(budgets)
     for finding in findings:
         if finding.rule_id == "CB107":
             result.append(replace(finding, related=_role_related(finding, model, budgets)))
             continue
-        budget = _budget_of(finding, index)
-        if budget is None:
+        budget = by_key.get(finding.budget) if finding.budget is not None else None
+        if budget is None or finding.rule_id == "CB109":
             if finding.rule_id == "CB103":
                 finding = replace(finding, related=_client_related(finding, model, budgets))
             result.append(finding)
             continue
+        if finding.rule_id == "CB103" and finding.resource != budget.database.where.address \
+                and not _is_pooler(finding, budget):
+            result.append(replace(finding, related=_client_related(finding, model, budgets)))
+            continue
         finding = _exact_line(finding, budget)
         result.append(replace(finding, related=related(finding, budget)))
     return result
+
+
+def _is_pooler(finding: Finding, budget: Budget) -> bool:
+    return any(p.pooler is not None and p.pooler.where.address == finding.resource
+               for p in budget.paths)
