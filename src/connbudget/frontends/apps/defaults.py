@@ -43,7 +43,8 @@ def _expr(node: ast.expr, source: str) -> Expr:
                                         _expr(node.right, "")), None, source)
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         if node.func.id in ("max", "min"):
-            return Op(node.func.id, tuple(_expr(arg, "") for arg in node.args), None, source)
+            return Op(node.func.id, tuple(_expr(arg, "") for arg in node.args),  # type: ignore[arg-type]
+                      None, source)
         first = node.args[0] if node.args else None
         if node.func.id == "env" and isinstance(first, ast.Constant) \
                 and isinstance(first.value, str) and len(node.args) == 2:

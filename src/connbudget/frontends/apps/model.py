@@ -147,6 +147,8 @@ class _Evaluator:
         if default is None:
             return Evaluation(None, f"{name} unset and no default{_where(at)}")
         value, why = self.run(default)
+        if value is None:
+            return Evaluation(None, f"{name} unset; its default is unknown: {why}")
         return Evaluation(value, f"{name} unset: default {why}")
 
     def _env(self, expr: Env) -> Evaluation:

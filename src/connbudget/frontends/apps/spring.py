@@ -41,7 +41,7 @@ from connbudget.frontends.apps.model import (
     redacted,
 )
 from connbudget.frontends.apps.source import Source, read, skipped
-from connbudget.frontends.apps.yamlspans import YMap, YNode, YScalar, YSeq, load
+from connbudget.frontends.apps.yamlspans import YMap, YNode, YSeq, load
 
 _NAME = re.compile(r"^application(?:-([A-Za-z0-9_.-]+))?\.(properties|ya?ml)$")
 PROFILES = "SPRING_PROFILES_ACTIVE"

@@ -113,8 +113,10 @@ class _Composer:
             return None
         if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             node, size, anchor, _, merges = self.stack.pop()
-            node.span = Span(self.file, node.span.line, node.span.column,
-                             event.end_mark.line + 1, event.end_mark.column + 1)
+            end = event.end_mark
+            if end is not None:
+                node.span = Span(self.file, node.span.line, node.span.column, end.line + 1,
+                                 end.column + 1)
             if isinstance(node, YMap):
                 _merge(node, merges)
             if anchor:
@@ -192,9 +194,10 @@ def load(text: str, file: str) -> tuple[list[YNode], list[InputError]]:
         return [], [InputError(file, refused.line, refused.message)]
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        return [], [InputError(file, mark.line + 1 if mark else 1,
-                               f"invalid YAML: {error.problem or 'syntax error'}",
-                               mark.column + 1 if mark else None)]
+        message = f"invalid YAML: {error.problem or 'syntax error'}"
+        if mark is None:
+            return [], [InputError(file, 1, message)]
+        return [], [InputError(file, mark.line + 1, message, mark.column + 1)]
     except yaml.YAMLError:
         return [], [InputError(file, 1, "invalid YAML")]
 
