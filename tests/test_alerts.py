@@ -123,7 +123,7 @@ def _fmt_check(directory: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)
 
 
-def test_demo_cloudwatch_alarm_is_terraform_fmt_clean_at_the_alert_threshold(tmp_path: Path) -> None:
+def test_demo_cloudwatch_alarm_is_fmt_clean_at_the_alert_threshold(tmp_path: Path) -> None:
     text = _alerts(DEMO, "--format", "cloudwatch")
     (tmp_path / "alarms.tf").write_text(text)
     result = _fmt_check(tmp_path)

@@ -235,9 +235,14 @@ def _file_reads(path: Path) -> list[str]:
     return found
 
 
+# the modules that read what the package ships (data tables, the policies), never an input
+SHIPPED = ("providers/tables.py", "providers/aws/data.py", "rules/roles.py")
+
+
 def test_model_rules_reporters_and_suppressions_open_no_file() -> None:
     paths = [p for p in MODULES.values()
-             if any(str(p.relative_to(PACKAGE)).startswith(layer) for layer in NO_FILES)]
+             if any(str(p.relative_to(PACKAGE)).startswith(layer) for layer in NO_FILES)
+             and str(p.relative_to(PACKAGE)) not in SHIPPED]
     assert len(paths) > 10
     assert [read for path in paths for read in _file_reads(path)] == []
 

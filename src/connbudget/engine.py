@@ -159,6 +159,22 @@ class Reads:
         return report
 
 
+_SOURCE_BYTES = 8 * 1024 * 1024
+
+
+def source_lines(path: str) -> list[str] | None:
+    """The lines of a file the front ends read, for the edits of fixes: from what the run kept
+    of its one read (`confine`); None for a file that cannot be edited (a plan is generated
+    from the .tf files, which are what to change)."""
+    from connbudget import confine
+
+    try:
+        text = confine.read_regular(path, _SOURCE_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return None
+    return None if '"planned_values"' in text else text.splitlines()
+
+
 def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     from connbudget.catalogue import RULES
 
@@ -167,7 +183,7 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     from connbudget.capacity.edits import resolve
     from connbudget.rules.roles import evaluate_documents
 
-    findings = resolve(evaluate_documents(documents))
+    findings = resolve(evaluate_documents(documents), source_lines)
     return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
 
 
@@ -197,12 +213,12 @@ def _capacity_report(inputs: Inputs, reads: Reads, settings: Settings) -> Report
 
     def run(chosen: list[str]) -> Report:
         if len(chosen) == len(units):
-            return analyze(reads.parsed(), settings)
+            return analyze(reads.parsed(), settings, source_lines)
         subset: dict[str, list[str]] = {}
         for unit in chosen:
             name, _, path = unit.partition("\0")
             subset.setdefault(name, []).append(path)
-        return analyze(reads.parsed(subset), settings)
+        return analyze(reads.parsed(subset), settings, source_lines)
 
     errors: list[InputError] = []
     report = _isolated(run, units, errors) or Report()

@@ -8,6 +8,7 @@ from typing import Any
 
 from connbudget.budgets import Verdict
 from connbudget.capacity.budget import Budget, budget_view, build_budget, pin_origin
+from connbudget.capacity.edits import Sources
 from connbudget.capacity.match import match, place
 from connbudget.errors import InputError
 from connbudget.model import Database, Location, Model, Value
@@ -65,13 +66,13 @@ def budgets_of(model: Model, settings: Settings) -> list[Budget]:
     return [build_budget(database, model, settings) for database in model.databases]
 
 
-def analyze(parsed: dict[str, Any], settings: Settings) -> Report:
+def analyze(parsed: dict[str, Any], settings: Settings, sources: Sources) -> Report:
     from connbudget.rules.capacity import evaluate
 
     model = build_model(parsed, settings)
     unmatched = match(model, settings)
     budgets = budgets_of(model, settings)
-    results = evaluate(model, budgets, unmatched, settings)
+    results = evaluate(model, budgets, unmatched, settings, sources)
     views = [budget_view(budget, _verdict(results.verdict(budget.database.where.key)))
              for budget in budgets]
     return Report(findings=results.findings, budgets=views, errors=list(model.errors),

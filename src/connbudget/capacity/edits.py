@@ -6,27 +6,26 @@ all resolve is kept. An edit whose value cannot be found is dropped rather than 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
-from connbudget import confine
 from connbudget.capacity.fixes import Fix, Pending
 from connbudget.report import Edit, Finding
 
-_MAX_BYTES = 8 * 1024 * 1024
 _NEAR_LINES = 80  # how far below its line a value named by `near` is looked for
 # a line that may hold a secret is never echoed: a URL with a password, a password setting
 _SECRET = re.compile(r"://[^/\s:@]*:[^@\s]*@|passw|secret|token|private_key", re.IGNORECASE)
 
 
-def _lines(path: str, cache: dict[str, list[str] | None]) -> list[str] | None:
+# the lines of a file a front end read (None when it cannot be edited: a plan is generated from
+# the .tf files, which are what to change)
+Sources = Callable[[str], "list[str] | None"]
+
+
+def _lines(path: str, cache: dict[str, list[str] | None], sources: Sources,
+           ) -> list[str] | None:
     if path not in cache:
-        try:
-            text = confine.read_regular(path, _MAX_BYTES).decode("utf-8", "replace")
-        except OSError:
-            cache[path] = None
-        else:
-            # a Terraform plan is generated from the .tf files: those are what to change
-            cache[path] = None if '"planned_values"' in text else text.splitlines()
+        cache[path] = sources(path)
     return cache[path]
 
 
@@ -54,8 +53,9 @@ def _candidates(edit: Pending, lines: list[str]) -> list[int]:
     return numbers
 
 
-def _resolve(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
-    found = _located(edit, cache)
+def _resolve(edit: Pending, cache: dict[str, list[str] | None], sources: Sources,
+             ) -> Edit | None:
+    found = _located(edit, cache, sources)
     if found is None or _SECRET.search(found.old) or _SECRET.search(found.new):
         return None
     return found
@@ -113,8 +113,9 @@ def _yaml_set(edit: Pending, lines: list[str]) -> Edit | None:
     return Edit(edit.file, parent_line, old, written.group(1) + edit.new + (written.group(3) or ""))
 
 
-def _located(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
-    lines = _lines(edit.file, cache)
+def _located(edit: Pending, cache: dict[str, list[str] | None], sources: Sources,
+             ) -> Edit | None:
+    lines = _lines(edit.file, cache, sources)
     if lines is None or not 0 < edit.line <= len(lines):
         return None
     if edit.path:
@@ -135,24 +136,26 @@ def _located(edit: Pending, cache: dict[str, list[str] | None]) -> Edit | None:
     return None
 
 
-def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None]) -> tuple[Edit, ...]:
+def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None], sources: Sources,
+            ) -> tuple[Edit, ...]:
     plain = tuple(e for e in edits if not isinstance(e, Pending))
     choices: dict[int, list[Pending]] = {}
     for edit in edits:
         if isinstance(edit, Pending):
             choices.setdefault(edit.choice, []).append(edit)
     for _, pending in sorted(choices.items()):
-        resolved = [_resolve(edit, cache) for edit in pending]
+        resolved = [_resolve(edit, cache, sources) for edit in pending]
         if all(r is not None for r in resolved):
             return plain + tuple(r for r in resolved if r is not None)
     return plain
 
 
-def resolve(findings: list[Finding]) -> list[Finding]:
+def resolve(findings: list[Finding], sources: Sources) -> list[Finding]:
     cache: dict[str, list[str] | None] = {}
-    return [replace(f, edits=_chosen(f.edits, cache)) if f.edits else f for f in findings]
+    return [replace(f, edits=_chosen(f.edits, cache, sources)) if f.edits else f
+            for f in findings]
 
 
-def resolve_fix(fix: Fix) -> tuple[str, tuple[Edit, ...]]:
+def resolve_fix(fix: Fix, sources: Sources) -> tuple[str, tuple[Edit, ...]]:
     """A fix's text and its edits made into line edits."""
-    return fix.text, _chosen(fix.edits, {})
+    return fix.text, _chosen(fix.edits, {}, sources)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from connbudget.capacity.budget import Budget
-from connbudget.capacity.edits import resolve, resolve_fix
+from connbudget.capacity.edits import Sources, resolve, resolve_fix
 from connbudget.capacity.match import Unmatched
 from connbudget.catalogue import severity_rank
 from connbudget.model import Key, Model
@@ -42,7 +42,7 @@ class RuleResults:
 
 
 def evaluate(model: Model, budgets: list[Budget], unmatched: list[Unmatched],
-             settings: Settings) -> RuleResults:
+             settings: Settings, sources: Sources) -> RuleResults:
     run = Run(frozenset(settings.disabled_rules), settings.threshold)
     out = RuleResults()
     found: list[Finding] = unmatched_findings(unmatched) if run.on("CB103") else []
@@ -59,8 +59,8 @@ def evaluate(model: Model, budgets: list[Budget], unmatched: list[Unmatched],
     if run.on("CB103"):
         found.extend(unknown_findings(model, budgets))
     found.extend(alarm_findings(model.alarms, budgets, run))
-    out.findings = attach(resolve(found), budgets, model)
+    out.findings = attach(resolve(found, sources), budgets, model)
     if run.on("CB001"):
-        out.role_fixes = {key: resolve_fix(fix) for key, fix in
+        out.role_fixes = {key: resolve_fix(fix, sources) for key, fix in
                           unlimited_role_fixes(model, budgets, run.threshold).items()}
     return out

@@ -21,7 +21,7 @@ from connbudget.frontends.kubernetes.safeyaml import (
     MAX_DEPTH,
     MAX_EXPANDED_NODES,
     MAX_FLOW_DEPTH,
-    _flow_depth,
+    flow_depth,
 )
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -184,7 +184,7 @@ def _merge(node: YMap, merges: list[tuple[YNode, str | None]]) -> None:
 
 def load(text: str, file: str) -> tuple[list[YNode], list[InputError]]:
     """The documents of a YAML text, or the located reason it cannot be read."""
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
+    if flow_depth(text) > MAX_FLOW_DEPTH:
         return [], [InputError(file, 1, f"YAML flow collections nested deeper than "
                                         f"{MAX_FLOW_DEPTH} levels")]
     composer = _Composer(file)

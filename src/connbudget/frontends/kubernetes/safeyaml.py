@@ -88,7 +88,7 @@ def _scalar(event: yaml.ScalarEvent) -> Any:
     return event.value
 
 
-def _flow_depth(text: str) -> int:
+def flow_depth(text: str) -> int:
     """An upper bound of flow-collection nesting; libyaml is quadratic in it."""
     depth = deepest = 0
     for char in text:
@@ -289,7 +289,7 @@ def read_documents(text: str, file: str) -> tuple[list[Any], list[InputError]]:
     helm = _helm_line(text)
     if helm and "templates" in re.split(r"[\\/]", file):
         return [], [InputError(file, helm, HELM_HINT)]
-    if _flow_depth(text) > MAX_FLOW_DEPTH:
+    if flow_depth(text) > MAX_FLOW_DEPTH:
         return [], [InputError(file, 1, f"YAML flow collections nested deeper than "
                                         f"{MAX_FLOW_DEPTH} levels")]
     documents: list[Any] = []
