@@ -124,11 +124,18 @@ def role_limits(scope: Scope) -> list[Finding]:
             "CB115", f"role {declared.name}: CONNECTION LIMIT is {_limit(role.connection_limit)}"
             f" on the server {scope.server.server.address} but {_limit(limit.value)} in the "
             f"files ({limit.source})", limit.file, limit.line, declared.resource,
-            f"find who changed it outside the files (ALTER ROLE {declared.name} CONNECTION "
-            f"LIMIT ...) and make the two agree: a migration that sets {_limit(limit.value)} "
-            f"again, or the files changed to {_limit(role.connection_limit)} if that is the "
-            "number meant"))
+            _limit_fix(declared.name, declared.resource, limit.value,
+                       role.connection_limit)))
     return found
+
+
+def _limit_fix(name: str, resource: str, declared: int | str, running: int) -> str:
+    again = (f"terraform apply sets {_limit(declared)} again, or connection_limit = {running} "
+             f"in {resource}") if resource.startswith("postgresql_role.") else (
+        f"a migration sets {_limit(declared)} again, or one that says ALTER ROLE {name} "
+        f"CONNECTION LIMIT {running}")
+    return (f"find who changed it outside the files, then make the two agree: {again} if "
+            "that is the number meant")
 
 
 def undeclared_roles(scope: Scope) -> list[Finding]:
@@ -213,11 +220,10 @@ def idle_in_transaction(scope: Scope) -> list[Finding]:
 
 
 def _timeout_fix(role: str, resource: str, seconds: float) -> str:
-    milliseconds = max(int(seconds * 1000), 1000)
-    setting = (f"idle_in_transaction_session_timeout = {milliseconds} in {resource}"
+    whole = max(int(seconds), 1)
+    setting = (f"idle_in_transaction_session_timeout = {whole * 1000} in {resource}"
                if resource.startswith("postgresql_role.") else
-               f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = "
-               f"'{milliseconds}ms'")
+               f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '{whole}s'")
     return ("end them with the pg_terminate_backend statements connbudget live prints (it runs "
             f"none itself), then stop it recurring: {setting}")
 

@@ -52,7 +52,7 @@ class RoleFact:
     superuser: bool
     connection_limit: int  # rolconnlimit; -1: no limit
     uses_reserved: bool | None  # member of pg_use_reserved_connections; None before 16
-    bootstrap: bool  # the role initdb created (oid 10): postgres, or rdsadmin on RDS
+    bootstrap: bool  # the bootstrap superuser (oid 10), the role initdb creates
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from connbudget.live.facts import IDLE_STATES, PgBouncerFacts, ServerFacts, Session
 from connbudget.live.units import duration
-from connbudget.reporters._common import printable
+from connbudget.reporters._common import printable, relative_path
 
 
 @dataclass(frozen=True)
@@ -102,8 +102,8 @@ def _details(server: ServerFacts) -> list[str]:
 
 
 def _pgbouncer(facts: PgBouncerFacts, worst: int | None, pooler: str | None) -> list[str]:
-    counted = f"; the budget counts {worst} for {pooler}" if worst is not None and pooler \
-        else ""
+    counted = f"; the budget counts {worst} for {relative_path(pooler)}" \
+        if worst is not None and pooler else ""
     lines = ["", f"PGBOUNCER {facts.version}  {printable(str(facts.server))}: "
              f"{facts.server_connections} server connections now{counted}"]
     rows = [[printable(p.database), printable(p.user), str(p.clients_active),
