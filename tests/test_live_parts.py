@@ -106,3 +106,10 @@ def test_a_duration_without_a_known_unit_is_a_usage_error() -> None:
 def test_durations_are_shown_in_their_two_largest_units() -> None:
     assert [duration(s) for s in (0.4, 45, 725, 3 * 3600 + 20 * 60 + 5, 2 * 86400 + 4 * 3600)] \
         == ["0 s", "45 s", "12 min 5 s", "3 h 20 min", "2 d 4 h"]
+
+
+def test_role_names_in_fixes_are_quoted_as_postgresql_quotes_them() -> None:
+    from connbudget.live.compare import sql_name
+
+    assert [sql_name(n) for n in ("app", "role", "user", "Mixed", "a b", 'x"y')] == [
+        "app", "role", '"user"', '"Mixed"', '"a b"', '"x""y"']

@@ -7,6 +7,7 @@ database matched) stands at the matched database's declaration, else at the firs
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -44,6 +45,16 @@ class Scope:
             if declared.name == role:
                 return (declared.file, declared.line), self.at(declared.limit), declared.resource
         return self.where, None, role
+
+
+def sql_name(name: str) -> str:
+    """A role name as SQL must write it (PostgreSQL's quote_ident): bare when it can be."""
+    from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
+
+    keyword = name in RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS
+    if re.fullmatch(r"[a-z_][a-z0-9_$]*", name) and not keyword:
+        return name
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _limit(value: int | str | None) -> str:
@@ -132,8 +143,8 @@ def role_limits(scope: Scope) -> list[Finding]:
 def _limit_fix(name: str, resource: str, declared: int | str, running: int) -> str:
     again = (f"terraform apply sets {_limit(declared)} again, or connection_limit = {running} "
              f"in {resource}") if resource.startswith("postgresql_role.") else (
-        f"a migration sets {_limit(declared)} again, or one that says ALTER ROLE {name} "
-        f"CONNECTION LIMIT {running}")
+        f"a migration sets {_limit(declared)} again, or one that says ALTER ROLE "
+        f"{sql_name(name)} CONNECTION LIMIT {running}")
     return (f"find who changed it outside the files, then make the two agree: {again} if "
             "that is the number meant")
 
@@ -144,6 +155,7 @@ def undeclared_roles(scope: Scope) -> list[Finding]:
     if not scope.repository.roles:
         return []
     declared = {role.name for role in scope.repository.roles if role.login is not False}
+    nologin = {role.name for role in scope.repository.roles if role.login is False}
     file, line = scope.where
     found = []
     for role in scope.server.roles:
@@ -152,13 +164,15 @@ def undeclared_roles(scope: Scope) -> list[Finding]:
         kind = "a superuser" if role.superuser else \
             f"CONNECTION LIMIT {_limit(role.connection_limit)}"
         held = scope.server.connections(role.name)
+        files = "the files declare it NOLOGIN" if role.name in nologin \
+            else "no file declares it"
         found.append(Finding(
             "CB116", f"role {role.name} can log in on the server {scope.server.server.address}"
-            f" ({kind}, {held} connections now) but no file declares it: its connections are "
-            "in no budget", file, line, f"role {role.name}",
-            f"declare it where the other roles are declared (CREATE ROLE {role.name} LOGIN "
-            f"CONNECTION LIMIT n in a migration, or a postgresql_role), or ALTER ROLE "
-            f"{role.name} NOLOGIN if nothing should use it"))
+            f" ({kind}, {held} connections now) but {files}: its connections are in no "
+            "budget", file, line, f"role {role.name}",
+            f"declare it where the other roles are declared (CREATE ROLE {sql_name(role.name)} "
+            "LOGIN CONNECTION LIMIT n in a migration, or a postgresql_role), or ALTER ROLE "
+            f"{sql_name(role.name)} NOLOGIN if nothing should use it"))
     return found
 
 
@@ -223,7 +237,8 @@ def _timeout_fix(role: str, resource: str, seconds: float) -> str:
     whole = max(int(seconds), 1)
     setting = (f"idle_in_transaction_session_timeout = {whole * 1000} in {resource}"
                if resource.startswith("postgresql_role.") else
-               f"ALTER ROLE {role} SET idle_in_transaction_session_timeout = '{whole}s'")
+               f"ALTER ROLE {sql_name(role)} SET idle_in_transaction_session_timeout = "
+               f"'{whole}s'")
     return ("end them with the pg_terminate_backend statements connbudget live prints (it runs "
             f"none itself), then stop it recurring: {setting}")
 
