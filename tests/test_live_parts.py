@@ -113,3 +113,18 @@ def test_role_names_in_fixes_are_quoted_as_postgresql_quotes_them() -> None:
 
     assert [sql_name(n) for n in ("app", "role", "user", "Mixed", "a b", 'x"y')] == [
         "app", "role", '"user"', '"Mixed"', '"a b"', '"x""y"']
+
+
+def test_a_read_that_does_not_return_in_time_is_given_up() -> None:
+    import threading
+    import time
+
+    from connbudget.live.connect import LiveError, bounded
+
+    never = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(LiveError, match="the server did not answer within 0 s"):
+        bounded(lambda: never.wait(30), 0.2, "the server")
+    assert time.monotonic() - started < 5
+    never.set()
+    assert bounded(lambda: 42, 5, "the server") == 42

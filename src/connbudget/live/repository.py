@@ -185,8 +185,8 @@ def _terraform_roles(roles: list[Role]) -> list[DeclaredRole]:
         origin = limit.origin
         found.append(DeclaredRole(
             role.name, None,
-            Declared(limit.value if limit.known or limit.value == -1 else None, origin.text,
-                     origin.file or role.where.file, origin.line or role.where.line),
+            Declared(limit.value, origin.text, origin.file or role.where.file,
+                     origin.line or role.where.line),
             role.where.file, role.where.line, role.where.address))
     return found
 
