@@ -143,4 +143,4 @@ def render_live(result: Live, fmt: str, settings: Settings) -> str:
 
     pooler = (result.pooler.address, result.pooler.worst_case) if result.pooler else None
     return render_triage(result.server, result.pgbouncer, pooler, result.idle_threshold,
-                         result.notes) + "\n" + report
+                         result.notes) + report
