@@ -363,7 +363,8 @@ def _listener_that_says(reply: bytes) -> tuple[socket.socket, threading.Thread]:
 
 
 @pytest.mark.parametrize("case", ["wrong password", "unparseable", "not a server",
-                                  "pgbouncer is postgres", "PGPASSWORD", "pgpass"])
+                                  "pgbouncer is postgres", "PGPASSWORD", "pgpass",
+                                  "service file", "environment"])
 def test_the_password_is_in_no_error(server: Server, case: str, tmp_path: Path) -> None:
     env: dict[str, str] = {}
     args = ["live", "--dsn", dsn(server, password=PASSWORD + "-wrong")]
@@ -386,12 +387,22 @@ def test_the_password_is_in_no_error(server: Server, case: str, tmp_path: Path) 
         passfile.chmod(0o600)
         args = ["live", "--dsn", dsn(server, password=None), "--format", "sarif"]
         env = {"PGPASSFILE": str(passfile)}
+    elif case == "service file":
+        services = tmp_path / "pg_service.conf"
+        services.write_text(f"[prod]\nhost={server.socket_dir}\nport={server.port}\n"
+                            f"user=monitor\ndbname=postgres\npassword={PASSWORD}\n")
+        args = ["live", "--dsn", "service=prod", "--format", "markdown"]
+        env = {"PGSERVICEFILE": str(services)}
+    elif case == "environment":
+        args = ["live", "--format", "gitlab"]
+        env = {"PGHOST": str(server.socket_dir), "PGPORT": str(server.port),
+               "PGUSER": "monitor", "PGDATABASE": "postgres", "PGPASSWORD": PASSWORD}
     try:
         run = run_cli(*args, env=env)
     finally:
         if listener is not None:
             listener.close()
-    if case in ("PGPASSWORD", "pgpass"):  # the password from the environment logs in
+    if case in ("PGPASSWORD", "pgpass", "service file", "environment"):  # it logs in
         assert run.code == 0, run.err
     else:
         assert run.code == 2
