@@ -79,10 +79,11 @@ def _tool(bin_dir: Path | None, name: str) -> str:
 
 
 @contextmanager
-def running_server(settings: Mapping[str, str] | None = None,
-                   bin_dir: Path | None = None) -> Iterator[Server]:
+def running_server(settings: Mapping[str, str] | None = None, bin_dir: Path | None = None,
+                   hba: Sequence[str] = ()) -> Iterator[Server]:
     """Start a fresh cluster with trust authentication and the given `-c` settings (from
-    `bin_dir`, else the PostgreSQL on the PATH), yield it, always stop and delete it."""
+    `bin_dir`, else the PostgreSQL on the PATH), yield it, always stop and delete it; `hba`
+    are pg_hba.conf lines read before the trust ones (`local all app scram-sha-256`)."""
     # A short path under the system temp dir: socket paths are limited to ~100 bytes, and the
     # server user must be able to reach the directory (pytest's per-user temp dir is private).
     base = Path(tempfile.mkdtemp(prefix="cb-pg-"))
@@ -96,6 +97,9 @@ def running_server(settings: Mapping[str, str] | None = None,
     try:
         _run([_tool(bin_dir, "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
               "--no-sync", "-E", "UTF8", "--locale=C"])
+        if hba:
+            conf = data / "pg_hba.conf"
+            conf.write_text("\n".join(hba) + "\n" + conf.read_text())
         extra = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off{extra}"
         started = True
@@ -123,3 +127,31 @@ def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@contextmanager
+def holding(server: Server, sessions: Sequence[tuple[str, str, str]],
+            query: str = "SELECT pg_sleep(120)") -> Iterator[None]:
+    """Hold client sessions, each (role, database, state): "idle", "idle in transaction", or
+    "active" (running `query` until the block ends); all are closed at the end."""
+    import psycopg
+
+    held = []
+    running = []
+    try:
+        for role, database, state in sessions:
+            connection = psycopg.connect(host=str(server.socket_dir), port=server.port,
+                                         user=role, dbname=database, autocommit=True)
+            held.append(connection)
+            if state == "idle in transaction":
+                connection.execute("BEGIN")
+                connection.execute("SELECT 1")
+            elif state == "active":
+                connection.pgconn.send_query(query.encode())
+                running.append(connection)
+        yield
+    finally:
+        for connection in running:
+            connection.cancel_safe(timeout=5)
+        for connection in held:
+            connection.close()

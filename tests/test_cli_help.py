@@ -39,7 +39,7 @@ def test_unknown_rule_is_a_usage_error() -> None:
     assert "unknown rule 'CB999'" in run.err
 
 
-@pytest.mark.parametrize("command", ["scan", "sql", "capacity", "sql2json", "rules"])
+@pytest.mark.parametrize("command", ["scan", "sql", "capacity", "sql2json", "rules", "live"])
 def test_subcommand_help_has_a_description_examples_and_exit_codes(command: str) -> None:
     run = run_cli(command, "--help")
     assert run.code == 0

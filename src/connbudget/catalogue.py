@@ -12,7 +12,8 @@ SEVERITIES = ("info", "warning", "error")
 class Rule(NamedTuple):
     id: str
     # the checks that make it: "sql" (role statements; `scan` runs them on Terraform roles
-    # too), "capacity", or "comments" (the ignore comments themselves, every command)
+    # too), "capacity", "live" (a running server against the files), or "comments" (the
+    # ignore comments themselves, every command)
     family: str
     severity: str
     engines: tuple[str, ...]
@@ -83,13 +84,29 @@ RULES: dict[str, Rule] = {
         Rule("CB110", "capacity", "info", _CLI,
              "A recognised input is not read (an unrendered Helm chart, a template of another"
              " tool), or a run finds nothing to check"),
+        Rule("CB114", "live", "error", _CLI,
+             "The running server's max_connections or reserved slots differ from what the "
+             "files declare"),
+        Rule("CB115", "live", "error", _CLI,
+             "A role's CONNECTION LIMIT on the running server differs from the migration or "
+             "postgresql_role"),
+        Rule("CB116", "live", "warning", _CLI,
+             "A role that can log in on the running server is declared in no file"),
+        Rule("CB117", "live", "warning", _CLI,
+             "Connections now reach the alert threshold of the usable slots or of a role's "
+             "CONNECTION LIMIT"),
+        Rule("CB118", "live", "error", _CLI,
+             "A running PgBouncer's settings differ from its ini, or it holds more server "
+             "connections than the budget counts"),
+        Rule("CB119", "live", "warning", _CLI,
+             "Sessions have been idle in a transaction for longer than the idle threshold"),
     )
 }
 
 
 # The families each command runs.
 _COMMAND_FAMILIES: dict[str, tuple[str, ...]] = {
-    "sql": ("sql",), "capacity": ("capacity",), "scan": ("sql", "capacity")}
+    "sql": ("sql",), "capacity": ("capacity",), "scan": ("sql", "capacity"), "live": ("live",)}
 
 
 def rules_run_by(command: str) -> set[str]:

@@ -191,7 +191,53 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     rules.add_argument("rule", nargs="?", metavar="RULE")
     rules.add_argument("--format", "-f", choices=("text", "json", "markdown"), default="text")
     _add_prevention_commands(sub)
+    _add_live_command(command)
     return parser, dict(sub.choices)
+
+
+def _add_live_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    live = command(
+        "live", "check a running PostgreSQL (and PgBouncer) against the budget in the files",
+        "Read a running PostgreSQL read-only (one connection, catalog views, bounded by\n"
+        "timeouts) and print who holds its connection slots, in which state and for how long,\n"
+        "with the pg_terminate_backend statements that would end the sessions idle longer\n"
+        "than --idle-threshold (connbudget runs none). With PATHs, compare the server with\n"
+        "the files: max_connections, role limits, roles no file declares, usage against the\n"
+        "alert threshold, idle transactions, and with --pgbouncer the running PgBouncer\n"
+        "against its ini (CB114-CB119). The DSN's password, PGPASSWORD and .pgpass are used\n"
+        "and never printed. Needs the live extra: pip install 'connbudget[live]'.",
+        ("connbudget live --dsn postgresql://monitor@db.internal/postgres",
+         "connbudget live --dsn \"$DATABASE_URL\" infra/ db/migrations --database "
+         "aws_db_instance.main",
+         "PGSERVICE=prod connbudget live . --pgbouncer postgresql://stats@pgbouncer:6432/"
+         "pgbouncer --format json"),
+        "\nexit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or\n"
+        "input errors: the server cannot be reached or read, the role lacks pg_monitor, the\n"
+        "server matches no database of the files, a file cannot be read (2 wins over 1)\n")
+    live.add_argument("paths", nargs="*", metavar="PATH",
+                      help="the repository's files to compare the server with (none: the "
+                           "server alone)")
+    live.add_argument("--dsn", default="", metavar="URL",
+                      help="libpq connection URL or key=value string (default: the PG* "
+                           "environment variables, a service file, libpq's defaults)")
+    live.add_argument("--pgbouncer", metavar="URL",
+                      help="a PgBouncer admin console to read too (its database pgbouncer, "
+                           "as one of admin_users or stats_users)")
+    live.add_argument("--database", metavar="ADDRESS",
+                      help="the database of the files the server is (default: matched by host, "
+                           "an RDS endpoint by its identifier)")
+    live.add_argument("--idle-threshold", default="5min", metavar="DURATION",
+                      help="sessions idle longer than this get a pg_terminate_backend "
+                           "statement, and idle transactions a CB119 (default 5min)")
+    live.add_argument("--show-queries", action="store_true",
+                      help="also read and print each session's query text, client address and "
+                           "application name (left out by default: they may hold personal "
+                           "data or secrets)")
+    _add_output_options(live)
+    live.add_argument("--show", choices=("info",), action="append", default=[],
+                      help="text output: also show info findings")
+    live.set_defaults(verbose=False)
+    _add_capacity_options(live)
 
 
 def _parse(parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser],
@@ -248,8 +294,7 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     from connbudget.discover import discover
     from connbudget.kinds import kinds_of
     from connbudget.report import Checked
-    from connbudget.reporters import render, resolve_format
-    from connbudget.reporters._common import workflow_safe
+    from connbudget.reporters import render
     from connbudget.rules.suppress import apply_suppressions
 
     settings = _settings(args)
@@ -259,10 +304,20 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         inputs = discover(args.paths, settings.exclude, settings.exclude_root)
         report = apply_suppressions(engine(inputs, settings), settings, args.command).sorted()
     report.checked = Checked(tuple(args.paths), inputs.counts(kinds_of(args.command)))
+    return _deliver(args, report, settings, output, per_format,
+                    lambda fmt: render(report, fmt, settings))
+
+
+def _deliver(args: argparse.Namespace, report: Report, settings: Settings, output: str | None,
+             per_format: list[tuple[str, str]], rendered: Callable[[str], str]) -> int:
+    """Write the report in --format (and each FORMAT=FILE); its exit code."""
+    from connbudget.reporters import resolve_format
+    from connbudget.reporters._common import workflow_safe
+
     for extra_fmt, path in per_format:
-        _emit(render(report, extra_fmt, settings), path)
+        _emit(rendered(extra_fmt), path)
     fmt = resolve_format(args.format, output)
-    _emit(render(report, fmt, settings), output)
+    _emit(rendered(fmt), output)
     if fmt != "text" and output is None:
         # Machine formats own stdout; errors still reach a human on stderr, one line each,
         # never a workflow command (GitHub Actions reads those from stderr too).
@@ -396,6 +451,17 @@ def _cmd_diff(args: argparse.Namespace) -> int:
                     for f in comparison.new) else 0
 
 
+def _cmd_live(args: argparse.Namespace) -> int:
+    from connbudget.live.command import live, render_live
+
+    settings = _settings(args)
+    output, per_format = _outputs(args.output)
+    settings = _text_settings(args, settings, output is None)
+    result = live(args, settings)
+    return _deliver(args, result.report, settings, output, per_format,
+                    lambda fmt: render_live(result, fmt, settings))
+
+
 def _cmd_checks_dir(args: argparse.Namespace) -> int:
     import json
 
@@ -433,6 +499,7 @@ COMMANDS = {
     "sql2json": _cmd_sql2json,
     "alerts": _cmd_alerts,
     "diff": _cmd_diff,
+    "live": _cmd_live,
     "checks-dir": _cmd_checks_dir,
     "rules": _cmd_rules,
 }
