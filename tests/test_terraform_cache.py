@@ -132,3 +132,9 @@ def test_cache_entry_with_broken_expression_trees_is_ignored(cache_dir: Path) ->
     assert _snapshot(load_terraform(TREE, [])) == _snapshot(cold)
     assert all('"var.x":7' not in entry.read_text(encoding="utf-8")
                for entry in _entries(cache_dir))
+
+
+def test_one_scan_keeps_its_parsed_files_in_one_cache_file(cache_dir: Path) -> None:
+    model = load_terraform(TREE, [])
+    assert len({comment_file for comment_file in model.comments}) > 1  # several files parsed
+    assert len(_entries(cache_dir)) == 1

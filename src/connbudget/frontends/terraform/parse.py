@@ -33,12 +33,12 @@ import hashlib
 import importlib.util
 import os
 import re
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from itertools import accumulate, pairwise
 from typing import Any
 
-from connbudget import confine
-from connbudget.cache import cached
+from connbudget import cache, confine
 from connbudget.comments import may_suppress, suppressions
 from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
@@ -293,10 +293,18 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
         data = content[3:] if content.startswith(_BOM) else content
         return {**parse_hcl(data, redact=True), "comments": _suppressions(content)}
 
-    result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
+    with cached_scan([path], use_cache) as entries:
+        result: Body = entries.get(content, compute, _is_body)
     # A warm run reads the expression trees too instead of parsing each expression again.
     remember(result.get("expressions", {}))
     return result
+
+
+def cached_scan(paths: list[str], enabled: bool = True) -> AbstractContextManager[cache.Pack]:
+    """The cache of the parsed files of one scan of `paths` (a context manager); the files
+    parsed inside it share one cache file."""
+    scope = "\0".join(sorted(os.path.abspath(path) for path in paths))
+    return cache.pack("hcl", _parser_version(), scope, enabled)
 
 
 def _suppressions(content: bytes) -> list[list[Any]]:
