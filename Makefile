@@ -55,7 +55,10 @@ lint: $(BIN)/connbudget
 	$(BIN)/ruff check src tests checks benchmarks
 	$(BIN)/mypy
 
+# lark-cython is measured beside the two parsers (it is no dependency of connbudget).
 bench: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+	@$(BIN)/python -c 'import lark_cython' 2>/dev/null || \
+	  $(BIN)/pip install --quiet 'lark-cython>=0.0.17,<0.1'
 	$(BIN)/python benchmarks/run.py
 
 clean:
