@@ -42,8 +42,9 @@ promtool:
 	      --no-install-recommends prometheus >/dev/null; \
 	  else echo "promtool missing: install the prometheus package (as root)"; exit 1; fi; }
 
+# Two workers (pytest-xdist); the tests of one xdist_group share a worker (one Checkov scan).
 test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer promtool
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 demo: $(BIN)/connbudget
 	@echo '$$ connbudget scan examples/incident'
