@@ -42,8 +42,9 @@ promtool:
 	      --no-install-recommends prometheus >/dev/null; \
 	  else echo "promtool missing: install the prometheus package (as root)"; exit 1; fi; }
 
+# Two workers (pytest-xdist); the tests of one xdist_group share a worker (one Checkov scan).
 test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer promtool
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadgroup
 
 demo: $(BIN)/connbudget
 	@echo '$$ connbudget scan examples/incident'
@@ -55,7 +56,10 @@ lint: $(BIN)/connbudget
 	$(BIN)/ruff check src tests checks benchmarks
 	$(BIN)/mypy
 
+# lark-cython is measured beside the two parsers (it is no dependency of connbudget).
 bench: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov
+	@$(BIN)/python -c 'import lark_cython' 2>/dev/null || \
+	  $(BIN)/pip install --quiet 'lark-cython>=0.0.17,<0.1'
 	$(BIN)/python benchmarks/run.py
 
 clean:

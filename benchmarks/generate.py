@@ -226,3 +226,162 @@ def write_terraform_tree(root: Path, files: int = 2_000) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         for name, text in _stack(n, rng).items():
             (directory / name).write_text(text, encoding="utf-8")
+
+
+_MODULES = {
+    "database": {
+        "variables.tf": """variable "name" {
+  type = string
+}
+
+variable "instance_class" {
+  type    = string
+  default = "db.r6g.large"
+}
+
+variable "max_connections" {
+  type    = number
+  default = 400
+}
+""",
+        "main.tf": """resource "aws_db_parameter_group" "this" {
+  name   = var.name
+  family = "postgres15"
+
+  parameter {
+    name         = "max_connections"
+    value        = tostring(var.max_connections)
+    apply_method = "pending-reboot"
+  }
+}
+
+resource "aws_db_instance" "this" {
+  identifier           = var.name
+  engine               = "postgres"
+  instance_class       = var.instance_class
+  parameter_group_name = aws_db_parameter_group.this.name
+}
+""",
+        "outputs.tf": """output "address" {
+  value = aws_db_instance.this.address
+}
+""",
+    },
+    "service": {
+        "variables.tf": """variable "name" {
+  type = string
+}
+
+variable "database_host" {
+  type = string
+}
+
+variable "pool_size" {
+  type    = number
+  default = 10
+}
+
+variable "max_tasks" {
+  type    = number
+  default = 4
+}
+""",
+        "main.tf": """locals {
+  environment = [
+    { name = "DATABASE_HOST", value = var.database_host },
+    { name = "PG_POOL_SIZE", value = tostring(var.pool_size) },
+  ]
+}
+
+resource "aws_ecs_task_definition" "this" {
+  family = var.name
+  container_definitions = jsonencode([{
+    name        = var.name
+    image       = "example/${var.name}:1"
+    environment = local.environment
+  }])
+}
+
+resource "aws_ecs_service" "this" {
+  name            = var.name
+  cluster         = "main"
+  task_definition = aws_ecs_task_definition.this.arn
+  desired_count   = 2
+}
+
+resource "aws_appautoscaling_target" "this" {
+  service_namespace  = "ecs"
+  resource_id        = "service/main/${var.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = 2
+  max_capacity       = var.max_tasks
+}
+""",
+        "outputs.tf": """output "name" {
+  value = aws_ecs_service.this.name
+}
+""",
+    },
+}
+
+
+def _root(n: int, rng: random.Random) -> dict[str, str]:
+    """One environment: a database and two services from the local modules."""
+    services = "\n".join(f"""module "svc{k}" {{
+  source        = "../../modules/service"
+  name          = "env{n}-svc{k}"
+  database_host = module.db.address
+  pool_size     = var.pool_size
+  max_tasks     = {rng.randint(2, 12)}
+}}
+""" for k in range(2))
+    return {
+        "main.tf": f"""module "db" {{
+  source          = "../../modules/database"
+  name            = "env{n}"
+  max_connections = var.max_connections
+}}
+
+{services}""",
+        "variables.tf": """variable "pool_size" {
+  type = number
+}
+
+variable "max_connections" {
+  type = number
+}
+""",
+        "terraform.tfvars": f"""pool_size       = {rng.choice([5, 10, 20])}
+max_connections = {rng.choice([100, 200, 400])}
+""",
+        "versions.tf": """terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws", version = "~> 5.0" }
+  }
+}
+""",
+        "backend.tf": f"""terraform {{
+  backend "s3" {{
+    bucket = "state"
+    key    = "env{n}.tfstate"
+  }}
+}}
+""",
+    }
+
+
+def write_module_tree(root: Path, files: int = 400) -> None:
+    """A real tree's shape: many root modules (one per environment) calling local modules."""
+    rng = random.Random(400)
+    for module, texts in _MODULES.items():
+        directory = root / "modules" / module
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in texts.items():
+            (directory / name).write_text(text, encoding="utf-8")
+    shared = sum(len(texts) for texts in _MODULES.values())
+    per_root = len(_root(0, rng))
+    for n in range((files - shared) // per_root):
+        directory = root / "envs" / f"env{n:03d}"
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in _root(n, rng).items():
+            (directory / name).write_text(text, encoding="utf-8")

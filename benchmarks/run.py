@@ -2,8 +2,10 @@
 
     python benchmarks/run.py [--repeat N] [--checkov-repeat N]
 
-Writes the inputs and results.md to benchmarks/out/ and prints the table. Every command is a
-whole process (interpreter start-up included). The commands of one comparison run in turns
+Writes the inputs and results.md to benchmarks/out/ and prints three tables: the goals, the
+cost per size (500, 2,000 and 8,000 files and a tree of many roots calling local modules),
+and the HCL parsers side by side. Every command is a whole process (interpreter start-up
+included). The commands of one comparison run in turns
 (ours, theirs, ours, ...) so a busy machine slows both alike; the median wall time counts.
 CPU time and peak memory (maximum resident set size) come from wait4(), children included.
 """
@@ -23,14 +25,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import write_migration, write_terraform_tree  # noqa: E402
+from generate import write_migration, write_module_tree, write_terraform_tree  # noqa: E402
 from hostile import measure as measure_hostile  # noqa: E402
+from parsers import table as parser_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 PYTHON = sys.executable
 CHECKOV = Path(os.environ.get("CONNBUDGET_CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
 STATEMENTS, TF_FILES = 50_000, 2_000
+SIZES, MODULE_TREE_FILES = (500, 2_000, 8_000), 400
+CORPUS = ROOT.parent / "shared" / "corpus" / "terraform"
 
 
 @dataclass
@@ -169,14 +174,55 @@ def main(argv: list[str] | None = None) -> int:
 
     goals = [
         Goal(f"sql2json, {STATEMENTS:,} statements", sql2json, pglast, 5, True),
-        Goal(f"capacity, {TF_FILES:,} .tf files, cold cache", cold, checkov, 3, True),
-        Goal(f"capacity, {TF_FILES:,} .tf files, warm cache", warm, checkov, 20, True),
+        Goal(f"capacity, {TF_FILES:,} .tf files, cold cache", cold, checkov, 10, True),
+        Goal(f"capacity, {TF_FILES:,} .tf files, warm cache", warm, checkov, 30, True),
         Goal("start-up", version, bare, 3, False),
     ]
-    result = table(goals, migration) + "\n" + measure_hostile()
+    result = (table(goals, migration) + "\n" + scaling(connbudget, tree) + "\n"
+              + parsers(tree) + "\n" + measure_hostile())
     (OUT / "results.md").write_text(result, encoding="utf-8")
     print(result, end="")
     return 0
+
+
+def scaling(connbudget: list[str], tree: Path) -> str:
+    """Time and peak memory of `capacity` per size of tree, cold and warm cache."""
+    trees: list[tuple[str, Path, int]] = []
+    for size in SIZES:
+        path = tree if size == TF_FILES else OUT / f"terraform-{size}"
+        if size != TF_FILES:
+            shutil.rmtree(path, ignore_errors=True)
+            write_terraform_tree(path, size)
+        trees.append((f"{size:,} files, {size // 5} roots", path, size))
+    modules = OUT / "terraform-modules"
+    shutil.rmtree(modules, ignore_errors=True)
+    write_module_tree(modules, MODULE_TREE_FILES)
+    count = sum(1 for path in modules.rglob("*") if path.is_file())
+    roots = sum(1 for _ in (modules / "envs").iterdir())
+    trees.append((f"{count:,} files, {roots} roots calling local modules", modules, count))
+    rows = ["| tree | cold | warm | peak memory (cold) | cold per 1,000 files |",
+            "|---|---|---|---|---|"]
+    for label, path, files in trees:
+        capacity = [*connbudget, "capacity", str(path), "--format", "json"]
+        cold = Command("cold", capacity, fresh_cache=True)
+        warm_cache = tempfile.mkdtemp(prefix="cb-bench-warm-")
+        warm = Command("warm", capacity, env={"CONNBUDGET_CACHE_DIR": warm_cache})
+        try:
+            Command("fill the cache", capacity, env=warm.env).run()
+            in_turns([cold, warm], [2, 2])
+        finally:
+            shutil.rmtree(warm_cache, ignore_errors=True)
+        rows.append(f"| {label} | {cold.seconds:.2f} s | {warm.seconds:.2f} s "
+                    f"| {cold.peak_mib:.0f} MiB | {cold.seconds / files * 1000:.2f} s |")
+    return "\n".join(rows) + "\n"
+
+
+def parsers(tree: Path) -> str:
+    sets = {"benchmark tree": sorted(tree.rglob("*.tf")),
+            "corpus": sorted(CORPUS.rglob("*.tf")),
+            "fixtures": sorted((ROOT / "fixtures").rglob("*.tf"))}
+    with tempfile.TemporaryDirectory(prefix="cb-bench-parsers-") as scratch:
+        return parser_table({name: files for name, files in sets.items() if files}, Path(scratch))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CORPUS, FIXTURES, ROOT, run_cli
+from conftest import CORPUS, FIXTURES, run_cli
+from inprocess import run_main
+
+# One worker runs the module, so the whole-tree tests reuse the runs of the single scenarios.
+pytestmark = pytest.mark.xdist_group("capacity-scenarios")
 
 SCENARIOS = sorted(p.name for p in (FIXTURES / "capacity").iterdir() if p.is_dir())
 BUDGET_KEYS = ("database", "max_connections", "reserved", "usable", "worst_case",
@@ -17,6 +23,12 @@ CLIENT_KEYS = ("client", "path", "max_tasks", "processes", "pool", "steady", "de
 
 
 def _capacity(*paths: str) -> dict[str, Any]:
+    return copy.deepcopy(_capacity_once(paths))
+
+
+@functools.cache
+def _capacity_once(paths: tuple[str, ...]) -> dict[str, Any]:
+    """One run of `capacity` per set of paths in a test process: several tests read it."""
     result = run_cli("capacity", *paths, "--format", "json")
     assert result.code in (0, 1), result.err
     data = result.json()
@@ -157,9 +169,7 @@ def test_warm_cache_gives_byte_identical_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["terraform", "pgbouncer", "k8s"])
 def test_corpus_runs_without_traceback(kind: str) -> None:
     for directory in sorted(p for p in (CORPUS / kind).iterdir()):
-        result = run_cli("capacity", str(directory), "--format", "json", cwd=ROOT)
-        assert result.code in (0, 1, 2), result.err
-        report = result.json()
+        report = run_main("capacity", str(directory), "--format", "json").json()
         assert isinstance(report, dict)
         for budget in report["budgets"]:
             if budget["max_connections"] is None:

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import functools
 
+import pytest
 from checkov_run import TERRAFORM_FIXTURES, terraform_fixtures_scan
 from conftest import ROOT, run_cli
 
 from connbudget.catalogue import RULES
+
+# The tests that read the one Checkov scan of the fixtures share a worker: Checkov runs once.
+pytestmark = pytest.mark.xdist_group("checkov-fixtures-scan")
 
 ROLE_RULES = {r.id for r in RULES.values() if r.checkov_id}
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from checkov_run import ROLE_FIXTURES, TREES, checkov, expected, terraform_fixtures_scan
 
+# The tests that read the one Checkov scan of the fixtures share a worker: Checkov runs once.
+pytestmark = pytest.mark.xdist_group("checkov-fixtures-scan")
+
 # The plaintext passwords the fixtures hold, in resource blocks, variable defaults and tfvars.
 PLAINTEXT = ("correct-horse-battery-staple", "s3cret-from-a-default", "plaintext-in-tfvars")
 

@@ -50,7 +50,9 @@ def _stable(text: str) -> str:
 
 
 @pytest.mark.parametrize("fmt", sorted(SUFFIXES))
-def test_format_renders_the_fixed_report_as_its_golden_file(fmt: str, report: Report) -> None:
+def test_format_renders_the_fixed_report_as_its_golden_file(
+        fmt: str, report: Report, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")  # the text report's width, whatever runs the tests
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:

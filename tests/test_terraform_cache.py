@@ -101,20 +101,23 @@ def test_unusable_cache_directory_only_costs_speed(tmp_path: Path,
 def test_a_changed_hcl_parser_does_not_reuse_cache_entries(
         cache_dir: Path, tmp_path_factory: pytest.TempPathFactory,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    installed = importlib.util.find_spec("hcl2")
+    installed = importlib.util.find_spec("tree_sitter_hcl")
     assert installed is not None and installed.origin is not None
-    package = tmp_path_factory.mktemp("parser") / "hcl2"
+    package = tmp_path_factory.mktemp("parser") / "tree_sitter_hcl"
     shutil.copytree(Path(installed.origin).parent, package)
-    spec = importlib.util.spec_from_file_location("hcl2", package / "__init__.py")
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    spec = importlib.util.spec_from_file_location("tree_sitter_hcl", package / "__init__.py")
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec
+                        if name == "tree_sitter_hcl" else real_find_spec(name))
     monkeypatch.setattr(parse, "_parser_version", functools.lru_cache(maxsize=None)(
         parse._parser_version.__wrapped__))
     load_terraform(TREE, [])
     first = _entries(cache_dir)
     load_terraform(TREE, [])
     assert _entries(cache_dir) == first
-    with open(package / "hcl2.lark", "a", encoding="utf-8") as grammar:
-        grammar.write("\n// a changed grammar\n")
+    (grammar,) = package.glob("_binding*")
+    with open(grammar, "ab") as handle:
+        handle.write(b"\0a rebuilt grammar")
     parse._parser_version.cache_clear()
     load_terraform(TREE, [])
     assert len(_entries(cache_dir)) == 2 * len(first)
@@ -129,3 +132,9 @@ def test_cache_entry_with_broken_expression_trees_is_ignored(cache_dir: Path) ->
     assert _snapshot(load_terraform(TREE, [])) == _snapshot(cold)
     assert all('"var.x":7' not in entry.read_text(encoding="utf-8")
                for entry in _entries(cache_dir))
+
+
+def test_one_scan_keeps_its_parsed_files_in_one_cache_file(cache_dir: Path) -> None:
+    model = load_terraform(TREE, [])
+    assert len({comment_file for comment_file in model.comments}) > 1  # several files parsed
+    assert len(_entries(cache_dir)) == 1

@@ -64,10 +64,13 @@ def in_a_terminal(*args: str, env: dict[str, str] | None = None) -> str:
 # lines that fit the terminal
 
 def test_no_line_of_the_corpus_report_is_wider_than_the_terminal() -> None:
-    result = run_cli("scan", str(CORPUS), env={"COLUMNS": "120"})
+    # Scanned by absolute path from beside it, as a user scans a tree under the working
+    # directory: paths are shown relative to it, wherever the repository is cloned.
+    result = run_cli("scan", str(CORPUS), cwd=CORPUS.parent, env={"COLUMNS": "120"})
     assert result.code == 2  # the corpus holds files connbudget cannot read
     assert widest(result.out) <= 120
     assert "CONNECTION MATH" in result.out and "  error    CB" in result.out
+    assert str(CORPUS) not in result.out and "\nerror: corpus/" in result.out
 
 
 def test_a_narrow_terminal_gets_lines_wrapped_under_their_start() -> None:

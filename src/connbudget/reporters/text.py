@@ -12,7 +12,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from connbudget.budgets import BudgetView
@@ -259,7 +259,7 @@ def render_text(report: Report, settings: Settings) -> str:
              for b in budgets if b.verdict.rule_id and b.verdict.fix}
     lines = _finding_lines(_groups(shown), style, drawn)
     lines.extend(_budget_lines(budgets, style))
-    for error in report.errors:
+    for error in (replace(error, file=relative_path(error.file)) for error in report.errors):
         line = f"error: {printable(str(error))}"
         lines.extend(wrap(line, style.width, 7, _first_word_end(line, len(_location(error)))))
     lines.extend(wrap(_summary(report, shown, settings), style.width, 12))

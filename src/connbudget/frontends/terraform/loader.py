@@ -18,7 +18,7 @@ from connbudget.frontends.terraform.model import (
     TerraformModel,
     Unknown,
 )
-from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
+from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, cached_scan, parse_file
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
     MAX_STEPS,
@@ -430,7 +430,8 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     budget = StepBudget()
     set_budget(budget)
     try:
-        _load(loader, model, dirs, var_files)
+        with cached_scan([*dirs, *var_files], cache):
+            _load(loader, model, dirs, var_files)
     finally:
         set_budget(None)
     if budget.exhausted:

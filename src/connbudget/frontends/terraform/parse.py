@@ -1,14 +1,26 @@
-"""HCL files into one normalised shape; the only module that knows python-hcl2.
+"""HCL files into one normalised shape; the only module that knows the HCL parser.
 
-python-hcl2's own dict output re-prints expressions lossily (7.x drops the quotes of strings
-inside tuples in function calls, `["a"]` becomes `[a]`), so only its parse tree is used: it
-gives the structure (blocks, labels, attributes) with positions, and each attribute value is
-kept as its original source text, evaluated later by `connbudget.frontends.terraform.evaluate`:
+The parser is tree-sitter-hcl (a C grammar, through the `tree-sitter` bindings). It gives the
+structure (blocks, labels, attributes) with exact positions; each attribute value is kept as
+its original source text, evaluated later by `connbudget.frontends.terraform.evaluate`:
 
     {"attrs": {name: expression text}, "lines": {name: line},
-     "blocks": [{"type", "labels", "line", "end_line", "attrs", "lines", "blocks"}],
+     "spans": {name: [line, column, offset, end_line, end_column, end_offset]},
+     "blocks": [{"type", "labels", "line", "end_line", "span", "attrs", "lines", "spans",
+                 "blocks"}],
      "expressions": {expression text: its parsed tree},
      "comments": [[line, column, text] of each comment that can suppress a finding]}
+
+Positions: `lines[name]` is the line of the attribute's name; `spans[name]` is where its value
+starts and ends, a block's `span` where its type starts and its closing brace ends (`line` and
+`end_line` repeat its lines). Lines and columns count from 1, offsets from 0; columns and
+offsets count characters (not bytes) of the file's text after a UTF-8 byte-order mark, with
+CRLF line ends counted as two characters, and an end is just past the last character, so
+`text[offset:end_offset]` is the value's source as it stands in the file. The expression text
+in `attrs` is that source with CRLF line ends read as LF (and a secret literal replaced by a
+stand-in, see below).
+
+`.tf.json` files take the JSON path (`jsonsyntax`), which gives lines but no spans.
 
 The parsed trees of a file's expressions are kept with it (in the cache too), so a warm run
 parses nothing at all. Of the file's comments only those that can suppress a finding are kept:
@@ -21,11 +33,12 @@ import hashlib
 import importlib.util
 import os
 import re
+from contextlib import AbstractContextManager
 from functools import lru_cache
+from itertools import accumulate, pairwise
 from typing import Any
 
-from connbudget import confine
-from connbudget.cache import cached
+from connbudget import cache, confine
 from connbudget.comments import may_suppress, suppressions
 from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
@@ -37,101 +50,158 @@ Body = dict[str, Any]
 # The file names of a module's configuration: native syntax and Terraform's JSON syntax.
 TF_SUFFIXES = (".tf", ".tf.json")
 _MAX_FILE_BYTES = 8 * 1024 * 1024
+# Deeper nesting of blocks is refused (Terraform's own schemas nest a few levels).
+_MAX_BLOCK_DEPTH = 64
 
 # Only files declaring one of these blocks can change the model (versions.tf, providers.tf
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "6"
-# The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
-_PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
+_SCHEMA = "7"
+_BOM = b"\xef\xbb\xbf"
+_NEWLINE = re.compile(rb"\n")
+# The compiled grammar and the parser library decide the trees: a new build, a new key.
+_PARSER_PACKAGES = ("tree_sitter_hcl", "tree_sitter")
 
 
 @lru_cache(maxsize=1)
 def _parser_version() -> str:
-    # Hashing these few files is much cheaper than importlib.metadata or importing hcl2.
-    spec = importlib.util.find_spec("hcl2")  # finds the package without importing it
-    directory = os.path.dirname(spec.origin) if spec and spec.origin else ""
+    # Hashing the two shared libraries is much cheaper than importlib.metadata or importing.
     digest = hashlib.sha256()
-    for name in _PARSER_FILES:
-        try:
-            with open(os.path.join(directory, name), "rb") as handle:
-                digest.update(name.encode() + b"\0" + handle.read())
-        except OSError:
-            digest.update(name.encode() + b" missing")
-    return f"python-hcl2 {digest.hexdigest()} schema {_SCHEMA}"
+    for package in _PARSER_PACKAGES:
+        spec = importlib.util.find_spec(package)  # finds the package without importing it
+        directory = os.path.dirname(spec.origin) if spec and spec.origin else ""
+        names = sorted(name for name in _listing(directory) if name.startswith("_binding"))
+        for name in names or ["(none)"]:
+            try:
+                with open(os.path.join(directory, name), "rb") as handle:
+                    digest.update(name.encode() + b"\0" + handle.read())
+            except OSError:
+                digest.update(name.encode() + b" missing")
+    return f"tree-sitter-hcl {digest.hexdigest()} schema {_SCHEMA}"
 
 
-def _label(node: Any, text: str) -> str:
-    if hasattr(node, "data"):
-        raw = text[node.meta.start_pos:node.meta.end_pos]
-        return raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw
-    return str(node.children[0] if hasattr(node, "children") else node)
+def _listing(directory: str) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except OSError:
+        return []
 
 
-def _name(node: Any) -> str:
-    return str(node.children[0]) if hasattr(node, "children") else str(node)
+@lru_cache(maxsize=1)
+def _parser() -> Any:
+    import tree_sitter
+    import tree_sitter_hcl
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
 
 
-def _body(node: Any, text: str) -> Body:
+class _Source:
+    """The file's bytes as parsed, and tree-sitter's byte positions in characters."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.ascii = data.isascii()
+        self.line_bytes = [0, *(match.end() for match in _NEWLINE.finditer(data))]
+        self.line_chars = self.line_bytes if self.ascii else [0, *accumulate(
+            len(data[begin:end].decode()) for begin, end in pairwise(self.line_bytes))]
+
+    def text(self, node: Any) -> str:
+        return self.data[node.start_byte:node.end_byte].decode()
+
+    def point(self, row: int, column: int) -> tuple[int, int, int]:
+        """1-based line and column and 0-based offset, in characters, of a tree-sitter point
+        (a 0-based row and a byte column)."""
+        if not self.ascii:
+            begin = self.line_bytes[row]
+            column = len(self.data[begin:begin + column].decode())
+        return row + 1, column + 1, self.line_chars[row] + column
+
+    def span(self, node: Any) -> list[int]:
+        return [*self.point(*node.start_point), *self.point(*node.end_point)]
+
+
+def _label(node: Any, source: _Source) -> str:
+    raw = source.text(node)
+    return raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw
+
+
+class _TooDeep(Exception):
+    pass
+
+
+def _body(node: Any, source: _Source, depth: int = 0) -> Body:
+    if depth > _MAX_BLOCK_DEPTH:
+        raise _TooDeep
     attrs: dict[str, str] = {}
     lines: dict[str, int] = {}
+    spans: dict[str, list[int]] = {}
     blocks: list[Body] = []
-    for child in getattr(node, "children", ()):
-        kind = getattr(child, "data", None)
+    for child in node.named_children if node is not None else ():
+        kind = child.type
         if kind == "attribute":
-            value = child.children[-1]
-            name = _name(child.children[0])
-            attrs[name] = text[value.meta.start_pos:value.meta.end_pos]
-            lines[name] = child.meta.line
+            name, value = child.named_children[0], child.named_children[-1]
+            key = source.text(name)
+            attrs[key] = source.text(value).replace("\r\n", "\n")
+            lines[key] = child.start_point[0] + 1
+            spans[key] = source.span(value)
         elif kind == "block":
-            parts = child.children
-            inner = next((part for part in parts if getattr(part, "data", None) == "body"), None)
-            labels = [_label(part, text) for part in parts[1:]
-                      if getattr(part, "data", None) in ("string", "string_lit", "identifier")]
-            block = _body(inner, text) if inner is not None else {"attrs": {}, "lines": {},
-                                                                   "blocks": []}
-            block.update(type=_name(parts[0]), labels=labels, line=child.meta.line,
-                         end_line=child.meta.end_line)
+            parts = child.named_children
+            inner = next((part for part in parts if part.type == "body"), None)
+            block = _body(inner, source, depth + 1)
+            block.update(type=source.text(parts[0]),
+                         labels=[_label(part, source) for part in parts[1:]
+                                 if part.type in ("string_lit", "identifier")],
+                         line=child.start_point[0] + 1, end_line=child.end_point[0] + 1,
+                         span=source.span(child))
             blocks.append(block)
-    return {"attrs": attrs, "lines": lines, "blocks": blocks}
+    return {"attrs": attrs, "lines": lines, "spans": spans, "blocks": blocks}
 
 
-def _syntax_error(exc: Exception) -> dict[str, Any]:
-    # Never echo the offending token: it may be a password literal.
-    line = getattr(exc, "line", None)
-    column = getattr(exc, "column", None)
-    token = getattr(exc, "token", None)
-    if token is not None and getattr(token, "type", "") == "$END":
-        message = "HCL syntax error: unexpected end of file"
-    elif hasattr(exc, "char"):
-        message = "HCL syntax error: unexpected character"
-    else:
-        message = "HCL syntax error: unexpected token"
-    if not isinstance(line, int) or line < 1:
-        line, column, message = 1, None, f"cannot parse HCL ({type(exc).__name__})"
-    return {"error": {"line": line, "column": column if isinstance(column, int) else None,
-                      "message": message}}
+def _first_error(node: Any) -> Any:
+    """The first ERROR or MISSING node under `node`, which has an error."""
+    while True:
+        if node.is_error or node.is_missing:
+            return node
+        node = next(child for child in node.children if child.has_error or child.is_missing)
 
 
-def _parse_text(text: str, redact: bool = False) -> dict[str, Any]:
-    from hcl2.parser import parser
+def _syntax_error(root: Any, source: _Source) -> dict[str, Any]:
+    # Never echo the offending text: it may be a password literal.
+    node = _first_error(root)
+    line, column, _ = source.point(*node.start_point)
+    at_end = node.start_byte >= len(source.data.rstrip())
+    message = "unexpected end of file" if at_end else "unexpected token"
+    return {"error": {"line": line, "column": column, "message": f"HCL syntax error: {message}"}}
 
+
+def parse_hcl(data: bytes, redact: bool = False) -> dict[str, Any]:
+    """The normalised body of HCL source (UTF-8 bytes without a byte-order mark), without
+    comments, or {"error": {...}} when it is not valid HCL."""
+    source = _Source(data)
+    root = _parser().parse(_EXPONENT.sub(_same_length_number, data)).root_node
+    if root.has_error:
+        return _syntax_error(root, source)
+    body = next((child for child in root.named_children if child.type == "body"), None)
     try:
-        # python-hcl2's grammar needs a final newline; appending one moves no position.
-        tree = parser().parse(text + "\n")
-    except Exception as exc:  # the parser raises lark errors and assorted internals
-        return _syntax_error(exc)
-    body = next((child for child in tree.children if getattr(child, "data", None) == "body"),
-                None)
-    try:
-        result = _body(body, text)
-    except RecursionError:
+        result = _body(body, source)
+    except (_TooDeep, RecursionError):
         return {"error": {"line": 1, "column": None, "message": "blocks nested too deeply"}}
     if redact:
         _redact(result)
     result["expressions"] = _expressions(result)
     return result
+
+
+# tree-sitter-hcl 1.2 accepts an exponent only after a fraction (`1.0e9`, not `1e9`, which
+# HCL allows). The tree is only read down to the attribute values, whose text comes from the
+# file itself, so such a number is parsed as a plain number of the same length: every
+# position stays where it is.
+_EXPONENT = re.compile(rb"(?<![\w.])[0-9]+[eE][-+]?[0-9]+\b")
+
+
+def _same_length_number(match: re.Match[bytes]) -> bytes:
+    return b"1" * len(match.group())
 
 
 # What the model needs of a secret is its kind, never its text: the parse tree (which goes to
@@ -193,8 +263,7 @@ def _decode(content: bytes) -> str | dict[str, Any]:
         return {"error": {"line": 1, "column": None,
                           "message": "file is not UTF-8 (UTF-16?): save it as UTF-8"}}
     try:
-        # python-hcl2's grammar rejects CRLF line ends, which Terraform accepts.
-        return content.decode("utf-8-sig").replace("\r\n", "\n")
+        return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = content.count(b"\n", 0, exc.start) + 1
         return {"error": {"line": line, "column": None, "message": "file is not valid UTF-8"}}
@@ -214,17 +283,28 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
             else parse_json_text(text)
     if path.endswith(".tf") and not _RELEVANT.search(content) \
             and isinstance(_decode(content[:4096]), str):
-        return {"attrs": {}, "lines": {}, "blocks": [], "comments": _suppressions(content)}
+        return {"attrs": {}, "lines": {}, "spans": {}, "blocks": [],
+                "comments": _suppressions(content)}
 
     def compute() -> dict[str, Any]:
         text = _decode(content)
-        parsed = text if isinstance(text, dict) else _parse_text(text, redact=True)
-        return {**parsed, "comments": _suppressions(content) if isinstance(text, str) else []}
+        if isinstance(text, dict):
+            return {**text, "comments": []}
+        data = content[3:] if content.startswith(_BOM) else content
+        return {**parse_hcl(data, redact=True), "comments": _suppressions(content)}
 
-    result: Body = cached("hcl", _parser_version(), content, compute, _is_body, use_cache)
+    with cached_scan([path], use_cache) as entries:
+        result: Body = entries.get(content, compute, _is_body)
     # A warm run reads the expression trees too instead of parsing each expression again.
     remember(result.get("expressions", {}))
     return result
+
+
+def cached_scan(paths: list[str], enabled: bool = True) -> AbstractContextManager[cache.Pack]:
+    """The cache of the parsed files of one scan of `paths` (a context manager); the files
+    parsed inside it share one cache file."""
+    scope = "\0".join(sorted(os.path.abspath(path) for path in paths))
+    return cache.pack("hcl", _parser_version(), scope, enabled)
 
 
 def _suppressions(content: bytes) -> list[list[Any]]:
@@ -250,6 +330,7 @@ def _is_body(value: Any) -> bool:
         return isinstance(value["error"], dict) and {"line", "message"} <= value["error"].keys()
     trees = value.get("expressions")
     return isinstance(value.get("attrs"), dict) and isinstance(value.get("lines"), dict) \
-        and isinstance(value.get("blocks"), list) and isinstance(trees, dict) \
+        and isinstance(value.get("spans"), dict) and isinstance(value.get("blocks"), list) \
+        and isinstance(trees, dict) \
         and all(isinstance(tree, list) and tree and isinstance(tree[0], str)
                 for tree in trees.values())
