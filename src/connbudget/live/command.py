@@ -94,9 +94,9 @@ def live(args: argparse.Namespace, settings: Settings) -> Live:
         import psycopg  # noqa: F401 - only to tell a missing extra from the other errors
     except ImportError:
         raise UsageError(INSTALL) from None
-    from connbudget.rules.live import Scope, compare
     from connbudget.live.connect import bounded
     from connbudget.live.repository import match_database, pick_pooler, read_repository
+    from connbudget.rules.live import Scope, compare
     from connbudget.rules.suppress import apply_suppressions
 
     repository = read_repository(args.paths, settings)
