@@ -231,6 +231,26 @@ class Alarm:
     comparison: str | None  # comparison_operator; None when unresolved
 
 
+@dataclass(frozen=True)
+class Unread:
+    """Something a run recognised and did not read that may hold connections to a database: a
+    resource type not modelled yet, a remote module not present, an unrendered chart, an
+    application file not read, a client whose database or pool is unknown. It keeps every
+    database it may touch from being "ok" (the coverage of a budget)."""
+
+    what: str  # "aws_lambda_function.api", "module.vpc", "Helm chart web"
+    why: str  # why it is not read; never text from the input
+    file: str
+    line: int
+    fix: str  # what makes it read: a pin, a mapping, a render command, the kind it waits for
+    kind: str = "resource"  # "resource", "module", "chart", "file", "client", "pooler"
+    # the Terraform root it belongs to: it may touch that root's databases ("": any database)
+    root: str = ""
+    # the databases it may touch, when that is known (a client whose pool is unknown but whose
+    # database is); None: every database in its scope
+    databases: frozenset[Key] | None = None
+
+
 @dataclass
 class Model:
     databases: list[Database] = field(default_factory=list)
@@ -238,6 +258,7 @@ class Model:
     poolers: list[Pooler] = field(default_factory=list)
     clients: list[Client] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)  # what could connect and was not read
     errors: list[InputError] = field(default_factory=list)
     # the comments the front ends lexed, per file read, for the suppressions
     comments: dict[str, list[Comment]] = field(default_factory=dict)

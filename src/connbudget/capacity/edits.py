@@ -113,14 +113,32 @@ def _yaml_set(edit: Pending, lines: list[str]) -> Edit | None:
     return Edit(edit.file, parent_line, old, written.group(1) + edit.new + (written.group(3) or ""))
 
 
+def _spanned(edit: Pending, text: str) -> Edit | None:
+    """The value at its recorded span replaced: the span must lie on the line."""
+    start, end = edit.column - 1, (edit.end_column or edit.column) - 1
+    if not 0 <= start <= end <= len(text):
+        return None
+    # a value written in quotes keeps them: the span may cover them or not
+    value = text[start:end]
+    new = edit.new
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'" and new[:1] != value[0]:
+        new = value[0] + new + value[0]
+    return Edit(edit.file, edit.line, text, text[:start] + new + text[end:])
+
+
 def _located(edit: Pending, cache: dict[str, list[str] | None], sources: Sources,
              ) -> Edit | None:
     lines = _lines(edit.file, cache, sources)
     if lines is None or not 0 < edit.line <= len(lines):
         return None
+    text = lines[edit.line - 1]
+    if edit.column:
+        return _spanned(edit, text)
+    if edit.indent is not None:
+        added = "\n".join(" " * edit.indent + line for line in edit.new.splitlines())
+        return Edit(edit.file, edit.line, text, f"{text}\n{added}")
     if edit.path:
         return _yaml_set(edit, lines)
-    text = lines[edit.line - 1]
     if not edit.old:
         if text.lstrip().startswith("- "):
             return None  # an item of a YAML list: the added line would need its shape

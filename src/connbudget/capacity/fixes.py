@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path, units
-from connbudget.model import Client, PercentProxy, PgBouncer, Pooler, Value
+from connbudget.model import Client, Origin, PercentProxy, PgBouncer, Pooler, Value
 from connbudget.providers.registry import client_platform
 from connbudget.report import Edit
 
@@ -36,16 +36,32 @@ class Sized:
 
 @dataclass(frozen=True)
 class Pending(Edit):
-    """A token edit: on `line` of `file` (or, when the value is not there, on the line after
-    it or near the first following line that names `near`) the value `old` as written becomes
-    `new`; `old` "" puts `new` on the lines after `line`. `choice` numbers the alternative of
-    a fix it belongs to: the first alternative whose edits all resolve is applied."""
+    """An edit a fix asks for, made into a whole-line `Edit` once the line is read.
+
+    At a recorded position: `column` > 0 replaces columns [column, end_column) of `line` (the
+    value's span as its parser gave it) by `new`; `indent` set (and `old` "") puts the lines of
+    `new` after `line`, each indented by that many spaces. Otherwise, on `line` (or the line
+    after it, or near the first following line that names `near`) the value `old` as written
+    becomes `new`; `old` "" puts `new` on the lines after `line`. `choice` numbers the
+    alternative of a fix it belongs to: the first alternative whose edits all resolve is
+    applied."""
 
     near: str = ""
     choice: int = 0
     # YAML: the keys from the document's top level to the setting (`line` is in the document);
     # the keys not yet written are added under the deepest one that is
     path: tuple[str, ...] = ()
+    column: int = 0
+    end_column: int = 0
+    indent: int | None = None
+
+
+def at_span(origin: Origin, new: str) -> Pending | None:
+    """The edit that writes `new` over the value at `origin`, when its span is known."""
+    if not origin.file or not origin.line or not origin.column:
+        return None
+    return Pending(origin.file, origin.line, "", new, column=origin.column,
+                   end_column=origin.end_column)
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,9 @@ def _token_edit(value: Value, new: int, near: str = "") -> tuple[Edit, ...]:
     origin = value.origin
     if not origin.file or not origin.line or value.value is None or value.assumed:
         return ()
+    exact = at_span(origin, str(new))
+    if exact is not None:
+        return (exact,)
     return (Pending(origin.file, origin.line, str(value.value), str(new), near),)
 
 
