@@ -146,3 +146,15 @@ def test_a_database_sized_by_its_class_points_at_that_line(scenario: str, rule: 
     text = (FIXTURES.parent / first["file"]).read_text().splitlines()
     assert text[first["line"] - 1].strip() == setting
     assert f"decides {rule} on " in first["message"]
+
+
+def test_a_users_pool_size_that_decides_a_pgbouncer_worst_case_is_where_cb104_stands() -> None:
+    """PgBouncer sizes a pool from [users] pool_size before the database's and the default:
+    the [users] line decides, not `default_pool_size = 10`."""
+    stack = FIXTURES / "capacity" / "pgbouncer-users-pool-size"
+    report = run_cli("capacity", str(stack), "--format", "json").json()
+    [cb104] = [f for f in report["findings"] if f["rule_id"] == "CB104"]
+    ini = (stack / "pgbouncer.ini").read_text().splitlines()
+    assert ini[cb104["line"] - 1] == "app = pool_size=200"
+    default = ini.index("default_pool_size = 10") + 1
+    assert default not in {cb104["line"], *(r["line"] for r in cb104["related"])}

@@ -41,6 +41,29 @@ class Origin:
             return f"{self.text} ({self.file}:{self.line})"
         return self.text
 
+    @classmethod
+    def spanning(cls, text: str, file: str, span: tuple[int, int, int, int] | None,
+                 line: int = 0) -> Origin:
+        """An origin at a value's span as its parser gave it: (line, column, end line, end
+        column); a value written over several lines keeps only its first line."""
+        if span is None:
+            return cls(text, file, line)
+        start, column, end, end_column = span
+        return cls(text, file, start, column, end_column if end == start else 0)
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Where a setting the files do not write yet goes: after line `after` of `file`, the first
+    of `keys` at column `indent` (0-based). YAML nests the keys two columns apart
+    (`rollingUpdate:` then `  maxSurge: 1`); HCL takes one key (`key = value`)."""
+
+    file: str
+    after: int
+    indent: int
+    keys: tuple[str, ...]
+    yaml: bool = True
+
 
 @dataclass(frozen=True)
 class Value:
@@ -160,6 +183,8 @@ class PgBouncer(Pooler):
     # "hcl-block"), and what widens its rolling deploy ("" when nothing does)
     env_style: str = ""
     deploy_setting: str = ""
+    # an operator's pooler: where its cap on server connections would go when not written
+    cap_insert: Insert | None = None
     userlist: frozenset[str] | None = None  # the auth_file's user names, when read
     processes: Value | None = None  # per replica (so_reuseport)
     pool_mode: str | None = None
@@ -172,6 +197,10 @@ class PgBouncer(Pooler):
     # what its worst case assumes or cannot bound, for CB103, and the settings that would
     assumptions: list[str] = field(default_factory=list)
     bound_by: str = ""
+    # the settings that decide its server connections, as its worst case used them: each
+    # pool's size and reserve where they are written (a [users] pool_size, a [databases]
+    # pool_size, default_pool_size), the max_db_connections and max_user_connections that cap
+    deciding: list[Origin] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -215,6 +244,9 @@ class Client:
     # "hcl-block" (Terraform's kubernetes provider), "yaml-list", "yaml-map" (compose)
     env_style: str = "yaml-list"
     deploy_setting: str = ""  # what widens its rolling deploy ("" when nothing does)
+    # where that setting's value is written (its span), or where it would go when it is not
+    deploy_at: Origin | None = None
+    deploy_insert: Insert | None = None
 
 
 @dataclass

@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path, units
-from connbudget.model import Client, Origin, PercentProxy, PgBouncer, Pooler, Value
+from connbudget.frontends.pgbouncer.model import Setting
+from connbudget.model import Client, Insert, Origin, PercentProxy, PgBouncer, Pooler, Value
 from connbudget.providers.registry import client_platform
 from connbudget.report import Edit
 
@@ -166,6 +167,15 @@ def _operator_setting(pooler: PgBouncer, key: str, value: int | str) -> str | No
     return None
 
 
+def _setting_edit(current: Setting, value: int | str) -> Pending:
+    """A PgBouncer setting's value rewritten where it is written (its span when the reader
+    recorded one)."""
+    if current.column:
+        return Pending(current.file, current.line, "", str(value), column=current.column,
+                       end_column=current.end_column)
+    return Pending(current.file, current.line, current.value, str(value))
+
+
 def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
     """One [pgbouncer] setting in the pooler's own syntax: the operator's field, the
     container's environment variable, or the ini line (replacing the line that sets it, or
@@ -176,8 +186,7 @@ def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
     if operator is not None:
         # the field's own line, where the resource sets it
         if current is not None and current.line and current.value and not current.unknown:
-            return Fix(operator, (Pending(current.file, current.line, current.value,
-                                          str(value)),))
+            return Fix(operator, (_setting_edit(current, value),))
         return Fix(operator)
     if config is None:
         return Fix(f"{key} = {value}")
@@ -187,14 +196,14 @@ def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
         name = config.env_names.get(key, prefix + key.upper())
         text = env_line(pooler.env_style, name, value)
         if current is not None and current.line and current.value and not current.unknown:
-            return Fix(text, (Pending(current.file, current.line, current.value, str(value)),))
+            return Fix(text, (_setting_edit(current, value),))
         # beside the variables the container sets (a mapping; a list is left to the reader)
         set_lines = [config.settings[k] for k in config.env_names if config.settings[k].line]
         anchor = min(set_lines, key=lambda found: found.line, default=None)
         return Fix(text, (Pending(anchor.file, anchor.line, "", text),) if anchor else ())
     if current is not None and current.line and current.value and not current.unknown:
         return Fix(f"[pgbouncer]\n{key} = {value}",
-                   (Pending(current.file, current.line, current.value, str(value)),))
+                   (_setting_edit(current, value),))
     first = min((s for s in config.settings.values() if s.line and s.file == config.files[0]),
                 key=lambda s: s.line, default=None)
     edits = (Pending(first.file, first.line, "", f"{key} = {value}"),) if first else ()
@@ -385,35 +394,39 @@ def _pooler_deploy_fix(path: Path, deploy: int, usable: int) -> Fix | None:
                f"{100 + extra * 100 // replicas} on {pooler.where.address}: {why}")
 
 
-def _percent_edit(client: Client, percent: int) -> tuple[Edit, ...]:
-    """deployment_maximum_percent's line, when the service sets it; else the setting added
-    as the first line of the service's block."""
-    origin, top = client.deploy.origin, client.scale.value or 1
-    if client.deploy.value is None:
-        return ()
-    if not origin.file or not origin.line:
-        where = client.where
-        return (Pending(where.file, where.line, "", f"deployment_maximum_percent = {percent}"),) \
-            if where.file.endswith(".tf") and where.line else ()
-    current = client.deploy.value * 100 // top
-    return (Pending(origin.file, origin.line, str(current), str(percent)),)
+def _inserted(insert: Insert, value: int | str) -> Pending:
+    """The setting written where it goes: YAML keys nested two columns apart, or HCL's
+    `key = value`."""
+    if not insert.yaml:
+        return Pending(insert.file, insert.after, "", f"{insert.keys[0]} = {value}",
+                       indent=insert.indent)
+    lines = [f"{'  ' * depth}{key}:" for depth, key in enumerate(insert.keys[:-1])]
+    lines.append(f"{'  ' * (len(insert.keys) - 1)}{insert.keys[-1]}: {value}")
+    return Pending(insert.file, insert.after, "", "\n".join(lines), indent=insert.indent)
 
 
-def _surge_edits(client: Client, surge: int) -> tuple[Edit, ...]:
-    """A Deployment's maxSurge, written or added to its strategy."""
-    where = client.where
-    if not where.file.endswith((".yaml", ".yml")) or not where.line:
-        return ()
-    return (Pending(where.file, where.line, "", str(surge),
-                    path=("spec", "strategy", "rollingUpdate", "maxSurge")),)
+def _deploy_edits(client: Client, value: int) -> tuple[Edit, ...]:
+    """The setting that widens the client's rolling deploy, at its value's span, or written
+    where it goes when the files do not set it."""
+    written = at_span(client.deploy_at, str(value)) if client.deploy_at is not None else None
+    if written is not None:
+        return (written,)
+    if client.deploy_insert is not None:
+        return (_inserted(client.deploy_insert, value),)
+    return ()
 
 
 def _zalando_edit(pooler: PgBouncer, value: int) -> tuple[Edit, ...]:
-    where = pooler.where
-    if not where.file.endswith((".yaml", ".yml")) or not where.line:
-        return ()
-    return (Pending(where.file, where.line, "", str(value),
-                    path=("spec", "connectionPooler", "maxDBConnections")),)
+    """maxDBConnections where the manifest writes it, else added to its connectionPooler."""
+    config = pooler.config
+    current = config.settings.get("max_db_connections") if config is not None else None
+    written = pooler.server_connections.origin if pooler.server_connections else None
+    if current is None and written is not None and written.column:
+        found = at_span(written, str(value))
+        return (found,) if found is not None else ()
+    if pooler.cap_insert is not None:
+        return (_inserted(pooler.cap_insert, value),)
+    return ()
 
 
 def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
@@ -436,12 +449,12 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
             pct = max(100, tasks * 100 // client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",
-                             _percent_edit(client, pct)))
+                             _deploy_edits(client, pct)))
         else:
             surge = max(0, tasks - client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting}: {surge} on "
                              f"{client.where.address}"
                              + (" (keep maxUnavailable above 0: Kubernetes refuses both 0)"
                                 if surge == 0 else "") + f": {why}",
-                             _surge_edits(client, surge)))
+                             _deploy_edits(client, surge)))
     return join(fixes)

@@ -73,15 +73,16 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
         if "pgbouncer" in service.image.lower():
             env = {var.name: var.value for var in service.env}
             lines = {var.name: var.line for var in service.env}
+            spans = {var.name: var.span for var in service.env if var.span is not None}
             refs = {v.lower() for k, v in env.items() if k in _POOLER_HOSTS and v}
             pooler, found = from_env(env, where, {address} | service.hosts, replicas, refs,
-                                     service.image, ("yaml-map", ""), lines)
+                                     service.image, ("yaml-map", ""), lines, spans)
             model.poolers.append(pooler)
             model.errors.extend(found)
             continue
         origin = Origin(f"{address} environment", service.file, service.line)
-        variables = {var.name: EnvVar(var.name, var.value, file=service.file, line=var.line)
-                     for var in service.env}
+        variables = {var.name: EnvVar(var.name, var.value, file=service.file, line=var.line,
+                                      span=var.span) for var in service.env}
         item = pool_settings(variables, origin, settings.default_pool_sizes)
         apply_command(item, service.command, origin)
         if not item.is_client:

@@ -12,7 +12,7 @@ from connbudget.frontends.terraform.model import (
     Resource,
     TerraformModel,
     Unknown,
-    line_of,
+    position_of,
 )
 from connbudget.model import Origin, Value, count, refers_to, unknown
 
@@ -54,7 +54,7 @@ def refers(value: Any, block: Resource) -> bool:
 
 def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
            default: tuple[int, str] | None) -> Value:
-    line = line_of(block, key)
+    line, span = position_of(block, key)
     if key not in attrs or attrs[key] is None:
         if default is None:
             return unknown(f"{block.address} sets no {key}", block.file, block.line)
@@ -66,7 +66,7 @@ def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
     found = count(raw)
     if found is None:
         return unknown(f"{block.address} {key} is not a whole number", block.file, line)
-    return Value(found, Origin(f"{block.address} {key}", block.file, line))
+    return Value(found, Origin.spanning(f"{block.address} {key}", block.file, span, line))
 
 
 def decimal(value: Any) -> float | None:
@@ -96,7 +96,7 @@ def blocks(attrs: dict[str, Any], key: str) -> list[dict[str, Any]]:
 
 def line_in(block: Resource | ModuleCall, key: str) -> int:
     """The line of `key` in the block; 0 when the block does not set it."""
-    line = line_of(block, key)
+    line, _ = position_of(block, key)
     return line if line != block.line else 0
 
 

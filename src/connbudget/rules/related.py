@@ -48,6 +48,8 @@ def _pool_settings(pooler: Pooler) -> list[Origin]:
     config = pooler.config if isinstance(pooler, PgBouncer) else None
     if config is None or not isinstance(pooler, PgBouncer):
         return []
+    if pooler.deciding:  # the settings its worst case used, as PgBouncer applies them
+        return list(pooler.deciding)
     found: list[Origin] = []
     names = pooler.database_names or sorted(config.databases)
     for name in names:

@@ -22,6 +22,7 @@ from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
     LList,
     LMap,
+    Span,
     read_documents,
     scalar_text,
 )
@@ -36,6 +37,7 @@ class ComposeVar:
     name: str
     value: str | None
     line: int
+    span: Span | None = None  # where the value is written (a `KEY=value` item's value part)
 
 
 @dataclass
@@ -69,18 +71,26 @@ def _value(text: str) -> str | None:
     return None if "${" in text or text.startswith("$") and len(text) > 1 else text
 
 
+def _after_key(span: Span | None, text: str, skip: int) -> Span | None:
+    """The span of the value part of an unquoted `KEY=value` item written on one line."""
+    if span is None or span[0] != span[2] or span[3] - span[1] != len(text):
+        return None
+    return (span[0], span[1] + skip, span[2], span[3])
+
+
 def _env(value: Any, line: int) -> list[ComposeVar]:
     found: list[ComposeVar] = []
     if isinstance(value, LMap):
         for key, item in value.items():
             found.append(ComposeVar(str(key), None if item is None else _value(scalar_text(item)),
-                                    value.lines.get(key, line)))
+                                    value.lines.get(key, line), value.spans.get(key)))
     elif isinstance(value, LList):
-        for item, item_line in zip(value, value.lines, strict=True):
+        for index, (item, item_line) in enumerate(zip(value, value.lines, strict=True)):
             text = scalar_text(item)
             if "=" in text:
                 key, raw = text.split("=", 1)
-                found.append(ComposeVar(key.strip(), _value(raw), item_line))
+                found.append(ComposeVar(key.strip(), _value(raw), item_line,
+                                        _after_key(value.spans.get(index), text, len(key) + 1)))
             elif text:
                 found.append(ComposeVar(text.strip(), None, item_line))  # from the shell
     return found

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
-from connbudget.frontends.kubernetes.safeyaml import LMap
+from connbudget.frontends.kubernetes.safeyaml import Insert, LMap, Span
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig
 
 DEFAULT_MAX_SURGE = "25%"
@@ -31,6 +31,7 @@ class ContainerEnv:
     file: str
     line: int
     reference: str = ""  # e.g. "secret app-db key password", "configMap app-config key POOL"
+    span: Span | None = None  # where its value is written
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Surge:
     file: str
     line: int
     note: str = ""  # e.g. "StatefulSets do not surge", "strategy Recreate"
+    span: Span | None = None  # where its value is written
+    insert: Insert | None = None  # where maxSurge would be written, when it is not
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,7 @@ class Workload:
     line: int
     unknown: tuple[str, ...] = ()  # values present but not usable (e.g. replicas: "{{ x }}")
     pod_labels: dict[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
+    replicas_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class Autoscaler:
     file: str
     line: int
     max_line: int
+    max_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class ConfigMap:
     line: int
     # its `*pgbouncer.ini` keys, read as PgBouncer reads them
     pgbouncer: dict[str, PgBouncerConfig] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)  # where each value is written
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ from connbudget.frontends.kubernetes.model import (
 )
 from connbudget.frontends.kubernetes.safeyaml import (
     MAX_FILE_BYTES,
-    LList,
     LMap,
+    as_list,
+    as_map,
+    insertion,
     read_documents,
     scalar_text,
 )
@@ -37,23 +39,8 @@ from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
 from connbudget.kinds import Read, ReadContext
 from connbudget.numbers import count
 
-
-def _map(value: Any) -> LMap:
-    if isinstance(value, LMap):
-        return value
-    empty = LMap()
-    empty.line = 0
-    empty.lines = {}
-    return empty
-
-
-def _list(value: Any) -> LList:
-    if isinstance(value, LList):
-        return value
-    empty = LList()
-    empty.line = 0
-    empty.lines = []
-    return empty
+_map = as_map
+_list = as_list
 
 
 def _items(value: Any) -> list[tuple[Any, int]]:
@@ -82,7 +69,10 @@ def _config_map(document: LMap, file: str) -> ConfigMap:
             for key, value in data.items()
             if key.endswith("pgbouncer.ini") and isinstance(value, str)}
     return ConfigMap(name, namespace, {key: scalar_text(value) for key, value in data.items()},
-                     dict(data.lines), file, document.line, inis)
+                     dict(data.lines), file, document.line, inis, dict(data.spans))
+
+
+_SURGE_PATH = ("spec", "strategy", "rollingUpdate", "maxSurge")
 
 
 def _surge(document: LMap, kind: str, file: str) -> Surge:
@@ -95,14 +85,16 @@ def _surge(document: LMap, kind: str, file: str) -> Surge:
     rolling = _map(strategy.get("rollingUpdate"))
     raw = rolling.get("maxSurge")
     if raw is None:
-        return Surge(DEFAULT_MAX_SURGE, True, file, spec.line, "Kubernetes default")
+        return Surge(DEFAULT_MAX_SURGE, True, file, spec.line, "Kubernetes default",
+                     insert=insertion(document, _SURGE_PATH))
     line = _line(rolling, "maxSurge")
+    span = rolling.spans.get("maxSurge")
     pods = count(raw)
     if pods is not None:
-        return Surge(pods, False, file, line)
+        return Surge(pods, False, file, line, span=span)
     text = scalar_text(raw).strip()
     if re.fullmatch(r"\d+%", text):
-        return Surge(text, False, file, line)
+        return Surge(text, False, file, line, span=span)
     return Surge(DEFAULT_MAX_SURGE, True, file, line,
                  f"maxSurge '{text}' is not a number or percentage; Kubernetes default assumed")
 
@@ -121,7 +113,8 @@ def _workload(document: LMap, kind: str, file: str) -> Workload:
                     replicas_line=_line(spec, "replicas"), containers=containers,
                     max_surge=_surge(document, kind, file), file=file, line=document.line,
                     unknown=unknown, pod_labels=_labels(
-                        _map(_map(spec.get("template")).get("metadata")).get("labels")))
+                        _map(_map(spec.get("template")).get("metadata")).get("labels")),
+                    replicas_span=spec.spans.get("replicas"))
 
 
 def _labels(value: Any) -> dict[str, str]:
@@ -160,7 +153,8 @@ def _env_var(var: LMap, file: str, line: int) -> ContainerEnv | None:
     if not name:
         return None
     if "value" in var:
-        return ContainerEnv(name, scalar_text(var["value"]), "value", False, file, line)
+        return ContainerEnv(name, scalar_text(var["value"]), "value", False, file,
+                            var.lines.get("value", line), span=var.spans.get("value"))
     source = _map(var.get("valueFrom"))
     if "secretKeyRef" in source:
         ref = _map(source["secretKeyRef"])
@@ -209,7 +203,8 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                 continue
             prefix = var.name[:-1]
             env.extend(ContainerEnv(prefix + key, value, var.source, False, found.file,
-                              found.lines.get(key, found.line), f"configMap {name} key {key}")
+                                    found.lines.get(key, found.line),
+                                    f"configMap {name} key {key}", found.spans.get(key))
                        for key, value in found.data.items())
         elif var.source == _CONFIG_MAP_REF:
             _, name, _, key = var.reference.split(" ", 3)
@@ -218,8 +213,9 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                 unresolved.append(var.reference)
                 env.append(var)
             else:
-                env.append(ContainerEnv(var.name, found.data[key], var.source, False, var.file,
-                                  var.line, var.reference))
+                env.append(ContainerEnv(var.name, found.data[key], var.source, False, found.file,
+                                        found.lines.get(key, found.line), var.reference,
+                                        found.spans.get(key)))
         else:
             env.append(var)
     return Container(container.name, container.image, tuple(env), container.command,
@@ -246,7 +242,8 @@ def _autoscaler(document: LMap, kind: str, file: str) -> Autoscaler:
     return Autoscaler(kind=kind, name=name, namespace=namespace, target_kind=target_kind,
                       target_name=scalar_text(target.get("name")), min_replicas=minimum,
                       max_replicas=maximum, max_is_default=is_default, file=file,
-                      line=document.line, max_line=_line(spec, max_key))
+                      line=document.line, max_line=_line(spec, max_key),
+                      max_span=spec.spans.get(max_key))
 
 
 # What the operators' readers (capacity.from_operators) look at: CloudNativePG, Zalando and

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -47,18 +48,74 @@ def scalar_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+# where a scalar value is written: (line, column, end line, end column), 1-based, end exclusive
+Span = tuple[int, int, int, int]
+
+
 class LMap(dict[str, Any]):
-    """A YAML mapping with the line of the mapping and of each key (1-based)."""
+    """A YAML mapping with the line of the mapping and of each key (1-based), the span of each
+    scalar value, and the column its keys start at (their indentation, 0-based; -1 when it has
+    none)."""
 
     line: int
     lines: dict[str, int]
+    spans: dict[str, Span]
+    indent: int
 
 
 class LList(list[Any]):
-    """A YAML sequence with the line of the sequence and of each item (1-based)."""
+    """A YAML sequence with the line of the sequence and of each item (1-based), and the span
+    of each scalar item."""
 
     line: int
     lines: list[int]
+    spans: dict[int, Span]
+
+
+@dataclass(frozen=True)
+class Insert:
+    """Where the keys of a path not written yet go: after line `after`, the first missing key at
+    column `indent` (0-based), each further one two columns deeper."""
+
+    after: int
+    indent: int
+    keys: tuple[str, ...]
+
+
+def insertion(document: LMap, path: tuple[str, ...]) -> Insert | None:
+    """Where to write `path` (keys from the document's top) when its last key is missing: as
+    the first keys of the deepest mapping of the path that is written in block style (after the
+    line of the key it is the value of). None when the path is written (edit its value instead)
+    or cannot be added (a flow mapping, a scalar on the way, nothing below the top level)."""
+    node, key_line = document, 0
+    for depth, key in enumerate(path):
+        if key not in node:
+            if not key_line or node.line == key_line or node.indent < 0:
+                return None  # the top level, or `{...}` written on the key's own line
+            return Insert(key_line, node.indent, path[depth:])
+        inner = node[key]
+        if not isinstance(inner, LMap):
+            return None
+        node, key_line = inner, node.lines.get(key, 0)
+    return None
+
+
+def as_map(value: Any) -> LMap:
+    """`value` when it is a mapping, else an empty one (at line 0)."""
+    if isinstance(value, LMap):
+        return value
+    empty = LMap()
+    empty.line, empty.lines, empty.spans, empty.indent = 0, {}, {}, -1
+    return empty
+
+
+def as_list(value: Any) -> LList:
+    """`value` when it is a sequence, else an empty one (at line 0)."""
+    if isinstance(value, LList):
+        return value
+    empty = LList()
+    empty.line, empty.lines, empty.spans = 0, [], {}
+    return empty
 
 
 class _Refused(Exception):
@@ -109,6 +166,16 @@ class _LineIndex:
     def line(self, mark: Any) -> int:
         return bisect.bisect_left(self.breaks, mark.index) + 1
 
+    def position(self, mark: Any) -> tuple[int, int]:
+        """(line, column) of a mark, 1-based."""
+        line = bisect.bisect_left(self.breaks, mark.index)
+        start = self.breaks[line - 1] + 1 if line else 0
+        return line + 1, mark.index - start + 1
+
+    def span(self, event: Any) -> Span:
+        start, end = self.position(event.start_mark), self.position(event.end_mark)
+        return (*start, *end)
+
 
 def _compose(text: str, lines: _LineIndex) -> Iterator[Any]:
     """Documents of a YAML stream as LMap / LList / scalars; aliases share one object."""
@@ -154,6 +221,10 @@ def _compose(text: str, lines: _LineIndex) -> Iterator[Any]:
             if event.anchor:
                 anchors[event.anchor] = (value, size)
             expanded = _grow(expanded, size, line)
+            if stack:
+                stack[-1].add(value, size, line, lines.span(event),
+                              lines.position(event.start_mark)[1] - 1)
+                continue
         else:
             continue
         if stack:
@@ -175,21 +246,28 @@ class _Open:
     def __init__(self, value: LMap | LList, line: int, anchor: str | None) -> None:
         self.value = value
         value.line = line
+        value.spans = {}
         if isinstance(value, LMap):
             value.lines = {}
+            value.indent = -1
         else:
             value.lines = []
         self.anchor = anchor
         self.size = 1
         self.key: tuple[Any, int] | None = None
 
-    def add(self, item: Any, size: int, line: int) -> None:
+    def add(self, item: Any, size: int, line: int, span: Span | None = None,
+            column: int = -1) -> None:
         self.size += size
         if isinstance(self.value, LList):
+            if span is not None:
+                self.value.spans[len(self.value)] = span
             self.value.append(item)
             self.value.lines.append(line)
         elif self.key is None:
             self.key = (item, line)
+            if self.value.indent < 0 and column >= 0:
+                self.value.indent = column
         else:
             key, key_line = self.key
             self.key = None
@@ -199,6 +277,8 @@ class _Open:
             else:
                 self.value[name] = item
                 self.value.lines[name] = key_line
+                if span is not None:
+                    self.value.spans[name] = span
 
     def finish(self) -> LMap | LList:
         return self.value
@@ -212,6 +292,8 @@ def _merge(container: LMap, value: LMap | LList) -> None:
             if key not in container:
                 container[key] = item
                 container.lines[key] = source.lines.get(key, source.line)
+                if key in source.spans:
+                    container.spans[key] = source.spans[key]
 
 
 def _helm_line(text: str) -> int:

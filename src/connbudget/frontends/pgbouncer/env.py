@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.ini import check_setting, note_unknown
 from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, release
+
+Span = tuple[int, int, int, int]  # (line, column, end line, end column) of a value
 
 # Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
 # bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port).
@@ -21,7 +24,7 @@ _ENV_SETTINGS = ("pool_mode", "default_pool_size", "min_pool_size", "reserve_poo
 
 def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, file: str,
                  lines: Mapping[str, int], line: int, errors: list[InputError],
-                 version: str) -> Setting | None:
+                 version: str, spans: Mapping[str, Span]) -> Setting | None:
     for name in names:
         if name not in env:
             continue
@@ -30,8 +33,12 @@ def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, 
         if value is None:
             return Setting(key, "", file, where, unknown=f"env {name} comes from a secret "
                            "or another resource")
-        return check_setting("pgbouncer", key, value.strip(), file, where, errors, f"env {name}: ",
-                             version)
+        found = check_setting("pgbouncer", key, value.strip(), file, where, errors,
+                              f"env {name}: ", version)
+        span = spans.get(name)
+        if span is not None and span[0] == span[2]:  # the value's own span: a fix edits it
+            return replace(found, line=span[0], column=span[1], end_column=span[3])
+        return found
     return None
 
 
@@ -48,11 +55,13 @@ def image_version(image: str) -> str | None:
 
 def config_from_env(env: Mapping[str, str | None], file: str, line: int,
                     lines: Mapping[str, int] | None = None, image: str = "",
-                    version: str | None = None) -> PgBouncerConfig:
+                    version: str | None = None,
+                    spans: Mapping[str, Span] | None = None) -> PgBouncerConfig:
     """The configuration a PgBouncer container builds from its environment.
 
     `env` maps variable names to values (None: not readable, e.g. from a Secret); `lines` gives
-    each variable's line in `file` where known. `image` selects image defaults: edoburu/pgbouncer
+    each variable's line in `file` where known, `spans` where its value is written. `image`
+    selects image defaults: edoburu/pgbouncer
     listens on 5432 unless LISTEN_PORT is set; its tag names the release unless `version` (a
     pin) does.
     """
@@ -66,7 +75,8 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
         names = [key.upper(), f"PGBOUNCER_{key.upper()}"]
         if key == "listen_port":
             names.append("PGBOUNCER_PORT")
-        found = _env_setting(env, names, key, file, at, line, config.errors, config.version)
+        found = _env_setting(env, names, key, file, at, line, config.errors, config.version,
+                             spans or {})
         if found is not None:
             config.settings[key] = found
             config.env_names[key] = next(name for name in names if name in env)

@@ -133,10 +133,11 @@ def check_setting(section: str, key: str, value: str, file: str, line: int,
     return Setting(key, str(_strtol(value)), file, line)
 
 
-def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
+def parse_connect_string(text: str) -> list[tuple[str, str, int, int]] | str:
     """`key=value key='quoted value'` pairs as PgBouncer reads them (src/loader.c cstr_get_pair:
-    only spaces separate, names are kept as written), or an error message."""
-    pairs: list[tuple[str, str]] = []
+    only spaces separate, names are kept as written), each with where its value is written in
+    `text` (start and end index, quotes included), or an error message."""
+    pairs: list[tuple[str, str, int, int]] = []
     position = 0
     length = len(text)
     while True:
@@ -156,6 +157,7 @@ def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
         position = equals + 1
         while position < length and text[position] == " ":
             position += 1
+        start = position
         if position < length and text[position] == "'":
             value, position = _quoted(text, position + 1)
             if position < 0:
@@ -169,7 +171,7 @@ def parse_connect_string(text: str) -> list[tuple[str, str]] | str:
             value, position = text[position:end], end
         if not value:
             return f"empty value for {key}"
-        pairs.append((key, value))
+        pairs.append((key, value, start, position))
 
 
 def _quoted(text: str, position: int) -> tuple[str, int]:
@@ -188,7 +190,9 @@ def _quoted(text: str, position: int) -> tuple[str, int]:
 
 
 def read_entry(section: str, name: str, value: str, file: str, line: int,
-               errors: list[InputError], version: str) -> Entry:
+               errors: list[InputError], version: str, column: int = 0) -> Entry:
+    """A [databases], [users] or [peers] entry; `column` is where `value` starts on its line
+    (1-based, 0 when not known), so each parameter records where its value is written."""
     label = {"databases": "database", "users": "user", "peers": "peer"}[section]
     params: dict[str, Setting] = {}
     # PgBouncer reads the '*' connect string when a client first asks for a database it does
@@ -206,15 +210,17 @@ def read_entry(section: str, name: str, value: str, file: str, line: int,
         errors.append(InputError(file, line, f"{when}{label} '{name}': {message}"))
         return Entry(name, params, file, line)
     accepted = accepted_keys(version, section)
-    for key, text in pairs:
+    for key, text, start, end in pairs:
         if key not in accepted:
             close = [k for k in accepted if k == key.lower()]
             hint = f" (names are case-sensitive: '{close[0]}')" if close else ""
             errors.append(InputError(file, line, f"{when}{label} '{name}': unrecognized "
                                      f"parameter '{key}'{hint}"))
             continue
-        params[key] = check_setting(section, key, text, file, line, errors, f"{label} '{name}': ",
-                                    version)
+        found = check_setting(section, key, text, file, line, errors, f"{label} '{name}': ",
+                              version)
+        params[key] = replace(found, column=column + start, end_column=column + end) \
+            if column else found
     return Entry(name, params, file, line)
 
 
@@ -288,7 +294,9 @@ class _Reader:
             self.refuse(file, number, "syntax error: expected 'key = value'")
             return
         key, value = key_match.group(0), rest[1:].strip()
-        self.setting(file, number, key, value)
+        after = raw.index("=", len(raw) - len(raw.lstrip()) + key_match.end()) + 1
+        column = after + len(raw[after:]) - len(raw[after:].lstrip()) + 1
+        self.setting(file, number, key, value, column)
 
     def header(self, file: str, number: int, text: str) -> None:
         close = text.find("]")
@@ -314,19 +322,21 @@ class _Reader:
             self.config.settings.clear()
             self.seen_main = True
 
-    def setting(self, file: str, number: int, key: str, value: str) -> None:
+    def setting(self, file: str, number: int, key: str, value: str, column: int = 0) -> None:
         if self.section == "pgbouncer":
             if key not in accepted_keys(self.version, "pgbouncer"):
                 close = [k for k in accepted_keys(self.version, "pgbouncer") if k == key.lower()]
                 hint = f" (names are case-sensitive: '{close[0]}')" if close else ""
                 self.refuse(file, number, f"unknown key '{key}' in [pgbouncer]{hint}")
                 return
-            self.config.settings[key] = check_setting("pgbouncer", key, value, file, number,
-                                                      self.config.errors, "", self.version)
+            found = check_setting("pgbouncer", key, value, file, number, self.config.errors, "",
+                                  self.version)
+            self.config.settings[key] = replace(
+                found, column=column, end_column=column + len(value)) if column else found
             note_unknown(self.config, self.config.settings[key])
         elif self.section in ("databases", "users", "peers"):
             entry = read_entry(self.section, key, value, file, number, self.config.errors,
-                               self.version)
+                               self.version, column)
             if self.section == "databases":
                 self.config.databases[key] = entry
             elif self.section == "users":

@@ -111,6 +111,9 @@ class Setting:
     line: int
     unknown: str = ""  # why the value is not known (template placeholder), else empty
     invalid: bool = False  # reported as an InputError
+    # where the value is written on its line (1-based columns, end exclusive; 0: not known)
+    column: int = 0
+    end_column: int = 0
 
 
 @dataclass(frozen=True)

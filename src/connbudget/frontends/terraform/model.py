@@ -70,6 +70,16 @@ class Resource:
         """(line, text) of its attributes and nested blocks, from the parsed block."""
         return _source_lines(self.body)
 
+    def span_column(self) -> int:
+        """The 0-based column its block starts at, as the parser recorded it (-1 when the
+        format gives none)."""
+        return _block_column(self.body)
+
+
+def _block_column(body: dict[str, Any]) -> int:
+    span = body.get("span") if isinstance(body, dict) else None
+    return span[1] - 1 if isinstance(span, list) and len(span) == 6 else -1
+
 
 @dataclass
 class ModuleCall:
@@ -87,6 +97,36 @@ class ModuleCall:
     def source_lines(self) -> list[tuple[int, str]]:
         """(line, text) of its attributes and nested blocks, from the parsed block."""
         return _source_lines(self.body)
+
+    def span_column(self) -> int:
+        """The 0-based column its block starts at (-1 when the format gives none)."""
+        return _block_column(self.body)
+
+
+Span = tuple[int, int, int, int]  # (line, column, end line, end column) of a value
+
+
+def _found(body: dict[str, Any], key: str) -> tuple[int, Span | None] | None:
+    """The line of attribute `key` and its value's span, in this body or the first nested
+    block (depth first) that sets it."""
+    if key in body.get("attrs", {}):
+        raw = body.get("spans", {}).get(key)
+        span = (raw[0], raw[1], raw[3], raw[4]) if isinstance(raw, list) and len(raw) == 6 \
+            else None
+        return body.get("lines", {}).get(key, body.get("line", 0)), span
+    for inner in body.get("blocks", []):
+        found = _found(inner, key)
+        if found is not None:
+            return found
+    return None
+
+
+def position_of(block: Resource | ModuleCall, key: str) -> tuple[int, Span | None]:
+    """Where the block (or its first nested block that does) sets attribute `key`, as the
+    parser recorded it: the line of the attribute and the span of its value (None when the
+    format gives no span); the block's own line and None when nothing sets it."""
+    body = block.body if isinstance(block.body, dict) else {}
+    return _found(body, key) or (block.line, None)
 
 
 def line_of(block: Resource | ModuleCall, needle: str) -> int:
@@ -112,6 +152,7 @@ class Parameter:
     block: str  # the address of the resource or module call that sets it
     file: str
     line: int
+    span: tuple[int, int, int, int] | None = None  # where its value is written
 
 
 def parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> list[Parameter]:
@@ -121,20 +162,21 @@ def parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]) -> l
     for entry in entries:
         name = entry.get("name")
         if isinstance(name, str) and name:
+            line, span = _value_position(block, name)
             found.append(Parameter(name, entry.get("value"), block.address, block.file,
-                                   _value_line(block, name)))
+                                   line, span))
     return found
 
 
-def _value_line(block: Resource | ModuleCall, name: str) -> int:
-    """The line of the value of parameter `name`: the `value` line of the nested block whose
+def _value_position(block: Resource | ModuleCall, name: str) -> tuple[int, Span | None]:
+    """Where the value of parameter `name` is written: the `value` of the nested block whose
     `name` is that literal, as the parser recorded it; else the line that names it."""
     for inner in block.body.get("blocks", []) if isinstance(block.body, dict) else []:
         if inner.get("attrs", {}).get("name") == f'"{name}"':
-            line = inner.get("lines", {}).get("value")
-            if isinstance(line, int):
-                return line
-    return line_of(block, name)
+            found = _found(inner, "value")
+            if found is not None:
+                return found
+    return line_of(block, name), None
 
 
 @dataclass

@@ -57,6 +57,7 @@ class EnvVar:
     file: str = ""  # where the value is set, when it is not the container's own location
     line: int = 0
     source: str = ""  # e.g. "secret app-db key url", for what the budget says about it
+    span: tuple[int, int, int, int] | None = None  # where its value is written, when known
 
 
 def at(var: EnvVar, origin: Origin) -> Origin:
@@ -138,6 +139,8 @@ def _env_value(var: EnvVar, origin: Origin, what: str) -> Value:
     if var.value is not None and "${" in var.value:
         text = f"{var.name} = {var.value}"
     if number is not None:
+        if var.file and var.span is not None:  # the value itself: a fix edits it there
+            return Value(number, Origin.spanning(text, var.file, var.span))
         return Value(number, Origin(text, origin.file, origin.line))
     why = "a secret" if var.secret else (
         "unresolved" if var.value is None or "${" in var.value

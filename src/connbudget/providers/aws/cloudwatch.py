@@ -13,8 +13,13 @@ import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
-from connbudget.frontends.terraform.model import line_of as _line_of
+from connbudget.frontends.terraform.model import (
+    ModuleCall,
+    Resource,
+    TerraformModel,
+    Unknown,
+    position_of,
+)
 from connbudget.model import Alarm, Database, Origin, refers_to
 from connbudget.providers.aws.rds import where_of
 from connbudget.providers.tfvalues import blocks, decimal, refs, text
@@ -173,8 +178,9 @@ def _alarm(block: Resource | ModuleCall, attrs: dict[str, Any]) -> Alarm | None:
     number = None if isinstance(threshold, (Unknown, bool)) else decimal(threshold)
     why = f"{block.address} threshold" + ("" if number is not None else " (unresolved)")
     comparison = attrs.get("comparison_operator")
+    line, span = position_of(block, "threshold")
     return Alarm(where_of(block), named, targets, written, known, number,
-                 Origin(why, block.file, _line_of(block, "threshold")),
+                 Origin.spanning(why, block.file, span, line),
                  comparison if isinstance(comparison, str) else None)
 
 

@@ -21,7 +21,7 @@ from connbudget.frontends.terraform.model import (
     Unknown,
     line_of,
 )
-from connbudget.model import Client, Location, Model, Origin, Value, refers_to, unknown
+from connbudget.model import Client, Insert, Location, Model, Origin, Value, refers_to, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.aws.rds import where_of
@@ -99,16 +99,21 @@ def _task_settings(containers: list[dict[str, Any]], origin: Origin, settings: S
     return merge(found)
 
 
-def _client(where: Location, task: PoolSettings, desired: Value, maximum: Value | None,
-            percent: Value, scale_setting: str) -> Client:
+def _client(block: Resource | ModuleCall, task: PoolSettings, desired: Value,
+            maximum: Value | None, percent: Value, scale_setting: str) -> Client:
     tasks = desired
     if maximum is not None and (not maximum.known or not desired.known
                                 or (maximum.value or 0) >= (desired.value or 0)):
         tasks = maximum
-    return Client("ecs", where, tasks, by_percent(tasks, percent, "task"), task.processes,
-                  task.pool, task.pool_setting, scale_setting, autoscaled=maximum is not None,
-                  refs=task.refs, user=task.user, database=task.database, notes=task.notes,
-                  env_style=STYLE[0], deploy_setting=STYLE[1])
+    written = percent.origin if percent.origin.file else None
+    column = block.span_column()
+    return Client("ecs", where_of(block), tasks, by_percent(tasks, percent, "task"),
+                  task.processes, task.pool, task.pool_setting, scale_setting,
+                  autoscaled=maximum is not None, refs=task.refs, user=task.user,
+                  database=task.database, notes=task.notes, env_style=STYLE[0],
+                  deploy_setting=STYLE[1], deploy_at=written,
+                  deploy_insert=None if written is not None or column < 0 else Insert(
+                      block.file, block.line, column + 2, (STYLE[1],), yaml=False))
 
 
 def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:
@@ -180,7 +185,7 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
             continue
         setting = ("aws_appautoscaling_target max_capacity" if maximum is not None
                    else "desired_count")
-        out.clients.append(_client(where_of(service), task, desired, maximum, percent, setting))
+        out.clients.append(_client(service, task, desired, maximum, percent, setting))
 
 
 def _module_services(model: TerraformModel, settings: Settings, out: Model) -> None:
@@ -202,7 +207,7 @@ def _module_services(model: TerraformModel, settings: Settings, out: Model) -> N
             maximum = number(call, inputs, "autoscaling_max_capacity",
                              (MODULE_ECS_MAX, _MODULE_DEFAULT))
         setting = "autoscaling_max_capacity" if maximum is not None else "desired_count"
-        out.clients.append(_client(where_of(call), task, desired, maximum, percent, setting))
+        out.clients.append(_client(call, task, desired, maximum, percent, setting))
 
 
 def clients(model: TerraformModel, settings: Settings, out: Model) -> None:

@@ -131,7 +131,8 @@ def _parameters(block: Resource | ModuleCall, entries: list[dict[str, Any]]
 
 
 def _param_origin(param: Parameter) -> Origin:
-    return Origin(f"{param.block} parameter {param.name}", param.file, param.line)
+    return Origin.spanning(f"{param.block} parameter {param.name}", param.file, param.span,
+                           param.line)
 
 
 def _unresolved(param: Parameter) -> Value | None:

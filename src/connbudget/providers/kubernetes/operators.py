@@ -26,10 +26,20 @@ from collections.abc import Sequence
 from typing import Any
 
 from connbudget.frontends.kubernetes.model import KubernetesInputs
-from connbudget.frontends.kubernetes.safeyaml import LList, LMap, scalar_text
+from connbudget.frontends.kubernetes.safeyaml import LList, LMap, as_map, insertion, scalar_text
 from connbudget.frontends.pgbouncer.ini import check_setting, read_entry
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
-from connbudget.model import Database, Location, Origin, PgBouncer, Pooler, Value, count, unknown
+from connbudget.model import (
+    Database,
+    Insert,
+    Location,
+    Origin,
+    PgBouncer,
+    Pooler,
+    Value,
+    count,
+    unknown,
+)
 from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import during_deploy, pooler_from_config
 from connbudget.providers.postgresql import server as postgresql
@@ -41,12 +51,7 @@ ZALANDO_POOLER_MAX_DB = 60
 _PLATFORMS = {"Cluster": "cloudnative-pg", "postgresql": "zalando", "PostgresCluster": "crunchy"}
 
 
-def _map(value: Any) -> LMap:
-    if isinstance(value, LMap):
-        return value
-    empty = LMap()
-    empty.line, empty.lines = 0, {}
-    return empty
+_map = as_map
 
 
 def _dig(document: LMap, *keys: str) -> tuple[Any, int]:
@@ -61,6 +66,12 @@ def _dig(document: LMap, *keys: str) -> tuple[Any, int]:
     return node, line
 
 
+def _span(document: LMap, keys: Sequence[str]) -> tuple[int, int, int, int] | None:
+    """Where the scalar at `keys` is written."""
+    parent, _ = _dig(document, *keys[:-1])
+    return parent.spans.get(keys[-1]) if isinstance(parent, LMap) else None
+
+
 def _number(document: LMap, keys: Sequence[str], address: str, file: str, default: int,
             why: str) -> Value:
     raw, line = _dig(document, *keys)
@@ -70,7 +81,7 @@ def _number(document: LMap, keys: Sequence[str], address: str, file: str, defaul
     number = count(raw)
     if number is None:
         return unknown(f"{what} is not a whole number", file, line)
-    return Value(number, Origin(what, file, line))
+    return Value(number, Origin.spanning(what, file, _span(document, keys), line))
 
 
 def _address(kind: str, document: LMap) -> tuple[str, str, str | None]:
@@ -172,7 +183,8 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> PgBouncer:
     if cap.known:
         server = Value(cap.value, Origin(f"{pooler_address}: maxDBConnections {cap.value} over "
                                          f"all instances ({cap.origin})", file,
-                                         cap.origin.line or document.line),
+                                         cap.origin.line or document.line, cap.origin.column,
+                                         cap.origin.end_column),
                        assumed=cap.assumed)
     deploy = None
     if cap.known and replicas.known and replicas.value:
@@ -184,8 +196,12 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> PgBouncer:
             deploy = Value(per * pods.value, Origin(
                 f"{pooler_address}: {per} per instance x {pods.value} pods during a rolling "
                 f"deploy ({pods.origin.text})", file, document.line), assumed=cap.assumed)
+    path = ("spec", "connectionPooler", "maxDBConnections")
+    missing = insertion(document, path)
     return PgBouncer(
         Location(pooler_address, file, document.line), dialect="zalando",
+        cap_insert=Insert(file, missing.after, missing.indent, missing.keys)
+        if missing is not None else None,
         server_connections_deploy=deploy,
         aliases={pooler_address} | _hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
         target_refs={database.where.address}, server_connections=server,

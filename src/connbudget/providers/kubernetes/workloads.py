@@ -28,7 +28,7 @@ from connbudget.frontends.kubernetes.model import (
     Service,
     Workload,
 )
-from connbudget.model import Client, Location, Origin, PgBouncer, Value, unknown
+from connbudget.model import Client, Insert, Location, Origin, PgBouncer, Value, unknown
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.context import BuildContext, enclosing_root
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
@@ -70,8 +70,9 @@ def _replicas(workload: Workload, address: str) -> Value:
                        workload.replicas_line)
     if workload.replicas is None:
         return Value(1, Origin(f"default: spec.replicas 1 (Kubernetes; {address} sets none)"))
-    return Value(workload.replicas, Origin(f"{address} spec.replicas", workload.file,
-                                           workload.replicas_line))
+    return Value(workload.replicas, Origin.spanning(f"{address} spec.replicas", workload.file,
+                                                    workload.replicas_span,
+                                                    workload.replicas_line))
 
 
 def _max_replicas(workload: Workload, address: str, scaler: Autoscaler | None) -> Value:
@@ -87,8 +88,8 @@ def _max_replicas(workload: Workload, address: str, scaler: Autoscaler | None) -
             f"default: KEDA {key} {scaler.max_replicas} ({name} sets none)", scaler.file,
             scaler.line))
     else:
-        maximum = Value(scaler.max_replicas, Origin(f"{name} {key}", scaler.file,
-                                                    scaler.max_line))
+        maximum = Value(scaler.max_replicas, Origin.spanning(f"{name} {key}", scaler.file,
+                                                             scaler.max_span, scaler.max_line))
     if workload.replicas is not None and workload.replicas > scaler.max_replicas:
         return replicas
     return maximum
@@ -119,7 +120,7 @@ def _is_pgbouncer(container: Container) -> bool:
 
 def _env(container: Container) -> dict[str, EnvVar]:
     return {var.name: EnvVar(var.name, var.value, secret=var.secret, file=var.file,
-                             line=var.line, source=var.reference)
+                             line=var.line, source=var.reference, span=var.span)
             for var in container.env if not var.name.endswith("*")}
 
 
@@ -181,9 +182,11 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value
             continue
         env = {var.name: var.value for var in container.env if not var.name.endswith("*")}
         lines = {var.name: var.line for var in container.env if var.file == container.file}
+        spans = {var.name: var.span for var in container.env
+                 if var.file == container.file and var.span is not None}
         where = Location(address, container.file, container.line, None)
         pooler, found = from_env(env, where, {address, workload.name} | names, replicas, set(),
-                                 container.image, STYLE, lines)
+                                 container.image, STYLE, lines, spans)
         during_deploy(pooler, deploy)
         poolers.append(pooler)
         errors.extend(found)
@@ -211,8 +214,13 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
         setting = "spec.replicas"
         if scaler is not None:
             setting = f"{scaler.kind}/{scaler.name} {_max_key(scaler)}"
+        surge = workload.max_surge
         out.clients.append(Client(
             "kubernetes", Location(address, workload.file, workload.line), maximum,
             deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
-            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1]))
+            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
+            deploy_at=Origin.spanning("maxSurge", surge.file, surge.span, surge.line)
+            if surge.span is not None else None,
+            deploy_insert=Insert(surge.file, surge.insert.after, surge.insert.indent,
+                                 surge.insert.keys) if surge.insert is not None else None))

@@ -126,9 +126,30 @@ def _apply_floor(pooler: PgBouncer, floor: WorstCase | None) -> None:
         f"{floor.formula()}{times}", where.file, where.line))
 
 
+def _deciding(worst: WorstCase) -> list[Origin]:
+    """Where each setting the worst case used is written, once each, in the order it counts."""
+    found: dict[tuple[str, int], Origin] = {}
+
+    def add(resolved: Resolved[int], what: str) -> None:
+        if resolved.file and resolved.line and resolved.value is not None:
+            found.setdefault((resolved.file, resolved.line), Origin(
+                f"{what} {resolved.key} {resolved.value}", resolved.file, resolved.line))
+
+    for term in worst.databases:
+        if term.max_db_connections.value:
+            add(term.max_db_connections, f"database {term.database}")
+        for pool in term.pools:
+            add(pool.pool_size, f"pool {term.database}/{pool.user}")
+            add(pool.reserve_pool_size, f"pool {term.database}/{pool.user}")
+    for cap in worst.caps:
+        add(cap.cap, f"user {cap.user}")
+    return list(found.values())
+
+
 def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
     where = pooler.where
     factor, times = _multiplier(pooler)
+    pooler.deciding = _deciding(worst)
     pooler.assumptions = list(worst.assumptions)
     pooler.bound_by = worst.bound_by
     if worst.databases:
@@ -192,9 +213,12 @@ def build(parsed: dict[str, list[PgBouncerConfig]], context: BuildContext) -> No
 
 def from_env(env: Mapping[str, str | None], where: Location, aliases: set[str], replicas: Value,
              refs: set[str], image: str, style: tuple[str, str],
-             lines: Mapping[str, int] | None = None) -> tuple[PgBouncer, list[InputError]]:
+             lines: Mapping[str, int] | None = None,
+             spans: Mapping[str, tuple[int, int, int, int]] | None = None,
+             ) -> tuple[PgBouncer, list[InputError]]:
     """A PgBouncer container configured by its environment; `style` is how its file writes a
-    variable and what widens its rolling deploy (see `PgBouncer`)."""
-    config = config_from_env(env, where.file, where.line, lines, image=image)
+    variable and what widens its rolling deploy (see `PgBouncer`); `lines` and `spans` where
+    each variable and its value are written."""
+    config = config_from_env(env, where.file, where.line, lines, image=image, spans=spans)
     return pooler_from_config(config, where, aliases | {"pgbouncer"}, replicas, refs,
                               "env", *style), config.errors
