@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
-from connbudget.model import Client, Key, Model, Pooler
+from connbudget.model import Client, Key, Model, Pooler, refers_to
 from connbudget.providers.registry import DATABASE_LOOKUPS, SECRET_STORES
 from connbudget.providers.tfvalues import refs as _refs
 
@@ -66,17 +66,12 @@ def _state_root(source: Resource, roots: list[str]) -> tuple[str | None, str]:
     return None, f"backend {backend}: no scanned root matches its state"
 
 
-def _hit(ref: str, alias: str) -> bool:
-    ref, alias = ref.lower(), alias.lower()
-    return ref == alias or ref.startswith(alias + ".") or ref.startswith(alias + "[")
-
-
 def _by_refs(value: Any, root: str, targets: dict[Key, set[str]]) -> list[Key]:
     refs = _refs(value)
     if isinstance(value, str) and "${" not in value:
         refs.add(value.lower())
     return sorted(key for key, aliases in targets.items() if key[0] == root
-                  and any(_hit(ref, alias) for ref in refs for alias in aliases))
+                  and any(refers_to(ref, alias) for ref in refs for alias in aliases))
 
 
 def _expression(value: Any) -> str:

@@ -14,7 +14,7 @@ from connbudget.frontends.terraform.model import (
     Unknown,
     position_of,
 )
-from connbudget.model import Origin, Value, count, refers_to, unknown
+from connbudget.model import Location, Origin, Value, count, refers_to, unknown
 
 # a resource or data source of any provider (`<provider>_<type>.<name>`), a module, a remote
 # state output; data sources stay whole: `data.aws_rds_cluster.x` is not the resource
@@ -40,6 +40,10 @@ def refs(value: Any) -> set[str]:
         for inner in value:
             found |= refs(inner)
     return found
+
+
+def where_of(block: Resource | ModuleCall) -> Location:
+    return Location(block.address, block.file, block.line, block.end_line, block.root)
 
 
 def refers(value: Any, block: Resource) -> bool:

@@ -21,8 +21,7 @@ from connbudget.frontends.terraform.model import (
     position_of,
 )
 from connbudget.model import Alarm, Database, Origin, refers_to
-from connbudget.providers.aws.rds import where_of
-from connbudget.providers.tfvalues import blocks, decimal, refs, text
+from connbudget.providers.tfvalues import blocks, decimal, refs, text, where_of
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget

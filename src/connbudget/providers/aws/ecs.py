@@ -24,10 +24,9 @@ from connbudget.frontends.terraform.model import (
 from connbudget.model import Client, Insert, Location, Model, Origin, Value, refers_to, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
-from connbudget.providers.aws.rds import where_of
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.providers.surge import by_percent
-from connbudget.providers.tfvalues import blocks, number, refers, refs, text
+from connbudget.providers.tfvalues import blocks, number, refers, refs, text, where_of
 from connbudget.settings import Settings
 
 ECS_MAX_PERCENT_DEFAULT = 200

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from connbudget.frontends.terraform.model import Resource, TerraformModel
 from connbudget.model import Origin, PercentProxy, Value
-from connbudget.providers.aws.rds import where_of
-from connbudget.providers.tfvalues import blocks, number, refers, refs
+from connbudget.providers.tfvalues import blocks, number, refers, refs, where_of
 
 PROXY_PERCENT_DEFAULT = 100
 

@@ -37,7 +37,7 @@ from connbudget.frontends.terraform.model import (
 )
 from connbudget.model import Database, Location, Origin, Reservation, Value, count, unknown
 from connbudget.providers.postgresql import server as postgresql
-from connbudget.providers.tfvalues import blocks, decimal, line_in, refers, text
+from connbudget.providers.tfvalues import blocks, decimal, line_in, refers, text, where_of
 from connbudget.settings import Settings
 
 DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"
@@ -47,10 +47,6 @@ _RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|ter
 _AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 # what a pin's address says about the platform of a database the files do not declare
 PINNED_PLATFORMS = (("aws_db_instance.", "rds"), ("aws_rds_cluster.", "aurora"))
-
-
-def where_of(block: Resource | ModuleCall) -> Location:
-    return Location(block.address, block.file, block.line, block.end_line, block.root)
 
 
 def reservations(settings: dict[str, Value] | None = None) -> list[Reservation]:

@@ -14,14 +14,14 @@ from typing import Any
 
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
-from connbudget.model import Client, Location, Origin, Value, unknown
+from connbudget.model import Client, Origin, Value, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, merge, pool_settings
 from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env, pooler_from_config
 from connbudget.providers.surge import by_extra
 from connbudget.providers.tfvalues import blocks as _blocks
-from connbudget.providers.tfvalues import by_root
+from connbudget.providers.tfvalues import by_root, where_of
 from connbudget.providers.tfvalues import number as _number
 from connbudget.providers.tfvalues import refs as _refs
 from connbudget.providers.tfvalues import text as _text
@@ -123,7 +123,7 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
             maximum = scaled if scaled is not None else replicas
             deploy = _deploy(res, kind, maximum)
             pod = _first(spec, "template", "spec")
-            where = Location(res.address, res.file, res.line, res.end_line, res.root)
+            where = where_of(res)
             mounted = [_text(_first(v, "config_map").get("name")) for v in _blocks(pod, "volume")]
             found = []
             for container in _blocks(pod, "container"):

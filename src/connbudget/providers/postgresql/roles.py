@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from connbudget.frontends.terraform.model import TerraformModel
 from connbudget.frontends.terraform.roles import role_state
-from connbudget.model import Location, Role, unknown
+from connbudget.model import Role, unknown
 from connbudget.providers.context import BuildContext
-from connbudget.providers.tfvalues import number
+from connbudget.providers.tfvalues import number, where_of
 
 
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
@@ -20,5 +20,4 @@ def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
         if limit.known and state.connection_limit != limit.value:
             limit = unknown(f"{res.address} connection_limit is not an integer", res.file,
                             limit.origin.line)
-        context.model.roles.append(Role(state.name, limit, Location(
-            res.address, res.file, res.line, res.end_line, res.root)))
+        context.model.roles.append(Role(state.name, limit, where_of(res)))
