@@ -85,7 +85,7 @@ def test_differences_are_reported_at_the_lines_that_declare_them(server: Server)
     roles_sql = REPO / "db" / "migrations" / "V1__roles.sql"
     [max_connections] = findings(outcome, "CB114")
     assert (max_connections["file"], max_connections["line"]) == (
-        str(main_tf), _line(main_tf, '"max_connections"'))
+        str(main_tf), _line(main_tf, 'value        = "170"'))
     assert "max_connections is 40 on the server" in max_connections["message"]
     assert "170 in the files" in max_connections["message"]
     limits = {f["resource"]: f for f in findings(outcome, "CB115")}
@@ -161,7 +161,7 @@ def test_usage_at_the_alert_threshold_of_usable_slots_is_cb117(server: Server) -
     assert "8 connections on the server" in finding["message"]
     assert "of its 35 usable slots" in finding["message"]
     main_tf = AGREE / "infra" / "main.tf"
-    assert finding["line"] == _line(main_tf, '"max_connections"')
+    assert finding["line"] == _line(main_tf, 'value        = "40"')
 
 
 def test_a_role_near_its_connection_limit_is_cb117(server: Server) -> None:
@@ -455,7 +455,7 @@ def test_postgresql_18_reserved_connections_count_against_the_usable_slots() -> 
     facts = outcome.json()["live"]["server"]
     assert facts["version_num"] >= 180000
     assert facts["slots"] == {"max_connections": 40, "superuser_reserved": 3, "reserved": 2,
-                              "rds_reserved": None, "usable": 35}
+                              "platform_reserved": [], "usable": 35}
     roles = {role["name"]: role for role in facts["roles"]}
     assert roles["ops"]["uses_reserved"] is True
     assert roles["postgres"]["uses_reserved"] is True  # a superuser has every role's privileges

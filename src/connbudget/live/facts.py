@@ -33,11 +33,14 @@ class Slots:
     max_connections: int
     superuser_reserved: int  # superuser_reserved_connections
     reserved: int | None  # reserved_connections (PostgreSQL 16+); None: older server
-    rds_reserved: int | None  # rds.rds_superuser_reserved_connections; None: not RDS
+    # what the server's platform reserves besides (providers.registry.RESERVED_SETTINGS), by
+    # setting name, for those the server has
+    platform_reserved: tuple[tuple[str, int], ...] = ()
 
     @property
     def total_reserved(self) -> int:
-        return self.superuser_reserved + (self.reserved or 0) + (self.rds_reserved or 0)
+        return (self.superuser_reserved + (self.reserved or 0)
+                + sum(value for _, value in self.platform_reserved))
 
     @property
     def usable(self) -> int:

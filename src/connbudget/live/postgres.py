@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from connbudget.live.connect import describe
 from connbudget.live.facts import RoleFact, ServerFacts, Session, Slots
+from connbudget.providers.registry import RESERVED_SETTINGS
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -24,9 +25,10 @@ SELECT current_setting('server_version'),
        current_setting('max_connections')::int,
        current_setting('superuser_reserved_connections')::int,
        current_setting('reserved_connections', true),
-       current_setting('rds.rds_superuser_reserved_connections', true),
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')
 """
+# a platform's own reserved-slot settings: NULL on a server that does not have them
+_PLATFORM = "SELECT {settings}"
 # pg_use_reserved_connections exists from PostgreSQL 16 on.
 _ROLES = """
 SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolconnlimit, {reserved}, r.oid = 10
@@ -77,13 +79,18 @@ def read_server(connection: Connection[Any], details: bool) -> ServerFacts:
         cursor.execute(_SETTINGS)
         settings = cursor.fetchone()
         assert settings is not None  # a SELECT without FROM returns its one row
-        version, number, user, max_connections, superuser, reserved, rds, sees_all = settings
+        version, number, user, max_connections, superuser, reserved, sees_all = settings
+        cursor.execute(_PLATFORM.format(settings=", ".join(
+            "current_setting(%s, true)" for _ in RESERVED_SETTINGS)), RESERVED_SETTINGS)
+        platform = cursor.fetchone() or ()
         reserved_member = _RESERVED_MEMBER if number >= 160000 else "NULL::boolean"
         cursor.execute(_ROLES.format(reserved=reserved_member))
         roles = tuple(RoleFact(*row) for row in cursor.fetchall())
         cursor.execute(_SESSIONS.format(details=_DETAILS if details else ""))
         sessions = tuple(_session(row, details) for row in cursor.fetchall())
-    slots = Slots(max_connections, superuser, _integer(reserved), _integer(rds))
+    slots = Slots(max_connections, superuser, _integer(reserved), tuple(
+        (name, found) for name, value in zip(RESERVED_SETTINGS, platform, strict=False)
+        if (found := _integer(value)) is not None))
     return ServerFacts(server=describe(connection), version=version, version_num=number,
                        user=user, sees_all_sessions=bool(sees_all), slots=slots, roles=roles,
                        sessions=sessions, details_read=details)

@@ -8,12 +8,12 @@ the comparison needs, each number with the file and line that declares it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
+from connbudget.providers.registry import endpoint_names
 from connbudget.report import Checked
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_RDS_ENDPOINT = re.compile(r"\.rds\.amazonaws\.com(?:\.cn)?\.?$", re.IGNORECASE)
 # [databases] connect-string keys, and the [pgbouncer] setting each falls back to
 _STATEMENTS = {"CreateRoleStmt": "CREATE ROLE", "AlterRoleStmt": "ALTER ROLE"}
 _DATABASE_KEYS = {"pool_size": "default_pool_size", "min_pool_size": "min_pool_size",
@@ -249,8 +248,7 @@ def match_database(databases: tuple[Database, ...], host: str,
     if not databases:
         return None, ""
     names = {host.lower().rstrip(".")}
-    if _RDS_ENDPOINT.search(host):
-        names.add(host.split(".")[0].lower())
+    names |= endpoint_names(host)
     found = [d for d in databases if names & {alias.lower() for alias in d.aliases}]
     if len(found) == 1:
         return found[0], ""

@@ -88,6 +88,22 @@ SECRET_STORES = ("aws_ssm_parameter", "aws_secretsmanager_secret_version",
                  "aws_secretsmanager_secret")
 
 
+# settings a platform reserves slots with beyond PostgreSQL's own (what a live server shows)
+RESERVED_SETTINGS = ("rds.rds_superuser_reserved_connections",)
+# "module:function" (host) -> the database names or identifiers a platform's endpoint format
+# puts in that host name
+ENDPOINTS = ("connbudget.providers.aws.endpoints:database_names",)
+
+
+def endpoint_names(host: str) -> set[str]:
+    """The database names a host's endpoint format says, by every platform's format."""
+    found: set[str] = set()
+    for hook in ENDPOINTS:
+        module, _, function = hook.partition(":")
+        found |= getattr(importlib.import_module(module), function)(host)
+    return found
+
+
 @dataclass(frozen=True)
 class Adapter:
     """Reads the parsed inputs of `kinds` into the model: `build(parsed, context)`, where

@@ -111,8 +111,7 @@ def _reserved_parts(server: ServerFacts) -> str:
     parts = [f"superuser_reserved_connections {slots.superuser_reserved}"]
     if slots.reserved is not None:
         parts.append(f"reserved_connections {slots.reserved}")
-    if slots.rds_reserved is not None:
-        parts.append(f"rds.rds_superuser_reserved_connections {slots.rds_reserved}")
+    parts += [f"{name} {value}" for name, value in slots.platform_reserved]
     return " + ".join(parts)
 
 
