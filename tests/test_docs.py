@@ -211,3 +211,12 @@ def test_readme_shows_the_demo_as_it_runs() -> None:
     out = run_cli("scan", "examples/incident", env={"COLUMNS": "100"}).out
     math = out[out.index("THE CONNECTION MATH"):out.index("\nconnbudget:")].rstrip("\n")
     assert math in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_lists_every_input_kind_as_the_registry_names_it() -> None:
+    from connbudget.kinds import KINDS
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| input | how it is recognised | read by |"):].split("\n\n")[0]
+    rows = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert rows == [kind.label for kind in KINDS]
