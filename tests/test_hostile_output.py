@@ -59,7 +59,7 @@ def test_role_names_cannot_inject_workflow_commands_or_terminal_escapes(fmt: str
                    for line in outcome.out.splitlines())
     if fmt == "text":
         assert "ansi\\x1b]8;;http://evil\\x07\\x1b[31m" in outcome.out
-        assert "evil\\x0a::warning::injected" in outcome.out
+        assert "evil\\x0a\\x3a:warning\\x3a:injected" in outcome.out
 
 
 def _named_tree(tmp_path: Path, name: str) -> Path:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from connbudget.confine import Roots, is_regular, read_head
 
-_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
-              ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_SKIP_DIRS = {".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", ".venv-checkov",
+              "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _YAML = (".yaml", ".yml")
 _INI = (".ini", ".ini.j2", ".conf", ".cfg")
 _TERRAFORM = (".tf", ".tf.json")
@@ -145,17 +145,21 @@ class Excludes:
 def _walk(root: str, excludes: Excludes, roots: Roots,
           skipped: list[tuple[str, str]]) -> list[str]:
     """The regular files under `root`; symlinks are followed while they stay inside the
-    scan roots (each real directory once, so a loop ends), anything else is `skipped`."""
+    scan roots (each real directory once, so a loop ends), anything else is `skipped`. A
+    scan path that leads out of the roots (a committed symlink) is skipped like a file."""
     if not os.path.isdir(root):
         if excludes.excluded(root):
             return []
-        problem = None if is_regular(root) else "not a regular file, not read"
-        if problem is None and os.path.islink(root):
-            problem = roots.problem(root)
+        problem = roots.outside(root) or (None if is_regular(root)
+                                          else "not a regular file, not read")
         if problem is not None:
             skipped.append((root, problem))
             return []
         return [root]
+    outside = roots.outside(root)
+    if outside is not None:
+        skipped.append((root, outside))
+        return []
     found: list[str] = []
     seen: set[str] = set()
     for directory, dirs, files in os.walk(root, followlinks=True):

@@ -14,6 +14,7 @@ from connbudget.settings import Settings
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
     from connbudget.capacity.model import Model
+    from connbudget.frontends.sql import SqlResult
     from connbudget.frontends.terraform import TerraformModel
 
 T = TypeVar("T")
@@ -118,6 +119,14 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
         model.resources.extend(plans.resources)
         model.errors.extend(plans.errors)
     return model
+
+
+def read_roles(inputs: Inputs) -> tuple[SqlResult, list[InputError]]:
+    """`sql2json`: the role documents of the SQL files found, and every error of the run."""
+    from connbudget.frontends.sql import read_sql
+
+    result = read_sql(inputs.sql)
+    return result, [*result.errors, *_missing(inputs)]
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:

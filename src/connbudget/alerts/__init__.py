@@ -6,16 +6,9 @@ from __future__ import annotations
 import re
 
 from connbudget.capacity.model import Database
+from connbudget.quoting import referable, split_address
 
-_MODULE_PREFIX = re.compile(r"((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)(.*)")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """('module.app.', 'aws_db_instance.main') for a resource inside a local module."""
-    match = _MODULE_PREFIX.fullmatch(address)
-    assert match is not None
-    return match.group(1), match.group(2)
 
 
 def is_rds(database: Database) -> bool:
@@ -35,9 +28,13 @@ def dimension(database: Database) -> str:
     return "DBClusterIdentifier" if is_cluster(database) else "DBInstanceIdentifier"
 
 
-def reference(database: Database) -> str:
-    """The Terraform expression for the database's identifier, from where its block is."""
+def reference(database: Database) -> str | None:
+    """The Terraform expression for the database's identifier, from where its block is; None
+    when its address cannot stand in Terraform as it is (quotes, braces, control characters
+    from a hostile key are never written into a generated file)."""
     _, local = split_address(database.where.address)
+    if not referable(local):
+        return None
     if local.startswith("module."):  # terraform-aws-modules rds / rds-aurora outputs
         return f"{local}.{'cluster_id' if is_cluster(database) else 'db_instance_identifier'}"
     return f"{local}.{'cluster_identifier' if is_cluster(database) else 'identifier'}"

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path
 from connbudget.capacity.model import Client, Pooler, Value
+from connbudget.quoting import comment, toml_string
 from connbudget.report import Edit
 
 
@@ -91,9 +92,8 @@ def _hcl(file: str) -> bool:
 def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
     """A [tool.connbudget] table for pyproject.toml, as valid TOML: each entry the reader must
     fill in stays a comment naming what goes there."""
-    key = address.replace("\\", "\\\\").replace('"', '\\"')
-    lines = [f'[tool.connbudget.{table}."{key}"]']
-    lines += [f"# {name} = {what}" for name, what in entries]
+    lines = [f"[tool.connbudget.{table}.{toml_string(address)}]"]
+    lines += [comment(f"# {name} = {what}") for name, what in entries]
     return "\n".join(lines)
 
 
