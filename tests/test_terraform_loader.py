@@ -35,12 +35,19 @@ def test_tfvars_override_defaults_and_later_auto_tfvars_win() -> None:
     assert service.attrs["tags"] == {"total_connections": 380}
 
 
-def test_var_file_wins_over_tfvars() -> None:
+def test_var_file_numbers_win_over_tfvars_and_its_strings_are_sensitive() -> None:
     model = _load("variables", var_files=(LOADER / "variables" / "production.tfvars",))
+    # replicas = 2 from the var-file: its numbers are read
+    replicas = [r for r in model.by_type("aws_db_instance") if r.name == "replica"]
+    assert [r.address for r in replicas] == ["aws_db_instance.replica[0]",
+                                             "aws_db_instance.replica[1]"]
+    # its strings are sensitive: what they decide is unknown and says why, never guessed
     service = _resource(model, "aws_ecs_service.api")
-    assert service.attrs["name"] == "api-production"
-    assert service.attrs["desired_count"] == 3
-    assert service.attrs["tags"] == {"total_connections": 760}
+    for value in (service.attrs["name"], service.attrs["desired_count"],
+                  replicas[0].attrs["instance_class"]):
+        assert isinstance(value, Unknown)
+        assert "sensitive" in value.reason and "production.tfvars" in value.reason
+    assert "'production'" not in repr(model.resources)
 
 
 def test_object_variable_gets_optional_attribute_default() -> None:

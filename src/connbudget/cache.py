@@ -89,12 +89,12 @@ def _load(path: str) -> bytes:
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
                          | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError("not a regular file")
-        data = handle.read(MAX_ENTRY_BYTES + 1)
-    if len(data) > MAX_ENTRY_BYTES:
-        raise OSError("entry too large")
-    return data
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_ENTRY_BYTES:
+            raise OSError("not a regular file of a cache entry's size")
+        # read what fstat says (read(n) sets n bytes aside first); a file that grew since is
+        # cut short, which only makes the entry unreadable
+        return handle.read(status.st_size)
 
 
 def _read(path: str, digest: str) -> Any:

@@ -163,9 +163,13 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                              | getattr(os, "O_NOCTTY", 0))
         with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
                 raise Refused(0, "not a regular file")
-            data = handle.read() if limit is None else handle.read(limit + 1)
+            # read(n) sets n bytes aside first: ask for what the file holds, one more to see
+            # a file past the limit that grew since
+            data = handle.read() if limit is None else handle.read(
+                min(status.st_size, limit) + 1)
     if limit is not None and len(data) > limit:
         raise Refused(0, f"larger than {limit // 1024 // 1024} MiB")
     if active is not None:

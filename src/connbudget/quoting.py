@@ -45,11 +45,16 @@ def workflow_safe(line: str) -> str:
     return guard(printable(line))
 
 
+_HCL_SPECIAL = re.compile(r'["\\]|[$%]\{|::|##\[|[^\x20-\x7e]')
+
+
 def hcl_string(text: str) -> str:
     """A Terraform quoted string that reads back as `text`: no interpolation, no line break,
     nothing a CI log runs. As Terraform quotes instance keys in addresses
     (hashicorp/terraform internal/addrs/instance_key.go, toHCLQuotedString, read 2026-12-07),
     with `::`/`##[` broken by `\\u` escapes."""
+    if not _HCL_SPECIAL.search(text):
+        return '"' + text + '"'
     out = []
     for index, char in enumerate(text):
         following = text[index + 1:index + 2]

@@ -31,6 +31,7 @@ from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
+from connbudget.passwords import names_a_secret, stand_in
 
 Body = dict[str, Any]
 
@@ -42,7 +43,7 @@ _MAX_FILE_BYTES = 8 * 1024 * 1024
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "6"
+_SCHEMA = "7"
 # The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
 _PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
 
@@ -135,10 +136,12 @@ def _parse_text(text: str, redact: bool = False) -> dict[str, Any]:
 
 
 # What the model needs of a secret is its kind, never its text: the parse tree (which goes to
-# the cache on disk) keeps a stand-in of the same kind instead of a secret literal.
-_SECRET_NAME = re.compile(r"password|secret|token|private_key", re.IGNORECASE)
-_STAND_INS = {"scram-sha-256": '"SCRAM-SHA-256$4096:AAAA$AAAA:AAAA"',
-              "md5": '"md5' + "0" * 32 + '"', "plaintext": '"<redacted>"'}
+# the cache on disk) keeps a stand-in of the same kind instead of a secret literal: the value
+# of an attribute or object key that names a secret (`password`, `db_pass`, `api_key`, ...,
+# nested too: `db = { password = "..." }`), the default of a variable that is sensitive or
+# names one, a URL's password, an environment variable whose name says it is a secret.
+_NESTED_SECRET = re.compile(r'((?:^|(?<=[{,]))[ \t]*("[^"\n]*"|[A-Za-z_][\w-]*)[ \t]*=[ \t]*)'
+                            r'("(?:[^"\\\n]|\\.)*")', re.MULTILINE)
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@\"'$]*:)[^\s@/\"'$]+@", re.IGNORECASE)
 _SECRET_ENV = re.compile(
     r"""((?:"name"|\bname)\s*[:=]\s*"[^"]*(?:PASSWORD|SECRET|TOKEN)[^"]*"\s*,\s*"""
@@ -146,17 +149,28 @@ _SECRET_ENV = re.compile(
 
 
 def _stand_in(text: str) -> str:
-    """The literal `text` of a secret attribute as a literal of the same kind."""
+    """The literal `text` of a secret as a literal of the same kind."""
     from connbudget.frontends.terraform.evaluate import evaluate_raw
     from connbudget.frontends.terraform.values import Context, Scope
-    from connbudget.passwords import hash_kind
 
     if not text.startswith('"') or "${" in text or "%{" in text:
         return text  # a reference or an interpolation: nothing literal to hide
     value = evaluate_raw(text, Scope(Context()))
     if not isinstance(value, str) or value == "":
         return text
-    return _STAND_INS[hash_kind(value) or "plaintext"]
+    return '"' + stand_in(value) + '"'
+
+
+def _nested(match: re.Match[str]) -> str:
+    return match.group(1) + (_stand_in(match.group(3))
+                             if names_a_secret(match.group(2).strip('"')) else match.group(3))
+
+
+def _secret_block(block: Body) -> bool:
+    """A variable that is sensitive or names a secret: its default is one."""
+    return block.get("type") == "variable" and (
+        any(names_a_secret(label) for label in block.get("labels", []))
+        or block["attrs"].get("sensitive", "").strip() == "true")
 
 
 def _redact(body: Body) -> None:
@@ -165,9 +179,12 @@ def _redact(body: Body) -> None:
         current = pending.pop()
         pending.extend(current["blocks"])
         attrs = current["attrs"]
+        secret_default = _secret_block(current)
         for name, text in attrs.items():
-            if _SECRET_NAME.search(name):
+            if names_a_secret(name) or (secret_default and name == "default"):
                 text = _stand_in(text)
+            elif "=" in text:
+                text = _NESTED_SECRET.sub(_nested, text)
             text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
             attrs[name] = _SECRET_ENV.sub(r'\1"<redacted>"', text)
 

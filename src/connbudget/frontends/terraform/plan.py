@@ -7,7 +7,9 @@ default), data sources from `prior_state`, and the `configuration` for what the 
 `constant_value` is a literal in the code, `references` are not.
 
 A plan carries every password in plain text. Whether a password is a literal in the code is
-read from the configuration, never from the value (`password_source`).
+read from the configuration, never from the value (`password_source`), and the model keeps a
+stand-in of the same kind. A value the plan marks sensitive (`sensitive_values`) is unknown,
+and a value under a key that names a secret is a stand-in too: neither is ever shown.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
+from connbudget.passwords import names_a_secret, stand_in
 
 _MAX_BYTES = 256 * 1024 * 1024
 _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')
@@ -194,10 +197,46 @@ def _with_unknowns(value: Any, mask: Any, where: str, refs: tuple[str, ...]) -> 
     return value
 
 
+def _with_sensitive(value: Any, mask: Any, where: str) -> Any:
+    """`value` with each part `sensitive_values` marks true made an `Unknown`."""
+    if mask is True:
+        return Unknown(where, "a sensitive value (marked so in the plan)")
+    if isinstance(mask, dict) and isinstance(value, dict):
+        return {key: _with_sensitive(item, mask.get(key), f"{where}.{key}")
+                for key, item in value.items()}
+    if isinstance(mask, list) and isinstance(value, list):
+        return [_with_sensitive(item, mask[i] if i < len(mask) else False, f"{where}[{i}]")
+                for i, item in enumerate(value)]
+    return value
+
+
+def _concealed(value: Any, where: str) -> Any:
+    """`value` with what lies under a key that names a secret replaced: a string by a
+    stand-in of its kind, anything else unknown."""
+    if isinstance(value, list):
+        return [_concealed(item, where) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if not names_a_secret(key) or item is None or isinstance(item, (dict, list)):
+            result[key] = _concealed(item, f"{where}.{key}")
+        elif isinstance(item, str):
+            result[key] = stand_in(item)
+        else:
+            result[key] = Unknown(f"{where}.{key}", f"a sensitive value (under the key {key})")
+    return result
+
+
 def _attributes(plan: dict[str, Any], config: dict[str, Any], resource: dict[str, Any],
                 change: dict[str, Any]) -> dict[str, Any]:
     address = str(resource.get("address"))
-    attrs = dict(_dict(resource.get("values")))
+    values = _dict(resource.get("values"))
+    sensitive = _dict(resource.get("sensitive_values"))
+    # the password is judged by its source in the configuration (below), never hidden here
+    attrs = {key: value if key in _SECRET_ATTRIBUTES else _concealed(
+        _with_sensitive(value, sensitive.get(key), f"{address}.{key}"), f"{address}.{key}")
+        for key, value in values.items()}
     mask = _dict(change.get("after_unknown"))
     for key, inner in mask.items():
         if inner is True or (inner and isinstance(inner, (dict, list))):
@@ -209,6 +248,8 @@ def _attributes(plan: dict[str, Any], config: dict[str, Any], resource: dict[str
             # not a literal in the code: the plaintext value the plan carries is not judged
             attrs[key] = Unknown(f"{address}.{key}", "not a literal in the configuration",
                                  tuple(_references(config.get(key))))
+        elif isinstance(attrs.get(key), str):
+            attrs[key] = stand_in(attrs[key])  # a literal: its kind is judged, not its text
     return attrs
 
 
