@@ -142,6 +142,11 @@ class Excludes:
         return self._matches("/".join(parts), is_dir)
 
 
+_DIRECTORY = {"outside the scanned tree, not read":
+              "a directory outside the scanned tree, not read",
+              "a system file, never read": "a system directory, never read"}
+
+
 def _walk(root: str, excludes: Excludes, roots: Roots,
           skipped: list[tuple[str, str]]) -> list[str]:
     """The regular files under `root`; symlinks are followed while they stay inside the
@@ -164,10 +169,10 @@ def _walk(root: str, excludes: Excludes, roots: Roots,
     seen: set[str] = set()
     for directory, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(directory)
-        if real in seen or (directory != root and roots.outside(directory)):
-            if real not in seen:
-                skipped.append((directory, "a symlink to a directory outside the scanned "
-                                "tree, not read"))
+        problem = roots.outside(directory) if directory != root else None
+        if real in seen or problem is not None:
+            if real not in seen and problem is not None:
+                skipped.append((directory, f"a symlink to {_DIRECTORY.get(problem, problem)}"))
             dirs[:] = []
             continue
         seen.add(real)

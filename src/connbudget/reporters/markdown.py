@@ -48,9 +48,9 @@ def cell(value: object) -> str:
 
 def code(value: object) -> str:
     """A code span (an address, a path, a ref) when nothing in the text can end it, its cell
-    or its line, else a cell: inside a code span no other markup counts."""
+    or its line (or mention anyone), else a cell: inside a code span no other markup counts."""
     text = str(value)
-    plain = text.isprintable() and not any(c in text for c in "`|\\") and "::" not in text \
+    plain = text.isprintable() and not any(c in text for c in "`|\\@") and "::" not in text \
         and "##[" not in text
     return f"`{text}`" if plain and text.strip() == text and text else cell(text)
 

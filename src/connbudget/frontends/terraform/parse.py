@@ -43,7 +43,7 @@ _MAX_FILE_BYTES = 8 * 1024 * 1024
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "7"
+_SCHEMA = "6-nested-secrets"  # entries keep stand-ins for secrets under nested keys
 # The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
 _PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
 
@@ -183,7 +183,7 @@ def _redact(body: Body) -> None:
         for name, text in attrs.items():
             if names_a_secret(name) or (secret_default and name == "default"):
                 text = _stand_in(text)
-            elif "=" in text:
+            if "=" in text:
                 text = _NESTED_SECRET.sub(_nested, text)
             text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
             attrs[name] = _SECRET_ENV.sub(r'\1"<redacted>"', text)
