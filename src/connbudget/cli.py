@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
@@ -413,6 +412,7 @@ def _scan_report(args: argparse.Namespace, settings: Settings | None = None) -> 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     import argparse
+    import contextlib
     import json
 
     from connbudget.catalogue import severity_rank

@@ -6,10 +6,10 @@ Errors that Terraform would report (wrong types, missing keys) raise `EvalError`
 turns them into unknowns, so nothing is ever guessed. An error's message names what went wrong,
 never a value: a value may be a secret.
 
-A sensitive value (`values.Sensitive`) is marked where it enters (a var-file, a `sensitive`
-variable, a key naming a secret); an expression that reads one is sensitive itself, a
-template or `jsonencode` leaves it out as an unknown part, and `evaluate_raw` hands out each
-as an `Unknown`.
+A string of a var-file the run is given is sensitive (`values.Sensitive`): an expression that
+reads one is sensitive itself, a template or `jsonencode` leaves it out as an unknown part, and
+`evaluate_raw` hands out each as an `Unknown`. A secret the code gives (a value under a key
+that names one; a sensitive variable's, in the loader) is a stand-in of the same kind.
 """
 
 from __future__ import annotations

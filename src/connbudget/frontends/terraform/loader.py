@@ -409,8 +409,7 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, 
     for path in var_files:
         why = f"a value of var-file {os.path.basename(path)}"
         for name, raw in loader.file(path, cache=False).get("attrs", {}).items():
-            values[name] = mark(evaluate_raw(raw, Scope(Context())), why, f"var.{name}",
-                                numbers=False)
+            values[name] = mark(evaluate_raw(raw, Scope(Context())), why)
     return values
 
 

@@ -81,7 +81,7 @@ def check_size(value: Any) -> Any:
 
 
 class Sensitive(str):
-    """A string from a var-file, a `sensitive` variable or under a key that names a secret.
+    """A string of a var-file the run is given (a CI job's secrets), or one computed from one.
 
     It exists only while one expression is evaluated: what the evaluator hands out
     (`evaluate_raw`) has each sensitive value, and each value computed from one, made an
@@ -120,20 +120,17 @@ def touch(why: str) -> None:
     MARKS.why = why
 
 
-def mark(value: Any, why: str, text: str, numbers: bool = True) -> Any:
-    """`value` with every string in it (keys included) marked sensitive for `why`; numbers
-    and bools (when `numbers`) made unknown, as they cannot carry a mark."""
-    if isinstance(value, Sensitive) or isinstance(value, Unknown) or value is None:
-        return value
-    touch(why)
-    if isinstance(value, str):
+def mark(value: Any, why: str) -> Any:
+    """`value` with every string in it (map keys included) marked sensitive for `why`; its
+    numbers and bools are left as they are (a var-file sizes services with them)."""
+    if isinstance(value, str) and not isinstance(value, Sensitive):
+        touch(why)
         return Sensitive(value, why)
     if isinstance(value, list):
-        return [mark(item, why, text, numbers) for item in value]
+        return [mark(item, why) for item in value]
     if isinstance(value, dict):
-        return {mark(key, why, text): mark(item, why, text, numbers)
-                for key, item in value.items()}
-    return Unknown(text, f"a sensitive value ({why})") if numbers else value
+        return {mark(key, why): mark(item, why) for key, item in value.items()}
+    return value
 
 
 def mark_in(value: Any) -> str | None:
