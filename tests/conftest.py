@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,13 @@ FIXTURES = ROOT / "fixtures"
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus"
 CHECKOV = Path(os.environ.get("CONNBUDGET_CHECKOV", ROOT / ".venv-checkov" / "bin" / "checkov"))
-CACHE_DIR = ROOT / ".pytest_cache" / "connbudget-cache"  # the tests' parse cache, not the user's
+# The tests' parse cache, not the user's, outside the checkout (a run refuses a cache inside
+# the tree it scans), one per checkout.
+# The text report's width, whatever runs the tests (a terminal, CI, a test worker); a test of
+# another width sets its own.
+os.environ["COLUMNS"] = "100"
+CACHE_DIR = (Path(tempfile.gettempdir())
+             / f"connbudget-test-cache-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}")
 
 
 class Run:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +109,67 @@ def test_cli_applies_disable_exclude_and_fail_on_from_the_file() -> None:
 
 def test_cli_fail_on_flag_overrides_the_file() -> None:
     assert run_cli("sql", str(CONFIG / "project"), "--fail-on", "error").code == 0
+
+
+def _repository(tmp_path: Path) -> Path:
+    """fixtures/config/project as a checkout of its own (its top holds .git)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(CONFIG / "project", repo)
+    (repo / ".git").mkdir()
+    return repo
+
+
+def test_no_config_reads_none(tmp_path: Path) -> None:
+    repo = _repository(tmp_path)
+    assert settings_for(repo, use_config=False) == Settings()
+    result = run_cli("sql", str(repo), "--no-config", "--format", "json")
+    files = {Path(f["file"]).name for f in result.json()["findings"]}  # type: ignore[index]
+    assert files == {"V0__old.sql", "V1__reporting.sql"}  # legacy/ is no longer excluded
+    assert "config" not in result.json()
+
+
+def test_config_and_no_config_cannot_both_be_given(tmp_path: Path) -> None:
+    result = run_cli("scan", str(tmp_path), "--no-config", "--config", "x.toml")
+    assert result.code == 2
+    assert "not allowed with argument" in result.err
+
+
+def test_a_config_above_the_repository_is_never_read(tmp_path: Path) -> None:
+    (tmp_path / ".connbudget.toml").write_text('fail-on = "info"\n')
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    assert settings_for(repo).config_file is None
+
+
+def test_a_config_file_outside_the_tree_reads_its_paths_from_the_tree_top(
+        tmp_path: Path) -> None:
+    """The base branch's config, saved by the CI job outside the checkout: `/legacy` still
+    means the checkout's legacy/ directory."""
+    repo = _repository(tmp_path)
+    (repo / ".connbudget.toml").unlink()
+    base = tmp_path / "runner-temp" / "connbudget.toml"
+    base.parent.mkdir()
+    base.write_text('exclude = ["/legacy"]\n')
+    settings = settings_for(repo / "db", config=str(base))
+    assert (settings.config_file, settings.exclude_root) == (str(base), str(repo))
+    result = run_cli("sql", str(repo), "--config", str(base), "--format", "json")
+    assert {Path(f["file"]).name for f in result.json()["findings"]} == {  # type: ignore[index]
+        "V1__reporting.sql"}
+
+
+def test_a_toml_error_shows_its_position_and_no_text_of_the_file() -> None:
+    with pytest.raises(UsageError) as raised:
+        settings_for(CONFIG / "bad-toml")
+    # the string is not closed: the line ends at column 17
+    assert str(raised.value) == (f"{CONFIG}/bad-toml/.connbudget.toml: not valid TOML "
+                                 "(line 1, column 17)")
+
+
+def test_what_the_config_sets_is_listed_in_the_report() -> None:
+    result = run_cli("sql", str(CONFIG / "project"))
+    assert "config fixtures/config/project/.connbudget.toml sets fail-on = \"warning\"; " \
+        'disable = ["CB005"]; exclude = ["legacy/"]' in " ".join(result.out.split())
+    document = run_cli("sql", str(CONFIG / "project"), "--format", "json").json()
+    assert document["config"] == {  # type: ignore[index]
+        "file": str(CONFIG / "project" / ".connbudget.toml"),
+        "sets": {"fail-on": "warning", "disable": ["CB005"], "exclude": ["legacy/"]}}

@@ -93,7 +93,7 @@ def test_overflowing_numbers_are_located_errors_and_the_report_survives() -> Non
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_an_unexpected_failure_in_one_file_keeps_the_report_of_the_others(
         fmt: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from connbudget.frontends import sql
+    from connbudget.frontends.sql import reader as sql
 
     (tmp_path / "V1__good.sql").write_text("CREATE ROLE good LOGIN;\n")
     (tmp_path / "V2__bad.sql").write_text("CREATE ROLE bad LOGIN;\n")

@@ -16,6 +16,7 @@ from connbudget.frontends.kubernetes.model import (
 )
 from connbudget.frontends.kubernetes.objects import load_kubernetes
 from connbudget.frontends.kubernetes.safeyaml import HELM_HINT, read_documents
+from connbudget.providers.surge import extra_units
 
 HERE = FIXTURES / "k8s"
 CORPUS_YAML = sorted((CORPUS / "k8s").rglob("*.yaml"))
@@ -153,28 +154,29 @@ def test_absent_replicas_is_none() -> None:
 
 def test_max_surge_integer() -> None:
     surge = _workload(_load("app.yaml"), "api").max_surge
-    assert (surge.value, surge.is_default, surge.pods(3)) == (2, False, 2)
+    assert (surge.value, surge.is_default, extra_units(3, surge.value)) == (2, False, 2)
 
 
 def test_max_surge_percent_rounds_up() -> None:
     found = _load("strategies.yaml")
     surge = _workload(found, "percent").max_surge
     assert (surge.value, surge.is_default) == ("50%", False)
-    assert surge.pods(10) == 5
-    assert surge.pods(3) == 2
+    assert extra_units(10, surge.value) == 5
+    assert extra_units(3, surge.value) == 2
 
 
 def test_max_surge_absent_is_the_kubernetes_default() -> None:
     surge = _workload(_load("keda-worker.yaml"), "worker").max_surge
     assert (surge.value, surge.is_default) == ("25%", True)
-    assert surge.pods(30) == 8
+    assert extra_units(30, surge.value) == 8
 
 
 def test_recreate_and_stateful_set_do_not_surge() -> None:
     found = _load("strategies.yaml")
-    assert _workload(found, "recreate").max_surge.pods(4) == 0
+    assert extra_units(4, _workload(found, "recreate").max_surge.value) == 0
     queue = _workload(found, "queue")
-    assert (queue.kind, queue.replicas, queue.max_surge.pods(3)) == ("StatefulSet", 3, 0)
+    assert (queue.kind, queue.replicas) == ("StatefulSet", 3)
+    assert extra_units(3, queue.max_surge.value) == 0
 
 
 def test_yaml_merge_keys() -> None:

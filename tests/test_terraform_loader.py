@@ -35,12 +35,52 @@ def test_tfvars_override_defaults_and_later_auto_tfvars_win() -> None:
     assert service.attrs["tags"] == {"total_connections": 380}
 
 
-def test_var_file_wins_over_tfvars() -> None:
+def test_var_file_numbers_win_over_tfvars_and_its_strings_are_sensitive() -> None:
     model = _load("variables", var_files=(LOADER / "variables" / "production.tfvars",))
+    # replicas = 2 from the var-file: its numbers are read
+    replicas = [r for r in model.by_type("aws_db_instance") if r.name == "replica"]
+    assert [r.address for r in replicas] == ["aws_db_instance.replica[0]",
+                                             "aws_db_instance.replica[1]"]
+    # its strings are sensitive: what they decide is unknown and says why, never guessed
     service = _resource(model, "aws_ecs_service.api")
-    assert service.attrs["name"] == "api-production"
-    assert service.attrs["desired_count"] == 3
-    assert service.attrs["tags"] == {"total_connections": 760}
+    for value in (service.attrs["name"], service.attrs["desired_count"],
+                  replicas[0].attrs["instance_class"]):
+        assert isinstance(value, Unknown)
+        assert "sensitive" in value.reason and "production.tfvars" in value.reason
+    assert "'production'" not in repr(model.resources)
+
+
+def test_a_var_file_of_the_scanned_tree_is_read_like_the_code_beside_it() -> None:
+    """env/production.tfvars committed next to the root: its strings decide the budget."""
+    var_file = str(LOADER / "variables" / "production.tfvars")
+    model = load_terraform([str(LOADER / "variables")], [var_file], cache=False,
+                           secret_var_files=())
+    replicas = [r for r in model.by_type("aws_db_instance") if r.name == "replica"]
+    assert [r.attrs["instance_class"] for r in replicas] == ["db.t3.medium"] * 2
+
+
+def test_a_committed_var_file_given_with_var_file_shows_its_instance_class(
+        tmp_path: Path) -> None:
+    from conftest import run_cli
+
+    tree = tmp_path / "tree"
+    (tree / "env").mkdir(parents=True)
+    (tree / "main.tf").write_text(
+        'variable "instance_class" {}\n'
+        'resource "aws_db_instance" "main" {\n'
+        '  identifier     = "main"\n'
+        '  engine         = "postgres"\n'
+        '  instance_class = var.instance_class\n'
+        '}\n')
+    (tree / "env" / "prod.tfvars").write_text('instance_class = "db.t3.medium"\n')
+    outside = tmp_path / "ci.tfvars"
+    outside.write_text('instance_class = "db.t3.medium"\n')
+    committed = run_cli("capacity", str(tree), "--var-file", str(tree / "env" / "prod.tfvars"),
+                        "--format", "json", "--no-cache")
+    secret = run_cli("capacity", str(tree), "--var-file", str(outside), "--format", "json",
+                     "--no-cache")
+    assert "db.t3.medium" in committed.out
+    assert "db.t3.medium" not in secret.out + secret.err
 
 
 def test_object_variable_gets_optional_attribute_default() -> None:

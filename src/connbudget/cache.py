@@ -10,6 +10,11 @@ A pack is on disk, outside the reviewed tree: it holds no secret. A parsed Terra
 stand-ins for its secret literals, and of its comments only those that suppress a finding
 (text with `connbudget:ignore` or `checkov:skip=`); any other comment, which may be a
 commented-out password, is never stored.
+
+Whoever can write the cache directory can make a scan see other content for a file, so a run
+refuses a cache directory inside its scan roots (a pull request would supply it), or one that
+is or holds a symlink. An entry is read only as a regular file of bounded size, never through
+a symlink, and written under a fresh name in its directory, then renamed over the old one.
 """
 
 from __future__ import annotations
@@ -18,10 +23,17 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
+
+from connbudget.errors import UsageError
+
+# a pack holds the parses of every file of one scan; 1 GiB is far above a scan of 20,000 files
+MAX_PACK_BYTES = 1024 * 1024 * 1024
 
 
 def cache_dir() -> Path:
@@ -35,6 +47,46 @@ def cache_dir() -> Path:
 
 def _digest(*parts: bytes) -> str:
     return hashlib.sha256(b"\0".join(parts)).hexdigest()
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _symlink_in(directory: Path) -> str | None:
+    """The first linked directory in the cache (a kind's directory, or one inside it), or
+    None. A pack planted as a symlink to a file is not refused here: no pack is read or
+    written through a symlink."""
+    try:
+        kinds = list(os.scandir(directory))
+    except OSError:
+        return None  # not made yet, or unreadable: packs are then neither read nor kept
+    for kind in kinds:
+        if kind.is_symlink():
+            return kind.path
+        if kind.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError), os.scandir(kind.path) as entries:
+                for entry in entries:
+                    if entry.is_symlink() and entry.is_dir():
+                        return entry.path
+    return None
+
+
+def check_location(roots: Iterable[str]) -> None:
+    """Refuse (a UsageError) a cache directory inside one of the scan `roots` (real paths), or
+    one that is or holds a symlink: its entries would come from the scanned tree."""
+    directory = cache_dir()
+    real = os.path.realpath(directory)
+    advice = ("set CONNBUDGET_CACHE_DIR to a directory outside the checkout (docs/ci.md) or "
+              "pass --no-cache")
+    for root in roots:
+        if _inside(real, root):
+            raise UsageError(f"the cache directory {directory} is inside the scanned tree "
+                             f"{root}, where a pull request could write its entries: {advice}")
+    link = str(directory) if os.path.islink(directory) else _symlink_in(directory)
+    if link is not None:
+        raise UsageError(f"the cache directory {directory} holds a symlink ({link}): its "
+                         f"entries could be read or written elsewhere; {advice}")
 
 
 class Pack:
@@ -74,6 +126,9 @@ _ACTIVE: ContextVar[Pack | None] = ContextVar("connbudget_cache_pack", default=N
 def pack(kind: str, version: str, scope: str, enabled: bool = True) -> Iterator[Pack]:
     """The pack of the scan of `scope` (the paths it reads): inside it, `pack` of the same
     kind gives the same pack, so the files of one scan share one cache file."""
+    if not enabled:  # a file kept out of the cache stays out, inside a scan's pack or not
+        yield Pack(kind, version, scope, enabled=False)
+        return
     active = _ACTIVE.get()
     if active is not None and active.kind == kind and active.version == version:
         yield active
@@ -87,34 +142,46 @@ def pack(kind: str, version: str, scope: str, enabled: bool = True) -> Iterator[
     current.save()
 
 
+def _load(path: str) -> bytes:
+    """The pack's bytes: a regular file, never through a symlink, at most MAX_PACK_BYTES."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_PACK_BYTES:
+            raise OSError("not a regular file of a cache pack's size")
+        # read what fstat says; a file that grew since is cut short, which only makes the
+        # pack unreadable
+        return handle.read(status.st_size)
+
+
 def _read(path: str, key: str) -> dict[str, Any]:
     """The entries of the pack at `path` when it was made for `key` (a pack copied over
     another, or renamed, is rejected as a whole)."""
     try:
-        with open(path, "rb") as handle:
-            stored = json.loads(handle.read())
+        stored = json.loads(_load(path))
         entries = stored["entries"] if stored["key"] == key else {}
         return entries if isinstance(entries, dict) else {}
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return {}
 
 
-def _dump(path: str, entries: dict[str, Any], key: str) -> None:
-    text = json.dumps({"key": key, "entries": entries}, separators=(",", ":"))
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 def _write(path: str, entries: dict[str, Any], key: str) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
+    directory = os.path.dirname(path)
+    tmp = None
     try:
+        text = json.dumps({"key": key, "entries": entries}, separators=(",", ":"))
+        # a fresh name (O_EXCL) in the pack's directory: nothing there can redirect the write
         try:
-            _dump(tmp, entries, key)
+            descriptor, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            _dump(tmp, entries, key)
+            os.makedirs(directory, exist_ok=True)
+            descriptor, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".tmp")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
         os.replace(tmp, path)  # readers never see a half-written pack
     except (OSError, ValueError, TypeError, RecursionError):
         # a read-only or full cache directory only costs speed
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

@@ -13,12 +13,15 @@ from connbudget import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
-    from typing import Any, TextIO
+    from collections.abc import Callable, Iterable
+    from typing import Any, TextIO, TypeVar
 
     from connbudget.discover import Inputs
+    from connbudget.errors import InputError
     from connbudget.report import Report
     from connbudget.settings import Settings
+
+    T = TypeVar("T")
 
 _EXITS = ("\nexit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or\n"
           "input errors (each reported as file:line: message; the other files are still\n"
@@ -35,9 +38,18 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
                              "in FORMAT too, repeatable: -o sarif=cb.sarif -o junit=cb.xml")
     parser.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
                         help="lowest severity that makes the exit code 1 (default: error)")
-    parser.add_argument("--config", metavar="FILE",
+    _add_config_options(parser)
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    config = parser.add_mutually_exclusive_group()
+    config.add_argument("--config", metavar="FILE",
                         help="config file (default: [tool.connbudget] in pyproject.toml or "
-                             ".connbudget.toml, found walking up from the first path)")
+                             ".connbudget.toml, found walking up from the first path to the "
+                             "top of its repository)")
+    config.add_argument("--no-config", action="store_true",
+                        help="read no config file (on a pull request, whose own config is not "
+                             "to be trusted: pass the base branch's with --config, or this)")
 
 
 def _add_text_options(parser: argparse.ArgumentParser) -> None:
@@ -90,7 +102,7 @@ def _add_prevention_commands(sub: Any) -> None:
                         help="Terraform variables file (repeatable)")
     alerts.add_argument("--no-cache", action="store_true",
                         help="do not read or write the parsed-file cache")
-    alerts.add_argument("--config", metavar="FILE", help="config file")
+    _add_config_options(alerts)
 
     diff = command(
         "diff", "budgets and findings of the working tree against a git ref",
@@ -109,7 +121,7 @@ def _add_prevention_commands(sub: Any) -> None:
     diff.add_argument("--fail-on", choices=("info", "warning", "error"), default=None,
                       help="lowest severity of a NEW finding that makes the exit code 1 "
                            "(default: error)")
-    diff.add_argument("--config", metavar="FILE", help="config file")
+    _add_config_options(diff)
     _add_capacity_options(diff)
 
 
@@ -171,6 +183,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     sql2json.add_argument("--combined", action="store_true",
                           help="one document with every statement and the final role states")
     sql2json.add_argument("--output", "-o", metavar="FILE", help="write the JSON to FILE")
+    _add_config_options(sql2json)
 
     checks = command(
         "checks-dir", "print the directory to pass to checkov --external-checks-dir",
@@ -261,7 +274,22 @@ def _settings(args: argparse.Namespace) -> Settings:
                          fail_on=getattr(args, "fail_on", None),
                          threshold=getattr(args, "threshold", None),
                          var_files=getattr(args, "var_file", []) or [],
-                         cache=not getattr(args, "no_cache", False))
+                         cache=not getattr(args, "no_cache", False),
+                         use_config=not getattr(args, "no_config", False))
+
+
+def _read(paths: list[str], settings: Settings, run: Callable[[Inputs], T]) -> T:
+    """`run` over the files found under `paths`, every read confined to their trees: the one
+    way each command reads its inputs. A parse cache inside those trees is refused."""
+    from connbudget.confine import scan_roots
+    from connbudget.discover import discover
+
+    with scan_roots(paths) as roots:
+        if settings.cache:
+            from connbudget.cache import check_location
+
+            check_location(roots.paths)
+        return run(discover(paths, settings.exclude, settings.exclude_root))
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -290,8 +318,6 @@ def _wants_colour(stream: TextIO) -> bool:
 
 
 def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report]) -> int:
-    from connbudget.confine import scan_roots
-    from connbudget.discover import discover
     from connbudget.kinds import kinds_of
     from connbudget.report import Checked
     from connbudget.reporters import render
@@ -300,10 +326,13 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
     settings = _settings(args)
     output, per_format = _outputs(args.output)
     settings = _text_settings(args, settings, output is None)
-    with scan_roots(args.paths):
-        inputs = discover(args.paths, settings.exclude, settings.exclude_root)
+
+    def run(inputs: Inputs) -> Report:
         report = apply_suppressions(engine(inputs, settings), settings, args.command).sorted()
-    report.checked = Checked(tuple(args.paths), inputs.counts(kinds_of(args.command)))
+        report.checked = Checked(tuple(args.paths), inputs.counts(kinds_of(args.command)))
+        return report
+
+    report = _read(args.paths, settings, run)
     return _deliver(args, report, settings, output, per_format,
                     lambda fmt: render(report, fmt, settings))
 
@@ -312,18 +341,34 @@ def _deliver(args: argparse.Namespace, report: Report, settings: Settings, outpu
              per_format: list[tuple[str, str]], rendered: Callable[[str], str]) -> int:
     """Write the report in --format (and each FORMAT=FILE); its exit code."""
     from connbudget.reporters import resolve_format
-    from connbudget.reporters._common import workflow_safe
 
     for extra_fmt, path in per_format:
         _emit(rendered(extra_fmt), path)
     fmt = resolve_format(args.format, output)
     _emit(rendered(fmt), output)
     if fmt != "text" and output is None:
-        # Machine formats own stdout; errors still reach a human on stderr, one line each,
-        # never a workflow command (GitHub Actions reads those from stderr too).
-        for error in report.errors:
-            print(workflow_safe(str(error)), file=sys.stderr)
+        # Machine formats own stdout; errors still reach a human on stderr
+        _print_errors(report.errors)
     return report.exit_code(settings.fail_on)
+
+
+def _print_config(settings: Settings) -> None:
+    """What the config file sets, on stderr, for the commands whose output is data."""
+    from connbudget.quoting import workflow_safe
+    from connbudget.reporters._common import config_line
+
+    config = config_line(settings)
+    if config is not None:
+        print(workflow_safe(f"connbudget: {config}"), file=sys.stderr)
+
+
+def _print_errors(errors: Iterable[InputError]) -> None:
+    """Input errors on stderr, one line each, never a workflow command (GitHub Actions reads
+    those from stderr too)."""
+    from connbudget.quoting import workflow_safe
+
+    for error in errors:
+        print(workflow_safe(str(error)), file=sys.stderr)
 
 
 def _outputs(values: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
@@ -367,26 +412,24 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_sql2json(args: argparse.Namespace) -> int:
     import json
 
-    from connbudget.confine import scan_roots
-    from connbudget.frontends.sql import read_sql
-    from connbudget.reporters._common import workflow_safe
+    from connbudget.engine import read_roles
+    from connbudget.quoting import JSON_ESCAPE, guard
 
-    with scan_roots(args.paths):
-        result = read_sql(args.paths)
+    settings = _settings(args)
+    result, errors = _read(args.paths, settings, read_roles)
     payload = result.combined() if args.combined else result.documents
-    _emit(json.dumps(payload, indent=2) + "\n", args.output)
-    for error in result.errors:
-        print(workflow_safe(str(error)), file=sys.stderr)
-    return 2 if result.errors else 0
+    _emit(guard(json.dumps(payload, indent=2) + "\n", JSON_ESCAPE), args.output)
+    _print_errors(errors)
+    _print_config(settings)
+    return 2 if errors else 0
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:
-    from connbudget.discover import discover
     from connbudget.engine import capacity_model
 
     settings = _settings(args)
-    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
-    model, budgets, errors = capacity_model(inputs, settings)
+    model, budgets, errors = _read(args.paths, settings,
+                                   lambda inputs: capacity_model(inputs, settings))
     if args.alert_threshold is not None and not 0 < args.alert_threshold <= 1:
         from connbudget.errors import UsageError
 
@@ -401,53 +444,64 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
         text = prometheus.render(budgets, model.roles, share)
     _emit(text, args.output)
-    for error in sorted(errors, key=lambda e: (e.file, e.line)):
-        print(error, file=sys.stderr)
+    _print_errors(sorted(errors, key=lambda e: (e.file, e.line)))
+    _print_config(settings)
     return 2 if errors else 0
 
 
-def _scan_report(args: argparse.Namespace) -> Report:
-    from connbudget.discover import discover
+def _scan_report(args: argparse.Namespace, settings: Settings | None = None) -> Report:
     from connbudget.engine import scan
     from connbudget.rules.suppress import apply_suppressions
 
-    settings = _settings(args)
-    inputs = discover(args.paths, settings.exclude, settings.exclude_root)
-    return apply_suppressions(scan(inputs, settings), settings, "scan").sorted()
+    settings = settings or _settings(args)
+    return _read(args.paths, settings, lambda inputs: apply_suppressions(
+        scan(inputs, settings), settings, "scan").sorted())
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
     import argparse
+    import contextlib
     import json
 
     from connbudget.catalogue import severity_rank
     from connbudget.diff import compare, run_base
+    from connbudget.errors import UsageError
+    from connbudget.reporters._common import config_line
     from connbudget.reporters.diff import render_markdown, render_text
 
-    after = _scan_report(args)
+    settings = _settings(args)
+    after = _scan_report(args, settings)
 
     def base_run(moved: Callable[[str], str]) -> Report:
         base_args = argparse.Namespace(**vars(args))
         base_args.paths = [moved(p) for p in args.paths]
         base_args.var_file = [moved(p) for p in args.var_file]
         if args.config:
-            base_args.config = moved(os.path.abspath(args.config))
+            # a config outside the repository (the base branch's, saved by the CI job) is
+            # the same file for both trees
+            with contextlib.suppress(UsageError):
+                base_args.config = moved(os.path.abspath(args.config))
         return _scan_report(base_args)
 
     before = run_base(args.base, base_run)
     comparison = compare(args.base, before, after)
+    config = config_line(settings)
     if args.format == "json":
-        text = json.dumps(comparison.as_json(), indent=2) + "\n"
+        from connbudget.quoting import JSON_ESCAPE, guard
+
+        data = comparison.as_json()
+        if settings.config_file is not None:
+            data["config"] = {"file": settings.config_file, "sets": settings.config_table}
+        text = guard(json.dumps(data, indent=2) + "\n", JSON_ESCAPE)
     else:
-        text = (render_markdown if args.format == "markdown" else render_text)(comparison)
+        text = (render_markdown if args.format == "markdown" else render_text)(comparison,
+                                                                               config)
     _emit(text, args.output)
     if args.format != "text" and args.output is None:
-        for error in after.errors:
-            print(error, file=sys.stderr)
-    fail_on = _settings(args).fail_on
+        _print_errors(after.errors)
     if after.errors:
         return 2
-    return 1 if any(severity_rank(f.severity) >= severity_rank(fail_on)
+    return 1 if any(severity_rank(f.severity) >= severity_rank(settings.fail_on)
                     for f in comparison.new) else 0
 
 
@@ -524,9 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        from connbudget.reporters._common import printable
+        from connbudget.quoting import workflow_safe
 
-        print(f"connbudget: {printable(str(exc))}", file=sys.stderr)
+        print(workflow_safe(f"connbudget: {exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -1,17 +1,23 @@
 """Settings from the config file and the command line (flags win).
 
 The file is `[tool.connbudget]` in `pyproject.toml`, or the top level of `.connbudget.toml`,
-found walking up from the first scanned path, then from the working directory; `--config`
-names one explicitly. Unknown keys, unknown rule ids and wrong types are errors.
+found walking up from the first scanned path to the top of its tree (its repository), then
+likewise from the working directory; `--config` names one explicitly, `--no-config` reads
+none. A config found in the tree is read only as a regular file inside it: a pull request can
+commit a symlink in its place. Unknown keys, unknown rule ids and wrong types are errors.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from connbudget import confine
 from connbudget.catalogue import RULES, SEVERITIES
 from connbudget.errors import UsageError
 from connbudget.settings import DatabaseOverride, PoolerOverride, Settings
@@ -152,21 +158,38 @@ def _no_unknown(table: Table, known: set[str] | dict[str, Any], prefix: str = ""
         raise _Bad(f"unknown key '{prefix}{unknown[0]}' (known: {', '.join(sorted(known))})")
 
 
-def _read_toml(path: Path) -> Table:
+_MAX_BYTES = 1024 * 1024
+_POSITION = re.compile(r"\(at (line \d+, column \d+|end of document)\)")
+
+
+def _read_toml(path: Path, follow: bool) -> Table:
+    """The file's TOML; only a regular file is read (never a FIFO), a symlink only when
+    `follow` (a file the user named), and no error shows text of the file."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, "rb") as handle:
-            return tomllib.load(handle)
+        descriptor = os.open(path, flags | (0 if follow else getattr(os, "O_NOFOLLOW", 0)))
     except OSError as exc:
         raise UsageError(f"{path}: cannot read config file ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise UsageError(f"{path}: not a regular file, not read as a config file")
+        data = handle.read(_MAX_BYTES + 1)
+    if len(data) > _MAX_BYTES:
+        raise UsageError(f"{path}: larger than 1 MiB, not read as a config file")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not valid UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        # the parser's message may quote a character of the file: only the position is shown
+        where = _POSITION.search(str(exc))
+        raise UsageError(f"{path}: not valid TOML" + (f" ({where.group(1)})" if where else "")
+                         ) from None
 
 
-def _section(path: Path) -> Table | None:
+def _section(path: Path, follow: bool = True) -> Table | None:
     """The connbudget table of a config file; None for a pyproject.toml without one."""
-    data = _read_toml(path)
+    data = _read_toml(path, follow)
     if path.name != "pyproject.toml":
         return data
     section = data.get("tool", {}).get("connbudget")
@@ -175,51 +198,82 @@ def _section(path: Path) -> Table | None:
     return section
 
 
-def _find_upwards(start: Path) -> tuple[Path, Table] | None:
-    directory = start if start.is_dir() else start.parent
-    for candidate in (directory, *directory.parents):
+def _upwards(directory: str, top: str) -> Iterator[str]:
+    """`directory`, then each parent up to `top` (lexical paths, `top` above `directory`)."""
+    while True:
+        yield directory
+        if directory == top or os.path.dirname(directory) == directory:
+            return
+        directory = os.path.dirname(directory)
+
+
+def _find_upwards(start: str) -> tuple[Path, Table] | None:
+    directory, top = confine.tree(start)
+    roots = confine.Roots([start])
+    for candidate in _upwards(directory, top):
         for name in (".connbudget.toml", "pyproject.toml"):
-            path = candidate / name
-            if path.is_file():
-                section = _section(path)
-                if section is not None:
-                    return path, section
+            path = os.path.join(candidate, name)
+            if not os.path.lexists(path):
+                continue
+            problem = "a symlink" if os.path.islink(path) else roots.outside(path)
+            if problem is not None:
+                raise UsageError(f"{path}: {problem}; a config file in the scanned tree is "
+                                 "read only as a regular file inside it (--config FILE names "
+                                 "another, --no-config reads none)")
+            section = _section(Path(path), follow=False)
+            if section is not None:
+                return Path(path), section
     return None
 
 
 def find_config(paths: list[str]) -> tuple[Path, Table] | None:
-    starts = [Path(paths[0]).resolve()] if paths else []
-    starts.append(Path.cwd())
-    for start in starts:
+    """The config above the first path (inside its tree), else above the working directory."""
+    for start in [*paths[:1], os.getcwd()]:
         found = _find_upwards(start)
         if found:
             return found
     return None
 
 
-def apply_config(settings: Settings, path: Path, table: Table) -> None:
+def apply_config(settings: Settings, path: Path, table: Table, anchor: Path | None = None,
+                 ) -> None:
+    """Apply `table`, read from `path`; relative paths in it (var-files, anchored excludes)
+    start at `anchor`, by default the file's directory."""
+    anchor = anchor or path.parent
     try:
         _no_unknown(table, _KEYS)
         for key, value in table.items():
-            _KEYS[key](value, settings, path.parent)
+            _KEYS[key](value, settings, anchor)
     except _Bad as exc:
         section = "[tool.connbudget] " if path.name == "pyproject.toml" else ""
         raise UsageError(f"{path}: {section}{exc}") from None
     settings.config_file = str(path)
+    settings.config_root = str(anchor)
+    settings.config_table = dict(table)
+
+
+def _explicit(settings: Settings, config: str, paths: list[str]) -> None:
+    """`--config FILE`: any regular file the user names. One outside the scanned tree (the
+    base branch's config, saved by a CI job) reads its relative paths from the top of the
+    tree of the first path, as the same file at the top of the repository would."""
+    path = Path(config)
+    section = _section(path)
+    if section is None:
+        raise UsageError(f"{path}: no [tool.connbudget] table")
+    first = (paths or ["."])[0]
+    inside = confine.Roots([first]).outside(config) is None
+    apply_config(settings, path, section, None if inside else Path(confine.tree(first)[1]))
 
 
 def load_settings(paths: list[str], config: str | None = None, fail_on: str | None = None,
                   threshold: float | None = None, var_files: list[str] | None = None,
-                  cache: bool = True) -> Settings:
-    """The config file (`config`, or the one found above `paths`), then the flags over it."""
+                  cache: bool = True, use_config: bool = True) -> Settings:
+    """The config file (`config`, or the one found above `paths`; none without
+    `use_config`), then the flags over it."""
     settings = Settings()
     if config:
-        path = Path(config)
-        section = _section(path)
-        if section is None:
-            raise UsageError(f"{path}: no [tool.connbudget] table")
-        apply_config(settings, path, section)
-    else:
+        _explicit(settings, config, paths)
+    elif use_config:
         found = find_config(paths)
         if found:
             apply_config(settings, *found)

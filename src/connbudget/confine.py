@@ -1,10 +1,13 @@
 """Which files a scan may read: only regular files inside its scan roots, by real path.
 
-The scan roots are the paths given on the command line, widened to the repository that holds
-them (the nearest directory with `.git`). A path an input names (`file()`, `templatefile()`,
-`%include`, a module source, a var-file from a config) is read only when its real path lies
-inside a root; `/proc`, `/dev`, `/sys`, FIFOs, sockets and devices are never read, so a
-hostile file cannot make a scan print the CI job's environment or block forever.
+The scan roots are the paths given on the command line, as written (a path that is a symlink
+counts as the directory holding it), widened to the repository that holds them (the nearest
+directory with `.git`, reached without passing a symlink inside an outer repository). A path
+an input names (`file()`, `templatefile()`, `%include`, a module source, a var-file or a
+config file) is read only when its real path lies inside a root and outside version-control
+metadata (`.git`, `.hg`, `.svn`: a checkout keeps its CI token there); `/proc`, `/dev`,
+`/sys`, FIFOs, sockets and devices are never read, so a hostile file cannot make a scan print
+the CI job's environment or block forever.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 
 _SYSTEM = ("/proc", "/dev", "/sys")
+# version-control metadata: never an input, and `actions/checkout` keeps the job's token in
+# .git/config
+VCS_DIRS = (".git", ".hg", ".svn")
+_MARKERS = (".git", ".hg")  # a repository's top (Subversion 1.6 had .svn in every directory)
 
 
 class Refused(OSError):
@@ -23,10 +30,16 @@ class Refused(OSError):
 
 
 def _repository_root(directory: str) -> str | None:
-    for candidate in (directory, *_parents(directory)):
-        if os.path.exists(os.path.join(candidate, ".git")):
-            return candidate
-    return None
+    """The deepest ancestor of `directory` (a lexical, absolute path) holding `.git` or `.hg`,
+    looked for from the top down: a symlink below a repository found so far ends the
+    search, so a committed `infra -> ../..` cannot make another directory the root."""
+    found = None
+    for candidate in (*reversed(tuple(_parents(directory))), directory):
+        if found is not None and os.path.islink(candidate):
+            break
+        if any(os.path.exists(os.path.join(candidate, name)) for name in _MARKERS):
+            found = candidate
+    return found
 
 
 def _parents(directory: str) -> Iterator[str]:
@@ -42,17 +55,34 @@ def _inside(real: str, root: str) -> bool:
     return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def _in_metadata(real: str, root: str) -> bool:
+    """Whether `real` (inside `root`) lies in a version-control directory."""
+    return any(part in VCS_DIRS for part in real[len(root):].split(os.sep))
+
+
+def _start(path: str) -> str:
+    """The directory a scan path stands for, as written: a symlink counts as the directory
+    that holds it, so a committed link to `/` is judged as a path, never made a root."""
+    absolute = os.path.abspath(path)
+    if os.path.isdir(absolute) and not os.path.islink(absolute):
+        return absolute
+    return os.path.dirname(absolute)
+
+
+def tree(path: str) -> tuple[str, str]:
+    """(the directory `path` stands for, the top of its tree): both lexical and absolute; the
+    top is its repository, or that directory itself outside any repository."""
+    start = _start(path)
+    return start, _repository_root(start) or start
+
+
 class Roots:
     """The real directories a scan may read under."""
 
     def __init__(self, paths: Iterable[str]) -> None:
         found: dict[str, None] = {}
         for path in paths:
-            # A named file's directory, not its target's: a symlink named on the command
-            # line that leads out of the tree is reported, not followed.
-            directory = os.path.realpath(path if os.path.isdir(path)
-                                         else os.path.dirname(os.path.abspath(path)))
-            found[_repository_root(directory) or directory] = None
+            found[os.path.realpath(tree(path)[1])] = None
         self.paths = tuple(found)
         # the files read inside the scan, by absolute path: each is opened once per run (a fix's
         # edit reads the line it changes from here), up to _KEPT_BYTES in all
@@ -64,8 +94,11 @@ class Roots:
         real = os.path.realpath(path)
         if any(_inside(real, system) for system in _SYSTEM):
             return "a system file, never read"
-        if not any(_inside(real, root) for root in self.paths):
+        root = next((root for root in self.paths if _inside(real, root)), None)
+        if root is None:
             return "outside the scanned tree, not read"
+        if _in_metadata(real, root):
+            return "version-control metadata, never read"
         return None
 
     def problem(self, path: str) -> str | None:
@@ -130,9 +163,13 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                              | getattr(os, "O_NOCTTY", 0))
         with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode):
                 raise Refused(0, "not a regular file")
-            data = handle.read() if limit is None else handle.read(limit + 1)
+            # read(n) sets n bytes aside first: ask for what the file holds, one more to see
+            # a file past the limit that grew since
+            data = handle.read() if limit is None else handle.read(
+                min(status.st_size, limit) + 1)
     if limit is not None and len(data) > limit:
         raise Refused(0, f"larger than {limit // 1024 // 1024} MiB")
     if active is not None:

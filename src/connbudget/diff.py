@@ -20,6 +20,7 @@ from typing import Any
 
 from connbudget.budgets import BudgetView
 from connbudget.errors import UsageError
+from connbudget.quoting import workflow_safe
 from connbudget.report import Finding, Report
 from connbudget.reporters._common import fingerprints
 
@@ -72,6 +73,8 @@ def base_tree(ref: str) -> Iterator[tuple[Path, Path, Path]]:
     with tempfile.TemporaryDirectory(prefix="connbudget-base-") as tmp:
         root = Path(tmp)
         _extract(top, ref, root)
+        # the base tree is a repository as the working tree is: its scan roots widen alike
+        (root / ".git").mkdir(exist_ok=True)
         inside = root / cwd.relative_to(top)
         inside.mkdir(parents=True, exist_ok=True)
         yield root, inside, top
@@ -198,7 +201,7 @@ def run_base(ref: str, run: Callable[[Callable[[str], str]], Report]) -> Report:
     # a path the pull request adds is missing in the base: that is the change, not an error
     report.errors = [e for e in report.errors if e.message != "no such file or directory"]
     for error in report.errors:
-        print(f"connbudget: in {ref}: {error}", file=sys.stderr)
+        print(workflow_safe(f"connbudget: in {ref}: {error}"), file=sys.stderr)
     return report
 
 

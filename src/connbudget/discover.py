@@ -10,8 +10,8 @@ from pathlib import Path
 from connbudget.confine import Roots, is_regular, read_head
 from connbudget.kinds import SUFFIXES, Candidate, InputKind, claim
 
-_SKIP_DIRS = {".git", ".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
-              ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_SKIP_DIRS = {".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", ".venv-checkov",
+              "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
 _CHART_FILES = ("Chart.yaml", "Chart.yml")
 
 
@@ -128,28 +128,37 @@ class Excludes:
         return self._matches("/".join(parts), is_dir)
 
 
+_DIRECTORY = {"outside the scanned tree, not read":
+              "a directory outside the scanned tree, not read",
+              "a system file, never read": "a system directory, never read"}
+
+
 def _walk(root: str, excludes: Excludes, roots: Roots,
           skipped: list[tuple[str, str]]) -> list[str]:
     """The regular files under `root`; symlinks are followed while they stay inside the
-    scan roots (each real directory once, so a loop ends), anything else is `skipped`."""
+    scan roots (each real directory once, so a loop ends), anything else is `skipped`. A
+    scan path that leads out of the roots (a committed symlink) is skipped like a file."""
     if not os.path.isdir(root):
         if excludes.excluded(root):
             return []
-        problem = None if is_regular(root) else "not a regular file, not read"
-        if problem is None and os.path.islink(root):
-            problem = roots.problem(root)
+        problem = roots.outside(root) or (None if is_regular(root)
+                                          else "not a regular file, not read")
         if problem is not None:
             skipped.append((root, problem))
             return []
         return [root]
+    outside = roots.outside(root)
+    if outside is not None:
+        skipped.append((root, outside))
+        return []
     found: list[str] = []
     seen: set[str] = set()
     for directory, dirs, files in os.walk(root, followlinks=True):
         real = os.path.realpath(directory)
-        if real in seen or (directory != root and roots.outside(directory)):
-            if real not in seen:
-                skipped.append((directory, "a symlink to a directory outside the scanned "
-                                "tree, not read"))
+        problem = roots.outside(directory) if directory != root else None
+        if real in seen or problem is not None:
+            if real not in seen and problem is not None:
+                skipped.append((directory, f"a symlink to {_DIRECTORY.get(problem, problem)}"))
             dirs[:] = []
             continue
         seen.add(real)

@@ -20,6 +20,7 @@ from connbudget.settings import Settings
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
+    from connbudget.frontends.sql import SqlResult
     from connbudget.frontends.terraform import TerraformModel
     from connbudget.model import Model
 
@@ -79,6 +80,13 @@ def _var_files(inputs: Inputs, settings: Settings, errors: list[InputError]) -> 
     return allowed
 
 
+def _secret(var_files: list[str]) -> list[str]:
+    """The var-files from outside the scanned tree: a CI job's, never the pull request's."""
+    from connbudget import confine
+
+    return [path for path in var_files if confine.outside(path, ()) is not None]
+
+
 class Reads:
     """What each input kind's front end read, once per run (a subset of its units again only
     when the analysis must isolate a failure)."""
@@ -86,9 +94,11 @@ class Reads:
     def __init__(self, inputs: Inputs, settings: Settings) -> None:
         self.inputs = inputs
         self.errors: list[InputError] = []  # the context's own (a config var-file refused)
+        var_files = _var_files(inputs, settings, self.errors)
         self.context = ReadContext(
-            tuple(_var_files(inputs, settings, self.errors)), settings.cache,
-            {path: pin.version for path, pin in settings.poolers.items() if pin.version})
+            tuple(var_files), settings.cache,
+            {path: pin.version for path, pin in settings.poolers.items() if pin.version},
+            tuple(_secret(var_files)))
         self._done: dict[str, Read | None] = {}
 
     def paths(self, kind: InputKind, units: list[str] | None = None) -> list[str]:
@@ -197,6 +207,14 @@ def _sql_report(reads: Reads, settings: Settings) -> Report:
     report.extend(_role_report(read.result.documents, settings))
     report.findings.extend(run_time_findings(read.result.run_time, settings.disabled_rules))
     return report
+
+
+def read_roles(inputs: Inputs) -> tuple[SqlResult, list[InputError]]:
+    """`sql2json`: the role documents of the SQL files found, and every error of the run."""
+    from connbudget.frontends.sql import read_sql
+
+    result = read_sql(inputs.of("sql"))
+    return result, [*result.errors, *_missing(inputs)]
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:

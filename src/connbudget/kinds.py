@@ -63,6 +63,9 @@ class ReadContext:
     var_files: tuple[str, ...] = ()
     cache: bool = True
     pgbouncer_versions: dict[str, str] = field(default_factory=dict)
+    # the var-files from outside the scanned tree (a CI job's secrets): their strings are
+    # sensitive, and never cached
+    secret_var_files: tuple[str, ...] = ()
 
 
 def _file(path: str) -> str:

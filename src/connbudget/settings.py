@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -44,6 +44,10 @@ class Settings:
     config_var_files: list[str] = field(default_factory=list)
     cache: bool = True
     config_file: str | None = None
+    # where the config's relative paths start (its directory, or the tree's top for a
+    # --config file outside the tree), and what it sets: every report lists it
+    config_root: str | None = None
+    config_table: dict[str, Any] = field(default_factory=dict)
     # text output only, from the command line: info findings, every database's math, colour
     show_info: bool = False
     verbose: bool = False
@@ -51,5 +55,5 @@ class Settings:
 
     @property
     def exclude_root(self) -> str | None:
-        """Where anchored exclude patterns start: the config file's directory."""
-        return os.path.dirname(self.config_file) if self.config_file else None
+        """Where anchored exclude patterns start: where the config's relative paths do."""
+        return self.config_root

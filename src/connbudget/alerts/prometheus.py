@@ -4,6 +4,10 @@
 connections; summed per scraped server it is what the budget's usable slots bound. A server is
 selected by its `instance` label: postgres_exporter's multi-target `/probe?target=` sets it to
 the endpoint, and an RDS endpoint starts with the DB identifier (`app.xxxx.region.rds...`).
+
+Prometheus expands labels and annotations as Go templates: text from the scanned files goes
+there through `template_text` (no brace of it is ever an action) and into PromQL strings
+through `promql_string`.
 """
 
 from __future__ import annotations
@@ -16,15 +20,12 @@ import yaml
 
 from connbudget.capacity.budget import Budget
 from connbudget.model import Database, Role
+from connbudget.quoting import promql_string, template_text
 
 _HOST_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 ROLE_SHARE = 0.8  # a role's connections above 80 % of its CONNECTION LIMIT
 FOR = "2m"
-
-
-def _string(text: str) -> str:
-    """A PromQL double-quoted string."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+VALUE = "{{ $value }}"  # the one template action of connbudget's own in a rule
 
 
 def _endpoint_name(database: Database) -> str | None:
@@ -55,15 +56,16 @@ def _database_rule(budget: Budget, share: float) -> dict[str, Any] | None:
         "alert": "PostgresConnectionsAboveBudgetThreshold",
         "expr": f"sum by (instance) (pg_stat_activity_count{{{matcher}}}) > {threshold}",
         "for": FOR,
-        "labels": {"severity": "warning", "database": budget.database.where.address},
+        "labels": {"severity": "warning",
+                   "database": template_text(budget.database.where.address)},
         "annotations": {
-            "summary": f"{label}: {{{{ $value }}}} connections, above {threshold} "
+            "summary": f"{template_text(label)}: {VALUE} connections, above {threshold} "
                        f"({share:.0%} of {usable} usable slots)",
-            "threshold_source": (
+            "threshold_source": template_text(
                 f"{threshold} = {share:.0%} of usable {usable} = max_connections "
                 f"{budget.max_connections.value} ({budget.max_connections.origin}) - reserved "
                 f"{budget.reserved.value} ({budget.reserved.origin})"),
-            "selector": selected,
+            "selector": template_text(selected),
         },
     }
 
@@ -73,7 +75,7 @@ def _role_rule(role: Role, database: Database | None) -> dict[str, Any] | None:
     if limit is None or limit <= 0 or not role.connection_limit.known:
         return None
     threshold = math.floor(round(ROLE_SHARE * limit, 6))
-    matchers = [f"usename={_string(role.name)}"]
+    matchers = [f"usename={promql_string(role.name)}"]
     selected = f"role {role.name} on every scraped server"
     if database is not None:
         matcher, selected = _selector(database)
@@ -83,13 +85,15 @@ def _role_rule(role: Role, database: Database | None) -> dict[str, Any] | None:
         "expr": (f"sum by (instance, usename) (pg_stat_activity_count{{{', '.join(matchers)}}})"
                  f" > {threshold}"),
         "for": FOR,
-        "labels": {"severity": "warning", "role": role.name, "resource": role.where.address},
+        "labels": {"severity": "warning", "role": template_text(role.name),
+                   "resource": template_text(role.where.address)},
         "annotations": {
-            "summary": f"role {role.name}: {{{{ $value }}}} connections, above {threshold} "
-                       f"({ROLE_SHARE:.0%} of its CONNECTION LIMIT {limit})",
-            "threshold_source": (f"{threshold} = {ROLE_SHARE:.0%} of CONNECTION LIMIT {limit} "
-                                 f"({role.connection_limit.origin})"),
-            "selector": selected,
+            "summary": f"role {template_text(role.name)}: {VALUE} connections, above "
+                       f"{threshold} ({ROLE_SHARE:.0%} of its CONNECTION LIMIT {limit})",
+            "threshold_source": template_text(
+                f"{threshold} = {ROLE_SHARE:.0%} of CONNECTION LIMIT {limit} "
+                f"({role.connection_limit.origin})"),
+            "selector": template_text(selected),
         },
     }
 

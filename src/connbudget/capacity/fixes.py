@@ -24,6 +24,7 @@ from connbudget.capacity.budget import Budget, Path, units
 from connbudget.frontends.pgbouncer.model import Setting
 from connbudget.model import Client, Insert, Origin, PercentProxy, PgBouncer, Pooler, Value
 from connbudget.providers.registry import client_platform
+from connbudget.quoting import comment, toml_string
 from connbudget.report import Edit
 
 
@@ -112,9 +113,8 @@ def _hcl(file: str) -> bool:
 def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
     """A [tool.connbudget] table for pyproject.toml, as valid TOML: each entry the reader must
     fill in stays a comment naming what goes there."""
-    key = address.replace("\\", "\\\\").replace('"', '\\"')
-    lines = [f'[tool.connbudget.{table}."{key}"]']
-    lines += [f"# {name} = {what}" for name, what in entries]
+    lines = [f"[tool.connbudget.{table}.{toml_string(address)}]"]
+    lines += [comment(f"# {name} = {what}") for name, what in entries]
     return "\n".join(lines)
 
 

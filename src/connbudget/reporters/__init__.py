@@ -7,7 +7,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 
+from connbudget.quoting import ENTITY, JSON_ESCAPE, guard
 from connbudget.report import Report
 from connbudget.settings import Settings
 
@@ -32,10 +34,25 @@ def _stdout_is_file() -> bool:
         return False
 
 
+# How each format writes a character that would spell `::` or `##[` in a CI log, keeping the
+# data it holds (text and github lines are escaped by their reporters).
+_GUARDS = {"json": JSON_ESCAPE, "sarif": JSON_ESCAPE, "gitlab": JSON_ESCAPE, "junit": ENTITY,
+           "markdown": ENTITY}
+
+
+def _json(report: Report, settings: Settings) -> dict[str, Any]:
+    data = report.as_json()
+    if settings.config_file is not None:  # what the run's config changes, for a reviewer
+        data["config"] = {"file": settings.config_file, "sets": settings.config_table}
+    return data
+
+
 def render(report: Report, fmt: str, settings: Settings) -> str:
     if fmt == "json":
-        return json.dumps(report.as_json(), indent=2) + "\n"
-    # Lazy: a run needs one reporter, and pre-commit runs connbudget on every commit.
-    module = importlib.import_module(f"connbudget.reporters.{fmt}")
-    renderer: Callable[[Report, Settings], str] = getattr(module, f"render_{fmt}")
-    return renderer(report, settings)
+        text = json.dumps(_json(report, settings), indent=2) + "\n"
+    else:
+        # Lazy: a run needs one reporter, and pre-commit runs connbudget on every commit.
+        module = importlib.import_module(f"connbudget.reporters.{fmt}")
+        renderer: Callable[[Report, Settings], str] = getattr(module, f"render_{fmt}")
+        text = renderer(report, settings)
+    return guard(text, _GUARDS[fmt]) if fmt in _GUARDS else text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import textwrap
@@ -10,42 +11,20 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from connbudget.quoting import escape_char, guard, printable, workflow_safe
 from connbudget.report import Finding, Report
+from connbudget.settings import Settings
+
+__all__ = ["config_line", "fingerprints", "fix_lines", "guard", "line_of", "plural", "printable",
+           "relative_path", "summary", "workflow_safe", "wrap", "xml_text"]
 
 _NUMBER = re.compile(r"\d+")
-# C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a reader sees.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """`text` on one line with every control character shown as an escape (`\\x1b`), so a
-    name from the input can neither start a line nor move the cursor of a terminal."""
-    return _CONTROL.sub(_escape_char, text)
-
-
-def workflow_safe(line: str) -> str:
-    """One line GitHub Actions cannot read as a workflow command (`::add-mask::`, ...):
-    control characters escaped, and a leading `::` shown as `\\x3a:`."""
-    return not_a_command(printable(line))
-
-
-def not_a_command(line: str) -> str:
-    """`line` with a leading `::` (after any indentation) shown as `\\x3a:`."""
-    stripped = line.lstrip()
-    if stripped.startswith("::"):
-        return line[:len(line) - len(stripped)] + "\\x3a" + stripped[1:]
-    return line
 
 
 def xml_text(text: str) -> str:
     """`text` without the characters XML 1.0 cannot hold (shown as escapes instead)."""
-    return _XML_INVALID.sub(_escape_char, text)
+    return _XML_INVALID.sub(escape_char, text)
 
 
 def relative_path(path: str) -> str:
@@ -92,6 +71,17 @@ def summary(report: Report) -> str:
     counts = Counter(f.severity for f in report.findings)
     found = ", ".join(plural(counts.get(sev, 0), sev) for sev in ("error", "warning", "info"))
     return f"{found}; {plural(len(report.errors), 'input error')}"
+
+
+def config_line(settings: Settings) -> str | None:
+    """What the run's config file sets, on one line (`config pyproject.toml sets disable =
+    ["CB005"]; exclude = ["legacy/"]`): every report shows it, so a reviewer sees the rules,
+    paths and numbers a pull request's own config turns off or pins. None without a config."""
+    if settings.config_file is None:
+        return None
+    sets = "; ".join(f"{key} = {json.dumps(value, ensure_ascii=False)}"
+                     for key, value in settings.config_table.items())
+    return f"config {relative_path(settings.config_file)} sets {sets or 'nothing'}"
 
 
 def wrap(line: str, width: int, hang: int | None = None, keep: int = 0) -> list[str]:

@@ -1,20 +1,16 @@
 """`connbudget diff` as text and as Markdown (a pull-request comment); JSON is the comparison's
-own `as_json`."""
+own `as_json`. Every line and cell is escaped as `scan`'s reports are: the comment is posted
+where log masking does not apply."""
 
 from __future__ import annotations
 
 from connbudget.budgets import BudgetView
 from connbudget.catalogue import RULES
 from connbudget.diff import Change, Comparison
+from connbudget.quoting import ENTITY, guard
 from connbudget.report import Finding
-from connbudget.reporters._common import line_of, relative_path
-from connbudget.reporters.markdown import cell
-
-
-def _code(text: str) -> str:
-    """A code span in a table cell: literal inside, so only backticks, pipes and line breaks
-    need care."""
-    return "`" + " ".join(text.replace("`", "'").replace("|", "\\|").split()) + "`"
+from connbudget.reporters._common import line_of, relative_path, workflow_safe
+from connbudget.reporters.markdown import cell, code
 
 
 def _change(before: object, after: object, arrow: str) -> str:
@@ -64,7 +60,8 @@ def _finding_line(finding: Finding) -> str:
             f"{finding.rule_id}  {finding.message}")
 
 
-def render_text(comparison: Comparison) -> str:
+def render_text(comparison: Comparison, config: str | None = None) -> str:
+    """The comparison; `config` says what the run's config file sets."""
     lines = [f"connbudget diff against {comparison.base}"]
     changed = [d for d in comparison.databases if d.changed]
     lines += [_database_line(d) for d in changed]
@@ -75,7 +72,8 @@ def render_text(comparison: Comparison) -> str:
         lines.append(f"{title}: {len(findings)}")
         lines += [_finding_line(f) for f in findings]
     lines += [str(error) for error in comparison.after.errors]
-    return "\n".join(lines) + "\n"
+    lines += [config] if config else []
+    return "\n".join(workflow_safe(line) for line in lines) + "\n"
 
 
 def _markdown_findings(title: str, findings: list[Finding]) -> list[str]:
@@ -85,14 +83,16 @@ def _markdown_findings(title: str, findings: list[Finding]) -> list[str]:
              "|---|---|---|---|"]
     for finding in findings:
         rule = RULES[finding.rule_id]
-        where = f"`{relative_path(finding.file)}:{line_of(finding.line)}`"
+        where = code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
         lines.append(f"| {rule.severity} | [{rule.id}]({rule.help_uri}) | {where} | "
                      f"{cell(finding.message)} |")
     return [*lines, ""]
 
 
-def render_markdown(comparison: Comparison) -> str:
-    lines = [f"## connbudget: connection budgets against {_code(comparison.base)}", ""]
+def render_markdown(comparison: Comparison, config: str | None = None) -> str:
+    """The comparison as a pull-request comment; `config` says what the run's config sets."""
+    lines = [f"## connbudget: connection budgets against {code(comparison.base)}", ""]
+    lines += [cell(config), ""] if config else []
     if comparison.databases:
         lines += ["| database | max_connections | usable | worst case | verdict |",
                   "|---|---|---|---|---|"]
@@ -101,7 +101,7 @@ def render_markdown(comparison: Comparison) -> str:
                 _numbers(entry, "→"), ("max_connections ", "usable ", "worst case "), strict=True)]
             state = ("new" if entry.before is None else "removed" if entry.after is None
                      else _verdict_change(entry) if entry.changed else "unchanged")
-            lines.append("| " + " | ".join([_code(entry.database),
+            lines.append("| " + " | ".join([code(entry.database),
                                              *(cell(n) for n in numbers), cell(state)]) + " |")
         lines.append("")
     lines += _markdown_findings("New findings", comparison.new)
@@ -110,4 +110,4 @@ def render_markdown(comparison: Comparison) -> str:
         lines += ["Input errors:", ""]
         lines += [f"- {cell(str(error))}" for error in comparison.after.errors]
         lines.append("")
-    return "\n".join(lines)
+    return guard("\n".join(lines), ENTITY)

@@ -6,15 +6,22 @@ from __future__ import annotations
 
 from connbudget.catalogue import RULES
 from connbudget.report import Finding, Related, Report
-from connbudget.reporters._common import line_of, printable, relative_path, summary
+from connbudget.reporters._common import (
+    config_line,
+    line_of,
+    relative_path,
+    summary,
+    workflow_safe,
+)
 from connbudget.settings import Settings
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
 def escape_data(value: str) -> str:
-    # Line breaks are the annotation's own (%0A); every other control character is shown.
-    value = "\n".join(printable(line) for line in value.replace("\r", "").split("\n"))
+    # Line breaks are the annotation's own (%0A); every other control character is shown,
+    # and neither `::` nor `##[` is left in the line.
+    value = "\n".join(workflow_safe(line) for line in value.replace("\r", "").split("\n"))
     return value.replace("%", "%25").replace("\n", "%0A")
 
 
@@ -62,5 +69,10 @@ def render_github(report: Report, settings: Settings) -> str:
     # error comes before the lines that also decide one
     for finding in report.findings:
         lines.extend(_related_commands(finding))
-    lines.append(f"connbudget: {summary(report)}")
+    config = config_line(settings)
+    if config is not None and settings.config_file is not None:
+        # on the config file, where a pull request that changes it shows it
+        lines.append(_command("notice", config, file=relative_path(settings.config_file),
+                              line=1, title="connbudget config"))
+    lines.append(workflow_safe(f"connbudget: {summary(report)}"))
     return "\n".join(lines) + "\n"

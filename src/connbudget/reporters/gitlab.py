@@ -9,7 +9,7 @@ from typing import Any
 
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import fingerprints, line_of, relative_path
+from connbudget.reporters._common import config_line, fingerprints, line_of, relative_path
 from connbudget.settings import Settings
 
 # GitLab's scale is info, minor, major, critical, blocker; linters conventionally map their
@@ -47,4 +47,12 @@ def render_gitlab(report: Report, settings: Settings) -> str:
         issues.append(_issue(f"connbudget could not read this input: {error.message}",
                              "input-error", hashlib.sha256(key.encode()).hexdigest(),
                              "critical", error.file, error.line))
+    config = config_line(settings)
+    if config is not None and settings.config_file is not None:
+        # what the run's config changes, shown in the merge request: a pull request's own
+        # config can turn a check off
+        key = f"config\0{relative_path(settings.config_file)}\0{config}"
+        issues.append(_issue(f"connbudget {config}", "connbudget-config",
+                             hashlib.sha256(key.encode()).hexdigest(), "info",
+                             settings.config_file, 1))
     return json.dumps(issues, indent=2) + "\n"

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, relative_path, xml_text
+from connbudget.reporters._common import config_line, line_of, relative_path, xml_text
 from connbudget.settings import Settings
 
 
@@ -23,6 +23,10 @@ def render_junit(report: Report, settings: Settings) -> str:
     threshold = severity_rank(settings.fail_on)
     root = ET.Element("testsuites", name="connbudget")
     suite = ET.SubElement(root, "testsuite", name="connbudget")
+    config = config_line(settings)
+    if config is not None:  # what the run's config changes, for a reviewer
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="connbudget.config", value=config)
     failures = 0
     for finding in report.findings:
         rule = RULES[finding.rule_id]
@@ -48,7 +52,7 @@ def render_junit(report: Report, settings: Settings) -> str:
         ET.SubElement(case, "error", type="input-error", message=error.message).text = str(error)
     if not report.findings and not report.errors:
         ET.SubElement(suite, "testcase", classname="connbudget", name="no findings")
-    tests = str(len(suite))
+    tests = str(len(suite.findall("testcase")))
     for element in (root, suite):
         element.set("tests", tests)
         element.set("failures", str(failures))

@@ -8,7 +8,13 @@ from connbudget.budgets import BudgetView
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, printable, relative_path, summary
+from connbudget.reporters._common import (
+    config_line,
+    line_of,
+    printable,
+    relative_path,
+    summary,
+)
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
@@ -29,8 +35,9 @@ def bar(utilization: float, shown: int | None = None) -> str:
 
 # Every character Markdown or HTML could read as markup becomes an entity: a cell can then
 # neither end its row (`|` or a line break), nor open a link, an image, code, emphasis or a
-# tag, nor turn a URL into a link (`:`). GitHub splits table rows before reading entities.
-_MARKUP = re.compile(r"[&<>|`*_\[\]()!#~\\:]|(?<=www)\.", re.IGNORECASE)
+# tag, nor turn a URL into a link (`:`), nor mention a user or team (`@`). GitHub splits
+# table rows before reading entities.
+_MARKUP = re.compile(r"[&<>|`*_\[\]()!#~\\:@]|(?<=www)\.", re.IGNORECASE)
 
 
 def cell(value: object) -> str:
@@ -39,13 +46,13 @@ def cell(value: object) -> str:
     return "<br>".join(_MARKUP.sub(lambda m: f"&#{ord(m.group())};", line) for line in lines)
 
 
-_PLAIN = re.compile(r"[\w./\-\[\]\"' :=@+]+")
-
-
-def _code(value: object) -> str:
-    """A code span when the text can hold no markup (an address, a path), else a cell."""
+def code(value: object) -> str:
+    """A code span (an address, a path, a ref) when nothing in the text can end it, its cell
+    or its line (or mention anyone), else a cell: inside a code span no other markup counts."""
     text = str(value)
-    return f"`{text}`" if _PLAIN.fullmatch(text) else cell(text)
+    plain = text.isprintable() and not any(c in text for c in "`|\\@") and "::" not in text \
+        and "##[" not in text
+    return f"`{text}`" if plain and text.strip() == text and text else cell(text)
 
 
 def _budget_row(budget: BudgetView, with_root: bool) -> str:
@@ -54,9 +61,9 @@ def _budget_row(budget: BudgetView, with_root: bool) -> str:
     if worst is not None and usable is not None and usable > 0:
         shown = bar(worst / usable, percent(worst, usable))
     cells = (budget.max_connections.value, budget.usable, budget.worst_case, shown)
-    names = [_code(budget.database)]
+    names = [code(budget.database)]
     if with_root:
-        names.append(_code(budget.root or "."))
+        names.append(code(budget.root or "."))
     return "| " + " | ".join([*names, *(cell(c) for c in cells)]) + " |"
 
 
@@ -73,6 +80,9 @@ def _budget_table(budgets: list[BudgetView]) -> list[str]:
 
 def render_markdown(report: Report, settings: Settings) -> str:
     lines = ["## connbudget", "", f"**{summary(report)}**", ""]
+    config = config_line(settings)
+    if config is not None:
+        lines += [cell(config), ""]
     if report.budgets:
         lines += [*_budget_table(report.budgets), ""]
     if report.findings:
@@ -80,7 +90,7 @@ def render_markdown(report: Report, settings: Settings) -> str:
         # the most severe first; within a severity, file order
         for finding in sorted(report.findings, key=lambda f: -severity_rank(f.severity)):
             rule = RULES[finding.rule_id]
-            where = _code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
+            where = code(f"{relative_path(finding.file)}:{line_of(finding.line)}")
             lines.append("| " + " | ".join((
                 rule.severity, f"[{rule.id}]({rule.help_uri})", where,
                 cell(finding.message), cell(finding.fix or "")

@@ -10,7 +10,7 @@ from connbudget import __version__
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
-from connbudget.reporters._common import fingerprints, line_of, relative_path
+from connbudget.reporters._common import config_line, fingerprints, line_of, relative_path
 from connbudget.resources import rule_page
 from connbudget.settings import Settings
 
@@ -90,19 +90,34 @@ def render_sarif(report: Report, settings: Settings) -> str:
     index = {rule_id: n for n, rule_id in enumerate(RULES)}
     results = [_result(f, index, fp)
                for f, fp in zip(report.findings, fingerprints(report.findings), strict=True)]
-    log = {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "connbudget", "version": __version__,
-                                "informationUri": INFORMATION_URI, "rules": _rules()}},
-            "invocations": [{
-                "executionSuccessful": not report.errors,
-                "toolExecutionNotifications": [_notification(e) for e in report.errors],
-            }],
-            "results": results,
-            **({"properties": {"checked": report.checked.as_json()}}
-               if report.checked is not None else {}),
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "connbudget", "version": __version__,
+                            "informationUri": INFORMATION_URI, "rules": _rules()}},
+        "invocations": [{
+            "executionSuccessful": not report.errors,
+            "toolExecutionNotifications": [_notification(e) for e in report.errors],
+            **_configuration(settings),
         }],
+        "results": results,
     }
+    properties: dict[str, Any] = {}
+    if report.checked is not None:
+        properties["checked"] = report.checked.as_json()
+    if settings.config_file is not None:
+        properties["config"] = {"file": relative_path(settings.config_file),
+                                "sets": settings.config_table}
+    if properties:
+        run["properties"] = properties
+    log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(log, indent=2) + "\n"
+
+
+def _configuration(settings: Settings) -> dict[str, Any]:
+    """The config file and what it sets, as a note on the run (SARIF
+    toolConfigurationNotifications) at the file's first line."""
+    line = config_line(settings)
+    if line is None or settings.config_file is None:
+        return {}
+    return {"toolConfigurationNotifications": [{
+        "level": "note", "message": {"text": line},
+        "locations": [_location(settings.config_file, 1)]}]}

@@ -20,8 +20,9 @@ from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
 from connbudget.reporters._common import (
+    config_line,
     fix_lines,
-    not_a_command,
+    guard,
     plural,
     printable,
     relative_path,
@@ -263,7 +264,10 @@ def render_text(report: Report, settings: Settings) -> str:
         line = f"error: {printable(str(error))}"
         lines.extend(wrap(line, style.width, 7, _first_word_end(line, len(_location(error)))))
     lines.extend(wrap(_summary(report, shown, settings), style.width, 12))
+    config = config_line(settings)
+    if config is not None:
+        lines.extend(wrap(printable(config), style.width))
     if report.checked is not None:
         lines.extend(wrap(_checked_line(report.checked), style.width))
     # a wrapped line may start with what followed a space: never a workflow command
-    return "\n".join(not_a_command(line) for line in lines) + "\n"
+    return "\n".join(guard(line) for line in lines) + "\n"

@@ -53,7 +53,6 @@ _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"', re.DOTALL)
 _NEAR = re.compile(r'\s*at or near ".*"', re.DOTALL)
-_SKIP_DIRS = {"node_modules", "__pycache__"}
 
 NumberOrText = tuple[int, tuple[int, ...], str]
 
@@ -79,19 +78,17 @@ def version_key(path: str) -> tuple[Any, ...]:
     return (key, path)
 
 
-def _walk(directory: str) -> list[str]:
-    found: list[str] = []
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        found.extend(os.path.join(root, name) for name in files if name.lower().endswith(".sql"))
-    return found
-
-
 def _files(paths: list[str], errors: list[InputError]) -> list[str]:
+    """The files to read in migration order: a directory's .sql files as discovery finds
+    them (confined to its tree), a named file as it is."""
+    from connbudget.discover import discover
+
     files: dict[str, None] = {}
     for path in paths:
         if os.path.isdir(path):
-            files.update(dict.fromkeys(_walk(path)))
+            found = discover([path], [])
+            files.update(dict.fromkeys(found.of("sql")))
+            errors.extend(InputError(skipped, 0, why) for skipped, why in found.skipped)
         elif os.path.exists(path):
             files[path] = None
         else:

@@ -3,7 +3,13 @@
 Values are None, bool, int, float, str, list, dict or `Unknown`. An operation on an unknown
 gives an unknown that keeps the references (resource and module addresses) it depends on.
 Errors that Terraform would report (wrong types, missing keys) raise `EvalError`; the caller
-turns them into unknowns, so nothing is ever guessed.
+turns them into unknowns, so nothing is ever guessed. An error's message names what went wrong,
+never a value: a value may be a secret.
+
+A string of a var-file the run is given is sensitive (`values.Sensitive`): an expression that
+reads one is sensitive itself, a template or `jsonencode` leaves it out as an unknown part, and
+`evaluate_raw` hands out each as an `Unknown`. A secret the code gives (a value under a key
+that names one; a sensitive variable's, in the loader) is a stand-in of the same kind.
 """
 
 from __future__ import annotations
@@ -21,23 +27,32 @@ from connbudget.frontends.terraform.expr import (
 from connbudget.frontends.terraform.functions import FUNCTIONS, read_text
 from connbudget.frontends.terraform.model import Unknown
 from connbudget.frontends.terraform.values import (
+    MARKS,
     MAX_STRING,
     EvalError,
     Function,
     LimitError,
     Scope,
+    Sensitive,
     atoms,
     budget_exhausted,
     check_size,
+    derived,
+    mark_in,
     merge_unknown,
     normalise_number,
     placeholder,
+    secret_value,
     spend,
     to_bool,
     to_number,
     to_string,
+    touch,
     type_name,
+    unmarked,
 )
+from connbudget.passwords import names_a_secret
+from connbudget.quoting import hcl_string
 
 _MAX_DEPTH = 200
 _LITERAL = re.compile(r'"([^"\\$%\n]*)"|-?[0-9]{1,15}')
@@ -84,8 +99,9 @@ def _get_attr(value: Any, name: str) -> Any:
         return value
     if isinstance(value, dict):
         if name not in value:
-            raise EvalError(f"no attribute {name!r}")
-        return value[name]
+            raise EvalError(f"no attribute {name!r}")  # a name from the source text
+        found = value[name]
+        return secret_value(found, name, name) if names_a_secret(name) else found
     raise EvalError(f"cannot read attribute {name!r} of {type_name(value)}")
 
 
@@ -100,8 +116,9 @@ def _get_index(value: Any, key: Any) -> Any:
     if isinstance(value, dict):
         name = to_string(key)
         if name not in value:
-            raise EvalError(f"no key {name!r}")
-        return value[name]
+            raise EvalError("no such key in the map")  # the key is a value: never shown
+        found = value[name]
+        return secret_value(found, name, "a map") if names_a_secret(name) else found
     raise EvalError(f"cannot index {type_name(value)}")
 
 
@@ -169,8 +186,8 @@ def _reference(root: str, ops: list[Node], scope: Scope, text: str) -> Any:
         address = f"{context.prefix}{root}.{first}"
         if len(ops) > 1 and ops[1][0] == "index":
             key = evaluate(ops[1][2], scope)
-            if isinstance(key, (int, str)) and not isinstance(key, bool):
-                address += f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+            if isinstance(key, (int, str)) and not isinstance(key, (bool, Sensitive)):
+                address += f"[{key}]" if isinstance(key, int) else f"[{hcl_string(key)}]"
         return Unknown(text, f"reference to {text}", (address,))
     raise EvalError(f"unknown name {root!r}")
 
@@ -219,6 +236,8 @@ def _render(parts: list[Any], scope: Scope, out: _Text, missing: list[Unknown]) 
                     return False
         else:
             value = evaluate(part, scope)
+            if isinstance(value, Sensitive):  # an unknown part: its text is never kept
+                value = Unknown(part[-1], f"a sensitive value ({value.why})")
             if isinstance(value, Unknown):
                 missing.extend(atoms(value))
                 out.append(placeholder(value))
@@ -284,7 +303,7 @@ def _for(node: Node, scope: Scope) -> Any:
         if group:
             result.setdefault(name, []).append(out_value)
         elif name in result:
-            raise EvalError(f"duplicate key {name!r} in for expression")
+            raise EvalError("duplicate key in for expression")  # the key is a value
         else:
             result[name] = out_value
     return items if key_expr is None else result
@@ -354,6 +373,7 @@ def _call(node: Node, scope: Scope) -> Any:
     if function is None:
         return Unknown(text, f"function {name}() is not evaluated")
     args = [evaluate(arg, scope) for arg in arg_nodes]
+    _touch_marked(args)  # a function may read a sensitive value inside a collection
     if expand and args:
         last = args.pop()
         if isinstance(last, Unknown):
@@ -364,11 +384,22 @@ def _call(node: Node, scope: Scope) -> Any:
     return function(args, scope, text)
 
 
+def _touch_marked(values: list[Any]) -> None:
+    why = mark_in(values)
+    if why is not None:
+        touch(why)
+
+
 def evaluate(node: Node, scope: Scope) -> Any:
     if scope.depth > _MAX_DEPTH:
         raise EvalError("expression nested too deeply")
     spend()
+    seen = MARKS.seen
     value = _evaluate(node, scope)
+    if MARKS.seen != seen:  # it read a sensitive value: a value computed from it is one
+        value = derived(value, node[-1], node[0] == "call")
+    elif isinstance(value, Sensitive):
+        touch(value.why)
     if isinstance(value, (str, list, dict, int, float)):
         check_size(value)
     return value
@@ -393,6 +424,7 @@ def _evaluate(node: Node, scope: Scope) -> Any:
         if op in ("&&", "||") and not isinstance(left, Unknown) and to_bool(left) == (op == "||"):
             return op == "||"
         right = evaluate(node[3], scope)
+        _touch_marked([left, right])  # `==` on collections reads what they hold
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             if op in ("&&", "||") and not isinstance(right, Unknown) \
                     and to_bool(right) == (op == "||"):
@@ -433,7 +465,10 @@ def _object(node: Node, scope: Scope) -> Any:
         key = evaluate(key_node, scope)
         if isinstance(key, Unknown):
             return merge_unknown(node[-1], [key])
-        result[to_string(key)] = _element(value_node, scope)
+        name = to_string(key)
+        value = _element(value_node, scope)
+        result[name] = secret_value(value, name, value_node[-1]) if names_a_secret(name) \
+            else value
     return result
 
 
@@ -467,12 +502,19 @@ def needs_parsing(text: str) -> bool:
 
 
 def evaluate_raw(text: str | None, scope: Scope) -> Any:
-    """An attribute's expression source text; never raises, unknowns say why."""
+    """An attribute's expression source text; never raises, unknowns say why. What it
+    returns holds no sensitive value: each is an `Unknown` saying why."""
     if text is None:
         return None
     literal = _LITERAL.fullmatch(text)
     if literal is not None:  # most attribute values: no need to parse
         return literal.group(1) if literal.group(1) is not None else int(text)
+    seen = MARKS.seen
+    value = _evaluate_text(text, scope)
+    return unmarked(value, text) if MARKS.seen != seen else value
+
+
+def _evaluate_text(text: str, scope: Scope) -> Any:
     try:
         node = parse_expression(text)
     except TooLarge as exc:

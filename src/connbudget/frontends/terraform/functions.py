@@ -17,17 +17,20 @@ from connbudget.frontends.terraform.values import (
     Function,
     LimitError,
     Scope,
+    Sensitive,
     atoms,
     contains_unknown,
     merge_unknown,
     normalise_number,
     placeholder,
+    secret_value,
     spend,
     to_bool,
     to_number,
     to_string,
     type_name,
 )
+from connbudget.passwords import names_a_secret
 
 
 def _strict(function: Function) -> Function:
@@ -181,7 +184,7 @@ def _format(args: list[Any], scope: Scope, text: str) -> Any:
         if directive == "%":
             return "%"
         if not _SUPPORTED.fullmatch(directive):
-            raise EvalError(f"format verb %{directive[-1]} with these flags is not evaluated")
+            raise EvalError("a format verb with these flags is not evaluated")
         try:
             value = next(values)
         except StopIteration:
@@ -225,10 +228,10 @@ def _lookup(args: list[Any], scope: Scope, text: str) -> Any:
     if not isinstance(mapping, dict):
         raise EvalError(f"lookup needs a map, not {type_name(mapping)}")
     if key in mapping:
-        return mapping[key]
+        return secret_value(mapping[key], key, text) if names_a_secret(key) else mapping[key]
     if len(args) == 3:
         return args[2]
-    raise EvalError(f"no key {key!r} and no default")
+    raise EvalError("no such key in the map and no default")  # the key is a value
 
 
 def _merge(args: list[Any], scope: Scope, text: str) -> Any:
@@ -370,6 +373,8 @@ def _distinct(args: list[Any], scope: Scope, text: str) -> Any:
 
 
 def _with_placeholders(value: Any, parts: list[Unknown]) -> Any:
+    if isinstance(value, Sensitive):  # an unknown part: its text is never kept
+        value = Unknown("sensitive", f"a sensitive value ({value.why})")
     if isinstance(value, Unknown):
         parts.extend(atoms(value))
         return placeholder(value)
@@ -445,22 +450,23 @@ def read_text(path: str, scope: Scope, text: str, limit: int = 4 * 1024 * 1024) 
     for candidate in candidates:
         if not os.path.lexists(candidate):
             continue
+        # the path is a value (it may be built from a variable): messages never show it
         problem = confine.check(candidate, fallback)
         if problem is not None:
             context.note(text, f"a file named here is {problem}; its value is unknown")
-            raise EvalError(f"file {path}: {problem}")
+            raise EvalError(f"the file named is {problem}")
         try:
             data = confine.read_regular(candidate, limit)
         except confine.Refused as exc:
             context.note(text, f"a file named here is {exc.strerror}; its value is unknown")
-            raise EvalError(f"file {path}: {exc.strerror}") from None
+            raise EvalError(f"the file named is {exc.strerror}") from None
         except OSError:
-            raise EvalError(f"cannot read file {path}") from None
+            raise EvalError("the file named cannot be read") from None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            raise EvalError(f"file {path} is not valid UTF-8") from None
-    raise EvalError(f"no file {path}")
+            raise EvalError("the file named is not valid UTF-8") from None
+    raise EvalError("no such file")
 
 
 def _file(args: list[Any], scope: Scope, text: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,13 +26,18 @@ from connbudget.frontends.terraform.values import (
     EvalError,
     Scope,
     StepBudget,
+    concealed,
     contains_unknown,
+    mark,
     merge_unknown,
+    reset_marks,
     set_budget,
     to_number,
     to_string,
 )
 from connbudget.kinds import Read, ReadContext
+from connbudget.passwords import names_a_secret
+from connbudget.quoting import hcl_string
 
 _MAX_MODULE_DEPTH = 16
 MAX_INSTANCES = 1024  # instances one count or for_each expands to
@@ -72,9 +77,9 @@ class _Loader:
     # (expression text, message): refused files and limits reached, located at the end
     notes: dict[tuple[str, str], None] = field(default_factory=dict)
 
-    def file(self, path: str) -> Body:
+    def file(self, path: str, cache: bool = True) -> Body:
         if path not in self.bodies:
-            body = parse_file(path, self.use_cache)
+            body = parse_file(path, self.use_cache and cache)
             if "error" in body:
                 error = body["error"]
                 self.errors.append(InputError(path, error["line"], error["message"],
@@ -103,7 +108,8 @@ def _is_local(source: Any) -> bool:
 
 
 def _instance_suffix(key: Any) -> str:
-    return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
+    # a key is quoted as Terraform quotes it: an address is one line, and readable back
+    return f"[{key}]" if isinstance(key, int) else f"[{hcl_string(str(key))}]"
 
 
 def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | Unknown:
@@ -201,6 +207,7 @@ class ModuleContext(Context):
         self.data_sources: list[Resource] = []
         self.calls: list[ModuleCall] = []
         self._values: dict[str, Any] = {}
+        self.each_key: Any = None  # an instance of a module call with for_each: its key
         self._locals_raw: dict[str, Any] = {}
         self._locals: dict[str, Any] = {}
         self._pending: set[str] = set()
@@ -223,7 +230,12 @@ class ModuleContext(Context):
             value = evaluate_raw(attrs["default"], Scope(Context()))
         else:
             return
-        self._values[name] = convert(attrs.get("type"), value)
+        value = convert(attrs.get("type"), value)
+        if names_a_secret(name) or (
+                "sensitive" in attrs
+                and evaluate_raw(attrs["sensitive"], Scope(Context())) is True):
+            value = concealed(value, f"variable {name} is sensitive", f"var.{name}")
+        self._values[name] = value
 
     def note(self, text: str, message: str) -> None:
         self.loader.notes[(text, message)] = None
@@ -256,12 +268,12 @@ class ModuleContext(Context):
             reason = children.reason if isinstance(children, Unknown) else \
                 f"reference to module.{name}"
             return Unknown(text, reason, (f"{self.prefix}module.{name}",))
-        outputs = [(suffix, child.outputs()) for suffix, child in children]
+        outputs = [(suffix, child.each_key, child.outputs()) for suffix, child in children]
         if len(outputs) == 1 and outputs[0][0] == "":
-            return outputs[0][1]
+            return outputs[0][2]
         if outputs and outputs[0][0].startswith('["'):
-            return {suffix[2:-2]: value for suffix, value in outputs}
-        return [value for _, value in outputs]
+            return {key: value for _, key, value in outputs}
+        return [value for _, _, value in outputs]
 
     def outputs(self) -> dict[str, Any]:
         if self._outputs is None:
@@ -327,6 +339,8 @@ class ModuleContext(Context):
                                   f"{self.prefix}module.{name}{suffix}", inputs,
                                   (*self.stack, real),
                                   CallSite(block.file, block.line, dict(block.body["lines"])))
+            each = bindings.get("each")
+            child.each_key = each.get("key") if isinstance(each, dict) else None
             loaded.append((suffix, child))
         for _, child in loaded:
             child.load()
@@ -377,7 +391,8 @@ class ModuleContext(Context):
         return found
 
 
-def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, Any]:
+def _tfvars(loader: _Loader, directory: str, var_files: list[str],
+            secret: set[str]) -> dict[str, Any]:
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -388,10 +403,20 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, 
     paths += [os.path.join(directory, name) for name in names
               if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     values: dict[str, Any] = {}
-    for path in [*paths, *var_files]:
-        body = loader.file(path)
-        for name, raw in body.get("attrs", {}).items():
+    for path in paths:
+        for name, raw in loader.file(path).get("attrs", {}).items():
             values[name] = evaluate_raw(raw, Scope(Context()))
+    # A var-file from outside the scanned tree (a CI job's secrets): its strings are
+    # sensitive, and never cached; its numbers and bools are read as they are. One in the tree
+    # (env/production.tfvars) is read like the code beside it.
+    for path in var_files:
+        if path not in secret:
+            for name, raw in loader.file(path).get("attrs", {}).items():
+                values[name] = evaluate_raw(raw, Scope(Context()))
+            continue
+        why = f"a value of var-file {os.path.basename(path)}"
+        for name, raw in loader.file(path, cache=False).get("attrs", {}).items():
+            values[name] = mark(evaluate_raw(raw, Scope(Context())), why)
     return values
 
 
@@ -423,15 +448,19 @@ def _roots(loader: _Loader, dirs: list[str]) -> list[str]:
     return roots
 
 
-def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) -> TerraformModel:
-    """Every resource instance and remote module call under the root modules `dirs`."""
+def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
+                   secret_var_files: Iterable[str] | None = None) -> TerraformModel:
+    """Every resource instance and remote module call under the root modules `dirs`.
+    `secret_var_files` (all of `var_files` when None) hold a CI job's secrets."""
+    secret = set(var_files if secret_var_files is None else secret_var_files)
     loader = _Loader(cache)
     model = TerraformModel()
     budget = StepBudget()
     set_budget(budget)
+    reset_marks()
     try:
         with cached_scan([*dirs, *var_files], cache):
-            _load(loader, model, dirs, var_files)
+            _load(loader, model, dirs, var_files, secret)
     finally:
         set_budget(None)
     if budget.exhausted:
@@ -449,7 +478,7 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
 
 
 def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
-          var_files: list[str]) -> None:
+          var_files: list[str], secret: set[str]) -> None:
     seen: set[str] = set()
     for directory in _roots(loader, [os.path.normpath(d) for d in dirs]):
         real = os.path.realpath(directory)
@@ -457,7 +486,7 @@ def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
             continue
         seen.add(real)
         root = ModuleContext(loader, directory, directory, "",
-                             _tfvars(loader, directory, var_files), (real,))
+                             _tfvars(loader, directory, var_files, secret), (real,))
         root.load()
         model.data_sources.extend(root.data_sources)
         model.outputs[directory] = root.outputs()
@@ -465,7 +494,7 @@ def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
             model.resources.extend(context.resources)
             model.modules.extend(context.calls)
     for path in var_files:
-        loader.file(path)
+        loader.file(path, cache=path not in secret)
 
 
 def _attributes(body: Body) -> Iterator[tuple[str, int]]:
@@ -495,5 +524,6 @@ def _has_tf_files(directory: str) -> bool:
 def read(paths: list[str], context: ReadContext) -> Read:
     """The `terraform` input kind: the root modules of the directories holding `paths`."""
     dirs = list(dict.fromkeys(os.path.dirname(path) or "." for path in paths))
-    model = load_terraform(dirs, list(context.var_files), cache=context.cache)
+    model = load_terraform(dirs, list(context.var_files), cache=context.cache,
+                           secret_var_files=context.secret_var_files)
     return Read(model, model.errors, model.comments)

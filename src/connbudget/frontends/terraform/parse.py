@@ -29,6 +29,7 @@ any other comment may be a commented-out secret, and the body goes to the cache 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import os
@@ -44,6 +45,7 @@ from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
+from connbudget.passwords import names_a_secret, stand_in
 
 Body = dict[str, Any]
 
@@ -57,7 +59,7 @@ _MAX_BLOCK_DEPTH = 64
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "7"
+_SCHEMA = "8"  # entries keep stand-ins for secrets under nested keys
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE = re.compile(rb"\n")
 # The compiled grammar and the parser library decide the trees: a new build, a new key.
@@ -78,6 +80,12 @@ def _parser_version() -> str:
                     digest.update(name.encode() + b"\0" + handle.read())
             except OSError:
                 digest.update(name.encode() + b" missing")
+    # and this front end's own code: a parse made by another release (or a changed checkout)
+    # is never read back
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in sorted(name for name in _listing(here) if name.endswith(".py")):
+        with contextlib.suppress(OSError), open(os.path.join(here, name), "rb") as handle:
+            digest.update(name.encode() + b"\0" + handle.read())
     return f"tree-sitter-hcl {digest.hexdigest()} schema {_SCHEMA}"
 
 
@@ -170,6 +178,11 @@ def _syntax_error(root: Any, source: _Source) -> dict[str, Any]:
     # Never echo the offending text: it may be a password literal.
     node = _first_error(root)
     line, column, _ = source.point(*node.start_point)
+    if node.is_error and node.children and node.children[-1].type == "=":
+        # `name =` and no value: where the value should start, as Terraform says it
+        row, byte = node.children[-1].end_point
+        text = source.data[source.line_bytes[row] + byte:].split(b"\n", 1)[0]
+        line, column, _ = source.point(row, byte + len(text) - len(text.lstrip(b" \t")))
     at_end = node.start_byte >= len(source.data.rstrip())
     message = "unexpected end of file" if at_end else "unexpected token"
     return {"error": {"line": line, "column": column, "message": f"HCL syntax error: {message}"}}
@@ -205,10 +218,12 @@ def _same_length_number(match: re.Match[bytes]) -> bytes:
 
 
 # What the model needs of a secret is its kind, never its text: the parse tree (which goes to
-# the cache on disk) keeps a stand-in of the same kind instead of a secret literal.
-_SECRET_NAME = re.compile(r"password|secret|token|private_key", re.IGNORECASE)
-_STAND_INS = {"scram-sha-256": '"SCRAM-SHA-256$4096:AAAA$AAAA:AAAA"',
-              "md5": '"md5' + "0" * 32 + '"', "plaintext": '"<redacted>"'}
+# the cache on disk) keeps a stand-in of the same kind instead of a secret literal: the value
+# of an attribute or object key that names a secret (`password`, `db_pass`, `api_key`, ...,
+# nested too: `db = { password = "..." }`), the default of a variable that is sensitive or
+# names one, a URL's password, an environment variable whose name says it is a secret.
+_NESTED_SECRET = re.compile(r'((?:^|(?<=[{,]))[ \t]*("[^"\n]*"|[A-Za-z_][\w-]*)[ \t]*=[ \t]*)'
+                            r'("(?:[^"\\\n]|\\.)*")', re.MULTILINE)
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@\"'$]*:)[^\s@/\"'$]+@", re.IGNORECASE)
 _SECRET_ENV = re.compile(
     r"""((?:"name"|\bname)\s*[:=]\s*"[^"]*(?:PASSWORD|SECRET|TOKEN)[^"]*"\s*,\s*"""
@@ -216,17 +231,28 @@ _SECRET_ENV = re.compile(
 
 
 def _stand_in(text: str) -> str:
-    """The literal `text` of a secret attribute as a literal of the same kind."""
+    """The literal `text` of a secret as a literal of the same kind."""
     from connbudget.frontends.terraform.evaluate import evaluate_raw
     from connbudget.frontends.terraform.values import Context, Scope
-    from connbudget.passwords import hash_kind
 
     if not text.startswith('"') or "${" in text or "%{" in text:
         return text  # a reference or an interpolation: nothing literal to hide
     value = evaluate_raw(text, Scope(Context()))
     if not isinstance(value, str) or value == "":
         return text
-    return _STAND_INS[hash_kind(value) or "plaintext"]
+    return '"' + stand_in(value) + '"'
+
+
+def _nested(match: re.Match[str]) -> str:
+    return match.group(1) + (_stand_in(match.group(3))
+                             if names_a_secret(match.group(2).strip('"')) else match.group(3))
+
+
+def _secret_block(block: Body) -> bool:
+    """A variable that is sensitive or names a secret: its default is one."""
+    return block.get("type") == "variable" and (
+        any(names_a_secret(label) for label in block.get("labels", []))
+        or block["attrs"].get("sensitive", "").strip() == "true")
 
 
 def _redact(body: Body) -> None:
@@ -235,9 +261,12 @@ def _redact(body: Body) -> None:
         current = pending.pop()
         pending.extend(current["blocks"])
         attrs = current["attrs"]
+        secret_default = _secret_block(current)
         for name, text in attrs.items():
-            if _SECRET_NAME.search(name):
+            if names_a_secret(name) or (secret_default and name == "default"):
                 text = _stand_in(text)
+            if "=" in text:
+                text = _NESTED_SECRET.sub(_nested, text)
             text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
             attrs[name] = _SECRET_ENV.sub(r'\1"<redacted>"', text)
 

@@ -7,7 +7,9 @@ default), data sources from `prior_state`, and the `configuration` for what the 
 `constant_value` is a literal in the code, `references` are not.
 
 A plan carries every password in plain text. Whether a password is a literal in the code is
-read from the configuration, never from the value (`password_source`).
+read from the configuration, never from the value (`password_source`), and the model keeps a
+stand-in of the same kind. A value the plan marks sensitive (`sensitive_values`) is unknown,
+and a value under a key that names a secret is a stand-in too: neither is ever shown.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from connbudget import confine
 from connbudget.errors import InputError
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 from connbudget.kinds import Read, ReadContext
+from connbudget.passwords import names_a_secret, stand_in
 
 _MAX_BYTES = 256 * 1024 * 1024
 _INDEX = re.compile(r'\[(?:\d+|"(?:[^"\\]|\\.)*")\]$')
@@ -59,10 +62,15 @@ class _Spans:
     def _line(self, position: int) -> int:
         return bisect.bisect_left(self._newlines, position) + 1
 
-    def of(self, address: str) -> tuple[int, int]:
-        """The first and last line of the object whose `"address"` is `address`."""
+    def _point(self, position: int) -> list[int]:
+        """[line, column, offset] of a character position (columns count from 1)."""
+        line = self._line(position)
+        start = self._newlines[line - 2] + 1 if line > 1 else 0
+        return [line, position - start + 1, position]
+
+    def _bounds(self, address: str) -> tuple[int, int] | None:
         if address not in self._at:
-            return 1, 1
+            return None
         begin = self._text.rfind("{", 0, self._at[address])
         depth, end = 0, begin
         for token in self._TOKEN.finditer(self._text, begin):
@@ -73,7 +81,71 @@ class _Spans:
                 if depth == 0:
                     end = token.start()
                     break
-        return self._line(begin), self._line(end)
+        return begin, end
+
+    def of(self, address: str) -> tuple[int, int]:
+        """The first and last line of the object whose `"address"` is `address`."""
+        bounds = self._bounds(address)
+        return (1, 1) if bounds is None else (self._line(bounds[0]), self._line(bounds[1]))
+
+    def body(self, address: str) -> dict[str, Any]:
+        """Where the object's planned `"values"` are written, as a parsed block's body gives
+        its attributes: `lines` and `spans` by name (no expression text: `attrs` holds the
+        names only)."""
+        bounds = self._bounds(address)
+        if bounds is None:
+            return {"attrs": {}, "lines": {}, "spans": {}, "line": 1}
+        lines: dict[str, int] = {}
+        spans: dict[str, list[int]] = {}
+        stack: list[str] = []
+        values_depth = 0  # the depth inside the "values" object, once it is open
+        key: str | None = None  # the last key read, until its value is
+        opened: dict[int, tuple[str, int]] = {}  # depth -> (name, start) of a nested value
+        for token in _JSON_TOKEN.finditer(self._text, bounds[0], bounds[1] + 1):
+            word = token.group()
+            if word in "{[":
+                if values_depth and len(stack) == values_depth and key is not None:
+                    opened[len(stack) + 1] = (key, token.start())
+                if not values_depth and key == "values" and len(stack) == 1 and word == "{":
+                    values_depth = 2
+                stack.append(word)
+                key = None
+            elif word in "}]":
+                depth = len(stack)
+                stack.pop()
+                if depth in opened:
+                    name, start = opened.pop(depth)
+                    spans[name] = [*self._point(start), *self._point(token.end())]
+                if values_depth and depth == values_depth:
+                    break
+            elif word == ":" or word == ",":
+                continue
+            elif word.startswith('"') and stack and stack[-1] == "{" and self._is_key(token):
+                key = _json_text(word)
+                if values_depth and len(stack) == values_depth and key is not None:
+                    lines[key] = self._line(token.start())
+            else:
+                if values_depth and len(stack) == values_depth and key is not None:
+                    spans[key] = [*self._point(token.start()), *self._point(token.end())]
+                key = None
+        return {"attrs": dict.fromkeys(lines, ""), "lines": lines, "spans": spans,
+                "line": self._line(bounds[0])}
+
+    def _is_key(self, token: re.Match[str]) -> bool:
+        """Whether the string `token` is an object's key (a colon follows it)."""
+        following = _JSON_TOKEN.search(self._text, token.end())
+        return following is not None and following.group() == ":"
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+')
+
+
+def _json_text(word: str) -> str | None:
+    try:
+        found = json.loads(word)
+    except ValueError:
+        return None
+    return found if isinstance(found, str) else None
 
 
 def _modules(module: dict[str, Any]) -> list[dict[str, Any]]:
@@ -195,10 +267,46 @@ def _with_unknowns(value: Any, mask: Any, where: str, refs: tuple[str, ...]) -> 
     return value
 
 
+def _with_sensitive(value: Any, mask: Any, where: str) -> Any:
+    """`value` with each part `sensitive_values` marks true made an `Unknown`."""
+    if mask is True:
+        return Unknown(where, "a sensitive value (marked so in the plan)")
+    if isinstance(mask, dict) and isinstance(value, dict):
+        return {key: _with_sensitive(item, mask.get(key), f"{where}.{key}")
+                for key, item in value.items()}
+    if isinstance(mask, list) and isinstance(value, list):
+        return [_with_sensitive(item, mask[i] if i < len(mask) else False, f"{where}[{i}]")
+                for i, item in enumerate(value)]
+    return value
+
+
+def _concealed(value: Any, where: str) -> Any:
+    """`value` with what lies under a key that names a secret replaced: a string by a
+    stand-in of its kind, anything else unknown."""
+    if isinstance(value, list):
+        return [_concealed(item, where) for item in value]
+    if not isinstance(value, dict):
+        return value
+    result = {}
+    for key, item in value.items():
+        if not names_a_secret(key) or item is None or isinstance(item, (dict, list)):
+            result[key] = _concealed(item, f"{where}.{key}")
+        elif isinstance(item, str):
+            result[key] = stand_in(item)
+        else:
+            result[key] = Unknown(f"{where}.{key}", f"a sensitive value (under the key {key})")
+    return result
+
+
 def _attributes(plan: dict[str, Any], config: dict[str, Any], resource: dict[str, Any],
                 change: dict[str, Any]) -> dict[str, Any]:
     address = str(resource.get("address"))
-    attrs = dict(_dict(resource.get("values")))
+    values = _dict(resource.get("values"))
+    sensitive = _dict(resource.get("sensitive_values"))
+    # the password is judged by its source in the configuration (below), never hidden here
+    attrs = {key: value if key in _SECRET_ATTRIBUTES else _concealed(
+        _with_sensitive(value, sensitive.get(key), f"{address}.{key}"), f"{address}.{key}")
+        for key, value in values.items()}
     mask = _dict(change.get("after_unknown"))
     for key, inner in mask.items():
         if inner is True or (inner and isinstance(inner, (dict, list))):
@@ -210,6 +318,8 @@ def _attributes(plan: dict[str, Any], config: dict[str, Any], resource: dict[str
             # not a literal in the code: the plaintext value the plan carries is not judged
             attrs[key] = Unknown(f"{address}.{key}", "not a literal in the configuration",
                                  tuple(_references(config.get(key))))
+        elif isinstance(attrs.get(key), str):
+            attrs[key] = stand_in(attrs[key])  # a literal: its kind is judged, not its text
     return attrs
 
 
@@ -219,7 +329,6 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
     planned = _dict(_dict(plan.get("planned_values")).get("root_module"))
     prior = _dict(_dict(_dict(plan.get("prior_state")).get("values")).get("root_module"))
     configuration = _config_index(plan)
-    lines = text.split("\n")
     planned_spans = _Spans(text, max(text.find('"planned_values"'), 0))
     prior_spans = _Spans(text, max(text.find('"prior_state"'), 0))
     found: list[Resource] = []
@@ -244,17 +353,8 @@ def _resources(path: str, text: str, plan: dict[str, Any]) -> list[Resource]:
         config = _dict(configuration.get((calls, _split(address)[1]), {}).get("expressions"))
         found.append(Resource(kind, name, address, _attributes(plan, config, resource, change),
                               path, span[0], span[1], _split(address)[0], root=path,
-                              body=_body(lines, span)))
+                              body=spans.body(address)))
     return found
-
-
-def _body(lines: list[str], span: tuple[int, int]) -> dict[str, Any]:
-    """The resource's lines of plan JSON as a parsed block's body, so that `line_of` finds the
-    line of a planned value (`"max_capacity": 12,`) as it finds an attribute in HCL."""
-    first, last = span
-    numbered = {str(number): lines[number - 1]
-                for number in range(first, min(last, len(lines)) + 1)}
-    return {"attrs": numbered, "lines": {key: int(key) for key in numbered}, "line": first}
 
 
 def load_plans(paths: list[str]) -> TerraformModel:

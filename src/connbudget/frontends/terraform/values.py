@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connbudget.frontends.terraform.model import Unknown
+from connbudget.passwords import stand_in
 
 # Limits on what one configuration can make the evaluator build or do (README, "Running on
 # untrusted pull requests"): past them a value is unknown, never a hang or gigabytes.
@@ -77,6 +78,133 @@ def check_size(value: Any) -> Any:
         raise LimitError("a number too large to use")
     return value
 
+
+
+class Sensitive(str):
+    """A string of a var-file the run is given (a CI job's secrets), or one computed from one.
+
+    It exists only while one expression is evaluated: what the evaluator hands out
+    (`evaluate_raw`) has each sensitive value, and each value computed from one, made an
+    `Unknown` that says why, so no name, key, message, edit or cache entry can show it.
+    """
+
+    why: str
+
+    def __new__(cls, text: str, why: str) -> Sensitive:
+        value = super().__new__(cls, text)
+        value.why = why
+        return value
+
+
+class _Marks:
+    """How many sensitive values evaluation has met so far: an expression whose evaluation
+    moved the count computed its value from one (the caller compares before and after)."""
+
+    seen = 0
+    any = False  # whether the load holds a sensitive value at all: else nothing is checked
+    why = ""  # where the last one met came from
+
+
+MARKS = _Marks()
+
+
+def reset_marks() -> None:
+    """A new load: no sensitive value met yet."""
+    MARKS.any = False
+
+
+def touch(why: str) -> None:
+    """Count a sensitive value met, from `why`."""
+    MARKS.seen += 1
+    MARKS.any = True
+    MARKS.why = why
+
+
+def mark(value: Any, why: str) -> Any:
+    """`value` with every string in it (map keys included) marked sensitive for `why`; its
+    numbers and bools are left as they are (a var-file sizes services with them)."""
+    if isinstance(value, str) and not isinstance(value, Sensitive):
+        touch(why)
+        return Sensitive(value, why)
+    if isinstance(value, list):
+        return [mark(item, why) for item in value]
+    if isinstance(value, dict):
+        return {mark(key, why): mark(item, why) for key, item in value.items()}
+    return value
+
+
+def mark_in(value: Any) -> str | None:
+    """Where the first sensitive value in `value` came from, None when it holds none (only
+    looked for once the load holds one)."""
+    if not MARKS.any:
+        return None
+    if isinstance(value, Sensitive):
+        return value.why
+    items: list[Any] = []
+    if isinstance(value, list):
+        items = value
+    elif isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    return next((why for why in map(mark_in, items) if why is not None), None)
+
+
+def derived(value: Any, text: str, deep: bool) -> Any:
+    """The result of an expression that read a sensitive value: sensitive itself (a string
+    marked, a number or bool unknown); with `deep`, every string and number in a collection
+    too (a function may have built them from it: `split(",", var.secret)`)."""
+    if isinstance(value, str):
+        return value if isinstance(value, Sensitive) else Sensitive(value, MARKS.why)
+    if isinstance(value, (bool, int, float)):
+        return Unknown(text, f"computed from a sensitive value ({MARKS.why})")
+    if deep and isinstance(value, list):
+        return [derived(item, text, deep) for item in value]
+    if deep and isinstance(value, dict):
+        return {derived(key, text, deep): derived(item, text, deep)
+                for key, item in value.items()}
+    return value
+
+
+def concealed(value: Any, why: str, text: str) -> Any:
+    """`value` as the evaluator holds a secret the code gives it (a `sensitive` variable's
+    value, a value under a key that names a secret): each string a stand-in of the same kind
+    (rules judge a password's kind, never its text), each number or bool unknown. A value
+    from a var-file stays marked."""
+    if isinstance(value, (Sensitive, Unknown)) or value is None:
+        return value
+    if isinstance(value, str):
+        return stand_in(value)
+    if isinstance(value, list):
+        return [concealed(item, why, text) for item in value]
+    if isinstance(value, dict):
+        return {key: concealed(item, why, text) for key, item in value.items()}
+    return Unknown(text, f"a sensitive value ({why})")
+
+
+def secret_value(value: Any, key: str, text: str) -> Any:
+    """The value found under a key that names a secret (`password`, `api_key`), concealed; a
+    map in it is left to its own keys (`secrets = [{name, valueFrom}]` in a container
+    definition is not a secret, and neither is its `name`)."""
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, list):
+        return [secret_value(item, key, text) for item in value]
+    return concealed(value, f"under the key {key}", text)
+
+
+def unmarked(value: Any, text: str) -> Any:
+    """What may leave the evaluator of `value`: each sensitive part an `Unknown` for `text`,
+    a map with a sensitive key wholly unknown. (A partial string never holds the text of a
+    sensitive value: templates and `jsonencode` leave it out as an unknown part.)"""
+    if isinstance(value, Sensitive):
+        return Unknown(text, f"a sensitive value ({value.why})")
+    if isinstance(value, list):
+        return [unmarked(item, text) for item in value]
+    if isinstance(value, dict):
+        secret = next((key for key in value if isinstance(key, Sensitive)), None)
+        if secret is not None:
+            return Unknown(text, f"a map keyed by a sensitive value ({secret.why})")
+        return {key: unmarked(item, text) for key, item in value.items()}
+    return value
 
 
 class Context:

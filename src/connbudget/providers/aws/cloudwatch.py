@@ -4,6 +4,9 @@ Terraform `aws_cloudwatch_metric_alarm` blocks connbudget writes (`terraform fmt
 The metric counts every connection, superusers' included, against max_connections; RDS
 publishes it every minute. A written alarm fires at the budget's alert threshold of
 max_connections (`threshold`, default 80 %), on the Maximum over two of two 60 s periods.
+Text from the scanned files goes into comments as one escaped line and into strings quoted
+(`connbudget.quoting`); a database whose address cannot stand in a Terraform reference gets no
+block.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from connbudget.frontends.terraform.model import (
 )
 from connbudget.model import Alarm, Database, Origin, refers_to
 from connbudget.providers.tfvalues import blocks, decimal, refs, text, where_of
+from connbudget.quoting import comment, hcl_string, referable, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
@@ -33,15 +37,8 @@ FILE_SUFFIX = ".tf"  # a written alarm goes into the database's Terraform file
 SERVICE = "CloudWatch"
 METRIC = "DatabaseConnections"
 ADD = "add an aws_cloudwatch_metric_alarm on AWS/RDS DatabaseConnections"
-_MODULE_PREFIX = re.compile(r"((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)(.*)")
 _ALARM_MODULE = re.compile(
     r"terraform-aws-modules/(?:terraform-aws-)?cloudwatch.*//modules/metric-alarm$")
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """('module.app.', 'aws_db_instance.main') for a resource inside a local module."""
-    match = _MODULE_PREFIX.fullmatch(address)
-    return (match.group(1), match.group(2)) if match else ("", address)
 
 
 def _is_cluster(database: Database) -> bool:
@@ -53,9 +50,13 @@ def dimension(database: Database) -> str:
     return "DBClusterIdentifier" if _is_cluster(database) else "DBInstanceIdentifier"
 
 
-def reference(database: Database) -> str:
-    """The Terraform expression for the database's identifier, from where its block is."""
+def reference(database: Database) -> str | None:
+    """The Terraform expression for the database's identifier, from where its block is; None
+    when its address cannot stand in Terraform as it is (quotes, braces, control characters
+    from a hostile key are never written into a generated file)."""
     _, local = split_address(database.where.address)
+    if not referable(local):
+        return None
     if local.startswith("module."):  # terraform-aws-modules rds / rds-aurora outputs
         return f"{local}.{'cluster_id' if _is_cluster(database) else 'db_instance_identifier'}"
     return f"{local}.{'cluster_identifier' if _is_cluster(database) else 'identifier'}"
@@ -76,12 +77,6 @@ def threshold_for(max_connections: int, share: float) -> int:
     return max(1, math.ceil(round(max_connections * share, 6)))
 
 
-def _quote(value: str) -> str:
-    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-               .replace("${", "$${").replace("%{", "%%{"))
-    return f'"{escaped}"'
-
-
 def _label(address: str) -> str:
     prefix, local = split_address(address)
     name = re.sub(r"[^A-Za-z0-9_]+", "_", (prefix + local).removeprefix("aws_")).strip("_")
@@ -94,24 +89,26 @@ def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
 
 
 def alarm_block(budget: Budget, share: float) -> str:
-    """One alarm for one database; its max_connections must be known."""
+    """One alarm for one database whose max_connections is known; "" when its address cannot
+    be written as a Terraform reference."""
     database = budget.database
     max_connections = budget.max_connections.value
-    assert max_connections is not None
-    threshold = threshold_for(max_connections, share)
     ref = reference(database)
+    if max_connections is None or ref is None:
+        return ""
+    threshold = threshold_for(max_connections, share)
     prefix, _ = split_address(database.where.address)
     where = f" ({database.where.file}:{database.where.line})" if database.where.file else ""
-    lines = textwrap.wrap(f"{database.where.address}{where}: max_connections {max_connections} "
-                          f"from {budget.max_connections.origin}", COMMENT_WIDTH,
-                          initial_indent="# ", subsequent_indent="#   ",
+    lines = textwrap.wrap(comment(f"{database.where.address}{where}: max_connections "
+                                  f"{max_connections} from {budget.max_connections.origin}"),
+                          COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ",
                           break_long_words=False, break_on_hyphens=False)
     if prefix:
-        lines.append(f"# place this block in {prefix.rstrip('.')}, beside the database")
+        lines.append(comment(f"# place this block in {prefix.rstrip('.')}, beside the database"))
     lines.append(f'resource "aws_cloudwatch_metric_alarm" "{_label(database.where.address)}" {{')
     lines += _aligned([
         ("alarm_name", f'"${{{ref}}}-database-connections"'),
-        ("alarm_description", _quote(
+        ("alarm_description", hcl_string(
             f"DatabaseConnections at {share:.0%} of max_connections {max_connections}: "
             "connbudget alerts")),
         ("namespace", '"AWS/RDS"'),
@@ -135,11 +132,17 @@ def render(budgets: list[Budget], share: float) -> str:
     for budget in budgets:
         if budget.database.platform not in ("rds", "aurora") or not watchable(budget.database):
             continue
+        label = budget.database.where.label
         if budget.max_connections.value is None:
-            skipped.append(f"# {budget.database.where.label}: no alarm, max_connections is "
-                           f"unknown ({budget.max_connections.origin.text})")
+            skipped.append("# " + comment(f"{label}: no alarm, max_connections is unknown "
+                                          f"({budget.max_connections.origin.text})"))
             continue
-        blocks_.append(alarm_block(budget, share))
+        block = alarm_block(budget, share)
+        if not block:
+            skipped.append("# " + comment(f"{label}: no alarm, its address cannot be written "
+                                          "as a Terraform reference"))
+            continue
+        blocks_.append(block)
     return "\n\n".join(skipped + blocks_) + "\n" if blocks_ or skipped else ""
 
 
