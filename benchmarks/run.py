@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import write_migration, write_terraform_tree  # noqa: E402
 from hostile import measure as measure_hostile  # noqa: E402
+from rego_cost import measure as measure_rego  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         Goal(f"capacity, {TF_FILES:,} .tf files, warm cache", warm, checkov, 20, True),
         Goal("start-up", version, bare, 3, False),
     ]
-    result = table(goals, migration) + "\n" + measure_hostile()
+    result = table(goals, migration) + "\n" + measure_rego() + "\n" + measure_hostile()
     (OUT / "results.md").write_text(result, encoding="utf-8")
     print(result, end="")
     return 0

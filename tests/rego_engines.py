@@ -1,7 +1,9 @@
-"""The Rego engines beside rego-cpp: regorus, and the real OPA (Go) through its c-shared library.
+"""The Rego engines of the tests: regorus (the run-time engine, used directly), rego-cpp (regopy),
+and the real OPA (Go) through its c-shared library.
 
-Each engine answers the query connbudget.rego gives rego-cpp, and runs the `*_test.rego` files as
-`opa test` / `conftest verify` do: every `test_` rule must be defined and true.
+Each engine answers the query connbudget.rego asks regorus; regorus and OPA also run the
+`*_test.rego` files as `opa test` / `conftest verify` do: every `test_` rule must be defined and
+true (rego-cpp crashes on their `with input as`).
 """
 
 from __future__ import annotations
@@ -79,6 +81,33 @@ class Regorus:
         self.engine.set_input_json(json.dumps(document))
         answer = json.loads(self.engine.eval_query_as_json(results_query(_sources(self.files))))
         found: list[dict[str, Any]] = answer["result"][0]["bindings"]["results"]
+        return _sorted(found)
+
+
+class Regopy:
+    """Microsoft's rego-cpp (the official regopy binding): one bundle built once, as a run-time
+    engine would use it. It aborts at import under an address-space limit, so tests only."""
+
+    name = "regopy"
+
+    def __init__(self, files: list[Path] | None = None) -> None:
+        import regopy  # type: ignore[import-untyped]
+
+        self.files = policy_files() if files is None else files
+        self.interpreter = regopy.Interpreter()
+        for path, text in _sources(self.files).items():
+            self.interpreter.add_module(path, text)
+        self.bundle = self.interpreter.build(results_query(_sources(self.files)))
+        assert self.bundle.ok(), "rego-cpp cannot compile the policies"
+
+    def results(self, document: dict[str, Any]) -> list[dict[str, Any]]:
+        # set_input(dict) does not escape quotes inside strings; a JSON term does.
+        self.interpreter.set_input_term(json.dumps(document))
+        output = self.interpreter.query_bundle(self.bundle)
+        assert output.ok(), str(output)
+        text = str(output)
+        found: list[dict[str, Any]] = [] if text == "undefined" else \
+            json.loads(text)["bindings"]["results"]
         return _sorted(found)
 
 

@@ -64,8 +64,10 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     from connbudget.capacity.edits import resolve
     from connbudget.rego import evaluate_documents
 
-    findings = resolve(evaluate_documents(documents))
-    return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
+    checked = evaluate_documents(documents)
+    findings = resolve(checked.findings)
+    return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules],
+                  errors=checked.errors)
 
 
 def _sql_report(inputs: Inputs, settings: Settings) -> Report:
