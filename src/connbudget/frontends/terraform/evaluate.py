@@ -9,6 +9,7 @@ turns them into unknowns, so nothing is ever guessed.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from connbudget.frontends.terraform.expr import (
@@ -134,7 +135,7 @@ def _apply_ops(value: Any, ops: list[Node], scope: Scope) -> Any:
         else:
             key = evaluate(op[2], scope)
             if isinstance(key, Unknown):
-                return merge_unknown(op[-1], [key])
+                return merge_unknown(scope.text(op), [key])
             value = _get_index(value, key)
     return value
 
@@ -183,7 +184,7 @@ def _traversal(node: Node, scope: Scope) -> Any:
             return _get_attr(value, node[2])
         key = evaluate(node[2], scope)
         if isinstance(key, Unknown):
-            return merge_unknown(node[-1], [key])
+            return merge_unknown(scope.text(node), [key])
         return _get_index(value, key)
     root, ops = flat
     if root in scope.bindings:
@@ -193,7 +194,7 @@ def _traversal(node: Node, scope: Scope) -> Any:
         return _apply_ops(scope.bindings["count.index"], ops[1:], scope)
     if root == "each" and "each" in scope.bindings:
         return _apply_ops(scope.bindings["each"], ops, scope)
-    return _reference(root, ops, scope, node[-1])
+    return _reference(root, ops, scope, scope.text(node))
 
 
 def _render(parts: list[Any], scope: Scope, out: _Text, missing: list[Unknown]) -> bool:
@@ -248,7 +249,7 @@ def _template(node: Node, scope: Scope) -> Any:
     complete = _render(parts, scope, out, missing)
     if not missing:
         return "".join(out)
-    unknown = merge_unknown(node[-1], list(missing))
+    unknown = merge_unknown(scope.text(node), list(missing))
     if not complete:
         return unknown
     return Unknown(unknown.expression, unknown.reason, unknown.references, "".join(out),
@@ -256,7 +257,8 @@ def _template(node: Node, scope: Scope) -> Any:
 
 
 def _for(node: Node, scope: Scope) -> Any:
-    _, key_name, value_name, collection_node, key_expr, value_expr, cond, group, text = node
+    _, key_name, value_name, collection_node, key_expr, value_expr, cond, group, *_ = node
+    text = scope.text(node)
     collection = evaluate(collection_node, scope)
     if isinstance(collection, Unknown):
         return merge_unknown(text, [collection])
@@ -335,7 +337,8 @@ def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
     if not isinstance(args[1], dict):
         raise EvalError("templatefile needs a map of variables")
     source = read_text(to_string(args[0]), scope, text)
-    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
+    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1,
+                  source=source)
     value = evaluate_template(source, inner)
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
@@ -347,7 +350,8 @@ _EVALUATING: dict[str, Function] = {"templatefile": _templatefile}
 
 
 def _call(node: Node, scope: Scope) -> Any:
-    _, name, arg_nodes, expand, text = node
+    _, name, arg_nodes, expand, *_ = node
+    text = scope.text(node)
     if name in ("try", "can"):
         return _call_lazy(name, arg_nodes, scope, text)
     function = FUNCTIONS.get(name) or _EVALUATING.get(name)
@@ -385,7 +389,7 @@ def _evaluate(node: Node, scope: Scope) -> Any:
     if kind == "cond":
         cond = evaluate(node[1], scope)
         if isinstance(cond, Unknown):
-            return merge_unknown(node[-1], [cond, *_branches(node, scope)])
+            return merge_unknown(scope.text(node), [cond, *_branches(node, scope)])
         return evaluate(node[2] if to_bool(cond) else node[3], scope)
     if kind == "binary":
         op = node[1]
@@ -397,12 +401,12 @@ def _evaluate(node: Node, scope: Scope) -> Any:
             if op in ("&&", "||") and not isinstance(right, Unknown) \
                     and to_bool(right) == (op == "||"):
                 return op == "||"
-            return merge_unknown(node[-1], [left, right])
+            return merge_unknown(scope.text(node), [left, right])
         return _binary(op, left, right)
     if kind == "unary":
         value = evaluate(node[2], scope)
         if isinstance(value, Unknown):
-            return merge_unknown(node[-1], [value])
+            return merge_unknown(scope.text(node), [value])
         return (not to_bool(value)) if node[1] == "!" else normalise_number(-to_number(value))
     if kind == "tuple":
         return [_element(item, scope) for item in node[1]]
@@ -432,7 +436,7 @@ def _object(node: Node, scope: Scope) -> Any:
     for key_node, value_node in node[1]:
         key = evaluate(key_node, scope)
         if isinstance(key, Unknown):
-            return merge_unknown(node[-1], [key])
+            return merge_unknown(scope.text(node), [key])
         result[to_string(key)] = _element(value_node, scope)
     return result
 
@@ -443,19 +447,19 @@ def _element(node: Node, scope: Scope) -> Any:
         value = evaluate(node, scope)
     except LimitError as exc:
         if not budget_exhausted():
-            scope.context.note(node[-1], f"{exc}; the value is unknown")
-        return Unknown(node[-1], str(exc))
+            scope.context.note(scope.text(node), f"{exc}; the value is unknown")
+        return Unknown(scope.text(node), str(exc))
     except EvalError as exc:
-        return Unknown(node[-1], str(exc))
+        return Unknown(scope.text(node), str(exc))
     if isinstance(value, Unknown) and value.partial is None:
-        return Unknown(node[-1], value.reason, value.references)
+        return Unknown(scope.text(node), value.reason, value.references)
     return value
 
 
 def evaluate_template(text: str, scope: Scope) -> Any:
     """The text of a template file (templatefile()), reported against `text` when unknown."""
     try:
-        node = parse_template(text, False)
+        node = parse_template(text)
     except (ExprSyntaxError, RecursionError):
         raise EvalError("template not understood") from None
     return evaluate(node, scope)
@@ -481,7 +485,7 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     except (ExprSyntaxError, RecursionError):
         return Unknown(text, "expression not understood")
     try:
-        value = evaluate(node, scope)
+        value = evaluate(node, replace(scope, source=text))
     except LimitError as exc:
         if not budget_exhausted():  # the load reports an exhausted budget once
             scope.context.note(text, f"{exc}; the value is unknown")

@@ -42,7 +42,7 @@ _MAX_FILE_BYTES = 8 * 1024 * 1024
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "6"
+_SCHEMA = "7"
 # The files of python-hcl2 that decide its parse trees: a new release or grammar, a new key.
 _PARSER_FILES = ("version.py", "parser.py", "hcl2.lark")
 

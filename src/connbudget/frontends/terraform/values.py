@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget.frontends.terraform.expr import Node
 from connbudget.frontends.terraform.model import Unknown
 
 # Limits on what one configuration can make the evaluator build or do (README, "Running on
@@ -105,9 +106,15 @@ class Scope:
     bindings: dict[str, Any] = field(default_factory=dict)
     template: bool = False  # templatefile(): only its own variables are visible
     depth: int = 0
+    source: str = ""  # the text whose expression trees are evaluated (nodes hold offsets)
 
     def bind(self, **names: Any) -> Scope:
-        return Scope(self.context, {**self.bindings, **names}, self.template, self.depth)
+        return Scope(self.context, {**self.bindings, **names}, self.template, self.depth,
+                     self.source)
+
+    def text(self, node: Node) -> str:
+        """The source text of `node`."""
+        return self.source[node[-2]:node[-1]]
 
 
 def contains_unknown(value: Any) -> bool:
