@@ -28,10 +28,11 @@ from connbudget.frontends.terraform.values import (
     LimitError,
     Scope,
     atoms,
-    budget_exhausted,
+    built,
     check_size,
     merge_unknown,
     normalise_number,
+    note_limit,
     placeholder,
     spend,
     to_bool,
@@ -248,7 +249,7 @@ def _template(node: Node, scope: Scope) -> Any:
     missing: list[Unknown] = []
     complete = _render(parts, scope, out, missing)
     if not missing:
-        return "".join(out)
+        return built("".join(out))
     unknown = merge_unknown(scope.text(node), list(missing))
     if not complete:
         return unknown
@@ -289,7 +290,7 @@ def _for(node: Node, scope: Scope) -> Any:
             raise EvalError(f"duplicate key {name!r} in for expression")
         else:
             result[name] = out_value
-    return items if key_expr is None else result
+    return built(items if key_expr is None else result)
 
 
 def _splat(node: Node, scope: Scope) -> Any:
@@ -308,7 +309,7 @@ def _splat(node: Node, scope: Scope) -> Any:
                 key = evaluate(op[1], scope)
                 element = key if isinstance(key, Unknown) else _get_index(element, key)
         results.append(element)
-    return results
+    return built(results)
 
 
 def _call_lazy(name: str, arg_nodes: list[Node], scope: Scope, text: str) -> Any:
@@ -365,10 +366,15 @@ def _call(node: Node, scope: Scope) -> Any:
         if not isinstance(last, list):
             raise EvalError("only a list can be expanded with ...")
         args.extend(last)
-    return function(args, scope, text)
+    result = function(args, scope, text)
+    if not any(result is arg for arg in args):  # a function may return an argument as it is
+        built(result)
+    return result
 
 
 def evaluate(node: Node, scope: Scope) -> Any:
+    if node[0] == "lit":  # a constant costs nothing, also once the budget is spent
+        return check_size(node[1])
     if scope.depth > _MAX_DEPTH:
         raise EvalError("expression nested too deeply")
     spend()
@@ -380,8 +386,6 @@ def evaluate(node: Node, scope: Scope) -> Any:
 
 def _evaluate(node: Node, scope: Scope) -> Any:
     kind = node[0]
-    if kind == "lit":
-        return node[1]
     if kind == "tmpl":
         return _template(node, scope)
     if kind in ("name", "attr", "index"):
@@ -409,7 +413,7 @@ def _evaluate(node: Node, scope: Scope) -> Any:
             return merge_unknown(scope.text(node), [value])
         return (not to_bool(value)) if node[1] == "!" else normalise_number(-to_number(value))
     if kind == "tuple":
-        return [_element(item, scope) for item in node[1]]
+        return built([_element(item, scope) for item in node[1]])
     if kind == "object":
         return _object(node, scope)
     if kind == "for":
@@ -438,7 +442,7 @@ def _object(node: Node, scope: Scope) -> Any:
         if isinstance(key, Unknown):
             return merge_unknown(scope.text(node), [key])
         result[to_string(key)] = _element(value_node, scope)
-    return result
+    return built(result)
 
 
 def _element(node: Node, scope: Scope) -> Any:
@@ -446,8 +450,7 @@ def _element(node: Node, scope: Scope) -> Any:
     try:
         value = evaluate(node, scope)
     except LimitError as exc:
-        if not budget_exhausted():
-            scope.context.note(scope.text(node), f"{exc}; the value is unknown")
+        note_limit(scope.context, scope.text(node), exc)
         return Unknown(scope.text(node), str(exc))
     except EvalError as exc:
         return Unknown(scope.text(node), str(exc))
@@ -487,8 +490,7 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     try:
         value = evaluate(node, replace(scope, source=text))
     except LimitError as exc:
-        if not budget_exhausted():  # the load reports an exhausted budget once
-            scope.context.note(text, f"{exc}; the value is unknown")
+        note_limit(scope.context, text, exc)
         return Unknown(text, str(exc))
     except EvalError as exc:
         return Unknown(text, str(exc))

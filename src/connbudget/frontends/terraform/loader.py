@@ -21,20 +21,21 @@ from connbudget.frontends.terraform.model import (
 from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, parse_file
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
-    MAX_STEPS,
+    Budget,
     Context,
     EvalError,
     Scope,
-    StepBudget,
     contains_unknown,
     merge_unknown,
     set_budget,
+    spend,
     to_number,
     to_string,
 )
 
 _MAX_MODULE_DEPTH = 16
-MAX_INSTANCES = 1024  # instances one count or for_each expands to
+MAX_INSTANCES = 1024  # instances one count or for_each expands to, nested modules' together
+_INSTANCE_STEPS = 100  # the step budget a module instance costs, besides its expressions
 _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
 # Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
 _META_BLOCKS = ("lifecycle", "provisioner", "connection")
@@ -70,6 +71,7 @@ class _Loader:
     listed: dict[str, list[_Block]] = field(default_factory=dict)
     # (expression text, message): refused files and limits reached, located at the end
     notes: dict[tuple[str, str], None] = field(default_factory=dict)
+    located: dict[InputError, None] = field(default_factory=dict)  # the same, already located
 
     def file(self, path: str) -> Body:
         if path not in self.bodies:
@@ -105,42 +107,57 @@ def _instance_suffix(key: Any) -> str:
     return f"[{key}]" if isinstance(key, int) else f'["{key}"]'
 
 
-def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | Unknown:
-    """(address suffix, bindings) per instance of a block with count or for_each."""
-    if "count" in attrs:
-        count = evaluate_raw(attrs["count"], scope)
-        if isinstance(count, Unknown):
-            return count
-        try:
-            number = to_number(count)
-        except EvalError:
-            return Unknown(str(attrs["count"]), "count is not a number")
-        if not 0 <= number <= MAX_INSTANCES:
-            reason = (f"count {_shown(number)} is outside 0 to {MAX_INSTANCES}, the instances "
-                      "connbudget expands")
-            scope.context.note(attrs["count"], f"{reason}; the instances are unknown")
-            return Unknown(str(attrs["count"]), reason)
-        return [(f"[{index}]", {"count.index": index}) for index in range(int(number))]
-    if "for_each" in attrs:
-        each = evaluate_raw(attrs["for_each"], scope)
-        if isinstance(each, Unknown):
-            return each
-        if isinstance(each, list) and contains_unknown(each):
-            return merge_unknown(attrs["for_each"], each)
-        if isinstance(each, dict):
-            pairs = [(key, each[key]) for key in sorted(each)]
-        elif isinstance(each, list) and all(isinstance(item, str) for item in each):
-            pairs = [(item, item) for item in sorted(set(each))]
-        else:
-            return Unknown(str(attrs["for_each"]), "for_each is not a map or a set of strings")
-        if len(pairs) > MAX_INSTANCES:
-            reason = (f"for_each has {len(pairs)} elements, more than the {MAX_INSTANCES} "
-                      "instances connbudget expands")
-            scope.context.note(attrs["for_each"], f"{reason}; the instances are unknown")
-            return Unknown(str(attrs["for_each"]), reason)
-        return [(_instance_suffix(key), {"each": {"key": key, "value": value}})
-                for key, value in pairs]
-    return [("", {})]
+def _instances(block: _Block, scope: Scope,
+               outer: int = 1) -> list[tuple[str, dict[str, Any]]] | Unknown:
+    """(address suffix, bindings) per instance of a block with count or for_each, in a module
+    that is itself one of `outer` instances (of its call and the calls above it)."""
+    attrs = block.body["attrs"]
+    key = "count" if "count" in attrs else "for_each" if "for_each" in attrs else None
+    if key is None:
+        return [("", {})]
+    found = _count(attrs[key], scope) if key == "count" else _for_each(attrs[key], scope)
+    if isinstance(found, Unknown):
+        return found
+    size = found if isinstance(found, (int, float)) else len(found)
+    if key == "count" and not 0 <= size <= MAX_INSTANCES:
+        reason = (f"count {_shown(size)} is outside 0 to {MAX_INSTANCES}, the instances "
+                  "connbudget expands")
+    elif size > MAX_INSTANCES:
+        reason = (f"for_each has {size} elements, more than the {MAX_INSTANCES} instances "
+                  "connbudget expands")
+    elif size * outer > MAX_INSTANCES:
+        reason = (f"{key} makes {size:,} instances inside modules expanded {outer:,} times: "
+                  f"{size * outer:,} in all, more than the {MAX_INSTANCES:,} connbudget expands")
+    elif isinstance(found, (int, float)):
+        return [(f"[{index}]", {"count.index": index}) for index in range(int(found))]
+    else:
+        return [(_instance_suffix(k), {"each": {"key": k, "value": v}}) for k, v in found]
+    scope.context.note_at(block.file, block.body["lines"].get(key, block.line),
+                          f"{reason}; the instances are unknown")
+    return Unknown(str(attrs[key]), reason)
+
+
+def _count(text: str, scope: Scope) -> int | float | Unknown:
+    count = evaluate_raw(text, scope)
+    if isinstance(count, Unknown):
+        return count
+    try:
+        return to_number(count)
+    except EvalError:
+        return Unknown(str(text), "count is not a number")
+
+
+def _for_each(text: str, scope: Scope) -> list[tuple[Any, Any]] | Unknown:
+    each = evaluate_raw(text, scope)
+    if isinstance(each, Unknown):
+        return each
+    if isinstance(each, list) and contains_unknown(each):
+        return merge_unknown(text, each)
+    if isinstance(each, dict):
+        return [(key, each[key]) for key in sorted(each)]
+    if isinstance(each, list) and all(isinstance(item, str) for item in each):
+        return [(item, item) for item in sorted(set(each))]
+    return Unknown(str(text), "for_each is not a map or a set of strings")
 
 
 def _shown(number: float) -> str:
@@ -187,8 +204,9 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
 class ModuleContext(Context):
     def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
                  inputs: dict[str, Any], stack: tuple[str, ...],
-                 call: CallSite | None = None) -> None:
+                 call: CallSite | None = None, instances: int = 1) -> None:
         self.loader = loader
+        self.instances = instances  # of this module: its call's and the calls' above it
         self.call = call
         self.directory = directory
         self.root_directory = root_directory
@@ -226,6 +244,9 @@ class ModuleContext(Context):
 
     def note(self, text: str, message: str) -> None:
         self.loader.notes[(text, message)] = None
+
+    def note_at(self, file: str, line: int, message: str) -> None:
+        self.loader.located[InputError(file, line, message)] = None
 
     def var(self, name: str, text: str) -> Any:
         if name in self._values:
@@ -287,7 +308,7 @@ class ModuleContext(Context):
         attrs = block.body["attrs"]
         scope = Scope(self)
         source = evaluate_raw(attrs.get("source"), scope)
-        instances = _instances(attrs, scope)
+        instances = _instances(block, scope, self.instances)
         if isinstance(instances, Unknown):
             instances = [("", {"count.index": instances, "each": instances})]
         if not _is_local(source):
@@ -321,11 +342,13 @@ class ModuleContext(Context):
             return Unknown(f"module.{name}", problem)
         loaded: list[tuple[str, ModuleContext]] = []
         for suffix, bindings in instances:
+            spend(_INSTANCE_STEPS)
             inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
             child = ModuleContext(self.loader, target, self.root_directory,
                                   f"{self.prefix}module.{name}{suffix}", inputs,
                                   (*self.stack, real),
-                                  CallSite(block.file, block.line, dict(block.body["lines"])))
+                                  CallSite(block.file, block.line, dict(block.body["lines"])),
+                                  self.instances * len(instances))
             loaded.append((suffix, child))
         for _, child in loaded:
             child.load()
@@ -345,7 +368,7 @@ class ModuleContext(Context):
         type_, name = block.labels
         attrs = block.body["attrs"]
         scope = Scope(self)
-        instances = _instances(attrs, scope)
+        instances = _instances(block, scope, self.instances)
         unknown_expansion = None
         if isinstance(instances, Unknown):
             unknown_expansion = instances
@@ -426,19 +449,20 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     """Every resource instance and remote module call under the root modules `dirs`."""
     loader = _Loader(cache)
     model = TerraformModel()
-    budget = StepBudget()
+    budget = Budget()
     set_budget(budget)
     try:
         _load(loader, model, dirs, var_files)
     finally:
         set_budget(None)
-    if budget.exhausted:
+    if budget.exhausted and not budget.reported:
         first = next(iter(loader.bodies), ".")
-        loader.errors.append(InputError(first, 0, f"evaluation stopped after {MAX_STEPS:,} "
-                                        "steps; the values left are unknown"))
+        loader.errors.append(InputError(first, 0, f"{budget.exhausted}; the values left are "
+                                        "unknown"))
     for text, message in loader.notes:
         file, line = _locate(loader, text)
         loader.errors.append(InputError(file, line, message))
+    loader.errors.extend(loader.located)
     model.errors = loader.errors
     model.comments = {path: [Comment(path, line, column, text)
                              for line, column, text in body.get("comments", [])]
