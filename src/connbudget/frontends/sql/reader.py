@@ -54,9 +54,10 @@ _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"', re.DOTALL)
 _NEAR = re.compile(r'\s*at or near ".*"', re.DOTALL)
 _SKIP_DIRS = {"node_modules", "__pycache__"}
-# Role statements one run reads (README, "Bounded work"): each is a role document the Rego
-# rules evaluate, about 1 to 2 ms each.
-MAX_ROLE_STATEMENTS = 10_000
+# Role statements read (README, "Bounded work"): each is a role document the Rego rules
+# evaluate, about 1 to 2 ms each.
+MAX_FILE_ROLE_STATEMENTS = 10_000
+MAX_RUN_ROLE_STATEMENTS = 50_000
 
 NumberOrText = tuple[int, tuple[int, ...], str]
 
@@ -119,6 +120,15 @@ def _read(path: str) -> str | InputError:
     return text.removeprefix("\ufeff")
 
 
+def _limit(in_file: int, in_run: int) -> str | None:
+    """Which limit on role statements is reached, if one is."""
+    if in_file >= MAX_FILE_ROLE_STATEMENTS:
+        return f"more than {MAX_FILE_ROLE_STATEMENTS:,} role statements in one file"
+    if in_run >= MAX_RUN_ROLE_STATEMENTS:
+        return f"more than {MAX_RUN_ROLE_STATEMENTS:,} role statements in the scanned SQL"
+    return None
+
+
 def _after_template_tags(text: str, start: int) -> int:
     found = _TEMPLATE_TAGS.match(text, start)
     return found.end() if found else start
@@ -172,14 +182,14 @@ class _Reader:
             line, column = lines.locate(problem.offset)
             self.result.errors.append(InputError(path, line, problem.message, column))
         noted = self._template_note(path, text, lines, _TEMPLATE_SEEN.search(text))
+        before = len(self.result.documents)
         for statement in scan.statements:
             marked = len(self.placeholders.originals)
             candidate = _CANDIDATE.match(text, _after_template_tags(text, statement.start))
-            if (candidate or statement.gexec) and len(self.result.documents) >= \
-                    MAX_ROLE_STATEMENTS:
-                self._error(path, lines, statement.start, f"more than {MAX_ROLE_STATEMENTS:,} "
-                            "role statements in the scanned SQL: this one and the ones after "
-                            "it are not checked")
+            limit = _limit(len(self.result.documents) - before, len(self.result.documents))
+            if (candidate or statement.gexec) and limit is not None:
+                self._error(path, lines, statement.start, f"{limit}: this one and the ones "
+                            "after it are not checked")
                 return
             if statement.gexec:
                 self._gexec(path, text, statement, lines)

@@ -495,6 +495,7 @@ def evaluate_raw(text: str | None, scope: Scope) -> Any:
     except EvalError as exc:
         return Unknown(text, str(exc))
     except RecursionError:
+        scope.context.note(text, "expression nested too deeply; the value is unknown")
         return Unknown(text, "expression nested too deeply")
     except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError):
         return Unknown(text, "expression could not be evaluated")

@@ -1,0 +1,101 @@
+"""Hostile pull requests, bounded work: each input that once took gigabytes or never ended is
+scanned as a CI job runs connbudget (a whole process under a 1 GiB address-space limit, a time
+limit, no cache), next to a file of good migrations. The run ends in seconds with a located
+error for that input, and the other files' findings are kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from confined import Confined, run_confined
+from conftest import FIXTURES
+
+HOSTILE = FIXTURES / "hostile"
+GOOD = FIXTURES / "sql" / "rules" / "cb001_fail_create_role_login"  # CB001 for `reporting`
+CPU_SECONDS = 60  # a few on an idle machine; the cap only catches runaway work
+
+
+def _sum_of_terms(tmp_path: Path) -> Path:
+    """`x = 1 + 1 + ... + 1` with 100,000 terms (400 KB): node texts once took more than 3 GB."""
+    tree = tmp_path / "sum"
+    tree.mkdir()
+    terms = " + ".join(["1"] * 100_000)
+    (tree / "main.tf").write_text(
+        f"locals {{\n  total = {terms}\n}}\n\n"
+        'resource "postgresql_role" "app" {\n  name             = "app"\n'
+        "  login            = true\n  connection_limit = local.total\n}\n\n"
+        'resource "postgresql_role" "unlimited" {\n  name  = "unlimited"\n  login = true\n}\n')
+    return tree
+
+
+def _role_statements(tmp_path: Path) -> Path:
+    """A migration of 200,000 role statements: once minutes of Rego."""
+    tree = tmp_path / "roles"
+    tree.mkdir()
+    with (tree / "V1__roles.sql").open("w") as handle:
+        for number in range(200_000):
+            handle.write(f"CREATE ROLE r{number} LOGIN CONNECTION LIMIT 10;\n")
+    return tree
+
+
+def _fixture(name: str) -> Callable[[Path], Path]:
+    return lambda tmp_path: HOSTILE / name
+
+
+CASES = {
+    "sum of 100,000 terms": (_sum_of_terms, [
+        "main.tf:2: expression nested too deeply; the value is unknown"], {"unlimited"}),
+    "1,000 strings of 3.5 MiB": (_fixture("strings"), [
+        "main.tf:8: the strings built pass 67,108,864 characters in all; this value and the "
+        "expressions evaluated after it are unknown"], {"unlimited"}),
+    "local modules nested with count = 1000": (_fixture("modules"), [
+        "main.tf:3: count makes 1,000 instances inside modules expanded 1,000 times: "
+        "1,000,000 in all, more than the 1,024 connbudget expands; the instances are unknown"
+    ] * 4, {"unlimited"}),
+    "%include fan-out 20 x 8 levels": (_fixture("fanout"), [
+        "level7.ini:20: more than 256 files %included in one configuration: this one and the "
+        "later ones are not read"], set()),
+    "200,000 role statements": (_role_statements, [
+        "V1__roles.sql:10001: more than 10,000 role statements in one file: this one and the "
+        "ones after it are not checked"], {"r0", "r9999"}),
+}
+
+
+def _roles(run: Confined) -> set[str]:
+    """The roles with a finding of a role rule."""
+    return {f["resource"].rsplit(".", 1)[-1] for f in run.json()["findings"]
+            if f["rule_id"] in ("CB001", "CB002", "CB005")}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_a_hostile_input_ends_bounded_with_a_located_error(name: str, tmp_path: Path) -> None:
+    make, errors, roles = CASES[name]
+    run = run_confined("scan", str(make(tmp_path)), str(GOOD), "--format", "json")
+    assert run.code == 2, run.err
+    assert run.cpu < CPU_SECONDS
+    assert sorted(run.errors()) == sorted(errors)
+    found = _roles(run)
+    assert "reporting" in found  # the good migration next to it
+    assert roles <= found  # what the hostile input's own files still say
+
+
+def test_a_pattern_that_backtracks_in_python_is_matched_by_re2_at_once() -> None:
+    run = run_confined("scan", str(HOSTILE / "regex"), str(GOOD), "--format", "json")
+    assert run.code == 1, run.err
+    assert run.cpu < CPU_SECONDS
+    assert run.json()["errors"] == []
+    assert {"reporting", "unlimited", "app"} <= _roles(run)
+    # replace() kept the name (no match) and regexall() found no match: CONNECTION LIMIT 0
+    [limit_zero] = [f for f in run.json()["findings"] if f["rule_id"] == "CB002"]
+    assert f'role "{"a" * 4000}!"' in limit_zero["message"]
+
+
+def test_an_exclude_glob_with_many_stars_is_matched_at_once() -> None:
+    glob = HOSTILE / "glob"
+    run = run_confined("scan", str(glob), "--config", str(glob / "connbudget.toml"),
+                       "--format", "json", timeout=120)
+    assert run.code == 1, run.err
+    assert run.cpu < CPU_SECONDS
+    assert _roles(run) == {"unlimited"}  # the glob does not match: the file is read
