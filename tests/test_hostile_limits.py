@@ -123,7 +123,7 @@ def test_isolation_reports_each_failing_file_once(monkeypatch: pytest.MonkeyPatc
             raise MemoryError
         return paths
 
-    assert engine._isolated(run, ["a", "b", "c", "d"], errors) == ["a", "d"]  # type: ignore
+    assert engine.isolated(run, ["a", "b", "c", "d"], errors) == ["a", "d"]  # type: ignore
     assert [str(e) for e in errors] == [
         "b:0: could not be read (MemoryError); skipped, the other files were checked",
         "c:0: could not be read (MemoryError); skipped, the other files were checked"]

@@ -319,16 +319,20 @@ def _cmd_sql2json(args: argparse.Namespace) -> int:
     import json
 
     from connbudget.confine import scan_roots
-    from connbudget.frontends.sql import read_sql
+    from connbudget.engine import isolated
+    from connbudget.errors import InputError
+    from connbudget.frontends.sql import SqlResult, read_sql
     from connbudget.reporters._common import workflow_safe
 
+    crashed: list[InputError] = []
     with scan_roots(args.paths):
-        result = read_sql(args.paths)
+        result = isolated(read_sql, args.paths, crashed) or SqlResult()
     payload = result.combined() if args.combined else result.documents
     _emit(json.dumps(payload, indent=2) + "\n", args.output)
-    for error in result.errors:
+    errors = [*result.errors, *crashed]
+    for error in errors:
         print(workflow_safe(str(error)), file=sys.stderr)
-    return 2 if result.errors else 0
+    return 2 if errors else 0
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ def _crash(path: str, exc: BaseException) -> InputError:
                       "files were checked")
 
 
-def _isolated(run: Callable[[list[str]], T], paths: list[str],
+def isolated(run: Callable[[list[str]], T], paths: list[str],
               errors: list[InputError]) -> T | None:
     """`run(paths)`; when it fails unexpectedly, again without the paths that fail alone.
 
@@ -74,7 +74,7 @@ def _sql_report(inputs: Inputs, settings: Settings) -> Report:
     from connbudget.frontends.sql import read_sql
 
     crashed: list[InputError] = []
-    result = _isolated(read_sql, inputs.sql, crashed)
+    result = isolated(read_sql, inputs.sql, crashed)
     report = _role_report(result.documents, settings) if result is not None else Report()
     if result is not None:
         report.findings.extend(f for f in result.findings
@@ -107,7 +107,7 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
 
     errors: list[InputError] = []
     var_files = inputs.var_files + _var_files(settings, errors)
-    model = _isolated(lambda dirs: load_terraform(dirs, var_files, cache=settings.cache),
+    model = isolated(lambda dirs: load_terraform(dirs, var_files, cache=settings.cache),
                       inputs.terraform_dirs, errors)
     if model is None:
         model = TerraformModel()
@@ -116,9 +116,10 @@ def _terraform(inputs: Inputs, settings: Settings) -> TerraformModel | None:
     if inputs.plans:
         from connbudget.frontends.terraform.plan import load_plans
 
-        plans = load_plans(inputs.plans)
-        model.resources.extend(plans.resources)
-        model.errors.extend(plans.errors)
+        plans = isolated(load_plans, inputs.plans, model.errors)
+        if plans is not None:
+            model.resources.extend(plans.resources)
+            model.errors.extend(plans.errors)
     return model
 
 
@@ -128,26 +129,36 @@ def check_sql(inputs: Inputs, settings: Settings) -> Report:
     return report
 
 
-def _capacity_report(inputs: Inputs, settings: Settings,
-                     terraform: TerraformModel | None) -> Report:
-    from connbudget.capacity import analyze
-
-    errors: list[InputError] = []
+def _per_unit(inputs: Inputs, terraform: TerraformModel | None,
+              run: Callable[[Inputs, TerraformModel | None], T],
+              errors: list[InputError]) -> T | None:
+    """`run` over the capacity inputs; one that fails alone is an error of its file."""
+    found: list[InputError] = []
     # Terraform is one unit (its model is built already); the other inputs count per file.
     units = [f"pgbouncer\0{p}" for p in inputs.pgbouncer]
     units += [f"kubernetes\0{p}" for p in inputs.kubernetes]
     if terraform is not None:
         units.append("terraform\0" + (inputs.terraform_dirs or ["."])[0])
 
-    def run(chosen: list[str]) -> Report:
-        kinds = [unit.split("\0", 1) for unit in chosen]
+    def chosen(picked: list[str]) -> T:
+        kinds = [unit.split("\0", 1) for unit in picked]
         subset = replace(inputs, pgbouncer=[p for k, p in kinds if k == "pgbouncer"],
                          kubernetes=[p for k, p in kinds if k == "kubernetes"])
-        keep = terraform if any(k == "terraform" for k, _ in kinds) else None
-        return analyze(subset, settings, keep)
+        return run(subset, terraform if any(k == "terraform" for k, _ in kinds) else None)
 
-    report = _isolated(run, units, errors) or Report()
-    report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
+    result = isolated(chosen, units, found)
+    errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in found)
+    return result
+
+
+def _capacity_report(inputs: Inputs, settings: Settings,
+                     terraform: TerraformModel | None) -> Report:
+    from connbudget.capacity import analyze
+
+    errors: list[InputError] = []
+    report = _per_unit(inputs, terraform, lambda subset, keep: analyze(subset, settings, keep),
+                       errors) or Report()
+    report.errors.extend(errors)
     if terraform is not None:
         report.errors.extend(terraform.errors)
         report.comments.update(terraform.comments)
@@ -206,8 +217,14 @@ def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budg
     from connbudget.capacity import build_model
     from connbudget.capacity.budget import build_budget
 
+    def built(subset: Inputs, keep: TerraformModel | None) -> tuple[Model, list[Budget]]:
+        model = build_model(subset, settings, keep)
+        return model, [build_budget(database, model, settings) for database in model.databases]
+
     terraform = _terraform(inputs, settings)
-    model = build_model(inputs, settings, terraform)
-    budgets = [build_budget(database, model, settings) for database in model.databases]
-    errors = [*_missing(inputs), *model.errors, *(terraform.errors if terraform else [])]
+    crashed: list[InputError] = []
+    model, budgets = _per_unit(inputs, terraform, built, crashed) or built(
+        replace(inputs, pgbouncer=[], kubernetes=[]), None)  # every input failed
+    errors = [*_missing(inputs), *crashed, *model.errors,
+              *(terraform.errors if terraform else [])]
     return model, budgets, errors

@@ -7,15 +7,14 @@ import re
 
 from connbudget.capacity.model import Database
 
-_MODULE_PREFIX = re.compile(r"((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)(.*)")
+_MODULE_PREFIX = re.compile(r"((?:module\.[\w-]+(?:\[[^\]]*\])?\.)*)(.*)", re.DOTALL)
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
 
 def split_address(address: str) -> tuple[str, str]:
     """('module.app.', 'aws_db_instance.main') for a resource inside a local module."""
-    match = _MODULE_PREFIX.fullmatch(address)
-    assert match is not None
-    return match.group(1), match.group(2)
+    match = _MODULE_PREFIX.fullmatch(address)  # total: the prefix may be empty, `.*` takes all
+    return (match.group(1), match.group(2)) if match else ("", address)
 
 
 def is_rds(database: Database) -> bool:

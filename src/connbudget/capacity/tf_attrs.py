@@ -35,15 +35,15 @@ def refs(value: Any) -> set[str]:
 
 
 def integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return int(value)
+    """A whole number from a number or its text; None for anything else, and for numbers no
+    setting can hold (2^63 or more, infinity, NaN)."""
     if isinstance(value, str):
         try:
-            return int(float(value.strip()))
+            value = float(value.strip())
         except ValueError:
             return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 2**63:
+        return int(value)
     return None
 
 
