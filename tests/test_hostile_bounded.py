@@ -99,3 +99,30 @@ def test_an_exclude_glob_with_many_stars_is_matched_at_once() -> None:
     assert run.code == 1, run.err
     assert run.cpu < CPU_SECONDS
     assert _roles(run) == {"unlimited"}  # the glob does not match: the file is read
+
+
+def _nested_do_blocks(levels: int) -> str:
+    """A DO block that EXECUTEs a DO block, `levels` deep, the last creating a login role."""
+    sql = "CREATE ROLE hidden LOGIN;"
+    for level in range(levels, 0, -1):
+        sql = f"DO $l{level}$ BEGIN EXECUTE $q{level}$ {sql} $q{level}$; END $l{level}$"
+    return sql.replace(f"EXECUTE $q{levels}$ CREATE ROLE hidden LOGIN; $q{levels}$;",
+                       "CREATE ROLE hidden LOGIN;") + ";\n"
+
+
+def test_dynamic_sql_nested_fifty_levels_deep_is_noted_in_bounded_time(tmp_path: Path) -> None:
+    (tmp_path / "V1__installer.sql").write_text(_nested_do_blocks(50))
+    run = run_confined("scan", str(tmp_path), str(GOOD), "--format", "json")
+    assert run.code == 1, run.err  # the good migration's CB001
+    assert run.cpu < CPU_SECONDS
+    notes = [f["message"] for f in run.json()["findings"] if f["rule_id"] == "CB007"]
+    assert notes == ["DO block: runs SQL that holds a body nested more than 4 levels deep; its "
+                     "role statements are not checked"]
+    assert "reporting" in _roles(run) and "hidden" not in _roles(run)
+
+
+def test_dynamic_sql_nested_within_the_depth_is_read(tmp_path: Path) -> None:
+    (tmp_path / "V1__installer.sql").write_text(_nested_do_blocks(5))
+    run = run_confined("scan", str(tmp_path), "--format", "json")
+    assert run.code == 1, run.err
+    assert {(f["rule_id"], f["resource"]) for f in run.json()["findings"]} >= {("CB001", "hidden")}
