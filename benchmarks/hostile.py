@@ -4,8 +4,11 @@
 
 The cases are the hostile-input fixtures (fixtures/hostile/: doubling locals, count = 1e9,
 numbers that do not fit, broken role statements, injected names, an escaping %include, JSON
-syntax, UTF-16) plus, made at run time in a temporary tree, file("/proc/self/environ") as
-for_each and a FIFO named main.tf. Goal: every case ends in seconds under 1 GiB.
+syntax, UTF-16, 1,000 strings of 3.5 MiB, nested modules with count = 1000, %include fan-out,
+a backtracking pattern, a many-star exclude glob, a plan with a 5,000-digit integer, a for_each
+key with a line break, a 5,000-digit connection limit) plus, made at run time in a temporary
+tree: file("/proc/self/environ") as for_each and a FIFO named main.tf, a sum of 100,000 terms,
+and a migration of 200,000 role statements. Goal: every case ends in seconds under 1 GiB.
 """
 
 from __future__ import annotations
@@ -34,6 +37,32 @@ def _runtime_tree(directory: Path) -> Path:
     return tree
 
 
+def _sum_tree(directory: Path) -> Path:
+    tree = directory / "sum"
+    tree.mkdir()
+    terms = " + ".join(["1"] * 100_000)
+    (tree / "main.tf").write_text(
+        f'locals {{\n  total = {terms}\n}}\n\nresource "postgresql_role" "app" {{\n'
+        '  name             = "app"\n  login            = true\n'
+        "  connection_limit = local.total\n}\n")
+    return tree
+
+
+def _roles_tree(directory: Path) -> Path:
+    tree = directory / "roles"
+    tree.mkdir()
+    with (tree / "V1__roles.sql").open("w") as handle:
+        for number in range(200_000):
+            handle.write(f"CREATE ROLE r{number} LOGIN CONNECTION LIMIT 10;\n")
+    return tree
+
+
+def _arguments(path: Path) -> list[str]:
+    """A fixture and the config it is scanned with, when it has one of its own."""
+    config = path / "connbudget.toml"
+    return [str(path), "--config", str(config)] if config.is_file() else [str(path)]
+
+
 def _measure(paths: list[str]) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak MiB, exit code) of `connbudget scan PATHS`."""
     start = time.perf_counter()
@@ -53,9 +82,15 @@ def _measure(paths: list[str]) -> tuple[float, float, float, int]:
 def measure() -> str:
     """The table of every case and of all of them in one scan."""
     with tempfile.TemporaryDirectory(prefix="cb-hostile-") as directory:
-        cases = {path.name: [str(path)] for path in sorted(HOSTILE.iterdir()) if path.is_dir()}
-        cases["environ and FIFOs (made at run time)"] = [str(_runtime_tree(Path(directory)))]
-        cases["all of them in one scan"] = [p for paths in cases.values() for p in paths]
+        made = Path(directory)
+        cases = {path.name: _arguments(path) for path in sorted(HOSTILE.iterdir())
+                 if path.is_dir()}
+        cases["environ and FIFOs (made at run time)"] = [str(_runtime_tree(made))]
+        cases["a sum of 100,000 terms (made at run time)"] = [str(_sum_tree(made))]
+        cases["200,000 role statements (made at run time)"] = [str(_roles_tree(made))]
+        every = [arguments[0] for arguments in cases.values()]
+        cases["all of them in one scan"] = [*every, "--config",
+                                            str(HOSTILE / "glob" / "connbudget.toml")]
         lines = ["| hostile input | wall | CPU | peak memory | exit | under 1 GiB |",
                  "|---|---:|---:|---:|---:|---|"]
         for name, paths in cases.items():

@@ -129,10 +129,11 @@ def _works_under(name: str, limit: int) -> str:
                           capture_output=True, text=True, timeout=300)
     if proc.stdout.strip() == "ok":
         return "yes"
-    lines = proc.stderr.strip().splitlines()
-    first = next((line for line in lines if "snmalloc" in line or "out of memory" in line),
-                 lines[-1] if lines else f"exit {proc.returncode}")
-    return f"no ({first.strip()[:60]})"
+    if "snmalloc" in proc.stderr:
+        return "no (aborts: Failed to initialise snmalloc.)"
+    if "out of memory" in proc.stderr:
+        return "no (out of memory)"
+    return f"no (exit {proc.returncode})"
 
 
 def measure() -> str:

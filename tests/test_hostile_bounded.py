@@ -30,6 +30,16 @@ def _sum_of_terms(tmp_path: Path) -> Path:
     return tree
 
 
+def _many_tokens(tmp_path: Path) -> Path:
+    """300,000 terms: more tokens than the HCL parser is given (it holds about 1.3 KiB each)."""
+    tree = tmp_path / "tokens"
+    tree.mkdir()
+    (tree / "main.tf").write_text("locals {\n  total = " + " + ".join(["1"] * 300_000) + "\n}\n")
+    (tree / "roles.tf").write_text(
+        'resource "postgresql_role" "unlimited" {\n  name  = "unlimited"\n  login = true\n}\n')
+    return tree
+
+
 def _role_statements(tmp_path: Path) -> Path:
     """A migration of 200,000 role statements: once minutes of Rego."""
     tree = tmp_path / "roles"
@@ -47,6 +57,9 @@ def _fixture(name: str) -> Callable[[Path], Path]:
 CASES = {
     "sum of 100,000 terms": (_sum_of_terms, [
         "main.tf:2: expression nested too deeply; the value is unknown"], {"unlimited"}),
+    "300,000 terms": (_many_tokens, [
+        "main.tf:1: more than 250,000 tokens, too many to parse: the file is not read"],
+        {"unlimited"}),
     "1,000 strings of 3.5 MiB": (_fixture("strings"), [
         "main.tf:8: the strings built pass 67,108,864 characters in all; this value and the "
         "expressions evaluated after it are unknown"], {"unlimited"}),
