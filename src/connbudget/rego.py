@@ -10,9 +10,9 @@ where rego-cpp aborts at import (README, "Embedded Rego").
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,18 +182,6 @@ def _file(document: dict[str, Any]) -> object:
     return source.get("file") if isinstance(source, dict) else None
 
 
-def _batches(documents: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """The documents in runs of one file each."""
-    batch: list[dict[str, Any]] = []
-    for document in documents:
-        if batch and _file(batch[-1]) != _file(document):
-            yield batch
-            batch = []
-        batch.append(document)
-    if batch:
-        yield batch
-
-
 @dataclass
 class Checked:
     findings: list[Finding] = field(default_factory=list)
@@ -208,21 +196,27 @@ def _unchecked(document: dict[str, Any]) -> InputError:
                       "the role rules could not be evaluated on this statement; it is not checked")
 
 
+def _one_by_one(batch: list[dict[str, Any]], checked: Checked) -> list[list[dict[str, Any]]]:
+    """Each document alone: one the engine fails on is an input error of its own."""
+    answers = []
+    for document in batch:
+        try:
+            answers.append(evaluate_document(document))
+        except RegoError:
+            checked.errors.append(_unchecked(document))
+            answers.append([])
+    return answers
+
+
 def evaluate_documents(documents: list[dict[str, Any]]) -> Checked:
-    """Findings of every bundled policy on every role document, one engine call per file; a
-    document the engine fails on is an input error of its own, the others are still checked."""
+    """Findings of every bundled policy on every role document, one engine call per file."""
     checked = Checked()
-    for batch in _batches(documents):
+    for _, group in itertools.groupby(documents, key=_file):
+        batch = list(group)
         try:
             answers = evaluate_batch(batch)
         except RegoError:
-            answers = []
-            for document in batch:
-                try:
-                    answers.append(evaluate_document(document))
-                except RegoError:
-                    checked.errors.append(_unchecked(document))
-                    answers.append([])
+            answers = _one_by_one(batch, checked)
         for document, results in zip(batch, answers, strict=True):
             checked.findings.extend(_finding(result, document) for result in results)
     return checked

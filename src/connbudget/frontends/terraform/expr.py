@@ -34,40 +34,33 @@ Node = tuple[Any, ...]
 
 
 class Origin(NamedTuple):
-    """Where the characters of a parsed text come from: run i starts at index `starts[i]` of
-    the parsed text and at offset `offsets[i]` of the original text."""
+    """Where the characters of a parsed text come from. Run i of the lines the text was cut
+    from starts at index `starts[i]` and at offset `offsets[i]` of the text they map to; the
+    parsed text begins at index `shift`, and `outer` maps on further (a heredoc's lines inside
+    a template). Each step is O(1): an origin is never copied run by run."""
 
     starts: tuple[int, ...] = (0,)
     offsets: tuple[int, ...] = (0,)
+    shift: int = 0
+    outer: Origin | None = None
 
     def at(self, index: int) -> int:
+        index += self.shift
         run = bisect_right(self.starts, index) - 1
-        return self.offsets[run] + index - self.starts[run]
+        mapped = self.offsets[run] + index - self.starts[run]
+        return mapped if self.outer is None else self.outer.at(mapped)
 
     def end(self, index: int) -> int:
         """The original offset just after the character before `index`."""
         return self.at(index - 1) + 1 if index > 0 else self.at(0)
 
     def through(self, outer: Origin) -> Origin:
-        """This origin, whose offsets are indices of a text `outer` maps, mapped by `outer`."""
-        starts: list[int] = []
-        offsets: list[int] = []
-        for run, (start, offset) in enumerate(zip(self.starts, self.offsets, strict=True)):
-            length = self.starts[run + 1] - start if run + 1 < len(self.starts) else None
-            starts.append(start)
-            offsets.append(outer.at(offset))
-            for boundary in outer.starts[bisect_right(outer.starts, offset):]:
-                if length is not None and boundary >= offset + length:
-                    break
-                starts.append(start + boundary - offset)
-                offsets.append(outer.at(boundary))
-        return Origin(tuple(starts), tuple(offsets))
+        """This origin (of a text cut from the text `outer` maps), mapped on by `outer`."""
+        return self._replace(outer=outer if self.outer is None else self.outer.through(outer))
 
     def inner(self, start: int) -> Origin:
         """The origin of the part of the parsed text that begins at index `start`."""
-        run = bisect_right(self.starts, start) - 1
-        return Origin((0, *(s - start for s in self.starts[run + 1:])),
-                      (self.at(start), *self.offsets[run + 1:]))
+        return self._replace(shift=self.shift + start)
 
 
 _SAME = Origin()
