@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Protocol
@@ -84,31 +85,58 @@ class Regorus:
         return _sorted(found)
 
 
+# rego-cpp in a process of its own: loaded beside google-re2 (connbudget's regex engine) it
+# frees memory RE2 allocated ("free(): invalid pointer") and the whole test run aborts.
+_REGOPY = """
+import json, sys
+import regopy
+request = json.load(sys.stdin)
+interpreter = regopy.Interpreter()
+for name, text in request["modules"].items():
+    interpreter.add_module(name, text)
+bundle = interpreter.build(request["query"]) if request["bundle"] else None
+assert bundle is None or bundle.ok(), "rego-cpp cannot compile the policies"
+answers = []
+for document in request["documents"]:
+    # set_input(dict) does not escape quotes inside strings; a JSON term does.
+    interpreter.set_input_term(json.dumps(document))
+    output = interpreter.query_bundle(bundle) if bundle else interpreter.query(request["query"])
+    assert output.ok(), str(output)
+    answers.append(str(output))
+json.dump(answers, sys.stdout)
+"""
+
+
+def regopy_answers(files: list[Path], query: str, documents: list[object],
+                   bundle: bool = True) -> list[object]:
+    """rego-cpp's answer to `query` for each document (None when undefined), in a child
+    process; `bundle`: built once, as a run-time engine would use it."""
+    request = {"modules": _sources(files), "query": query, "documents": documents,
+               "bundle": bundle}
+    proc = subprocess.run([sys.executable, "-c", _REGOPY], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [None if text == "undefined" else json.loads(text)
+            for text in json.loads(proc.stdout)]
+
+
 class Regopy:
-    """Microsoft's rego-cpp (the official regopy binding): one bundle built once, as a run-time
-    engine would use it. It aborts at import under an address-space limit, so tests only."""
+    """Microsoft's rego-cpp (the official regopy binding). It aborts at import under an
+    address-space limit, so it is an engine of the tests only."""
 
     name = "regopy"
 
     def __init__(self, files: list[Path] | None = None) -> None:
-        import regopy  # type: ignore[import-untyped]
-
         self.files = policy_files() if files is None else files
-        self.interpreter = regopy.Interpreter()
-        for path, text in _sources(self.files).items():
-            self.interpreter.add_module(path, text)
-        self.bundle = self.interpreter.build(results_query(_sources(self.files)))
-        assert self.bundle.ok(), "rego-cpp cannot compile the policies"
 
     def results(self, document: dict[str, Any]) -> list[dict[str, Any]]:
-        # set_input(dict) does not escape quotes inside strings; a JSON term does.
-        self.interpreter.set_input_term(json.dumps(document))
-        output = self.interpreter.query_bundle(self.bundle)
-        assert output.ok(), str(output)
-        text = str(output)
-        found: list[dict[str, Any]] = [] if text == "undefined" else \
-            json.loads(text)["bindings"]["results"]
-        return _sorted(found)
+        return self.results_of_each([document])[0]
+
+    def results_of_each(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        query = results_query(_sources(self.files))
+        answers = regopy_answers(self.files, query, list(documents))
+        return [_sorted(answer["bindings"]["results"] if isinstance(answer, dict) else [])
+                for answer in answers]
 
 
 class Opa:

@@ -37,9 +37,7 @@ def _documents(path: Path) -> list[dict[str, Any]]:
 
 
 def _results_of_each(engine: Regopy | Opa, documents: list[dict[str, Any]]) -> list[Any]:
-    if isinstance(engine, Opa):  # one evaluation for all: OPA is slow to prepare each query
-        return engine.results_of_each(documents)
-    return [engine.results(document) for document in documents]
+    return engine.results_of_each(documents)  # OPA: one query; rego-cpp: one child process
 
 
 _RUN_TIME_RESULTS: dict[str, list[Any]] = {}
