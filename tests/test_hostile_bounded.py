@@ -11,43 +11,16 @@ from pathlib import Path
 import pytest
 from confined import Confined, run_confined
 from conftest import FIXTURES
+from hostile_inputs import role_statements, sum_of_terms
 
 HOSTILE = FIXTURES / "hostile"
 GOOD = FIXTURES / "sql" / "rules" / "cb001_fail_create_role_login"  # CB001 for `reporting`
 CPU_SECONDS = 60  # a few on an idle machine; the cap only catches runaway work
 
 
-def _sum_of_terms(tmp_path: Path) -> Path:
-    """`x = 1 + 1 + ... + 1` with 100,000 terms (400 KB): node texts once took more than 3 GB."""
-    tree = tmp_path / "sum"
-    tree.mkdir()
-    terms = " + ".join(["1"] * 100_000)
-    (tree / "main.tf").write_text(
-        f"locals {{\n  total = {terms}\n}}\n\n"
-        'resource "postgresql_role" "app" {\n  name             = "app"\n'
-        "  login            = true\n  connection_limit = local.total\n}\n\n"
-        'resource "postgresql_role" "unlimited" {\n  name  = "unlimited"\n  login = true\n}\n')
-    return tree
-
-
 def _many_tokens(tmp_path: Path) -> Path:
     """300,000 terms: more tokens than the HCL parser is given (it holds about 1.3 KiB each)."""
-    tree = tmp_path / "tokens"
-    tree.mkdir()
-    (tree / "main.tf").write_text("locals {\n  total = " + " + ".join(["1"] * 300_000) + "\n}\n")
-    (tree / "roles.tf").write_text(
-        'resource "postgresql_role" "unlimited" {\n  name  = "unlimited"\n  login = true\n}\n')
-    return tree
-
-
-def _role_statements(tmp_path: Path) -> Path:
-    """A migration of 200,000 role statements: once minutes of Rego."""
-    tree = tmp_path / "roles"
-    tree.mkdir()
-    with (tree / "V1__roles.sql").open("w") as handle:
-        for number in range(200_000):
-            handle.write(f"CREATE ROLE r{number} LOGIN CONNECTION LIMIT 10;\n")
-    return tree
+    return sum_of_terms(tmp_path, 300_000)
 
 
 def _fixture(name: str) -> Callable[[Path], Path]:
@@ -55,7 +28,7 @@ def _fixture(name: str) -> Callable[[Path], Path]:
 
 
 CASES = {
-    "sum of 100,000 terms": (_sum_of_terms, [
+    "sum of 100,000 terms": (sum_of_terms, [
         "main.tf:2: expression nested too deeply; the value is unknown"], {"unlimited"}),
     "300,000 terms": (_many_tokens, [
         "main.tf:1: more than 250,000 tokens, too many to parse: the file is not read"],
@@ -70,7 +43,7 @@ CASES = {
     "%include fan-out 20 x 8 levels": (_fixture("fanout"), [
         "level7.ini:20: more than 256 files %included in one configuration: this one and the "
         "later ones are not read"], set()),
-    "200,000 role statements": (_role_statements, [
+    "200,000 role statements": (role_statements, [
         "V1__roles.sql:10001: more than 10,000 role statements in one file: this one and the "
         "ones after it are not checked"], {"r0", "r9999"}),
 }

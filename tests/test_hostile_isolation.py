@@ -12,6 +12,7 @@ import pytest
 from checkov_run import checkov
 from confined import run_confined
 from conftest import FIXTURES
+from hostile_inputs import for_each_key
 from inprocess import run_main
 
 from connbudget.reporters import FORMATS
@@ -39,8 +40,8 @@ def test_a_plan_with_a_5000_digit_integer_is_an_error_of_its_own_in_every_format
         assert "huge.tfplan.json" in text or fmt in ("gitlab", "junit"), fmt
 
 
-def test_a_for_each_key_with_a_line_break_keeps_the_capacity_analysis() -> None:
-    run = run_confined("scan", str(HOSTILE / "foreach"), str(GOOD), "--format", "json")
+def test_a_for_each_key_with_a_line_break_keeps_the_capacity_analysis(tmp_path: Path) -> None:
+    run = run_confined("scan", str(for_each_key(tmp_path)), str(GOOD), "--format", "json")
     assert run.code == 1, run.err
     assert run.json()["errors"] == []
     found = {(f["rule_id"], f["resource"]) for f in run.json()["findings"]}
@@ -49,9 +50,11 @@ def test_a_for_each_key_with_a_line_break_keeps_the_capacity_analysis() -> None:
     assert len(run.json()["budgets"]) == 2
 
 
-def test_alerts_on_a_for_each_key_with_a_line_break_is_not_an_internal_error() -> None:
+def test_alerts_on_a_for_each_key_with_a_line_break_is_not_an_internal_error(
+        tmp_path: Path) -> None:
+    tree = for_each_key(tmp_path)
     for fmt in ("cloudwatch", "prometheus"):
-        run = run_confined("alerts", str(HOSTILE / "foreach"), "--format", fmt)
+        run = run_confined("alerts", str(tree), "--format", fmt)
         assert run.code == 0, run.err
         assert run.out.strip()
 

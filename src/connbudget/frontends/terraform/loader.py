@@ -24,9 +24,11 @@ from connbudget.frontends.terraform.values import (
     Budget,
     Context,
     EvalError,
+    LimitError,
     Scope,
     contains_unknown,
     merge_unknown,
+    note_limit,
     set_budget,
     spend,
     to_number,
@@ -115,7 +117,11 @@ def _instances(block: _Block, scope: Scope,
     key = "count" if "count" in attrs else "for_each" if "for_each" in attrs else None
     if key is None:
         return [("", {})]
-    found = _count(attrs[key], scope) if key == "count" else _for_each(attrs[key], scope)
+    try:
+        found = _count(attrs[key], scope) if key == "count" else _for_each(attrs[key], scope)
+    except LimitError as exc:  # the budget ran out walking for_each's elements
+        note_limit(scope.context, str(attrs[key]), exc)
+        return Unknown(str(attrs[key]), str(exc))
     if isinstance(found, Unknown):
         return found
     size = found if isinstance(found, (int, float)) else len(found)
@@ -191,7 +197,10 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
     if isinstance(each, Unknown) or not isinstance(each, (list, dict)):
         unknown = each if isinstance(each, Unknown) else Unknown(
             str(block["attrs"].get("for_each")), "dynamic block for_each is not a collection")
-        result[label] = merge_unknown(f"dynamic {label}", [unknown, result.get(label)])
+        try:
+            result[label] = merge_unknown(f"dynamic {label}", [unknown, result.get(label)])
+        except LimitError as exc:
+            result[label] = Unknown(f"dynamic {label}", str(exc))
         return
     items = list(enumerate(each)) if isinstance(each, list) else sorted(each.items())
     nested = result.setdefault(label, [])
@@ -340,9 +349,13 @@ class ModuleContext(Context):
             if error not in self.loader.errors:  # a module shared by two roots: one error
                 self.loader.errors.append(error)
             return Unknown(f"module.{name}", problem)
+        try:
+            spend(_INSTANCE_STEPS * len(instances))
+        except LimitError as exc:
+            note_limit(self, str(attrs.get("source")), exc)
+            return Unknown(f"module.{name}", str(exc))
         loaded: list[tuple[str, ModuleContext]] = []
         for suffix, bindings in instances:
-            spend(_INSTANCE_STEPS)
             inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
             child = ModuleContext(self.loader, target, self.root_directory,
                                   f"{self.prefix}module.{name}{suffix}", inputs,
