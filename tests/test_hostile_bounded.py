@@ -5,6 +5,7 @@ error for that input, and the other files' findings are kept."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -112,3 +113,27 @@ def test_dynamic_sql_nested_within_the_depth_is_read(tmp_path: Path) -> None:
     run = run_confined("scan", str(tmp_path), "--format", "json")
     assert run.code == 1, run.err
     assert {(f["rule_id"], f["resource"]) for f in run.json()["findings"]} >= {("CB001", "hidden")}
+
+
+def test_what_is_evaluated_after_the_budget_is_spent_is_unknown_not_a_crash(
+        tmp_path: Path) -> None:
+    """A root loaded after the one that spent the run's budget: its for_each, module instances
+    and dynamic blocks are unknown, never an exception that drops the whole Terraform load."""
+    shutil.copytree(HOSTILE / "strings", tmp_path / "a_strings")
+    later = tmp_path / "b_later"
+    (later / "modules" / "pool").mkdir(parents=True)
+    (later / "modules" / "pool" / "main.tf").write_text(
+        'variable "size" {}\n\nresource "postgresql_role" "pool" {\n  name  = "pool"\n'
+        "  login = true\n}\n")
+    (later / "main.tf").write_text(
+        'module "pool" {\n  source   = "./modules/pool"\n  for_each = toset(["a", "b"])\n'
+        "  size     = 10\n}\n\n"
+        'resource "aws_db_parameter_group" "main" {\n  name   = "main"\n  family = "postgres15"\n'
+        '  dynamic "parameter" {\n    for_each = { max_connections = 100 }\n    content {\n'
+        "      name  = parameter.key\n      value = parameter.value\n    }\n  }\n}\n")
+    run = run_confined("scan", str(tmp_path), "--format", "json")
+    assert run.code == 2, run.err
+    assert run.errors() == [
+        "main.tf:8: the strings built pass 67,108,864 characters in all; this value and the "
+        "expressions evaluated after it are unknown"]
+    assert "could not be read" not in run.err
