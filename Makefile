@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 
-.PHONY: test demo lint typecheck bench checkov-venv venv opa pgbouncer promtool clean
+.PHONY: test demo lint typecheck bench checkov-venv venv opa pgbouncer promtool golang clean
 
 $(BIN)/connbudget: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,17 @@ promtool:
 	      --no-install-recommends prometheus >/dev/null; \
 	  else echo "promtool missing: install the prometheus package (as root)"; exit 1; fi; }
 
+# Terraform's regex functions are Go's regexp: the tests compare connbudget's with it
+# (Debian's golang-go).
+golang:
+	@command -v go >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends golang-go >/dev/null; \
+	  else echo "go missing: install the golang-go package (as root)"; exit 1; fi; }
+
 # Two workers (pytest-xdist); the tests of one xdist_group share a worker (one Checkov scan).
-test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer promtool
+test: $(BIN)/connbudget $(CHECKOV_VENV)/bin/checkov opa pgbouncer promtool golang
 	$(BIN)/pytest -q -n auto --dist loadgroup
 
 demo: $(BIN)/connbudget

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import write_migration, write_module_tree, write_terraform_tree  # noqa: E402
 from hostile import measure as measure_hostile  # noqa: E402
 from parsers import table as parser_table  # noqa: E402
+from rego_cost import measure as measure_rego  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         Goal("start-up", version, bare, 3, False),
     ]
     result = (table(goals, migration) + "\n" + scaling(connbudget, tree) + "\n"
-              + parsers(tree) + "\n" + measure_hostile())
+              + parsers(tree) + "\n" + measure_rego() + "\n" + measure_hostile())
     (OUT / "results.md").write_text(result, encoding="utf-8")
     print(result, end="")
     return 0

@@ -69,16 +69,16 @@ def flag(conf: dict[str, list[Any]], key: str) -> bool | None:
 
 
 def number(conf: dict[str, list[Any]], key: str, default: int) -> int | None:
-    """An integer attribute, numbers written as strings included; None when it cannot be known."""
+    """An integer attribute, numbers written as strings included; None when it cannot be known
+    (also a number no setting can hold: 2^63 or more, which Python will not even read past
+    4,300 digits)."""
     value = attribute(conf, key, default)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,19}\s*", value):
+        value = int(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63:
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
-        return int(value)
     return None
 
 

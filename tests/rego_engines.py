@@ -1,8 +1,9 @@
-"""The Rego engines beside rego-cpp: regorus, and the real OPA (Go) through its c-shared library.
+"""The Rego engines of the tests: regorus (the run-time engine, used directly), rego-cpp (regopy),
+and the real OPA (Go) through its c-shared library.
 
-Each engine answers the query connbudget.rules.roles gives rego-cpp, and runs the
-`*_test.rego` files as `opa test` / `conftest verify` do: every `test_` rule must be defined
-and true.
+Each engine answers the query connbudget.rules.roles asks regorus; regorus and OPA also run the
+`*_test.rego` files as `opa test` / `conftest verify` do: every `test_` rule must be defined and
+true (rego-cpp crashes on their `with input as`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Protocol
@@ -81,6 +83,60 @@ class Regorus:
         answer = json.loads(self.engine.eval_query_as_json(results_query(_sources(self.files))))
         found: list[dict[str, Any]] = answer["result"][0]["bindings"]["results"]
         return _sorted(found)
+
+
+# rego-cpp in a process of its own: loaded beside google-re2 (connbudget's regex engine) it
+# frees memory RE2 allocated ("free(): invalid pointer") and the whole test run aborts.
+_REGOPY = """
+import json, sys
+import regopy
+request = json.load(sys.stdin)
+interpreter = regopy.Interpreter()
+for name, text in request["modules"].items():
+    interpreter.add_module(name, text)
+bundle = interpreter.build(request["query"]) if request["bundle"] else None
+assert bundle is None or bundle.ok(), "rego-cpp cannot compile the policies"
+answers = []
+for document in request["documents"]:
+    # set_input(dict) does not escape quotes inside strings; a JSON term does.
+    interpreter.set_input_term(json.dumps(document))
+    output = interpreter.query_bundle(bundle) if bundle else interpreter.query(request["query"])
+    assert output.ok(), str(output)
+    answers.append(str(output))
+json.dump(answers, sys.stdout)
+"""
+
+
+def regopy_answers(files: list[Path], query: str, documents: list[object],
+                   bundle: bool = True) -> list[object]:
+    """rego-cpp's answer to `query` for each document (None when undefined), in a child
+    process; `bundle`: built once, as a run-time engine would use it."""
+    request = {"modules": _sources(files), "query": query, "documents": documents,
+               "bundle": bundle}
+    proc = subprocess.run([sys.executable, "-c", _REGOPY], input=json.dumps(request),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [None if text == "undefined" else json.loads(text)
+            for text in json.loads(proc.stdout)]
+
+
+class Regopy:
+    """Microsoft's rego-cpp (the official regopy binding). It aborts at import under an
+    address-space limit, so it is an engine of the tests only."""
+
+    name = "regopy"
+
+    def __init__(self, files: list[Path] | None = None) -> None:
+        self.files = policy_files() if files is None else files
+
+    def results(self, document: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.results_of_each([document])[0]
+
+    def results_of_each(self, documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        query = results_query(_sources(self.files))
+        answers = regopy_answers(self.files, query, list(documents))
+        return [_sorted(answer["bindings"]["results"] if isinstance(answer, dict) else [])
+                for answer in answers]
 
 
 class Opa:

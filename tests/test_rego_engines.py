@@ -1,4 +1,4 @@
-"""The bundled policies give the same results in rego-cpp (run time), regorus and the real OPA."""
+"""The bundled policies give the same results in regorus (run time), rego-cpp and the real OPA."""
 
 from __future__ import annotations
 
@@ -10,23 +10,24 @@ from typing import Any
 
 import pytest
 from conftest import CORPUS, FIXTURES
-from rego_engines import OPA_UNAVAILABLE, Opa, Regorus
+from rego_engines import OPA_UNAVAILABLE, Opa, Regopy, Regorus
 
-from connbudget.rules.roles import evaluate_document, evaluate_documents
+from connbudget.rules import roles as rego
+from connbudget.rules.roles import evaluate_batch, evaluate_document, evaluate_documents
 
 DOCUMENTS = FIXTURES / "policies" / "documents"
 EXPECTED = json.loads((FIXTURES / "policies" / "expected.json").read_text(encoding="utf-8"))
 CASES = sorted(DOCUMENTS.glob("*.json"))
 ENGINES = [
-    pytest.param(Regorus, id="regorus"),
+    pytest.param(Regopy, id="regopy"),
     pytest.param(Opa, id="opa", marks=pytest.mark.skipif(
         OPA_UNAVAILABLE is not None, reason=f"real OPA not run: {OPA_UNAVAILABLE}")),
 ]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> Regorus | Opa:
-    built: Regorus | Opa = request.param()
+def engine(request: pytest.FixtureRequest) -> Regopy | Opa:
+    built: Regopy | Opa = request.param()
     return built
 
 
@@ -35,19 +36,17 @@ def _documents(path: Path) -> list[dict[str, Any]]:
     return documents
 
 
-def _results_of_each(engine: Regorus | Opa, documents: list[dict[str, Any]]) -> list[Any]:
-    if isinstance(engine, Opa):  # one evaluation for all: OPA is slow to prepare each query
-        return engine.results_of_each(documents)
-    return [engine.results(document) for document in documents]
+def _results_of_each(engine: Regopy | Opa, documents: list[dict[str, Any]]) -> list[Any]:
+    return engine.results_of_each(documents)  # OPA: one query; rego-cpp: one child process
 
 
 _RUN_TIME_RESULTS: dict[str, list[Any]] = {}
 
 
-def assert_engines_agree(engine: Regorus | Opa, name: str, documents: list[dict[str, Any]]) -> None:
-    """The engine's results equal rego-cpp's (computed once per document set `name`)."""
+def assert_engines_agree(engine: Regopy | Opa, name: str, documents: list[dict[str, Any]]) -> None:
+    """The engine's results equal regorus's (computed once per document set `name`)."""
     if name not in _RUN_TIME_RESULTS:
-        _RUN_TIME_RESULTS[name] = [evaluate_document(document) for document in documents]
+        _RUN_TIME_RESULTS[name] = evaluate_batch(documents)
     expected = _RUN_TIME_RESULTS[name]
     theirs_all = _results_of_each(engine, documents)
     for document, mine, theirs in zip(documents, expected, theirs_all, strict=True):
@@ -55,14 +54,40 @@ def assert_engines_agree(engine: Regorus | Opa, name: str, documents: list[dict[
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_engines_return_identical_results(case: Path, engine: Regorus | Opa) -> None:
+def test_engines_return_identical_results(case: Path, engine: Regopy | Opa) -> None:
     assert_engines_agree(engine, case.name, _documents(case))
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_policies_find_the_expected_findings(case: Path) -> None:
-    findings = evaluate_documents(_documents(case))
+    findings = evaluate_documents(_documents(case)).findings
     assert sorted(f"{f.rule_id} {f.file}:{f.line}" for f in findings) == EXPECTED[case.name]
+
+
+def test_a_batch_gives_each_document_the_results_it_has_alone() -> None:
+    documents = [d for case in CASES for d in _documents(case)]
+    assert evaluate_batch(documents) == [evaluate_document(d) for d in documents]
+
+
+def test_a_document_the_engine_fails_on_is_an_error_of_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real = rego.evaluate_batch
+    broken = {"kind": "role_statement", "source": {"file": "x.sql", "line": 3}}
+
+    def fragile(documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        if broken in documents:
+            raise rego.RegoError("policy evaluation failed")
+        return real(documents)
+
+    monkeypatch.setattr(rego, "evaluate_batch", fragile)
+    good = _documents(DOCUMENTS / "cb001_fail.json")
+    for document in good:
+        document["source"]["file"] = "x.sql"  # one file: one batch, the broken one inside
+    checked = evaluate_documents([*good, broken])
+    assert [str(e) for e in checked.errors] == [
+        "x.sql:3: the role rules could not be evaluated on this statement; it is not checked"]
+    assert sorted(f.rule_id for f in checked.findings) == sorted(
+        item.split()[0] for item in EXPECTED["cb001_fail.json"])
 
 
 def test_every_document_fixture_has_expectations() -> None:
@@ -71,7 +96,7 @@ def test_every_document_fixture_has_expectations() -> None:
 
 def test_findings_carry_the_document_location_for_suppressions() -> None:
     finding = next(
-        f for f in evaluate_documents(_documents(DOCUMENTS / "terraform.json"))
+        f for f in evaluate_documents(_documents(DOCUMENTS / "terraform.json")).findings
         if f.resource == "postgresql_role.app" and f.rule_id == "CB001"
     )
     location = (finding.file, finding.line, finding.column, finding.end_line)
@@ -99,13 +124,13 @@ def _sql_documents(root: Path) -> list[dict[str, Any]]:
     return documents
 
 
-def test_engines_agree_on_sql2json_documents_of_every_sql_fixture(engine: Regorus | Opa) -> None:
+def test_engines_agree_on_sql2json_documents_of_every_sql_fixture(engine: Regopy | Opa) -> None:
     documents = _sql_documents(FIXTURES / "sql")
     assert len(documents) > 150
     assert_engines_agree(engine, "sql fixtures", documents)
 
 
-def test_engines_agree_on_sql2json_documents_of_the_corpus(engine: Regorus | Opa) -> None:
+def test_engines_agree_on_sql2json_documents_of_the_corpus(engine: Regopy | Opa) -> None:
     documents = _sql_documents(CORPUS / "sql")
     assert len(documents) > 500
     assert_engines_agree(engine, "sql corpus", documents)
@@ -123,13 +148,13 @@ def _terraform_role_documents(root: Path) -> list[dict[str, Any]]:
     return documents
 
 
-def test_engines_agree_on_terraform_role_documents(engine: Regorus | Opa) -> None:
+def test_engines_agree_on_terraform_role_documents(engine: Regopy | Opa) -> None:
     documents = _terraform_role_documents(FIXTURES / "terraform")
     assert len(documents) > 10
     assert_engines_agree(engine, "terraform fixtures", documents)
 
 
-def test_engines_agree_on_terraform_role_documents_of_the_corpus(engine: Regorus | Opa) -> None:
+def test_engines_agree_on_terraform_role_documents_of_the_corpus(engine: Regopy | Opa) -> None:
     documents = _terraform_role_documents(CORPUS / "terraform")
     assert len(documents) > 0
     assert_engines_agree(engine, "terraform corpus", documents)
@@ -165,7 +190,7 @@ def _retyped_documents() -> list[dict[str, Any]]:
             for base in bases for path in _paths(base) for value in ANY_JSON]
 
 
-def test_every_rule_is_safe_on_values_of_any_json_type(engine: Regorus | Opa) -> None:
+def test_every_rule_is_safe_on_values_of_any_json_type(engine: Regopy | Opa) -> None:
     documents = _retyped_documents()
     assert len(documents) > 500
     assert_engines_agree(engine, "retyped", documents)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import regopy
 from conftest import FIXTURES, run_cli
-from rego_engines import OPA_UNAVAILABLE, Opa, Regorus
+from rego_engines import OPA_UNAVAILABLE, Opa, Regorus, regopy_answers
 
 USER_POLICY = FIXTURES / "policies" / "user" / "policy.rego"
 RULE = "data.team.connection_limits.deny"
@@ -42,10 +39,7 @@ def test_ast_policy_fires_on_sql2json_output_in_opa() -> None:
 
 
 def test_ast_policy_fires_on_sql2json_output_in_regopy() -> None:
-    interpreter = regopy.Interpreter()
-    interpreter.add_module(str(USER_POLICY), USER_POLICY.read_text(encoding="utf-8"))
-    denials = []
-    for document in _documents():
-        interpreter.set_input_term(json.dumps(document))
-        denials.extend(json.loads(str(interpreter.query(QUERY)))["bindings"]["deny"])
+    answers = regopy_answers([USER_POLICY], QUERY, list(_documents()), bundle=False)
+    denials = [denial for answer in answers if isinstance(answer, dict)
+               for denial in answer["bindings"]["deny"]]
     assert denials == EXPECTED

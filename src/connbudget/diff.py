@@ -54,15 +54,30 @@ def _extract(top: Path, ref: str, dest: Path) -> None:
         _git(top, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     except UsageError:
         raise UsageError(f"--base {ref}: not a commit in this repository") from None
+    if not _git(top, "ls-tree", "--name-only", "--end-of-options", ref):
+        return  # a commit with no files: an empty base tree (its archive holds no member)
     data = _git(top, "archive", "--format=tar", "--end-of-options", ref)
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-        if hasattr(tarfile, "data_filter"):
-            archive.extractall(dest, filter="data")
-        else:  # Python < 3.10.12: keep regular files and directories only
-            safe = [m for m in archive.getmembers()
-                    if (m.isfile() or m.isdir()) and not m.name.startswith(("/", ".."))
-                    and ".." not in Path(m.name).parts]
-            archive.extractall(dest, members=safe)
+        for member in archive.getmembers():
+            if not _safe(member, archive, dest):
+                print(f"connbudget: in {ref}: {member.name}: a link leaving the tree or a "
+                      "special file, not read", file=sys.stderr)
+
+
+def _safe(member: tarfile.TarInfo, archive: tarfile.TarFile, dest: Path) -> bool:
+    """Extracts `member` when it stays inside `dest` as a plain file, directory or link."""
+    if hasattr(tarfile, "data_filter"):
+        try:
+            archive.extract(member, dest, filter="data")
+        except (tarfile.FilterError, OSError):
+            return False
+        return True
+    # Python < 3.10.12: regular files and directories only
+    if not (member.isfile() or member.isdir()) or member.name.startswith(("/", "..")) \
+            or ".." in Path(member.name).parts:
+        return False
+    archive.extract(member, dest)
+    return True
 
 
 @contextmanager

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from connbudget.confine import Roots, is_regular, read_head
+from connbudget.errors import UsageError
 from connbudget.kinds import SUFFIXES, Candidate, InputKind, claim
 
 _SKIP_DIRS = {".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", ".venv-checkov",
@@ -43,12 +44,38 @@ class Inputs:
         return tuple((kind.label, len(self.of(kind.name))) for kind in kinds)
 
 
+_SPECIAL = frozenset("\\.^$|?*+()[]{}-")
+
+
+def _literal(char: str) -> str:
+    return "\\" + char if char in _SPECIAL else char
+
+
+def _members(body: str) -> str:
+    """A bracket's members in RE2 syntax; a reversed range (`z-a`) is its first character,
+    as git's wildmatch reads it."""
+    out = []
+    i = 0
+    while i < len(body):
+        if i + 2 < len(body) and body[i + 1] == "-":
+            low, high = body[i], body[i + 2]
+            out.append(f"{_literal(low)}-{_literal(high)}" if low <= high else _literal(low))
+            i += 3
+        else:
+            out.append(_literal(body[i]))
+            i += 1
+    return "".join(out)
+
+
 def _glob_to_regex(glob: str) -> str:
-    """Translate one gitignore glob (without its leading `/` or trailing `/`) to a regex."""
+    """Translate one gitignore glob (without its leading `/` or trailing `/`) to RE2 syntax."""
     out = []
     i = 0
     while i < len(glob):
-        if glob.startswith("**/", i):
+        if glob[i] == "\\" and i + 1 < len(glob):  # an escaped character is itself
+            out.append(_literal(glob[i + 1]))
+            i += 2
+        elif glob.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
         elif glob.startswith("**", i):
@@ -63,23 +90,26 @@ def _glob_to_regex(glob: str) -> str:
         elif glob[i] == "[" and "]" in glob[i + 2:]:
             end = glob.index("]", i + 2)
             body = glob[i + 1:end]
-            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            negated = body[0] in "!^"
+            out.append("[" + ("^" if negated else "") + _members(body[negated:]) + "]")
             i = end + 1
         else:
-            out.append(re.escape(glob[i]))
+            out.append(_literal(glob[i]))
             i += 1
-    return "".join(out)
+    return "(?s)" + "".join(out)
 
 
 @dataclass(frozen=True)
 class _Pattern:
-    regex: re.Pattern[str]
+    regex: Any  # compiled by RE2: linear in the path, whatever the pattern (no backtracking)
     anchored: bool  # matched against the whole relative path, not only the name
     directory_only: bool
     negated: bool
 
 
 def _compile(pattern: str) -> _Pattern | None:
+    import re2  # type: ignore[import-untyped]
+
     pattern = pattern.strip()
     if not pattern or pattern.startswith("#"):
         return None
@@ -88,7 +118,12 @@ def _compile(pattern: str) -> _Pattern | None:
     directory_only = pattern.endswith("/")
     pattern = pattern.rstrip("/")
     anchored = "/" in pattern
-    regex = re.compile(_glob_to_regex(pattern.lstrip("/")) + r"\Z")
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        regex = re2.compile(_glob_to_regex(pattern.lstrip("/")), options=options)
+    except re2.error:
+        raise UsageError("exclude: a pattern too large to match") from None
     return _Pattern(regex, anchored, directory_only, negated)
 
 
@@ -108,7 +143,7 @@ class Excludes:
         for pattern in self._patterns:
             if pattern.directory_only and not is_dir:
                 continue
-            if pattern.regex.match(relative if pattern.anchored else name):
+            if pattern.regex.fullmatch(relative if pattern.anchored else name):
                 excluded = not pattern.negated
         return excluded
 

@@ -39,7 +39,7 @@ def _crash(path: str, exc: BaseException) -> InputError:
                       "files were checked")
 
 
-def _isolated(run: Callable[[list[str]], T], units: list[str],
+def isolated(run: Callable[[list[str]], T], units: list[str],
               errors: list[InputError]) -> T | None:
     """`run(units)`; when it fails unexpectedly, again without the units that fail alone.
 
@@ -114,7 +114,7 @@ class Reads:
             return None
         crashed: list[InputError] = []
         reader = kind.reader()
-        found = _isolated(lambda chosen: reader(self.paths(kind, chosen), self.context),
+        found = isolated(lambda chosen: reader(self.paths(kind, chosen), self.context),
                           self.inputs.units(kind) if units is None else units, crashed)
         result = found or Read(None)
         result = Read(result.result, [*crashed, *result.errors], result.comments)
@@ -193,8 +193,10 @@ def _role_report(documents: list[dict[str, Any]], settings: Settings) -> Report:
     from connbudget.capacity.edits import resolve
     from connbudget.rules.roles import evaluate_documents
 
-    findings = resolve(evaluate_documents(documents), source_lines)
-    return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules])
+    checked = evaluate_documents(documents)
+    findings = resolve(checked.findings, source_lines)
+    return Report(findings=[f for f in findings if f.rule_id not in settings.disabled_rules],
+                  errors=checked.errors)
 
 
 def _sql_report(reads: Reads, settings: Settings) -> Report:
@@ -211,10 +213,11 @@ def _sql_report(reads: Reads, settings: Settings) -> Report:
 
 def read_roles(inputs: Inputs) -> tuple[SqlResult, list[InputError]]:
     """`sql2json`: the role documents of the SQL files found, and every error of the run."""
-    from connbudget.frontends.sql import read_sql
+    from connbudget.frontends.sql.reader import SqlResult, read_sql
 
-    result = read_sql(inputs.of("sql"))
-    return result, [*result.errors, *_missing(inputs)]
+    crashed: list[InputError] = []
+    result = isolated(read_sql, inputs.of("sql"), crashed) or SqlResult()
+    return result, [*result.errors, *crashed, *_missing(inputs)]
 
 
 def check_sql(inputs: Inputs, settings: Settings) -> Report:
@@ -223,25 +226,37 @@ def check_sql(inputs: Inputs, settings: Settings) -> Report:
     return report
 
 
-def _capacity_report(inputs: Inputs, reads: Reads, settings: Settings) -> Report:
-    from connbudget.capacity.analyze import analyze
-
+def _per_unit(inputs: Inputs, reads: Reads, run: Callable[[dict[str, Any]], T],
+              errors: list[InputError]) -> T | None:
+    """`run` over what the capacity kinds read; a unit (a file, or a Terraform module's
+    directory) on which it fails alone is an input error of its own, the others are kept."""
     kinds = [kind for kind in kinds_of("capacity") if inputs.of(kind.name)]
     units = [f"{kind.name}\0{unit}" for kind in kinds for unit in inputs.units(kind)]
 
-    def run(chosen: list[str]) -> Report:
-        if len(chosen) == len(units):
-            return analyze(reads.parsed(), settings, source_lines)
+    def chosen(picked: list[str]) -> T:
+        if len(picked) == len(units):
+            return run(reads.parsed())
         subset: dict[str, list[str]] = {}
-        for unit in chosen:
+        for unit in picked:
             name, _, path = unit.partition("\0")
             subset.setdefault(name, []).append(path)
-        return analyze(reads.parsed(subset), settings, source_lines)
+        return run(reads.parsed(subset))
+
+    found: list[InputError] = []
+    result = isolated(chosen, units, found)
+    errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in found)
+    return result
+
+
+def _capacity_report(inputs: Inputs, reads: Reads, settings: Settings) -> Report:
+    from connbudget.capacity.analyze import analyze
 
     errors: list[InputError] = []
-    report = _isolated(run, units, errors) or Report()
-    report.errors.extend(replace(error, file=error.file.split("\0", 1)[-1]) for error in errors)
-    report.extend(reads.report(tuple(kinds)))
+    report = _per_unit(inputs, reads, lambda parsed: analyze(parsed, settings, source_lines),
+                       errors) or Report()
+    report.errors.extend(errors)
+    report.extend(reads.report(tuple(kind for kind in kinds_of("capacity")
+                                     if inputs.of(kind.name))))
     return report
 
 
@@ -305,6 +320,8 @@ def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budg
     from connbudget.capacity.analyze import capacity_model as model_of
 
     reads = Reads(inputs, settings)
-    model, budgets, errors = model_of(reads.parsed(), settings)
+    crashed: list[InputError] = []
+    built = _per_unit(inputs, reads, lambda parsed: model_of(parsed, settings), crashed)
+    model, budgets, errors = built or model_of({}, settings)  # every input failed
     kinds = tuple(kind for kind in kinds_of("capacity") if inputs.of(kind.name))
-    return model, budgets, [*_missing(inputs), *reads.report(kinds).errors, *errors]
+    return model, budgets, [*_missing(inputs), *reads.report(kinds).errors, *crashed, *errors]

@@ -10,7 +10,7 @@ def count(raw: object) -> int | None:
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw
+        return raw if abs(raw) < 2**63 else None  # no setting holds more
     if isinstance(raw, float):
         return int(raw) if raw.is_integer() and abs(raw) < 2**63 else None
     if isinstance(raw, str):

@@ -1,20 +1,24 @@
-"""Embedded evaluation of the bundled Rego role policies (rego-cpp through regopy).
+"""Embedded evaluation of the bundled Rego role policies (regorus).
 
-The policies are compiled once per process into a bundle whose query collects the `deny` and
-`warn` sets of every policy package (error rules are `deny`, warning and info rules `warn`, as
-Conftest users expect); each role document is then one evaluation of that bundle.
+The policies are loaded once per process; one query collects the `deny` and `warn` sets of
+every policy package (error rules are `deny`, warning and info rules `warn`, as Conftest users
+expect) for each document of a batch (`with input as` each one), so a file's role documents are
+one engine call. regorus is chosen because it works under an address-space limit (`ulimit -v`),
+where rego-cpp aborts at import (README, "Embedded Rego").
 """
 
 from __future__ import annotations
 
-import atexit
 import functools
+import itertools
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from connbudget.catalogue import RULES
+from connbudget.errors import InputError
 from connbudget.report import Edit, Finding, Related
 from connbudget.resources import policies_dir
 
@@ -46,38 +50,56 @@ def results_query(sources: dict[str, str]) -> str:
     return "results := " + " | ".join(refs)
 
 
+def batch_query(sources: dict[str, str]) -> str:
+    """A query whose one value lists, per document of `input.documents`, its results."""
+    union = results_query(sources).removeprefix("results := ")
+    return f"[r | some doc in input.documents; r := ({union}) with input as doc]"
+
+
+def _first_line(error: BaseException) -> str:
+    # regorus appends a Rust backtrace to its messages when RUST_BACKTRACE is set
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    return " ".join(lines[:4]) if lines else type(error).__name__
+
+
 @functools.lru_cache(maxsize=1)
-def _compiled() -> tuple[Any, Any]:
-    import regopy  # type: ignore[import-untyped]
+def _engine() -> tuple[Any, str]:
+    import regorus  # type: ignore[import-untyped]
 
     sources = {str(path): path.read_text(encoding="utf-8") for path in policy_files()}
-    interpreter = regopy.Interpreter()
+    engine = regorus.Engine()
     try:
         for name, text in sources.items():
-            interpreter.add_module(name, text)
-        bundle = interpreter.build(results_query(sources))
-    except regopy.RegoError as error:
-        raise RegoError(f"cannot compile the bundled policies: {error}") from error
-    if not bundle.ok():
-        raise RegoError("cannot compile the bundled policies")
-    # Free the engine objects before interpreter shutdown tears down the library they call.
-    atexit.register(_compiled.cache_clear)
-    return interpreter, bundle
+            engine.add_policy(name, text)
+    except RuntimeError as error:
+        raise RegoError(f"cannot compile the bundled policies: {_first_line(error)}") from None
+    return engine, batch_query(sources)
+
+
+def _sorted(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(results, key=lambda r: json.dumps(r, sort_keys=True))
+
+
+def evaluate_batch(documents: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The raw deny and warn results of every bundled policy for each document, in a stable
+    order: one engine call for all of them."""
+    if not documents:
+        return []
+    engine, query = _engine()
+    try:
+        engine.set_input_json(json.dumps({"documents": documents}))
+        answer = json.loads(engine.eval_query_as_json(query))
+    except (RuntimeError, ValueError) as error:
+        raise RegoError(f"policy evaluation failed: {_first_line(error)}") from None
+    [found] = [e["value"] for r in answer.get("result", []) for e in r["expressions"]]
+    if not isinstance(found, list) or len(found) != len(documents):
+        raise RegoError("policy evaluation gave no result for some documents")
+    return [_sorted(results) for results in found]
 
 
 def evaluate_document(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """The raw deny and warn results of every bundled policy for one document, in a stable order."""
-    interpreter, bundle = _compiled()
-    # set_input(dict) does not escape quotes inside strings; a JSON term does.
-    interpreter.set_input_term(json.dumps(document))
-    output = interpreter.query_bundle(bundle)
-    if not output.ok():
-        raise RegoError(f"policy evaluation failed: {output}")
-    text = str(output)
-    if text == "undefined":
-        return []
-    results: list[dict[str, Any]] = json.loads(text)["bindings"]["results"]
-    return sorted(results, key=lambda r: json.dumps(r, sort_keys=True))
+    """The raw deny and warn results of every bundled policy for one document."""
+    return evaluate_batch([document])[0]
 
 
 def _finding(result: dict[str, Any], document: dict[str, Any]) -> Finding:
@@ -155,10 +177,46 @@ def _edits(result: dict[str, Any]) -> tuple[Edit, ...]:
     return ()
 
 
-def evaluate_documents(documents: list[dict[str, Any]]) -> list[Finding]:
-    """Findings of every bundled policy on every role document."""
-    return [
-        _finding(result, document)
-        for document in documents
-        for result in evaluate_document(document)
-    ]
+def _file(document: dict[str, Any]) -> object:
+    source = document.get("source")
+    return source.get("file") if isinstance(source, dict) else None
+
+
+@dataclass
+class Checked:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+
+
+def _unchecked(document: dict[str, Any]) -> InputError:
+    source = document.get("source")
+    source = source if isinstance(source, dict) else {}
+    file, line = source.get("file"), source.get("line")
+    return InputError(file if isinstance(file, str) else ".", line if isinstance(line, int) else 0,
+                      "the role rules could not be evaluated on this statement; it is not checked")
+
+
+def _one_by_one(batch: list[dict[str, Any]], checked: Checked) -> list[list[dict[str, Any]]]:
+    """Each document alone: one the engine fails on is an input error of its own."""
+    answers = []
+    for document in batch:
+        try:
+            answers.append(evaluate_document(document))
+        except RegoError:
+            checked.errors.append(_unchecked(document))
+            answers.append([])
+    return answers
+
+
+def evaluate_documents(documents: list[dict[str, Any]]) -> Checked:
+    """Findings of every bundled policy on every role document, one engine call per file."""
+    checked = Checked()
+    for _, group in itertools.groupby(documents, key=_file):
+        batch = list(group)
+        try:
+            answers = evaluate_batch(batch)
+        except RegoError:
+            answers = _one_by_one(batch, checked)
+        for document, results in zip(batch, answers, strict=True):
+            checked.findings.extend(_finding(result, document) for result in results)
+    return checked

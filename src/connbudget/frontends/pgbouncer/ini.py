@@ -33,6 +33,7 @@ from connbudget.frontends.pgbouncer.model import (
 )
 from connbudget.kinds import Read, ReadContext
 
+_MAX_INCLUDES = 256  # files one configuration may %include, counted at every %include
 _MAX_INCLUDE_DEPTH = 10
 
 
@@ -237,6 +238,7 @@ class _Reader:
     seen_main: bool = False
     stack: list[str] = field(default_factory=list)
     root: str = "."  # where the configuration was found: the scan roots outside a scan
+    included: int = 0  # files read by %include, in the whole configuration
 
     @property
     def version(self) -> str:
@@ -371,6 +373,16 @@ class _Reader:
         if problem is not None:
             self.config.errors.append(InputError(file, number, f"%include names a file that is "
                                                  f"{problem}"))
+            return
+        self.included += 1
+        if self.included > _MAX_INCLUDES:
+            if self.included == _MAX_INCLUDES + 1:  # told once; every later %include is skipped
+                message = (f"more than {_MAX_INCLUDES} files %included in one configuration: "
+                           "this one and the later ones are not read")
+                self.config.errors.append(InputError(file, number, message))
+                self.config.unknowns.append(UnknownSetting(
+                    file, number, f"%include {target[:60]}", "files past the limit of %include "
+                    "files are not read: their settings are not known"))
             return
         self.read(path, file, number)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 ALL_ROLES = "ALL"
 ROLE_WORDS = re.compile(r"\b(?:role|user|group)\b", re.IGNORECASE)
-# Words without which a body (DO, function, procedure) holds no role statement.
-BODY_WORDS = re.compile(r"\b(?:role|user|group|grant|revoke)\b", re.IGNORECASE)
+# Words without which a body (DO, function, procedure) holds no role statement: EXECUTE may
+# run a DO block or routine built at run time.
+BODY_WORDS = re.compile(r"\b(?:role|user|group|grant|revoke|execute)\b", re.IGNORECASE)
 
 
 @dataclass

@@ -3,7 +3,9 @@
 
 Static SQL in a body runs as written. `EXECUTE` runs a string: one built from constants is
 resolved; one with parts only known at run time is read with those parts as markers
-(`evaluate.py`), so what is known (a constant role name, LOGIN) is still checked.
+(`evaluate.py`), so what is known (a constant role name, LOGIN) is still checked. SQL that holds
+a body of its own (a `DO` block, a `CREATE PROCEDURE` then `CALL`ed) is read the same way, to
+the depth the reader allows.
 
 Control flow: an `IF`/`ELSIF`/`CASE` branch whose condition `evaluate.decide` settles runs or
 does not; under an undecided condition, and in `WHILE`/`FOR` loop bodies (which may run zero
@@ -29,6 +31,9 @@ from connbudget.frontends.sql.placeholders import Placeholders, has_flyway, subs
 _DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 ROLE_SQL = re.compile(
     r"\s*(?:(?:create|alter|drop)\s+(?:role|user|group)\b|(?:grant|revoke)\b)", re.IGNORECASE)
+# SQL that holds a body of its own, read when a body runs it (EXECUTE, static SQL).
+HOLDS_BODY = re.compile(r"\s*(?:do\b|create\s+(?:or\s+replace\s+)?(?:function|procedure)\b)",
+                        re.IGNORECASE)
 _CALLED = re.compile(r"\s*(?:call|select)\s+(?:[\w\"]+\.)?\"?([\w$]+)\"?\s*\(", re.IGNORECASE)
 _LOOPS = ("PLpgSQL_stmt_while", "PLpgSQL_stmt_fori", "PLpgSQL_stmt_fors",
           "PLpgSQL_stmt_foreach_a", "PLpgSQL_stmt_dynfors")
@@ -97,7 +102,7 @@ class Body:
         for piece in pglast.split(self.sql, with_parser=False, only_slices=True):
             statement = self.sql[piece]
             offset = self.body_start + piece.start
-            if ROLE_SQL.match(statement):
+            if ROLE_SQL.match(statement) or HOLDS_BODY.match(statement):
                 sink.run(Embedded(offset, statement, conditional), self.where)
             elif (name := called_routine(statement)) is not None:
                 sink.call(name, offset, conditional)
@@ -179,7 +184,10 @@ class _Walker:
             elif key == "PLpgSQL_stmt_execsql":
                 self._execsql(value["sqlstmt"], value, conditional, in_handler)
             elif key in ("PLpgSQL_stmt_call", "PLpgSQL_stmt_perform"):
-                self._call(value, conditional)
+                if HOLDS_BODY.match(value["expr"]["PLpgSQL_expr"]["query"]):  # DO is a "call"
+                    self._execsql(value["expr"], value, conditional, in_handler)
+                else:
+                    self._call(value, conditional)
             elif key == "PLpgSQL_stmt_if":
                 self._if(value, conditional, in_handler)
             elif key == "PLpgSQL_stmt_case":
@@ -234,7 +242,7 @@ class _Walker:
     def _execsql(self, sqlstmt: dict[str, Any], node: dict[str, Any], conditional: bool,
                  in_handler: bool) -> None:
         query = sqlstmt["PLpgSQL_expr"]["query"]
-        if not ROLE_SQL.match(query):
+        if not (ROLE_SQL.match(query) or HOLDS_BODY.match(query)):
             return
         words = query.split(maxsplit=1)
         offset = self._offset(node.get("lineno", 1), words[0] if words else "")
@@ -258,7 +266,11 @@ class _Walker:
                     f"{self.where}: EXECUTE runs a string only known at run time ({exc}); "
                     "a role statement it runs is not checked"))
             return
-        if not ROLE_SQL.match(sql):
+        name = None if dynamic else called_routine(sql)
+        if name is not None:
+            self.sink.call(name, offset, conditional)
+            return
+        if not (ROLE_SQL.match(sql) or HOLDS_BODY.match(sql)):
             if dynamic and _may_be_role_sql(expression):
                 self.sink.unresolved(offset, (
                     f"{self.where}: EXECUTE runs a string only known at run time; "

@@ -53,6 +53,13 @@ _VERSION_PART = re.compile(r"(\d+(?:\.\d+)*)")
 _FLYWAY_VERSION = re.compile(r"^([VvUu])(\d+(?:_\d+)+)(?=__)")
 _QUOTED = re.compile(r'".*"', re.DOTALL)
 _NEAR = re.compile(r'\s*at or near ".*"', re.DOTALL)
+# Role statements read (README, "Bounded work"): each is a role document the Rego rules
+# evaluate, about 1 to 2 ms each.
+MAX_FILE_ROLE_STATEMENTS = 10_000
+# Bodies that run-time SQL may nest: a DO block that EXECUTEs a DO block is one level, a
+# procedure it creates another. Deeper SQL is CB007, never silently dropped.
+MAX_NESTING = 4
+MAX_RUN_ROLE_STATEMENTS = 50_000
 
 NumberOrText = tuple[int, tuple[int, ...], str]
 
@@ -113,6 +120,15 @@ def _read(path: str) -> str | InputError:
     return text.removeprefix("\ufeff")
 
 
+def _limit(in_file: int, in_run: int) -> str | None:
+    """Which limit on role statements is reached, if one is."""
+    if in_file >= MAX_FILE_ROLE_STATEMENTS:
+        return f"more than {MAX_FILE_ROLE_STATEMENTS:,} role statements in one file"
+    if in_run >= MAX_RUN_ROLE_STATEMENTS:
+        return f"more than {MAX_RUN_ROLE_STATEMENTS:,} role statements in the scanned SQL"
+    return None
+
+
 def _after_template_tags(text: str, start: int) -> int:
     found = _TEMPLATE_TAGS.match(text, start)
     return found.end() if found else start
@@ -158,6 +174,7 @@ class _Routine:
     lines: Lines
     at: Callable[[int], int]
     called: bool = False
+    depth: int = 0  # of the SQL that created it, see MAX_NESTING
 
 
 @dataclass
@@ -180,11 +197,18 @@ class _Reader:
             line, column = lines.locate(problem.offset)
             self.result.errors.append(InputError(path, line, problem.message, column))
         noted = self._template_note(path, text, lines, _TEMPLATE_SEEN.search(text))
+        before = len(self.result.documents)
         for statement in scan.statements:
             marked = len(self.placeholders.originals)
+            candidate = _CANDIDATE.match(text, _after_template_tags(text, statement.start))
+            limit = _limit(len(self.result.documents) - before, len(self.result.documents))
+            if (candidate or statement.gexec) and limit is not None:
+                self._error(path, lines, statement.start, f"{limit}: this one and the ones "
+                            "after it are not checked")
+                return
             if statement.gexec:
                 self._gexec(path, text, statement, lines)
-            elif _CANDIDATE.match(text, _after_template_tags(text, statement.start)):
+            elif candidate:
                 if not _BODY.match(text, statement.start) or BODY_WORDS.search(
                         text, statement.start, statement.end):
                     self._statement(path, text, statement, lines)
@@ -278,21 +302,25 @@ class _Reader:
                 self._emit(path, lines, location, node)
 
     def _body(self, path: str, lines: Lines, at: Callable[[int], int], location: int,
-              body: Body | NotChecked | str | None) -> None:
+              body: Body | NotChecked | str | None, depth: int = 0,
+              conditional: bool = False) -> None:
         if isinstance(body, str):
             self._error(path, lines, location, _safe_message(body, ""))
         elif isinstance(body, NotChecked):
-            line, column = lines.locate(location)
-            self.result.run_time.append(RunTime("unread", body.message, path, line, column))
+            self._not_checked(path, lines, location, body.message)
         elif body is not None:
-            body.run(_Sink(self, path, lines, at), self.placeholders)
+            body.run(_Sink(self, path, lines, at, depth), self.placeholders, conditional)
+
+    def _not_checked(self, path: str, lines: Lines, offset: int, message: str) -> None:
+        line, column = lines.locate(offset)
+        self.result.run_time.append(RunTime("unread", message, path, line, column))
 
     def _call(self, name: str, conditional: bool) -> None:
         routine = self.routines[name]
         if routine.called:  # its statements are read once, at the first call
             return
         routine.called = True
-        routine.body.run(_Sink(self, routine.path, routine.lines, routine.at),
+        routine.body.run(_Sink(self, routine.path, routine.lines, routine.at, routine.depth),
                          self.placeholders, conditional)
 
     def _error(self, path: str, lines: Lines, offset: int, message: str) -> None:
@@ -333,6 +361,7 @@ class _Sink:
     path: str
     lines: Lines
     at: Callable[[int], int]
+    depth: int = 0  # bodies that run-time SQL nested around this one, see MAX_NESTING
 
     def role_exists(self, name: str) -> bool | None:
         return self.reader.book.exists(name)
@@ -352,8 +381,42 @@ class _Sink:
             self.reader._error(self.path, self.lines, offset, _safe_message(message, embedded.sql))
             return
         for stmt in raw:
-            self.reader._emit(self.path, self.lines, offset, stmt.stmt, embedded.conditional,
-                              where if embedded.dynamic else None)
+            if isinstance(stmt.stmt, (pglast.ast.DoStmt, pglast.ast.CreateFunctionStmt)):
+                self._nested(stmt, embedded, where, offset)
+            else:
+                self.reader._emit(self.path, self.lines, offset, stmt.stmt,
+                                  embedded.conditional, where if embedded.dynamic else None)
+
+    def _nested(self, stmt: Any, embedded: Embedded, where: str, offset: int) -> None:
+        """A DO block or a routine that a body runs: read like the file's own, located at the
+        statement that runs it, to MAX_NESTING levels."""
+        import pglast
+
+        reader = self.reader
+        if embedded.dynamic:
+            reader._not_checked(self.path, self.lines, offset, (
+                f"{where}: runs a DO block or routine built at run time; its role statements "
+                "are not checked"))
+            return
+        if self.depth >= MAX_NESTING:
+            reader._not_checked(self.path, self.lines, offset, (
+                f"{where}: runs SQL that holds a body nested more than {MAX_NESTING} levels "
+                "deep; its role statements are not checked"))
+            return
+        at, depth = (lambda _: offset), self.depth + 1
+        node = stmt.stmt
+        if isinstance(node, pglast.ast.DoStmt):
+            body = do_body(node, embedded.sql, reader.placeholders)
+            reader._body(self.path, self.lines, at, offset, body, depth, embedded.conditional)
+            return
+        start = stmt.stmt_location or 0
+        end = start + stmt.stmt_len if stmt.stmt_len else len(embedded.sql)
+        name, routine = routine_body(node, embedded.sql, reader.placeholders,
+                                     embedded.sql[start:end])
+        if isinstance(routine, Body):
+            reader.routines[name] = _Routine(routine, self.path, self.lines, at, depth=depth)
+        else:
+            reader._body(self.path, self.lines, at, offset, routine, depth)
 
     def unresolved(self, offset: int, message: str) -> None:
         line, column = self.lines.locate(self.at(offset))

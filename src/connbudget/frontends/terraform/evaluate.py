@@ -15,6 +15,7 @@ that names one; a sensitive variable's, in the loader) is a stand-in of the same
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from connbudget.frontends.terraform.expr import (
@@ -35,12 +36,13 @@ from connbudget.frontends.terraform.values import (
     Scope,
     Sensitive,
     atoms,
-    budget_exhausted,
+    built,
     check_size,
     derived,
     mark_in,
     merge_unknown,
     normalise_number,
+    note_limit,
     placeholder,
     secret_value,
     spend,
@@ -151,7 +153,7 @@ def _apply_ops(value: Any, ops: list[Node], scope: Scope) -> Any:
         else:
             key = evaluate(op[2], scope)
             if isinstance(key, Unknown):
-                return merge_unknown(op[-1], [key])
+                return merge_unknown(scope.text(op), [key])
             value = _get_index(value, key)
     return value
 
@@ -200,7 +202,7 @@ def _traversal(node: Node, scope: Scope) -> Any:
             return _get_attr(value, node[2])
         key = evaluate(node[2], scope)
         if isinstance(key, Unknown):
-            return merge_unknown(node[-1], [key])
+            return merge_unknown(scope.text(node), [key])
         return _get_index(value, key)
     root, ops = flat
     if root in scope.bindings:
@@ -210,7 +212,7 @@ def _traversal(node: Node, scope: Scope) -> Any:
         return _apply_ops(scope.bindings["count.index"], ops[1:], scope)
     if root == "each" and "each" in scope.bindings:
         return _apply_ops(scope.bindings["each"], ops, scope)
-    return _reference(root, ops, scope, node[-1])
+    return _reference(root, ops, scope, scope.text(node))
 
 
 def _render(parts: list[Any], scope: Scope, out: _Text, missing: list[Unknown]) -> bool:
@@ -237,7 +239,7 @@ def _render(parts: list[Any], scope: Scope, out: _Text, missing: list[Unknown]) 
         else:
             value = evaluate(part, scope)
             if isinstance(value, Sensitive):  # an unknown part: its text is never kept
-                value = Unknown(part[-1], f"a sensitive value ({value.why})")
+                value = Unknown(scope.text(part), f"a sensitive value ({value.why})")
             if isinstance(value, Unknown):
                 missing.extend(atoms(value))
                 out.append(placeholder(value))
@@ -266,8 +268,8 @@ def _template(node: Node, scope: Scope) -> Any:
     missing: list[Unknown] = []
     complete = _render(parts, scope, out, missing)
     if not missing:
-        return "".join(out)
-    unknown = merge_unknown(node[-1], list(missing))
+        return built("".join(out))
+    unknown = merge_unknown(scope.text(node), list(missing))
     if not complete:
         return unknown
     return Unknown(unknown.expression, unknown.reason, unknown.references, "".join(out),
@@ -275,7 +277,8 @@ def _template(node: Node, scope: Scope) -> Any:
 
 
 def _for(node: Node, scope: Scope) -> Any:
-    _, key_name, value_name, collection_node, key_expr, value_expr, cond, group, text = node
+    _, key_name, value_name, collection_node, key_expr, value_expr, cond, group, *_ = node
+    text = scope.text(node)
     collection = evaluate(collection_node, scope)
     if isinstance(collection, Unknown):
         return merge_unknown(text, [collection])
@@ -306,7 +309,7 @@ def _for(node: Node, scope: Scope) -> Any:
             raise EvalError("duplicate key in for expression")  # the key is a value
         else:
             result[name] = out_value
-    return items if key_expr is None else result
+    return built(items if key_expr is None else result)
 
 
 def _splat(node: Node, scope: Scope) -> Any:
@@ -325,7 +328,7 @@ def _splat(node: Node, scope: Scope) -> Any:
                 key = evaluate(op[1], scope)
                 element = key if isinstance(key, Unknown) else _get_index(element, key)
         results.append(element)
-    return results
+    return built(results)
 
 
 def _call_lazy(name: str, arg_nodes: list[Node], scope: Scope, text: str) -> Any:
@@ -354,7 +357,8 @@ def _templatefile(args: list[Any], scope: Scope, text: str) -> Any:
     if not isinstance(args[1], dict):
         raise EvalError("templatefile needs a map of variables")
     source = read_text(to_string(args[0]), scope, text)
-    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1)
+    inner = Scope(scope.context, dict(args[1]), template=True, depth=scope.depth + 1,
+                  source=source)
     value = evaluate_template(source, inner)
     if isinstance(value, Unknown):
         return Unknown(text, value.reason, value.references, value.partial, value.parts)
@@ -366,7 +370,8 @@ _EVALUATING: dict[str, Function] = {"templatefile": _templatefile}
 
 
 def _call(node: Node, scope: Scope) -> Any:
-    _, name, arg_nodes, expand, text = node
+    _, name, arg_nodes, expand, *_ = node
+    text = scope.text(node)
     if name in ("try", "can"):
         return _call_lazy(name, arg_nodes, scope, text)
     function = FUNCTIONS.get(name) or _EVALUATING.get(name)
@@ -381,7 +386,10 @@ def _call(node: Node, scope: Scope) -> Any:
         if not isinstance(last, list):
             raise EvalError("only a list can be expanded with ...")
         args.extend(last)
-    return function(args, scope, text)
+    result = function(args, scope, text)
+    if not any(result is arg for arg in args):  # a function may return an argument as it is
+        built(result)
+    return result
 
 
 def _touch_marked(values: list[Any]) -> None:
@@ -391,13 +399,15 @@ def _touch_marked(values: list[Any]) -> None:
 
 
 def evaluate(node: Node, scope: Scope) -> Any:
+    if node[0] == "lit":  # a constant costs nothing, also once the budget is spent
+        return check_size(node[1])
     if scope.depth > _MAX_DEPTH:
         raise EvalError("expression nested too deeply")
     spend()
     seen = MARKS.seen
     value = _evaluate(node, scope)
     if MARKS.seen != seen:  # it read a sensitive value: a value computed from it is one
-        value = derived(value, node[-1], node[0] == "call")
+        value = derived(value, scope.text(node), node[0] == "call")
     elif isinstance(value, Sensitive):
         touch(value.why)
     if isinstance(value, (str, list, dict, int, float)):
@@ -407,8 +417,6 @@ def evaluate(node: Node, scope: Scope) -> Any:
 
 def _evaluate(node: Node, scope: Scope) -> Any:
     kind = node[0]
-    if kind == "lit":
-        return node[1]
     if kind == "tmpl":
         return _template(node, scope)
     if kind in ("name", "attr", "index"):
@@ -416,7 +424,7 @@ def _evaluate(node: Node, scope: Scope) -> Any:
     if kind == "cond":
         cond = evaluate(node[1], scope)
         if isinstance(cond, Unknown):
-            return merge_unknown(node[-1], [cond, *_branches(node, scope)])
+            return merge_unknown(scope.text(node), [cond, *_branches(node, scope)])
         return evaluate(node[2] if to_bool(cond) else node[3], scope)
     if kind == "binary":
         op = node[1]
@@ -429,15 +437,15 @@ def _evaluate(node: Node, scope: Scope) -> Any:
             if op in ("&&", "||") and not isinstance(right, Unknown) \
                     and to_bool(right) == (op == "||"):
                 return op == "||"
-            return merge_unknown(node[-1], [left, right])
+            return merge_unknown(scope.text(node), [left, right])
         return _binary(op, left, right)
     if kind == "unary":
         value = evaluate(node[2], scope)
         if isinstance(value, Unknown):
-            return merge_unknown(node[-1], [value])
+            return merge_unknown(scope.text(node), [value])
         return (not to_bool(value)) if node[1] == "!" else normalise_number(-to_number(value))
     if kind == "tuple":
-        return [_element(item, scope) for item in node[1]]
+        return built([_element(item, scope) for item in node[1]])
     if kind == "object":
         return _object(node, scope)
     if kind == "for":
@@ -464,12 +472,12 @@ def _object(node: Node, scope: Scope) -> Any:
     for key_node, value_node in node[1]:
         key = evaluate(key_node, scope)
         if isinstance(key, Unknown):
-            return merge_unknown(node[-1], [key])
+            return merge_unknown(scope.text(node), [key])
         name = to_string(key)
         value = _element(value_node, scope)
-        result[name] = secret_value(value, name, value_node[-1]) if names_a_secret(name) \
-            else value
-    return result
+        result[name] = secret_value(value, name, scope.text(value_node)) \
+            if names_a_secret(name) else value
+    return built(result)
 
 
 def _element(node: Node, scope: Scope) -> Any:
@@ -477,20 +485,19 @@ def _element(node: Node, scope: Scope) -> Any:
     try:
         value = evaluate(node, scope)
     except LimitError as exc:
-        if not budget_exhausted():
-            scope.context.note(node[-1], f"{exc}; the value is unknown")
-        return Unknown(node[-1], str(exc))
+        note_limit(scope.context, scope.text(node), exc)
+        return Unknown(scope.text(node), str(exc))
     except EvalError as exc:
-        return Unknown(node[-1], str(exc))
+        return Unknown(scope.text(node), str(exc))
     if isinstance(value, Unknown) and value.partial is None:
-        return Unknown(node[-1], value.reason, value.references)
+        return Unknown(scope.text(node), value.reason, value.references)
     return value
 
 
 def evaluate_template(text: str, scope: Scope) -> Any:
     """The text of a template file (templatefile()), reported against `text` when unknown."""
     try:
-        node = parse_template(text, False)
+        node = parse_template(text)
     except (ExprSyntaxError, RecursionError):
         raise EvalError("template not understood") from None
     return evaluate(node, scope)
@@ -523,14 +530,14 @@ def _evaluate_text(text: str, scope: Scope) -> Any:
     except (ExprSyntaxError, RecursionError):
         return Unknown(text, "expression not understood")
     try:
-        value = evaluate(node, scope)
+        value = evaluate(node, replace(scope, source=text))
     except LimitError as exc:
-        if not budget_exhausted():  # the load reports an exhausted budget once
-            scope.context.note(text, f"{exc}; the value is unknown")
+        note_limit(scope.context, text, exc)
         return Unknown(text, str(exc))
     except EvalError as exc:
         return Unknown(text, str(exc))
     except RecursionError:
+        scope.context.note(text, "expression nested too deeply; the value is unknown")
         return Unknown(text, "expression nested too deeply")
     except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError):
         return Unknown(text, "expression could not be evaluated")

@@ -1,26 +1,69 @@
 """HCL expressions and string templates into small tuple trees.
 
-Every node is a tuple whose first item is its kind and whose last item is its source text
-(so an unknown value can say exactly which expression it came from):
+Every node is a tuple whose first item is its kind and whose last two items are the start and
+end character offsets of its source in the text that was parsed (an attribute's expression
+text, or a template file's text): `text[start:end]` is exactly the node's source, from its
+first token to its last, so an unknown can say which expression it came from and a value can
+be placed at its position. Nodes hold no source text, so a tree is linear in the size of its
+text whatever its depth.
 
-    ("lit", value, text)                 ("name", identifier, text)
-    ("tmpl", parts, text)                parts: str | node | ("if", cond, then, else)
-                                                | ("for", key, value, collection, body)
-    ("attr", obj, name, text)            ("index", obj, key_node, text)
-    ("splat", obj, ops, text)            ops: ("attr", name) | ("index", node), per element
-    ("call", name, args, expand, text)   ("unary", op, x, text)
-    ("binary", op, a, b, text)           ("cond", c, a, b, text)
-    ("tuple", items, text)               ("object", [(key_node, value_node)], text)
-    ("for", key, value, collection, key_expr, value_expr, cond, group, text)
+    ("lit", value, start, end)               ("name", identifier, start, end)
+    ("tmpl", parts, start, end)              parts: str | node | ("if", cond, then, else)
+                                                    | ("for", key, value, collection, body)
+    ("attr", obj, name, start, end)          ("index", obj, key_node, start, end)
+    ("splat", obj, ops, start, end)          ops: ("attr", name) | ("index", node)
+    ("call", name, args, expand, start, end) ("unary", op, x, start, end)
+    ("binary", op, a, b, start, end)         ("cond", c, a, b, start, end)
+    ("tuple", items, start, end)             ("object", [(key_node, value_node)], start, end)
+    ("for", key, value, collection, key_expr, value_expr, cond, group, start, end)
+
+A quoted string's "tmpl" node spans its quotes; a heredoc's spans `<<EOT` to the closing
+marker. The offsets of expressions inside a template (`${...}`, `%{ if ... }`) are offsets in
+the same text, also inside an indented heredoc (`<<-EOT`), whose indentation is stripped only
+from the template's literal text.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 Node = tuple[Any, ...]
+
+
+class Origin(NamedTuple):
+    """Where the characters of a parsed text come from. Run i of the lines the text was cut
+    from starts at index `starts[i]` and at offset `offsets[i]` of the text they map to; the
+    parsed text begins at index `shift`, and `outer` maps on further (a heredoc's lines inside
+    a template). Each step is O(1): an origin is never copied run by run."""
+
+    starts: tuple[int, ...] = (0,)
+    offsets: tuple[int, ...] = (0,)
+    shift: int = 0
+    outer: Origin | None = None
+
+    def at(self, index: int) -> int:
+        index += self.shift
+        run = bisect_right(self.starts, index) - 1
+        mapped = self.offsets[run] + index - self.starts[run]
+        return mapped if self.outer is None else self.outer.at(mapped)
+
+    def end(self, index: int) -> int:
+        """The original offset just after the character before `index`."""
+        return self.at(index - 1) + 1 if index > 0 else self.at(0)
+
+    def through(self, outer: Origin) -> Origin:
+        """This origin (of a text cut from the text `outer` maps), mapped on by `outer`."""
+        return self._replace(outer=outer if self.outer is None else self.outer.through(outer))
+
+    def inner(self, start: int) -> Origin:
+        """The origin of the part of the parsed text that begins at index `start`."""
+        return self._replace(shift=self.shift + start)
+
+
+_SAME = Origin()
 
 
 class ExprSyntaxError(ValueError):
@@ -77,28 +120,41 @@ def _scan_braces(src: str, start: int) -> int:
 _HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
 
 
-def _heredoc(src: str, start: int) -> tuple[str, int] | None:
-    """The template text of the heredoc starting at `start` and the index after it."""
+def _heredoc(src: str, start: int) -> tuple[str, int, Origin] | None:
+    """The template text of the heredoc starting at `start`, the index after it, and where each
+    line of that text starts in `src`."""
     head = _HEREDOC.match(src, start)
     if head is None:
         return None
     marker = head.group(2)
-    lines: list[str] = []
+    lines: list[tuple[int, str]] = []  # (index in src, text)
     pos = head.end()
     while pos <= len(src):
         end = src.find("\n", pos)
         line = src[pos:] if end == -1 else src[pos:end]
         if line.strip() == marker:
+            cut = 0
             if head.group(1):
-                indents = [len(x) - len(x.lstrip()) for x in lines if x.strip()]
-                cut = min(indents, default=0)
-                lines = [x[cut:] for x in lines]
-            return "".join(x + "\n" for x in lines), (len(src) if end == -1 else end)
-        lines.append(line.rstrip("\r"))
+                cut = min((len(x) - len(x.lstrip()) for _, x in lines if x.strip()), default=0)
+            text, origin = _joined(lines, cut)
+            return text, (len(src) if end == -1 else end), origin
+        lines.append((pos, line.rstrip("\r")))
         if end == -1:
             break
         pos = end + 1
     raise ExprSyntaxError("unterminated heredoc")
+
+
+def _joined(lines: list[tuple[int, str]], cut: int) -> tuple[str, Origin]:
+    """Lines with `cut` leading characters removed, each ended by a newline, and their origin."""
+    starts, offsets, pieces, length = [], [], [], 0
+    for pos, line in lines:
+        kept = line[cut:]
+        starts.append(length)
+        offsets.append(pos + min(cut, len(line)))
+        pieces.append(kept + "\n")
+        length += len(kept) + 1
+    return "".join(pieces), Origin(tuple(starts) or (0,), tuple(offsets) or (0,))
 
 
 def _skip_comment(src: str, i: int) -> int:
@@ -121,8 +177,12 @@ _TOKEN = re.compile(
     r"|(?P<p>\.\.\.|=>|==|!=|<=|>=|&&|\|\||[()\[\]{},.:?<>!+\-*/%=])")
 
 
-def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
-    tokens: list[tuple[str, Any, int, int]] = []
+Token = tuple[str, Any, int, int]
+
+
+def _tokens(src: str) -> list[Token]:
+    """(kind, value, start, end) of each token; a heredoc's value is (text, origin)."""
+    tokens: list[Token] = []
     i = 0
     while i < len(src):
         char = src[i]
@@ -139,7 +199,7 @@ def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
         if char == "<":
             heredoc = _heredoc(src, i) if src.startswith("<<", i) else None
             if heredoc is not None:
-                tokens.append(("heredoc", heredoc[0], i, heredoc[1]))
+                tokens.append(("heredoc", (heredoc[0], heredoc[2]), i, heredoc[1]))
                 i = heredoc[1]
                 continue
         match = _TOKEN.match(src, i)
@@ -159,12 +219,13 @@ def _tokens(src: str) -> list[tuple[str, Any, int, int]]:
 
 
 class _Parser:
-    def __init__(self, src: str) -> None:
+    def __init__(self, src: str, origin: Origin = _SAME) -> None:
         self.src = src
+        self.origin = origin
         self.toks = _tokens(src)
         self.pos = 0
 
-    def peek(self, offset: int = 0) -> tuple[str, Any, int, int] | None:
+    def peek(self, offset: int = 0) -> Token | None:
         index = self.pos + offset
         return self.toks[index] if index < len(self.toks) else None
 
@@ -172,7 +233,7 @@ class _Parser:
         tok = self.peek(offset)
         return tok is not None and tok[0] == "p" and tok[1] == value
 
-    def take(self, value: str | None = None) -> tuple[str, Any, int, int]:
+    def take(self, value: str | None = None) -> Token:
         tok = self.peek()
         if tok is None or (value is not None and not (tok[0] == "p" and tok[1] == value)):
             raise ExprSyntaxError(f"expected {value or 'a token'}")
@@ -183,9 +244,13 @@ class _Parser:
         tok = self.peek()
         return tok[2] if tok else len(self.src)
 
-    def text(self, start: int) -> str:
+    def span(self, start: int) -> tuple[int, int]:
+        """The original offsets of the source from index `start` to the last token taken."""
         end = self.toks[self.pos - 1][3] if self.pos else start
-        return self.src[start:end].strip()
+        return self.origin.at(start), self.origin.end(end)
+
+    def token_span(self, tok: Token) -> tuple[int, int]:
+        return self.origin.at(tok[2]), self.origin.end(tok[3])
 
     def expression(self) -> Node:
         start = self.start()
@@ -195,7 +260,7 @@ class _Parser:
             then = self.expression()
             self.take(":")
             other = self.expression()
-            return ("cond", cond, then, other, self.text(start))
+            return ("cond", cond, then, other, *self.span(start))
         return cond
 
     def binary(self, level: int) -> Node:
@@ -208,14 +273,14 @@ class _Parser:
                 return left
             self.pos += 1
             right = self.binary(_PRECEDENCE[tok[1]] + 1)
-            left = ("binary", tok[1], left, right, self.text(start))
+            left = ("binary", tok[1], left, right, *self.span(start))
 
     def unary(self) -> Node:
         start = self.start()
         if self.at("!") or self.at("-"):
             op = self.take()[1]
             operand = self.unary()
-            return ("unary", op, operand, self.text(start))
+            return ("unary", op, operand, *self.span(start))
         return self.postfix()
 
     def postfix(self) -> Node:
@@ -224,24 +289,25 @@ class _Parser:
         while True:
             if self.at(".") and self.peek(1) is not None and self.at("*", 1):
                 self.pos += 2
-                node = ("splat", node, self.splat_ops(), self.text(start))
+                node = ("splat", node, self.splat_ops(), *self.span(start))
             elif self.at("[") and self.at("*", 1) and self.at("]", 2):
                 self.pos += 3
-                node = ("splat", node, self.splat_ops(), self.text(start))
+                node = ("splat", node, self.splat_ops(), *self.span(start))
             elif self.at("."):
                 self.take(".")
                 tok = self.take()
                 if tok[0] == "id":
-                    node = ("attr", node, tok[1], self.text(start))
+                    node = ("attr", node, tok[1], *self.span(start))
                 elif tok[0] == "num" and isinstance(tok[1], int):
-                    node = ("index", node, ("lit", tok[1], str(tok[1])), self.text(start))
+                    key = ("lit", tok[1], *self.token_span(tok))
+                    node = ("index", node, key, *self.span(start))
                 else:
                     raise ExprSyntaxError("expected an attribute name")
             elif self.at("["):
                 self.take("[")
                 key = self.expression()
                 self.take("]")
-                node = ("index", node, key, self.text(start))
+                node = ("index", node, key, *self.span(start))
             else:
                 return node
 
@@ -264,19 +330,21 @@ class _Parser:
         tok = self.take()
         kind, value = tok[0], tok[1]
         if kind == "num":
-            return ("lit", value, self.text(start))
+            return ("lit", value, *self.token_span(tok))
         if kind == "str":
-            return parse_template(value, escapes=True, text=self.text(start))
+            content = self.origin.inner(tok[2] + 1)
+            return _template(value, True, content, self.token_span(tok))
         if kind == "heredoc":
-            return parse_template(value, escapes=False, text=self.text(start))
+            text, lines = value
+            return _template(text, False, lines.through(self.origin), self.token_span(tok))
         if kind == "id":
             if value in ("true", "false"):
-                return ("lit", value == "true", value)
+                return ("lit", value == "true", *self.token_span(tok))
             if value == "null":
-                return ("lit", None, value)
+                return ("lit", None, *self.token_span(tok))
             if self.at("("):
                 return self.call(value, start)
-            return ("name", value, value)
+            return ("name", value, *self.token_span(tok))
         if value == "(":
             inner = self.expression()
             self.take(")")
@@ -299,7 +367,7 @@ class _Parser:
             if not self.at(")"):
                 self.take(",")
         self.take(")")
-        return ("call", name, args, expand, self.text(start))
+        return ("call", name, args, expand, *self.span(start))
 
     def for_head(self) -> tuple[str | None, str, Node]:
         self.take()  # "for"
@@ -334,14 +402,14 @@ class _Parser:
             body = self.expression()
             cond = self.for_cond()
             self.take("]")
-            return ("for", key, value, collection, None, body, cond, False, self.text(start))
+            return ("for", key, value, collection, None, body, cond, False, *self.span(start))
         items: list[Node] = []
         while not self.at("]"):
             items.append(self.expression())
             if not self.at("]"):
                 self.take(",")
         self.take("]")
-        return ("tuple", items, self.text(start))
+        return ("tuple", items, *self.span(start))
 
     def object_or_for(self, start: int) -> Node:
         if self.is_for():
@@ -356,13 +424,13 @@ class _Parser:
             cond = self.for_cond()
             self.take("}")
             return ("for", key, value, collection, key_expr, value_expr, cond, group,
-                    self.text(start))
+                    *self.span(start))
         pairs: list[tuple[Node, Node]] = []
         while not self.at("}"):
             tok = self.peek()
             if tok is not None and tok[0] == "id" and (self.at("=", 1) or self.at(":", 1)):
                 self.pos += 1
-                name: Node = ("lit", tok[1], tok[1])
+                name: Node = ("lit", tok[1], *self.token_span(tok))
             else:
                 name = self.expression()
             if self.at("="):
@@ -373,7 +441,7 @@ class _Parser:
             if self.at(","):
                 self.take(",")
         self.take("}")
-        return ("object", pairs, self.text(start))
+        return ("object", pairs, *self.span(start))
 
 
 # Trees parsed by an earlier run, read back from the file cache (as JSON, so their tuples
@@ -392,7 +460,11 @@ def parse_expression(src: str) -> Node:
 
 @lru_cache(maxsize=65536)
 def _parse_expression(src: str) -> Node:
-    parser = _Parser(src)
+    return _expression(src, _SAME)
+
+
+def _expression(src: str, origin: Origin) -> Node:
+    parser = _Parser(src, origin)
     node = parser.expression()
     if parser.peek() is not None:
         raise ExprSyntaxError("unexpected text after expression")
@@ -419,8 +491,8 @@ def _unescape(text: str) -> str:
     return "".join(out)
 
 
-def _template_items(src: str, escapes: bool) -> list[Any]:
-    """Literal strings, ("expr", node) and ("dir", text) in order."""
+def _template_items(src: str, escapes: bool, origin: Origin) -> list[Any]:
+    """Literal strings, ("expr", node) and ("dir", text, origin of text) in order."""
     items: list[Any] = []
     literal: list[str] = []
     i = 0
@@ -445,15 +517,20 @@ def _template_items(src: str, escapes: bool) -> list[Any]:
             continue
         if src.startswith("${", i) or src.startswith("%{", i):
             end = _scan_braces(src, i + 1)
-            inner = src[i + 2:end - 1]
-            strip_left = inner.startswith("~")
-            strip_right = inner.endswith("~")
-            inner = inner[1 if strip_left else 0:len(inner) - (1 if strip_right else 0)].strip()
+            first, last = i + 2, end - 1
+            strip_left = src.startswith("~", first)
+            strip_right = last > first and src[last - 1] == "~"
+            first += strip_left
+            last -= strip_right
+            while first < last and src[first].isspace():
+                first += 1
+            while last > first and src[last - 1].isspace():
+                last -= 1
             flush(strip_left)
             if src[i] == "$":
-                items.append(("expr", parse_expression(inner)))
+                items.append(("expr", _expression(src[first:last], origin.inner(first))))
             else:
-                items.append(("dir", inner))
+                items.append(("dir", src[first:last], origin.inner(first)))
             strip_next = strip_right
             i = end
             continue
@@ -473,6 +550,15 @@ def _template_items(src: str, escapes: bool) -> list[Any]:
     return items
 
 
+_DIRECTIVE = re.compile(r"(\w*)\s*")
+_FOR_HEAD = re.compile(r"for\s+(\w+)\s*(?:,\s*(\w+)\s*)?in\s+(.+)", re.S)
+
+
+def _keyword(item: Any) -> str:
+    match = _DIRECTIVE.match(item[1])
+    return match.group(1) if match else ""
+
+
 def _template_parts(items: list[Any], pos: int, until: tuple[str, ...]) -> tuple[list[Any], int]:
     parts: list[Any] = []
     while pos < len(items):
@@ -484,22 +570,24 @@ def _template_parts(items: list[Any], pos: int, until: tuple[str, ...]) -> tuple
             parts.append(item[1])
             pos += 1
         else:
-            words = item[1].split(None, 1)
-            keyword = words[0] if words else ""
+            keyword = _keyword(item)
             if keyword in until:
                 return parts, pos
+            text, origin = item[1], item[2]
             if keyword == "if":
-                cond = parse_expression(words[1])
+                rest = _DIRECTIVE.match(text)
+                assert rest is not None  # the pattern matches any text
+                cond = _expression(text[rest.end():], origin.inner(rest.end()))
                 then, pos = _template_parts(items, pos + 1, ("else", "endif"))
                 other: list[Any] = []
-                if pos < len(items) and items[pos][1].split()[0] == "else":
+                if pos < len(items) and _keyword(items[pos]) == "else":
                     other, pos = _template_parts(items, pos + 1, ("endif",))
                 if pos >= len(items):
                     raise ExprSyntaxError("missing endif")
                 parts.append(("if", cond, then, other))
                 pos += 1
             elif keyword == "for":
-                head = re.fullmatch(r"for\s+(\w+)\s*(?:,\s*(\w+)\s*)?in\s+(.+)", item[1], re.S)
+                head = _FOR_HEAD.fullmatch(text)
                 if head is None:
                     raise ExprSyntaxError("malformed for directive")
                 body, pos = _template_parts(items, pos + 1, ("endfor",))
@@ -507,15 +595,21 @@ def _template_parts(items: list[Any], pos: int, until: tuple[str, ...]) -> tuple
                     raise ExprSyntaxError("missing endfor")
                 key, value = (head.group(1), head.group(2)) if head.group(2) else (None,
                                                                                     head.group(1))
-                parts.append(("for", key, value, parse_expression(head.group(3)), body))
+                collection = _expression(head.group(3), origin.inner(head.start(3)))
+                parts.append(("for", key, value, collection, body))
                 pos += 1
             else:
                 raise ExprSyntaxError(f"unexpected template directive {keyword!r}")
     return parts, pos
 
 
-@lru_cache(maxsize=65536)
-def parse_template(src: str, escapes: bool, text: str | None = None) -> Node:
-    """A template string; `escapes` says whether backslash escapes are still in the text."""
-    parts, _ = _template_parts(_template_items(src, escapes), 0, ())
-    return ("tmpl", parts, text if text is not None else src)
+def _template(src: str, escapes: bool, origin: Origin, span: tuple[int, int]) -> Node:
+    """A template; `escapes` says whether backslash escapes are still in the text."""
+    parts, _ = _template_parts(_template_items(src, escapes, origin), 0, ())
+    return ("tmpl", parts, *span)
+
+
+@lru_cache(maxsize=256)
+def parse_template(src: str) -> Node:
+    """A template file's text (templatefile()): offsets are in `src`."""
+    return _template(src, False, _SAME, (0, len(src)))

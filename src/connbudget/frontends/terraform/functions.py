@@ -10,6 +10,7 @@ from typing import Any
 
 from connbudget import confine
 from connbudget.frontends.terraform.model import Unknown
+from connbudget.frontends.terraform.regexp import all_matches, first_match, replace_all
 from connbudget.frontends.terraform.values import (
     MAX_ITEMS,
     MAX_STRING,
@@ -123,23 +124,20 @@ def _replace(args: list[Any], scope: Scope, text: str) -> Any:
     _arity(args, 3, 3)
     subject, search, replacement = (to_string(arg) for arg in args)
     if len(search) > 1 and search.startswith("/") and search.endswith("/"):
-        try:
-            pattern = re.compile(search[1:-1])
-        except re.error:
-            raise EvalError("invalid regular expression") from None
-        template = re.sub(r"\$\{?(\d+)\}?", r"\\g<\1>", replacement)
-        size = [len(subject)]
-
-        def expand(match: re.Match[str]) -> str:
-            piece = match.expand(template)
-            size[0] += len(piece)
-            _limit_string(size[0])
-            return piece
-
-        return pattern.sub(expand, subject)
+        return replace_all(search[1:-1], subject, replacement)
     if search:
         _limit_string(len(subject) + subject.count(search) * len(replacement))
     return subject.replace(search, replacement)
+
+
+def _regex(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    return first_match(to_string(args[0]), to_string(args[1]))
+
+
+def _regexall(args: list[Any], scope: Scope, text: str) -> Any:
+    _arity(args, 2, 2)
+    return all_matches(to_string(args[0]), to_string(args[1]), MAX_ITEMS)
 
 
 def _limit_string(size: int) -> None:
@@ -486,5 +484,6 @@ FUNCTIONS: dict[str, Function] = {
     "values": _shallow(_values), "tolist": _shallow(_tolist), "toset": _strict(_toset),
     "tomap": _shallow(_tomap), "coalesce": _coalesce, "jsonencode": _jsonencode,
     "range": _strict(_range), "slice": _shallow(_slice), "basename": _strict(_basename),
-    "compact": _strict(_compact),    "flatten": _shallow(_flatten), "distinct": _strict(_distinct),
+    "compact": _strict(_compact), "flatten": _shallow(_flatten), "distinct": _strict(_distinct),
+    "regex": _strict(_regex), "regexall": _strict(_regexall),
 }

@@ -21,17 +21,19 @@ from connbudget.frontends.terraform.model import (
 from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, cached_scan, parse_file
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
-    MAX_STEPS,
+    Budget,
     Context,
     EvalError,
+    LimitError,
     Scope,
-    StepBudget,
     concealed,
     contains_unknown,
     mark,
     merge_unknown,
+    note_limit,
     reset_marks,
     set_budget,
+    spend,
     to_number,
     to_string,
 )
@@ -40,7 +42,8 @@ from connbudget.passwords import names_a_secret
 from connbudget.quoting import hcl_string
 
 _MAX_MODULE_DEPTH = 16
-MAX_INSTANCES = 1024  # instances one count or for_each expands to
+MAX_INSTANCES = 1024  # instances one count or for_each expands to, nested modules' together
+_INSTANCE_STEPS = 100  # the step budget a module instance costs, besides its expressions
 _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
 # Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
 _META_BLOCKS = ("lifecycle", "provisioner", "connection")
@@ -76,6 +79,7 @@ class _Loader:
     listed: dict[str, list[_Block]] = field(default_factory=dict)
     # (expression text, message): refused files and limits reached, located at the end
     notes: dict[tuple[str, str], None] = field(default_factory=dict)
+    located: dict[InputError, None] = field(default_factory=dict)  # the same, already located
 
     def file(self, path: str, cache: bool = True) -> Body:
         if path not in self.bodies:
@@ -112,42 +116,61 @@ def _instance_suffix(key: Any) -> str:
     return f"[{key}]" if isinstance(key, int) else f"[{hcl_string(str(key))}]"
 
 
-def _instances(attrs: dict[str, Any], scope: Scope) -> list[tuple[str, dict[str, Any]]] | Unknown:
-    """(address suffix, bindings) per instance of a block with count or for_each."""
-    if "count" in attrs:
-        count = evaluate_raw(attrs["count"], scope)
-        if isinstance(count, Unknown):
-            return count
-        try:
-            number = to_number(count)
-        except EvalError:
-            return Unknown(str(attrs["count"]), "count is not a number")
-        if not 0 <= number <= MAX_INSTANCES:
-            reason = (f"count {_shown(number)} is outside 0 to {MAX_INSTANCES}, the instances "
-                      "connbudget expands")
-            scope.context.note(attrs["count"], f"{reason}; the instances are unknown")
-            return Unknown(str(attrs["count"]), reason)
-        return [(f"[{index}]", {"count.index": index}) for index in range(int(number))]
-    if "for_each" in attrs:
-        each = evaluate_raw(attrs["for_each"], scope)
-        if isinstance(each, Unknown):
-            return each
-        if isinstance(each, list) and contains_unknown(each):
-            return merge_unknown(attrs["for_each"], each)
-        if isinstance(each, dict):
-            pairs = [(key, each[key]) for key in sorted(each)]
-        elif isinstance(each, list) and all(isinstance(item, str) for item in each):
-            pairs = [(item, item) for item in sorted(set(each))]
-        else:
-            return Unknown(str(attrs["for_each"]), "for_each is not a map or a set of strings")
-        if len(pairs) > MAX_INSTANCES:
-            reason = (f"for_each has {len(pairs)} elements, more than the {MAX_INSTANCES} "
-                      "instances connbudget expands")
-            scope.context.note(attrs["for_each"], f"{reason}; the instances are unknown")
-            return Unknown(str(attrs["for_each"]), reason)
-        return [(_instance_suffix(key), {"each": {"key": key, "value": value}})
-                for key, value in pairs]
-    return [("", {})]
+def _instances(block: _Block, scope: Scope,
+               outer: int = 1) -> list[tuple[str, dict[str, Any]]] | Unknown:
+    """(address suffix, bindings) per instance of a block with count or for_each, in a module
+    that is itself one of `outer` instances (of its call and the calls above it)."""
+    attrs = block.body["attrs"]
+    key = "count" if "count" in attrs else "for_each" if "for_each" in attrs else None
+    if key is None:
+        return [("", {})]
+    try:
+        found = _count(attrs[key], scope) if key == "count" else _for_each(attrs[key], scope)
+    except LimitError as exc:  # the budget ran out walking for_each's elements
+        note_limit(scope.context, str(attrs[key]), exc)
+        return Unknown(str(attrs[key]), str(exc))
+    if isinstance(found, Unknown):
+        return found
+    size = found if isinstance(found, (int, float)) else len(found)
+    if key == "count" and not 0 <= size <= MAX_INSTANCES:
+        reason = (f"count {_shown(size)} is outside 0 to {MAX_INSTANCES}, the instances "
+                  "connbudget expands")
+    elif size > MAX_INSTANCES:
+        reason = (f"for_each has {size} elements, more than the {MAX_INSTANCES} instances "
+                  "connbudget expands")
+    elif size * outer > MAX_INSTANCES:
+        reason = (f"{key} makes {size:,} instances inside modules expanded {outer:,} times: "
+                  f"{size * outer:,} in all, more than the {MAX_INSTANCES:,} connbudget expands")
+    elif isinstance(found, (int, float)):
+        return [(f"[{index}]", {"count.index": index}) for index in range(int(found))]
+    else:
+        return [(_instance_suffix(k), {"each": {"key": k, "value": v}}) for k, v in found]
+    scope.context.note_at(block.file, block.body["lines"].get(key, block.line),
+                          f"{reason}; the instances are unknown")
+    return Unknown(str(attrs[key]), reason)
+
+
+def _count(text: str, scope: Scope) -> int | float | Unknown:
+    count = evaluate_raw(text, scope)
+    if isinstance(count, Unknown):
+        return count
+    try:
+        return to_number(count)
+    except EvalError:
+        return Unknown(str(text), "count is not a number")
+
+
+def _for_each(text: str, scope: Scope) -> list[tuple[Any, Any]] | Unknown:
+    each = evaluate_raw(text, scope)
+    if isinstance(each, Unknown):
+        return each
+    if isinstance(each, list) and contains_unknown(each):
+        return merge_unknown(text, each)
+    if isinstance(each, dict):
+        return [(key, each[key]) for key in sorted(each)]
+    if isinstance(each, list) and all(isinstance(item, str) for item in each):
+        return [(item, item) for item in sorted(set(each))]
+    return Unknown(str(text), "for_each is not a map or a set of strings")
 
 
 def _shown(number: float) -> str:
@@ -181,7 +204,10 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
     if isinstance(each, Unknown) or not isinstance(each, (list, dict)):
         unknown = each if isinstance(each, Unknown) else Unknown(
             str(block["attrs"].get("for_each")), "dynamic block for_each is not a collection")
-        result[label] = merge_unknown(f"dynamic {label}", [unknown, result.get(label)])
+        try:
+            result[label] = merge_unknown(f"dynamic {label}", [unknown, result.get(label)])
+        except LimitError as exc:
+            result[label] = Unknown(f"dynamic {label}", str(exc))
         return
     items = list(enumerate(each)) if isinstance(each, list) else sorted(each.items())
     nested = result.setdefault(label, [])
@@ -194,8 +220,9 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
 class ModuleContext(Context):
     def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
                  inputs: dict[str, Any], stack: tuple[str, ...],
-                 call: CallSite | None = None) -> None:
+                 call: CallSite | None = None, instances: int = 1) -> None:
         self.loader = loader
+        self.instances = instances  # of this module: its call's and the calls' above it
         self.call = call
         self.directory = directory
         self.root_directory = root_directory
@@ -239,6 +266,9 @@ class ModuleContext(Context):
 
     def note(self, text: str, message: str) -> None:
         self.loader.notes[(text, message)] = None
+
+    def note_at(self, file: str, line: int, message: str) -> None:
+        self.loader.located[InputError(file, line, message)] = None
 
     def var(self, name: str, text: str) -> Any:
         if name in self._values:
@@ -300,7 +330,7 @@ class ModuleContext(Context):
         attrs = block.body["attrs"]
         scope = Scope(self)
         source = evaluate_raw(attrs.get("source"), scope)
-        instances = _instances(attrs, scope)
+        instances = _instances(block, scope, self.instances)
         if isinstance(instances, Unknown):
             instances = [("", {"count.index": instances, "each": instances})]
         if not _is_local(source):
@@ -332,13 +362,19 @@ class ModuleContext(Context):
             if error not in self.loader.errors:  # a module shared by two roots: one error
                 self.loader.errors.append(error)
             return Unknown(f"module.{name}", problem)
+        try:
+            spend(_INSTANCE_STEPS * len(instances))
+        except LimitError as exc:
+            note_limit(self, str(attrs.get("source")), exc)
+            return Unknown(f"module.{name}", str(exc))
         loaded: list[tuple[str, ModuleContext]] = []
         for suffix, bindings in instances:
             inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
             child = ModuleContext(self.loader, target, self.root_directory,
                                   f"{self.prefix}module.{name}{suffix}", inputs,
                                   (*self.stack, real),
-                                  CallSite(block.file, block.line, dict(block.body["lines"])))
+                                  CallSite(block.file, block.line, dict(block.body["lines"])),
+                                  self.instances * len(instances))
             each = bindings.get("each")
             child.each_key = each.get("key") if isinstance(each, dict) else None
             loaded.append((suffix, child))
@@ -360,7 +396,7 @@ class ModuleContext(Context):
         type_, name = block.labels
         attrs = block.body["attrs"]
         scope = Scope(self)
-        instances = _instances(attrs, scope)
+        instances = _instances(block, scope, self.instances)
         unknown_expansion = None
         if isinstance(instances, Unknown):
             unknown_expansion = instances
@@ -455,7 +491,7 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     secret = set(var_files if secret_var_files is None else secret_var_files)
     loader = _Loader(cache)
     model = TerraformModel()
-    budget = StepBudget()
+    budget = Budget()
     set_budget(budget)
     reset_marks()
     try:
@@ -463,13 +499,14 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
             _load(loader, model, dirs, var_files, secret)
     finally:
         set_budget(None)
-    if budget.exhausted:
+    if budget.exhausted and not budget.reported:
         first = next(iter(loader.bodies), ".")
-        loader.errors.append(InputError(first, 0, f"evaluation stopped after {MAX_STEPS:,} "
-                                        "steps; the values left are unknown"))
+        loader.errors.append(InputError(first, 0, f"{budget.exhausted}; the values left are "
+                                        "unknown"))
     for text, message in loader.notes:
         file, line = _locate(loader, text)
         loader.errors.append(InputError(file, line, message))
+    loader.errors.extend(loader.located)
     model.errors = loader.errors
     model.comments = {path: [Comment(path, line, column, text)
                              for line, column, text in body.get("comments", [])]

@@ -59,7 +59,7 @@ _MAX_BLOCK_DEPTH = 64
 # and backend files are skipped unparsed).
 _RELEVANT = re.compile(rb"^(\xef\xbb\xbf)?[ \t]*(resource|data|variable|locals|module|output)\b",
                        re.MULTILINE)
-_SCHEMA = "8"  # entries keep stand-ins for secrets under nested keys
+_SCHEMA = "9"  # expression trees hold offsets, not texts
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE = re.compile(rb"\n")
 # The compiled grammar and the parser library decide the trees: a new build, a new key.

@@ -41,6 +41,46 @@ def _json_error(path: str, error: json.JSONDecodeError) -> InputError:
     return InputError(path, error.lineno, f"not valid JSON: {error.msg} (column {error.colno})")
 
 
+class _HugeNumber(ValueError):
+    """A number no setting can hold (a magnitude of 2^63 or more, infinity, NaN)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("a number too large to use")
+        self.text = text
+
+
+def _integer(text: str) -> int:
+    value = int(text) if len(text) <= 20 else None  # int() refuses 4,300 digits and more
+    if value is None or abs(value) >= 2**63:
+        raise _HugeNumber(text)
+    return value
+
+
+def _real(text: str) -> float:
+    value = float(text)
+    if not abs(value) < 2**63:
+        raise _HugeNumber(text)
+    return value
+
+
+def _constant(text: str) -> Any:
+    raise _HugeNumber(text)  # NaN, Infinity: not JSON, never written by Terraform
+
+
+def _parse(path: str, text: str) -> Any:
+    """The plan's JSON, or the located error that says why it is not read."""
+    try:
+        return json.loads(text, parse_int=_integer, parse_float=_real, parse_constant=_constant)
+    except json.JSONDecodeError as error:
+        return _json_error(path, error)
+    except RecursionError:
+        return InputError(path, 1, "JSON nested too deeply")
+    except _HugeNumber as error:
+        at = text.find(error.text)
+        line = text.count("\n", 0, at) + 1 if at >= 0 else 1
+        return InputError(path, line, "a number too large to use; the plan is not read")
+
+
 class _Spans:
     """Line spans of the resource objects in a plan's text, by address, found in one pass."""
 
@@ -372,13 +412,9 @@ def load_plans(paths: list[str]) -> TerraformModel:
             model.errors.append(InputError(path, 0, f"cannot read: {error.strerror}"))
             continue
         text = data.decode("utf-8", errors="replace")
-        try:
-            plan = json.loads(text)
-        except json.JSONDecodeError as error:
-            model.errors.append(_json_error(path, error))
-            continue
-        except RecursionError:
-            model.errors.append(InputError(path, 1, "JSON nested too deeply"))
+        plan = _parse(path, text)
+        if isinstance(plan, InputError):
+            model.errors.append(plan)
             continue
         if not isinstance(plan, dict) or not any(
                 key in plan for key in ("planned_values", "resource_changes", "configuration")):

@@ -36,7 +36,7 @@ def _key(node: Node) -> str | None:
     return None
 
 
-def _convert(node: Node, value: Any) -> Any:
+def _convert(node: Node, value: Any, source: str) -> Any:
     if value is None or isinstance(value, Unknown):
         return value
     if node[0] == "name" and node[1] in _SCALARS:
@@ -45,15 +45,15 @@ def _convert(node: Node, value: Any) -> Any:
         return value
     name, argument = node[1], node[2][0]
     if name in ("list", "set") and isinstance(value, list):
-        return [_convert(argument, item) for item in value]
+        return [_convert(argument, item, source) for item in value]
     if name == "map" and isinstance(value, dict):
-        return {key: _convert(argument, item) for key, item in value.items()}
+        return {key: _convert(argument, item, source) for key, item in value.items()}
     if name == "object" and isinstance(value, dict) and argument[0] == "object":
-        return _object(argument, value)
+        return _object(argument, value, source)
     return value
 
 
-def _object(spec: Node, value: dict[str, Any]) -> dict[str, Any]:
+def _object(spec: Node, value: dict[str, Any], source: str) -> dict[str, Any]:
     result = dict(value)
     for key_node, type_node in spec[1]:
         key = _key(key_node)
@@ -63,11 +63,11 @@ def _object(spec: Node, value: dict[str, Any]) -> dict[str, Any]:
         attribute_type = type_node[2][0] if optional else type_node
         if key not in result or result[key] is None:
             if optional and len(type_node[2]) > 1:
-                result[key] = evaluate(type_node[2][1], Scope(Context()))
+                result[key] = evaluate(type_node[2][1], Scope(Context(), source=source))
             elif optional:
                 result[key] = None
             continue
-        result[key] = _convert(attribute_type, result[key])
+        result[key] = _convert(attribute_type, result[key], source)
     return result
 
 
@@ -77,6 +77,6 @@ def convert(type_raw: Any, value: Any) -> Any:
     if node is None:
         return value
     try:
-        return _convert(node, value)
+        return _convert(node, value, type_raw)
     except EvalError:
         return value

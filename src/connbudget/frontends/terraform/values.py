@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from connbudget.frontends.terraform.expr import Node
 from connbudget.frontends.terraform.model import Unknown
 from connbudget.passwords import stand_in
 
@@ -17,8 +18,11 @@ from connbudget.passwords import stand_in
 # untrusted pull requests"): past them a value is unknown, never a hang or gigabytes.
 MAX_ITEMS = 10_000  # elements of one list or map
 MAX_STRING = 4 * 1024 * 1024  # characters of one string (file() reads at most this much)
-MAX_STEPS = 2_000_000  # expression nodes evaluated and values walked in one load
 MAX_NUMBER = 2**63  # magnitude of a number; Terraform's own are arbitrary precision
+# One budget per load (a run's Terraform): what all its expressions may do and build together.
+MAX_STEPS = 2_000_000  # expression nodes evaluated, values walked, module instances loaded
+MAX_CHARACTERS = 64 * 1024 * 1024  # characters of all the strings built
+MAX_BUILT_ITEMS = 1_000_000  # elements of all the lists and maps built
 
 
 class EvalError(ValueError):
@@ -29,25 +33,43 @@ class LimitError(EvalError):
     """An evaluation past one of the limits: the value is unknown and the input is told."""
 
 
-class StepBudget:
-    """The evaluation steps left for one load (shared by every module of it)."""
+class Budget:
+    """What one load may still do and build (shared by every module of it). Once a limit is
+    reached every further evaluation stops at once with the same error."""
 
-    def __init__(self, steps: int = MAX_STEPS) -> None:
-        self.left = steps
-        self.exhausted = False
+    def __init__(self, steps: int = MAX_STEPS, characters: int = MAX_CHARACTERS,
+                 items: int = MAX_BUILT_ITEMS) -> None:
+        self.steps = steps
+        self.characters = characters
+        self.items = items
+        self.exhausted: str | None = None  # the limit reached
+        self.reported = False
+
+    def _stop(self, message: str) -> None:
+        self.exhausted = self.exhausted or message
+        raise LimitError(self.exhausted)
 
     def spend(self, steps: int = 1) -> None:
-        self.left -= steps
-        if self.left < 0:
-            self.exhausted = True
-            raise LimitError(f"evaluation needs more than {MAX_STEPS:,} steps")
+        self.steps -= steps
+        if self.steps < 0 or self.exhausted:
+            self._stop(f"evaluation needs more than {MAX_STEPS:,} steps")
+
+    def build(self, value: Any) -> None:
+        if isinstance(value, str):
+            self.characters -= len(value)
+            if self.characters < 0:
+                self._stop(f"the strings built pass {MAX_CHARACTERS:,} characters in all")
+        elif isinstance(value, (list, dict)):
+            self.items -= len(value)
+            if self.items < 0:
+                self._stop(f"the lists and maps built pass {MAX_BUILT_ITEMS:,} elements in all")
 
 
-_UNLIMITED = StepBudget(2**62)
+_UNLIMITED = Budget(2**62, 2**62, 2**62)
 _budget = _UNLIMITED
 
 
-def set_budget(budget: StepBudget | None) -> None:
+def set_budget(budget: Budget | None) -> None:
     """Charge evaluation to `budget` from now on (None: no budget, for single expressions)."""
     global _budget
     _budget = budget if budget is not None else _UNLIMITED
@@ -57,9 +79,20 @@ def spend(steps: int = 1) -> None:
     _budget.spend(steps)
 
 
-def budget_exhausted() -> bool:
-    """Whether the current budget ran out (reported once, by the load)."""
-    return _budget.exhausted
+def built(value: Any) -> Any:
+    """`value`, a string or collection just built, charged to the budget."""
+    _budget.build(value)
+    return value
+
+
+def note_limit(context: Context, text: str, exc: LimitError) -> None:
+    """Tells the input that evaluating `text` reached a limit: every limit of one value, the
+    budget's only the first time (every evaluation after it fails the same way)."""
+    if _budget.exhausted is None:
+        context.note(text, f"{exc}; the value is unknown")
+    elif not _budget.reported:
+        _budget.reported = True
+        context.note(text, f"{exc}; this value and the expressions evaluated after it are unknown")
 
 
 def check_size(value: Any) -> Any:
@@ -226,6 +259,9 @@ class Context:
     def note(self, text: str, message: str) -> None:
         """Something about `text` the user must hear: a refused file, a limit reached."""
 
+    def note_at(self, file: str, line: int, message: str) -> None:
+        """The same, at a known place."""
+
 
 @dataclass
 class Scope:
@@ -233,9 +269,15 @@ class Scope:
     bindings: dict[str, Any] = field(default_factory=dict)
     template: bool = False  # templatefile(): only its own variables are visible
     depth: int = 0
+    source: str = ""  # the text whose expression trees are evaluated (nodes hold offsets)
 
     def bind(self, **names: Any) -> Scope:
-        return Scope(self.context, {**self.bindings, **names}, self.template, self.depth)
+        return Scope(self.context, {**self.bindings, **names}, self.template, self.depth,
+                     self.source)
+
+    def text(self, node: Node) -> str:
+        """The source text of `node`."""
+        return self.source[node[-2]:node[-1]]
 
 
 def contains_unknown(value: Any) -> bool:
