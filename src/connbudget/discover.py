@@ -189,7 +189,9 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
         if not os.path.exists(given):
             inputs.missing.append(given)
             continue
-        found = list(_walk(given, excludes, roots, inputs.skipped))
+        # one spelling whatever the user typed (`.`, `./infra`, `infra/`): the same tree gives
+        # the same paths, charts and Terraform directories
+        found = [os.path.normpath(path) for path in _walk(given, excludes, roots, inputs.skipped)]
         charts = {os.path.dirname(p) or "." for p in found
                   if os.path.basename(p) in _CHART_FILES}
         named = os.path.isfile(given)

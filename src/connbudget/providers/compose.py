@@ -20,8 +20,6 @@ from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import from_env
 from connbudget.providers.postgresql import server as postgresql
 
-_POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"
-                             r"pgvector)(?::|$)", re.IGNORECASE)
 _MAX = re.compile(r"^max_connections=(\d+)$")
 _POOLER_HOSTS = ("DB_HOST", "DATABASES_HOST", "POSTGRESQL_HOST", "PGBOUNCER_DATABASE_HOST")
 
@@ -66,7 +64,7 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
     for service in parsed["compose"]:
         address = _address(service)
         where = Location(address, service.file, service.line)
-        if _POSTGRES_IMAGE.search(service.image):
+        if postgresql.POSTGRES_IMAGE.search(service.image):
             model.databases.append(_database(service))
             continue
         replicas = _replicas(service)
@@ -89,4 +87,5 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
         model.clients.append(Client(
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
-            database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map"))
+            database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map",
+            unknown_host=item.unknown_host))

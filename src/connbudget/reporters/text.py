@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from connbudget.budgets import BudgetView
+from connbudget.budgets import BudgetView, RunCoverage
+from connbudget.capacity.coverage import INCOMPLETE
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
@@ -202,8 +203,13 @@ def _behind(budget: BudgetView) -> set[str]:
 
 def _has_finding(budget: BudgetView, findings: list[Finding]) -> bool:
     things, names = _things(budget), _behind(budget)
-    return any(f.rule_id in _BUDGET_RULES
-               and ((f.resource, f.file) in things or f.resource in names) for f in findings)
+    unread = {(item.file, item.line) for item in budget.coverage.unread} \
+        if budget.coverage is not None else set()
+    return any((f.rule_id in _BUDGET_RULES
+                and ((f.resource, f.file) in things or f.resource in names))
+               or (f.rule_id == INCOMPLETE and (f.budget == budget.key
+                                                or (f.file, f.line) in unread))
+               for f in findings)
 
 
 def _budget_lines(budgets: list[BudgetView], style: _Style) -> list[str]:
@@ -218,6 +224,20 @@ def _budget_lines(budgets: list[BudgetView], style: _Style) -> list[str]:
                      for line in lines]
         blocks.append("\n".join(lines) + "\n")
     return blocks
+
+
+def coverage_summary(coverage: RunCoverage) -> str:
+    """`coverage: 2 databases complete, 1 incomplete, 4 things not read`; it says so when
+    every database is incomplete or none was read."""
+    unread = f"{plural(len(coverage.unread), 'thing')} not read"
+    if not coverage.databases:
+        return f"coverage: no database read, {unread}"
+    if not coverage.complete:
+        every = "the database" if coverage.databases == 1 else \
+            f"all {coverage.databases} databases"
+        return f"coverage: {every} incomplete, {unread}"
+    return (f"coverage: {plural(coverage.complete, 'database')} complete, "
+            f"{coverage.incomplete} incomplete, {unread}")
 
 
 def _checked_line(checked: Checked) -> str:
@@ -265,5 +285,7 @@ def render_text(report: Report, settings: Settings) -> str:
     lines.extend(wrap(_summary(report, shown, settings), style.width, 12))
     if report.checked is not None:
         lines.extend(wrap(_checked_line(report.checked), style.width))
+    if report.coverage is not None:
+        lines.extend(wrap(coverage_summary(report.coverage), style.width))
     # a wrapped line may start with what followed a space: never a workflow command
     return "\n".join(not_a_command(line) for line in lines) + "\n"

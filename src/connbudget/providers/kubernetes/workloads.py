@@ -215,4 +215,5 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             "kubernetes", Location(address, workload.file, workload.line), maximum,
             deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
-            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1]))
+            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
+            unknown_host=task.unknown_host))
