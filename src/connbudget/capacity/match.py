@@ -215,7 +215,7 @@ def unread_of(item: Unmatched) -> Unread:
         fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
                f"max-connections = <SHOW max_connections>, then {mapping}")
     if item.unknown_host:
-        why = f"the database it connects to is unknown: {item.unknown_host}"
+        why = f"the database it connects to is unknown ({item.unknown_host})"
     elif item.named:
         why = (f"it connects to {', '.join(item.named)}, which no scanned database or pooler "
                "answers to")

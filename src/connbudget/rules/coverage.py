@@ -23,7 +23,9 @@ def _numbers(budget: Budget) -> str:
 
 
 def _item_message(item: Unread, keys: list[Key], budgets: dict[Key, Budget]) -> str:
-    head = f"{item.what} is not read: {item.why}"
+    # a client or pooler was read, but its database cannot be told
+    head = f"{item.what} is {'in no budget' if item.kind in ('client', 'pooler') else 'not read'}" \
+        f": {item.why}"
     if not keys:
         return (f"{head}; no database in its scope was read, so no budget counts what it "
                 "defines or connects to")

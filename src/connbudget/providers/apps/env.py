@@ -246,7 +246,7 @@ def _hosts(var: EnvVar) -> set[str]:
 def _unknown_host(var: EnvVar) -> str:
     """Why a connection variable names no host that can be read ("" when it names one)."""
     if var.secret:
-        return f"{var.name} comes from {var.source or 'a secret'}: its value is never read"
+        return f"{var.name} comes from {var.source or 'a secret'}, whose value is never read"
     if var.value is None and not var.references:
         return f"{var.name} is not resolved"
     return ""
