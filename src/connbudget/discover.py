@@ -169,9 +169,13 @@ def _walk(root: str, excludes: Excludes, roots: Roots,
 
 
 def _chart_of(path: str, charts: set[str]) -> str | None:
-    """The chart whose templates/ holds `path`: Helm renders those files, connbudget does not."""
+    """The chart whose templates/ holds `path`, or whose own directory holds it (its values
+    files): Helm renders those files, connbudget does not."""
     parts = Path(path).parts
-    for index in range(len(parts) - 1, 0, -1):
+    own = os.path.dirname(path) or "."
+    if own in charts and path.lower().endswith((".yaml", ".yml")):
+        return own
+    for index in range(len(parts) - 1, -1, -1):
         if parts[index] == "templates":
             chart = os.path.join(*parts[:index]) if index else "."
             if chart in charts:
