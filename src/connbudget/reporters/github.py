@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from connbudget.catalogue import RULES
 from connbudget.report import Finding, Related, Report
-from connbudget.reporters._common import line_of, printable, relative_path, summary
+from connbudget.reporters._common import (
+    coverage_summary,
+    line_of,
+    printable,
+    relative_path,
+    summary,
+    unannounced,
+    workflow_safe,
+)
 from connbudget.settings import Settings
 
 COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
@@ -62,5 +70,11 @@ def render_github(report: Report, settings: Settings) -> str:
     # error comes before the lines that also decide one
     for finding in report.findings:
         lines.extend(_related_commands(finding))
+    lines.extend(_command("notice", f"{item.what} is not read: {item.why}\nfix: {item.fix}",
+                          file=relative_path(item.file), line=line_of(item.line),
+                          title="connbudget coverage: not read")
+                 for item in unannounced(report, settings))
     lines.append(f"connbudget: {summary(report)}")
+    if report.coverage is not None:
+        lines.append(workflow_safe(coverage_summary(report.coverage)))
     return "\n".join(lines) + "\n"

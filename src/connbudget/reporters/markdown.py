@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 
-from connbudget.budgets import BudgetView
+from connbudget.budgets import BudgetView, RunCoverage
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
-from connbudget.reporters._common import line_of, printable, relative_path, summary
+from connbudget.reporters._common import (
+    coverage_summary,
+    line_of,
+    printable,
+    relative_path,
+    summary,
+)
 from connbudget.settings import Settings
 
 BAR_CELLS = 12
@@ -53,6 +59,8 @@ def _budget_row(budget: BudgetView, with_root: bool) -> str:
     shown = "unknown"
     if worst is not None and usable is not None and usable > 0:
         shown = bar(worst / usable, percent(worst, usable))
+    if budget.incomplete:  # the bar counts what was read only
+        shown = "incomplete" if not budget.clients else f"{shown} incomplete"
     cells = (budget.max_connections.value, budget.usable, budget.worst_case, shown)
     names = [_code(budget.database)]
     if with_root:
@@ -71,10 +79,24 @@ def _budget_table(budgets: list[BudgetView]) -> list[str]:
             *(_budget_row(b, with_root) for b in budgets)]
 
 
+def _unread_list(coverage: RunCoverage) -> list[str]:
+    """Everything recognised and not read: what, where, why and what makes it read."""
+    if not coverage.unread:
+        return []
+    lines = ["Not read:", ""]
+    lines += [f"- {_code(item.what)} at {_code(f'{relative_path(item.file)}:{line_of(item.line)}')}"
+              f": {cell(item.why)}. Fix: {cell(item.fix)}" for item in coverage.unread]
+    return [*lines, ""]
+
+
 def render_markdown(report: Report, settings: Settings) -> str:
     lines = ["## connbudget", "", f"**{summary(report)}**", ""]
+    if report.coverage is not None:
+        lines += [cell(coverage_summary(report.coverage)), ""]
     if report.budgets:
         lines += [*_budget_table(report.budgets), ""]
+    if report.coverage is not None:
+        lines += _unread_list(report.coverage)
     if report.findings:
         lines += ["| severity | rule | where | message | fix |", "|---|---|---|---|---|"]
         # the most severe first; within a severity, file order

@@ -68,6 +68,8 @@ def _besides(budget: BudgetView) -> str:
 def _verdict_text(budget: BudgetView) -> str:
     worst, usable = budget.worst_case, budget.usable
     case = "worst case of what was read" if budget.incomplete else "worst case"
+    if budget.incomplete and not budget.clients:
+        return f"no client read, usable {_n(usable)}"
     if budget.unlimited:
         return f"{case} unbounded (a client has no pool limit) vs usable {_n(usable)}"
     if worst is None or usable is None:
@@ -102,7 +104,8 @@ def coverage_line(budget: BudgetView) -> str:
     counted = f"{' and '.join(read)} read"
     if not coverage.unread:
         return f"coverage: {counted}" + ("" if coverage.complete else ": incomplete")
-    return f"coverage: {counted}; not read: {', '.join(item.what for item in coverage.unread)}"
+    return (f"coverage: {counted}; not read: "
+            f"{', '.join(_show(item.what) for item in coverage.unread)}")
 
 
 def _verdict(budget: BudgetView, column: int, width: int) -> list[str]:

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from connbudget.budgets import BudgetView, RunCoverage
+from connbudget.budgets import BudgetView
 from connbudget.capacity.coverage import INCOMPLETE
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
 from connbudget.reporters._common import (
+    coverage_summary,
     fix_lines,
     not_a_command,
     plural,
@@ -224,20 +225,6 @@ def _budget_lines(budgets: list[BudgetView], style: _Style) -> list[str]:
                      for line in lines]
         blocks.append("\n".join(lines) + "\n")
     return blocks
-
-
-def coverage_summary(coverage: RunCoverage) -> str:
-    """`coverage: 2 databases complete, 1 incomplete, 4 things not read`; it says so when
-    every database is incomplete or none was read."""
-    unread = f"{plural(len(coverage.unread), 'thing')} not read"
-    if not coverage.databases:
-        return f"coverage: no database read, {unread}"
-    if not coverage.complete:
-        every = "the database" if coverage.databases == 1 else \
-            f"all {coverage.databases} databases"
-        return f"coverage: {every} incomplete, {unread}"
-    return (f"coverage: {plural(coverage.complete, 'database')} complete, "
-            f"{coverage.incomplete} incomplete, {unread}")
 
 
 def _checked_line(checked: Checked) -> str:

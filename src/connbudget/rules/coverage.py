@@ -12,6 +12,7 @@ from connbudget.report import Finding
 from connbudget.rules.common import Run, anchor, make_finding
 
 RULE = INCOMPLETE
+_LISTED = 3  # databases named with their numbers; more are counted
 
 
 def _numbers(budget: Budget) -> str:
@@ -32,7 +33,10 @@ def _item_message(item: Unread, keys: list[Key], budgets: dict[Key, Budget]) -> 
     parts = [f"{budgets[key].database.where.label} ({_numbers(budgets[key])})" for key in keys]
     if len(parts) == 1:
         return f"{head}; it may connect to {parts[0]}, whose budget is incomplete"
-    return f"{head}; it may connect to {', '.join(parts)}: their budgets are incomplete"
+    if len(parts) <= _LISTED:
+        return f"{head}; it may connect to {', '.join(parts)}: their budgets are incomplete"
+    return (f"{head}; it may connect to any of the {len(parts)} databases in its scope: their "
+            "budgets are incomplete")
 
 
 def _no_client(budget: Budget) -> Finding:
