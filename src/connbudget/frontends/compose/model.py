@@ -140,7 +140,8 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
             if not isinstance(block, LMap):
                 continue
             for name, spec in block.items():
-                if isinstance(spec, LMap):
+                # `x-` keys are extension fields (compose-spec.io, "Extension"), not services
+                if isinstance(spec, LMap) and not str(name).startswith("x-"):
                     services.append(_service(str(name), spec, path, block.lines.get(name, 0)))
     return services, errors, comments
 

@@ -1,4 +1,5 @@
-"""Process and thread counts a container's command line sets.
+"""Process and thread counts a container's command line sets, also inside `sh -c "..."` or
+`bash -c "..."`.
 
 gunicorn and puma `--workers N` / `-w N`: processes per task, each with its own pool (it wins
 over WEB_CONCURRENCY). puma `-t MIN:MAX` / `--threads`, sidekiq `-c N` / `--concurrency N`: the
@@ -40,6 +41,27 @@ def _split(text: str) -> list[str]:
         return text.split()
 
 
+_SHELLS = ("sh", "bash", "dash", "ash", "zsh")
+
+
+def _unwrapped(parts: Sequence[str]) -> list[str]:
+    """The words of a command with `sh -c "..."` (bash, `-ec`, `-lc`, ...) opened up: the
+    script's own words, every command of it, in place of the shell and its flags."""
+    found: list[str] = []
+    index = 0
+    while index < len(parts):
+        word = parts[index]
+        flag = parts[index + 1] if index + 1 < len(parts) else ""
+        if word.rsplit("/", 1)[-1] in _SHELLS and re.fullmatch(r"-[a-z]*c[a-z]*", flag) \
+                and index + 2 < len(parts):
+            found += _unwrapped(_split(parts[index + 2]))
+            index += 3
+            continue
+        found.append(word)
+        index += 1
+    return found
+
+
 def _option(parts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
     for index, word in enumerate(parts):
         found = pattern.match(word)
@@ -50,6 +72,7 @@ def _option(parts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
 
 def apply_command(item: PoolSettings, parts: Sequence[str], origin: Origin) -> None:
     """Set processes (and an assumed pool) of one container from its command line."""
+    parts = _unwrapped(parts)
     text = " ".join(parts)
     server = next((s for s in ("gunicorn", "puma", "sidekiq") if s in text), None)
     if server is None:
