@@ -103,7 +103,7 @@ def test_client_reaches_pgbouncer_through_the_service_selecting_its_pods() -> No
     assert [(b["client"], b["max_tasks"], b["pool"], b["steady"], b["matched_by"])
             for b in pooler["behind"]] == [
         ("Deployment/shop/web", 25, 8, 200,
-         "its connection setting: db-pooler.shop.svc.cluster.local (the endpoint of db-pooler)")]
+         "where it connects: db-pooler.shop.svc.cluster.local (the endpoint of db-pooler)")]
 
 
 def test_pgbouncer_rollout_runs_a_surge_replica_beside_the_old_ones() -> None:

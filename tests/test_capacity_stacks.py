@@ -168,9 +168,9 @@ def test_operator_databases_and_poolers_name_their_fields() -> None:
         "(fixtures/capacity/cnpg-operator/cluster.yaml:11)")
     pooler = next(c for c in budget["clients"] if c["path"] == "pgbouncer")
     assert [b["client"] for b in pooler["behind"]] == ["Deployment/shop/storefront"]
-    assert pooler["matched_by"] == "its connection setting: shop-db-rw"
+    assert pooler["matched_by"] == "where it connects: shop-db-rw"
     reports = next(c for c in budget["clients"] if c["client"] == "Deployment/shop/reports")
-    assert reports["matched_by"] == ("its connection setting: shop-db-ro.shop.svc.cluster.local "
+    assert reports["matched_by"] == ("where it connects: shop-db-ro.shop.svc.cluster.local "
                                      "(the endpoint of shop-db-ro)")
 
 
@@ -184,7 +184,7 @@ def test_corpus_operator_samples_are_budgeted() -> None:
     # Keycloak's default pool of 100 on a PostgreSQL with 97 usable slots
     assert [(c["client"], c["pool"], c["matched_by"]) for c in keycloak["clients"]] == [
         ("Deployment/postgres-operator/keycloak", 100,
-         "its connection setting: keycloakdb-primary")]
+         "where it connects: keycloakdb-primary")]
     assert keycloak["verdict"]["rule_id"] == "CB101"
 
 

@@ -143,7 +143,7 @@ def looks_like_plan(candidate: Candidate) -> bool:
 
 KINDS: tuple[InputKind, ...] = (
     InputKind("helm-chart", "Helm chart", "coverage", (), lambda c: c.chart is not None,
-              _UNREAD, unread="Helm renders its templates, and connbudget reads what Helm "
+              _UNREAD, unread="Helm renders its templates; connbudget reads the manifests it "
               "renders", fix=_RENDER_CHART),
     InputKind("helm-template", "Helm template", "coverage", _YAML, looks_like_helm_template,
               _UNREAD, unread="a Go template that Helm renders, outside any chart in the "

@@ -47,6 +47,7 @@ def coverage_of(model: Model, budgets: list[Budget]) -> dict[Key, Coverage]:
     return found
 
 
+
 def _view(item: Unread, model: Model) -> UnreadView:
     labels = {database.where.key: database.where.label for database in model.databases}
     return UnreadView(item.what, item.kind, item.why, item.file, item.line, item.fix,

@@ -58,7 +58,8 @@ class Unmatched:
 
 
 def place(model: Model, roots: list[str]) -> None:
-    """Give ini and YAML things their enclosing root; name roots when the run holds several."""
+    """Give ini and YAML things (and things not read) their enclosing root; name roots when the
+    run holds several."""
     show = len(set(roots)) > 1
 
     def placed(where: Location) -> Location:
@@ -69,6 +70,9 @@ def place(model: Model, roots: list[str]) -> None:
         *model.databases, *model.roles, *model.poolers, *model.clients]
     for thing in things:
         thing.where = placed(thing.where)
+    # a thing not read reaches the databases of the root that holds its file, like the others
+    model.unread = [replace(item, root=enclosing_root(item.file, roots))
+                    if item.file and not item.root else item for item in model.unread]
 
 
 def _hit(ref: str, alias: str) -> bool:
@@ -103,7 +107,7 @@ def _explicit(refs: set[str], aliases: set[str]) -> str:
     hits = sorted({ref for ref in refs for alias in aliases if _hit(ref, alias)})
     formats = [f"{hit} (the endpoint of {named})" for hit in hits
                if (named := endpoint_name(hit))]
-    return f"its connection setting: {', '.join(formats or hits)}"
+    return f"where it connects: {', '.join(formats or hits)}"
 
 
 def _configured(address: str, root: str, targets: dict[Key, set[str]],

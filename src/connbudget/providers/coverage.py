@@ -78,9 +78,9 @@ def _resource(resource: Resource, entry: Unmodelled) -> Unread:
 
 
 def _module(call: ModuleCall) -> Unread:
-    return Unread(call.address, f"a remote module ({call.source}): its code is not in the "
-                  "scanned tree, so what it creates is not read", call.file, call.line, _PLAN,
-                  kind="module", root=call.root)
+    return Unread(call.address, f"its source {call.source} is a remote module whose code is "
+                  "not in the scanned tree, so what it creates is not read", call.file,
+                  call.line, _PLAN, kind="module", root=call.root)
 
 
 def terraform(parsed: dict[str, TerraformModel], context: BuildContext) -> None:

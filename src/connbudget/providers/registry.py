@@ -157,8 +157,8 @@ _POSTGRES_IMAGE = POSTGRES_IMAGE.pattern
 # table when an adapter models the type
 UNMODELLED: dict[str, Unmodelled] = {
     "aws_lambda_function": Unmodelled(
-        "a Lambda function: each concurrent execution environment holds its own connections",
-        bound="reserved_concurrent_executions"),
+        "a Lambda function", bound="reserved_concurrent_executions (each concurrent execution "
+                                   "holds its own connections)"),
     "aws_apprunner_service": Unmodelled("an App Runner service",
                                         bound="max_size of its auto scaling configuration"),
     "aws_cloudwatch_event_target": Unmodelled("an EventBridge rule running ECS tasks",

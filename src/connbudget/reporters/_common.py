@@ -97,9 +97,9 @@ def coverage_summary(coverage: RunCoverage) -> str:
     if not coverage.databases:
         return f"coverage: no database read, {unread}"
     if not coverage.complete:
-        every = "the database" if coverage.databases == 1 else \
-            f"all {coverage.databases} databases"
-        return f"coverage: {every} incomplete, {unread}"
+        every = "1 database, incomplete" if coverage.databases == 1 else \
+            f"all {coverage.databases} databases incomplete"
+        return f"coverage: {every}, {unread}"
     return (f"coverage: {plural(coverage.complete, 'database')} complete, "
             f"{coverage.incomplete} incomplete, {unread}")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from connbudget.capacity.budget import Budget, units
 from connbudget.capacity.fixes import toml_pin
 from connbudget.model import Client, Key, Model
-from connbudget.providers.apps.env import PROCESS_VARS
+from connbudget.providers.apps.env import PROCESS_VARS, UNKNOWN_LIBRARY
 from connbudget.report import Finding
 from connbudget.rules.common import anchor, make_finding
 
@@ -62,7 +62,8 @@ def _client_unknowns(client: Client, budget: Key | None) -> list[Finding]:
                        f"({value.origin.text}); the budget of its database is unknown")
         setting = (client.pool_setting if value is client.pool
                    else _PROCESS_SETTING if value is client.processes else client.scale_setting)
-        findings.append(make_finding("CB103", client.where, message,
-                                     f"set {setting} explicitly (a literal, or a variable with "
-                                     "a default)", budget=budget))
+        fix = (f"set {setting} explicitly (a literal, or a variable with a default)" if setting
+               else f"{UNKNOWN_LIBRARY}; then state it: [tool.connbudget.pool-defaults] "
+                    "PG_POOL_SIZE = <its pool size>")
+        findings.append(make_finding("CB103", client.where, message, fix, budget=budget))
     return findings

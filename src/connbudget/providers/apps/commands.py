@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connbudget.model import Origin, Value
-from connbudget.providers.apps.env import PoolSettings
+from connbudget.providers.apps.env import RAILS_POOL, PoolSettings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _THREADS = re.compile(r"^(?:--threads|-t)(?:=([\d:]+))?$")
@@ -77,6 +77,8 @@ def apply_command(item: PoolSettings, parts: Sequence[str], origin: Origin) -> N
     server = next((s for s in ("gunicorn", "puma", "sidekiq") if s in text), None)
     if server is None:
         return
+    if server != "gunicorn" and not item.pool_setting:
+        item.pool_setting = RAILS_POOL  # puma and sidekiq run Rails: its pool follows this
     workers = _option(parts, _WORKERS) if server != "sidekiq" else None
     if workers and workers.isdigit():
         item.processes = Value(int(workers), Origin(f"{server} command --workers {workers}",

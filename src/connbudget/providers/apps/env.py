@@ -122,8 +122,16 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     return None
 
 
-# The setting a fix names when no pool size is set, by library.
-_SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": "RAILS_MAX_THREADS",
+# What a fix says when the library is not known, so that it names no setting the application
+# may not read: where each library sets its pool (the defaults are in data/SOURCES.md).
+UNKNOWN_LIBRARY = (
+    "its library is not known, so no setting is named: size its pool where the application "
+    "sets it (Rails: RAILS_MAX_THREADS and the pool: of config/database.yml; Django: OPTIONS "
+    "pool max_size; SQLAlchemy: pool_size + max_overflow; node-postgres: max; knex: pool.max; "
+    "Prisma: connection_limit in the URL; HikariCP: maximumPoolSize; pgx: pool_max_conns)")
+# The setting a fix names when no pool size is set, by library ("" when it is not known).
+RAILS_POOL = "RAILS_MAX_THREADS"
+_SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": RAILS_POOL,
             "keycloak": "KC_DB_POOL_MAX_SIZE", "sqlalchemy": "SQLALCHEMY_POOL_SIZE"}
 
 
@@ -200,8 +208,10 @@ def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> t
                          assumed=True, unlimited=True), GO_MAX_OPEN
         if value.value is not None:
             return value, GO_MAX_OPEN
-    setting = _SETTING.get(_library(env), "PG_POOL_SIZE")
-    return _default_pool(env, origin, defaults, "no pool size set", setting), setting
+    setting = _SETTING.get(_library(env), "")
+    # PG_POOL_SIZE: how [tool.connbudget] pool-defaults names the pool of an unknown library
+    return _default_pool(env, origin, defaults, "no pool size set",
+                         setting or "PG_POOL_SIZE"), setting
 
 
 def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
