@@ -156,9 +156,8 @@ _POSTGRES_IMAGE = POSTGRES_IMAGE.pattern
 # the resource types of the providers below whose support is being built: a row leaves this
 # table when an adapter models the type
 UNMODELLED: dict[str, Unmodelled] = {
-    "aws_lambda_function": Unmodelled(
-        "a Lambda function", bound="reserved_concurrent_executions (each concurrent execution "
-                                   "holds its own connections)"),
+    "aws_lambda_function": Unmodelled("a Lambda function",
+                                      bound="reserved_concurrent_executions"),
     "aws_apprunner_service": Unmodelled("an App Runner service",
                                         bound="max_size of its auto scaling configuration"),
     "aws_cloudwatch_event_target": Unmodelled("an EventBridge rule running ECS tasks",

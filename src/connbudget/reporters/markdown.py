@@ -92,7 +92,7 @@ def _unread_list(coverage: RunCoverage) -> list[str]:
 def render_markdown(report: Report, settings: Settings) -> str:
     lines = ["## connbudget", "", f"**{summary(report)}**", ""]
     if report.coverage is not None:
-        lines += [cell(coverage_summary(report.coverage)), ""]
+        lines += [coverage_summary(report.coverage), ""]  # connbudget's words only
     if report.budgets:
         lines += [*_budget_table(report.budgets), ""]
     if report.coverage is not None:
