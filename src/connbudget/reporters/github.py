@@ -13,7 +13,6 @@ from connbudget.reporters._common import (
     relative_path,
     summary,
     unannounced,
-    workflow_safe,
 )
 from connbudget.settings import Settings
 
@@ -74,7 +73,6 @@ def render_github(report: Report, settings: Settings) -> str:
                           file=relative_path(item.file), line=line_of(item.line),
                           title="connbudget coverage: not read")
                  for item in unannounced(report, settings))
-    lines.append(f"connbudget: {summary(report)}")
-    if report.coverage is not None:
-        lines.append(workflow_safe(coverage_summary(report.coverage)))
+    coverage = f"; {coverage_summary(report.coverage)}" if report.coverage is not None else ""
+    lines.append(f"connbudget: {summary(report)}{coverage}")
     return "\n".join(lines) + "\n"
