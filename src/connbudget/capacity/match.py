@@ -2,7 +2,7 @@
 
 Where it connects decides: the hosts and addresses of its connection settings (a URL's host, a
 DSN's `host=`, PGHOST-style variables, a Terraform reference inside one of them), a host in a
-platform's documented endpoint format (`providers.registry.ENDPOINT_FORMATS`: an RDS endpoint's
+platform's documented endpoint format (`providers.registry.ENDPOINTS`: an RDS endpoint's
 first label is the identifier) or whose first label is a database's name; then the
 [tool.connbudget] clients mapping; then, when the scope holds a single database and no pooler
 and the thing names no host, that database. A thing whose host cannot be read (a secret
@@ -35,7 +35,7 @@ from connbudget.model import (
     refers_to,
 )
 from connbudget.providers.context import enclosing_root
-from connbudget.providers.registry import endpoint_name
+from connbudget.providers.registry import endpoint_names
 from connbudget.settings import Settings, canonical
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
@@ -82,8 +82,7 @@ def _hit(ref: str, alias: str) -> bool:
         return False
     # an endpoint in a platform's documented format ("main.abc.eu-west-1.rds.amazonaws.com"),
     # else a host whose first label is the name ("pgbouncer.internal")
-    named = endpoint_name(ref)
-    return (named or ref.split(".")[0]).lower() == alias.lower()
+    return alias.lower() in (endpoint_names(ref) or {ref.split(".")[0].lower()})
 
 
 def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
@@ -105,8 +104,8 @@ def _candidates(refs: set[str], targets: dict[Key, set[str]]) -> list[Key]:
 
 def _explicit(refs: set[str], aliases: set[str]) -> str:
     hits = sorted({ref for ref in refs for alias in aliases if _hit(ref, alias)})
-    formats = [f"{hit} (the endpoint of {named})" for hit in hits
-               if (named := endpoint_name(hit))]
+    formats = [f"{hit} (the endpoint of {', '.join(sorted(named))})" for hit in hits
+               if (named := endpoint_names(hit))]
     return f"where it connects: {', '.join(formats or hits)}"
 
 

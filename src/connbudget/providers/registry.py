@@ -91,6 +91,21 @@ SECRET_STORES = ("aws_ssm_parameter", "aws_secretsmanager_secret_version",
                  "aws_secretsmanager_secret")
 
 
+# "module:function" (host) -> the database names or identifiers a platform's endpoint format
+# puts in that host name
+ENDPOINTS = ("connbudget.providers.aws.endpoints:database_names",
+             "connbudget.providers.kubernetes.dns:service_names")
+
+
+def endpoint_names(host: str) -> set[str]:
+    """The database names a host's endpoint format says, by every platform's format."""
+    found: set[str] = set()
+    for hook in ENDPOINTS:
+        module, _, function = hook.partition(":")
+        found |= getattr(importlib.import_module(module), function)(host)
+    return found
+
+
 def _attribute(path: str) -> Any:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)
@@ -184,25 +199,6 @@ UNMODELLED: dict[str, Unmodelled] = {
     "kubernetes_stateful_set_v1": Unmodelled("a PostgreSQL server run by a StatefulSet",
                                              database=True, when=("", _POSTGRES_IMAGE)),
 }
-
-# "module:function" (host -> the name it designates, or None): the host formats the platforms
-# document, so that a client names its database by its endpoint (an RDS endpoint's first label
-# is the instance, cluster or proxy identifier)
-ENDPOINT_FORMATS = (
-    "connbudget.providers.aws.rds:endpoint_name",
-    "connbudget.providers.kubernetes.dns:service_name",
-)
-
-
-def endpoint_name(host: str) -> str | None:
-    """The name a host designates by a platform's documented endpoint format; None when it
-    follows none."""
-    for path in ENDPOINT_FORMATS:
-        found: str | None = _attribute(path)(host)
-        if found:
-            return found
-    return None
-
 
 def database_platform(name: str) -> DatabasePlatform:
     return DATABASE_PLATFORMS[name]

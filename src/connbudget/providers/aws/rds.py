@@ -45,26 +45,12 @@ RDS_SUPERUSER_RESERVED = 2
 RDS_RESERVED = "rds.rds_superuser_reserved_connections"
 RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
 AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
-# The endpoints RDS gives an instance, an Aurora cluster (writer, reader `cluster-ro-`, custom
-# `cluster-custom-`) and an RDS Proxy (`proxy-`; an added proxy endpoint `.endpoint.proxy-`)
-# start with the identifier of what they reach: `<id>.<hash>.<region>.rds.amazonaws.com`
-# (docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.Overview.Endpoints.html,
-# docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-endpoints.html; read 2026-12-07)
-_ENDPOINT = re.compile(r"^([a-z][a-z0-9-]*)\.(?:endpoint\.)?(?:cluster-(?:ro-|custom-)?|proxy-)?"
-                       r"[a-z0-9]+\.[a-z]{2}(?:-[a-z]+)+-\d\.rds\.amazonaws\.com(?:\.cn)?\.?$")
 # what a pin's address says about the platform of a database the files do not declare
 PINNED_PLATFORMS = (("aws_db_instance.", "rds"), ("aws_rds_cluster.", "aurora"))
 
 
 def where_of(block: Resource | ModuleCall) -> Location:
     return Location(block.address, block.file, block.line, block.end_line, block.root)
-
-
-def endpoint_name(host: str) -> str | None:
-    """The identifier an RDS endpoint names (instance, cluster, proxy or its endpoint); None
-    for any other host."""
-    found = _ENDPOINT.match(host.strip().lower())
-    return found.group(1) if found else None
 
 
 def reservations(settings: dict[str, Value] | None = None) -> list[Reservation]:

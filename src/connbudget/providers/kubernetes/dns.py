@@ -10,7 +10,7 @@ _SERVICE = re.compile(r"^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)\.[a-z0-9-]+\.svc"
                       r"(?:\.cluster\.local)?\.?$")
 
 
-def service_name(host: str) -> str | None:
-    """The Service a cluster DNS name designates; None for any other host."""
+def service_names(host: str) -> set[str]:
+    """The Service a cluster DNS name designates; nothing for any other host."""
     found = _SERVICE.match(host.strip().lower())
-    return found.group(1) if found else None
+    return {found.group(1)} if found else set()
