@@ -350,3 +350,17 @@ def test_junit_and_markdown_state_the_coverage() -> None:
     assert "| `compose/db` | 100 | 97 | 0 | incomplete |" in markdown
     assert "- `compose/web` at `fixtures/coverage/rails-compose/docker-compose.yml:26`" \
         in markdown
+
+
+def test_inputs_of_other_tools_are_each_one_warning_with_what_makes_them_read() -> None:
+    _, report = _json("scan", f"{COVERAGE}/unread-kinds")
+    fixes = {f["resource"]: f["fix"] for f in report["findings"] if f["rule_id"] == "CB111"}
+    assert sorted(fixes) == ["AWS CDK app cdk.json", "SAM template template.yaml",
+                             "Serverless Framework service serverless.yml",
+                             "Terragrunt configuration terragrunt.hcl", "helmfile helmfile.yaml"]
+    assert fixes["Terragrunt configuration terragrunt.hcl"].startswith(
+        "scan the plan Terragrunt makes: terragrunt plan -out plan.out")
+    assert fixes["helmfile helmfile.yaml"].startswith(
+        f"render it and scan the result: helmfile --file {COVERAGE}/unread-kinds/helmfile/"
+        "helmfile.yaml template")
+    assert report["errors"] == [] and report["coverage"]["databases"] == 0
