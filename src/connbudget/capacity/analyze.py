@@ -8,7 +8,13 @@ from typing import Any
 
 from connbudget.budgets import Verdict
 from connbudget.capacity.budget import Budget, budget_view, build_budget, pin_origin
-from connbudget.capacity.coverage import INCOMPLETE, budget_coverage, coverage_of, run_coverage
+from connbudget.capacity.coverage import (
+    INCOMPLETE,
+    budget_coverage,
+    coverage_of,
+    run_coverage,
+    unread_views,
+)
 from connbudget.capacity.edits import Sources
 from connbudget.capacity.match import match, place
 from connbudget.errors import InputError
@@ -78,11 +84,12 @@ def analyze(parsed: dict[str, Any], settings: Settings, sources: Sources) -> Rep
     budgets = budgets_of(model, settings)
     covered = coverage_of(model, budgets)
     results = evaluate(model, budgets, covered, settings, sources)
+    unread = unread_views(model)
     views = [budget_view(budget, _verdict(results.verdict(key)),
-                         budget_coverage(covered[key], model))
+                         budget_coverage(covered[key], unread))
              for budget in budgets for key in [budget.database.where.key]]
     return Report(findings=results.findings, budgets=views, errors=list(model.errors),
-                  role_fixes=results.role_fixes, coverage=run_coverage(model, covered))
+                  role_fixes=results.role_fixes, coverage=run_coverage(model, covered, unread))
 
 
 def capacity_model(parsed: dict[str, Any], settings: Settings,

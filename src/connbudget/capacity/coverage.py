@@ -48,18 +48,21 @@ def coverage_of(model: Model, budgets: list[Budget]) -> dict[Key, Coverage]:
 
 
 
-def _view(item: Unread, model: Model) -> UnreadView:
+def unread_views(model: Model) -> dict[int, UnreadView]:
+    """What reporters show of each thing not read, by the identity of its model item."""
     labels = {database.where.key: database.where.label for database in model.databases}
-    return UnreadView(item.what, item.kind, item.why, item.file, item.line, item.fix,
-                      tuple(labels[key] for key in touched(item, model.databases)))
+    return {id(item): UnreadView(item.what, item.kind, item.why, item.file, item.line, item.fix,
+                                 tuple(labels[key] for key in touched(item, model.databases)))
+            for item in model.unread}
 
 
-def budget_coverage(covered: Coverage, model: Model) -> BudgetCoverage:
+def budget_coverage(covered: Coverage, views: dict[int, UnreadView]) -> BudgetCoverage:
     return BudgetCoverage(covered.clients, covered.poolers,
-                          tuple(_view(item, model) for item in covered.unread))
+                          tuple(views[id(item)] for item in covered.unread))
 
 
-def run_coverage(model: Model, covered: dict[Key, Coverage]) -> RunCoverage:
+def run_coverage(model: Model, covered: dict[Key, Coverage],
+                 views: dict[int, UnreadView]) -> RunCoverage:
     complete = sum(1 for item in covered.values() if item.complete)
     return RunCoverage(complete, len(covered) - complete,
-                       tuple(_view(item, model) for item in model.unread))
+                       tuple(views[id(item)] for item in model.unread))

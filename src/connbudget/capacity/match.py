@@ -20,6 +20,7 @@ applies only to workloads of the same root (from_kubernetes).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
@@ -75,6 +76,11 @@ def place(model: Model, roots: list[str]) -> None:
                     if item.file and not item.root else item for item in model.unread]
 
 
+@functools.lru_cache(maxsize=4096)
+def _endpoint(host: str) -> frozenset[str]:
+    return frozenset(endpoint_names(host))
+
+
 def _hit(ref: str, alias: str) -> bool:
     if refers_to(ref, alias):
         return True
@@ -82,7 +88,7 @@ def _hit(ref: str, alias: str) -> bool:
         return False
     # an endpoint in a platform's documented format ("main.abc.eu-west-1.rds.amazonaws.com"),
     # else a host whose first label is the name ("pgbouncer.internal")
-    return alias.lower() in (endpoint_names(ref) or {ref.split(".")[0].lower()})
+    return alias.lower() in (_endpoint(ref) or {ref.split(".")[0].lower()})
 
 
 def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
