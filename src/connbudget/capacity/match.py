@@ -185,7 +185,7 @@ def _databases_of(item: Unmatched, poolers: dict[Key, Pooler],
     return frozenset(found)
 
 
-def match(model: Model, settings: Settings) -> list[Unmatched]:
+def match(model: Model, settings: Settings) -> None:
     """Match every pooler, then every client; each that cannot be matched is a coverage item of
     the databases it may reach (`model.unread`)."""
     labels = {d.where.key: d.where.label for d in model.databases}
@@ -200,7 +200,6 @@ def match(model: Model, settings: Settings) -> list[Unmatched]:
     by_key = {p.where.key: p for p in model.poolers}
     found = [replace(note, databases=_databases_of(note, by_key, databases)) for note in found]
     model.unread.extend(unread_of(note) for note in found)
-    return found
 
 
 def _unmatched(thing: Pooler | Client, candidates: list[Key], labels: dict[Key, str],
