@@ -180,12 +180,6 @@ KINDS: tuple[InputKind, ...] = (
               fix="az bicep build --file {source} writes the ARM template it deploys; "
                   "describe its database in [tool.connbudget.databases] and map its clients "
                   "in [tool.connbudget.clients]"),
-    InputKind("terragrunt", "Terragrunt configuration", "coverage", (".hcl",),
-              _named("terragrunt.hcl"), _UNREAD,
-              unread="its inputs set the variables of the module it deploys, and connbudget "
-                     "does not read Terragrunt",
-              fix="scan the plan Terragrunt makes: terragrunt plan -out plan.out && terragrunt "
-                  "show -json plan.out > plan.json && connbudget scan plan.json"),
     InputKind("sql", ".sql", "sql", (".sql",), lambda c: c.lower.endswith(".sql"),
               "connbudget.frontends.sql.reader:read"),
     InputKind("terraform", "Terraform", "capacity", (".tf", ".tf.json"),

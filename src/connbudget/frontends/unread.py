@@ -1,5 +1,5 @@
 """Files connbudget recognises but does not read (a Helm chart, a Render blueprint, a Pulumi
-project, a CloudFormation or SAM template, Bicep, Terragrunt, ...): only their heads, for their
+project, a CloudFormation or SAM template, Bicep, ...): only their heads, for their
 names and the comments that can suppress the finding about them."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from connbudget.kinds import Read, ReadContext
 _CHART_NAME = re.compile(r"^name:[ \t]*[\"']?([\w.-]+)", re.MULTILINE)
 _HEAD_BYTES = 65536
 # how a whole-line comment starts, by file ending (YAML's are lexed as YAML)
-_MARKERS = {".bicep": ("//",), ".hcl": ("#", "//")}
+_MARKERS = {".bicep": ("//",)}
 
 
 @dataclass(frozen=True)
