@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -45,25 +46,49 @@ def test_default_max_surge_is_25_percent_of_the_max_replicas() -> None:
         "default: 12 replicas + maxSurge 25%")
 
 
-def test_statefulset_does_not_surge() -> None:
-    ledger = _client(_report(HPA), "StatefulSet/orders/ledger")
+def _mapped_ledger(tmp_path: Path) -> dict[str, Any]:
+    """k8s-hpa with its ledger (DATABASE_URL from a Secret) mapped in the config."""
+    shutil.copytree(HPA, tmp_path / "k8s-hpa")
+    (tmp_path / "k8s-hpa" / ".connbudget.toml").write_text(
+        '[clients]\n"StatefulSet/orders/ledger" = "aws_db_instance.orders"\n')
+    return _report(str(tmp_path / "k8s-hpa"))
+
+
+def test_statefulset_does_not_surge(tmp_path: Path) -> None:
+    ledger = _client(_mapped_ledger(tmp_path), "StatefulSet/orders/ledger")
     assert ledger["deploy_tasks"] == ledger["max_tasks"] == 2
 
 
-def test_database_url_from_a_secret_is_matched_by_the_single_database_and_says_so() -> None:
-    ledger = _client(_report(HPA), "StatefulSet/orders/ledger")
-    assert ledger["matched_by"] == f"the single database in {HPA}"
+def test_database_url_from_a_secret_is_matched_by_the_mapping_only(tmp_path: Path) -> None:
+    ledger = _client(_mapped_ledger(tmp_path), "StatefulSet/orders/ledger")
+    assert ledger["matched_by"] == "[tool.connbudget.clients] mapping"
     assert ledger["notes"] == ["DATABASE_URL comes from secret ledger-db key url: its value is "
                                "never read, so the host it names is unknown"]
 
 
+def test_database_url_from_a_secret_is_never_the_single_database() -> None:
+    report = _report(HPA)
+    assert "StatefulSet/orders/ledger" not in {c["client"] for b in report["budgets"]
+                                               for c in b["clients"]}
+    [ledger] = report["coverage"]["unread"]
+    assert (ledger["what"], ledger["kind"], ledger["databases"]) == (
+        "StatefulSet/orders/ledger", "client", ["aws_db_instance.orders"])
+    assert ledger["why"] == ("the database it connects to is unknown (DATABASE_URL comes from "
+                             "secret ledger-db key url, whose value is never read)")
+    assert ledger["fix"] == ('map it in the config: [tool.connbudget.clients] '
+                             '"StatefulSet/orders/ledger" = "aws_db_instance.orders"')
+    [budget] = report["budgets"]
+    assert budget["coverage"]["complete"] is False
+    assert budget["verdict"]["rule_id"] == "CB102"  # near the slots: said first
+
+
 def test_cb102_fix_caps_the_hpa_in_pods() -> None:
-    fix = _report(HPA)["findings"][0]["fix"].splitlines()
-    assert fix[4] == (
-        "or cap Deployment/orders/api at 9 pods: maxReplicas: 9 (HorizontalPodAutoscaler/api "
-        "maxReplicas); 9 x 15 per pod = 135 within 148, the 80 % alert threshold of 195 usable "
-        "slots less 8 of the other paths; 12 pods run during a rolling update with its maxSurge "
-        "(180 connections), within 187 usable")
+    [cb102] = [f for f in _report(HPA)["findings"] if f["rule_id"] == "CB102"]
+    assert cb102["fix"].splitlines()[4] == (
+        "or cap Deployment/orders/api at 10 pods: maxReplicas: 10 (HorizontalPodAutoscaler/api "
+        "maxReplicas); 10 x 15 per pod = 150 within 156, the 80 % alert threshold of 195 usable "
+        "slots; 13 pods run during a rolling update with its maxSurge (195 connections), within "
+        "195 usable")
 
 
 def test_pgbouncer_replicas_multiply_its_server_connections() -> None:
@@ -78,7 +103,7 @@ def test_client_reaches_pgbouncer_through_the_service_selecting_its_pods() -> No
     assert [(b["client"], b["max_tasks"], b["pool"], b["steady"], b["matched_by"])
             for b in pooler["behind"]] == [
         ("Deployment/shop/web", 25, 8, 200,
-         "explicit reference: db-pooler.shop.svc.cluster.local")]
+         "where it connects: db-pooler.shop.svc.cluster.local (the endpoint of db-pooler)")]
 
 
 def test_pgbouncer_rollout_runs_a_surge_replica_beside_the_old_ones() -> None:

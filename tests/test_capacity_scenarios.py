@@ -177,13 +177,20 @@ def test_corpus_runs_without_traceback(kind: str) -> None:
 
 
 def _comparable(report: dict[str, Any]) -> dict[str, Any]:
-    """A report without the root labels that only a run holding several roots shows."""
+    """A report without the root labels that only a run holding several roots shows, and
+    without what coverage says of other scenarios' databases: a thing whose database cannot be
+    told may connect to any database of its scope, and the whole tree holds more of them
+    (test_whole_tree_coverage_names_every_database_in_scope)."""
     label = re.compile(r" \(fixtures/capacity/[^):]*\)")
     return {
         "findings": [{**f, "message": label.sub("", f["message"]),
                       "related": [{**r, "message": label.sub("", r["message"])}
-                                  for r in f["related"]]} for f in report["findings"]],
-        "budgets": [{**{k: v for k, v in b.items() if k != "root"},
+                                  for r in f["related"]]}
+                     if f["rule_id"] != "CB111" else {**f, "message": "", "fix": ""}
+                     for f in report["findings"]],
+        "budgets": [{**{k: v for k, v in b.items() if k not in ("root", "coverage")},
+                     "verdict": {"rule_id": None, "severity": None, "fix": []}
+                     if b["verdict"]["rule_id"] == "CB111" else b["verdict"],
                      "clients": [{k: v for k, v in c.items() if k != "root"}
                                  for c in b["clients"]]} for b in report["budgets"]],
         "errors": report["errors"],
@@ -217,6 +224,24 @@ def test_whole_tree_gives_each_scenario_exactly_what_it_gives_alone(
         scenario: str, whole_tree: dict[str, Any]) -> None:
     alone = _capacity(f"fixtures/capacity/{scenario}")
     assert _comparable(_of(whole_tree, scenario)) == _comparable(alone)
+
+
+def test_whole_tree_coverage_names_every_database_in_scope(
+        whole_tree: dict[str, Any]) -> None:
+    # k8s-hpa's ledger reads its DATABASE_URL from a Secret: it may reach its root's database
+    # and every database of no root (the operators' clusters), never another root's
+    ledger = next(item for item in whole_tree["coverage"]["unread"]
+                  if item["what"].startswith("StatefulSet/orders/ledger"))
+    assert ledger["databases"] == [
+        "aws_db_instance.orders (fixtures/capacity/k8s-hpa)", "Cluster/shop/shop-db",
+        "PostgresCluster/auth/hippo", "postgresql/orders/acid-orders"]
+    incomplete = {b["file"] for b in whole_tree["budgets"] if not b["coverage"]["complete"]}
+    assert {"fixtures/capacity/k8s-hpa/main.tf",
+            "fixtures/capacity/cnpg-operator/cluster.yaml"} <= incomplete
+    # a database of another root is out of its scope (the rootless ini and YAML files added to
+    # the run may reach every database: they have no root)
+    rootless = len(whole_tree["checked"]["paths"]) > 1
+    assert rootless or "fixtures/capacity/within-budget/main.tf" not in incomplete
 
 
 def test_whole_tree_holds_nothing_but_its_scenarios(whole_tree: dict[str, Any]) -> None:
@@ -256,15 +281,17 @@ def test_ini_outside_every_root_naming_a_host_no_database_answers_to_is_not_gues
                        "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini")
     ini = "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"
     assert ini not in {c["client"] for c in report["budgets"][0]["clients"]}
-    [finding] = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    [finding] = [f for f in report["findings"] if f["rule_id"] == "CB111"]
     assert finding["resource"] == "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"
     assert "which no scanned database or pooler answers to" in finding["message"]
+    # it may still reach that database under another name: its budget is not "ok"
+    assert report["budgets"][0]["coverage"]["complete"] is False
 
 
 def test_ini_outside_every_root_is_not_guessed_among_several_databases() -> None:
     report = _capacity("fixtures/capacity/two-roots",
                        "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini")
-    unmatched = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    unmatched = [f for f in report["findings"] if f["rule_id"] == "CB111"]
     assert [f["resource"] for f in unmatched] == [
         "fixtures/capacity/pgbouncer-transaction/pgbouncer.ini"]
     assert all(c["path"] == "direct" for b in report["budgets"] for c in b["clients"])
@@ -273,5 +300,5 @@ def test_ini_outside_every_root_is_not_guessed_among_several_databases() -> None
 def test_a_pooler_whose_database_is_not_scanned_is_said_out_loud() -> None:
     findings = _capacity("fixtures/pgbouncer/defaults.ini")["findings"]
     assert [(f["rule_id"], f["resource"]) for f in findings] == [
-        ("CB103", "fixtures/pgbouncer/defaults.ini")]
+        ("CB111", "fixtures/pgbouncer/defaults.ini")]
     assert "[tool.connbudget.databases." in findings[0]["fix"]

@@ -85,9 +85,10 @@ def test_vendored_crd_bundle_and_helm_chart_scan_in_seconds_and_the_chart_is_one
     elapsed, cpu = time.monotonic() - started, _child_cpu() - cpu
     assert code in (0, 1)
     assert report["errors"] == []
-    notes = [f for f in report["findings"] if f["rule_id"] == "CB110"]
+    notes = [f for f in report["findings"]
+             if f["rule_id"] == "CB111" and "/charts/" in f["file"]]
     assert [(n["resource"], Path(n["file"]).name) for n in notes] == [
-        ("helm chart openfga", "Chart.yaml")]
+        ("Helm chart openfga", "Chart.yaml")]
     assert "helm template" in notes[0]["fix"]
     # CPU time, as the machine may be shared; the wall clock bounds a hang
     assert cpu < 8, f"{cpu:.1f} s CPU for {size // 1024 // 1024} MiB"
@@ -133,10 +134,10 @@ def test_remote_state_naming_no_scanned_root_is_reported_not_guessed(tmp_path: P
         'resource "aws_db_instance" "cache" {\n  engine         = "postgres"\n'
         '  instance_class = "db.t3.micro"\n}\n')
     _, report = _json("capacity", str(tmp_path / "web"))
-    [finding] = [f for f in report["findings"] if f["rule_id"] == "CB103"]
-    assert finding["resource"] == "aws_ecs_service.web"
+    [finding] = [f for f in report["findings"]
+                 if f["rule_id"] == "CB111" and f["resource"] == "aws_ecs_service.web"]
     assert "data.terraform_remote_state.db.outputs.orders_endpoint" in finding["message"]
-    assert all(not b["clients"] for b in report["budgets"])
+    assert all(not b["clients"] and not b["coverage"]["complete"] for b in report["budgets"])
 
 
 def test_a_pinned_database_shows_its_verdict_and_reserves_no_rds_slots() -> None:
@@ -167,9 +168,10 @@ def test_operator_databases_and_poolers_name_their_fields() -> None:
         "(fixtures/capacity/cnpg-operator/cluster.yaml:11)")
     pooler = next(c for c in budget["clients"] if c["path"] == "pgbouncer")
     assert [b["client"] for b in pooler["behind"]] == ["Deployment/shop/storefront"]
-    assert pooler["matched_by"] == "explicit reference: shop-db-rw"
+    assert pooler["matched_by"] == "where it connects: shop-db-rw"
     reports = next(c for c in budget["clients"] if c["client"] == "Deployment/shop/reports")
-    assert reports["matched_by"] == "explicit reference: shop-db-ro.shop.svc.cluster.local"
+    assert reports["matched_by"] == ("where it connects: shop-db-ro.shop.svc.cluster.local "
+                                     "(the endpoint of shop-db-ro)")
 
 
 def test_corpus_operator_samples_are_budgeted() -> None:
@@ -181,7 +183,8 @@ def test_corpus_operator_samples_are_budgeted() -> None:
     keycloak = next(b for b in report["budgets"] if b["database"] == "PostgresCluster/keycloakdb")
     # Keycloak's default pool of 100 on a PostgreSQL with 97 usable slots
     assert [(c["client"], c["pool"], c["matched_by"]) for c in keycloak["clients"]] == [
-        ("Deployment/postgres-operator/keycloak", 100, "explicit reference: keycloakdb-primary")]
+        ("Deployment/postgres-operator/keycloak", 100,
+         "where it connects: keycloakdb-primary")]
     assert keycloak["verdict"]["rule_id"] == "CB101"
 
 
@@ -192,9 +195,14 @@ def test_unread_kinds_and_an_empty_scan_are_said_out_loud(tmp_path: Path) -> Non
         "    Type: AWS::RDS::DBInstance\n")
     code, report = _json("scan", str(tmp_path))
     assert code == 0
-    assert sorted((Path(f["file"]).name, f["message"].split(":")[0]) for f in report["findings"]) \
-        == [("render.yaml", "a Render blueprint is not read"),
-            ("stack.yaml", "a CloudFormation template is not read")]
+    assert sorted((Path(f["file"]).name, f["rule_id"], f["message"].split(";")[0])
+                  for f in report["findings"]) == [
+        ("render.yaml", "CB111",
+         "Render blueprint render.yaml is not read: connbudget does not read Render blueprints"),
+        ("stack.yaml", "CB111",
+         "CloudFormation template stack.yaml is not read: connbudget does not read "
+         "CloudFormation")]
+    assert run_cli("scan", str(tmp_path), "--fail-on", "warning").code == 1
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "README.md").write_text("nothing here\n")

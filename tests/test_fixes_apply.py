@@ -21,7 +21,9 @@ FIXTURE_DIRS = sorted(
 # Findings that carry no edit, and why none can be written.
 NO_EDIT = {
     "CB103": "asks for a number the files do not give (a pin, or the setting to state)",
-    "CB110": "a note on what was not read; nothing to change",
+    "CB110": "a note that nothing was recognised; nothing to change",
+    "CB111": "what makes a budget complete is a mapping, a render or the file kind it waits for "
+             "(the config, or another run)",
     "CB006": "a suppression comment to correct by hand (which rule, which reason)",
     "CB007": "a statement built at run time: only its author knows the role",
     "CB008": "SQL built at run time: only its author knows the role",

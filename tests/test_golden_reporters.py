@@ -1,5 +1,6 @@
 """Every format, byte for byte, for one fixed report: a scan of real fixtures (a database and its
-service in two files, a PgBouncer over a role's limit) and a file that cannot be read.
+service in two files, a PgBouncer over a role's limit, a database whose budget is incomplete)
+and a file that cannot be read.
 
 A change to any renderer shows here as a diff of the output a user gets. After a deliberate
 change, rewrite the goldens with `CONNBUDGET_UPDATE_GOLDEN=1` and review the diff.
@@ -25,7 +26,7 @@ from connbudget.settings import Settings
 
 GOLDEN = ROOT / "tests" / "golden"
 PATHS = ["fixtures/stacks/split-demo", "fixtures/capacity/pooler-role-limit",
-         "fixtures/capacity/two-roots"]
+         "fixtures/capacity/two-roots", "fixtures/coverage/lambda-rds-proxy"]
 SUFFIXES = {"json": "json", "sarif": "sarif", "junit": "xml", "github": "txt",
             "gitlab": "json", "markdown": "md", "text": "txt"}
 
@@ -69,6 +70,7 @@ def test_format_renders_the_fixed_report_as_its_golden_file(
 
 def test_the_fixed_report_holds_what_the_goldens_are_meant_to_show(report: Report) -> None:
     rules = sorted({f.rule_id for f in report.findings})
-    assert {"CB101", "CB104", "CB107"} <= set(rules)
+    assert {"CB101", "CB104", "CB107", "CB111"} <= set(rules)
+    assert report.coverage is not None and report.coverage.incomplete == 1
     assert any(f.related for f in report.findings)
     assert report.errors and not any(os.path.isabs(f.file) for f in report.findings)

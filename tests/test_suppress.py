@@ -239,7 +239,7 @@ def test_the_kubernetes_front_end_returns_the_comments_it_lexed() -> None:
 def test_an_ignore_on_the_first_line_of_a_file_no_front_end_reads_suppresses_its_note() -> None:
     path = str(DIR / "unread" / "cloudformation.yaml")
     inputs = discover([path], [])
-    assert [f.rule_id for f in scan(inputs, Settings()).findings] == ["CB110"]
+    assert [f.rule_id for f in scan(inputs, Settings()).findings] == ["CB111"]
     report = apply_suppressions(scan(inputs, Settings()), Settings(), "scan")
     assert report.findings == []
 

@@ -45,7 +45,7 @@ def test_a_plan_is_found_by_its_content_whatever_its_name() -> None:
     inputs = discover([str(PLANS)], [])
     assert sorted(inputs.of("plan")) == [str(PLANS / name) for name in (
         "broken.tfplan.json", "capacity-first-apply.tfplan", "capacity.tfplan",
-        "roles.tfplan.json")]
+        "incident.tfplan", "roles.tfplan.json")]
 
 
 def test_the_role_findings_of_a_plan_are_those_of_its_tf_files() -> None:

@@ -240,9 +240,10 @@ def test_kubernetes_clients_are_counted_in_pods() -> None:
 
 # what was checked
 
-def test_the_last_line_says_how_many_files_of_each_kind_were_checked() -> None:
-    last = run_cli("scan", "fixtures/capacity/k8s-pgbouncer").out.splitlines()[-1]
-    assert last == "checked 3 files: 1 Terraform, 2 Kubernetes YAML"
+def test_the_closing_lines_say_what_was_checked_and_its_coverage() -> None:
+    lines = run_cli("scan", "fixtures/capacity/k8s-pgbouncer").out.splitlines()
+    assert lines[-2:] == ["checked 3 files: 1 Terraform, 2 Kubernetes YAML",
+                          "coverage: 1 database complete, 0 incomplete, 0 things not read"]
 
 
 def test_a_run_with_nothing_to_check_says_so(tmp_path: Path) -> None:

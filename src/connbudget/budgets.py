@@ -130,6 +130,70 @@ class ClientView:
 
 
 @dataclass(frozen=True)
+class UnreadView:
+    """Something recognised and not read that may connect to a database (SPEC "Coverage")."""
+
+    what: str
+    kind: str  # "resource", "module", "chart", "file", "client", "pooler"
+    why: str
+    file: str
+    line: int
+    fix: str
+    databases: tuple[str, ...] = ()  # the databases it may touch, as budgets name them
+
+    def as_json(self) -> dict[str, Any]:
+        return {"what": self.what, "kind": self.kind, "why": self.why, "file": self.file,
+                "line": self.line, "fix": self.fix, "databases": list(self.databases)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UnreadView:
+        return cls(data["what"], data["kind"], data["why"], data["file"], data["line"],
+                   data["fix"], tuple(data["databases"]))
+
+
+@dataclass(frozen=True)
+class BudgetCoverage:
+    """What a budget counts and what may touch it unread: it is complete when at least one
+    client (or pooler) was read and nothing unread may touch it."""
+
+    clients: int  # the clients counted, directly or behind a pooler
+    poolers: int
+    unread: tuple[UnreadView, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.clients or self.poolers) and not self.unread
+
+    def as_json(self) -> dict[str, Any]:
+        return {"complete": self.complete, "clients_read": self.clients,
+                "poolers_read": self.poolers,
+                "unread": [item.as_json() for item in self.unread]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BudgetCoverage:
+        return cls(data["clients_read"], data["poolers_read"],
+                   tuple(UnreadView.from_json(item) for item in data["unread"]))
+
+
+@dataclass(frozen=True)
+class RunCoverage:
+    """A run's coverage: how many databases are complete, and everything it did not read."""
+
+    complete: int
+    incomplete: int
+    unread: tuple[UnreadView, ...] = ()
+
+    @property
+    def databases(self) -> int:
+        return self.complete + self.incomplete
+
+    def as_json(self) -> dict[str, Any]:
+        return {"databases": self.databases, "complete": self.complete,
+                "incomplete": self.incomplete,
+                "unread": [item.as_json() for item in self.unread]}
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The finding that decides a database's budget (None: it fits), with its fix lines."""
 
@@ -167,6 +231,11 @@ class BudgetView:
     root: str | None = None  # None: the run holds one root, none is shown
     # (root, database address): what the findings about this budget name (Finding.budget)
     key: tuple[str, str] = field(default=("", ""), compare=False)
+    coverage: BudgetCoverage | None = None  # None: not known (a budget read back from JSON)
+
+    @property
+    def incomplete(self) -> bool:
+        return self.coverage is not None and not self.coverage.complete
 
     def as_json(self) -> dict[str, Any]:
         root = {"root": self.root} if self.root is not None else {}
@@ -192,6 +261,7 @@ class BudgetView:
             "utilization": self.utilization,
             "utilization_deploy": self.utilization_deploy,
             "verdict": self.verdict.as_json(),
+            **({"coverage": self.coverage.as_json()} if self.coverage is not None else {}),
         }
 
     @classmethod
@@ -203,5 +273,6 @@ class BudgetView:
                    tuple(ClientView.from_json(c) for c in data["clients"]), data["worst_case"],
                    data["worst_case_deploy"], data["unlimited"], data["utilization"],
                    data["utilization_deploy"], Verdict.from_json(data["verdict"]),
-                   data.get("root"))
+                   data.get("root"), coverage=BudgetCoverage.from_json(data["coverage"])
+                   if "coverage" in data else None)
 

@@ -82,8 +82,10 @@ RULES: dict[str, Rule] = {
         Rule("CB109", "capacity", "warning", _CLI,
              "A managed database has no alarm on its connection count that can fire in time"),
         Rule("CB110", "capacity", "info", _CLI,
-             "A recognised input is not read (an unrendered Helm chart, a template of another"
-             " tool), or a run finds nothing to check"),
+             "A run finds nothing connbudget can check or recognise"),
+        Rule("CB111", "capacity", "warning", _CLI,
+             "A database's budget is incomplete: something that may connect to it was not read,"
+             " or no client of it was"),
         Rule("CB114", "live", "error", _CLI,
              "The running server's max_connections or reserved slots differ from what the "
              "files declare"),

@@ -20,7 +20,7 @@ from typing import Any
 from connbudget import confine
 from connbudget.catalogue import RULES, SEVERITIES
 from connbudget.errors import UsageError
-from connbudget.settings import DatabaseOverride, PoolerOverride, Settings
+from connbudget.settings import DatabaseOverride, PoolerOverride, Settings, canonical
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -109,12 +109,13 @@ def _poolers(value: object, settings: Settings, base: Path) -> None:
             override.users = _strings(pinned["users"], f"{where}.users")
         if "databases" in pinned:
             override.databases = _strings(pinned["databases"], f"{where}.databases")
-        settings.poolers[address] = override
+        settings.poolers[canonical(address, str(base))] = override
 
 
 def _clients(value: object, settings: Settings, base: Path) -> None:
     for client, database in _table(value, "clients").items():
-        settings.clients[client] = _string(database, f"clients.\"{client}\"")
+        target = _string(database, f"clients.\"{client}\"")
+        settings.clients[canonical(client, str(base))] = canonical(target, str(base))
 
 
 def _pool_defaults(value: object, settings: Settings, base: Path) -> None:

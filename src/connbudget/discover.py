@@ -213,9 +213,13 @@ def _walk(root: str, excludes: Excludes, roots: Roots,
 
 
 def _chart_of(path: str, charts: set[str]) -> str | None:
-    """The chart whose templates/ holds `path`: Helm renders those files, connbudget does not."""
+    """The chart whose templates/ holds `path`, or whose own directory holds it (its values
+    files): Helm renders those files, connbudget does not."""
     parts = Path(path).parts
-    for index in range(len(parts) - 1, 0, -1):
+    own = os.path.dirname(path) or "."
+    if own in charts and path.lower().endswith((".yaml", ".yml")):
+        return own
+    for index in range(len(parts) - 1, -1, -1):
         if parts[index] == "templates":
             chart = os.path.join(*parts[:index]) if index else "."
             if chart in charts:
@@ -233,7 +237,9 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
         if not os.path.exists(given):
             inputs.missing.append(given)
             continue
-        found = list(_walk(given, excludes, roots, inputs.skipped))
+        # one spelling whatever the user typed (`.`, `./infra`, `infra/`): the same tree gives
+        # the same paths, charts and Terraform directories
+        found = [os.path.normpath(path) for path in _walk(given, excludes, roots, inputs.skipped)]
         charts = {os.path.dirname(p) or "." for p in found
                   if os.path.basename(p) in _CHART_FILES}
         named = os.path.isfile(given)

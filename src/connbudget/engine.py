@@ -141,9 +141,10 @@ class Reads:
         return model
 
     def parsed(self, units: dict[str, list[str]] | None = None) -> dict[str, Any]:
-        """What the adapters read: each capacity kind's result, Terraform and plans as one."""
+        """What the adapters read: each capacity and coverage kind's result, Terraform and
+        plans as one."""
         parsed: dict[str, Any] = {}
-        for kind in kinds_of("capacity"):
+        for kind in _modelled():
             if kind.name in ("terraform", "plan"):
                 continue
             if units is not None and not units.get(kind.name):
@@ -170,6 +171,12 @@ class Reads:
 
 
 _SOURCE_BYTES = 8 * 1024 * 1024
+
+
+def _modelled() -> tuple[InputKind, ...]:
+    """The kinds the capacity model is built from: those read, and those recognised but not
+    read (each a coverage item)."""
+    return (*kinds_of("capacity"), *kinds_of("coverage"))
 
 
 def source_lines(path: str) -> list[str] | None:
@@ -230,7 +237,7 @@ def _per_unit(inputs: Inputs, reads: Reads, run: Callable[[dict[str, Any]], T],
               errors: list[InputError]) -> T | None:
     """`run` over what the capacity kinds read; a unit (a file, or a Terraform module's
     directory) on which it fails alone is an input error of its own, the others are kept."""
-    kinds = [kind for kind in kinds_of("capacity") if inputs.of(kind.name)]
+    kinds = [kind for kind in _modelled() if inputs.of(kind.name)]
     units = [f"{kind.name}\0{unit}" for kind in kinds for unit in inputs.units(kind)]
 
     def chosen(picked: list[str]) -> T:
@@ -255,34 +262,25 @@ def _capacity_report(inputs: Inputs, reads: Reads, settings: Settings) -> Report
     report = _per_unit(inputs, reads, lambda parsed: analyze(parsed, settings, source_lines),
                        errors) or Report()
     report.errors.extend(errors)
-    report.extend(reads.report(tuple(kind for kind in kinds_of("capacity")
-                                     if inputs.of(kind.name))))
+    report.extend(reads.report(tuple(kind for kind in _modelled() if inputs.of(kind.name))))
     return report
 
 
-def _notes(inputs: Inputs, reads: Reads, settings: Settings, report: Report,
-           checked: bool) -> None:
-    """CB110: what was recognised but not read; a run that found nothing to check."""
-    from connbudget.rules.notes import RULE, nothing_to_check, unread_findings
+def _notes(inputs: Inputs, settings: Settings, report: Report, checked: bool) -> None:
+    """CB110: a run that recognised nothing connbudget can check."""
+    from connbudget.rules.notes import RULE, nothing_to_check
 
     if RULE in settings.disabled_rules:
         return
-    found: list[tuple[InputKind, Any]] = []
-    for kind in kinds_of("coverage"):
-        read = reads.read(kind)
-        if read is not None and read.result is not None:
-            found.extend((kind, item) for item in read.result)
-            report.comments.update(read.comments)
-    notes = unread_findings(found)
-    notes += nothing_to_check(inputs.paths, report, checked or bool(notes))
-    report.findings.extend(notes)
+    recognised = checked or report.coverage is not None and bool(report.coverage.unread)
+    report.findings.extend(nothing_to_check(inputs.paths, report, recognised))
 
 
 def check_capacity(inputs: Inputs, settings: Settings) -> Report:
     reads = Reads(inputs, settings)
     report = _capacity_report(inputs, reads, settings)
     report.errors.extend(_missing(inputs))
-    _notes(inputs, reads, settings, report, False)
+    _notes(inputs, settings, report, False)
     return report
 
 
@@ -301,7 +299,7 @@ def scan(inputs: Inputs, settings: Settings) -> Report:
         report.extend(_role_report(documents, settings))
     report.extend(_capacity_report(inputs, reads, settings))
     report.findings = [_sized(f, report.role_fixes) for f in report.findings]
-    _notes(inputs, reads, settings, report, bool(inputs.of("sql")) or roles)
+    _notes(inputs, settings, report, bool(inputs.of("sql")) or roles)
     return report
 
 
@@ -323,5 +321,5 @@ def capacity_model(inputs: Inputs, settings: Settings) -> tuple[Model, list[Budg
     crashed: list[InputError] = []
     built = _per_unit(inputs, reads, lambda parsed: model_of(parsed, settings), crashed)
     model, budgets, errors = built or model_of({}, settings)  # every input failed
-    kinds = tuple(kind for kind in kinds_of("capacity") if inputs.of(kind.name))
+    kinds = tuple(kind for kind in _modelled() if inputs.of(kind.name))
     return model, budgets, [*_missing(inputs), *reads.report(kinds).errors, *crashed, *errors]

@@ -85,8 +85,10 @@ class InputKind:
     claims: Callable[[Candidate], bool]
     read: str = ""  # "module:function" (paths, ReadContext) -> Read; "" when not read
     unit: Callable[[str], str] = _file  # where a failure is isolated to
-    # a kind recognised but not read (family "coverage"): what it is
+    # a kind recognised but not read (family "coverage"): why it is not read, and what makes
+    # it read (`{source}` is the path discovery found: a file, or a chart's directory)
     unread: str = ""
+    fix: str = ""
 
     def reader(self) -> Callable[[list[str], ReadContext], Read]:
         module, _, function = self.read.partition(":")
@@ -105,6 +107,17 @@ _PLAN_HEAD = re.compile(rb'\A\s*\{\s*"format_version"\s*:\s*"[^"]*"\s*,\s*"terra
 _CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|^[ \t]+Type:[ \t]*[\"']?AWS::RDS::",
                              re.MULTILINE)
 _UNREAD = "connbudget.frontends.unread:read"
+# a Go template action as Helm writes them (`{{ .Values.x }}`, `{{- include ... }}`), not a
+# GitHub expression (`${{ }}`) nor a Jinja variable (`{{ name }}`)
+_GO_TEMPLATE = re.compile(rb"(?<!\$)\{\{-?\s*(?:\.[A-Z]|\$|(?:include|template|toYaml|tpl|if|"
+                          rb"range|with|define|block)\b)")
+_SAM = re.compile(rb"^Transform:[ \t]*[\"']?AWS::Serverless-|"
+                  rb"\"Transform\"\s*:\s*\"AWS::Serverless-", re.MULTILINE)
+_DESCRIBE = ("describe its database in [tool.connbudget.databases] and map its clients in "
+             "[tool.connbudget.clients], or scan the Terraform, Kubernetes or PgBouncer files it "
+             "is built from")
+_RENDER_CHART = ("render it and scan the result: helm template {source} > rendered.yaml && "
+                 "connbudget scan rendered.yaml")
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 
 
@@ -117,6 +130,15 @@ def looks_like_kubernetes(candidate: Candidate) -> bool:
     return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
 
 
+def looks_like_helm_template(candidate: Candidate) -> bool:
+    """A YAML file holding Helm's Go template actions: not YAML until Helm renders it."""
+    return _GO_TEMPLATE.search(candidate.head()) is not None
+
+
+def _named(*names: str) -> Callable[[Candidate], bool]:
+    return lambda candidate: candidate.name.lower() in names
+
+
 def looks_like_plan(candidate: Candidate) -> bool:
     return not candidate.lower.endswith(_YAML) and _PLAN_HEAD.match(candidate.head(512)) \
         is not None
@@ -124,17 +146,43 @@ def looks_like_plan(candidate: Candidate) -> bool:
 
 KINDS: tuple[InputKind, ...] = (
     InputKind("helm-chart", "Helm chart", "coverage", (), lambda c: c.chart is not None,
-              _UNREAD, unread="a Helm chart (Helm renders its templates)"),
-    InputKind("render", "Render blueprint", "coverage", (".yaml", ".yml"),
-              lambda c: c.name.lower() in ("render.yaml", "render.yml"), _UNREAD,
-              unread="a Render blueprint"),
-    InputKind("pulumi", "Pulumi project", "coverage", (".yaml", ".yml"),
+              _UNREAD, unread="Helm renders its templates; connbudget reads the manifests it "
+              "renders", fix=_RENDER_CHART),
+    InputKind("helm-template", "Helm template", "coverage", _YAML, looks_like_helm_template,
+              _UNREAD, unread="a Go template that Helm renders, outside any chart in the "
+              "scanned tree", fix="render the chart it belongs to and scan the result: helm "
+              "template <chart> > rendered.yaml && connbudget scan rendered.yaml"),
+    InputKind("helmfile", "helmfile", "coverage", _YAML, _named("helmfile.yaml", "helmfile.yml"),
+              _UNREAD, unread="helmfile renders its releases with Helm",
+              fix="render it and scan the result: helmfile --file {source} template > "
+                  "rendered.yaml && connbudget scan rendered.yaml"),
+    InputKind("render", "Render blueprint", "coverage", _YAML,
+              _named("render.yaml", "render.yml"), _UNREAD,
+              unread="connbudget does not read Render blueprints",
+              fix=_DESCRIBE),
+    InputKind("pulumi", "Pulumi project", "coverage", _YAML,
               lambda c: c.name.lower().startswith("pulumi.") and c.lower.endswith(_YAML),
-              _UNREAD, unread="a Pulumi project"),
+              _UNREAD, unread="connbudget does not read Pulumi programs", fix=_DESCRIBE),
+    InputKind("serverless", "Serverless Framework service", "coverage", (*_YAML, ".json"),
+              _named("serverless.yml", "serverless.yaml", "serverless.json"), _UNREAD,
+              unread="connbudget does not read Serverless Framework services", fix=_DESCRIBE),
+    InputKind("cdk", "AWS CDK app", "coverage", (".json",), _named("cdk.json"), _UNREAD,
+              unread="cdk synth writes the CloudFormation it deploys, which connbudget does "
+                     "not read",
+              fix=_DESCRIBE),
+    InputKind("sam", "SAM template", "coverage", (*_YAML, ".json", ".template"),
+              lambda c: _SAM.search(c.head()) is not None, _UNREAD,
+              unread="connbudget does not read SAM templates", fix=_DESCRIBE),
     InputKind("cloudformation", "CloudFormation template", "coverage",
               (*_YAML, ".json", ".template"),
               lambda c: _CLOUDFORMATION.search(c.head()) is not None, _UNREAD,
-              unread="a CloudFormation template"),
+              unread="connbudget does not read CloudFormation", fix=_DESCRIBE),
+    InputKind("bicep", "Bicep file", "coverage", (".bicep",),
+              lambda c: c.lower.endswith(".bicep"), _UNREAD,
+              unread="connbudget does not read Bicep",
+              fix="az bicep build --file {source} writes the ARM template it deploys; "
+                  "describe its database in [tool.connbudget.databases] and map its clients "
+                  "in [tool.connbudget.clients]"),
     InputKind("sql", ".sql", "sql", (".sql",), lambda c: c.lower.endswith(".sql"),
               "connbudget.frontends.sql.reader:read"),
     InputKind("terraform", "Terraform", "capacity", (".tf", ".tf.json"),

@@ -234,7 +234,9 @@ class Client:
     pool_setting: str  # the env var or DSN parameter a fix should change
     scale_setting: str  # what to change to cap the unit count
     autoscaled: bool
-    refs: set[str] = field(default_factory=set)  # addresses and host names it points at
+    # the hosts and addresses its connection settings name (PGHOST, DATABASE_URL, a DSN's
+    # host=): where it connects, and nothing else of its environment
+    refs: set[str] = field(default_factory=set)
     user: str | None = None
     database: str | None = None  # the database name it asks for (a DSN path, PGDATABASE)
     target: Key | None = None  # the database or pooler, once matched
@@ -247,6 +249,9 @@ class Client:
     # where that setting's value is written (its span), or where it would go when it is not
     deploy_at: Origin | None = None
     deploy_insert: Insert | None = None
+    # why the host it connects to cannot be read (a secret DATABASE_URL): its database is then
+    # unknown, never the single one in its scope; "" when the host is read or none is set
+    unknown_host: str = ""
 
 
 @dataclass
@@ -275,7 +280,9 @@ class Unread:
     file: str
     line: int
     fix: str  # what makes it read: a pin, a mapping, a render command, the kind it waits for
-    kind: str = "resource"  # "resource", "module", "chart", "file", "client", "pooler"
+    # "resource" (a client or a database not modelled yet), "module", "chart", "file" (an
+    # input of a kind not read), "client" (its database or pool unknown), "pooler"
+    kind: str = "resource"
     # the Terraform root it belongs to: it may touch that root's databases ("": any database)
     root: str = ""
     # the databases it may touch, when that is known (a client whose pool is unknown but whose

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connbudget.budgets import BudgetView
+from connbudget.budgets import BudgetView, RunCoverage
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.comments import Comment
 from connbudget.errors import InputError
@@ -97,6 +97,8 @@ class Report:
     # (file, resource): (fix text, edits); `scan` gives it to that role's CB001
     role_fixes: dict[tuple[str, str], tuple[str, tuple[Edit, ...]]] = field(
         default_factory=dict)
+    # what the capacity analysis read and did not read; None when it did not run
+    coverage: RunCoverage | None = None
 
     def extend(self, other: Report) -> None:
         self.findings.extend(other.findings)
@@ -104,6 +106,8 @@ class Report:
         self.errors.extend(other.errors)
         self.comments.update(other.comments)
         self.role_fixes.update(other.role_fixes)
+        if other.coverage is not None:
+            self.coverage = other.coverage
 
     def sorted(self) -> Report:
         return Report(
@@ -112,6 +116,7 @@ class Report:
             errors=sorted(self.errors, key=lambda e: (e.file, e.line)),
             comments=self.comments,
             checked=self.checked,
+            coverage=self.coverage,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -123,6 +128,8 @@ class Report:
         }
         if self.checked is not None:
             data["checked"] = self.checked.as_json()
+        if self.coverage is not None:
+            data["coverage"] = self.coverage.as_json()
         return data
 
     def exit_code(self, fail_on: str) -> int:

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
+
+# file endings of the inputs whose file is their own address (a pgbouncer.ini pooler)
+_FILE_ADDRESS = (".ini", ".j2", ".conf", ".cfg", ".yaml", ".yml", ".json")
+
+
+def is_path(address: str) -> bool:
+    """Whether an address names a file (a pooler's ini), not a resource."""
+    return address.startswith(("./", "../", "/")) or address.lower().endswith(_FILE_ADDRESS)
+
+
+def canonical(address: str, base: str = "") -> str:
+    """An address as the config and the model compare it: a file path absolute (relative to
+    `base`, the config file's directory, for the config's own), anything else as written."""
+    if not is_path(address):
+        return address
+    return os.path.normpath(os.path.abspath(os.path.join(base, address)))
 
 
 @dataclass
@@ -31,9 +48,11 @@ class Settings:
     exclude: list[str] = field(default_factory=list)
     # database address (e.g. "aws_db_instance.main") -> pinned numbers
     databases: dict[str, DatabaseOverride] = field(default_factory=dict)
-    # pooler address (an ini file's path, "aws_ecs_service.pgbouncer") -> pinned facts
+    # pooler address (an ini file's path, "aws_ecs_service.pgbouncer") -> pinned facts; a
+    # path is absolute (`canonical`): the config's paths are relative to the config file
     poolers: dict[str, PoolerOverride] = field(default_factory=dict)
-    # client address (e.g. "aws_ecs_service.api") -> database address
+    # client address (e.g. "aws_ecs_service.api") -> database or pooler address, both
+    # `canonical`
     clients: dict[str, str] = field(default_factory=dict)
     # env var or library name (e.g. "PG_POOL_SIZE", "hikari") -> pool size assumed when unset
     default_pool_sizes: dict[str, int] = field(default_factory=dict)
@@ -52,6 +71,13 @@ class Settings:
     show_info: bool = False
     verbose: bool = False
     colour: bool = False
+
+    def client_target(self, address: str) -> str | None:
+        """What the config maps a client (or pooler) to, whatever the spelling of its path."""
+        return self.clients.get(canonical(address))
+
+    def pooler(self, address: str) -> PoolerOverride | None:
+        return self.poolers.get(canonical(address))
 
     @property
     def exclude_root(self) -> str | None:

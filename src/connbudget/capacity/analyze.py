@@ -8,6 +8,13 @@ from typing import Any
 
 from connbudget.budgets import Verdict
 from connbudget.capacity.budget import Budget, budget_view, build_budget, pin_origin
+from connbudget.capacity.coverage import (
+    INCOMPLETE,
+    budget_coverage,
+    coverage_of,
+    run_coverage,
+    unread_views,
+)
 from connbudget.capacity.edits import Sources
 from connbudget.capacity.match import match, place
 from connbudget.errors import InputError
@@ -53,9 +60,12 @@ def build_model(parsed: dict[str, Any], settings: Settings) -> Model:
 
 
 def _verdict(finding: Finding | None) -> Verdict:
+    """The verdict a finding gives; an incomplete budget's fixes are those of each thing not
+    read, on its own finding."""
     if finding is None:
         return Verdict()
-    return Verdict(finding.rule_id, finding.severity, tuple(finding.fix.splitlines()))
+    fix = () if finding.rule_id == INCOMPLETE else tuple(finding.fix.splitlines())
+    return Verdict(finding.rule_id, finding.severity, fix)
 
 
 def budgets_of(model: Model, settings: Settings) -> list[Budget]:
@@ -70,13 +80,16 @@ def analyze(parsed: dict[str, Any], settings: Settings, sources: Sources) -> Rep
     from connbudget.rules.capacity import evaluate
 
     model = build_model(parsed, settings)
-    unmatched = match(model, settings)
+    match(model, settings)
     budgets = budgets_of(model, settings)
-    results = evaluate(model, budgets, unmatched, settings, sources)
-    views = [budget_view(budget, _verdict(results.verdict(budget.database.where.key)))
-             for budget in budgets]
+    covered = coverage_of(model, budgets)
+    results = evaluate(model, budgets, covered, settings, sources)
+    unread = unread_views(model)
+    views = [budget_view(budget, _verdict(results.verdict(key)),
+                         budget_coverage(covered[key], unread))
+             for budget in budgets for key in [budget.database.where.key]]
     return Report(findings=results.findings, budgets=views, errors=list(model.errors),
-                  role_fixes=results.role_fixes)
+                  role_fixes=results.role_fixes, coverage=run_coverage(model, covered, unread))
 
 
 def capacity_model(parsed: dict[str, Any], settings: Settings,

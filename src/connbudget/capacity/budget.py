@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from connbudget.budgets import Behind, BudgetView, ClientView, Sourced, Verdict
+from connbudget.budgets import Behind, BudgetCoverage, BudgetView, ClientView, Sourced, Verdict
 from connbudget.model import (
     Client,
     Database,
@@ -199,8 +199,10 @@ def _client_view(path: Path) -> ClientView:
                    behind=tuple(_behind_view(c) for c in path.behind))
 
 
-def budget_view(budget: Budget, verdict: Verdict) -> BudgetView:
-    """What reporters show of `budget`, `verdict` the finding that decides it."""
+def budget_view(budget: Budget, verdict: Verdict, coverage: BudgetCoverage | None = None,
+                ) -> BudgetView:
+    """What reporters show of `budget`, `verdict` the finding that decides it, `coverage` what
+    it counts and what may touch it unread."""
     where = budget.database.where
     return BudgetView(
         where.address, where.file, where.line, budget.database.size,
@@ -208,7 +210,7 @@ def budget_view(budget: Budget, verdict: Verdict) -> BudgetView:
         budget.threshold, tuple(_client_view(path) for path in budget.paths), budget.steady,
         budget.deploy, budget.unlimited, utilization(budget.steady, budget.usable),
         utilization(budget.deploy, budget.usable), verdict,
-        root=where.root if where.show_root else None, key=where.key)
+        root=where.root if where.show_root else None, key=where.key, coverage=coverage)
 
 
 def percent(worst: int, usable: int) -> int:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from connbudget.capacity.budget import Budget, Path, units
 from connbudget.frontends.pgbouncer.model import Setting
 from connbudget.model import Client, Insert, Origin, PercentProxy, PgBouncer, Pooler, Value
+from connbudget.providers.apps.env import UNKNOWN_LIBRARY
 from connbudget.providers.registry import client_platform
 from connbudget.quoting import comment, toml_string
 from connbudget.report import Edit
@@ -292,7 +293,12 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
     if deploy_known:
         assert deploy_room is not None
         pool = min(pool, deploy_room // ((client.deploy.value or 1) * processes))
-    if pool >= 1:
+    if pool >= 1 and not client.pool_setting:  # no setting to name: the library is not known
+        fixes.append(Fix(
+            f"or size the pool of {client.where.address} to {pool}: {top} {unit} x {processes} "
+            f"process{'es' if processes != 1 else ''} x {pool} = {top * processes * pool} within "
+            f"{room.value}, {room.why} ({UNKNOWN_LIBRARY})"))
+    elif pool >= 1:
         setting = env_line(client.env_style, client.pool_setting, pool)
         fixes.append(Fix(
             f"or set {client.pool_setting} = {pool} in {client.where.address}: "

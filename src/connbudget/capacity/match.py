@@ -1,8 +1,13 @@
 """Which database or pooler each client, and which database each pooler, talks to.
 
-Order: explicit references (a resource address in an env value, a DSN host naming a database
-or a pooler) first; then the [tool.connbudget] clients mapping; then, when the scope holds a
-single database and no pooler, that database. Anything else is reported, never guessed.
+Where it connects decides: the hosts and addresses of its connection settings (a URL's host, a
+DSN's `host=`, PGHOST-style variables, a Terraform reference inside one of them), a host in a
+platform's documented endpoint format (`providers.registry.ENDPOINTS`: an RDS endpoint's
+first label is the identifier) or whose first label is a database's name; then the
+[tool.connbudget] clients mapping; then, when the scope holds a single database and no pooler
+and the thing names no host, that database. A thing whose host cannot be read (a secret
+DATABASE_URL) is matched only by the mapping. Anything else is a coverage item of the databases
+in its scope (`model.Unread`), never guessed.
 
 Scope: each Terraform root module is its own configuration. A thing in root R sees the
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
@@ -15,12 +20,24 @@ applies only to workloads of the same root (from_kubernetes).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 
-from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role, refers_to
+from connbudget.model import (
+    Client,
+    Database,
+    Key,
+    Location,
+    Model,
+    Pooler,
+    Role,
+    Unread,
+    refers_to,
+)
 from connbudget.providers.context import enclosing_root
-from connbudget.settings import Settings
+from connbudget.providers.registry import endpoint_names
+from connbudget.settings import Settings, canonical
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
 _ADDRESS = re.compile(r"^(?:module\.|[a-z][a-z0-9]*_[a-z0-9_]*\.)")
@@ -35,10 +52,15 @@ class Unmatched:
     candidates: tuple[str, ...]  # labels
     first: str  # the address of the first candidate, for the mapping a fix suggests
     named: tuple[str, ...]
+    # the databases it may connect to: its candidates', else every one in its scope
+    databases: frozenset[Key] = frozenset()
+    kind: str = "client"  # or "pooler"
+    unknown_host: str = ""  # why the host it connects to cannot be read
 
 
 def place(model: Model, roots: list[str]) -> None:
-    """Give ini and YAML things their enclosing root; name roots when the run holds several."""
+    """Give ini and YAML things (and things not read) their enclosing root; name roots when the
+    run holds several."""
     show = len(set(roots)) > 1
 
     def placed(where: Location) -> Location:
@@ -49,13 +71,24 @@ def place(model: Model, roots: list[str]) -> None:
         *model.databases, *model.roles, *model.poolers, *model.clients]
     for thing in things:
         thing.where = placed(thing.where)
+    # a thing not read reaches the databases of the root that holds its file, like the others
+    model.unread = [replace(item, root=enclosing_root(item.file, roots))
+                    if item.file and not item.root else item for item in model.unread]
+
+
+@functools.lru_cache(maxsize=4096)
+def _endpoint(host: str) -> frozenset[str]:
+    return frozenset(endpoint_names(host))
 
 
 def _hit(ref: str, alias: str) -> bool:
     if refers_to(ref, alias):
         return True
-    # a host name such as "pgbouncer.internal" or "main.abc.rds.amazonaws.com"
-    return "." not in alias and "_" not in alias and ref.split(".")[0].lower() == alias.lower()
+    if "." in alias or "_" in alias:
+        return False
+    # an endpoint in a platform's documented format ("main.abc.eu-west-1.rds.amazonaws.com"),
+    # else a host whose first label is the name ("pgbouncer.internal")
+    return alias.lower() in (_endpoint(ref) or {ref.split(".")[0].lower()})
 
 
 def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
@@ -77,15 +110,17 @@ def _candidates(refs: set[str], targets: dict[Key, set[str]]) -> list[Key]:
 
 def _explicit(refs: set[str], aliases: set[str]) -> str:
     hits = sorted({ref for ref in refs for alias in aliases if _hit(ref, alias)})
-    return f"explicit reference: {', '.join(hits)}"
+    formats = [f"{hit} (the endpoint of {', '.join(sorted(named))})" for hit in hits
+               if (named := endpoint_names(hit))]
+    return f"where it connects: {', '.join(formats or hits)}"
 
 
 def _configured(address: str, root: str, targets: dict[Key, set[str]],
                 settings: Settings) -> list[Key]:
-    wanted = settings.clients.get(address)
+    wanted = settings.client_target(address)
     if not wanted:
         return []
-    return _nearest(root, sorted(key for key in targets if key[1] == wanted))
+    return _nearest(root, sorted(key for key in targets if canonical(key[1]) == wanted))
 
 
 def _single(root: str, databases: dict[Key, set[str]],
@@ -120,20 +155,39 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     # the mapping may name a database in a sibling root: the nearest root first
     configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
     single, in_scope = _single(where.root, databases, poolers)
+    unknown_host = thing.unknown_host if isinstance(thing, Client) else ""
     if len(found) == 1:
         thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
     elif len(configured) == 1:
         thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
-    elif not found and len(single) == 1 and not in_scope and not _stated(refs):
+    elif not found and len(single) == 1 and not in_scope and not _stated(refs) \
+            and not unknown_host:
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
         named = sorted(ref for ref in refs if _stated({ref})) if not found else []
-        return _unmatched(where, sorted(found or configured or seen), labels, named)
+        return _unmatched(thing, sorted(found or configured or seen), labels, named)
     return None
 
 
-def match(model: Model, settings: Settings) -> list[Unmatched]:
+def _databases_of(item: Unmatched, poolers: dict[Key, Pooler],
+                  databases: dict[Key, set[str]]) -> frozenset[Key]:
+    """The databases behind what it may connect to: a database itself, a pooler's once that is
+    matched (every database in its scope when it is not)."""
+    found: set[Key] = set()
+    for key in item.databases:
+        if key in databases:
+            found.add(key)
+        elif key in poolers:
+            target = poolers[key].target
+            found |= {target} if target is not None else set(
+                _visible(item.where.root, databases))
+    return frozenset(found)
+
+
+def match(model: Model, settings: Settings) -> None:
+    """Match every pooler, then every client; each that cannot be matched is a coverage item of
+    the databases it may reach (`model.unread`)."""
     labels = {d.where.key: d.where.label for d in model.databases}
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
@@ -142,10 +196,40 @@ def match(model: Model, settings: Settings) -> list[Unmatched]:
              for pooler in model.poolers]
     notes += [_connect(client, client.refs, databases, poolers, settings, labels)
               for client in model.clients]
-    return [note for note in notes if note is not None]
+    found = [note for note in notes if note is not None]
+    by_key = {p.where.key: p for p in model.poolers}
+    found = [replace(note, databases=_databases_of(note, by_key, databases)) for note in found]
+    model.unread.extend(unread_of(note) for note in found)
 
 
-def _unmatched(where: Location, candidates: list[Key], labels: dict[Key, str],
+def _unmatched(thing: Pooler | Client, candidates: list[Key], labels: dict[Key, str],
                named: list[str] | None = None) -> Unmatched:
+    where = thing.where
     return Unmatched(where, tuple(labels[key] for key in candidates),
-                     candidates[0][1] if candidates else "", tuple(named or ()))
+                     candidates[0][1] if candidates else "", tuple(named or ()),
+                     frozenset(candidates), "client" if isinstance(thing, Client) else "pooler",
+                     thing.unknown_host if isinstance(thing, Client) else "")
+
+
+def unread_of(item: Unmatched) -> Unread:
+    """A client or pooler whose database cannot be told, as a coverage item: why, and the
+    mapping (or the database to describe) that tells it."""
+    where = item.where
+    first = item.first or "<database address>"
+    mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
+    fix = f"map it in the config: {mapping}"
+    if not item.candidates:
+        # Its database is not in the scanned files (another repository, a managed service).
+        fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
+               f"max-connections = <SHOW max_connections>, then {mapping}")
+    if item.unknown_host:
+        why = f"the database it connects to is unknown ({item.unknown_host})"
+    elif item.named:
+        why = (f"it connects to {', '.join(item.named)}, which no scanned database or pooler "
+               "answers to")
+    elif len(item.candidates) > 1:
+        why = f"it may connect to any of {', '.join(item.candidates)}"
+    else:
+        why = "it names no database, and none is in its scope"
+    return Unread(where.address, why, where.file, where.line, fix, kind=item.kind,
+                  root=where.root, databases=item.databases)

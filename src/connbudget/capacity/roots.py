@@ -129,8 +129,11 @@ def join(model: Model, terraform: TerraformModel, roots: list[str]) -> None:
                 continue
             kind = ref.split(".")[1] if ref.count(".") >= 2 else ""
             if isinstance(thing, Client) and kind in SECRET_STORES:
-                thing.notes.append(f"a value comes from {'.'.join(ref.split('.')[:3])}: it is "
-                                   "never read, so the database it names is unknown")
+                source = ".".join(ref.split(".")[:3])
+                thing.notes.append(f"a value comes from {source}: it is never read, so the "
+                                   "database it names is unknown")
+                thing.unknown_host = thing.unknown_host or \
+                    f"its connection setting comes from {source}, whose value is never read"
                 continue
             keys, how = _resolve(ref, thing.where.root, terraform, roots, targets, data)
             for key in keys:

@@ -1,6 +1,6 @@
 """Files connbudget recognises but does not read (a Helm chart, a Render blueprint, a Pulumi
-project, a CloudFormation template): only their heads, for their names and the comments that
-can suppress the note about them."""
+project, a CloudFormation or SAM template, Bicep, ...): only their heads, for their
+names and the comments that can suppress the finding about them."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from connbudget.kinds import Read, ReadContext
 
 _CHART_NAME = re.compile(r"^name:[ \t]*[\"']?([\w.-]+)", re.MULTILINE)
 _HEAD_BYTES = 65536
+# how a whole-line comment starts, by file ending (YAML's are lexed as YAML)
+_MARKERS = {".bicep": ("//",)}
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ def _comments(path: str, text: str) -> list[Comment]:
         return []
     if path.lower().endswith((".yaml", ".yml")):
         return yaml_comments(path, text)
-    return whole_line_comments(path, text, ("#",))
+    return whole_line_comments(path, text, _MARKERS.get(os.path.splitext(path)[1].lower(), ("#",)))
 
 
 def _chart(chart: str) -> tuple[str, str, str]:

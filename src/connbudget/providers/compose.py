@@ -5,7 +5,9 @@ database: max_connections from `-c max_connections=N` in its command, or the bit
 POSTGRESQL_MAX_CONNECTIONS, else PostgreSQL's default 100 (stated); no RDS slots. A PgBouncer
 service (edoburu, bitnami images) is a pooler built from its environment, times its replicas.
 Any other service whose environment talks to PostgreSQL is a client: replicas x processes x
-pool. Services reach each other by service name, container_name, hostname or network alias.
+pool; one that depends on a database or pooler service and shows no connection setting is a
+coverage item (its application files hold them). Services reach each other by service name,
+container_name, hostname or network alias.
 """
 
 from __future__ import annotations
@@ -13,15 +15,13 @@ from __future__ import annotations
 import re
 
 from connbudget.frontends.compose import ComposeService
-from connbudget.model import Client, Database, Location, Origin, Value, count, unknown
+from connbudget.model import Client, Database, Location, Origin, Unread, Value, count, unknown
 from connbudget.providers.apps.commands import apply_command
 from connbudget.providers.apps.env import EnvVar, pool_settings
 from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.poolers import from_env
 from connbudget.providers.postgresql import server as postgresql
 
-_POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"
-                             r"pgvector)(?::|$)", re.IGNORECASE)
 _MAX = re.compile(r"^max_connections=(\d+)$")
 _POOLER_HOSTS = ("DB_HOST", "DATABASES_HOST", "POSTGRESQL_HOST", "PGBOUNCER_DATABASE_HOST")
 
@@ -61,12 +61,35 @@ def _database(service: ComposeService) -> Database:
                     aliases={address} | service.hosts)
 
 
+def _is_server(service: ComposeService) -> bool:
+    """A PostgreSQL or PgBouncer service: what a client depends on."""
+    return bool(postgresql.POSTGRES_IMAGE.search(service.image)) \
+        or "pgbouncer" in service.image.lower()
+
+
+def _unread(service: ComposeService, servers: dict[str, str]) -> list[Unread]:
+    """A service that depends on a database or pooler but names no connection setting its
+    environment shows: it connects from application files connbudget does not read."""
+    reached = [servers[name] for name in service.depends if name in servers]
+    if not reached:
+        return []
+    return [Unread(
+        _address(service), f"it depends on {', '.join(reached)} but its environment sets no "
+        "connection or pool setting: its database and pool are in application files "
+        "connbudget does not read", service.file, service.line,
+        "set them in its environment, where the budget reads them: DATABASE_URL (postgres://"
+        f"<user>@{reached[0].split('/', 1)[-1]}/<database>) and the pool its library reads "
+        "(RAILS_MAX_THREADS, DB_POOL_SIZE, ...)", kind="client")]
+
+
 def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> None:
     model, settings = context.model, context.settings
+    servers = {service.name: _address(service) for service in parsed["compose"]
+               if _is_server(service)}
     for service in parsed["compose"]:
         address = _address(service)
         where = Location(address, service.file, service.line)
-        if _POSTGRES_IMAGE.search(service.image):
+        if postgresql.POSTGRES_IMAGE.search(service.image):
             model.databases.append(_database(service))
             continue
         replicas = _replicas(service)
@@ -86,8 +109,10 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
         item = pool_settings(variables, origin, settings.default_pool_sizes)
         apply_command(item, service.command, origin)
         if not item.is_client:
+            model.unread.extend(_unread(service, servers))
             continue
         model.clients.append(Client(
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
-            database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map"))
+            database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map",
+            unknown_host=item.unknown_host))

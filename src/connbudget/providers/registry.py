@@ -10,11 +10,14 @@ Terraform root), so one that fails blames its own input only.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connbudget.kinds import KINDS
 from connbudget.model import Reservation
+from connbudget.providers.postgresql.server import POSTGRES_IMAGE
 
 
 @dataclass(frozen=True)
@@ -90,9 +93,13 @@ SECRET_STORES = ("aws_ssm_parameter", "aws_secretsmanager_secret_version",
 
 # settings a platform reserves slots with beyond PostgreSQL's own (what a live server shows)
 RESERVED_SETTINGS = ("rds.rds_superuser_reserved_connections",)
+# prefixes of environment variable names a platform gives a client for its database's host, beside
+# the generic PG/DB/DATABASE ones: Elastic Beanstalk's RDS_HOSTNAME, RDS_ENDPOINT in ECS stacks
+HOST_VARIABLE_PREFIXES = ("RDS",)
 # "module:function" (host) -> the database names or identifiers a platform's endpoint format
 # puts in that host name
-ENDPOINTS = ("connbudget.providers.aws.endpoints:database_names",)
+ENDPOINTS = ("connbudget.providers.aws.endpoints:database_names",
+             "connbudget.providers.kubernetes.dns:service_names")
 
 
 def endpoint_names(host: str) -> set[str]:
@@ -104,23 +111,36 @@ def endpoint_names(host: str) -> set[str]:
     return found
 
 
+def _attribute(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Adapter:
     """Reads the parsed inputs of `kinds` into the model: `build(parsed, context)`, where
-    `parsed` maps each of those kinds to its front end's result."""
+    `parsed` maps each of those kinds to its front end's result. `modules` names the
+    patterns of the remote Terraform module sources it reads ("module:NAME", a tuple of
+    compiled patterns): a remote module no adapter reads is a coverage item."""
 
     name: str
     kinds: tuple[str, ...]
     build: str  # "module:function", imported when an input of one of `kinds` was read
+    modules: str = ""
 
     def load(self) -> Callable[..., Any]:
-        module, _, function = self.build.partition(":")
-        found: Callable[..., Any] = getattr(importlib.import_module(module), function)
+        found: Callable[..., Any] = _attribute(self.build)
+        return found
+
+    def module_sources(self) -> tuple[re.Pattern[str], ...]:
+        found: tuple[re.Pattern[str], ...] = _attribute(self.modules) if self.modules else ()
         return found
 
 
+_COVERAGE_KINDS = tuple(kind.name for kind in KINDS if kind.family == "coverage")
 ADAPTERS = (
-    Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build"),
+    Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build",
+            "connbudget.providers.aws.terraform:MODULES"),
     Adapter("postgresql roles", ("terraform", "plan"),
             "connbudget.providers.postgresql.roles:build"),
     Adapter("kubernetes (Terraform)", ("terraform", "plan"),
@@ -129,8 +149,61 @@ ADAPTERS = (
     Adapter("kubernetes", ("kubernetes",), "connbudget.providers.kubernetes.workloads:build"),
     Adapter("operators", ("kubernetes",), "connbudget.providers.kubernetes.operators:build"),
     Adapter("compose", ("compose",), "connbudget.providers.compose:build"),
+    # what was recognised and not read: inputs of the coverage kinds, resources of the types
+    # below, remote modules no adapter reads
+    Adapter("coverage", _COVERAGE_KINDS, "connbudget.providers.coverage:inputs"),
+    Adapter("coverage (Terraform)", ("terraform", "plan"),
+            "connbudget.providers.coverage:terraform"),
 )
 
+
+@dataclass(frozen=True)
+class Unmodelled:
+    """A Terraform resource type that can run database clients or be a PostgreSQL database,
+    and that no adapter models yet: each resource of it is a coverage item, never dropped.
+    `bound` is the setting that bounds its units (for the fix); `when` = (attribute, pattern):
+    only a resource whose attribute (every text in it when "") matches is one, and one whose
+    attribute is unresolved may be; `needs`: only a resource that sets this attribute is one."""
+
+    what: str
+    database: bool = False  # it is a database server, not a client
+    bound: str = ""
+    when: tuple[str, str] = ("", "")
+    needs: str = ""
+
+
+_POSTGRES_IMAGE = POSTGRES_IMAGE.pattern
+# the resource types of the providers below whose support is being built: a row leaves this
+# table when an adapter models the type
+UNMODELLED: dict[str, Unmodelled] = {
+    "aws_lambda_function": Unmodelled("a Lambda function",
+                                      bound="reserved_concurrent_executions"),
+    "aws_apprunner_service": Unmodelled("an App Runner service",
+                                        bound="max_size of its auto scaling configuration"),
+    "aws_cloudwatch_event_target": Unmodelled("an EventBridge rule running ECS tasks",
+                                              bound="ecs_target task_count", needs="ecs_target"),
+    "aws_batch_job_definition": Unmodelled("an AWS Batch job definition",
+                                           bound="max_vcpus of its compute environment"),
+    "aws_autoscaling_group": Unmodelled("an EC2 Auto Scaling group", bound="max_size"),
+    "aws_instance": Unmodelled("an EC2 instance", bound="one instance"),
+    "google_sql_database_instance": Unmodelled(
+        "a Cloud SQL instance", database=True, when=("database_version", "^POSTGRES")),
+    "google_cloud_run_v2_service": Unmodelled("a Cloud Run service",
+                                              bound="template.scaling.max_instance_count"),
+    "google_cloud_run_service": Unmodelled("a Cloud Run service",
+                                           bound="autoscaling.knative.dev/maxScale"),
+    "google_cloud_run_v2_job": Unmodelled("a Cloud Run job", bound="template.parallelism"),
+    "azurerm_postgresql_flexible_server": Unmodelled(
+        "an Azure Database for PostgreSQL flexible server", database=True),
+    "azurerm_container_app": Unmodelled("an Azure Container App",
+                                        bound="template.max_replicas"),
+    "azurerm_linux_web_app": Unmodelled("an Azure App Service web app",
+                                        bound="worker_count of its service plan"),
+    "kubernetes_stateful_set": Unmodelled("a PostgreSQL server run by a StatefulSet",
+                                          database=True, when=("", _POSTGRES_IMAGE)),
+    "kubernetes_stateful_set_v1": Unmodelled("a PostgreSQL server run by a StatefulSet",
+                                             database=True, when=("", _POSTGRES_IMAGE)),
+}
 
 def database_platform(name: str) -> DatabasePlatform:
     return DATABASE_PLATFORMS[name]

@@ -11,6 +11,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from connbudget.budgets import RunCoverage, UnreadView
+from connbudget.capacity.coverage import INCOMPLETE
 from connbudget.quoting import escape_char, guard, printable, workflow_safe
 from connbudget.report import Finding, Report
 from connbudget.settings import Settings
@@ -64,6 +66,28 @@ def fingerprints(findings: Iterable[Finding]) -> list[str]:
 
 def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 or word == 'info' else 's'}"
+
+
+def coverage_summary(coverage: RunCoverage) -> str:
+    """`coverage: 2 databases complete, 1 incomplete, 4 things not read`; it says so when
+    every database is incomplete or none was read."""
+    unread = f"{plural(len(coverage.unread), 'thing')} not read"
+    if not coverage.databases:
+        return f"coverage: no database read, {unread}"
+    if not coverage.complete:
+        every = "1 database, incomplete" if coverage.databases == 1 else \
+            f"all {coverage.databases} databases incomplete"
+        return f"coverage: {every}, {unread}"
+    return (f"coverage: {plural(coverage.complete, 'database')} complete, "
+            f"{coverage.incomplete} incomplete, {unread}")
+
+
+def unannounced(report: Report, settings: Settings) -> list[UnreadView]:
+    """The things not read when no finding stands on them (the config disables CB111): the
+    formats that annotate lines say them as notes, so that coverage is never silent."""
+    if report.coverage is None or INCOMPLETE not in settings.disabled_rules:
+        return []
+    return list(report.coverage.unread)
 
 
 def summary(report: Report) -> str:

@@ -8,9 +8,11 @@ from connbudget.catalogue import RULES
 from connbudget.report import Finding, Related, Report
 from connbudget.reporters._common import (
     config_line,
+    coverage_summary,
     line_of,
     relative_path,
     summary,
+    unannounced,
     workflow_safe,
 )
 from connbudget.settings import Settings
@@ -69,10 +71,15 @@ def render_github(report: Report, settings: Settings) -> str:
     # error comes before the lines that also decide one
     for finding in report.findings:
         lines.extend(_related_commands(finding))
+    lines.extend(_command("notice", f"{item.what} is not read: {item.why}\nfix: {item.fix}",
+                          file=relative_path(item.file), line=line_of(item.line),
+                          title="connbudget coverage: not read")
+                 for item in unannounced(report, settings))
     config = config_line(settings)
     if config is not None and settings.config_file is not None:
         # on the config file, where a pull request that changes it shows it
         lines.append(_command("notice", config, file=relative_path(settings.config_file),
                               line=1, title="connbudget config"))
-    lines.append(workflow_safe(f"connbudget: {summary(report)}"))
+    coverage = f"; {coverage_summary(report.coverage)}" if report.coverage is not None else ""
+    lines.append(workflow_safe(f"connbudget: {summary(report)}{coverage}"))
     return "\n".join(lines) + "\n"

@@ -9,7 +9,13 @@ from typing import Any
 
 from connbudget.catalogue import RULES
 from connbudget.report import Report
-from connbudget.reporters._common import config_line, fingerprints, line_of, relative_path
+from connbudget.reporters._common import (
+    config_line,
+    fingerprints,
+    line_of,
+    relative_path,
+    unannounced,
+)
 from connbudget.settings import Settings
 
 # GitLab's scale is info, minor, major, critical, blocker; linters conventionally map their
@@ -55,4 +61,9 @@ def render_gitlab(report: Report, settings: Settings) -> str:
         issues.append(_issue(f"connbudget {config}", "connbudget-config",
                              hashlib.sha256(key.encode()).hexdigest(), "info",
                              settings.config_file, 1))
+    for item in unannounced(report, settings):
+        key = f"coverage\0{relative_path(item.file)}\0{item.line}\0{item.what}"
+        issues.append(_issue(f"connbudget did not read {item.what}: {item.why}. Fix: {item.fix}",
+                             "coverage", hashlib.sha256(key.encode()).hexdigest(), "info",
+                             item.file, item.line))
     return json.dumps(issues, indent=2) + "\n"

@@ -8,15 +8,34 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from connbudget.budgets import RunCoverage
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
-from connbudget.reporters._common import config_line, line_of, relative_path, xml_text
+from connbudget.reporters._common import (
+    config_line,
+    coverage_summary,
+    line_of,
+    relative_path,
+    unannounced,
+    xml_text,
+)
 from connbudget.settings import Settings
 
 
 def _case(suite: ET.Element, classname: str, name: str, file: str, line: int) -> ET.Element:
     return ET.SubElement(suite, "testcase", classname=classname, name=name,
                          file=relative_path(file), line=str(line_of(line)))
+
+
+def _coverage_properties(suite: ET.Element, coverage: RunCoverage) -> None:
+    """The run's coverage as the suite's properties (its first child, as the schema orders)."""
+    properties = ET.Element("properties")
+    for name, value in (("coverage", coverage_summary(coverage)),
+                        ("coverage.databases.complete", str(coverage.complete)),
+                        ("coverage.databases.incomplete", str(coverage.incomplete)),
+                        ("coverage.not-read", str(len(coverage.unread)))):
+        ET.SubElement(properties, "property", name=name, value=value)
+    suite.insert(0, properties)
 
 
 def render_junit(report: Report, settings: Settings) -> str:
@@ -50,9 +69,16 @@ def render_junit(report: Report, settings: Settings) -> str:
         path = relative_path(error.file)
         case = _case(suite, path, f"input {path}:{line_of(error.line)}", error.file, error.line)
         ET.SubElement(case, "error", type="input-error", message=error.message).text = str(error)
-    if not report.findings and not report.errors:
+    for item in unannounced(report, settings):
+        path = relative_path(item.file)
+        case = _case(suite, path, f"not read {item.what}", item.file, item.line)
+        ET.SubElement(case, "system-out").text = (f"{path}:{line_of(item.line)}: {item.what} is "
+                                                  f"not read: {item.why}\nfix: {item.fix}")
+    if not len(suite):
         ET.SubElement(suite, "testcase", classname="connbudget", name="no findings")
     tests = str(len(suite.findall("testcase")))
+    if report.coverage is not None:
+        _coverage_properties(suite, report.coverage)
     for element in (root, suite):
         element.set("tests", tests)
         element.set("failures", str(failures))

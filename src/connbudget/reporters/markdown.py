@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from connbudget.budgets import BudgetView
+from connbudget.budgets import BudgetView, RunCoverage
 from connbudget.capacity.budget import percent
 from connbudget.catalogue import RULES, severity_rank
 from connbudget.report import Report
 from connbudget.reporters._common import (
     config_line,
+    coverage_summary,
     line_of,
     printable,
     relative_path,
@@ -60,6 +61,8 @@ def _budget_row(budget: BudgetView, with_root: bool) -> str:
     shown = "unknown"
     if worst is not None and usable is not None and usable > 0:
         shown = bar(worst / usable, percent(worst, usable))
+    if budget.incomplete:  # the bar counts what was read only
+        shown = "incomplete" if not budget.clients else f"{shown} incomplete"
     cells = (budget.max_connections.value, budget.usable, budget.worst_case, shown)
     names = [code(budget.database)]
     if with_root:
@@ -78,13 +81,27 @@ def _budget_table(budgets: list[BudgetView]) -> list[str]:
             *(_budget_row(b, with_root) for b in budgets)]
 
 
+def _unread_list(coverage: RunCoverage) -> list[str]:
+    """Everything recognised and not read: what, where, why and what makes it read."""
+    if not coverage.unread:
+        return []
+    lines = ["Not read:", ""]
+    lines += [f"- {code(item.what)} at {code(f'{relative_path(item.file)}:{line_of(item.line)}')}"
+              f": {cell(item.why)}. Fix: {cell(item.fix)}" for item in coverage.unread]
+    return [*lines, ""]
+
+
 def render_markdown(report: Report, settings: Settings) -> str:
     lines = ["## connbudget", "", f"**{summary(report)}**", ""]
+    if report.coverage is not None:
+        lines += [coverage_summary(report.coverage), ""]  # connbudget's words only
     config = config_line(settings)
     if config is not None:
         lines += [cell(config), ""]
     if report.budgets:
         lines += [*_budget_table(report.budgets), ""]
+    if report.coverage is not None:
+        lines += _unread_list(report.coverage)
     if report.findings:
         lines += ["| severity | rule | where | message | fix |", "|---|---|---|---|---|"]
         # the most severe first; within a severity, file order

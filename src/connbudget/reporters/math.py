@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from connbudget.budgets import Behind, BudgetView, ClientView, Sourced
 from connbudget.capacity.budget import percent
+from connbudget.capacity.coverage import INCOMPLETE
 from connbudget.catalogue import RULES
-from connbudget.reporters._common import fix_lines, relative_path, wrap
+from connbudget.reporters._common import fix_lines, plural, relative_path, wrap
 
 _NUMBER = 6  # "=  380"
 # what a verdict that fits the slots does not say by itself
@@ -66,32 +67,54 @@ def _besides(budget: BudgetView) -> str:
 
 def _verdict_text(budget: BudgetView) -> str:
     worst, usable = budget.worst_case, budget.usable
+    case = "worst case of what was read" if budget.incomplete else "worst case"
+    if budget.incomplete and not budget.clients:
+        return f"no client read, usable {_n(usable)}"
     if budget.unlimited:
-        return f"worst case unbounded (a client has no pool limit) vs usable {_n(usable)}"
+        return f"{case} unbounded (a client has no pool limit) vs usable {_n(usable)}"
     if worst is None or usable is None:
-        return f"worst case {_n(worst)} vs usable {_n(usable)}: unknown"
+        return f"{case} {_n(worst)} vs usable {_n(usable)}: unknown"
     if usable <= 0:
-        return f"worst case {worst}, no usable slots"
+        return f"{case} {worst}, no usable slots"
     sign = ">" if worst > usable else "<="
-    return f"worst case {worst} {sign} usable {usable} ({percent(worst, usable)} %)" \
+    return f"{case} {worst} {sign} usable {usable} ({percent(worst, usable)} %)" \
         + ("" if worst > usable else _besides(budget))
 
 
-def _tag(budget: BudgetView) -> str:
+def tag(budget: BudgetView) -> str:
+    """The verdict in a word: `CB101 error`, `incomplete`, `unknown` or `ok`."""
     rule = budget.verdict.rule_id
+    if rule == INCOMPLETE or (not rule and budget.incomplete):
+        return "incomplete"
     if rule:
         return f"{rule} {RULES[rule].severity}"
     known = budget.worst_case is not None and budget.usable is not None
     return "ok" if known and not budget.unlimited else "unknown"
 
 
+def coverage_line(budget: BudgetView) -> str:
+    """What the budget counts and what may touch it unread: `coverage: 3 clients read; not
+    read: aws_lambda_function.api, module.jobs`."""
+    coverage = budget.coverage
+    if coverage is None:
+        return ""
+    read = [plural(coverage.clients, "client")]
+    if coverage.poolers:
+        read.append(plural(coverage.poolers, "pooler"))
+    counted = f"{' and '.join(read)} read"
+    if not coverage.unread:
+        return f"coverage: {counted}" + ("" if coverage.complete else ": incomplete")
+    return (f"coverage: {counted}; not read: "
+            f"{', '.join(_show(item.what) for item in coverage.unread)}")
+
+
 def _verdict(budget: BudgetView, column: int, width: int) -> list[str]:
     """The verdict, its tag after the numbers' column (or on a line of its own)."""
-    text, tag = f"  {_verdict_text(budget)}", _tag(budget)
+    text, tag_text = f"  {_verdict_text(budget)}", tag(budget)
     room = max(column, len(text) + 2)
-    if room + len(tag) <= width:
-        return [f"{text:<{room}}{tag}"]
-    return [*wrap(text, width), f"  {tag}"]
+    if room + len(tag_text) <= width:
+        return [f"{text:<{room}}{tag_text}"]
+    return [*wrap(text, width), f"  {tag_text}"]
 
 
 def _deploy_line(budget: BudgetView) -> list[str]:
@@ -209,6 +232,8 @@ def render_budget(budget: BudgetView, width: int = 100) -> str:
         lines.extend(_behind(b) for b in inner)
     lines.extend(_verdict(budget, len(drawn[-1][-1]) + 2, width))
     lines.extend(_deploy_line(budget))
+    coverage = coverage_line(budget)
+    lines.extend([f"  {coverage}"] if coverage else [])
     wrapped = [part for line in lines for part in wrap(line, width)]
     fixes = fix_lines("\n".join(fix for fix in budget.verdict.fix if fix.strip()))
     for index, (fix, code) in enumerate(line for line in fixes if line[0].strip()):

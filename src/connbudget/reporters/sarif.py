@@ -7,10 +7,17 @@ from typing import Any
 from urllib.parse import quote
 
 from connbudget import __version__
+from connbudget.budgets import UnreadView
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Finding, Report
-from connbudget.reporters._common import config_line, fingerprints, line_of, relative_path
+from connbudget.reporters._common import (
+    config_line,
+    fingerprints,
+    line_of,
+    relative_path,
+    unannounced,
+)
 from connbudget.resources import rule_page
 from connbudget.settings import Settings
 
@@ -86,6 +93,22 @@ def _notification(error: InputError) -> dict[str, Any]:
             "locations": [_location(error.file, error.line, error.column)]}
 
 
+def _unread(item: UnreadView) -> dict[str, Any]:
+    """A thing not read that no result stands on, as a note on its line."""
+    return {"level": "note", "message": {"text": f"{item.what} is not read: {item.why}\n"
+                                                 f"Fix: {item.fix}"},
+            "locations": [_location(item.file, item.line)]}
+
+
+def _properties(report: Report) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if report.checked is not None:
+        found["checked"] = report.checked.as_json()
+    if report.coverage is not None:
+        found["coverage"] = report.coverage.as_json()
+    return found
+
+
 def render_sarif(report: Report, settings: Settings) -> str:
     index = {rule_id: n for n, rule_id in enumerate(RULES)}
     results = [_result(f, index, fp)
@@ -95,14 +118,14 @@ def render_sarif(report: Report, settings: Settings) -> str:
                             "informationUri": INFORMATION_URI, "rules": _rules()}},
         "invocations": [{
             "executionSuccessful": not report.errors,
-            "toolExecutionNotifications": [_notification(e) for e in report.errors],
+            "toolExecutionNotifications": [
+                *(_notification(e) for e in report.errors),
+                *(_unread(item) for item in unannounced(report, settings))],
             **_configuration(settings),
         }],
         "results": results,
     }
-    properties: dict[str, Any] = {}
-    if report.checked is not None:
-        properties["checked"] = report.checked.as_json()
+    properties: dict[str, Any] = _properties(report)
     if settings.config_file is not None:
         properties["config"] = {"file": relative_path(settings.config_file),
                                 "sets": settings.config_table}

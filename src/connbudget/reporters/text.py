@@ -16,11 +16,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from connbudget.budgets import BudgetView
+from connbudget.capacity.coverage import INCOMPLETE
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
 from connbudget.report import Checked, Finding, Report
 from connbudget.reporters._common import (
     config_line,
+    coverage_summary,
     fix_lines,
     guard,
     plural,
@@ -203,8 +205,13 @@ def _behind(budget: BudgetView) -> set[str]:
 
 def _has_finding(budget: BudgetView, findings: list[Finding]) -> bool:
     things, names = _things(budget), _behind(budget)
-    return any(f.rule_id in _BUDGET_RULES
-               and ((f.resource, f.file) in things or f.resource in names) for f in findings)
+    unread = {(item.file, item.line) for item in budget.coverage.unread} \
+        if budget.coverage is not None else set()
+    return any((f.rule_id in _BUDGET_RULES
+                and ((f.resource, f.file) in things or f.resource in names))
+               or (f.rule_id == INCOMPLETE and (f.budget == budget.key
+                                                or (f.file, f.line) in unread))
+               for f in findings)
 
 
 def _budget_lines(budgets: list[BudgetView], style: _Style) -> list[str]:
@@ -269,5 +276,7 @@ def render_text(report: Report, settings: Settings) -> str:
         lines.extend(wrap(printable(config), style.width))
     if report.checked is not None:
         lines.extend(wrap(_checked_line(report.checked), style.width))
+    if report.coverage is not None:
+        lines.extend(wrap(coverage_summary(report.coverage), style.width))
     # a wrapped line may start with what followed a space: never a workflow command
     return "\n".join(guard(line) for line in lines) + "\n"

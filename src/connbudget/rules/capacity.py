@@ -1,4 +1,4 @@
-"""CB101-CB109 over the budgets, and CB103 for what matching could not tell: every finding
+"""CB101-CB109 and CB111 over the budgets and their coverage: every finding
 carries its numbers, a computed fix (`connbudget.capacity.fixes`) with its edits, the budget it
 belongs to, and the other lines that decide it. One module per concern: the database budget,
 poolers, role limits, what could not be determined, alarms. A rule the config disables does not
@@ -10,18 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from connbudget.capacity.budget import Budget
+from connbudget.capacity.coverage import Coverage
 from connbudget.capacity.edits import Sources, resolve, resolve_fix
-from connbudget.capacity.match import Unmatched
 from connbudget.catalogue import severity_rank
 from connbudget.model import Key, Model
 from connbudget.report import Edit, Finding
 from connbudget.rules.alarms import alarm_findings
 from connbudget.rules.budget import budget_findings
 from connbudget.rules.common import Run
+from connbudget.rules.coverage import coverage_findings
 from connbudget.rules.pooler import pooler_findings
 from connbudget.rules.related import attach
 from connbudget.rules.role_limits import role_findings, unlimited_role_fixes
-from connbudget.rules.unknowns import unknown_findings, unmatched_findings
+from connbudget.rules.unknowns import unknown_findings
 from connbudget.settings import Settings
 
 
@@ -41,11 +42,11 @@ class RuleResults:
         return max(found, key=lambda f: severity_rank(f.severity), default=None)
 
 
-def evaluate(model: Model, budgets: list[Budget], unmatched: list[Unmatched],
+def evaluate(model: Model, budgets: list[Budget], covered: dict[Key, Coverage],
              settings: Settings, sources: Sources) -> RuleResults:
     run = Run(frozenset(settings.disabled_rules), settings.threshold)
     out = RuleResults()
-    found: list[Finding] = unmatched_findings(unmatched) if run.on("CB103") else []
+    found: list[Finding] = []
     reported_roles: set[tuple[str, str]] = set()
     for budget in budgets:
         poolers = pooler_findings(budget, model.roles, run)
@@ -55,6 +56,12 @@ def evaluate(model: Model, budgets: list[Budget], unmatched: list[Unmatched],
         found.extend(slots)
         out.judging[budget.database.where.key] = [*poolers.judging, *slots]
         reported_roles |= poolers.over_roles
+    # after the slots' findings: a verdict that is over or near the slots says so first, and
+    # the coverage line beside it says the budget is incomplete
+    incomplete, judging = coverage_findings(model, budgets, covered, run)
+    found.extend(incomplete)
+    for key, findings in judging.items():
+        out.judging.setdefault(key, []).extend(findings)
     found.extend(role_findings(model, budgets, reported_roles, run))
     if run.on("CB103"):
         found.extend(unknown_findings(model, budgets))

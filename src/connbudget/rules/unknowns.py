@@ -1,14 +1,12 @@
-"""CB103: a number the budget needs that the files do not determine, and a client or pooler
-whose database cannot be told.
-"""
+"""CB103: a number the budget needs that the files do not determine (a client or pooler whose
+database cannot be told is a coverage item: CB111)."""
 
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, units
 from connbudget.capacity.fixes import toml_pin
-from connbudget.capacity.match import Unmatched
 from connbudget.model import Client, Key, Model
-from connbudget.providers.apps.env import PROCESS_VARS
+from connbudget.providers.apps.env import PROCESS_VARS, UNKNOWN_LIBRARY
 from connbudget.report import Finding
 from connbudget.rules.common import anchor, make_finding
 
@@ -64,29 +62,8 @@ def _client_unknowns(client: Client, budget: Key | None) -> list[Finding]:
                        f"({value.origin.text}); the budget of its database is unknown")
         setting = (client.pool_setting if value is client.pool
                    else _PROCESS_SETTING if value is client.processes else client.scale_setting)
-        findings.append(make_finding("CB103", client.where, message,
-                                     f"set {setting} explicitly (a literal, or a variable with "
-                                     "a default)", budget=budget))
-    return findings
-
-
-def unmatched_findings(unmatched: list[Unmatched]) -> list[Finding]:
-    """A client or pooler whose database cannot be told: its connections are in no budget."""
-    findings = []
-    for item in unmatched:
-        where = item.where
-        first = item.first or "<database address>"
-        mapping = f'[tool.connbudget.clients] "{where.address}" = "{first}"'
-        fix = f"map it in the config: {mapping}"
-        if not item.candidates:
-            # Its database is not in the scanned files (another repository, a managed service).
-            fix = (f'describe its database in the config: [tool.connbudget.databases."{first}"] '
-                   f"max-connections = <SHOW max_connections>, then {mapping}")
-        findings.append(make_finding(
-            "CB103", where,
-            f"cannot tell which database {where.label} connects to (candidates: "
-            f"{', '.join(item.candidates) or 'none in its scope'})"
-            + (f": it names {', '.join(item.named)}, which no scanned database or pooler "
-               "answers to" if item.named else "")
-            + "; its connections are left out of every budget", fix))
+        fix = (f"set {setting} explicitly (a literal, or a variable with a default)" if setting
+               else f"{UNKNOWN_LIBRARY}; then state it: [tool.connbudget.pool-defaults] "
+                    "PG_POOL_SIZE = <its pool size>")
+        findings.append(make_finding("CB103", client.where, message, fix, budget=budget))
     return findings

@@ -1,4 +1,5 @@
-"""Services of a compose file (compose-spec.io): image, command, environment, replicas.
+"""Services of a compose file (compose-spec.io): image, command, environment, replicas, and the
+services each depends on.
 
 `environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
 their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
@@ -53,6 +54,8 @@ class ComposeService:
     file: str
     line: int
     notes: list[str] = field(default_factory=list)
+    # the services it starts after or links to (`depends_on`, `links`), by name
+    depends: tuple[str, ...] = ()
 
 
 def _words(value: Any) -> list[str]:
@@ -123,7 +126,21 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
                           [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
                           _env(spec.get("environment"), spec.lines.get("environment", line)),
                           replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
-                          file, line, notes)
+                          file, line, notes, _depends(spec))
+
+
+def _depends(spec: LMap) -> tuple[str, ...]:
+    """`depends_on` (a list, or a map of conditions) and `links` (`name` or `name:alias`)."""
+    found: list[str] = []
+    depends = spec.get("depends_on")
+    if isinstance(depends, LMap):
+        found += [str(key) for key in depends]
+    elif isinstance(depends, LList):
+        found += [scalar_text(item) for item in depends]
+    links = spec.get("links")
+    if isinstance(links, LList):
+        found += [scalar_text(item).split(":")[0] for item in links]
+    return tuple(dict.fromkeys(found))
 
 
 def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError],
@@ -150,7 +167,8 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
             if not isinstance(block, LMap):
                 continue
             for name, spec in block.items():
-                if isinstance(spec, LMap):
+                # `x-` keys are extension fields (compose-spec.io, "Extension"), not services
+                if isinstance(spec, LMap) and not str(name).startswith("x-"):
                     services.append(_service(str(name), spec, path, block.lines.get(name, 0)))
     return services, errors, comments
 

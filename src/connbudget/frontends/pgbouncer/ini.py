@@ -32,6 +32,7 @@ from connbudget.frontends.pgbouncer.model import (
     release,
 )
 from connbudget.kinds import Read, ReadContext
+from connbudget.settings import canonical
 
 _MAX_INCLUDES = 256  # files one configuration may %include, counted at every %include
 _MAX_INCLUDE_DEPTH = 10
@@ -455,8 +456,8 @@ def read(paths: list[str], context: ReadContext) -> Read:
     """The `pgbouncer` input kind: each ini file as the release pinned for it (else the
     newest) reads it, with the files it %includes."""
     pinned = "pinned in [tool.connbudget.poolers]"
-    configs = [load_pgbouncer(path, context.pgbouncer_versions.get(path),
-                              pinned if path in context.pgbouncer_versions else "")
+    configs = [load_pgbouncer(path, context.pgbouncer_versions.get(canonical(path)),
+                              pinned if canonical(path) in context.pgbouncer_versions else "")
                for path in paths]
     included = {file for config in configs for file in config.files[1:]}
     errors = [error for config in configs if config.files[:1] and config.files[0]

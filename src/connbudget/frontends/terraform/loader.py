@@ -101,7 +101,7 @@ class _Loader:
             names = []
         found: list[_Block] = []
         for name in names:
-            path = os.path.join(directory, name)
+            path = os.path.normpath(os.path.join(directory, name))  # "main.tf", not "./main.tf"
             found.extend(_Block(path, block) for block in self.file(path).get("blocks", []))
         self.listed[directory] = found
         return found
@@ -433,10 +433,9 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str],
         names = sorted(os.listdir(directory))
     except OSError:
         names = []
-    paths = [os.path.join(directory, name) for name in ("terraform.tfvars",
-                                                         "terraform.tfvars.json")
-             if name in names]
-    paths += [os.path.join(directory, name) for name in names
+    paths = [os.path.normpath(os.path.join(directory, name))
+             for name in ("terraform.tfvars", "terraform.tfvars.json") if name in names]
+    paths += [os.path.normpath(os.path.join(directory, name)) for name in names
               if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     values: dict[str, Any] = {}
     for path in paths:

@@ -1,4 +1,5 @@
-"""Process and thread counts a container's command line sets.
+"""Process and thread counts a container's command line sets, also inside `sh -c "..."` or
+`bash -c "..."`.
 
 gunicorn and puma `--workers N` / `-w N`: processes per task, each with its own pool (it wins
 over WEB_CONCURRENCY). puma `-t MIN:MAX` / `--threads`, sidekiq `-c N` / `--concurrency N`: the
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from connbudget.model import Origin, Value
-from connbudget.providers.apps.env import PoolSettings
+from connbudget.providers.apps.env import RAILS_POOL, PoolSettings
 
 _WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
 _THREADS = re.compile(r"^(?:--threads|-t)(?:=([\d:]+))?$")
@@ -40,6 +41,27 @@ def _split(text: str) -> list[str]:
         return text.split()
 
 
+_SHELLS = ("sh", "bash", "dash", "ash", "zsh")
+
+
+def _unwrapped(parts: Sequence[str]) -> list[str]:
+    """The words of a command with `sh -c "..."` (bash, `-ec`, `-lc`, ...) opened up: the
+    script's own words, every command of it, in place of the shell and its flags."""
+    found: list[str] = []
+    index = 0
+    while index < len(parts):
+        word = parts[index]
+        flag = parts[index + 1] if index + 1 < len(parts) else ""
+        if word.rsplit("/", 1)[-1] in _SHELLS and re.fullmatch(r"-[a-z]*c[a-z]*", flag) \
+                and index + 2 < len(parts):
+            found += _unwrapped(_split(parts[index + 2]))
+            index += 3
+            continue
+        found.append(word)
+        index += 1
+    return found
+
+
 def _option(parts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
     for index, word in enumerate(parts):
         found = pattern.match(word)
@@ -50,10 +72,13 @@ def _option(parts: Sequence[str], pattern: re.Pattern[str]) -> str | None:
 
 def apply_command(item: PoolSettings, parts: Sequence[str], origin: Origin) -> None:
     """Set processes (and an assumed pool) of one container from its command line."""
+    parts = _unwrapped(parts)
     text = " ".join(parts)
     server = next((s for s in ("gunicorn", "puma", "sidekiq") if s in text), None)
     if server is None:
         return
+    if server != "gunicorn" and not item.pool_setting:
+        item.pool_setting = RAILS_POOL  # puma and sidekiq run Rails: its pool follows this
     workers = _option(parts, _WORKERS) if server != "sidekiq" else None
     if workers and workers.isdigit():
         item.processes = Value(int(workers), Origin(f"{server} command --workers {workers}",

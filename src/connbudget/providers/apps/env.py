@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from connbudget.model import Origin, Value
 from connbudget.numbers import count
-from connbudget.providers.registry import DATABASE_RESOURCE_TYPES
+from connbudget.providers.registry import DATABASE_RESOURCE_TYPES, HOST_VARIABLE_PREFIXES
 
 # Direct pool-size settings, in the order they are looked up.
 # DB_POOL: what Rails' database.yml commonly reads (`pool: ENV.fetch("DB_POOL")`).
@@ -24,6 +24,14 @@ USER_VARS = ("DB_USER", "DB_USERNAME", "DATABASE_USER", "DATABASE_USERNAME", "PG
 HOST_VARS = ("DB_HOST", "DATABASE_HOST", "PGHOST", "POSTGRES_HOST", "DB_HOSTNAME",
              "KC_DB_URL_HOST")
 URL_VARS = ("DATABASE_URL", "DB_URL", "POSTGRES_URL", "SPRING_DATASOURCE_URL", "KC_DB_URL")
+# a variable that says where the client connects, by its name: PGHOST, DB_HOST, READER_DB_HOST,
+# DATABASE_URL, PRIMARY_DATABASE_URI, POSTGRES_DSN and a platform's own (the registry's); only
+# these decide which database a client reaches (another variable's reference never does)
+_CONNECTION_VAR = re.compile(
+    r"(?:^|_)(?:PG|DB|DATABASE|POSTGRES(?:QL)?|PGBOUNCER|DATASOURCE|"
+    + "|".join(map(re.escape, HOST_VARIABLE_PREFIXES)) + r")_?(?:HOST(?:NAME)?|"
+    r"ADDR(?:ESS)?|ENDPOINT|SERVER|URL|URI|DSN|CONNECTION(?:_STRING)?)$")
+_DSN_HOST = re.compile(r"(?:^|\s)host\s*=\s*'?([^\s']+)")
 # Go database/sql SetMaxOpenConns from the environment; 0 means unlimited.
 GO_MAX_OPEN = "DB_MAX_OPEN_CONNS"
 SQLALCHEMY_POOL = "SQLALCHEMY_POOL_SIZE"
@@ -75,6 +83,9 @@ class PoolSettings:
     database: str | None = None  # the database name it asks for
     is_client: bool = False  # any sign that this container talks to PostgreSQL
     notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
+    # why the host it connects to cannot be read (a secret URL, an unresolved PGHOST); "" when
+    # it can, or when it sets none
+    unknown_host: str = ""
 
 
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
@@ -113,8 +124,16 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     return None
 
 
-# The setting a fix names when no pool size is set, by library.
-_SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": "RAILS_MAX_THREADS",
+# What a fix says when the library is not known, so that it names no setting the application
+# may not read: where each library sets its pool (the defaults are in data/SOURCES.md).
+UNKNOWN_LIBRARY = (
+    "its library is not known, so no setting is named: size its pool where the application "
+    "sets it (Rails: RAILS_MAX_THREADS and the pool: of config/database.yml; Django: OPTIONS "
+    "pool max_size; SQLAlchemy: pool_size + max_overflow; node-postgres: max; knex: pool.max; "
+    "Prisma: connection_limit in the URL; HikariCP: maximumPoolSize; pgx: pool_max_conns)")
+# The setting a fix names when no pool size is set, by library ("" when it is not known).
+RAILS_POOL = "RAILS_MAX_THREADS"
+_SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": RAILS_POOL,
             "keycloak": "KC_DB_POOL_MAX_SIZE", "sqlalchemy": "SQLALCHEMY_POOL_SIZE"}
 
 
@@ -193,8 +212,10 @@ def _pool(env: dict[str, EnvVar], origin: Origin, defaults: dict[str, int]) -> t
                          assumed=True, unlimited=True), GO_MAX_OPEN
         if value.value is not None:
             return value, GO_MAX_OPEN
-    setting = _SETTING.get(_library(env), "PG_POOL_SIZE")
-    return _default_pool(env, origin, defaults, "no pool size set", setting), setting
+    setting = _SETTING.get(_library(env), "")
+    # PG_POOL_SIZE: how [tool.connbudget] pool-defaults names the pool of an unknown library
+    return _default_pool(env, origin, defaults, "no pool size set",
+                         setting or "PG_POOL_SIZE"), setting
 
 
 def _processes(env: dict[str, EnvVar], origin: Origin) -> Value:
@@ -215,18 +236,52 @@ _CRUNCHY_SECRET = re.compile(r"^secret ([a-z0-9][a-z0-9-]*)-pguser-\S+ key "
                              r"(host|uri|jdbc-uri|pgbouncer-host|pgbouncer-uri)$")
 
 
-def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
+def is_connection(name: str) -> bool:
+    """Whether a variable says where a client connects (its host, URL or DSN)."""
+    return name in HOST_VARS or name in URL_VARS or _CONNECTION_VAR.search(name) is not None
+
+
+def _hosts(var: EnvVar) -> set[str]:
+    """The hosts a variable's value names: a URL's, a key-value DSN's `host=`, a JDBC URL's, or
+    the whole value of a host variable."""
+    value = var.value or ""
+    found = {host.lower() for match in _URL.finditer(value)
+             if (host := _dsn_parts(match.group(0))[0])}
+    if value.startswith("jdbc:postgresql://"):
+        host = _dsn_parts(value[len("jdbc:"):])[0]
+        found |= {host.lower()} if host else set()
+    found |= {host.lower() for host in _DSN_HOST.findall(value)}
+    if not found and value.strip() and is_connection(var.name) and "://" not in value:
+        found.add(value.strip().lower().rsplit(":", 1)[0] if value.count(":") == 1
+                  else value.strip().lower())
+    return found
+
+
+def _unknown_host(var: EnvVar) -> str:
+    """Why a connection variable names no host that can be read ("" when it names one)."""
+    if var.secret:
+        return f"{var.name} comes from {var.source or 'a secret'}, whose value is never read"
+    if var.value is None and not var.references:
+        return f"{var.name} is not resolved"
+    return ""
+
+
+def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool, str]:
+    """Where the client connects (the hosts and addresses of its connection variables only),
+    its user, whether it talks to PostgreSQL at all, and why its host is unknown."""
     refs: set[str] = set()
     user: str | None = None
     talks_to_db = False
+    unknown = ""
     for var in env.values():
-        refs.update(var.references)
-        if var.references and any(_is_db_address(ref) for ref in var.references):
+        connection = is_connection(var.name)
+        hosts = _hosts(var)
+        if connection or hosts:
             talks_to_db = True
-        if var.name in HOST_VARS:
+            refs |= hosts | set(var.references if connection else ())
+            unknown = unknown or (_unknown_host(var) if connection else "")
+        if any(_is_db_address(ref) for ref in var.references):
             talks_to_db = True
-            if var.value:
-                refs.add(var.value.strip().lower())
         crunchy = _CRUNCHY_SECRET.match(var.source) if var.secret else None
         if crunchy:  # Crunchy PGO's user Secret: its host is the cluster's primary or pgbouncer
             cluster, key = crunchy.groups()
@@ -234,20 +289,9 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
                      else f"{cluster}-primary")
         if var.name in USER_VARS and var.value:
             user = var.value.strip()
-        if var.value:
-            for match in _URL.finditer(var.value):
-                talks_to_db = True
-                host, dsn_user, _ = _dsn_parts(match.group(0))
-                if host:
-                    refs.add(host.lower())
-                user = user or dsn_user
-        if var.name in URL_VARS:
-            talks_to_db = True
-            if var.value and var.value.startswith("jdbc:postgresql://"):
-                host, _, _ = _dsn_parts(var.value[len("jdbc:"):])
-                if host:
-                    refs.add(host.lower())
-    return refs, user, talks_to_db
+        for match in _URL.finditer(var.value or ""):
+            user = user or _dsn_parts(match.group(0))[1]
+    return refs, user, talks_to_db, "" if refs else unknown
 
 
 def _is_db_address(ref: str) -> bool:
@@ -271,21 +315,22 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
                    assumed=any(i.pool.assumed for i in found)),
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
         user=found[0].user, database=found[0].database, is_client=True,
-        notes=[n for i in found for n in i.notes])
+        notes=[n for i in found for n in i.notes],
+        unknown_host=next((i.unknown_host for i in found if i.unknown_host), ""))
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
                   defaults: dict[str, int]) -> PoolSettings:
     """What one container (or pod) opens: processes x pool, and where it points."""
-    refs, user, talks = _refs_and_user(env)
+    refs, user, talks, unknown_host = _refs_and_user(env)
     pool, setting = _pool(env, origin, defaults)
     named = any(name in env for name in (*POOL_VARS, SQLALCHEMY_POOL, GO_MAX_OPEN))
     notes = [f"{var.name} comes from {var.source or 'a secret'}: its value is never read, so "
              "the host it names is unknown" for var in env.values()
-             if var.secret and var.name in (*URL_VARS, *HOST_VARS)]
+             if var.secret and is_connection(var.name)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
                         refs=refs, user=user, database=_database_name(env),
-                        is_client=talks or named, notes=notes)
+                        is_client=talks or named, notes=notes, unknown_host=unknown_host)
 
 
 DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")

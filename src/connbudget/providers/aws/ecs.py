@@ -34,7 +34,7 @@ ECS_DESIRED_DEFAULT = 0
 MODULE_ECS_DESIRED = 1
 MODULE_ECS_AUTOSCALING = True
 MODULE_ECS_MAX = 10
-_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
+SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
 _MODULE_DEFAULT = "terraform-aws-modules/ecs modules/service variables.tf"
 # a container definition's variable, and what widens a rolling deploy
 STYLE = ("hcl-object", "deployment_maximum_percent")
@@ -109,7 +109,8 @@ def _client(block: Resource | ModuleCall, task: PoolSettings, desired: Value,
     return Client("ecs", where_of(block), tasks, by_percent(tasks, percent, "task"),
                   task.processes, task.pool, task.pool_setting, scale_setting,
                   autoscaled=maximum is not None, refs=task.refs, user=task.user,
-                  database=task.database, notes=task.notes, env_style=STYLE[0],
+                  database=task.database, notes=task.notes, unknown_host=task.unknown_host,
+                  env_style=STYLE[0],
                   deploy_setting=STYLE[1], deploy_at=written,
                   deploy_insert=None if written is not None or column < 0 else Insert(
                       block.file, block.line, column + 2, (STYLE[1],), yaml=False))
@@ -189,7 +190,7 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
 
 def _module_services(model: TerraformModel, settings: Settings, out: Model) -> None:
     for call in model.modules:
-        if not _SERVICE_MODULE.search(call.source):
+        if not SERVICE_MODULE.search(call.source):
             continue
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,

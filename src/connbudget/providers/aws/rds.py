@@ -43,8 +43,8 @@ from connbudget.settings import Settings
 DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"
 RDS_SUPERUSER_RESERVED = 2
 RDS_RESERVED = "rds.rds_superuser_reserved_connections"
-_RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
-_AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
+RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
+AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 # what a pin's address says about the platform of a database the files do not declare
 PINNED_PLATFORMS = (("aws_db_instance.", "rds"), ("aws_rds_cluster.", "aurora"))
 
@@ -255,8 +255,8 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
     found: list[Database] = []
     for call in model.modules:
         source = call.source.split("?")[0]
-        aurora = bool(_AURORA_MODULE.search(source))
-        if not aurora and not _RDS_MODULE.search(source):
+        aurora = bool(AURORA_MODULE.search(source))
+        if not aurora and not RDS_MODULE.search(source):
             continue
         inputs = call.inputs
         engine = inputs.get("engine")

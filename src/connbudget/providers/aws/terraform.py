@@ -8,6 +8,10 @@ from connbudget.providers.aws import cloudwatch, ecs, proxy, rds
 from connbudget.providers.context import BuildContext
 from connbudget.providers.tfvalues import by_root
 
+# the remote module sources this adapter reads (terraform-aws-modules rds, rds-aurora and the
+# ecs service module)
+MODULES = (rds.RDS_MODULE, rds.AURORA_MODULE, ecs.SERVICE_MODULE)
+
 
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
     out = context.model

@@ -157,4 +157,5 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
                 "kubernetes", where, maximum, deploy, task.processes, task.pool,
                 task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
                 refs=task.refs, user=task.user, database=task.database, notes=task.notes,
+                unknown_host=task.unknown_host,
                 env_style=STYLE[0], deploy_setting=STYLE[1]))

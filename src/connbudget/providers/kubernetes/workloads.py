@@ -7,8 +7,11 @@ strategy.rollingUpdate.maxSurge pods (default 25 %, a percentage of the replicas
 Kubernetes does); StatefulSets replace pods one by one and do not surge.
 
 Environment: `value`s and ConfigMaps (envFrom, configMapKeyRef). Secret values are never read,
-so a DATABASE_URL from a Secret names no host: such a client is matched by the config mapping or
-the single database in scope, and its budget line says so.
+so a DATABASE_URL from a Secret names no host: such a client is matched by the config mapping
+only, else it is a coverage item of the databases in its scope.
+
+A workload running a PostgreSQL server image is a database connbudget does not model yet: a
+coverage item, never a client and never dropped.
 
 A PgBouncer workload (its image names pgbouncer, or its command, args or PGBOUNCER_* variables
 configure it) is a pooler whose replicas multiply its server connections. Clients reach it by
@@ -18,8 +21,6 @@ DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.sv
 
 from __future__ import annotations
 
-import re
-
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import (
     Autoscaler,
@@ -28,17 +29,16 @@ from connbudget.frontends.kubernetes.model import (
     Service,
     Workload,
 )
-from connbudget.model import Client, Insert, Location, Origin, PgBouncer, Value, unknown
+from connbudget.model import Client, Insert, Location, Origin, PgBouncer, Unread, Value, unknown
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.context import BuildContext, enclosing_root
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
+from connbudget.providers.postgresql.server import POSTGRES_IMAGE
 from connbudget.providers.surge import by_extra
 from connbudget.settings import Settings
 
 # a container's variable, and what widens a rolling update
 STYLE = ("yaml-list", "strategy.rollingUpdate.maxSurge")
-_WORKERS = re.compile(r"^(?:--workers|-w)(?:=(\d+))?$")
-_SERVERS = ("gunicorn", "puma")
 
 
 def _same_namespace(left: str | None, right: str | None) -> bool:
@@ -132,21 +132,6 @@ def _notes(container: Container) -> list[str]:
     return notes
 
 
-def _workers(container: Container) -> int | None:
-    """`--workers N` / `-w N` of gunicorn or puma: it wins over WEB_CONCURRENCY."""
-    words = [*container.command, *container.args]
-    if not any(server in word for word in words for server in _SERVERS):
-        return None
-    for index, word in enumerate(words):
-        found = _WORKERS.match(word)
-        if found is None:
-            continue
-        text = found.group(1) or (words[index + 1] if index + 1 < len(words) else "")
-        if text.isdigit():
-            return int(text)
-    return None
-
-
 def _pod(workload: Workload, address: str, settings: Settings,
          ) -> tuple[PoolSettings | None, list[str]]:
     """What one pod opens (its database-facing containers summed) and what is unknown."""
@@ -160,10 +145,6 @@ def _pod(workload: Workload, address: str, settings: Settings,
         from connbudget.providers.apps.commands import apply_command
 
         apply_command(item, [*container.command, *container.args], origin)
-        workers = _workers(container)
-        if workers is not None:
-            item.processes = Value(workers, Origin(f"{container.name} args --workers {workers}",
-                                                   container.file, container.line))
         found.append(item)
         notes += _notes(container)
     task = merge(found)
@@ -193,12 +174,25 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value
     return poolers, errors
 
 
+def _server(workload: Workload, address: str) -> Unread:
+    return Unread(address, f"a PostgreSQL server run by a {workload.kind}, a database "
+                  "connbudget does not model yet", workload.file, workload.line,
+                  f'pin it so that its budget is computed: [tool.connbudget.databases."{address}"]'
+                  " max-connections = <what SHOW max_connections prints>, and map its clients "
+                  "to it in [tool.connbudget.clients]",
+                  databases=frozenset())
+
+
 def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
     """Workloads as clients and poolers. An autoscaler or Service names a workload only within
     one Terraform root (enclosing_root): two roots may each hold a Deployment `api`."""
     manifests, out, roots = parsed["kubernetes"], context.model, context.roots
     for workload in manifests.workloads:
         address = _address(workload)
+        if any(POSTGRES_IMAGE.search(container.image) for container in workload.containers):
+            if address not in context.settings.databases:  # a pin describes it
+                out.unread.append(_server(workload, address))
+            continue
         root = enclosing_root(workload.file, roots)
         scaler = _autoscaler(workload, [a for a in manifests.autoscalers
                                         if enclosing_root(a.file, roots) == root])
@@ -220,6 +214,7 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             deploy, task.processes, task.pool, task.pool_setting,
             setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
             database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
+            unknown_host=task.unknown_host,
             deploy_at=Origin.spanning("maxSurge", surge.file, surge.span, surge.line)
             if surge.span is not None else None,
             deploy_insert=Insert(surge.file, surge.insert.after, surge.insert.indent,

@@ -107,7 +107,7 @@ def settle(model: Model, settings: Settings) -> None:
         config = pooler.config if isinstance(pooler, PgBouncer) else None
         if config is None or not isinstance(pooler, PgBouncer):
             continue
-        pin = settings.poolers.get(pooler.where.address)
+        pin = settings.pooler(pooler.where.address)
         pooler.processes = _processes(config, pin)
         users, databases = _client_names(model, pooler, pin)
         worst = worst_case_server_connections(config, users, databases, pooler.userlist)

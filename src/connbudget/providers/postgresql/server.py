@@ -7,10 +7,15 @@ reservations to these (RDS: `rds.rds_superuser_reserved_connections`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from connbudget.model import Origin, Reservation, Value, unknown
 
+# the images that run a PostgreSQL server (the official image, bitnami's, PostGIS, TimescaleDB,
+# pgvector), by their repository name
+POSTGRES_IMAGE = re.compile(r"(?:^|/)(?:postgres|postgresql|postgis|timescaledb[\w-]*|"
+                            r"pgvector)(?::|@|$)", re.IGNORECASE)
 MAX_CONNECTIONS = 100
 SUPERUSER_RESERVED = 3
 _DOCS = "PostgreSQL documentation, connection settings"
