@@ -128,6 +128,8 @@ def env_line(style: str, name: str, value: int | str) -> str:
         return f'{{ name = "{name}", value = "{value}" }}'
     if style == "hcl-block":
         return f'env {{ name = "{name}" value = "{value}" }}'
+    if style == "hcl-map":
+        return f'{name} = "{value}"'
     if style == "yaml-map":
         return f'{name}: "{value}"'
     return f'- name: {name}\n  value: "{value}"'
@@ -296,15 +298,16 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
         file = client.scale.origin.file or client.where.file
         key = _scale_key(client)
         # a plan shows a Terraform client in JSON, but the .tf is what changes
-        scale = f"{key} = {tasks}" if client.env_style.startswith("hcl") \
-            else setting_text(file, key, tasks)
+        written = tasks * client.per_unit
+        scale = f"{key} = {written}" if client.env_style.startswith("hcl") \
+            else setting_text(file, key, written)
         fixes.append(Fix(
             f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
             f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
             f"{room.why}"
             + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
                f"within {deploy_room} usable" if during > tasks else ""),
-            _token_edit(client.scale, tasks)))
+            _token_edit(client.scale, written)))
     return fixes
 
 

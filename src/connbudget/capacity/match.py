@@ -1,8 +1,10 @@
 """Which database or pooler each client, and which database each pooler, talks to.
 
 Order: explicit references (a resource address in an env value, a DSN host naming a database
-or a pooler) first; then the [tool.connbudget] clients mapping; then, when the scope holds a
-single database and no pooler, that database. Anything else is reported, never guessed.
+or a pooler) first; then the [tool.connbudget] clients mapping; then network reachability (the
+only database or pooler the client's firewall rules let it reach, from the providers' hook);
+then, when the scope holds a single database and no pooler, that database. Anything else is
+reported, never guessed.
 
 Scope: each Terraform root module is its own configuration. A thing in root R sees the
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
@@ -20,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role, refers_to
 from connbudget.providers.context import enclosing_root
+from connbudget.providers.registry import SECRET_STORES, reachable
 from connbudget.settings import Settings
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
@@ -103,13 +106,19 @@ def _stated(refs: set[str]) -> bool:
     return any(ref.startswith("data.") or not _ADDRESS.match(ref) for ref in refs)
 
 
+def _named_host(refs: set[str]) -> bool:
+    """A stated host or lookup other than a secret (whose value is never read)."""
+    return _stated({ref for ref in refs
+                    if not (ref.startswith("data.") and ref.split(".")[1] in SECRET_STORES)})
+
+
 def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
 
 def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[str]],
              poolers: dict[Key, set[str]], settings: Settings,
-             labels: dict[Key, str]) -> Unmatched | None:
+             labels: dict[Key, str], reached: dict[Key, str] | None = None) -> Unmatched | None:
     """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
     what is known of it when none can be told."""
     where = thing.where
@@ -120,16 +129,20 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     # the mapping may name a database in a sibling root: the nearest root first
     configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
     single, in_scope = _single(where.root, databases, poolers)
+    network = sorted(key for key in reached or {} if key in seen)
     if len(found) == 1:
         thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
     elif len(configured) == 1:
         thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
+    elif not found and len(network) == 1 and reached is not None and not _named_host(refs):
+        thing.target = network[0]
+        thing.matched_by = f"network reachability: {reached[network[0]]}"
     elif not found and len(single) == 1 and not in_scope and not _stated(refs):
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
         named = sorted(ref for ref in refs if _stated({ref})) if not found else []
-        return _unmatched(where, sorted(found or configured or seen), labels, named)
+        return _unmatched(where, sorted(found or configured or network or seen), labels, named)
     return None
 
 
@@ -140,7 +153,9 @@ def match(model: Model, settings: Settings) -> list[Unmatched]:
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
     notes = [_connect(pooler, pooler.target_refs, databases, {}, settings, labels)
              for pooler in model.poolers]
-    notes += [_connect(client, client.refs, databases, poolers, settings, labels)
+    network = reachable(model)
+    notes += [_connect(client, client.refs, databases, poolers, settings, labels,
+                       network.get(client.where.key))
               for client in model.clients]
     return [note for note in notes if note is not None]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connbudget.model import Reservation
+from connbudget.model import Key, Model, Reservation
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,8 @@ class ClientPlatform:
     label: str
     unit: str  # one of what it scales: "task", "pod"
     # how a rolling deploy adds units: "percent" (of the running ones, ECS
-    # deployment_maximum_percent), "extra" (a fixed number on top, Kubernetes maxSurge), "none"
+    # deployment_maximum_percent), "extra" (a fixed number on top, Kubernetes maxSurge),
+    # "double" (twice the running ones, no setting changes it: App Runner), "none"
     surge: str
 
     def units(self, number: int | None = 2) -> str:
@@ -74,6 +75,10 @@ CLIENT_PLATFORMS = {p.name: p for p in (
     ClientPlatform("ecs", "ECS service", "task", "percent"),
     ClientPlatform("kubernetes", "Kubernetes workload", "pod", "extra"),
     ClientPlatform("compose", "compose service", "replica", "none"),
+    ClientPlatform("lambda", "Lambda function", "environment", "none"),
+    ClientPlatform("app-runner", "App Runner service", "instance", "double"),
+    ClientPlatform("scheduled-task", "EventBridge-scheduled ECS task", "task", "none"),
+    ClientPlatform("batch", "AWS Batch job definition", "job", "none"),
 )}
 
 
@@ -114,6 +119,22 @@ ADAPTERS = (
     Adapter("operators", ("kubernetes",), "connbudget.providers.kubernetes.operators:build"),
     Adapter("compose", ("compose",), "connbudget.providers.compose:build"),
 )
+
+
+# Who the network lets reach a database or pooler, for matching a client whose connection
+# setting does not name it: "module:function" (model) -> {client key: {target key: how}}, one
+# per provider that records its network in the model
+REACHABILITY = ("connbudget.providers.aws.network:reachable",)
+
+
+def reachable(model: Model) -> dict[Key, dict[Key, str]]:
+    """Per compute resource, the databases and poolers its network can reach, and how."""
+    found: dict[Key, dict[Key, str]] = {}
+    for hook in REACHABILITY:
+        module, _, function = hook.partition(":")
+        for source, targets in getattr(importlib.import_module(module), function)(model).items():
+            found.setdefault(source, {}).update(targets)
+    return found
 
 
 def database_platform(name: str) -> DatabasePlatform:

@@ -15,6 +15,7 @@ from connbudget.frontends.terraform.model import (
     line_of,
 )
 from connbudget.model import Origin, Value, count, refers_to, unknown
+from connbudget.providers.apps.env import EnvVar
 
 # a resource or data source of any provider (`<provider>_<type>.<name>`), a module, a remote
 # state output; data sources stay whole: `data.aws_rds_cluster.x` is not the resource
@@ -52,9 +53,35 @@ def refers(value: Any, block: Resource) -> bool:
     return isinstance(value, str) and value in names - {None}
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _nested(body: dict[str, Any], within: tuple[str, ...]) -> dict[str, Any] | None:
+    """The parsed body of the nested block at `within` (block types), when each occurs once."""
+    for kind in within:
+        found = [b for b in body.get("blocks", []) if isinstance(b, dict) and b.get("type") == kind]
+        if len(found) != 1:
+            return None
+        body = found[0]
+    return body
+
+
+def located(block: Resource | ModuleCall, key: str, text: str,
+            within: tuple[str, ...] = ()) -> Origin:
+    """Where `key` (in the nested block `within`) is set: its value's line, and its columns
+    when the value is a whole number written on one line, so that a fix replaces it exactly."""
+    body = _nested(block.body, within) if isinstance(block.body, dict) else None
+    if body is None or not body.get("spans", {}).get(key):
+        return Origin(text, block.file, line_of(block, key))
+    line, column, _, end_line, end_column, _ = body["spans"][key]
+    if end_line == line and _INTEGER.fullmatch(str(body.get("attrs", {}).get(key, ""))):
+        return Origin(text, block.file, line, column, end_column)
+    return Origin(text, block.file, line)
+
+
 def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
-           default: tuple[int, str] | None) -> Value:
-    line = line_of(block, key)
+           default: tuple[int, str] | None, within: tuple[str, ...] = ()) -> Value:
+    line = located(block, key, "", within).line if within else line_of(block, key)
     if key not in attrs or attrs[key] is None:
         if default is None:
             return unknown(f"{block.address} sets no {key}", block.file, block.line)
@@ -66,7 +93,17 @@ def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
     found = count(raw)
     if found is None:
         return unknown(f"{block.address} {key} is not a whole number", block.file, line)
-    return Value(found, Origin(f"{block.address} {key}", block.file, line))
+    return Value(found, located(block, key, f"{block.address} {key}", within))
+
+
+def env_var(name: str, value: Any, file: str = "", line: int = 0) -> EnvVar:
+    """An environment variable a Terraform value sets: a string with unresolved parts keeps its
+    text (a DSN's user and database), a reference keeps the addresses it names."""
+    found = tuple(sorted(refs(value)))
+    if isinstance(value, Unknown):
+        partial = value.expression if "${" in value.expression else None
+        return EnvVar(name, partial, found, file=file, line=line)
+    return EnvVar(name, None if value is None else str(value), found, file=file, line=line)
 
 
 def decimal(value: Any) -> float | None:

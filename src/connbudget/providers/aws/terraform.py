@@ -1,10 +1,22 @@
-"""The AWS adapter: an evaluated Terraform configuration's RDS and Aurora databases, RDS Proxies,
-ECS services and CloudWatch alarms, each root module read as its own configuration."""
+"""The AWS adapter: an evaluated Terraform configuration's RDS and Aurora databases, RDS Proxies
+and CloudWatch alarms, and the clients of every place a client runs (ECS services, scheduled
+ECS tasks, Lambda functions, App Runner services, Batch jobs) and who can reach each database
+over the network, each root module read as its own configuration."""
 
 from __future__ import annotations
 
 from connbudget.frontends.terraform.model import TerraformModel
-from connbudget.providers.aws import cloudwatch, ecs, proxy, rds
+from connbudget.providers.aws import (
+    apprunner,
+    batch,
+    cloudwatch,
+    ecs,
+    lambdas,
+    network,
+    proxy,
+    rds,
+    scheduled,
+)
 from connbudget.providers.context import BuildContext
 from connbudget.providers.tfvalues import by_root
 
@@ -16,3 +28,8 @@ def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
         out.poolers += proxy.proxies(model)
         out.alarms += cloudwatch.alarms(model)
         ecs.clients(model, context.settings, out)
+        lambdas.clients(model, context.settings, out)
+        apprunner.clients(model, context.settings, out)
+        scheduled.clients(model, context.settings, out)
+        batch.clients(model, context.settings, out)
+        network.build(model, out)
