@@ -246,18 +246,22 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
 
 def deploy_tasks(client: Client, tasks: int) -> int:
     """Units running during a rolling deploy once the client is capped at `tasks`: a percent
-    (ECS) scales with the cap; extra units (Kubernetes maxSurge) never grow as it shrinks."""
+    (ECS) or a doubling (App Runner) scales with the cap; extra units (Kubernetes maxSurge)
+    never grow as it shrinks."""
     top, during = client.scale.value or 1, client.deploy.value or 0
-    if client_platform(client.platform).surge == "percent":
+    if client_platform(client.platform).surge in ("percent", "double"):
         return math.ceil(tasks * during / top)
     return tasks + max(during - top, 0)
 
 
 def _deploy_words(client: Client, during: int) -> str:
     top = client.scale.value or 1
-    if client_platform(client.platform).surge == "percent":
+    surge = client_platform(client.platform).surge
+    if surge == "percent":
         return (f"{during} {units(client)} run during a rolling deploy at "
                 f"{client.deploy_setting} {(client.deploy.value or 0) * 100 // top}")
+    if surge == "double":
+        return f"{during} {units(client)} run during a deployment, which doubles them"
     return f"{during} {units(client)} run during a rolling update with its maxSurge"
 
 
@@ -435,7 +439,15 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         tasks = room // per_task
         why = (f"{tasks} {units(client)} x {per_task} = {tasks * per_task} at most during a "
                f"deploy, within {room} of the {usable} usable slots")
-        if client_platform(client.platform).surge == "percent":
+        surge_kind = client_platform(client.platform).surge
+        if surge_kind == "double":
+            # nothing narrows the doubling: the lever is the most units it doubles
+            top = room // (per_task * 2)
+            fixes.append(Fix(f"cap {client.where.address} at {top} {units(client, top)}: "
+                             f"{_scale_key(client)} = {top}; doubled during a deployment, "
+                             f"{2 * top} x {per_task} = {2 * top * per_task} within {room} of "
+                             f"the {usable} usable slots", _token_edit(client.scale, top)))
+        elif surge_kind == "percent":
             pct = max(100, tasks * 100 // client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",
