@@ -32,6 +32,10 @@ NO_EDIT_HERE = {
                                      "shrink its clients first (the CB101 edit), then the limit",
     ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
                                                   "threshold can be computed (CB103 asks for it)",
+    **{("stacks/remote-modules", rule): "the database and the service are declared inside "
+                                        "modules terraform init installed (.terraform): their "
+                                        "calls are what to change, not the installed copies"
+       for rule in ("CB101", "CB109")},
     **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
                         "knows which role to alter"
        for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")

@@ -8,6 +8,7 @@ that fails alone is a located input error, and the rest is still checked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -165,9 +166,12 @@ _SOURCE_BYTES = 8 * 1024 * 1024
 def source_lines(path: str) -> list[str] | None:
     """The lines of a file the front ends read, for the edits of fixes: from what the run kept
     of its one read (`confine`); None for a file that cannot be edited (a plan is generated
-    from the .tf files, which are what to change)."""
+    from the .tf files, which are what to change; `terraform init` installs modules under
+    .terraform, whose calls are)."""
     from connbudget import confine
 
+    if ".terraform" in os.path.normpath(path).split(os.sep):
+        return None
     try:
         text = confine.read_regular(path, _SOURCE_BYTES).decode("utf-8", "replace")
     except OSError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +42,9 @@ _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
 # Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
 _META_BLOCKS = ("lifecycle", "provisioner", "connection")
 _MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
+# where `terraform init` records the remote modules it installed, relative to the root
+_MANIFEST = os.path.join(".terraform", "modules", "modules.json")
+_MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -69,6 +74,8 @@ class _Loader:
     errors: list[InputError] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
     listed: dict[str, list[_Block]] = field(default_factory=dict)
+    # per root: module call key -> the directory `terraform init` installed its source in
+    manifests: dict[str, dict[str, str]] = field(default_factory=dict)
     # (expression text, message): refused files and limits reached, located at the end
     notes: dict[tuple[str, str], None] = field(default_factory=dict)
 
@@ -81,6 +88,32 @@ class _Loader:
                                               error.get("column")))
             self.bodies[path] = body
         return self.bodies[path]
+
+    def installed(self, root: str, key: str) -> str | None:
+        """The directory `terraform init` put the source of module call `key` in, from the
+        root's .terraform/modules/modules.json; None when init has not run or did not."""
+        if root not in self.manifests:
+            self.manifests[root] = self._manifest(root)
+        found = self.manifests[root].get(key)
+        return os.path.normpath(os.path.join(root, found)) if found else None
+
+    def _manifest(self, root: str) -> dict[str, str]:
+        path = os.path.join(root, _MANIFEST)
+        if not os.path.lexists(path):
+            return {}
+        try:
+            data = json.loads(confine.read_regular(path, _MAX_MANIFEST_BYTES))
+        except confine.Refused as exc:
+            self.errors.append(InputError(path, 0, f"{exc.strerror}; remote modules not read"))
+            return {}
+        except (OSError, ValueError):
+            self.errors.append(InputError(path, 1, "not a modules.json Terraform writes; "
+                                                   "remote modules not read"))
+            return {}
+        entries = data.get("Modules") if isinstance(data, dict) else None
+        return {entry["Key"]: entry["Dir"] for entry in entries or []
+                if isinstance(entry, dict) and isinstance(entry.get("Key"), str)
+                and entry["Key"] and isinstance(entry.get("Dir"), str) and entry["Dir"]}
 
     def blocks(self, directory: str) -> list[_Block]:
         """The blocks of the directory's .tf files; callers only read the list."""
@@ -291,7 +324,10 @@ class ModuleContext(Context):
         instances = _instances(attrs, scope)
         if isinstance(instances, Unknown):
             instances = [("", {"count.index": instances, "each": instances})]
+        target = os.path.normpath(os.path.join(self.directory, str(source)))
+        shown = f"source {source}"
         if not _is_local(source):
+            installed = self.loader.installed(self.root_directory, self._key(name))
             version = evaluate_raw(attrs.get("version"), scope)
             for suffix, bindings in instances:
                 inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
@@ -299,20 +335,24 @@ class ModuleContext(Context):
                     f"{self.prefix}module.{name}{suffix}", to_string(source)
                     if isinstance(source, (str, int, float)) else str(attrs.get("source")),
                     version if isinstance(version, str) else None, inputs, block.file,
-                    block.line, block.end_line, root=self.root_directory, body=block.body))
-            return None
-        target = os.path.normpath(os.path.join(self.directory, str(source)))
+                    block.line, block.end_line, root=self.root_directory, body=block.body,
+                    source_dir=installed or ""))
+            if installed is None:
+                return None
+            # `terraform init` put its source in the tree: read it like a local module (a
+            # remote address may carry a token, so the messages name the directory only)
+            target, shown = installed, f"{_MANIFEST} directory {installed}"
         real = os.path.realpath(target)
         problem = None
         outside = confine.outside(target, (self.root_directory,))
         if outside is not None:
-            problem = f"module {name}: source {source} is {outside}"
+            problem = f"module {name}: {shown} is {outside}"
         elif not os.path.isdir(target):
-            problem = f"module {name}: source {source} is not a directory"
+            problem = f"module {name}: {shown} is not a directory"
         elif not _has_tf_files(target):
-            problem = f"module {name}: source {source} holds no .tf files"
+            problem = f"module {name}: {shown} holds no .tf files"
         elif real in self.stack:
-            problem = f"module {name}: source {source} calls itself (module cycle)"
+            problem = f"module {name}: {shown} calls itself (module cycle)"
         elif len(self.stack) > _MAX_MODULE_DEPTH:
             problem = f"module {name}: modules nested more than {_MAX_MODULE_DEPTH} deep"
         if problem is not None:
@@ -331,6 +371,10 @@ class ModuleContext(Context):
         for _, child in loaded:
             child.load()
         return loaded
+
+    def _key(self, name: str) -> str:
+        """The call's key in modules.json: the names of the calls that lead to it, dotted."""
+        return ".".join([*re.findall(r"module\.([\w-]+)", self.address), name])
 
     def load(self) -> None:
         for block in self.blocks:

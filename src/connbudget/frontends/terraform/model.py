@@ -82,6 +82,9 @@ class ModuleCall:
     end_line: int
     root: str = field(default="", compare=False)  # the root module's directory, as given
     body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # where its source was read from, when `terraform init` has put it in the tree
+    # (.terraform/modules/modules.json); "" when it was not read
+    source_dir: str = field(default="", compare=False)
 
     @functools.cached_property
     def source_lines(self) -> list[tuple[int, str]]:

@@ -23,13 +23,13 @@ from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, pool_settings
 from connbudget.providers.aws import compute_tables as facts
 from connbudget.providers.aws.clients import make_client, map_env, secret_env
+from connbudget.providers.aws.modules import APP_RUNNER
 from connbudget.providers.aws.rds import where_of
 from connbudget.providers.surge import by_factor
 from connbudget.providers.tfvalues import blocks, located, number, refers, refs
 from connbudget.settings import Settings
 
 MODULE = "terraform-aws-modules/app-runner/aws"
-_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?app-runner(?![\w-])")
 _CONFIGURATION = "aws_apprunner_auto_scaling_configuration_version"
 # `module.<name>.auto_scaling_configurations["<key>"]` in an ARN's expression
 _MODULE_CONFIGURATION = re.compile(
@@ -65,7 +65,7 @@ def _from_module(model: TerraformModel, expression: str) -> Value | None:
         return None
     name, key = found.groups()
     call = next((c for c in model.modules if c.address.endswith(f"module.{name}")
-                 and _MODULE.search(c.source)), None)
+                 and APP_RUNNER.search(c.source)), None)
     configurations = call.inputs.get("auto_scaling_configurations") if call else None
     entry = configurations.get(key) if isinstance(configurations, dict) else None
     if call is None or not isinstance(entry, dict):
@@ -159,7 +159,7 @@ def _module_default(name: str) -> Any:
 
 def _modules(model: TerraformModel, settings: Settings, out: Model) -> None:
     for call in model.modules:
-        if not _MODULE.search(call.source) or not all(
+        if not APP_RUNNER.search(call.source) or not all(
                 call.inputs.get(name, _module_default(name)) is True
                 for name in ("create", "create_service")):
             continue

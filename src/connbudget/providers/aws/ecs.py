@@ -10,7 +10,6 @@ deployment_maximum_percent 200 (modules/service/variables.tf).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from connbudget.frontends.terraform.decode import decode_json
@@ -24,6 +23,7 @@ from connbudget.frontends.terraform.model import (
 from connbudget.model import Client, Location, Model, Origin, Value, refers_to, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.providers.aws.modules import ECS_SERVICE
 from connbudget.providers.aws.rds import where_of
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.providers.surge import by_percent
@@ -35,7 +35,6 @@ ECS_DESIRED_DEFAULT = 0
 MODULE_ECS_DESIRED = 1
 MODULE_ECS_AUTOSCALING = True
 MODULE_ECS_MAX = 10
-_SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
 _MODULE_DEFAULT = "terraform-aws-modules/ecs modules/service variables.tf"
 # a container definition's variable, and what widens a rolling deploy
 STYLE = ("hcl-object", "deployment_maximum_percent")
@@ -177,7 +176,7 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
 
 def _module_services(model: TerraformModel, settings: Settings, out: Model) -> None:
     for call in model.modules:
-        if not _SERVICE_MODULE.search(call.source):
+        if not ECS_SERVICE.search(call.source):
             continue
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,

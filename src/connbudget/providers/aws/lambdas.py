@@ -20,7 +20,6 @@ with the defaults its variables.tf gives (data/terraform_module_inputs.csv).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
@@ -28,12 +27,12 @@ from connbudget.model import Client, Model, Origin, Value, count
 from connbudget.providers.apps.env import PoolSettings, pool_settings
 from connbudget.providers.aws import compute_tables as facts
 from connbudget.providers.aws.clients import make_client, map_env
+from connbudget.providers.aws.modules import LAMBDA
 from connbudget.providers.aws.rds import where_of
 from connbudget.providers.tfvalues import blocks, located, number, refers, refs, text
 from connbudget.settings import Settings
 
 MODULE = "terraform-aws-modules/lambda/aws"
-_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?lambda(?![\w-])(?!.*//modules/)")
 SETTING = "reserved_concurrent_executions"
 _PROVISIONED = "aws_lambda_provisioned_concurrency_config"
 
@@ -143,7 +142,7 @@ def _created(call: ModuleCall) -> bool:
 
 def _modules(model: TerraformModel, settings: Settings, out: Model) -> None:
     for call in model.modules:
-        if not _MODULE.search(call.source) or not _created(call):
+        if not LAMBDA.search(call.source) or not _created(call):
             continue
         env = map_env(call, call.inputs.get("environment_variables"))
         origin = located(call, "environment_variables", f"{call.address} environment_variables")

@@ -29,13 +29,9 @@ from typing import Any
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel
 from connbudget.model import Key, Model, Reach, Unread, count, refers_to
 from connbudget.providers.aws import compute_tables as facts
+from connbudget.providers.aws.modules import APP_RUNNER, AURORA, ECS_SERVICE, LAMBDA, RDS_PROXY
 from connbudget.providers.tfvalues import blocks, line_in, refers, refs
 
-_AURORA = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora(?![\w-])")
-_PROXY = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-proxy(?![\w-])")
-_LAMBDA = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?lambda(?![\w-])")
-_SERVICE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
-_APP_RUNNER = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?app-runner(?![\w-])")
 _INDEX = re.compile(r"\[[^\]]*\]")
 
 
@@ -162,7 +158,7 @@ def _rules(model: TerraformModel) -> list[_Rule]:
                        _ports(attrs.get("ip_protocol"), attrs.get("from_port"),
                               attrs.get("to_port")))
     for call in model.modules:
-        if _AURORA.search(call.source):
+        if AURORA.search(call.source):
             found += _aurora_rules(call)
     return found
 
@@ -207,9 +203,9 @@ def _targets(model: TerraformModel, keys: set[Key], databases: set[Key]) -> list
         key = (call.root, call.address)
         if key not in keys:
             continue
-        aurora = bool(_AURORA.search(call.source))
+        aurora = bool(AURORA.search(call.source))
         own = frozenset({call.address}) if aurora else frozenset()
-        port = None if _PROXY.search(call.source) else _port(call.inputs.get("port"), aurora)
+        port = None if RDS_PROXY.search(call.source) else _port(call.inputs.get("port"), aurora)
         found.append(_Target(key, own | _groups(call.inputs.get("vpc_security_group_ids")),
                              port, key in databases))
     return found
@@ -288,15 +284,15 @@ def _module_members(model: TerraformModel) -> list[_Member]:
     found: list[_Member] = []
     for call in model.modules:
         inputs = call.inputs
-        if _LAMBDA.search(call.source) and inputs.get("vpc_subnet_ids") is not None:
+        if LAMBDA.search(call.source) and inputs.get("vpc_subnet_ids") is not None:
             found += _member(call, "Lambda function", _groups(inputs.get(
                 "vpc_security_group_ids")))
-        elif _SERVICE.search(call.source):
+        elif ECS_SERVICE.search(call.source):
             own = frozenset({call.address}) if inputs.get("create_security_group",
                                                           True) is not False else frozenset()
             found += _member(call, "ECS service", own | _groups(inputs.get(
                 "security_group_ids")))
-        elif _APP_RUNNER.search(call.source):
+        elif APP_RUNNER.search(call.source):
             groups = _groups(inputs.get("vpc_connector_security_groups")) \
                 if inputs.get("create_vpc_connector") is True else frozenset()
             found += _member(call, "App Runner service", groups)

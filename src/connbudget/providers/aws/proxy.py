@@ -9,17 +9,15 @@ PostgreSQL database and are skipped.
 
 from __future__ import annotations
 
-import re
-
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel
 from connbudget.model import Origin, PercentProxy, Value, count
 from connbudget.providers.aws import compute_tables as facts
+from connbudget.providers.aws.modules import RDS_PROXY
 from connbudget.providers.aws.rds import where_of
 from connbudget.providers.tfvalues import blocks, number, refers, refs
 
 PROXY_PERCENT_DEFAULT = 100
 MODULE = "terraform-aws-modules/rds-proxy/aws"
-_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-proxy(?![\w-])")
 _PERCENT = "max_connections_percent"
 
 
@@ -67,7 +65,7 @@ def _module_proxies(model: TerraformModel) -> list[PercentProxy]:
                          percent_block=Origin(call.address, call.file, call.line),
                          percent_block_open=True, product="rds-proxy")
             for call in model.modules
-            if _MODULE.search(call.source) and _postgres(call.inputs.get("engine_family"))]
+            if RDS_PROXY.search(call.source) and _postgres(call.inputs.get("engine_family"))]
 
 
 def proxies(model: TerraformModel) -> list[PercentProxy]:

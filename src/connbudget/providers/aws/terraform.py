@@ -17,13 +17,25 @@ from connbudget.providers.aws import (
     rds,
     scheduled,
 )
+from connbudget.providers.aws.modules import read_by_inputs
 from connbudget.providers.context import BuildContext
 from connbudget.providers.tfvalues import by_root
 
 
+def _counted(model: TerraformModel) -> TerraformModel:
+    """The root without what `terraform init` installed inside the module calls read by their
+    inputs: those calls are counted once, from the inputs."""
+    inside = tuple(f"{call.address}." for call in model.modules
+                   if call.source_dir and read_by_inputs(call.source))
+    if not inside:
+        return model
+    return TerraformModel([r for r in model.resources if not r.address.startswith(inside)],
+                          [m for m in model.modules if not m.address.startswith(inside)])
+
+
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
     out = context.model
-    for model in by_root(parsed["terraform"]):
+    for model in map(_counted, by_root(parsed["terraform"])):
         out.databases += rds.databases(model, context.settings)
         out.poolers += proxy.proxies(model)
         out.alarms += cloudwatch.alarms(model)
