@@ -54,6 +54,7 @@ def refers(value: Any, block: Resource) -> bool:
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
+_VARIABLE = re.compile(r"var\.([\w-]+)")
 
 
 def _nested(body: dict[str, Any], within: tuple[str, ...]) -> dict[str, Any] | None:
@@ -71,6 +72,10 @@ def located(block: Resource | ModuleCall, key: str, text: str,
     """Where `key` (in the nested block `within`) is set: its value's line, and its columns
     when the value is a whole number written on one line, so that a fix replaces it exactly."""
     body = _nested(block.body, within) if isinstance(block.body, dict) else None
+    variable = _VARIABLE.fullmatch(str(body.get("attrs", {}).get(key, ""))) if body else None
+    setting = block.settings.get(variable.group(1)) if variable else None
+    if setting is not None:  # a root variable: where its value is set (tfvars, Terragrunt)
+        return Origin(text, setting.file, setting.line, setting.column, setting.end_column)
     if body is None or not body.get("spans", {}).get(key):
         return Origin(text, block.file, line_of(block, key))
     line, column, _, end_line, end_column, _ = body["spans"][key]

@@ -17,6 +17,7 @@ from connbudget.frontends.terraform.model import (
     CallSite,
     ModuleCall,
     Resource,
+    Setting,
     TerraformModel,
     Unknown,
 )
@@ -221,9 +222,11 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
 class ModuleContext(Context):
     def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
                  inputs: dict[str, Any], stack: tuple[str, ...],
-                 call: CallSite | None = None) -> None:
+                 call: CallSite | None = None,
+                 settings: dict[str, Setting] | None = None) -> None:
         self.loader = loader
         self.call = call
+        self.settings = settings or {}  # a root's: where its variables are set
         self.directory = directory
         self.root_directory = root_directory
         self.address = address
@@ -336,7 +339,7 @@ class ModuleContext(Context):
                     if isinstance(source, (str, int, float)) else str(attrs.get("source")),
                     version if isinstance(version, str) else None, inputs, block.file,
                     block.line, block.end_line, root=self.root_directory, body=block.body,
-                    source_dir=installed or ""))
+                    source_dir=installed or "", settings=self.settings))
             if installed is None:
                 return None
             # `terraform init` put its source in the tree: read it like a local module (a
@@ -402,7 +405,7 @@ class ModuleContext(Context):
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
                 block.line, block.end_line, self.address, block.body,
-                root=self.root_directory, call=self.call))
+                root=self.root_directory, call=self.call, settings=self.settings))
 
     def _data(self, block: _Block) -> None:
         """A root module's data source, as written (count and for_each are not expanded)."""
@@ -421,7 +424,22 @@ class ModuleContext(Context):
         return found
 
 
-def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, Any]:
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def setting(path: str, body: Body, name: str) -> Setting:
+    """Where attribute `name` of a parsed file sets its value."""
+    span = body.get("spans", {}).get(name)
+    if not span:
+        return Setting(path, body.get("lines", {}).get(name, 0))
+    line, column, _, end_line, end_column, _ = span
+    if end_line == line and _INTEGER.fullmatch(str(body.get("attrs", {}).get(name, ""))):
+        return Setting(path, line, column, end_column)
+    return Setting(path, line)
+
+
+def _tfvars(loader: _Loader, directory: str, var_files: list[str],
+            ) -> tuple[dict[str, Any], dict[str, Setting]]:
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -432,11 +450,13 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str]) -> dict[str, 
     paths += [os.path.join(directory, name) for name in names
               if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     values: dict[str, Any] = {}
+    settings: dict[str, Setting] = {}
     for path in [*paths, *var_files]:
         body = loader.file(path)
         for name, raw in body.get("attrs", {}).items():
             values[name] = evaluate_raw(raw, Scope(Context()))
-    return values
+            settings[name] = setting(path, body, name)
+    return values, settings
 
 
 def _local_calls(loader: _Loader, directory: str) -> set[str]:
@@ -500,8 +520,9 @@ def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
         if real in seen:
             continue
         seen.add(real)
-        root = ModuleContext(loader, directory, directory, "",
-                             _tfvars(loader, directory, var_files), (real,))
+        values, settings = _tfvars(loader, directory, var_files)
+        root = ModuleContext(loader, directory, directory, "", values, (real,),
+                             settings=settings)
         root.load()
         model.data_sources.extend(root.data_sources)
         model.outputs[directory] = root.outputs()

@@ -39,6 +39,18 @@ def _source_lines(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """Where a root module's variable gets its value outside the module (a tfvars file, a
+    Terragrunt `inputs` entry): the value's line, and its columns when it is a whole number on
+    one line (0 otherwise), so that a fix changes it there."""
+
+    file: str
+    line: int
+    column: int = 0
+    end_column: int = 0
+
+
+@dataclass(frozen=True)
 class CallSite:
     """Where a local module is called: what a resource inside it needs is set at this call, in
     the input of that name (`input_lines`: input name -> line of the call)."""
@@ -64,6 +76,8 @@ class Resource:
     root: str = field(default="", compare=False)
     # inside a local module: the call that feeds its variables
     call: CallSite | None = field(default=None, compare=False)
+    # in a root module: where its variables are set (variable name -> the value's place)
+    settings: dict[str, Setting] = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def source_lines(self) -> list[tuple[int, str]]:
@@ -85,6 +99,8 @@ class ModuleCall:
     # where its source was read from, when `terraform init` has put it in the tree
     # (.terraform/modules/modules.json); "" when it was not read
     source_dir: str = field(default="", compare=False)
+    # in a root module: where its variables are set (variable name -> the value's place)
+    settings: dict[str, Setting] = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def source_lines(self) -> list[tuple[int, str]]:

@@ -13,11 +13,11 @@ RDS_PROXY = re.compile(_OWNER + r"rds-proxy(?![\w-])")
 ECS_SERVICE = re.compile(_OWNER + r"ecs.*//modules/service")
 LAMBDA = re.compile(_OWNER + r"lambda(?![\w-])(?!.*//modules/)")
 APP_RUNNER = re.compile(_OWNER + r"app-runner(?![\w-])")
-_BY_INPUTS = (RDS, AURORA, RDS_PROXY, ECS_SERVICE, LAMBDA, APP_RUNNER)
+BY_INPUTS = (RDS, AURORA, RDS_PROXY, ECS_SERVICE, LAMBDA, APP_RUNNER)
 
 
 def read_by_inputs(source: str) -> bool:
     """Whether a call of this source is modelled from its inputs (so what `terraform init`
     put in its directory is not counted again)."""
     address = source.split("?")[0]
-    return any(pattern.search(address) for pattern in _BY_INPUTS)
+    return any(pattern.search(address) for pattern in BY_INPUTS)

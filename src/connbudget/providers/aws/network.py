@@ -275,8 +275,9 @@ def _members(model: TerraformModel) -> list[_Member]:
         found.append(_Member(group.address, "Auto Scaling group", group.file, group.line,
                              _launch_groups(model, group)))
     for instance in model.by_type("aws_instance"):
-        found += _member(instance, "EC2 instance", _groups(instance.attrs.get(
-            "vpc_security_group_ids")) | _groups(instance.attrs.get("security_groups")))
+        found.append(_Member(instance.address, "EC2 instance", instance.file, instance.line,
+                             _groups(instance.attrs.get("vpc_security_group_ids"))
+                             | _groups(instance.attrs.get("security_groups"))))
     return found + _module_members(model)
 
 
@@ -346,7 +347,7 @@ def build(model: TerraformModel, out: Model) -> None:
             out.network.append(Reach((root, member.address), target.key, how))
             if target.database and member.address not in clients | unread:
                 out.unread.append(_not_a_client(member, target, how, root))
-    out.unread += _unplaced(model, targets, root)
+    out.unread += _unplaced(members, targets, root)
 
 
 def _open(target: _Target, admitting: list[_Rule]) -> list[Unread]:
@@ -361,41 +362,45 @@ def _open(target: _Target, admitting: list[_Rule]) -> list[Unread]:
             for rule in admitting for cidr in rule.cidrs]
 
 
-_FIX = {
-    "Auto Scaling group": "its instances are configured outside Terraform: once their "
-                          "connections are counted, say so with a connbudget:ignore comment on "
-                          "the group, or admit only the database's clients",
-}
+# compute whose application's environment Terraform does not hold: what connects from it is
+# never read
+_OUTSIDE = ("Auto Scaling group", "EC2 instance")
+_OUTSIDE_FIX = ("its instances are configured outside Terraform: once their connections are "
+                "counted, say so with a connbudget:ignore comment on it, or admit only the "
+                "database's clients")
 _SET = ("set the database's address and the pool size in its environment (DATABASE_URL or "
         "PGHOST, and PG_POOL_SIZE or its library's setting) so that it is counted, or admit "
         "only the database's clients")
 
 
 def _not_a_client(member: _Member, target: _Target, how: str, root: str) -> Unread:
-    why = ("its instances' environment is not in Terraform" if member.kind == "Auto Scaling group"
+    outside = member.kind in _OUTSIDE
+    why = ("its instances' environment is not in Terraform" if outside
            else "its environment names no database")
     return Unread(member.address, f"{member.kind} that can reach {target.key[1]} over the "
                                   f"network ({how}), and is counted as no client of it: {why}",
-                  member.file, member.line, _FIX.get(member.kind, _SET), root=root,
+                  member.file, member.line, _OUTSIDE_FIX if outside else _SET, root=root,
                   databases=frozenset({target.key}))
 
 
-def _unplaced(model: TerraformModel, targets: list[_Target], root: str) -> list[Unread]:
-    """Auto Scaling groups whose reach cannot be told (their groups, or a database's, are not
-    in the files): every such database may have them as clients."""
+def _unplaced(members: list[_Member], targets: list[_Target], root: str) -> list[Unread]:
+    """Auto Scaling groups and instances whose reach cannot be told (their groups, or a
+    database's, are not in the files): every such database may have them as clients."""
     unknown = frozenset(t.key for t in targets if t.database and not t.groups)
     found = []
-    for group in model.by_type("aws_autoscaling_group"):
-        placed = _launch_groups(model, group)
-        databases = unknown if placed else frozenset(t.key for t in targets if t.database)
+    for member in members:
+        if member.kind not in _OUTSIDE:
+            continue
+        databases = unknown if member.groups else frozenset(
+            t.key for t in targets if t.database)
         if databases:
             found.append(Unread(
-                group.address, "Auto Scaling group whose instances' environment is not in "
-                               "Terraform, and whose network reach to "
-                               f"{', '.join(sorted(k[1] for k in databases))} the files do not "
-                               "give", group.file, group.line,
-                "give its launch template's and the database's security groups, which say who "
-                "connects; " + _FIX["Auto Scaling group"], root=root, databases=databases))
+                member.address, f"{member.kind} whose instances' environment is not in "
+                                f"Terraform, and whose network reach to "
+                                f"{', '.join(sorted(k[1] for k in databases))} the files do "
+                                "not give", member.file, member.line,
+                "give its and the database's security groups, which say who connects; "
+                + _OUTSIDE_FIX, root=root, databases=databases))
     return found
 
 
