@@ -115,27 +115,19 @@ class Reads:
 
     def terraform(self, units: dict[str, list[str]] | None = None) -> TerraformModel | None:
         """The Terraform of the run: its modules' files and its plans, one model."""
-        from connbudget.frontends.terraform import TerraformModel
+        from connbudget.frontends.terraform.model import combine
 
         found = [self.read(BY_NAME[name], units.get(name) if units is not None else None)
-                 for name in ("terraform", "plan")
+                 for name in ("terraform", "plan", "terragrunt")
                  if units is None or units.get(name)]
         models = [read.result for read in found if read is not None and read.result is not None]
-        if not models:
-            return None
-        model = TerraformModel()
-        for part in models:
-            model.resources.extend(part.resources)
-            model.modules.extend(part.modules)
-            model.data_sources.extend(part.data_sources)
-            model.outputs.update(part.outputs)
-        return model
+        return combine(models) if models else None
 
     def parsed(self, units: dict[str, list[str]] | None = None) -> dict[str, Any]:
         """What the adapters read: each capacity kind's result, Terraform and plans as one."""
         parsed: dict[str, Any] = {}
         for kind in kinds_of("capacity"):
-            if kind.name in ("terraform", "plan"):
+            if kind.name in ("terraform", "plan", "terragrunt"):
                 continue
             if units is not None and not units.get(kind.name):
                 continue
@@ -155,7 +147,9 @@ class Reads:
             read = self.read(kind)
             if read is None:
                 continue
-            report.errors.extend(e for e in read.errors if e.file not in skipped)
+            # a file two kinds read (a Terragrunt unit's module) reports its errors once
+            report.errors.extend(e for e in read.errors
+                                 if e.file not in skipped and e not in report.errors)
             report.comments.update(read.comments)
         return report
 

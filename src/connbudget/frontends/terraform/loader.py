@@ -487,15 +487,32 @@ def _roots(loader: _Loader, dirs: list[str]) -> list[str]:
     return roots
 
 
-def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) -> TerraformModel:
-    """Every resource instance and remote module call under the root modules `dirs`."""
+@dataclass(frozen=True)
+class Unit:
+    """A root configuration someone else gives the variables of (a Terragrunt unit): `root`
+    names it (the unit's directory), `directory` holds the module it runs, `inputs` sets its
+    declared variables (an Unknown when they cannot be evaluated: every one is then unknown)
+    and `settings` says where each is set."""
+
+    root: str
+    directory: str
+    inputs: dict[str, Any] | Unknown
+    settings: dict[str, Setting]
+
+
+def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
+                   units: tuple[Unit, ...] = ()) -> TerraformModel:
+    """Every resource instance and remote module call under the root modules `dirs`, and of
+    the configurations `units`."""
     loader = _Loader(cache)
     model = TerraformModel()
     budget = StepBudget()
     set_budget(budget)
     try:
-        with cached_scan([*dirs, *var_files], cache):
+        with cached_scan([*dirs, *(u.directory for u in units), *var_files], cache):
             _load(loader, model, dirs, var_files)
+            for unit in units:
+                _load_unit(loader, model, unit, var_files)
     finally:
         set_budget(None)
     if budget.exhausted:
@@ -512,6 +529,18 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True) ->
     return model
 
 
+def _load_root(loader: _Loader, model: TerraformModel, directory: str, root: str,
+               values: dict[str, Any], settings: dict[str, Setting]) -> None:
+    context = ModuleContext(loader, directory, root, "", values,
+                            (os.path.realpath(directory),), settings=settings)
+    context.load()
+    model.data_sources.extend(context.data_sources)
+    model.outputs[root] = context.outputs()
+    for found in context.tree():
+        model.resources.extend(found.resources)
+        model.modules.extend(found.calls)
+
+
 def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
           var_files: list[str]) -> None:
     seen: set[str] = set()
@@ -521,16 +550,22 @@ def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
             continue
         seen.add(real)
         values, settings = _tfvars(loader, directory, var_files)
-        root = ModuleContext(loader, directory, directory, "", values, (real,),
-                             settings=settings)
-        root.load()
-        model.data_sources.extend(root.data_sources)
-        model.outputs[directory] = root.outputs()
-        for context in root.tree():
-            model.resources.extend(context.resources)
-            model.modules.extend(context.calls)
+        _load_root(loader, model, directory, directory, values, settings)
     for path in var_files:
         loader.file(path)
+
+
+def _load_unit(loader: _Loader, model: TerraformModel, unit: Unit, var_files: list[str]) -> None:
+    """A unit's root: its inputs as the variables' values (Terragrunt passes them as
+    TF_VAR_ variables, so the module's tfvars files and the var-files win over them)."""
+    inputs = unit.inputs
+    if isinstance(inputs, Unknown):
+        declared = [b.labels[0] for b in loader.blocks(unit.directory)
+                    if b.body["type"] == "variable" and b.labels]
+        inputs = dict.fromkeys(declared, inputs)
+    values, settings = _tfvars(loader, unit.directory, var_files)
+    _load_root(loader, model, unit.directory, unit.root, {**inputs, **values},
+               {**unit.settings, **settings})
 
 
 def _attributes(body: Body) -> Iterator[tuple[str, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,6 +167,9 @@ class TerraformModel:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # per file read: its comments that can suppress a finding
     comments: dict[str, list[Comment]] = field(default_factory=dict)
+    # the root directories whose configuration this model gives in their place (a Terragrunt
+    # unit's module, run with the unit's inputs): another read of them is left out
+    replaced: set[str] = field(default_factory=set)
     # Lookup indexes, rebuilt when `resources` changes length.
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False, compare=False)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict, repr=False, compare=False)
@@ -188,3 +192,20 @@ class TerraformModel:
     def by_type(self, type_: str) -> list[Resource]:
         self._index()
         return list(self._by_type.get(type_, ()))
+
+
+def combine(models: list[TerraformModel]) -> TerraformModel:
+    """One model of several reads (root modules, plans, Terragrunt units): a root that another
+    read gives in its place is left out of the others."""
+    found = TerraformModel()
+    for model in models:
+        others = {os.path.realpath(d) for m in models if m is not model for d in m.replaced}
+
+        def kept(root: str, others: set[str] = others) -> bool:
+            return os.path.realpath(root or ".") not in others
+
+        found.resources.extend(r for r in model.resources if kept(r.root))
+        found.modules.extend(m for m in model.modules if kept(m.root))
+        found.data_sources.extend(d for d in model.data_sources if kept(d.root))
+        found.outputs.update((root, out) for root, out in model.outputs.items() if kept(root))
+    return found

@@ -98,6 +98,15 @@ class Context:
     def note(self, text: str, message: str) -> None:
         """Something about `text` the user must hear: a refused file, a limit reached."""
 
+    def function(self, name: str) -> Function | None:
+        """A function of this configuration language beyond Terraform's (Terragrunt's)."""
+        return None
+
+    def named(self, root: str) -> Any:
+        """The value of a name of this configuration language (Terragrunt's `include`); None
+        for a name it does not give."""
+        return None
+
 
 @dataclass
 class Scope:
