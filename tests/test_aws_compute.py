@@ -343,3 +343,15 @@ def test_a_lambda_whose_database_url_is_a_secret_is_mapped_by_the_config(tmp_pat
     [archive] = [b for b in _scan(tree)["budgets"] if b["database"] == "aws_db_instance.archive"]
     assert [(c["client"], c["steady"], c["matched_by"]) for c in archive["clients"]] == [
         ("aws_lambda_function.reports", 40, "[tool.connbudget.clients] mapping")]
+
+
+def test_a_reservation_lambda_refuses_is_unknown_not_negative(tmp_path: Path) -> None:
+    shutil.copytree(CAPACITY / "lambda-sqs", tmp_path / "tree")
+    main = tmp_path / "tree" / "main.tf"
+    main.write_text(main.read_text().replace("reserved_concurrent_executions = 40",
+                                             "reserved_concurrent_executions = -7"))
+    ingest = _clients(_scan(tmp_path / "tree"))["aws_lambda_function.ingest"]
+    assert ingest["max_tasks"] is None
+    assert ingest["sources"]["max_tasks"]["source"] == (
+        "aws_lambda_function.ingest reserved_concurrent_executions -7 is no reservation Lambda "
+        "accepts")

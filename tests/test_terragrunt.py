@@ -155,3 +155,15 @@ def test_an_include_of_itself_ends(tmp_path: Path) -> None:
     (tree / "root.hcl").write_text('include "loop" {\n  path = find_in_parent_folders('
                                    '"root.hcl")\n}\n\ninputs = {\n  region = "eu-west-1"\n}\n')
     assert _client(_scan(tree), "prod/app")["max_tasks"] == 12
+
+
+def test_a_source_that_cannot_be_evaluated_is_a_located_error(tmp_path: Path) -> None:
+    tree = _tree(tmp_path)
+    unit = tree / "dev" / "app" / "terragrunt.hcl"
+    unit.write_text(unit.read_text().replace('source = "../../modules//app"',
+                                             'source = get_env("MODULES")'))
+    outcome = run_main("capacity", str(tree), "--format", "json")
+    assert outcome.code == 2
+    assert outcome.json()["errors"] == [{
+        "file": str(unit), "line": 10,
+        "message": "terraform source cannot be evaluated: the module this unit runs is not read"}]

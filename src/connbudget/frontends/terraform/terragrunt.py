@@ -356,10 +356,13 @@ def _unit(path: str, state: _State, model: TerraformModel) -> Unit | None:
             model.modules.append(_remote_call(source, evaluated, state))
             return None
         directory = local
-    elif isinstance(source, Unknown) or not _has_tf(directory):
-        if isinstance(source, Unknown):
-            state.errors.append(InputError(path, 1, "terraform source cannot be evaluated: "
-                                                    "the module this unit runs is not read"))
+    elif source is not None or not _has_tf(directory):
+        if source is not None:  # unknown, or not a string
+            line = next((b.get("lines", {}).get("source", b.get("line", 1))
+                         for b in evaluated.configs[0].body.get("blocks", [])
+                         if b.get("type") == "terraform"), 1)
+            state.errors.append(InputError(path, line, "terraform source cannot be evaluated: "
+                                                       "the module this unit runs is not read"))
         return None
     model.replaced.add(directory)
     return Unit(state.unit, directory, inputs, settings)

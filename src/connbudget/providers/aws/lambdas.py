@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from connbudget.frontends.terraform.model import ModuleCall, Resource, TerraformModel, Unknown
-from connbudget.model import Client, Model, Origin, Value, count
+from connbudget.model import Client, Model, Origin, Value, count, unknown
 from connbudget.providers.apps.env import PoolSettings, pool_settings
 from connbudget.providers.aws import compute_tables as facts
 from connbudget.providers.aws.clients import make_client, map_env
@@ -85,8 +85,13 @@ def _environments(block: Resource | ModuleCall, attrs: dict[str, Any], task: Poo
     raw = attrs.get(SETTING, default)
     if raw is not None and (isinstance(raw, Unknown) or count(raw) is None):
         return number(block, attrs, SETTING, None)  # unresolved, or not a whole number
-    if facts.lambda_environments_bound(count(raw)) is None:
+    written = count(raw)
+    if facts.lambda_environments_bound(written) is None:
         return _unreserved(block.address, task, located(block, SETTING, block.address))
+    if written is not None and written < 0:  # Lambda takes -1 (unreserved), 0 or more
+        where = located(block, SETTING, block.address)
+        return unknown(f"{block.address} {SETTING} {written} is no reservation Lambda accepts",
+                       where.file, where.line)
     return number(block, attrs, SETTING, None)
 
 

@@ -289,10 +289,9 @@ def _module_members(model: TerraformModel) -> list[_Member]:
             found += _member(call, "Lambda function", _groups(inputs.get(
                 "vpc_security_group_ids")))
         elif ECS_SERVICE.search(call.source):
-            own = frozenset({call.address}) if inputs.get("create_security_group",
-                                                          True) is not False else frozenset()
-            found += _member(call, "ECS service", own | _groups(inputs.get(
-                "security_group_ids")))
+            # the group the module may create is named by its outputs, `module.<name>....`
+            found += _member(call, "ECS service", frozenset({call.address}) | _groups(
+                inputs.get("security_group_ids")))
         elif APP_RUNNER.search(call.source):
             groups = _groups(inputs.get("vpc_connector_security_groups")) \
                 if inputs.get("create_vpc_connector") is True else frozenset()
