@@ -198,11 +198,12 @@ def combine(models: list[TerraformModel]) -> TerraformModel:
     """One model of several reads (root modules, plans, Terragrunt units): a root that another
     read gives in its place is left out of the others."""
     found = TerraformModel()
+    real = functools.cache(lambda root: os.path.realpath(root or "."))
     for model in models:
-        others = {os.path.realpath(d) for m in models if m is not model for d in m.replaced}
+        others = {real(d) for m in models if m is not model for d in m.replaced}
 
         def kept(root: str, others: set[str] = others) -> bool:
-            return os.path.realpath(root or ".") not in others
+            return not others or real(root) not in others
 
         found.resources.extend(r for r in model.resources if kept(r.root))
         found.modules.extend(m for m in model.modules if kept(m.root))

@@ -8,6 +8,7 @@ source; None where AWS documents nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 
@@ -113,6 +114,7 @@ def batch_strict_allocation_strategy() -> Sourced[str] | None:
     return _text("batch.max_vcpus_strict_strategy")
 
 
+@functools.cache
 def postgres_port_default(aurora: bool) -> Sourced[int]:
     """The port an RDS for PostgreSQL instance or an Aurora PostgreSQL cluster listens on when
     `port` is unset."""
