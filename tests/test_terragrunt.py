@@ -3,6 +3,7 @@ each located where it is written; what Terragrunt cannot tell before it runs sta
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -132,10 +133,15 @@ def test_find_in_parent_folders_never_leaves_the_scanned_tree(tmp_path: Path) ->
     unit = tmp_path / "repo" / "app"
     shutil.copytree(STACK / "modules" / "app", unit)
     (unit / "terragrunt.hcl").write_text(UNIT + 'inputs = {\n  name = "orders"\n}\n')
-    report = _scan(tmp_path / "repo")
-    client = report["budgets"][0]["clients"][0]
-    assert client["max_tasks"] == 2  # the module's default: root.hcl above the tree is unread
-    assert str(outside) not in str(report)
+    outcome = run_main("capacity", str(tmp_path / "repo"), "--format", "json")
+    report = outcome.json()
+    assert report["errors"] == [{
+        "file": str(unit / "terragrunt.hcl"), "line": 1,
+        "message": "include: its path cannot be evaluated to a file in the scanned tree; the "
+                   "unit's inputs are unknown"}]
+    # what the unit sets is unknown, never the 917 of the file above the repository
+    assert report["budgets"][0]["clients"][0]["pool"] == 10  # the assumed default, CB103
+    assert str(outside) not in str(report) and "917" not in json.dumps(report["budgets"])
 
 
 def test_a_broken_terragrunt_hcl_is_a_located_error_and_the_rest_is_read(tmp_path: Path) -> None:

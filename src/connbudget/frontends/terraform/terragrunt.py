@@ -241,6 +241,10 @@ def _evaluate(path: str, state: _State) -> _Evaluated | None:
         target = evaluate_raw(block.get("attrs", {}).get("path"), Scope(unit))
         if not isinstance(target, str):
             inputs = Unknown("include", "the path of an include cannot be evaluated")
+            # the reason may quote an evaluated value: only what kind of failure it is is said
+            state.errors.append(InputError(path, block.get("line", 1), (
+                "include: its path cannot be evaluated to a file in the scanned tree; the "
+                "unit's inputs are unknown")))
             continue
         target = _like(target if os.path.isabs(target) else os.path.join(unit.directory, target),
                        state.unit)
