@@ -190,7 +190,11 @@ def _like(path: str, reference: str) -> str:
 def _config(path: str, state: _State, include_dir: str = "") -> _Config | None:
     """A configuration file read for the unit (each at most once, a bounded number)."""
     if path not in state.bodies:
-        if len(state.bodies) >= _MAX_CONFIGS or confine.check(path, (state.unit,)) is not None:
+        problem = (f"more than {_MAX_CONFIGS} configurations" if len(state.bodies) >= _MAX_CONFIGS
+                   else confine.check(path, (state.unit,)))
+        if problem is not None:
+            state.errors.append(InputError(os.path.join(state.unit, FILE), 1,
+                                           f"a configuration it reads is {problem}"))
             return None
         body = parse_file(path)
         if "error" in body:
