@@ -82,6 +82,8 @@ def test_an_unreserved_lambda_is_unknown_and_cb103_asks_for_its_reservation() ->
     assert "share the account's unreserved concurrency (1,000 per Region by default" in \
         cb103["message"]
     assert "at 1,000 environments that is 1,000 connections" in cb103["message"]
+    assert ("its SQS sources' maximum_concurrency (aws_lambda_event_source_mapping.thumbnails "
+            "maximum_concurrency 10) bound only what they run") in cb103["message"]
     assert cb103["fix"].startswith("set reserved_concurrent_executions explicitly")
 
 

@@ -35,6 +35,8 @@ from connbudget.settings import Settings
 MODULE = "terraform-aws-modules/lambda/aws"
 SETTING = "reserved_concurrent_executions"
 _PROVISIONED = "aws_lambda_provisioned_concurrency_config"
+# a function's event sources: (address, event_source_arn, its maximum_concurrency when set)
+Sources = list[tuple[str, Any, "Value | None"]]
 
 
 def _is_sqs(value: Any) -> bool:
@@ -43,16 +45,24 @@ def _is_sqs(value: Any) -> bool:
         "aws_sqs_queue." in ref for ref in refs(value))
 
 
-def _sqs_caps(sources: list[tuple[str, Any, Value | None]], reserved: bool) -> list[str]:
+def _sqs_total(sources: Sources) -> tuple[str, str] | None:
+    """The environments the function's SQS sources run at most, and which caps say so."""
+    capped = [(address, cap) for address, arn, cap in sources if _is_sqs(arn) and cap]
+    if not capped:
+        return None
+    known = all(cap.known for _, cap in capped)
+    total = str(sum(cap.value or 0 for _, cap in capped)) if known else "an unknown number of"
+    return total, ", ".join(f"{address} maximum_concurrency {cap.value}"
+                            for address, cap in capped)
+
+
+def _sqs_caps(sources: Sources, reserved: bool) -> list[str]:
     """What the function's event sources say about its environments, in words: each source is
     (its address, its event_source_arn, its maximum_concurrency when set)."""
     notes = []
-    capped = [(address, cap) for address, arn, cap in sources if _is_sqs(arn) and cap]
-    if capped:
-        total = sum(cap.value or 0 for _, cap in capped)
-        known = all(cap.known for _, cap in capped)
-        most = total if known else "an unknown number of"
-        parts = ", ".join(f"{address} maximum_concurrency {cap.value}" for address, cap in capped)
+    found = _sqs_total(sources)
+    if found is not None:
+        most, parts = found
         notes.append(f"its SQS event sources run at most {most} environments ({parts})"
                      + (f": keep each maximum_concurrency within {SETTING}" if reserved else
                         f", but any other invocation runs more: {SETTING} = {most} would bound "
@@ -65,7 +75,7 @@ def _sqs_caps(sources: list[tuple[str, Any, Value | None]], reserved: bool) -> l
     return notes
 
 
-def _unreserved(address: str, task: PoolSettings, origin: Origin) -> Value:
+def _unreserved(address: str, task: PoolSettings, origin: Origin, sources: Sources) -> Value:
     default = facts.lambda_account_concurrency_default()
     why = (f"{address} sets no {SETTING}: its environments share the account's unreserved "
            "concurrency")
@@ -76,18 +86,22 @@ def _unreserved(address: str, task: PoolSettings, origin: Origin) -> Value:
             per = (task.pool.value or 0) * (task.processes.value or 0)
             why += (f"; at {default.value:,} environments that is {default.value * per:,} "
                     "connections")
+    queues = _sqs_total(sources)
+    if queues is not None:  # what bounds the queue-driven part, in the words CB103 shows
+        why += f"; its SQS sources' maximum_concurrency ({queues[1]}) bound only what they run"
     return Value(None, Origin(why, origin.file, origin.line), assumed=True)
 
 
 def _environments(block: Resource | ModuleCall, attrs: dict[str, Any], task: PoolSettings,
-                  default: int | None) -> Value:
+                  default: int | None, sources: Sources) -> Value:
     """What caps the function: its reservation, else the account's unreserved concurrency."""
     raw = attrs.get(SETTING, default)
     if raw is not None and (isinstance(raw, Unknown) or count(raw) is None):
         return number(block, attrs, SETTING, None)  # unresolved, or not a whole number
     written = count(raw)
     if facts.lambda_environments_bound(written) is None:
-        return _unreserved(block.address, task, located(block, SETTING, block.address))
+        return _unreserved(block.address, task, located(block, SETTING, block.address),
+                           sources)
     if written is not None and written < 0:  # Lambda takes -1 (unreserved), 0 or more
         where = located(block, SETTING, block.address)
         return unknown(f"{block.address} {SETTING} {written} is no reservation Lambda accepts",
@@ -103,7 +117,7 @@ def _provisioned(total: int, addresses: list[str]) -> list[str]:
 
 
 def _client(block: Resource | ModuleCall, task: PoolSettings, environments: Value,
-            sources: list[tuple[str, Any, Value | None]], notes: list[str]) -> Client:
+            sources: Sources, notes: list[str]) -> Client:
     shared = facts.lambda_versions_share_reserved()
     deploy = Value(environments.value, Origin(
         f"as many as at steady state: a new version adds none ({shared.cite.source})",
@@ -130,7 +144,7 @@ def _functions(model: TerraformModel, settings: Settings, out: Model) -> None:
                        if refers(config.attrs.get("function_name"), function)]
         warm = sum(count(c.attrs.get("provisioned_concurrent_executions")) or 0
                    for c in provisioned)
-        environments = _environments(function, function.attrs, task, None)
+        environments = _environments(function, function.attrs, task, None, sources)
         out.clients.append(_client(function, task, environments, sources,
                                    _provisioned(warm, [c.address for c in provisioned])))
 
@@ -165,7 +179,8 @@ def _modules(model: TerraformModel, settings: Settings, out: Model) -> None:
                             mapping.get("event_source_arn"),
                             number(call, config, "maximum_concurrency", None)
                             if capped and isinstance(config, dict) else None))
-        environments = _environments(call, call.inputs, task, _module_default(SETTING))
+        environments = _environments(call, call.inputs, task, _module_default(SETTING),
+                                     sources)
         warm = count(call.inputs.get("provisioned_concurrent_executions",
                                      _module_default("provisioned_concurrent_executions")))
         out.clients.append(_client(call, task, environments, sources, _provisioned(
