@@ -357,3 +357,16 @@ def test_a_reservation_lambda_refuses_is_unknown_not_negative(tmp_path: Path) ->
     assert ingest["sources"]["max_tasks"]["source"] == (
         "aws_lambda_function.ingest reserved_concurrent_executions -7 is no reservation Lambda "
         "accepts")
+
+
+def test_capping_a_scheduled_task_edits_its_task_count(tmp_path: Path) -> None:
+    shutil.copytree(CAPACITY / "scheduled-task", tmp_path / "tree")
+    main = tmp_path / "tree" / "main.tf"
+    main.write_text(main.read_text().replace("task_count          = 4", "task_count          = 30"))
+    [cb101] = _findings(_scan(tmp_path / "tree"), "CB101")
+    assert "or cap aws_cloudwatch_event_target.nightly_report at 3 tasks: task_count = 3 " \
+           "(task_count)" in cb101["fix"]
+    [edit] = cb101["edits"]
+    assert edit["new"] == "    task_count          = 3"
+    apply_edits(cb101["edits"])
+    assert not _findings(_scan(tmp_path / "tree"), "CB101")
