@@ -3,6 +3,8 @@ finding's edits, scan again, and that finding (rule and resource) is gone."""
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,12 @@ NO_EDIT_HERE = {
                                      "shrink its clients first (the CB101 edit), then the limit",
     ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
                                                   "threshold can be computed (CB103 asks for it)",
+    ("stacks/lambda-secret", "CB109"): "the archive's max_connections is unknown, so no alarm "
+                                       "threshold can be computed (CB103 asks for it)",
+    **{("stacks/remote-modules", rule): "the database and the service are declared inside "
+                                        "modules terraform init installed (.terraform): their "
+                                        "calls are what to change, not the installed copies"
+       for rule in ("CB101", "CB109")},
     **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
                         "knows which role to alter"
        for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")
@@ -204,3 +212,73 @@ def test_a_proxy_at_the_default_percentage_gets_it_inside_its_pool_block(tmp_pat
                                           "    max_connections_percent = 78")
     apply_edits(cb102["edits"])
     assert not [f for f in _scan(tree)["findings"] if f["rule_id"] == "CB102"]
+
+
+# CB103 fixes that ask for a pin or a mapping: applied, every client the files name is counted
+
+_PIN = re.compile(r'\[tool\.connbudget\.databases\."([^"]+)"\]')
+_MAP = re.compile(r'\[tool\.connbudget\.clients\] "([^"]+)" = "([^"]+)"')
+_PINNED = 500  # what SHOW max_connections would print
+CAPACITY_DIRS = [d for d in FIXTURE_DIRS if not d.startswith("sql/")]
+
+
+def _config_of(fixes: list[str]) -> dict[str, dict[str, Any]]:
+    """The [tool.connbudget] tables the fixes ask for, their placeholders filled in."""
+    table: dict[str, dict[str, Any]] = {"databases": {}, "clients": {}}
+    for fix in fixes:
+        for address in _PIN.findall(fix):
+            table["databases"][address] = {"max-connections": _PINNED}
+        for client, database in _MAP.findall(fix):
+            table["clients"][client] = database
+    return table
+
+
+def _toml(table: dict[str, Any], prefix: str) -> list[str]:
+    """A table of tables, strings and numbers as TOML."""
+    def key(name: str) -> str:
+        return name if re.fullmatch(r"[\w-]+", name) else json.dumps(name)
+
+    lines = [f"[{prefix}]"]
+    lines += [f"{key(k)} = {json.dumps(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for name, inner in table.items():
+        if isinstance(inner, dict):
+            lines += _toml(inner, f"{prefix}.{key(name)}")
+    return lines
+
+
+def _write_config(tree: Path, wanted: dict[str, dict[str, Any]]) -> None:
+    """The wanted tables merged into the tree's own config (or a new pyproject.toml)."""
+    own = tree / ".connbudget.toml"
+    path, prefix = (own, "") if own.exists() else (tree / "pyproject.toml", "tool.connbudget")
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    table = data if not prefix else data.setdefault("tool", {}).setdefault("connbudget", {})
+    for name, entries in wanted.items():
+        table.setdefault(name, {}).update(entries)
+    lines = []
+    for name, value in data.items():
+        lines += _toml(value, name) if isinstance(value, dict) else [
+            f"{name} = {json.dumps(value)}"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _counted(report: dict[str, Any]) -> set[str]:
+    return {name for budget in report["budgets"] for client in budget["clients"]
+            for name in [client["client"], *(b["client"] for b in client.get("behind", []))]}
+
+
+@pytest.mark.parametrize("fixture", CAPACITY_DIRS)
+def test_every_pin_and_map_fix_applied_counts_every_client_the_files_name(
+        fixture: str, tmp_path: Path) -> None:
+    from test_aws_compute import model_of
+
+    tree = tmp_path / "tree"
+    shutil.copytree(FIXTURES / fixture, tree)
+    asked = [f["fix"] for f in _scan(tree)["findings"]
+             if f["rule_id"] == "CB103" and (_PIN.search(f["fix"]) or _MAP.search(f["fix"]))]
+    if asked:
+        _write_config(tree, _config_of(asked))
+    report = _scan(tree)
+    named = {client.where.address for client in model_of(tree).clients}
+    assert named <= _counted(report), (asked, named - _counted(report))
+    assert not [f for f in report["findings"] if f["rule_id"] == "CB103"
+                and (_PIN.search(f["fix"]) or _MAP.search(f["fix"]))]

@@ -191,12 +191,25 @@ def test_aws_compute_defaults() -> None:
     assert aws.rds_reserved_slots().value == 5
 
 
+def test_aws_batch_and_port_defaults() -> None:
+    strategy = aws.batch_allocation_strategy_default()
+    strict = aws.batch_strict_allocation_strategy()
+    assert (strategy.value if strategy else None, strict.value if strict else None) == (
+        "BEST_FIT", "BEST_FIT")
+    assert (aws.postgres_port_default(False).value, aws.postgres_port_default(True).value) == (
+        5432, 5432)
+    shared = aws.lambda_versions_share_reserved()
+    assert shared.cite.source.endswith("API_PutFunctionConcurrency.html")
+
+
 @pytest.mark.parametrize(("module", "name", "default"), [
     ("terraform-aws-modules/rds-proxy/aws", "max_connections_percent", "90"),
     ("terraform-aws-modules/rds-proxy/aws", "max_idle_connections_percent", "50"),
     ("terraform-aws-modules/lambda/aws", "reserved_concurrent_executions", "-1"),
     ("terraform-aws-modules/lambda/aws", "provisioned_concurrent_executions", "-1"),
-    ("terraform-aws-modules/app-runner/aws", "auto_scaling_configurations", "{}")])
+    ("terraform-aws-modules/app-runner/aws", "auto_scaling_configurations", "{}"),
+    ("terraform-aws-modules/app-runner/aws", "create_service", "true"),
+    ("terraform-aws-modules/lambda/aws", "create_layer", "false")])
 def test_terraform_module_inputs_and_their_defaults(module: str, name: str,
                                                     default: str) -> None:
     found = aws.module_input(module, name)

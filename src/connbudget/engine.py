@@ -8,6 +8,7 @@ that fails alone is a located input error, and the rest is still checked.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -124,28 +125,20 @@ class Reads:
 
     def terraform(self, units: dict[str, list[str]] | None = None) -> TerraformModel | None:
         """The Terraform of the run: its modules' files and its plans, one model."""
-        from connbudget.frontends.terraform import TerraformModel
+        from connbudget.frontends.terraform.model import combine
 
         found = [self.read(BY_NAME[name], units.get(name) if units is not None else None)
-                 for name in ("terraform", "plan")
+                 for name in ("terraform", "plan", "terragrunt")
                  if units is None or units.get(name)]
         models = [read.result for read in found if read is not None and read.result is not None]
-        if not models:
-            return None
-        model = TerraformModel()
-        for part in models:
-            model.resources.extend(part.resources)
-            model.modules.extend(part.modules)
-            model.data_sources.extend(part.data_sources)
-            model.outputs.update(part.outputs)
-        return model
+        return combine(models) if models else None
 
     def parsed(self, units: dict[str, list[str]] | None = None) -> dict[str, Any]:
         """What the adapters read: each capacity and coverage kind's result, Terraform and
         plans as one."""
         parsed: dict[str, Any] = {}
         for kind in _modelled():
-            if kind.name in ("terraform", "plan"):
+            if kind.name in ("terraform", "plan", "terragrunt"):
                 continue
             if units is not None and not units.get(kind.name):
                 continue
@@ -165,7 +158,9 @@ class Reads:
             read = self.read(kind)
             if read is None:
                 continue
-            report.errors.extend(e for e in read.errors if e.file not in skipped)
+            # a file two kinds read (a Terragrunt unit's module) reports its errors once
+            report.errors.extend(e for e in read.errors
+                                 if e.file not in skipped and e not in report.errors)
             report.comments.update(read.comments)
         return report
 
@@ -182,9 +177,12 @@ def _modelled() -> tuple[InputKind, ...]:
 def source_lines(path: str) -> list[str] | None:
     """The lines of a file the front ends read, for the edits of fixes: from what the run kept
     of its one read (`confine`); None for a file that cannot be edited (a plan is generated
-    from the .tf files, which are what to change)."""
+    from the .tf files, which are what to change; `terraform init` installs modules under
+    .terraform, whose calls are)."""
     from connbudget import confine
 
+    if ".terraform" in os.path.normpath(path).split(os.sep):
+        return None
     try:
         text = confine.read_regular(path, _SOURCE_BYTES).decode("utf-8", "replace")
     except OSError:

@@ -243,7 +243,8 @@ class Client:
     matched_by: str = ""  # how the target was found, as the budget states it
     notes: list[str] = field(default_factory=list)
     # how its file writes an environment variable: "hcl-object" (an ECS container definition),
-    # "hcl-block" (Terraform's kubernetes provider), "yaml-list", "yaml-map" (compose)
+    # "hcl-block" (Terraform's kubernetes provider), "hcl-map" (`NAME = "value"` in an HCL
+    # map: a Lambda function's variables), "yaml-list", "yaml-map" (compose)
     env_style: str = "yaml-list"
     deploy_setting: str = ""  # what widens its rolling deploy ("" when nothing does)
     # where that setting's value is written (its span), or where it would go when it is not
@@ -252,6 +253,9 @@ class Client:
     # why the host it connects to cannot be read (a secret DATABASE_URL): its database is then
     # unknown, never the single one in its scope; "" when the host is read or none is set
     unknown_host: str = ""
+    # how much of `scale_setting` one unit takes (a Batch job's vCPUs of max_vcpus): a cap of
+    # N units writes N x this
+    per_unit: int = 1
 
 
 @dataclass
@@ -290,6 +294,19 @@ class Unread:
     databases: frozenset[Key] | None = None
 
 
+@dataclass(frozen=True)
+class Reach:
+    """A network path the files declare: the compute resource `source` can open connections to
+    the database or pooler `target`, because a firewall rule admits it (`how` says which,
+    with its file and line). Matching falls back on it for a client whose connection setting
+    does not name its database; a source that is no client of a database it reaches is an
+    Unread of that database."""
+
+    source: Key
+    target: Key
+    how: str
+
+
 @dataclass
 class Model:
     databases: list[Database] = field(default_factory=list)
@@ -298,6 +315,7 @@ class Model:
     clients: list[Client] = field(default_factory=list)
     alarms: list[Alarm] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)  # what could connect and was not read
+    network: list[Reach] = field(default_factory=list)  # who can reach which database
     errors: list[InputError] = field(default_factory=list)
     # the comments the front ends lexed, per file read, for the suppressions
     comments: dict[str, list[Comment]] = field(default_factory=dict)

@@ -156,7 +156,9 @@ def _located(edit: Pending, cache: dict[str, list[str] | None], sources: Sources
 
 def _chosen(edits: tuple[Edit, ...], cache: dict[str, list[str] | None], sources: Sources,
             ) -> tuple[Edit, ...]:
-    plain = tuple(e for e in edits if not isinstance(e, Pending))
+    # whole edits too only where the file can be edited (not a plan, not an installed module)
+    plain = tuple(e for e in edits if not isinstance(e, Pending)
+                  and _lines(e.file, cache, sources) is not None)
     choices: dict[int, list[Pending]] = {}
     for edit in edits:
         if isinstance(edit, Pending):

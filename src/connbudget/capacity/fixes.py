@@ -130,6 +130,8 @@ def env_line(style: str, name: str, value: int | str) -> str:
         return f'{{ name = "{name}", value = "{value}" }}'
     if style == "hcl-block":
         return f'env {{ name = "{name}" value = "{value}" }}'
+    if style == "hcl-map":
+        return f'{name} = "{value}"'
     if style == "yaml-map":
         return f'{name}: "{value}"'
     return f'- name: {name}\n  value: "{value}"'
@@ -254,18 +256,22 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
 
 def deploy_tasks(client: Client, tasks: int) -> int:
     """Units running during a rolling deploy once the client is capped at `tasks`: a percent
-    (ECS) scales with the cap; extra units (Kubernetes maxSurge) never grow as it shrinks."""
+    (ECS) or a doubling (App Runner) scales with the cap; extra units (Kubernetes maxSurge)
+    never grow as it shrinks."""
     top, during = client.scale.value or 1, client.deploy.value or 0
-    if client_platform(client.platform).surge == "percent":
+    if client_platform(client.platform).surge in ("percent", "double"):
         return math.ceil(tasks * during / top)
     return tasks + max(during - top, 0)
 
 
 def _deploy_words(client: Client, during: int) -> str:
     top = client.scale.value or 1
-    if client_platform(client.platform).surge == "percent":
+    surge = client_platform(client.platform).surge
+    if surge == "percent":
         return (f"{during} {units(client)} run during a rolling deploy at "
                 f"{client.deploy_setting} {(client.deploy.value or 0) * 100 // top}")
+    if surge == "double":
+        return f"{during} {units(client)} run during a deployment, which doubles them"
     return f"{during} {units(client)} run during a rolling update with its maxSurge"
 
 
@@ -311,15 +317,16 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
         file = client.scale.origin.file or client.where.file
         key = _scale_key(client)
         # a plan shows a Terraform client in JSON, but the .tf is what changes
-        scale = f"{key} = {tasks}" if client.env_style.startswith("hcl") \
-            else setting_text(file, key, tasks)
+        written = tasks * client.per_unit
+        scale = f"{key} = {written}" if client.env_style.startswith("hcl") \
+            else setting_text(file, key, written)
         fixes.append(Fix(
             f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
             f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
             f"{room.why}"
             + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
                f"within {deploy_room} usable" if during > tasks else ""),
-            _token_edit(client.scale, tasks)))
+            _token_edit(client.scale, written)))
     return fixes
 
 
@@ -451,7 +458,15 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         tasks = room // per_task
         why = (f"{tasks} {units(client)} x {per_task} = {tasks * per_task} at most during a "
                f"deploy, within {room} of the {usable} usable slots")
-        if client_platform(client.platform).surge == "percent":
+        surge_kind = client_platform(client.platform).surge
+        if surge_kind == "double":
+            # nothing narrows the doubling: the lever is the most units it doubles
+            top = room // (per_task * 2)
+            fixes.append(Fix(f"cap {client.where.address} at {top} {units(client, top)}: "
+                             f"{_scale_key(client)} = {top}; doubled during a deployment, "
+                             f"{2 * top} x {per_task} = {2 * top * per_task} within {room} of "
+                             f"the {usable} usable slots", _token_edit(client.scale, top)))
+        elif surge_kind == "percent":
             pct = max(100, tasks * 100 // client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",

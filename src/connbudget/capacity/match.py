@@ -4,10 +4,12 @@ Where it connects decides: the hosts and addresses of its connection settings (a
 DSN's `host=`, PGHOST-style variables, a Terraform reference inside one of them), a host in a
 platform's documented endpoint format (`providers.registry.ENDPOINTS`: an RDS endpoint's
 first label is the identifier) or whose first label is a database's name; then the
-[tool.connbudget] clients mapping; then, when the scope holds a single database and no pooler
-and the thing names no host, that database. A thing whose host cannot be read (a secret
-DATABASE_URL) is matched only by the mapping. Anything else is a coverage item of the databases
-in its scope (`model.Unread`), never guessed.
+[tool.connbudget] clients mapping; then network reachability (the only database or pooler the
+client's firewall rules let it reach, from the providers' REACHABILITY hook), also for a client
+whose host cannot be read; then, when the scope holds a single database and no pooler and the
+thing names no host, that database. A thing whose host cannot be read (a secret DATABASE_URL)
+is matched only by the mapping or its network. Anything else is a coverage item of the
+databases in its scope (`model.Unread`), never guessed.
 
 Scope: each Terraform root module is its own configuration. A thing in root R sees the
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
@@ -36,7 +38,7 @@ from connbudget.model import (
     refers_to,
 )
 from connbudget.providers.context import enclosing_root
-from connbudget.providers.registry import endpoint_names
+from connbudget.providers.registry import SECRET_STORES, endpoint_names, reachable
 from connbudget.settings import Settings, canonical
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
@@ -138,13 +140,19 @@ def _stated(refs: set[str]) -> bool:
     return any(ref.startswith("data.") or not _ADDRESS.match(ref) for ref in refs)
 
 
+def _named_host(refs: set[str]) -> bool:
+    """A stated host or lookup other than a secret (whose value is never read)."""
+    return _stated({ref for ref in refs
+                    if not (ref.startswith("data.") and ref.split(".")[1] in SECRET_STORES)})
+
+
 def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
 
 def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[str]],
              poolers: dict[Key, set[str]], settings: Settings,
-             labels: dict[Key, str]) -> Unmatched | None:
+             labels: dict[Key, str], reached: dict[Key, str] | None = None) -> Unmatched | None:
     """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
     what is known of it when none can be told."""
     where = thing.where
@@ -156,17 +164,22 @@ def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[st
     configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
     single, in_scope = _single(where.root, databases, poolers)
     unknown_host = thing.unknown_host if isinstance(thing, Client) else ""
+    network = sorted(key for key in reached or {} if key in seen)
     if len(found) == 1:
         thing.target, thing.matched_by = found[0], _explicit(refs, seen[found[0]])
     elif len(configured) == 1:
         thing.target, thing.matched_by = configured[0], "[tool.connbudget.clients] mapping"
+    elif not found and len(network) == 1 and reached is not None and not _named_host(refs):
+        thing.target = network[0]
+        thing.matched_by = f"network reachability: {reached[network[0]]}"
     elif not found and len(single) == 1 and not in_scope and not _stated(refs) \
             and not unknown_host:
         thing.target = single[0]
         thing.matched_by = f"the single database {_where(single[0])}"
     else:
         named = sorted(ref for ref in refs if _stated({ref})) if not found else []
-        return _unmatched(thing, sorted(found or configured or seen), labels, named)
+        return _unmatched(thing, sorted(found or configured or network or seen), labels,
+                          named)
     return None
 
 
@@ -194,7 +207,9 @@ def match(model: Model, settings: Settings) -> None:
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
     notes = [_connect(pooler, pooler.target_refs, databases, {}, settings, labels)
              for pooler in model.poolers]
-    notes += [_connect(client, client.refs, databases, poolers, settings, labels)
+    network = reachable(model)
+    notes += [_connect(client, client.refs, databases, poolers, settings, labels,
+                       network.get(client.where.key))
               for client in model.clients]
     found = [note for note in notes if note is not None]
     by_key = {p.where.key: p for p in model.poolers}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connbudget.kinds import KINDS
-from connbudget.model import Reservation
+from connbudget.model import Key, Model, Reservation
 from connbudget.providers.postgresql.server import POSTGRES_IMAGE
 
 
@@ -52,7 +52,8 @@ class ClientPlatform:
     label: str
     unit: str  # one of what it scales: "task", "pod"
     # how a rolling deploy adds units: "percent" (of the running ones, ECS
-    # deployment_maximum_percent), "extra" (a fixed number on top, Kubernetes maxSurge), "none"
+    # deployment_maximum_percent), "extra" (a fixed number on top, Kubernetes maxSurge),
+    # "double" (twice the running ones, no setting changes it: App Runner), "none"
     surge: str
 
     def units(self, number: int | None = 2) -> str:
@@ -77,6 +78,10 @@ CLIENT_PLATFORMS = {p.name: p for p in (
     ClientPlatform("ecs", "ECS service", "task", "percent"),
     ClientPlatform("kubernetes", "Kubernetes workload", "pod", "extra"),
     ClientPlatform("compose", "compose service", "replica", "none"),
+    ClientPlatform("lambda", "Lambda function", "environment", "none"),
+    ClientPlatform("app-runner", "App Runner service", "instance", "double"),
+    ClientPlatform("scheduled-task", "EventBridge-scheduled ECS task", "task", "none"),
+    ClientPlatform("batch", "AWS Batch job definition", "job", "none"),
 )}
 
 
@@ -140,7 +145,7 @@ class Adapter:
 _COVERAGE_KINDS = tuple(kind.name for kind in KINDS if kind.family == "coverage")
 ADAPTERS = (
     Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build",
-            "connbudget.providers.aws.terraform:MODULES"),
+            "connbudget.providers.aws.modules:BY_INPUTS"),
     Adapter("postgresql roles", ("terraform", "plan"),
             "connbudget.providers.postgresql.roles:build"),
     Adapter("kubernetes (Terraform)", ("terraform", "plan"),
@@ -176,16 +181,6 @@ _POSTGRES_IMAGE = POSTGRES_IMAGE.pattern
 # the resource types of the providers below whose support is being built: a row leaves this
 # table when an adapter models the type
 UNMODELLED: dict[str, Unmodelled] = {
-    "aws_lambda_function": Unmodelled("a Lambda function",
-                                      bound="reserved_concurrent_executions"),
-    "aws_apprunner_service": Unmodelled("an App Runner service",
-                                        bound="max_size of its auto scaling configuration"),
-    "aws_cloudwatch_event_target": Unmodelled("an EventBridge rule running ECS tasks",
-                                              bound="ecs_target task_count", needs="ecs_target"),
-    "aws_batch_job_definition": Unmodelled("an AWS Batch job definition",
-                                           bound="max_vcpus of its compute environment"),
-    "aws_autoscaling_group": Unmodelled("an EC2 Auto Scaling group", bound="max_size"),
-    "aws_instance": Unmodelled("an EC2 instance", bound="one instance"),
     "google_sql_database_instance": Unmodelled(
         "a Cloud SQL instance", database=True, when=("database_version", "^POSTGRES")),
     "google_cloud_run_v2_service": Unmodelled("a Cloud Run service",
@@ -204,6 +199,23 @@ UNMODELLED: dict[str, Unmodelled] = {
     "kubernetes_stateful_set_v1": Unmodelled("a PostgreSQL server run by a StatefulSet",
                                              database=True, when=("", _POSTGRES_IMAGE)),
 }
+
+
+# Who the network lets reach a database or pooler, for matching a client whose connection
+# setting does not name it: "module:function" (model) -> {client key: {target key: how}}, one
+# per provider that records its network in the model
+REACHABILITY = ("connbudget.providers.aws.network:reachable",)
+
+
+def reachable(model: Model) -> dict[Key, dict[Key, str]]:
+    """Per compute resource, the databases and poolers its network can reach, and how."""
+    found: dict[Key, dict[Key, str]] = {}
+    for hook in REACHABILITY:
+        module, _, function = hook.partition(":")
+        for source, targets in getattr(importlib.import_module(module), function)(model).items():
+            found.setdefault(source, {}).update(targets)
+    return found
+
 
 def database_platform(name: str) -> DatabasePlatform:
     return DATABASE_PLATFORMS[name]

@@ -3,7 +3,8 @@ kind of surge is computed.
 
 - a percentage of the running units (ECS `deployment_maximum_percent`, default 200);
 - extra units on top (Kubernetes `maxSurge`: a count, or a percentage of the replicas rounded
-  up, as Kubernetes rounds it; default 25 %).
+  up, as Kubernetes rounds it; default 25 %);
+- a fixed factor (App Runner doubles its instances during a deployment).
 """
 
 from __future__ import annotations
@@ -49,3 +50,13 @@ def by_extra(units: Value, surge: int | str | None, file: str, line: int) -> Val
     if surge is None:
         text = f"default: {text} (Kubernetes default maxSurge 25 %)"
     return Value(units.value + extra, Origin(text, file, line))
+
+
+def by_factor(units: Value, factor: int, why: str, unit: str) -> Value:
+    """Units multiplied during a deployment (App Runner doubles its instances): `why` says
+    where the factor comes from."""
+    if not units.known:
+        return unknown(f"deploy {unit}s unknown: {units.origin}")
+    assert units.value is not None
+    return Value(units.value * factor, Origin(f"{units.value} {unit}s x {factor} ({why})",
+                                              units.origin.file, units.origin.line))

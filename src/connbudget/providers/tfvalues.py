@@ -15,6 +15,7 @@ from connbudget.frontends.terraform.model import (
     position_of,
 )
 from connbudget.model import Location, Origin, Value, count, refers_to, unknown
+from connbudget.providers.apps.env import EnvVar
 
 # a resource or data source of any provider (`<provider>_<type>.<name>`), a module, a remote
 # state output; data sources stay whole: `data.aws_rds_cluster.x` is not the resource
@@ -56,9 +57,42 @@ def refers(value: Any, block: Resource) -> bool:
     return isinstance(value, str) and value in names - {None}
 
 
+_VARIABLE = re.compile(r"var\.([\w-]+)")
+
+
+def _nested(body: dict[str, Any], within: tuple[str, ...]) -> dict[str, Any] | None:
+    """The parsed body of the nested block at `within` (block types), when each occurs once."""
+    for kind in within:
+        found = [b for b in body.get("blocks", []) if isinstance(b, dict) and b.get("type") == kind]
+        if len(found) != 1:
+            return None
+        body = found[0]
+    return body
+
+
+def located(block: Resource | ModuleCall, key: str, text: str,
+            within: tuple[str, ...] = ()) -> Origin:
+    """Where `key` (in the nested block `within`, else in the block or the first nested block
+    that sets it) is set, as the parser recorded it: its value's line and, on one line, its
+    columns, so that a fix replaces it exactly. A root variable's value is where it is set
+    (a tfvars file, a Terragrunt unit's inputs)."""
+    body = _nested(block.body, within) if isinstance(block.body, dict) else None
+    variable = _VARIABLE.fullmatch(str(body.get("attrs", {}).get(key, ""))) if body else None
+    setting = block.settings.get(variable.group(1)) if variable else None
+    if setting is not None:
+        return Origin(text, setting.file, setting.line, setting.column, setting.end_column)
+    if not within:
+        line, span = position_of(block, key)
+        return Origin.spanning(text, block.file, span, line)
+    raw = body.get("spans", {}).get(key) if body is not None else None
+    if not raw:
+        return Origin(text, block.file, block.line)
+    return Origin.spanning(text, block.file, (raw[0], raw[1], raw[3], raw[4]), raw[0])
+
+
 def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
-           default: tuple[int, str] | None) -> Value:
-    line, span = position_of(block, key)
+           default: tuple[int, str] | None, within: tuple[str, ...] = ()) -> Value:
+    line = located(block, key, "", within).line or block.line
     if key not in attrs or attrs[key] is None:
         if default is None:
             return unknown(f"{block.address} sets no {key}", block.file, block.line)
@@ -70,7 +104,17 @@ def number(block: Resource | ModuleCall, attrs: dict[str, Any], key: str,
     found = count(raw)
     if found is None:
         return unknown(f"{block.address} {key} is not a whole number", block.file, line)
-    return Value(found, Origin.spanning(f"{block.address} {key}", block.file, span, line))
+    return Value(found, located(block, key, f"{block.address} {key}", within))
+
+
+def env_var(name: str, value: Any, file: str = "", line: int = 0) -> EnvVar:
+    """An environment variable a Terraform value sets: a string with unresolved parts keeps its
+    text (a DSN's user and database), a reference keeps the addresses it names."""
+    found = tuple(sorted(refs(value)))
+    if isinstance(value, Unknown):
+        partial = value.expression if "${" in value.expression else None
+        return EnvVar(name, partial, found, file=file, line=line)
+    return EnvVar(name, None if value is None else str(value), found, file=file, line=line)
 
 
 def decimal(value: Any) -> float | None:

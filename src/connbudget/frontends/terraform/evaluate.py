@@ -180,6 +180,9 @@ def _reference(root: str, ops: list[Node], scope: Scope, text: str) -> Any:
         return "default"
     if root in ("count", "each", "self"):
         raise EvalError(f"{root}.{first} is not available here")
+    given = context.named(root)
+    if given is not None:
+        return _apply_ops(given, ops, scope)
     second = _attr_name(ops[1]) if len(ops) > 1 else None
     if root == "data" and first and second:
         address = f"{context.prefix}data.{first}.{second}"
@@ -374,7 +377,7 @@ def _call(node: Node, scope: Scope) -> Any:
     text = scope.text(node)
     if name in ("try", "can"):
         return _call_lazy(name, arg_nodes, scope, text)
-    function = FUNCTIONS.get(name) or _EVALUATING.get(name)
+    function = FUNCTIONS.get(name) or _EVALUATING.get(name) or scope.context.function(name)
     if function is None:
         return Unknown(text, f"function {name}() is not evaluated")
     args = [evaluate(arg, scope) for arg in arg_nodes]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +17,7 @@ from connbudget.frontends.terraform.model import (
     CallSite,
     ModuleCall,
     Resource,
+    Setting,
     TerraformModel,
     Unknown,
 )
@@ -48,6 +51,9 @@ _RESOURCE_META = ("count", "for_each", "depends_on", "provider")
 # Blocks that steer Terraform itself and hold no resource values (ignore_changes = [tags]).
 _META_BLOCKS = ("lifecycle", "provisioner", "connection")
 _MODULE_META = ("source", "version", "count", "for_each", "depends_on", "providers")
+# where `terraform init` records the remote modules it installed, relative to the root
+_MANIFEST = os.path.join(".terraform", "modules", "modules.json")
+_MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -77,6 +83,8 @@ class _Loader:
     errors: list[InputError] = field(default_factory=list)
     bodies: dict[str, Body] = field(default_factory=dict)
     listed: dict[str, list[_Block]] = field(default_factory=dict)
+    # per root: module call key -> the directory `terraform init` installed its source in
+    manifests: dict[str, dict[str, str]] = field(default_factory=dict)
     # (expression text, message): refused files and limits reached, located at the end
     notes: dict[tuple[str, str], None] = field(default_factory=dict)
     located: dict[InputError, None] = field(default_factory=dict)  # the same, already located
@@ -90,6 +98,32 @@ class _Loader:
                                               error.get("column")))
             self.bodies[path] = body
         return self.bodies[path]
+
+    def installed(self, root: str, key: str) -> str | None:
+        """The directory `terraform init` put the source of module call `key` in, from the
+        root's .terraform/modules/modules.json; None when init has not run or did not."""
+        if root not in self.manifests:
+            self.manifests[root] = self._manifest(root)
+        found = self.manifests[root].get(key)
+        return os.path.normpath(os.path.join(root, found)) if found else None
+
+    def _manifest(self, root: str) -> dict[str, str]:
+        path = os.path.join(root, _MANIFEST)
+        if not os.path.lexists(path):
+            return {}
+        try:
+            data = json.loads(confine.read_regular(path, _MAX_MANIFEST_BYTES))
+        except confine.Refused as exc:
+            self.errors.append(InputError(path, 0, f"{exc.strerror}; remote modules not read"))
+            return {}
+        except (OSError, ValueError):
+            self.errors.append(InputError(path, 1, "not a modules.json Terraform writes; "
+                                                   "remote modules not read"))
+            return {}
+        entries = data.get("Modules") if isinstance(data, dict) else None
+        return {entry["Key"]: entry["Dir"] for entry in entries or []
+                if isinstance(entry, dict) and isinstance(entry.get("Key"), str)
+                and entry["Key"] and isinstance(entry.get("Dir"), str) and entry["Dir"]}
 
     def blocks(self, directory: str) -> list[_Block]:
         """The blocks of the directory's .tf files; callers only read the list."""
@@ -220,10 +254,12 @@ def _dynamic(block: Body, scope: Scope, result: dict[str, Any]) -> None:
 class ModuleContext(Context):
     def __init__(self, loader: _Loader, directory: str, root_directory: str, address: str,
                  inputs: dict[str, Any], stack: tuple[str, ...],
-                 call: CallSite | None = None, instances: int = 1) -> None:
+                 call: CallSite | None = None, instances: int = 1,
+                 settings: dict[str, Setting] | None = None) -> None:
         self.loader = loader
         self.instances = instances  # of this module: its call's and the calls' above it
         self.call = call
+        self.settings = settings or {}  # a root's: where its variables are set
         self.directory = directory
         self.root_directory = root_directory
         self.address = address
@@ -333,7 +369,10 @@ class ModuleContext(Context):
         instances = _instances(block, scope, self.instances)
         if isinstance(instances, Unknown):
             instances = [("", {"count.index": instances, "each": instances})]
+        target = os.path.normpath(os.path.join(self.directory, str(source)))
+        shown = f"source {source}"
         if not _is_local(source):
+            installed = self.loader.installed(self.root_directory, self._key(name))
             version = evaluate_raw(attrs.get("version"), scope)
             for suffix, bindings in instances:
                 inputs = _evaluate_body(block.body, scope.bind(**bindings), _MODULE_META)
@@ -341,20 +380,24 @@ class ModuleContext(Context):
                     f"{self.prefix}module.{name}{suffix}", to_string(source)
                     if isinstance(source, (str, int, float)) else str(attrs.get("source")),
                     version if isinstance(version, str) else None, inputs, block.file,
-                    block.line, block.end_line, root=self.root_directory, body=block.body))
-            return None
-        target = os.path.normpath(os.path.join(self.directory, str(source)))
+                    block.line, block.end_line, root=self.root_directory, body=block.body,
+                    source_dir=installed or "", settings=self.settings))
+            if installed is None:
+                return None
+            # `terraform init` put its source in the tree: read it like a local module (a
+            # remote address may carry a token, so the messages name the directory only)
+            target, shown = installed, f"{_MANIFEST} directory {installed}"
         real = os.path.realpath(target)
         problem = None
         outside = confine.outside(target, (self.root_directory,))
         if outside is not None:
-            problem = f"module {name}: source {source} is {outside}"
+            problem = f"module {name}: {shown} is {outside}"
         elif not os.path.isdir(target):
-            problem = f"module {name}: source {source} is not a directory"
+            problem = f"module {name}: {shown} is not a directory"
         elif not _has_tf_files(target):
-            problem = f"module {name}: source {source} holds no .tf files"
+            problem = f"module {name}: {shown} holds no .tf files"
         elif real in self.stack:
-            problem = f"module {name}: source {source} calls itself (module cycle)"
+            problem = f"module {name}: {shown} calls itself (module cycle)"
         elif len(self.stack) > _MAX_MODULE_DEPTH:
             problem = f"module {name}: modules nested more than {_MAX_MODULE_DEPTH} deep"
         if problem is not None:
@@ -382,6 +425,10 @@ class ModuleContext(Context):
             child.load()
         return loaded
 
+    def _key(self, name: str) -> str:
+        """The call's key in modules.json: the names of the calls that lead to it, dotted."""
+        return ".".join([*re.findall(r"module\.([\w-]+)", self.address), name])
+
     def load(self) -> None:
         for block in self.blocks:
             kind = block.body["type"]
@@ -408,7 +455,7 @@ class ModuleContext(Context):
             self.resources.append(Resource(
                 type_, name, f"{self.prefix}{type_}.{name}{suffix}", values, block.file,
                 block.line, block.end_line, self.address, block.body,
-                root=self.root_directory, call=self.call))
+                root=self.root_directory, call=self.call, settings=self.settings))
 
     def _data(self, block: _Block) -> None:
         """A root module's data source, as written (count and for_each are not expanded)."""
@@ -427,8 +474,22 @@ class ModuleContext(Context):
         return found
 
 
-def _tfvars(loader: _Loader, directory: str, var_files: list[str],
-            secret: set[str]) -> dict[str, Any]:
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def setting(path: str, body: Body, name: str) -> Setting:
+    """Where attribute `name` of a parsed file sets its value."""
+    span = body.get("spans", {}).get(name)
+    if not span:
+        return Setting(path, body.get("lines", {}).get(name, 0))
+    line, column, _, end_line, end_column, _ = span
+    if end_line == line and _INTEGER.fullmatch(str(body.get("attrs", {}).get(name, ""))):
+        return Setting(path, line, column, end_column)
+    return Setting(path, line)
+
+
+def _tfvars(loader: _Loader, directory: str, var_files: list[str], secret: set[str],
+            ) -> tuple[dict[str, Any], dict[str, Setting]]:
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -438,21 +499,22 @@ def _tfvars(loader: _Loader, directory: str, var_files: list[str],
     paths += [os.path.normpath(os.path.join(directory, name)) for name in names
               if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
     values: dict[str, Any] = {}
-    for path in paths:
-        for name, raw in loader.file(path).get("attrs", {}).items():
+    settings: dict[str, Setting] = {}
+    for path in [*paths, *(path for path in var_files if path not in secret)]:
+        body = loader.file(path)
+        for name, raw in body.get("attrs", {}).items():
             values[name] = evaluate_raw(raw, Scope(Context()))
+            settings[name] = setting(path, body, name)
     # A var-file from outside the scanned tree (a CI job's secrets): its strings are
-    # sensitive, and never cached; its numbers and bools are read as they are. One in the tree
-    # (env/production.tfvars) is read like the code beside it.
+    # sensitive, and never cached; its numbers and bools are read as they are, and no fix
+    # edits it. One in the tree (env/production.tfvars) is read like the code beside it.
     for path in var_files:
-        if path not in secret:
-            for name, raw in loader.file(path).get("attrs", {}).items():
-                values[name] = evaluate_raw(raw, Scope(Context()))
-            continue
-        why = f"a value of var-file {os.path.basename(path)}"
-        for name, raw in loader.file(path, cache=False).get("attrs", {}).items():
-            values[name] = mark(evaluate_raw(raw, Scope(Context())), why)
-    return values
+        if path in secret:
+            why = f"a value of var-file {os.path.basename(path)}"
+            for name, raw in loader.file(path, cache=False).get("attrs", {}).items():
+                values[name] = mark(evaluate_raw(raw, Scope(Context())), why)
+                settings.pop(name, None)
+    return values, settings
 
 
 def _local_calls(loader: _Loader, directory: str) -> set[str]:
@@ -483,10 +545,25 @@ def _roots(loader: _Loader, dirs: list[str]) -> list[str]:
     return roots
 
 
+@dataclass(frozen=True)
+class Unit:
+    """A root configuration someone else gives the variables of (a Terragrunt unit): `root`
+    names it (the unit's directory), `directory` holds the module it runs, `inputs` sets its
+    declared variables (an Unknown when they cannot be evaluated: every one is then unknown)
+    and `settings` says where each is set."""
+
+    root: str
+    directory: str
+    inputs: dict[str, Any] | Unknown
+    settings: dict[str, Setting]
+
+
 def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
-                   secret_var_files: Iterable[str] | None = None) -> TerraformModel:
-    """Every resource instance and remote module call under the root modules `dirs`.
-    `secret_var_files` (all of `var_files` when None) hold a CI job's secrets."""
+                   secret_var_files: Iterable[str] | None = None,
+                   units: tuple[Unit, ...] = ()) -> TerraformModel:
+    """Every resource instance and remote module call under the root modules `dirs`, and of
+    the configurations `units`. `secret_var_files` (all of `var_files` when None) hold a CI
+    job's secrets."""
     secret = set(var_files if secret_var_files is None else secret_var_files)
     loader = _Loader(cache)
     model = TerraformModel()
@@ -494,8 +571,10 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     set_budget(budget)
     reset_marks()
     try:
-        with cached_scan([*dirs, *var_files], cache):
+        with cached_scan([*dirs, *(u.directory for u in units), *var_files], cache):
             _load(loader, model, dirs, var_files, secret)
+            for unit in units:
+                _load_unit(loader, model, unit, var_files, secret)
     finally:
         set_budget(None)
     if budget.exhausted and not budget.reported:
@@ -513,6 +592,18 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     return model
 
 
+def _load_root(loader: _Loader, model: TerraformModel, directory: str, root: str,
+               values: dict[str, Any], settings: dict[str, Setting]) -> None:
+    context = ModuleContext(loader, directory, root, "", values,
+                            (os.path.realpath(directory),), settings=settings)
+    context.load()
+    model.data_sources.extend(context.data_sources)
+    model.outputs[root] = context.outputs()
+    for found in context.tree():
+        model.resources.extend(found.resources)
+        model.modules.extend(found.calls)
+
+
 def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
           var_files: list[str], secret: set[str]) -> None:
     seen: set[str] = set()
@@ -521,16 +612,24 @@ def _load(loader: _Loader, model: TerraformModel, dirs: list[str],
         if real in seen:
             continue
         seen.add(real)
-        root = ModuleContext(loader, directory, directory, "",
-                             _tfvars(loader, directory, var_files, secret), (real,))
-        root.load()
-        model.data_sources.extend(root.data_sources)
-        model.outputs[directory] = root.outputs()
-        for context in root.tree():
-            model.resources.extend(context.resources)
-            model.modules.extend(context.calls)
+        values, settings = _tfvars(loader, directory, var_files, secret)
+        _load_root(loader, model, directory, directory, values, settings)
     for path in var_files:
         loader.file(path, cache=path not in secret)
+
+
+def _load_unit(loader: _Loader, model: TerraformModel, unit: Unit, var_files: list[str],
+               secret: set[str]) -> None:
+    """A unit's root: its inputs as the variables' values (Terragrunt passes them as
+    TF_VAR_ variables, so the module's tfvars files and the var-files win over them)."""
+    inputs = unit.inputs
+    if isinstance(inputs, Unknown):
+        declared = [b.labels[0] for b in loader.blocks(unit.directory)
+                    if b.body["type"] == "variable" and b.labels]
+        inputs = dict.fromkeys(declared, inputs)
+    values, settings = _tfvars(loader, unit.directory, var_files, secret)
+    _load_root(loader, model, unit.directory, unit.root, {**inputs, **values},
+               {**unit.settings, **settings})
 
 
 def _attributes(body: Body) -> Iterator[tuple[str, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,18 @@ def _source_lines(body: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
+class Setting:
+    """Where a root module's variable gets its value outside the module (a tfvars file, a
+    Terragrunt `inputs` entry): the value's line, and its columns when it is a whole number on
+    one line (0 otherwise), so that a fix changes it there."""
+
+    file: str
+    line: int
+    column: int = 0
+    end_column: int = 0
+
+
+@dataclass(frozen=True)
 class CallSite:
     """Where a local module is called: what a resource inside it needs is set at this call, in
     the input of that name (`input_lines`: input name -> line of the call)."""
@@ -64,6 +77,8 @@ class Resource:
     root: str = field(default="", compare=False)
     # inside a local module: the call that feeds its variables
     call: CallSite | None = field(default=None, compare=False)
+    # in a root module: where its variables are set (variable name -> the value's place)
+    settings: dict[str, Setting] = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def source_lines(self) -> list[tuple[int, str]]:
@@ -92,6 +107,11 @@ class ModuleCall:
     end_line: int
     root: str = field(default="", compare=False)  # the root module's directory, as given
     body: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    # where its source was read from, when `terraform init` has put it in the tree
+    # (.terraform/modules/modules.json); "" when it was not read
+    source_dir: str = field(default="", compare=False)
+    # in a root module: where its variables are set (variable name -> the value's place)
+    settings: dict[str, Setting] = field(default_factory=dict, repr=False, compare=False)
 
     @functools.cached_property
     def source_lines(self) -> list[tuple[int, str]]:
@@ -189,6 +209,9 @@ class TerraformModel:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     # per file read: its comments that can suppress a finding
     comments: dict[str, list[Comment]] = field(default_factory=dict)
+    # the root directories whose configuration this model gives in their place (a Terragrunt
+    # unit's module, run with the unit's inputs): another read of them is left out
+    replaced: set[str] = field(default_factory=set)
     # Lookup indexes, rebuilt when `resources` changes length.
     _by_address: dict[str, Resource] = field(default_factory=dict, repr=False, compare=False)
     _by_type: dict[str, list[Resource]] = field(default_factory=dict, repr=False, compare=False)
@@ -211,3 +234,21 @@ class TerraformModel:
     def by_type(self, type_: str) -> list[Resource]:
         self._index()
         return list(self._by_type.get(type_, ()))
+
+
+def combine(models: list[TerraformModel]) -> TerraformModel:
+    """One model of several reads (root modules, plans, Terragrunt units): a root that another
+    read gives in its place is left out of the others."""
+    found = TerraformModel()
+    real = functools.cache(lambda root: os.path.realpath(root or "."))
+    for model in models:
+        others = {real(d) for m in models if m is not model for d in m.replaced}
+
+        def kept(root: str, others: set[str] = others) -> bool:
+            return not others or real(root) not in others
+
+        found.resources.extend(r for r in model.resources if kept(r.root))
+        found.modules.extend(m for m in model.modules if kept(m.root))
+        found.data_sources.extend(d for d in model.data_sources if kept(d.root))
+        found.outputs.update((root, out) for root, out in model.outputs.items() if kept(root))
+    return found

@@ -262,6 +262,15 @@ class Context:
     def note_at(self, file: str, line: int, message: str) -> None:
         """The same, at a known place."""
 
+    def function(self, name: str) -> Function | None:
+        """A function of this configuration language beyond Terraform's (Terragrunt's)."""
+        return None
+
+    def named(self, root: str) -> Any:
+        """The value of a name of this configuration language (Terragrunt's `include`); None
+        for a name it does not give."""
+        return None
+
 
 @dataclass
 class Scope:

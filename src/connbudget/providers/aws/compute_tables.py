@@ -8,6 +8,7 @@ source; None where AWS documents nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 
@@ -58,6 +59,11 @@ def lambda_environments_bound(reserved_concurrent_executions: int | None) -> Sou
     return Sourced(reserved_concurrent_executions, unset.cite, unset.note)
 
 
+def lambda_versions_share_reserved() -> Sourced[int]:
+    """Reserved concurrency covers every version: a new version adds no environments."""
+    return _required("lambda.versions_share_reserved")
+
+
 def sqs_maximum_concurrency_range() -> tuple[Sourced[int], Sourced[int]]:
     """The values an SQS event source's `scaling_config.maximum_concurrency` accepts."""
     return (_required("lambda.sqs_maximum_concurrency_min"),
@@ -97,6 +103,22 @@ def eventbridge_overlapping_runs() -> Sourced[int] | None:
 def batch_max_vcpus_overshoot_instances() -> Sourced[int] | None:
     """A compute environment can exceed maxvCpus by at most this many instances."""
     return _int("batch.max_vcpus_overshoot_instances")
+
+
+def batch_allocation_strategy_default() -> Sourced[str] | None:
+    return _text("batch.allocation_strategy_default")
+
+
+def batch_strict_allocation_strategy() -> Sourced[str] | None:
+    """The one EC2 allocation strategy (On-Demand) under which Batch never exceeds maxvCpus."""
+    return _text("batch.max_vcpus_strict_strategy")
+
+
+@functools.cache
+def postgres_port_default(aurora: bool) -> Sourced[int]:
+    """The port an RDS for PostgreSQL instance or an Aurora PostgreSQL cluster listens on when
+    `port` is unset."""
+    return _required("aurora.postgres_port_default" if aurora else "rds.postgres_port_default")
 
 
 def autoscaling_max_size_overshoot() -> Sourced[str] | None:

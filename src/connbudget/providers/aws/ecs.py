@@ -10,7 +10,6 @@ deployment_maximum_percent 200 (modules/service/variables.tf).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from connbudget.frontends.terraform.decode import decode_json
@@ -24,9 +23,10 @@ from connbudget.frontends.terraform.model import (
 from connbudget.model import Client, Insert, Location, Model, Origin, Value, refers_to, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
+from connbudget.providers.aws.modules import ECS_SERVICE
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.providers.surge import by_percent
-from connbudget.providers.tfvalues import blocks, number, refers, refs, text, where_of
+from connbudget.providers.tfvalues import blocks, env_var, number, refers, refs, text, where_of
 from connbudget.settings import Settings
 
 ECS_MAX_PERCENT_DEFAULT = 200
@@ -34,13 +34,13 @@ ECS_DESIRED_DEFAULT = 0
 MODULE_ECS_DESIRED = 1
 MODULE_ECS_AUTOSCALING = True
 MODULE_ECS_MAX = 10
-SERVICE_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?ecs.*//modules/service")
 _MODULE_DEFAULT = "terraform-aws-modules/ecs modules/service variables.tf"
 # a container definition's variable, and what widens a rolling deploy
 STYLE = ("hcl-object", "deployment_maximum_percent")
 
 
-def _containers(value: Any) -> list[dict[str, Any]]:
+def containers(value: Any) -> list[dict[str, Any]]:
+    """The container definitions of a task definition's `container_definitions`."""
     data = value if isinstance(value, (list, dict)) else decode_json(value)
     if isinstance(data, dict):  # the ECS service module takes a map name -> definition
         data = [dict(item, name=item.get("name", key)) for key, item in data.items()
@@ -61,18 +61,9 @@ def _env(container: dict[str, Any],
          block: Resource | ModuleCall | None = None) -> dict[str, EnvVar]:
     env: dict[str, EnvVar] = {}
     for entry in blocks(container, "environment"):
-        name, value = entry.get("name"), entry.get("value")
-        if not isinstance(name, str):
-            continue
-        found = tuple(sorted(refs(value)))
-        file, line = _env_line(block, name)
-        if isinstance(value, Unknown):
-            # a string with unresolved parts keeps its text: a DSN's user and database
-            partial = value.expression if "${" in value.expression else None
-            env[name] = EnvVar(name, partial, found, file=file, line=line)
-        else:
-            env[name] = EnvVar(name, None if value is None else str(value), found, file=file,
-                               line=line)
+        name = entry.get("name")
+        if isinstance(name, str):
+            env[name] = env_var(name, entry.get("value"), *_env_line(block, name))
     for entry in blocks(container, "secrets"):
         name = entry.get("name")
         if isinstance(name, str):  # the secret's value is never read
@@ -84,7 +75,7 @@ def _is_pgbouncer(container: dict[str, Any]) -> bool:
     return "pgbouncer" in str(container.get("image", "")).lower()
 
 
-def _task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
+def task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
                    block: Resource | ModuleCall) -> PoolSettings | None:
     """The database-facing containers of one task; several are summed into one pool."""
     found = []
@@ -170,17 +161,17 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
         definition = definitions[0]
         origin = Origin(f"{definition.address} container_definitions", definition.file,
                         line_of(definition, "container_definitions"))
-        containers = _containers(definition.attrs.get("container_definitions"))
+        defined = containers(definition.attrs.get("container_definitions"))
         desired = number(service, service.attrs, "desired_count",
                          (ECS_DESIRED_DEFAULT, "aws_ecs_service default"))
         percent = number(service, service.attrs, "deployment_maximum_percent",
                          (ECS_MAX_PERCENT_DEFAULT, "aws_ecs_service default, Amazon ECS service "
                                                   "definition parameters"))
         maximum = _autoscaling_max(model, service)
-        _pgbouncers(service, containers, maximum or desired,
+        _pgbouncers(service, defined, maximum or desired,
                     by_percent(maximum or desired, percent, "task"), origin, out)
-        task = _task_settings(containers, origin, settings, definition) or _unknown_task(
-            definition.attrs.get("container_definitions"), containers, origin)
+        task = task_settings(defined, origin, settings, definition) or _unknown_task(
+            definition.attrs.get("container_definitions"), defined, origin)
         if task is None:
             continue
         setting = ("aws_appautoscaling_target max_capacity" if maximum is not None
@@ -190,12 +181,12 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
 
 def _module_services(model: TerraformModel, settings: Settings, out: Model) -> None:
     for call in model.modules:
-        if not SERVICE_MODULE.search(call.source):
+        if not ECS_SERVICE.search(call.source):
             continue
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,
                         line_of(call, "container_definitions"))
-        task = _task_settings(_containers(inputs.get("container_definitions")), origin, settings,
+        task = task_settings(containers(inputs.get("container_definitions")), origin, settings,
                               call)
         if task is None:
             continue

@@ -22,7 +22,6 @@ terraform-aws-modules defaults used when an input is not set (variables.tf of ea
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import connbudget.providers.aws.data as awsdata
@@ -36,6 +35,7 @@ from connbudget.frontends.terraform.model import (
     parameters,
 )
 from connbudget.model import Database, Location, Origin, Reservation, Value, count, unknown
+from connbudget.providers.aws.modules import AURORA, RDS
 from connbudget.providers.postgresql import server as postgresql
 from connbudget.providers.tfvalues import blocks, decimal, line_in, refers, text, where_of
 from connbudget.settings import Settings
@@ -43,8 +43,6 @@ from connbudget.settings import Settings
 DEFAULT_FORMULA = "LEAST({DBInstanceClassMemory/9531392},5000)"
 RDS_SUPERUSER_RESERVED = 2
 RDS_RESERVED = "rds.rds_superuser_reserved_connections"
-RDS_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds/aws$|terraform-aws-rds$")
-AURORA_MODULE = re.compile(r"terraform-aws-modules/(?:terraform-aws-)?rds-aurora")
 # what a pin's address says about the platform of a database the files do not declare
 PINNED_PLATFORMS = (("aws_db_instance.", "rds"), ("aws_rds_cluster.", "aurora"))
 
@@ -255,8 +253,8 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
     found: list[Database] = []
     for call in model.modules:
         source = call.source.split("?")[0]
-        aurora = bool(AURORA_MODULE.search(source))
-        if not aurora and not RDS_MODULE.search(source):
+        aurora = bool(AURORA.search(source))
+        if not aurora and not RDS.search(source):
             continue
         inputs = call.inputs
         engine = inputs.get("engine")
