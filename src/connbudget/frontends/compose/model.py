@@ -1,4 +1,6 @@
-"""Services of a compose file (compose-spec.io): image, command, environment, replicas.
+"""Services of a compose file (compose-spec.io): image, command, environment, replicas, and the
+directories of the repository a service runs (its `build` context, and the host directory its
+`working_dir` is bind-mounted from), relative to the compose file.
 
 `environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
 their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
@@ -8,6 +10,7 @@ their default (the value when VAR is unset), any other `${VAR}` stays unresolved
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Sequence
@@ -51,6 +54,20 @@ class ComposeService:
     file: str
     line: int
     notes: list[str] = field(default_factory=list)
+    build: str = ""  # the build context, a path relative to the working directory
+    working_dir: str = ""  # inside the container
+    mounts: tuple[tuple[str, str], ...] = ()  # bind mounts: (host path, container path)
+
+    @property
+    def directories(self) -> tuple[str, ...]:
+        """The repository directories it runs: its build context, and the host directory its
+        working_dir lies in (through a bind mount)."""
+        found = [self.build] if self.build else []
+        for source, target in self.mounts:
+            inside = os.path.relpath(self.working_dir, target) if self.working_dir else ""
+            if inside and not inside.startswith(".."):
+                found.append(os.path.normpath(os.path.join(source, inside)))
+        return tuple(dict.fromkeys(found))
 
 
 def _words(value: Any) -> list[str]:
@@ -86,6 +103,37 @@ def _env(value: Any, line: int) -> list[ComposeVar]:
     return found
 
 
+def _local(file: str, path: str) -> str:
+    """A path the compose file names, relative to the file's directory, as a path relative to
+    the working directory; "" for a URL or a path that is not a plain string."""
+    if not path or "://" in path or path.startswith(("git@", "$", "~")) or "${" in path:
+        return ""
+    return os.path.normpath(os.path.join(os.path.dirname(file), path))
+
+
+def _build(value: Any, file: str) -> str:
+    context = value.get("context", ".") if isinstance(value, LMap) else value
+    return _local(file, context) if isinstance(context, str) else ""
+
+
+def _mounts(value: Any, file: str) -> tuple[tuple[str, str], ...]:
+    """Bind mounts of host paths (`./src:/app`, `.:/app:cached`, `type: bind`)."""
+    found: list[tuple[str, str]] = []
+    for item in value if isinstance(value, LList) else ():
+        if isinstance(item, LMap) and item.get("type") == "bind":
+            source, target = item.get("source"), item.get("target")
+        elif isinstance(item, str) and item.count(":") >= 1:
+            source, target = item.split(":")[:2]
+        else:
+            continue
+        if isinstance(source, str) and isinstance(target, str) \
+                and source.startswith((".", "/")):
+            host = _local(file, source)
+            if host:
+                found.append((host, target))
+    return tuple(found)
+
+
 def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
     deploy = spec.get("deploy")
     replicas_raw, replicas_line, replicas_set = None, line, False
@@ -113,7 +161,9 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
                           [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
                           _env(spec.get("environment"), spec.lines.get("environment", line)),
                           replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
-                          file, line, notes)
+                          file, line, notes, _build(spec.get("build"), file),
+                          scalar_text(spec.get("working_dir")),
+                          _mounts(spec.get("volumes"), file))
 
 
 def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError],

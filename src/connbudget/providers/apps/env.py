@@ -74,6 +74,7 @@ class PoolSettings:
     database: str | None = None  # the database name it asks for
     is_client: bool = False  # any sign that this container talks to PostgreSQL
     notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
+    library: str = ""  # the pool's library as the environment suggests it (Client.library)
 
 
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
@@ -112,6 +113,9 @@ def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     return None
 
 
+# The library a client's environment suggests, as Client.library names it.
+_LIBRARY_NAMES = {"hikari": "hikaricp", "rails": "activerecord", "sqlalchemy": "sqlalchemy",
+                  "keycloak": "keycloak"}
 # The setting a fix names when no pool size is set, by library.
 _SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": "RAILS_MAX_THREADS",
             "keycloak": "KC_DB_POOL_MAX_SIZE", "sqlalchemy": "SQLALCHEMY_POOL_SIZE"}
@@ -268,7 +272,8 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
                    assumed=any(i.pool.assumed for i in found)),
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
         user=found[0].user, database=found[0].database, is_client=True,
-        notes=[n for i in found for n in i.notes])
+        notes=[n for i in found for n in i.notes],
+        library=found[0].library if len({i.library for i in found}) == 1 else "")
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -282,7 +287,8 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
              if var.secret and var.name in (*URL_VARS, *HOST_VARS)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
                         refs=refs, user=user, database=_database_name(env),
-                        is_client=talks or named, notes=notes)
+                        is_client=talks or named, notes=notes,
+                        library=_LIBRARY_NAMES.get(_library(env), ""))
 
 
 DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")
