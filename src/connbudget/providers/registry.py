@@ -113,6 +113,9 @@ ADAPTERS = (
     Adapter("kubernetes", ("kubernetes",), "connbudget.providers.kubernetes.workloads:build"),
     Adapter("operators", ("kubernetes",), "connbudget.providers.kubernetes.operators:build"),
     Adapter("compose", ("compose",), "connbudget.providers.compose:build"),
+    # last: it ties application configuration to the units the adapters above found
+    Adapter("applications", ("rails", "spring", "python-app", "node-app", "go-app"),
+            "connbudget.providers.apps.tie:build"),
 )
 
 

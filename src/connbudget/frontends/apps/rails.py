@@ -441,7 +441,9 @@ def _sidekiq_server(erb: _Erb, source: Source, node: YMap, entry: YEntry | None,
 
 
 def one_process(kind: str) -> Setting:
-    return Setting("processes", None, Const(1, None, f"one {kind} process per command"))
+    """A server that runs one process: a fact of the server, not a default of a setting."""
+    one = Const(1, None, f"one {kind} process per command")
+    return Setting("processes", one, one)
 
 
 # ---------------------------------------------------------------- puma.rb
