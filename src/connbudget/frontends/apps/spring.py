@@ -327,9 +327,9 @@ def _is_postgres(url: Prop | None) -> bool:
 
 
 def _size_setting(group: _Group, props: dict[str, Prop], docs: list[Doc]) -> Setting:
-    if group.library == "flyway":
-        return Setting("connections while migrating", None,
-                       defaults.default("flyway", "spring.flyway.url"))
+    if group.library == "flyway":  # what Flyway holds is Flyway's, not a setting left unset
+        held = defaults.default("flyway", "spring.flyway.url")
+        return Setting("connections while migrating", held, held)
     if group.library == "liquibase":
         return Setting("connections while migrating", None,
                        Unknown("the connections Liquibase holds while migrating are not "

@@ -122,10 +122,18 @@ def _repository(image: str) -> str:
     return "/".join(parts).lower()
 
 
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
 def _official(image: str) -> bool:
-    """A Docker official image (`redis:7`, `library/nginx`): never a build of the repository."""
-    repository = _repository(image)
-    return "/" not in repository or repository.startswith("library/")
+    """A Docker official image (`redis:7`, `library/nginx`, `docker.io/postgres`): never a
+    build of the repository."""
+    parts = image.split("@", 1)[0].split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        if parts[0] not in _DOCKER_HUB:
+            return False
+        parts = parts[1:]
+    return len(parts) == 1 or parts[0] == "library"
 
 
 def _built_images(units: list[Unit]) -> dict[str, str]:
@@ -359,16 +367,18 @@ def _processes(server: Server | None, fallback: PoolSettings,
     return value, written
 
 
-def _threads(server: Server | None, here: _Context) -> Value | None:
+def _threads(server: Server | None,
+             here: _Context) -> tuple[Value, Written | None, str] | None:
+    """Threads per process, where a fix writes them, and the setting a fix names."""
     if server is None:
         return None
-    value, _, _ = _decide(server.threads, here, f"{server.kind} {server.threads.name}")
-    return value
+    value, written, name = _decide(server.threads, here, f"{server.kind} {server.threads.name}")
+    return value, written, name or f"{server.kind} {server.threads.name}"
 
 
 # ---------------------------------------------------------------- pools
 
-def _pool_size(pool: Pool, threads: Value | None,
+def _pool_size(pool: Pool, threads: tuple[Value, Written | None, str] | None,
                here: _Context) -> tuple[Value, Written | None, str]:
     """Connections one process opens through `pool`, where a fix writes it, and the setting
     a fix names."""
@@ -377,7 +387,10 @@ def _pool_size(pool: Pool, threads: Value | None,
             return (Value(None, Origin(f"{pool.name}: one connection per thread, and which "
                                        "server runs it is not known", pool.file, pool.at.line),
                           assumed=True), None, "the server's thread count")
-        return threads, None, "the server's thread count"
+        count, written, name = threads
+        return Value(count.value, replace(count.origin, text=f"{pool.library}: one connection "
+                                                              f"per thread; {count.origin.text}"),
+                     count.assumed, count.unlimited), written, name
     parts = [_decide(setting, here, f"{pool.library} {setting.name}")
              for setting in pool.settings]
     if len(parts) > 1:
@@ -387,12 +400,13 @@ def _pool_size(pool: Pool, threads: Value | None,
     if pool.unlimited_at_or_below_zero and value.value is not None and value.value <= 0:
         value = Value(None, Origin(f"{value.origin.text}: no limit", value.origin.file,
                                    value.origin.line), assumed=True, unlimited=True)
-    if pool.library == "activerecord" and threads is not None and threads.known \
-            and value.known and (threads.value or 0) < (value.value or 0):
-        text = (f"{threads.origin.text}: one connection per thread, fewer than the pool "
+    if pool.library == "activerecord" and threads is not None and threads[0].known \
+            and value.known and (threads[0].value or 0) < (value.value or 0):
+        count, count_written, count_name = threads
+        text = (f"{count.origin.text}: one connection per thread, fewer than the pool "
                 f"({value.value})")
-        return Value(threads.value, replace(threads.origin, text=text),
-                     assumed=threads.assumed), None, "the server's thread count"
+        return Value(count.value, replace(count.origin, text=text),
+                     assumed=count.assumed), count_written, count_name
     return value, written, name
 
 
@@ -439,6 +453,9 @@ def _decide(setting: Setting, here: _Context, label: str) -> tuple[Value, Writte
         var = here.env.get(name)
         file = var.file if var is not None and var.file else here.origin.file
         line = var.line if var is not None and var.file else here.origin.line
+        if isinstance(term, UrlParam):  # the URL's parameter is what to change
+            raw = var.value or "" if var is not None else ""
+            name = next((param for param in term.params if f"{param}=" in raw), name)
         return Value(number, Origin(text, file, line)), None, name
     if number is None:
         at = _at(term) or setting.at
