@@ -82,7 +82,7 @@ resource "aws_ecs_task_definition" "web" {
     image   = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/storefront:7.1.0"
     command = ["bundle", "exec", "puma", "-C", "config/puma.rb"]
     environment = [
-      { name = "DATABASE_URL", value = "postgres://storefront@${aws_db_instance.main.address}/storefront" },
+      { name = "DATABASE_URL", value = "postgres://app@${aws_db_instance.main.address}/app" },
       { name = "RAILS_MAX_THREADS", value = "25" },
     ]
   }])
@@ -301,3 +301,38 @@ def test_a_fix_inserts_the_framework_setting_a_file_leaves_unset(tmp_path: Path)
     apply_edits(cb103["edits"])
     assert "maximum-pool-size: 10" in base.read_text()
     assert not [f for f in _json(tree)["findings"] if f["rule_id"] == "CB103"]
+
+
+def test_the_dockerfiles_env_and_cmd_apply_under_the_units_own(tmp_path: Path) -> None:
+    from connbudget.frontends.apps import dockerfile
+
+    tree = tmp_path / "shop"
+    shutil.copytree(DEPLOYED / "django-compose", tree)
+    (tree / "Dockerfile").write_text(
+        "FROM python:3.12-slim AS base\n"
+        "ENV GUNICORN_WORKERS=5 \\\n    PYTHONUNBUFFERED=1\n"
+        'CMD ["gunicorn", "shop.wsgi:application", "-c", "gunicorn.conf.py", "--threads", "2"]\n'
+        "FROM base\nCOPY . /app\n")
+    read = dockerfile.read_file(str(tree / "Dockerfile"))
+    assert not isinstance(read, Exception)
+    # the last stage inherits the stage it is built FROM
+    assert read.env["GUNICORN_WORKERS"].value == "5" and read.command[0] == "gunicorn"
+    web = _clients(_json(tree))["compose/web"]
+    assert _source(web, "processes") == (5, "Dockerfile", 2, False)
+    assert web["pool"] == 2  # --threads 2 over the config file's 4
+    compose = tree / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace(
+        "      DB_HOST: db\n", "      DB_HOST: db\n      GUNICORN_WORKERS: \"2\"\n", 1))
+    assert _clients(_json(tree))["compose/web"]["processes"] == 2
+
+
+def test_a_section_the_files_cannot_choose_is_unknown_not_counted_twice(tmp_path: Path) -> None:
+    tree = tmp_path / "store"
+    shutil.copytree(DEPLOYED / "rails-compose", tree)
+    compose = tree / "docker-compose.yml"
+    # RAILS_ENV comes from an env_file that is not read: any section of database.yml may apply
+    compose.write_text(compose.read_text().replace(
+        "  web:\n    build: .\n", "  web:\n    build: .\n    env_file: .env.production\n"))
+    model = _model(tree)
+    [web] = [c for c in model.clients if c.where.address.startswith("compose/web")]
+    assert web.pool.value is None and "which section applies" in web.pool.origin.text

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from connbudget.frontends.apps import claims, commands, defaults, go, node, python, rails, spring
-from connbudget.frontends.apps.read import read_apps
 from connbudget.frontends.apps.model import Const, Cpu, Env, Op, Span, Unknown, UrlParam, evaluate
+from connbudget.frontends.apps.read import read_apps
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 

@@ -250,8 +250,8 @@ def _environment(tie: _Tie) -> tuple[dict[str, EnvVar], dict[str, str | None]]:
     env.update(tie.container.env)
     values: dict[str, str | None] = {name: None if var.secret else var.value
                                      for name, var in env.items()}
-    if not tie.container.env_complete:
-        values.update({name: None for name in tie.app.env if name not in values})
+    if not tie.container.env_complete:  # what the unit does not say may come from elsewhere
+        values.update({name: None for name in tie.app.env if name not in tie.container.env})
     return env, values
 
 
@@ -263,6 +263,20 @@ def _chosen(items: list[Any], values: dict[str, str | None]) -> list[Any]:
               and item.variant.value is not None}
     return [item for item in live if item.variant.value is not None
             or (item.file, _name(item)) not in picked]
+
+
+def _sections(pools: list[Pool]) -> tuple[list[Pool], set[Pool]]:
+    """One pool per file and name: where several sections may apply (the variable that
+    selects one is not read), the first stands for them, its size unknown."""
+    first: dict[tuple[str, str], Pool] = {}
+    undecided: set[Pool] = set()
+    for pool in pools:
+        key = (pool.file, pool.name)
+        if key in first:
+            undecided.add(first[key])
+        else:
+            first[key] = pool
+    return list(first.values()), undecided
 
 
 def _name(item: Pool | Server) -> str:
@@ -286,10 +300,15 @@ def _app_clients(unit: Unit, tie: _Tie, context: BuildContext) -> list[Client]:
     fallback = _env_settings(tie.container, context)
     processes, processes_written = _processes(server, fallback, here)
     threads = _threads(server, here)
-    pools = _chosen(tie.app.pools, values)
+    pools, undecided = _sections(_chosen(tie.app.pools, values))
     clients = []
     for pool in pools:
         size, written, setting = _pool_size(pool, threads, here)
+        if pool in undecided:
+            size, written = Value(None, Origin(
+                f"{pool.name}: which section applies is not known ("
+                f"{' or '.join(pool.variant.selectors)} is set where the files do not say)",
+                pool.file, pool.at.line), assumed=True), None
         refs = _refs(pool, here) or fallback.refs
         notes = [f"application configuration of {_shown(tie.app.directory)} ({tie.how})",
                  server_how, *fallback.notes]
