@@ -336,3 +336,15 @@ def test_a_section_the_files_cannot_choose_is_unknown_not_counted_twice(tmp_path
     model = _model(tree)
     [web] = [c for c in model.clients if c.where.address.startswith("compose/web")]
     assert web.pool.value is None and "which section applies" in web.pool.origin.text
+
+
+def test_a_large_dockerfile_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    from connbudget.frontends.apps import dockerfile
+
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM alpine\n" + "RUN true \\\n" * 20_000 + "CMD sh\n")
+    started = time.perf_counter()
+    refused = dockerfile.read_file(str(path))
+    assert time.perf_counter() - started < 1
+    assert not isinstance(refused, dockerfile.Dockerfile) and refused.line == 1
+    assert "not read" in refused.message

@@ -85,10 +85,17 @@ def _stages(structure: Sequence[Mapping[str, object]], file: str) -> Dockerfile:
     return current
 
 
+# Dockerfiles are a few KiB; the parser's work grows faster than the size of a long run of
+# continuation lines, so a larger file is refused before it is parsed.
+MAX_BYTES = 128 * 1024
+
+
 def read_file(path: str) -> Dockerfile | InputError:
     source = read(path)
     if isinstance(source, InputError):
         return source
+    if len(source.data) > MAX_BYTES:
+        return InputError(path, 1, f"a Dockerfile larger than {MAX_BYTES // 1024} KiB, not read")
     from dockerfile_parse import DockerfileParser
 
     try:
