@@ -348,3 +348,15 @@ def test_a_large_dockerfile_is_refused_before_it_is_parsed(tmp_path: Path) -> No
     assert time.perf_counter() - started < 1
     assert not isinstance(refused, dockerfile.Dockerfile) and refused.line == 1
     assert "not read" in refused.message
+
+
+def test_a_unit_whose_server_cannot_be_told_has_unknown_processes(tmp_path: Path) -> None:
+    tree = tmp_path / "store"
+    shutil.copytree(DEPLOYED / "rails-compose", tree)
+    (tree / "Dockerfile").unlink()  # no CMD; compose names none: puma or sidekiq?
+    compose = tree / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace(
+        "    command: bundle exec puma -C config/puma.rb\n", ""))
+    web = _client(_model(tree), "compose/web")
+    assert web.processes.value is None and "which server runs" in web.processes.origin.text
+    assert web.pool.value == 5  # the pool still bounds each process

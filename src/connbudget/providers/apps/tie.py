@@ -298,7 +298,8 @@ def _app_clients(unit: Unit, tie: _Tie, context: BuildContext) -> list[Client]:
     command = tie.container.command or (tie.dockerfile.command if tie.dockerfile else ())
     server, server_how = _server(tie.app, command, values, tie)
     fallback = _env_settings(tie.container, context)
-    processes, processes_written = _processes(server, fallback, here)
+    unknown_server = server_how if server is None and tie.app.servers else ""
+    processes, processes_written = _processes(server, fallback, here, unknown_server)
     threads = _threads(server, here)
     pools, undecided = _sections(_chosen(tie.app.pools, values))
     clients = []
@@ -361,6 +362,8 @@ def _server(app: AppConfig, command: tuple[str, ...], values: dict[str, str | No
     own = [s for s in servers if s.kind == flags.kind]
     if config:
         own = [s for s in own if s.file.endswith(config.lstrip("./"))] or own
+    elif flags.kind == "gunicorn":  # without -c, gunicorn reads ./gunicorn.conf.py only
+        own = [s for s in own if os.path.basename(s.file) == "gunicorn.conf.py"]
     if not own:
         return flags, ""
     file = own[0]
@@ -375,8 +378,11 @@ def _over(flag: Setting, file: Setting) -> Setting:
     return flag if flag.value is not None else file
 
 
-def _processes(server: Server | None, fallback: PoolSettings,
-               here: _Context) -> tuple[Value, Written | None]:
+def _processes(server: Server | None, fallback: PoolSettings, here: _Context,
+               unknown_server: str) -> tuple[Value, Written | None]:
+    if server is None and unknown_server:
+        return Value(None, Origin(unknown_server, here.origin.file, here.origin.line),
+                     assumed=True), None
     if server is None:
         return fallback.processes, None
     value, written, _ = _decide(server.processes, here, f"{server.kind} {server.processes.name}")
