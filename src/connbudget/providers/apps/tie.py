@@ -79,9 +79,10 @@ def build(parsed: dict[str, Any], context: BuildContext) -> None:
     if not apps:
         return
     dockerfiles: list[Dockerfile] = parsed.get("dockerfile", [])
+    built = _built_images(context.units)
     tied: set[str] = set()
     for unit in context.units:
-        ties = _ties(unit, apps, dockerfiles, context)
+        ties = _ties(unit, apps, dockerfiles, built, context)
         if ties:
             _apply(unit, ties, context)
             tied.update(tie.app.directory for tie in ties)
@@ -110,30 +111,28 @@ def _app_at(directory: str, apps: list[AppConfig]) -> AppConfig | None:
     return inside[0] if len(inside) == 1 else None
 
 
-def _repository(image: str) -> str:
-    """An image's repository path without registry, tag or digest: `acme/orders`."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)
-    if ":" in last[-1]:
-        name = name[:len(name) - len(last[-1])] + last[-1].split(":", 1)[0]
-    parts = name.split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        parts = parts[1:]
-    return "/".join(parts).lower()
-
-
 _DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def _image(image: str) -> tuple[str, list[str]]:
+    """An image reference's registry ("" when none is written) and repository path, without
+    tag or digest: `ghcr.io/acme/orders:1.4` -> ("ghcr.io", ["acme", "orders"])."""
+    parts = image.split("@", 1)[0].lower().split("/")
+    parts[-1] = parts[-1].split(":", 1)[0]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        return parts[0], parts[1:]
+    return "", parts
+
+
+def _repository(image: str) -> str:
+    return "/".join(_image(image)[1])
 
 
 def _official(image: str) -> bool:
     """A Docker official image (`redis:7`, `library/nginx`, `docker.io/postgres`): never a
     build of the repository."""
-    parts = image.split("@", 1)[0].split("/")
-    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
-        if parts[0] not in _DOCKER_HUB:
-            return False
-        parts = parts[1:]
-    return len(parts) == 1 or parts[0] == "library"
+    registry, path = _image(image)
+    return registry in ("", *_DOCKER_HUB) and (len(path) == 1 or path[0] == "library")
 
 
 def _built_images(units: list[Unit]) -> dict[str, str]:
@@ -174,7 +173,7 @@ def _shown(path: str) -> str:
 
 
 def _ties(unit: Unit, apps: list[AppConfig], dockerfiles: list[Dockerfile],
-          context: BuildContext) -> list[_Tie]:
+          built: dict[str, str], context: BuildContext) -> list[_Tie]:
     address = unit.client.where.address
     mapped = [directory for directory, units in context.settings.apps.items()
               if address in units]
@@ -184,7 +183,6 @@ def _ties(unit: Unit, apps: list[AppConfig], dockerfiles: list[Dockerfile],
             return []
         return [_Tie(unit.containers[0], app, "[tool.connbudget.apps] maps it",
                      _dockerfile_in(app.directory, dockerfiles))]
-    built = _built_images(context.units)
     ties: list[_Tie] = []
     for container in unit.containers:
         found = next(((app, "its build context or working_dir", directory)
