@@ -360,3 +360,15 @@ def test_a_unit_whose_server_cannot_be_told_has_unknown_processes(tmp_path: Path
     web = _client(_model(tree), "compose/web")
     assert web.processes.value is None and "which server runs" in web.processes.origin.text
     assert web.pool.value == 5  # the pool still bounds each process
+
+
+def test_prismas_default_pool_counts_the_machines_cores_so_it_is_unknown(tmp_path: Path) -> None:
+    tree = tmp_path / "accounts"
+    shutil.copytree(DEPLOYED / "prisma-compose", tree)
+    compose = tree / "docker-compose.yml"
+    compose.write_text(compose.read_text().replace("&connection_limit=8", ""))
+    report = _json(tree)
+    app = _clients(report)["compose/app"]
+    assert app["pool"] is None and _source(app, "pool")[1:3] == ("schema.prisma", 10)
+    [cb103] = [f for f in report["findings"] if f["rule_id"] == "CB103"]
+    assert "physical CPU cores is not known" in cb103["message"]
