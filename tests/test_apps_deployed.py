@@ -372,3 +372,42 @@ def test_prismas_default_pool_counts_the_machines_cores_so_it_is_unknown(tmp_pat
     assert app["pool"] is None and _source(app, "pool")[1:3] == ("schema.prisma", 10)
     [cb103] = [f for f in report["findings"] if f["rule_id"] == "CB103"]
     assert "physical CPU cores is not known" in cb103["message"]
+
+
+def test_a_workload_of_terraforms_kubernetes_provider_runs_the_application(
+        tmp_path: Path) -> None:
+    tree = tmp_path / "stack"
+    shutil.copytree(DEPLOYED / "spring-k8s" / "orders", tree / "orders")
+    (tree / "main.tf").write_text("""\
+resource "aws_db_instance" "main" {
+  identifier     = "orders"
+  engine         = "postgres"
+  instance_class = "db.m6g.large"
+}
+
+resource "kubernetes_deployment_v1" "orders" {
+  metadata {
+    name = "orders"
+  }
+  spec {
+    replicas = 3
+    template {
+      spec {
+        container {
+          name  = "orders"
+          image = "ghcr.io/acme/orders:1.4.2"
+          env {
+            name  = "DB_HOST"
+            value = aws_db_instance.main.address
+          }
+        }
+      }
+    }
+  }
+}
+""")
+    model = _model(tree)
+    hikari = _client(model, "kubernetes_deployment_v1.orders (spring.datasource)")
+    assert hikari.pool.value == 20 and hikari.library == "hikaricp"
+    # spring.datasource.url reads ${DB_HOST}: the database the unit's DB_HOST names
+    assert hikari.target is not None and hikari.target[1] == "aws_db_instance.main"
