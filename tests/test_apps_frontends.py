@@ -6,8 +6,9 @@ import os
 import time
 from pathlib import Path
 
-from connbudget.frontends.apps import commands, defaults, go, node, python, rails, read_apps, spring
+from connbudget.frontends.apps import claims, commands, defaults, go, node, python, rails, spring
 from connbudget.frontends.apps.model import Const, Cpu, Env, Op, Span, Unknown, UrlParam, evaluate
+from connbudget.frontends.apps.read import read_apps
 
 APPS = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 
@@ -253,16 +254,16 @@ def test_server_flags_of_gunicorn_sidekiq_celery_and_puma():
 
 
 def test_claims_by_name_and_sniff():
-    assert rails.claims("app/config/database.yml", b"")
-    assert not rails.claims("app/spec/config/database.yml", b"")
-    assert spring.claims("svc/src/main/resources/application-prod.yml", b"")
-    assert not spring.claims("svc/src/test/resources/application.yml", b"")
-    assert python.claims("shop/settings.py", b"DATABASES = {}")
-    assert not python.claims("shop/views.py", b"from django.shortcuts import render")
-    assert node.claims("src/db.ts", b"import { Pool } from 'pg';")
-    assert not node.claims("node_modules/pg/lib/index.js", b"require('pg')")
-    assert go.claims("internal/db.go", b'import "github.com/jackc/pgx/v5/pgxpool"')
-    assert not go.claims("internal/db_test.go", b"pgxpool")
+    assert claims.rails("app/config/database.yml", b"")
+    assert not claims.rails("app/spec/config/database.yml", b"")
+    assert claims.spring("svc/src/main/resources/application-prod.yml", b"")
+    assert not claims.spring("svc/src/test/resources/application.yml", b"")
+    assert claims.python("shop/settings.py", b"DATABASES = {}")
+    assert not claims.python("shop/views.py", b"from django.shortcuts import render")
+    assert claims.node("src/db.ts", b"import { Pool } from 'pg';")
+    assert not claims.node("node_modules/pg/lib/index.js", b"require('pg')")
+    assert claims.go("internal/db.go", b'import "github.com/jackc/pgx/v5/pgxpool"')
+    assert not claims.go("internal/db_test.go", b"pgxpool")
 
 
 def test_read_apps_groups_by_application_and_isolates_a_bad_file(tmp_path):

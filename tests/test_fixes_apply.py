@@ -17,6 +17,9 @@ from inprocess import run_main
 FIXTURE_DIRS = sorted(
     [f"capacity/{p.name}" for p in (FIXTURES / "capacity").iterdir() if p.is_dir()]
     + [f"stacks/{p.name}" for p in (FIXTURES / "stacks").iterdir() if p.is_dir()]
+    # applications deployed: fixes that edit the framework's own setting
+    + [f"apps/deployed/{p.name}" for p in (FIXTURES / "apps" / "deployed").iterdir()
+       if p.is_dir()]
     + [f"sql/rules/{p.name}" for p in (FIXTURES / "sql" / "rules").iterdir()
        if p.is_dir() and "_fail" in p.name])
 

@@ -118,6 +118,21 @@ def _clients(value: object, settings: Settings, base: Path) -> None:
         settings.clients[canonical(client, str(base))] = canonical(target, str(base))
 
 
+def _apps(value: object, settings: Settings, base: Path) -> None:
+    """An application directory, relative to the config file, and the units that run it."""
+    for directory, units in _table(value, "apps").items():
+        where = f"apps.\"{directory}\""
+        if isinstance(units, str):
+            units = [units]
+        names = _strings(units, where)
+        if not names:
+            raise _Bad(f"'{where}' names no deploying unit")
+        path = (base / directory).resolve()
+        if not path.is_dir():
+            raise _Bad(f"'{where}': no such directory")
+        settings.apps[str(path)] = names
+
+
 def _pool_defaults(value: object, settings: Settings, base: Path) -> None:
     for name, size in _table(value, "pool-defaults").items():
         settings.default_pool_sizes[name] = _int(size, f"pool-defaults.{name}", 1)
@@ -146,6 +161,7 @@ _KEYS: dict[str, Callable[[object, Settings, Path], None]] = {
     "exclude": _exclude,
     "databases": _databases,
     "clients": _clients,
+    "apps": _apps,
     "poolers": _poolers,
     "pool-defaults": _pool_defaults,
     "instance-class-safety-factor": _safety_factor,

@@ -19,6 +19,7 @@ from typing import Any
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
+from connbudget.frontends.apps import claims as apps
 
 
 @dataclass
@@ -118,6 +119,7 @@ _DESCRIBE = ("describe its database in [tool.connbudget.databases] and map its c
              "is built from")
 _RENDER_CHART = ("render it and scan the result: helm template {source} > rendered.yaml && "
                  "connbudget scan rendered.yaml")
+_APPS = "connbudget.frontends.apps.read:"
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
 
 
@@ -183,6 +185,21 @@ KINDS: tuple[InputKind, ...] = (
               fix="az bicep build --file {source} writes the ARM template it deploys; "
                   "describe its database in [tool.connbudget.databases] and map its clients "
                   "in [tool.connbudget.clients]"),
+    # application configuration: before the YAML kinds, so that application.yml and
+    # config/database.yml are never taken for Kubernetes or compose
+    InputKind("rails", "Rails configuration", "capacity", (".yml", ".rb", ".erb"),
+              lambda c: apps.rails(c.path, b""), _APPS + "read_rails"),
+    InputKind("spring", "Spring Boot configuration", "capacity", (".properties", *_YAML),
+              lambda c: apps.spring(c.path, b""), _APPS + "read_spring", unit=_directory),
+    InputKind("python-app", "Python application configuration", "capacity", (".py",),
+              lambda c: apps.python(c.path, c.head(apps.HEAD_BYTES)), _APPS + "read_python"),
+    InputKind("node-app", "Node application configuration", "capacity",
+              (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts", ".json", ".prisma"),
+              lambda c: apps.node(c.path, c.head(apps.HEAD_BYTES)), _APPS + "read_node"),
+    InputKind("go-app", "Go application configuration", "capacity", (".go",),
+              lambda c: apps.go(c.path, c.head(apps.HEAD_BYTES)), _APPS + "read_go"),
+    InputKind("dockerfile", "Dockerfile", "capacity", ("dockerfile",),
+              lambda c: apps.dockerfile(c.path, b""), _APPS + "read_dockerfiles"),
     InputKind("sql", ".sql", "sql", (".sql",), lambda c: c.lower.endswith(".sql"),
               "connbudget.frontends.sql.reader:read"),
     InputKind("terraform", "Terraform", "capacity", (".tf", ".tf.json"),

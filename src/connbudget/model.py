@@ -223,6 +223,21 @@ class PercentProxy(Pooler):
         return self.product
 
 
+@dataclass(frozen=True)
+class Written:
+    """Where an application's own file sets (or would set) one of a client's numbers, so that a
+    fix speaks that file's syntax: `setting` is the framework's name for it, `at` the value's
+    span (a fix replaces it) or, when `insert` is set, the place a new setting goes, `insert`
+    being the text to put there with `{value}` for the number. `less` is what other settings
+    add to the number (SQLAlchemy's max_overflow on top of pool_size): the file is given the
+    number less that."""
+
+    setting: str
+    at: Origin
+    insert: str = ""
+    less: int = 0
+
+
 @dataclass
 class Client:
     platform: str  # a row of providers.registry.CLIENT_PLATFORMS: "ecs", "kubernetes", ...
@@ -256,6 +271,15 @@ class Client:
     # how much of `scale_setting` one unit takes (a Batch job's vCPUs of max_vcpus): a cap of
     # N units writes N x this
     per_unit: int = 1
+    # the library whose pool this is, as the application's configuration names it
+    # ("activerecord", "hikaricp", "sqlalchemy", "django", "psycopg_pool", "knex",
+    # "node-postgres", "typeorm", "sequelize", "prisma", "pgxpool", "database/sql", "flyway")
+    # or as the environment suggests it ("hikaricp" for SPRING_DATASOURCE_*); "" when unknown
+    library: str = ""
+    # where the application's own file sets the pool and the processes (a fix edits there
+    # rather than the environment); None when the environment or a command line sets them
+    pool_written: Written | None = None
+    processes_written: Written | None = None
 
 
 @dataclass

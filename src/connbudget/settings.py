@@ -54,6 +54,9 @@ class Settings:
     # client address (e.g. "aws_ecs_service.api") -> database or pooler address, both
     # `canonical`
     clients: dict[str, str] = field(default_factory=dict)
+    # application directory (resolved against the config file's) -> the addresses of the
+    # deploying units that run it ("compose/web", "Deployment/shop/orders")
+    apps: dict[str, list[str]] = field(default_factory=dict)
     # env var or library name (e.g. "PG_POOL_SIZE", "hikari") -> pool size assumed when unset
     default_pool_sizes: dict[str, int] = field(default_factory=dict)
     # share of the nominal-memory max_connections assumed when only the instance class is known

@@ -22,7 +22,16 @@ from dataclasses import dataclass, replace
 
 from connbudget.capacity.budget import Budget, Path, units
 from connbudget.frontends.pgbouncer.model import Setting
-from connbudget.model import Client, Insert, Origin, PercentProxy, PgBouncer, Pooler, Value
+from connbudget.model import (
+    Client,
+    Insert,
+    Origin,
+    PercentProxy,
+    PgBouncer,
+    Pooler,
+    Value,
+    Written,
+)
 from connbudget.providers.apps.env import UNKNOWN_LIBRARY
 from connbudget.providers.registry import client_platform
 from connbudget.quoting import comment, toml_string
@@ -65,6 +74,26 @@ def at_span(origin: Origin, new: str) -> Pending | None:
         return None
     return Pending(origin.file, origin.line, "", new, column=origin.column,
                    end_column=origin.end_column)
+
+
+def written_edit(written: Written, new: int) -> Pending | None:
+    """The edit that writes `new` (less what other settings add) where an application's file
+    sets the number, or inserts the setting where the file would have it."""
+    value = new - written.less
+    at = written.at
+    if value < 1:
+        return None
+    if not written.insert:
+        return at_span(at, str(value))
+    text = written.insert.replace("{value}", str(value))
+    if at.column <= 1 and text.endswith("\n"):  # whole lines, after the line before
+        return Pending(at.file, at.line - 1, "", text[:-1], indent=0) if at.line > 1 else None
+    return Pending(at.file, at.line, "", text, column=at.column, end_column=at.column)
+
+
+def written_text(written: Written, new: int) -> str:
+    """How a fix names the application's setting and its new number."""
+    return f"{written.setting}: {new - written.less}"
 
 
 @dataclass(frozen=True)
@@ -305,28 +334,32 @@ def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[F
             f"process{'es' if processes != 1 else ''} x {pool} = {top * processes * pool} within "
             f"{room.value}, {room.why} ({UNKNOWN_LIBRARY})"))
     elif pool >= 1:
-        setting = env_line(client.env_style, client.pool_setting, pool)
+        written = client.pool_written
+        setting = written_text(written, pool) if written is not None \
+            else env_line(client.env_style, client.pool_setting, pool)
+        edit = written_edit(written, pool) if written is not None else None
         fixes.append(Fix(
             f"or set {client.pool_setting} = {pool} in {client.where.address}: "
             f"{top} {unit} x {processes} process{'es' if processes != 1 else ''} x {pool} = "
             f"{top * processes * pool} within {room.value}, {room.why}\n"
             + "\n".join("  " + line for line in setting.splitlines()),
-            _token_edit(client.pool, pool, client.pool_setting)))
+            (edit,) if edit is not None else () if written is not None
+            else _token_edit(client.pool, pool, client.pool_setting)))
     if tasks >= 1:
         during = deploy_tasks(client, tasks) if deploy_known else tasks
         file = client.scale.origin.file or client.where.file
         key = _scale_key(client)
         # a plan shows a Terraform client in JSON, but the .tf is what changes
-        written = tasks * client.per_unit
-        scale = f"{key} = {written}" if client.env_style.startswith("hcl") \
-            else setting_text(file, key, written)
+        capped = tasks * client.per_unit
+        scale = f"{key} = {capped}" if client.env_style.startswith("hcl") \
+            else setting_text(file, key, capped)
         fixes.append(Fix(
             f"or cap {client.where.address} at {tasks} {unit}: {scale} ({client.scale_setting}); "
             f"{tasks} x {per_task} per {unit[:-1]} = {tasks * per_task} within {room.value}, "
             f"{room.why}"
             + (f"; {_deploy_words(client, during)} ({during * per_task} connections), "
                f"within {deploy_room} usable" if during > tasks else ""),
-            _token_edit(client.scale, written)))
+            _token_edit(client.scale, capped)))
     return fixes
 
 

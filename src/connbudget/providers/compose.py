@@ -18,7 +18,7 @@ from connbudget.frontends.compose import ComposeService
 from connbudget.model import Client, Database, Location, Origin, Unread, Value, count, unknown
 from connbudget.providers.apps.commands import apply_command
 from connbudget.providers.apps.env import EnvVar, pool_settings
-from connbudget.providers.context import BuildContext
+from connbudget.providers.context import BuildContext, Runs, Unit
 from connbudget.providers.pgbouncer.poolers import from_env
 from connbudget.providers.postgresql import server as postgresql
 
@@ -108,11 +108,15 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
                                       span=var.span) for var in service.env}
         item = pool_settings(variables, origin, settings.default_pool_sizes)
         apply_command(item, service.command, origin)
-        if not item.is_client:
-            model.unread.extend(_unread(service, servers))
-            continue
-        model.clients.append(Client(
+        client = Client(
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
             database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map",
-            unknown_host=item.unknown_host))
+            unknown_host=item.unknown_host, library=item.library)
+        if item.is_client:
+            model.clients.append(client)
+        else:
+            model.unread.extend(_unread(service, servers))
+        runs = Runs(service.name, variables, tuple(service.command), origin, service.image,
+                    service.directories, env_complete=not service.notes)
+        context.units.append(Unit(client, (runs,), item.is_client))

@@ -154,6 +154,9 @@ ADAPTERS = (
     Adapter("kubernetes", ("kubernetes",), "connbudget.providers.kubernetes.workloads:build"),
     Adapter("operators", ("kubernetes",), "connbudget.providers.kubernetes.operators:build"),
     Adapter("compose", ("compose",), "connbudget.providers.compose:build"),
+    # after the platforms: it ties application configuration to the units they found
+    Adapter("applications", ("rails", "spring", "python-app", "node-app", "go-app"),
+            "connbudget.providers.apps.tie:build"),
     # what was recognised and not read: inputs of the coverage kinds, resources of the types
     # below, remote modules no adapter reads
     Adapter("coverage", _COVERAGE_KINDS, "connbudget.providers.coverage:inputs"),

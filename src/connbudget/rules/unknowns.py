@@ -4,10 +4,10 @@ database cannot be told is a coverage item: CB111)."""
 from __future__ import annotations
 
 from connbudget.capacity.budget import Budget, units
-from connbudget.capacity.fixes import toml_pin
+from connbudget.capacity.fixes import Fix, toml_pin, written_edit, written_text
 from connbudget.model import Client, Key, Model
 from connbudget.providers.apps.env import PROCESS_VARS, UNKNOWN_LIBRARY
-from connbudget.report import Finding
+from connbudget.report import Edit, Finding
 from connbudget.rules.common import anchor, make_finding
 
 
@@ -62,8 +62,20 @@ def _client_unknowns(client: Client, budget: Key | None) -> list[Finding]:
                        f"({value.origin.text}); the budget of its database is unknown")
         setting = (client.pool_setting if value is client.pool
                    else _PROCESS_SETTING if value is client.processes else client.scale_setting)
+        written = (client.pool_written if value is client.pool
+                   else client.processes_written if value is client.processes else None)
         fix = (f"set {setting} explicitly (a literal, or a variable with a default)" if setting
                else f"{UNKNOWN_LIBRARY}; then state it: [tool.connbudget.pool-defaults] "
                     "PG_POOL_SIZE = <its pool size>")
-        findings.append(make_finding("CB103", client.where, message, fix, budget=budget))
+        edits: tuple[Edit, ...] = ()
+        if written is not None:
+            # the application's own setting, stated at the number the budget now assumes
+            number = value.value
+            edit = written_edit(written, number) if number is not None else None
+            edits = (edit,) if edit is not None else ()
+            fix = f"set {written.setting} explicitly" + (
+                f", at what runs now: {written_text(written, number)}" if number is not None
+                else " (a literal, or a variable with a default)")
+        findings.append(make_finding("CB103", client.where, message, Fix(fix, edits),
+                                     budget=budget))
     return findings

@@ -73,8 +73,8 @@ def server_from_command(words: Sequence[str], at: Span) -> tuple[Server | None, 
         count = Setting("--concurrency", _number(options.get("threads"), at),
                         defaults.default("celery", "concurrency"))
         if model == "prefork":
-            processes, threads = count, Setting("threads", None, Const(1, None, "one thread "
-                                                                       "per prefork process"))
+            one = Const(1, None, "one thread per prefork process")
+            processes, threads = count, Setting("threads", one, one)
         else:
             processes, threads = one_process("celery"), count
     return Server(kind, processes, threads, model, at.file, at), options.get("config")

@@ -38,24 +38,16 @@ from connbudget.frontends.apps.source import (
     first_error,
     parser,
     read,
-    skipped,
     tree_comments,
 )
 
 if TYPE_CHECKING:
     import tree_sitter
 
-HEAD_BYTES = 8192
 _POSTGRES_DRIVERS = ("pgx", "postgres", "pgx/v5", "cloudsqlpostgres", "nrpostgres")
 _CONVERSIONS = ("int", "int32", "int64", "uint", "uint32")
 _OPS = {"+": "+", "-": "-", "*": "*", "/": "//"}
 
-
-def claims(path: str, head: bytes) -> bool:
-    if not path.endswith(".go") or path.endswith("_test.go") or skipped(path):
-        return False
-    head = head[:HEAD_BYTES]
-    return b"pgxpool" in head or b'"database/sql"' in head
 
 
 def read_file(path: str) -> FileResult:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from connbudget.comments import Comment, may_suppress
 from connbudget.errors import InputError
 from connbudget.frontends.apps import defaults
+from connbudget.frontends.apps.claims import NODE_LIBRARIES as LIBRARIES
 from connbudget.frontends.apps.model import (
     ALWAYS,
     Const,
@@ -47,34 +48,14 @@ from connbudget.frontends.apps.source import (
     first_error,
     parser,
     read,
-    skipped,
     tree_comments,
 )
 
 if TYPE_CHECKING:
     import tree_sitter
 
-HEAD_BYTES = 8192
-LIBRARIES = ("pg", "knex", "typeorm", "sequelize", "@prisma/adapter-pg", "@prisma/client",
-             "prisma")
-_SOURCE_SUFFIXES = (".js", ".cjs", ".mjs", ".ts", ".mts", ".cts")
-_IMPORTS = tuple(f"{quote}{name}{quote}".encode() for name in LIBRARIES[:5]
-                 for quote in ("'", '"'))
 NODE_ENV = ("NODE_ENV",)
 
-
-def claims(path: str, head: bytes) -> bool:
-    if skipped(path):
-        return False
-    name = os.path.basename(path)
-    if name == "schema.prisma" or name == "package.json":
-        return True
-    if not name.endswith(_SOURCE_SUFFIXES) or name.endswith((".d.ts", ".min.js")) \
-            or ".test." in name or ".spec." in name:
-        return False
-    if name.startswith(("knexfile.", "ormconfig.")):
-        return True
-    return any(marker in head[:HEAD_BYTES] for marker in _IMPORTS)
 
 
 def read_file(path: str) -> FileResult:

@@ -27,6 +27,7 @@ from connbudget import confine
 from connbudget.comments import Comment, may_suppress
 from connbudget.errors import InputError
 from connbudget.frontends.apps import defaults
+from connbudget.frontends.apps.claims import is_django_settings as _is_settings
 from connbudget.frontends.apps.model import (
     Const,
     Cpu,
@@ -44,31 +45,12 @@ from connbudget.frontends.apps.model import (
     Variant,
     redacted,
 )
-from connbudget.frontends.apps.source import Source, read, skipped
+from connbudget.frontends.apps.source import Source, read
 
-HEAD_BYTES = 8192
 _OPS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*",
                                        ast.FloorDiv: "//"}
 _ASYNC_WORKERS = ("gevent", "eventlet")
 
-
-def claims(path: str, head: bytes) -> bool:
-    if not path.endswith(".py") or skipped(path) or "/migrations/" in path.replace("\\", "/"):
-        return False
-    name = os.path.basename(path)
-    if name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return False
-    if name.startswith("gunicorn"):
-        return True
-    head = head[:HEAD_BYTES]
-    if _is_settings(path) and b"DATABASES" in head:
-        return True
-    return b"create_engine" in head or b"SQLALCHEMY_" in head
-
-
-def _is_settings(path: str) -> bool:
-    parts = path.replace("\\", "/").split("/")
-    return parts[-1] == "settings.py" or (len(parts) > 1 and parts[-2] == "settings")
 
 
 def read_file(path: str) -> FileResult:

@@ -48,7 +48,6 @@ from connbudget.frontends.apps.source import (
     first_error,
     parser,
     read,
-    skipped,
     tree_comments,
 )
 from connbudget.frontends.apps.yamlspans import YEntry, YMap, YNode, YScalar, get, load
@@ -61,16 +60,6 @@ SIDEKIQ_ENV = ("APP_ENV", "RAILS_ENV", "RACK_ENV")  # sidekiq/cli.rb set_environ
 _NOT_POSTGRES = ("mysql", "sqlite", "trilogy", "oracle", "sqlserver")
 _DB_KEYS = ("adapter", "database", "url", "host", "pool", "max_connections", "username")
 
-
-def claims(path: str, head: bytes) -> bool:
-    """database.yml, puma.rb and sidekiq.yml under a `config/` directory."""
-    if skipped(path):
-        return False
-    parts = path.replace("\\", "/").split("/")
-    name, parent = parts[-1], parts[-2] if len(parts) > 1 else ""
-    if parent == "config":
-        return name in ("database.yml", "puma.rb", "sidekiq.yml", "sidekiq.yml.erb")
-    return parent == "puma" and len(parts) > 2 and parts[-3] == "config" and name.endswith(".rb")
 
 
 def read_file(path: str) -> FileResult:
@@ -452,7 +441,9 @@ def _sidekiq_server(erb: _Erb, source: Source, node: YMap, entry: YEntry | None,
 
 
 def one_process(kind: str) -> Setting:
-    return Setting("processes", None, Const(1, None, f"one {kind} process per command"))
+    """A server that runs one process: a fact of the server, not a default of a setting."""
+    one = Const(1, None, f"one {kind} process per command")
+    return Setting("processes", one, one)
 
 
 # ---------------------------------------------------------------- puma.rb

@@ -25,10 +25,6 @@ MAX_BYTES = 1024 * 1024
 # A line this long on average is minified or generated, never hand-written configuration.
 MAX_MEAN_LINE = 1000
 
-# Directories whose files are never an application's own configuration.
-SKIPPED_DIRS = frozenset({"node_modules", "vendor", "dist", ".git", "venv", ".venv",
-                          "site-packages", "__pycache__", "test", "tests", "spec", "__tests__",
-                          "testdata", "e2e", ".next"})
 
 
 class Source:
@@ -95,11 +91,6 @@ def read(path: str) -> Source | InputError:
                                    f"{MAX_MEAN_LINE} characters), not read")
     return Source(path, text)
 
-
-def skipped(path: str) -> bool:
-    """Whether `path` lies in a directory of dependencies, build output or tests."""
-    parts = path.replace("\\", "/").split("/")[:-1]
-    return any(part in SKIPPED_DIRS for part in parts)
 
 
 def basename(path: str) -> str:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from connbudget.comments import Comment, may_suppress, whole_line_comments
 from connbudget.errors import InputError
 from connbudget.frontends.apps import defaults
+from connbudget.frontends.apps.claims import SPRING_NAME as _NAME
 from connbudget.frontends.apps.model import (
     ALWAYS,
     Const,
@@ -40,16 +41,12 @@ from connbudget.frontends.apps.model import (
     Variant,
     redacted,
 )
-from connbudget.frontends.apps.source import Source, read, skipped
+from connbudget.frontends.apps.source import Source, read
 from connbudget.frontends.apps.yamlspans import YMap, YNode, YSeq, load
 
-_NAME = re.compile(r"^application(?:-([A-Za-z0-9_.-]+))?\.(properties|ya?ml)$")
 PROFILES = "SPRING_PROFILES_ACTIVE"
 _POOL_KEY = ("hikari", "maximumpoolsize")
 
-
-def claims(path: str, head: bytes) -> bool:
-    return not skipped(path) and _NAME.match(os.path.basename(path)) is not None
 
 
 @dataclass(frozen=True)
@@ -330,9 +327,9 @@ def _is_postgres(url: Prop | None) -> bool:
 
 
 def _size_setting(group: _Group, props: dict[str, Prop], docs: list[Doc]) -> Setting:
-    if group.library == "flyway":
-        return Setting("connections while migrating", None,
-                       defaults.default("flyway", "spring.flyway.url"))
+    if group.library == "flyway":  # what Flyway holds is Flyway's, not a setting left unset
+        held = defaults.default("flyway", "spring.flyway.url")
+        return Setting("connections while migrating", held, held)
     if group.library == "liquibase":
         return Setting("connections while migrating", None,
                        Unknown("the connections Liquibase holds while migrating are not "

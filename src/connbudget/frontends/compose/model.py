@@ -1,5 +1,7 @@
-"""Services of a compose file (compose-spec.io): image, command, environment, replicas, and the
-services each depends on.
+"""Services of a compose file (compose-spec.io): image, command, environment, replicas, the
+services each depends on, and the directories of the repository a service runs (its `build`
+context, and the host directory its `working_dir` is bind-mounted from), relative to the compose
+file.
 
 `environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
 their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
@@ -9,6 +11,7 @@ their default (the value when VAR is unset), any other `${VAR}` stays unresolved
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Sequence
@@ -56,6 +59,20 @@ class ComposeService:
     notes: list[str] = field(default_factory=list)
     # the services it starts after or links to (`depends_on`, `links`), by name
     depends: tuple[str, ...] = ()
+    build: str = ""  # the build context, a path relative to the working directory
+    working_dir: str = ""  # inside the container
+    mounts: tuple[tuple[str, str], ...] = ()  # bind mounts: (host path, container path)
+
+    @property
+    def directories(self) -> tuple[str, ...]:
+        """The repository directories it runs: its build context, and the host directory its
+        working_dir lies in (through a bind mount)."""
+        found = [self.build] if self.build else []
+        for source, target in self.mounts:
+            inside = os.path.relpath(self.working_dir, target) if self.working_dir else ""
+            if inside and not inside.startswith(".."):
+                found.append(os.path.normpath(os.path.join(source, inside)))
+        return tuple(dict.fromkeys(found))
 
 
 def _words(value: Any) -> list[str]:
@@ -99,6 +116,37 @@ def _env(value: Any, line: int) -> list[ComposeVar]:
     return found
 
 
+def _local(file: str, path: str) -> str:
+    """A path the compose file names, relative to the file's directory, as a path relative to
+    the working directory; "" for a URL or a path that is not a plain string."""
+    if not path or "://" in path or path.startswith(("git@", "$", "~")) or "${" in path:
+        return ""
+    return os.path.normpath(os.path.join(os.path.dirname(file), path))
+
+
+def _build(value: Any, file: str) -> str:
+    context = value.get("context", ".") if isinstance(value, LMap) else value
+    return _local(file, context) if isinstance(context, str) else ""
+
+
+def _mounts(value: Any, file: str) -> tuple[tuple[str, str], ...]:
+    """Bind mounts of host paths (`./src:/app`, `.:/app:cached`, `type: bind`)."""
+    found: list[tuple[str, str]] = []
+    for item in value if isinstance(value, LList) else ():
+        if isinstance(item, LMap) and item.get("type") == "bind":
+            source, target = item.get("source"), item.get("target")
+        elif isinstance(item, str) and item.count(":") >= 1:
+            source, target = item.split(":")[:2]
+        else:
+            continue
+        if isinstance(source, str) and isinstance(target, str) \
+                and source.startswith((".", "/")):
+            host = _local(file, source)
+            if host:
+                found.append((host, target))
+    return tuple(found)
+
+
 def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
     deploy = spec.get("deploy")
     replicas_raw, replicas_line, replicas_set = None, line, False
@@ -126,7 +174,10 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
                           [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
                           _env(spec.get("environment"), spec.lines.get("environment", line)),
                           replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
-                          file, line, notes, _depends(spec))
+                          file, line, notes, depends=_depends(spec),
+                          build=_build(spec.get("build"), file),
+                          working_dir=scalar_text(spec.get("working_dir")),
+                          mounts=_mounts(spec.get("volumes"), file))
 
 
 def _depends(spec: LMap) -> tuple[str, ...]:

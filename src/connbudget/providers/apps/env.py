@@ -86,6 +86,7 @@ class PoolSettings:
     # why the host it connects to cannot be read (a secret URL, an unresolved PGHOST); "" when
     # it can, or when it sets none
     unknown_host: str = ""
+    library: str = ""  # the pool's library as the environment suggests it (Client.library)
 
 
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
@@ -131,6 +132,9 @@ UNKNOWN_LIBRARY = (
     "sets it (Rails: RAILS_MAX_THREADS and the pool: of config/database.yml; Django: OPTIONS "
     "pool max_size; SQLAlchemy: pool_size + max_overflow; node-postgres: max; knex: pool.max; "
     "Prisma: connection_limit in the URL; HikariCP: maximumPoolSize; pgx: pool_max_conns)")
+# The library a client's environment suggests, as Client.library names it.
+_LIBRARY_NAMES = {"hikari": "hikaricp", "rails": "activerecord", "sqlalchemy": "sqlalchemy",
+                  "keycloak": "keycloak"}
 # The setting a fix names when no pool size is set, by library ("" when it is not known).
 RAILS_POOL = "RAILS_MAX_THREADS"
 _SETTING = {"hikari": "SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE", "rails": RAILS_POOL,
@@ -316,7 +320,8 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
         user=found[0].user, database=found[0].database, is_client=True,
         notes=[n for i in found for n in i.notes],
-        unknown_host=next((i.unknown_host for i in found if i.unknown_host), ""))
+        unknown_host=next((i.unknown_host for i in found if i.unknown_host), ""),
+        library=found[0].library if len({i.library for i in found}) == 1 else "")
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -330,7 +335,8 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
              if var.secret and is_connection(var.name)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
                         refs=refs, user=user, database=_database_name(env),
-                        is_client=talks or named, notes=notes, unknown_host=unknown_host)
+                        is_client=talks or named, notes=notes, unknown_host=unknown_host,
+                        library=_LIBRARY_NAMES.get(_library(env), ""))
 
 
 DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")

@@ -10,6 +10,7 @@ deployment_maximum_percent 200 (modules/service/variables.tf).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from connbudget.frontends.terraform.decode import decode_json
@@ -24,6 +25,7 @@ from connbudget.model import Client, Insert, Location, Model, Origin, Value, ref
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.aws.modules import ECS_SERVICE
+from connbudget.providers.context import BuildContext, Runs, Unit
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.providers.surge import by_percent
 from connbudget.providers.tfvalues import blocks, env_var, number, refers, refs, text, where_of
@@ -75,18 +77,41 @@ def _is_pgbouncer(container: dict[str, Any]) -> bool:
     return "pgbouncer" in str(container.get("image", "")).lower()
 
 
-def task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
-                   block: Resource | ModuleCall) -> PoolSettings | None:
-    """The database-facing containers of one task; several are summed into one pool."""
+@dataclass
+class _Task:
+    """The containers of one task: the database-facing ones summed (None when none is), what
+    each one's environment says, and what each runs."""
+
+    merged: PoolSettings | None
+    found: list[PoolSettings]
+    runs: tuple[Runs, ...]
+
+    @property
+    def shown(self) -> PoolSettings | None:
+        return self.merged or (self.found[0] if self.found else None)
+
+
+def _task(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
+                   block: Resource | ModuleCall) -> _Task:
     found = []
+    runs = []
     for container in containers:
         if _is_pgbouncer(container):
             continue
-        item = pool_settings(_env(container, block), origin, settings.default_pool_sizes)
-        apply_command(item, [*words(container.get("entryPoint")),
-                             *words(container.get("command"))], origin)
+        env = _env(container, block)
+        item = pool_settings(env, origin, settings.default_pool_sizes)
+        command = (*words(container.get("entryPoint")), *words(container.get("command")))
+        apply_command(item, command, origin)
         found.append(item)
-    return merge(found)
+        runs.append(Runs(str(container.get("name", "")), env, command, origin,
+                         str(container.get("image", ""))))
+    return _Task(merge(found), found, tuple(runs))
+
+
+def task_settings(containers: list[dict[str, Any]], origin: Origin, settings: Settings,
+                  block: Resource | ModuleCall) -> PoolSettings | None:
+    """The database-facing containers of one task; several are summed into one pool."""
+    return _task(containers, origin, settings, block).merged
 
 
 def _client(block: Resource | ModuleCall, task: PoolSettings, desired: Value,
@@ -101,7 +126,7 @@ def _client(block: Resource | ModuleCall, task: PoolSettings, desired: Value,
                   task.processes, task.pool, task.pool_setting, scale_setting,
                   autoscaled=maximum is not None, refs=task.refs, user=task.user,
                   database=task.database, notes=task.notes, unknown_host=task.unknown_host,
-                  env_style=STYLE[0],
+                  library=task.library, env_style=STYLE[0],
                   deploy_setting=STYLE[1], deploy_at=written,
                   deploy_insert=None if written is not None or column < 0 else Insert(
                       block.file, block.line, column + 2, (STYLE[1],), yaml=False))
@@ -151,7 +176,16 @@ def _unknown_task(value: Any, containers: list[dict[str, Any]],
                         is_client=True)
 
 
-def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
+def _add(context: BuildContext, client: Client, task: _Task) -> None:
+    """The service's client when its environment talks to PostgreSQL, and its unit."""
+    if task.merged is not None:
+        context.model.clients.append(client)
+    if task.runs:
+        context.units.append(Unit(client, task.runs, task.merged is not None))
+
+
+def _services(model: TerraformModel, context: BuildContext) -> None:
+    settings, out = context.settings, context.model
     for service in model.by_type("aws_ecs_service"):
         task_ref = service.attrs.get("task_definition")
         definitions = [t for t in model.by_type("aws_ecs_task_definition")
@@ -170,25 +204,31 @@ def _services(model: TerraformModel, settings: Settings, out: Model) -> None:
         maximum = _autoscaling_max(model, service)
         _pgbouncers(service, defined, maximum or desired,
                     by_percent(maximum or desired, percent, "task"), origin, out)
-        task = task_settings(defined, origin, settings, definition) or _unknown_task(
-            definition.attrs.get("container_definitions"), defined, origin)
-        if task is None:
-            continue
         setting = ("aws_appautoscaling_target max_capacity" if maximum is not None
                    else "desired_count")
-        out.clients.append(_client(service, task, desired, maximum, percent, setting))
+        task = _task(defined, origin, settings, definition)
+        unread = _unknown_task(definition.attrs.get("container_definitions"), defined,
+                             origin)
+        if unread is not None:
+            task = _Task(unread, [], ())
+        shown = task.shown
+        if shown is None:
+            continue
+        _add(context, _client(service, shown, desired, maximum, percent, setting),
+             task)
 
 
-def _module_services(model: TerraformModel, settings: Settings, out: Model) -> None:
+def _module_services(model: TerraformModel, context: BuildContext) -> None:
     for call in model.modules:
         if not ECS_SERVICE.search(call.source):
             continue
         inputs = call.inputs
         origin = Origin(f"{call.address} container_definitions", call.file,
                         line_of(call, "container_definitions"))
-        task = task_settings(containers(inputs.get("container_definitions")), origin, settings,
-                              call)
-        if task is None:
+        task = _task(containers(inputs.get("container_definitions")), origin,
+                              context.settings, call)
+        shown = task.shown
+        if shown is None:
             continue
         desired = number(call, inputs, "desired_count", (MODULE_ECS_DESIRED, _MODULE_DEFAULT))
         percent = number(call, inputs, "deployment_maximum_percent",
@@ -198,10 +238,11 @@ def _module_services(model: TerraformModel, settings: Settings, out: Model) -> N
             maximum = number(call, inputs, "autoscaling_max_capacity",
                              (MODULE_ECS_MAX, _MODULE_DEFAULT))
         setting = "autoscaling_max_capacity" if maximum is not None else "desired_count"
-        out.clients.append(_client(call, task, desired, maximum, percent, setting))
+        _add(context, _client(call, shown, desired, maximum, percent, setting), task)
 
 
-def clients(model: TerraformModel, settings: Settings, out: Model) -> None:
-    """ECS services (and the PgBouncer containers in their tasks) into `out`."""
-    _services(model, settings, out)
-    _module_services(model, settings, out)
+def clients(model: TerraformModel, context: BuildContext) -> None:
+    """ECS services (and the PgBouncer containers in their tasks) into the model, and every
+    service's containers as a deploying unit."""
+    _services(model, context)
+    _module_services(model, context)

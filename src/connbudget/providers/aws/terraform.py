@@ -39,7 +39,7 @@ def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
         out.databases += rds.databases(model, context.settings)
         out.poolers += proxy.proxies(model)
         out.alarms += cloudwatch.alarms(model)
-        ecs.clients(model, context.settings, out)
+        ecs.clients(model, context)
         lambdas.clients(model, context.settings, out)
         apprunner.clients(model, context.settings, out)
         scheduled.clients(model, context.settings, out)

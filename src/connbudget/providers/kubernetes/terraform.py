@@ -17,7 +17,7 @@ from connbudget.frontends.terraform.model import Resource, TerraformModel, Unkno
 from connbudget.model import Client, Origin, Value, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, merge, pool_settings
-from connbudget.providers.context import BuildContext
+from connbudget.providers.context import BuildContext, Runs, Unit
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env, pooler_from_config
 from connbudget.providers.surge import by_extra
 from connbudget.providers.tfvalues import blocks as _blocks
@@ -126,6 +126,7 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
             where = where_of(res)
             mounted = [_text(_first(v, "config_map").get("name")) for v in _blocks(pod, "volume")]
             found = []
+            runs = []
             for container in _blocks(pod, "container"):
                 env = _env(container, res)
                 image = _text(container.get("image")) or ""
@@ -147,15 +148,21 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
                 origin = Origin(f"{res.address} container {container.get('name')}", res.file,
                                 res.line)
                 item = pool_settings(env, origin, settings.default_pool_sizes)
-                apply_command(item, [*words(container.get("command")),
-                                     *words(container.get("args"))], origin)
+                command = (*words(container.get("command")), *words(container.get("args")))
+                apply_command(item, command, origin)
                 found.append(item)
+                runs.append(Runs(_text(container.get("name")) or "", env, command, origin,
+                                 image))
             task = merge(found)
-            if task is None:
+            shown = task or (found[0] if found else None)
+            if shown is None:
                 continue
-            out.clients.append(Client(
-                "kubernetes", where, maximum, deploy, task.processes, task.pool,
-                task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
-                refs=task.refs, user=task.user, database=task.database, notes=task.notes,
-                unknown_host=task.unknown_host,
-                env_style=STYLE[0], deploy_setting=STYLE[1]))
+            client = Client(
+                "kubernetes", where, maximum, deploy, shown.processes, shown.pool,
+                shown.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
+                refs=shown.refs, user=shown.user, database=shown.database, notes=shown.notes,
+                env_style=STYLE[0], deploy_setting=STYLE[1], unknown_host=shown.unknown_host,
+                library=shown.library)
+            if task is not None:
+                out.clients.append(client)
+            context.units.append(Unit(client, tuple(runs), task is not None))

@@ -31,7 +31,7 @@ from connbudget.frontends.kubernetes.model import (
 )
 from connbudget.model import Client, Insert, Location, Origin, PgBouncer, Unread, Value, unknown
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
-from connbudget.providers.context import BuildContext, enclosing_root
+from connbudget.providers.context import BuildContext, Runs, Unit, enclosing_root
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
 from connbudget.providers.postgresql.server import POSTGRES_IMAGE
 from connbudget.providers.surge import by_extra
@@ -133,22 +133,27 @@ def _notes(container: Container) -> list[str]:
 
 
 def _pod(workload: Workload, address: str, settings: Settings,
-         ) -> tuple[PoolSettings | None, list[str]]:
-    """What one pod opens (its database-facing containers summed) and what is unknown."""
+         ) -> tuple[PoolSettings | None, list[str], list[PoolSettings], tuple[Runs, ...]]:
+    """What one pod opens (its database-facing containers summed), what is unknown, what each
+    container's environment says and what each runs."""
     found = []
     notes: list[str] = []
+    runs: list[Runs] = []
     for container in workload.containers:
         if _is_pgbouncer(container):
             continue
         origin = Origin(f"{address} container {container.name}", container.file, container.line)
-        item = pool_settings(_env(container), origin, settings.default_pool_sizes)
+        env = _env(container)
+        item = pool_settings(env, origin, settings.default_pool_sizes)
         from connbudget.providers.apps.commands import apply_command
 
         apply_command(item, [*container.command, *container.args], origin)
         found.append(item)
         notes += _notes(container)
+        runs.append(Runs(container.name, env, (*container.command, *container.args), origin,
+                         container.image, env_complete=not _notes(container)))
     task = merge(found)
-    return task, (task.notes if task else []) + notes
+    return task, (task.notes if task else []) + notes, found, tuple(runs)
 
 
 def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value,
@@ -202,20 +207,24 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             s for s in manifests.services if enclosing_root(s.file, roots) == root])
         out.poolers += poolers
         out.errors += errors
-        task, notes = _pod(workload, address, context.settings)
-        if task is None:
+        task, notes, found, runs = _pod(workload, address, context.settings)
+        shown = task or (found[0] if found else None)
+        if shown is None:
             continue
         setting = "spec.replicas"
         if scaler is not None:
             setting = f"{scaler.kind}/{scaler.name} {_max_key(scaler)}"
         surge = workload.max_surge
-        out.clients.append(Client(
+        client = Client(
             "kubernetes", Location(address, workload.file, workload.line), maximum,
-            deploy, task.processes, task.pool, task.pool_setting,
-            setting, autoscaled=scaler is not None, refs=task.refs, user=task.user,
-            database=task.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
-            unknown_host=task.unknown_host,
+            deploy, shown.processes, shown.pool, shown.pool_setting,
+            setting, autoscaled=scaler is not None, refs=shown.refs, user=shown.user,
+            database=shown.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
+            unknown_host=shown.unknown_host, library=shown.library,
             deploy_at=Origin.spanning("maxSurge", surge.file, surge.span, surge.line)
             if surge.span is not None else None,
             deploy_insert=Insert(surge.file, surge.insert.after, surge.insert.indent,
-                                 surge.insert.keys) if surge.insert is not None else None))
+                                 surge.insert.keys) if surge.insert is not None else None)
+        if task is not None:
+            out.clients.append(client)
+        context.units.append(Unit(client, runs, task is not None))
