@@ -67,7 +67,7 @@ def test_a_lambda_behind_rds_proxy_is_counted_by_its_reserved_environments() -> 
     api = _clients(report)["aws_lambda_function.api"]
     assert (api["kind"], api["unit"], api["max_tasks"], api["pool"], api["steady"]) == (
         "lambda", "environments", 850, 1, 850)
-    assert api["matched_by"] == "explicit reference: aws_db_proxy.orders"
+    assert api["matched_by"] == "where it connects: aws_db_proxy.orders"
     [cb102] = _findings(report, "CB102")
     assert "is 90 % of usable 4995" in cb102["message"]
 
@@ -334,7 +334,9 @@ def test_a_modules_json_directory_outside_the_tree_is_refused(tmp_path: Path) ->
 def test_a_lambda_whose_database_url_is_a_secret_is_mapped_by_the_config(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     shutil.copytree(FIXTURES / "stacks" / "lambda-secret", tree)
-    fixes = {f["resource"]: f["fix"] for f in _findings(_scan(tree), "CB103")}
+    report = _scan(tree)
+    fixes = {f["resource"]: f["fix"] for f in _findings(report, "CB103") + _findings(report,
+                                                                                     "CB111")}
     assert fixes["aws_lambda_function.reports"] == (
         'map it in the config: [tool.connbudget.clients] "aws_lambda_function.reports" = '
         '"aws_db_instance.archive"')

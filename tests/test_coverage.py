@@ -67,19 +67,18 @@ def test_text_shows_the_incomplete_math_and_the_last_line_says_so() -> None:
     assert out.splitlines()[-1] == "coverage: 1 database, incomplete, 2 things not read"
 
 
-def test_lambda_behind_rds_proxy_keeps_its_database_from_ok() -> None:
+def test_lambda_behind_rds_proxy_is_counted_behind_the_proxy_and_its_pool_is_unknown() -> None:
     _, report = _json("scan", f"{COVERAGE}/lambda-rds-proxy")
     [budget] = report["budgets"]
-    assert [c["client"] for c in budget["clients"]] == ["aws_db_proxy.orders"]
-    assert budget["coverage"]["complete"] is False
-    [lambda_] = budget["coverage"]["unread"]
-    assert (lambda_["what"], lambda_["kind"], lambda_["line"]) == (
-        "aws_lambda_function.api", "resource", 49)
-    assert lambda_["why"] == "a Lambda function, a client connbudget does not model yet"
-    assert "reserved_concurrent_executions" in lambda_["fix"]
-    [finding] = [f for f in report["findings"] if f["rule_id"] == "CB111"]
-    assert "aws_rds_cluster.orders (worst case of what was read 1549, usable 1717), whose " \
-           "budget is incomplete" in finding["message"]
+    [proxy] = budget["clients"]
+    assert proxy["client"] == "aws_db_proxy.orders"
+    assert [c["client"] for c in proxy["behind"]] == ["aws_lambda_function.api"]
+    assert budget["coverage"]["complete"] is True
+    # no library is named, so the pool is a stated default: never "ok" in silence
+    [unknown] = [f for f in report["findings"] if f["rule_id"] == "CB103"
+                 and f["resource"] == "aws_lambda_function.api"]
+    assert "pool size is not set: the budget assumes 10" in unknown["message"]
+    assert "CB102" in {f["rule_id"] for f in report["findings"]}  # 1549 of 1717 usable
 
 
 def test_a_root_of_git_and_registry_modules_warns_although_no_database_was_read() -> None:
@@ -116,7 +115,8 @@ def test_resource_types_not_modelled_yet_are_coverage_items_with_what_they_are()
         "azurerm_container_app.orders": "an Azure Container App, a client connbudget does not "
                                         "model yet",
         "aws_cloudwatch_event_target.nightly_report":
-            "an EventBridge rule running ECS tasks, a client connbudget does not model yet",
+            "an EventBridge rule running ECS tasks whose task definition is not in the scanned "
+            "files, so what its tasks open is not read",
     }  # neither the MySQL instance nor the target that notifies a topic
 
 
@@ -288,14 +288,18 @@ def test_cb103_names_the_library_setting_or_says_the_library_is_unknown(
 
 
 def test_cb111_is_suppressed_by_an_ignore_on_the_unread_resource(tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "coverage" / "lambda-rds-proxy", tmp_path / "stack")
+    shutil.copytree(FIXTURES / "coverage" / "other-clouds", tmp_path / "stack")
     main = tmp_path / "stack" / "main.tf"
+    _, before = _json("scan", str(tmp_path / "stack"))
+    assert "aws_cloudwatch_event_target.nightly_report" in {
+        f["resource"] for f in before["findings"] if f["rule_id"] == "CB111"}
     main.write_text(main.read_text().replace(
-        'resource "aws_lambda_function" "api" {',
-        '# connbudget:ignore CB111 850 executions x 1 connection go through the proxy\n'
-        'resource "aws_lambda_function" "api" {'))
+        'resource "aws_cloudwatch_event_target" "nightly_report" {',
+        '# connbudget:ignore CB111 3 tasks x 1 connection, counted by hand\n'
+        'resource "aws_cloudwatch_event_target" "nightly_report" {'))
     _, report = _json("scan", str(tmp_path / "stack"))
-    assert "CB111" not in {f["rule_id"] for f in report["findings"]}
+    ignored = {f["resource"] for f in report["findings"] if f["rule_id"] == "CB111"}
+    assert "aws_cloudwatch_event_target.nightly_report" not in ignored
     assert "CB006" not in {f["rule_id"] for f in report["findings"]}
 
 

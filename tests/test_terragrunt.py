@@ -55,7 +55,9 @@ def test_the_module_a_unit_runs_is_not_also_read_as_a_root_of_its_own() -> None:
 
 def test_the_summary_counts_terragrunt_files() -> None:
     result = run_cli("capacity", str(STACK))
-    assert result.out.splitlines()[-1] == "checked 3 files: 1 Terraform, 2 Terragrunt"
+    assert result.out.splitlines()[-2:] == ["checked 3 files: 1 Terraform, 2 Terragrunt",
+                                            "coverage: 2 databases complete, 0 incomplete, "
+                                            "0 things not read"]
 
 
 def test_a_fix_of_a_value_a_unit_sets_edits_its_terragrunt_hcl(tmp_path: Path) -> None:

@@ -97,5 +97,7 @@ def terraform(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
         context.model.unread.append(_resource(resource, entry))
     sources = [pattern for adapter in ADAPTERS for pattern in adapter.module_sources()]
     for call in model.modules:
+        if call.source_dir:  # `terraform init` put its code in the tree: read like a local one
+            continue
         if not any(pattern.search(call.source) for pattern in sources):
             context.model.unread.append(_module(call))

@@ -21,7 +21,17 @@ from connbudget.frontends.terraform.model import (
     Unknown,
     line_of,
 )
-from connbudget.model import Client, Insert, Location, Model, Origin, Value, refers_to, unknown
+from connbudget.model import (
+    Client,
+    Insert,
+    Location,
+    Model,
+    Origin,
+    Unread,
+    Value,
+    refers_to,
+    unknown,
+)
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.aws.modules import ECS_SERVICE
@@ -191,6 +201,14 @@ def _services(model: TerraformModel, context: BuildContext) -> None:
         definitions = [t for t in model.by_type("aws_ecs_task_definition")
                        if refers(task_ref, t)]
         if not definitions:
+            # its task definition is an ARN or lives in another root: not read, and said
+            out.unread.append(Unread(
+                service.address, "an ECS service whose task definition is not in the scanned "
+                "files, so what its tasks open is not read", service.file, service.line,
+                "scan the Terraform that defines its task definition together with this root, "
+                "or count its worst case yourself (tasks x processes x pool) and record it "
+                "above the resource: # connbudget:ignore CB111 <the count and why it fits>",
+                kind="client", root=service.root))
             continue
         definition = definitions[0]
         origin = Origin(f"{definition.address} container_definitions", definition.file,

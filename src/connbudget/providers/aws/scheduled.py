@@ -13,7 +13,7 @@ from typing import Any
 
 from connbudget.frontends.terraform.decode import decode_json
 from connbudget.frontends.terraform.model import Resource, TerraformModel
-from connbudget.model import Model, Origin, Value, unknown
+from connbudget.model import Model, Origin, Unread, Value, unknown
 from connbudget.providers.aws import compute_tables as facts
 from connbudget.providers.aws.clients import make_client
 from connbudget.providers.aws.ecs import STYLE, containers, task_settings
@@ -71,6 +71,16 @@ def clients(model: TerraformModel, settings: Settings, out: Model) -> None:
             definition = next((d for d in model.by_type("aws_ecs_task_definition")
                                if refers(ecs.get("task_definition_arn"), d)), None)
             if definition is None:
+                # its task definition is an ARN or lives in another root: what its tasks open
+                # is not read, and that is said, never counted as nothing
+                out.unread.append(Unread(
+                    target.address, "an EventBridge rule running ECS tasks whose task "
+                    "definition is not in the scanned files, so what its tasks open is not read",
+                    target.file, target.line,
+                    "scan the Terraform that defines its task definition together with this "
+                    "root, or count its worst case yourself (task_count x processes x pool) and "
+                    "record it above the resource: # connbudget:ignore CB111 <the count and why "
+                    "it fits>", kind="client", root=target.root))
                 continue
             origin = located(definition, "container_definitions",
                              f"{definition.address} container_definitions")
