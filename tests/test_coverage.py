@@ -36,8 +36,29 @@ def _cb111(report: dict[str, Any]) -> list[tuple[str, str, int]]:
             if f["rule_id"] == "CB111"]
 
 
-def test_rails_compose_app_with_pools_in_its_config_files_is_incomplete_not_ok() -> None:
+def test_rails_compose_app_is_counted_from_its_config_files() -> None:
     code, report = _json("scan", f"{COVERAGE}/rails-compose")
+    [budget] = report["budgets"]
+    assert [(c["client"], c["pool"], c["sources"]["pool"]["line"]) for c in budget["clients"]] \
+        == [("compose/web", 5, 4), ("compose/sidekiq", 5, 4)]  # database.yml's pool: line
+    assert budget["coverage"] == {"complete": True, "clients_read": 2, "poolers_read": 0,
+                                  "unread": []}
+    assert "CB111" not in {f["rule_id"] for f in report["findings"]}
+    assert code == 0
+
+
+def _rails_without_config(tmp_path: Path) -> Path:
+    """The same compose app with its config/ not in the scanned tree."""
+    tree = tmp_path / "app"
+    shutil.copytree(FIXTURES / "coverage" / "rails-compose", tree)
+    shutil.rmtree(tree / "config")
+    return tree
+
+
+def test_rails_compose_app_without_its_config_files_is_incomplete_not_ok(
+        tmp_path: Path) -> None:
+    tree = _rails_without_config(tmp_path)
+    code, report = _json("scan", str(tree))
     [budget] = report["budgets"]
     assert (budget["database"], budget["clients"]) == ("compose/db", [])
     assert budget["verdict"]["rule_id"] == "CB111"
@@ -48,7 +69,7 @@ def test_rails_compose_app_with_pools_in_its_config_files_is_incomplete_not_ok()
             "why": "it depends on compose/db but its environment sets no connection or pool "
                    "setting: its database and pool are in application files connbudget does "
                    "not read",
-            "file": f"{COVERAGE}/rails-compose/docker-compose.yml", "line": line,
+            "file": f"{tree}/docker-compose.yml", "line": line,
             "fix": "set them in its environment, where the budget reads them: DATABASE_URL "
                    "(postgres://<user>@db/<database>) and the pool its library reads "
                    "(RAILS_MAX_THREADS, DB_POOL_SIZE, ...)",
@@ -56,11 +77,11 @@ def test_rails_compose_app_with_pools_in_its_config_files_is_incomplete_not_ok()
     assert report["coverage"] == {"databases": 1, "complete": 0, "incomplete": 1,
                                   "unread": budget["coverage"]["unread"]}
     assert code == 0
-    assert run_cli("scan", f"{COVERAGE}/rails-compose", "--fail-on", "warning").code == 1
+    assert run_cli("scan", str(tree), "--fail-on", "warning").code == 1
 
 
-def test_text_shows_the_incomplete_math_and_the_last_line_says_so() -> None:
-    out = run_cli("scan", f"{COVERAGE}/rails-compose", env={"COLUMNS": "100"}).out
+def test_text_shows_the_incomplete_math_and_the_last_line_says_so(tmp_path: Path) -> None:
+    out = run_cli("scan", str(_rails_without_config(tmp_path)), env={"COLUMNS": "100"}).out
     math = out.split("THE CONNECTION MATH")[1]
     assert "  no client read, usable 97       incomplete\n" in math
     assert "  coverage: 0 clients read; not read: compose/web, compose/sidekiq\n" in math
@@ -347,16 +368,15 @@ def test_with_cb111_disabled_every_format_still_notes_what_was_not_read(
                      "not read module.api"]
 
 
-def test_junit_and_markdown_state_the_coverage() -> None:
-    junit = ET.fromstring(run_cli("scan", f"{COVERAGE}/rails-compose", "--format",
-                                  "junit").out)
+def test_junit_and_markdown_state_the_coverage(tmp_path: Path) -> None:
+    tree = str(_rails_without_config(tmp_path))
+    junit = ET.fromstring(run_cli("scan", tree, "--format", "junit").out)
     properties = {p.get("name"): p.get("value") for p in junit.iter("property")}
     assert properties["coverage"] == "coverage: 1 database, incomplete, 2 things not read"
     assert properties["coverage.databases.incomplete"] == "1"
-    markdown = run_cli("scan", f"{COVERAGE}/rails-compose", "--format", "markdown").out
+    markdown = run_cli("scan", tree, "--format", "markdown").out
     assert "| `compose/db` | 100 | 97 | 0 | incomplete |" in markdown
-    assert "- `compose/web` at `fixtures/coverage/rails-compose/docker-compose.yml:26`" \
-        in markdown
+    assert f"- `compose/web` at `{tree}/docker-compose.yml:26`" in markdown
 
 
 def test_inputs_of_other_tools_are_each_one_warning_with_what_makes_them_read() -> None:
