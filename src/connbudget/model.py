@@ -148,6 +148,19 @@ class Pooler:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ZeroPools:
+    """Pools whose size is 0, as the PgBouncer release in use reads it: at most one server
+    connection per pool through 1.23 ("at_most_one"), no limit per pool from 1.24
+    ("no_limit")."""
+
+    pools: tuple[str, ...]  # "app/web", as database/user
+    setting: Origin  # where the 0 is set
+    meaning: str
+    source: str  # the line of PgBouncer's source that decides it
+    release: str  # the release and why it applies ("image edoburu/pgbouncer:v1.23.1-p1: ...")
+
+
 @dataclass
 class PgBouncer(Pooler):
     """A PgBouncer: an ini file, a container configured by its environment, or an operator's
@@ -172,6 +185,7 @@ class PgBouncer(Pooler):
     # what its worst case assumes or cannot bound, for CB103, and the settings that would
     assumptions: list[str] = field(default_factory=list)
     bound_by: str = ""
+    zero_pools: list[ZeroPools] = field(default_factory=list)
 
     @property
     def path(self) -> str:

@@ -34,6 +34,32 @@ class ContainerEnv:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A container's volumeMount: the volume, where it is mounted, and its subPath ("": the
+    whole volume)."""
+
+    volume: str
+    path: str
+    sub_path: str = ""
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A pod volume that projects a ConfigMap: each key as a file named by `items` (key ->
+    path) or, without items, by the key itself."""
+
+    name: str
+    config_map: str
+    items: tuple[tuple[str, str], ...] = ()
+
+    def files(self, keys: list[str]) -> dict[str, str]:
+        """File name inside the volume -> ConfigMap key."""
+        if self.items:
+            return {path: key for key, path in self.items}
+        return {key: key for key in keys}
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -43,6 +69,10 @@ class Container:
     unresolved: tuple[str, ...]  # envFrom/configMapKeyRef sources not found in the inputs
     file: str
     line: int
+    mounts: tuple[Mount, ...] = ()
+    # the line of each word of command and args, as written (0 where not known)
+    command_lines: tuple[int, ...] = ()
+    args_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,6 +97,8 @@ class Workload:
     line: int
     unknown: tuple[str, ...] = ()  # values present but not usable (e.g. replicas: "{{ x }}")
     pod_labels: dict[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
+    volumes: tuple[Volume, ...] = ()  # the pod's ConfigMap volumes
+    service_name: str = ""  # a StatefulSet's spec.serviceName (its governing Service)
 
 
 @dataclass(frozen=True)
@@ -102,6 +134,7 @@ class Service:
     namespace: str | None
     selector: dict[str, str]
     file: str
+    line: int = 0
 
 
 @dataclass

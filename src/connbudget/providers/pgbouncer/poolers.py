@@ -1,7 +1,8 @@
 """PgBouncer poolers from pgbouncer.ini files and from PgBouncer containers' environment.
 
 A pooler's worst case needs its clients (the users they log in as, the databases they ask
-for), so it is computed once clients are matched to poolers: `settle`.
+for, and, when every one of them is known, the connections they open), so it is computed once
+clients are matched to poolers: `settle`.
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ from collections.abc import Mapping
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
-from connbudget.model import Location, Model, Origin, PgBouncer, Value, unknown
+from connbudget.model import (
+    Client,
+    Location,
+    Model,
+    Origin,
+    PgBouncer,
+    Value,
+    ZeroPools,
+    unknown,
+)
 from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.pools import (
+    Demand,
     WorstCase,
     one_user_floor,
     worst_case_server_connections,
@@ -44,8 +55,13 @@ def _processes(config: PgBouncerConfig, pin: PoolerOverride | None) -> Value:
         return Value(pin.processes, Origin("[tool.connbudget.poolers] processes pin"))
     reuse = config.integer("so_reuseport")
     if reuse.value:
+        peers = ""
+        if config.peers and config.integer("peer_id").value:
+            first = min(entry.line for entry in config.peers.values())
+            peers = (f"; its [peers] section ({config.peers[next(iter(config.peers))].file}:"
+                     f"{first}) lists {len(config.peers)} peered PgBouncer processes")
         return unknown(f"so_reuseport = {reuse.value} ({reuse.source}) lets several PgBouncer "
-                       "processes share the port, each with its own pools", reuse.file,
+                       f"processes share the port, each with its own pools{peers}", reuse.file,
                        reuse.line)
     return Value(1, Origin("1 PgBouncer process (so_reuseport is off)"))
 
@@ -101,6 +117,54 @@ def _multiplier(pooler: PgBouncer) -> tuple[int | None, str]:
     return factor, "".join(parts)
 
 
+def _connections(client: Client, during_deploy: bool) -> int | None:
+    values = (client.deploy if during_deploy else client.scale, client.processes, client.pool)
+    if not all(value.known for value in values):
+        return None
+    total = 1
+    for value in values:
+        total *= value.value or 0
+    return total
+
+
+def _demand(model: Model, pooler: PgBouncer, during_deploy: bool) -> Demand | None:
+    """The client connections that reach the pooler, when every client that can is known: each
+    client matched to it with a known pool, and nothing unread that may reach its database."""
+    behind = [c for c in model.clients if c.target == pooler.where.key]
+    target = pooler.target
+    unread = [u for u in model.unread if (u.databases is None or target in u.databases)
+              and (not u.root or u.root == pooler.where.root)]
+    if not behind or unread:
+        return None
+    clients = []
+    for client in behind:
+        connections = _connections(client, during_deploy)
+        if connections is None:
+            return None
+        clients.append((client.database, client.user, connections))
+    return Demand(tuple(clients))
+
+
+def _zero_pools(pooler: PgBouncer, worst: WorstCase) -> list[ZeroPools]:
+    """The pools of size 0, grouped by the setting that makes them 0."""
+    grouped: dict[tuple[str, int, str], list[str]] = {}
+    found: dict[tuple[str, int, str], ZeroPools] = {}
+    config = pooler.config
+    for term in worst.databases:
+        for pool in term.pools:
+            if pool.pool_size.value != 0 or pool.zero is None or config is None:
+                continue
+            size = pool.pool_size
+            key = (size.file, size.line, pool.zero.value)
+            grouped.setdefault(key, []).append(f"{term.database}/{pool.user}")
+            found[key] = ZeroPools((), Origin(f"{size.key} = 0 ({size.source})" if not size.file
+                                              else f"{size.key} = 0", size.file, size.line),
+                                   pool.zero.value, pool.zero.cite.source,
+                                   f"PgBouncer {config.version} ({config.version_source})")
+    return [ZeroPools(tuple(grouped[key]), z.setting, z.meaning, z.source, z.release)
+            for key, z in found.items()]
+
+
 def settle(model: Model, settings: Settings) -> None:
     """Every PgBouncer's worst case, from its configuration and the clients matched to it."""
     for pooler in model.poolers:
@@ -110,8 +174,14 @@ def settle(model: Model, settings: Settings) -> None:
         pin = settings.poolers.get(pooler.where.address)
         pooler.processes = _processes(config, pin)
         users, databases = _client_names(model, pooler, pin)
-        worst = worst_case_server_connections(config, users, databases, pooler.userlist)
-        _apply(pooler, worst)
+        steady = _demand(model, pooler, during_deploy=False)
+        worst = worst_case_server_connections(config, users, databases, pooler.userlist,
+                                              steady)
+        deploy = _demand(model, pooler, during_deploy=True)
+        during = worst_case_server_connections(config, users, databases, pooler.userlist,
+                                               deploy) if deploy != steady else worst
+        _apply(pooler, worst, during)
+        pooler.zero_pools = _zero_pools(pooler, worst)
         if worst.total is None and users is None:
             _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
 
@@ -126,7 +196,8 @@ def _apply_floor(pooler: PgBouncer, floor: WorstCase | None) -> None:
         f"{floor.formula()}{times}", where.file, where.line))
 
 
-def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
+def _apply(pooler: PgBouncer, worst: WorstCase, during: WorstCase) -> None:
+    """The pooler's worst case, and `during` (its clients' rolling deploy) with its own."""
     where = pooler.where
     factor, times = _multiplier(pooler)
     pooler.assumptions = list(worst.assumptions)
@@ -149,16 +220,23 @@ def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
             where.line))
         for role, total in worst.roles.items() if total}
     deploy, replicas = pooler.deploy_replicas, pooler.replicas
-    if deploy is None or replicas is None or not (deploy.known and replicas.known):
+    peak = during.total if during.total is not None else worst.total
+    if deploy is None or replicas is None or not (deploy.known and replicas.known) \
+            or not replicas.value:
+        if peak != worst.total:
+            pooler.server_connections_deploy = Value(peak * factor, Origin(
+                f"{where.address}: {during.formula()}{times} while its clients deploy",
+                where.file, where.line), assumed=bool(worst.assumptions))
         return
-    assert deploy.value is not None and replicas.value
-    if deploy.value == replicas.value:
+    assert deploy.value is not None
+    if deploy.value == replicas.value and peak == worst.total:
         return
-    per = worst.total * factor // replicas.value
+    per = peak * factor // replicas.value
     pooler.server_connections_deploy = Value(per * deploy.value, Origin(
         f"{where.address}: {per} per replica x {deploy.value} replicas during a rolling "
-        f"deploy ({deploy.origin})", where.file, where.line),
-        assumed=bool(worst.assumptions))
+        f"deploy ({deploy.origin})" + (f" with its clients deploying ({during.formula()})"
+                                       if peak != worst.total else ""),
+        where.file, where.line), assumed=bool(worst.assumptions))
 
 
 def _deciding_line(config: PgBouncerConfig, path: str) -> int:
