@@ -389,9 +389,8 @@ def test_values_are_parsed_as_pgbouncer_parses_them(tmp_path: Path) -> None:
 def test_image_tags_name_the_release_the_images_table_gives() -> None:
     config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1,
                              image="edoburu/pgbouncer:v1.23.1-p1")
-    assert config.version == "1.23"
-    assert config.version_source.startswith("image edoburu/pgbouncer:v1.23.1-p1: PgBouncer "
-                                            "1.23.1 (edoburu/docker-pgbouncer@")
+    assert (config.version, config.version_source) == (
+        "1.23", "PgBouncer 1.23.1 (image edoburu/pgbouncer:v1.23.1-p1)")
     bitnami = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1,
                               image="bitnami/pgbouncer:1.24.1-debian-12-r3")
     assert bitnami.version == "1.24"
@@ -402,8 +401,8 @@ def test_image_tags_name_the_release_the_images_table_gives() -> None:
 def test_an_image_naming_no_known_release_is_read_as_the_newest_and_says_so(image: str) -> None:
     config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1, image=image)
     assert config.version == "1.25"
-    assert config.version_source == (f"image {image} names no release connbudget knows: "
-                                     "assumed 1.25, the newest it has read")
+    assert config.version_source == (f"PgBouncer 1.25 (assumed: image {image} names no release "
+                                     "connbudget knows; 1.25 is the newest it has read)")
 
 
 def test_a_pin_wins_over_the_image_tag() -> None:

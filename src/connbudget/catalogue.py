@@ -84,6 +84,11 @@ RULES: dict[str, Rule] = {
         Rule("CB110", "capacity", "info", _CLI,
              "A recognised input is not read (an unrendered Helm chart, a template of another"
              " tool), or a run finds nothing to check"),
+        Rule("CB112", "capacity", "error", _CLI,
+             "Transaction pooling breaks a client's prepared statements"),
+        Rule("CB113", "capacity", "error", _CLI,
+             "A PgBouncer pool of size 0 through 1.23 keeps one server connection and its "
+             "clients queue"),
         Rule("CB114", "live", "error", _CLI,
              "The running server's max_connections or reserved slots differ from what the "
              "files declare"),

@@ -114,6 +114,14 @@ def looks_like_kubernetes(candidate: Candidate) -> bool:
     return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
 
 
+_POSTGRESQL_CONF = re.compile(r"^postgres[\w.-]*\.conf$", re.IGNORECASE)
+
+
+def looks_like_postgresql_conf(candidate: Candidate) -> bool:
+    """postgresql.conf, postgres.conf, postgresql-custom.conf: a PostgreSQL server's settings."""
+    return _POSTGRESQL_CONF.match(candidate.name) is not None
+
+
 def looks_like_plan(candidate: Candidate) -> bool:
     return not candidate.lower.endswith(_YAML) and _PLAN_HEAD.match(candidate.head(512)) \
         is not None
@@ -141,6 +149,8 @@ KINDS: tuple[InputKind, ...] = (
               lambda c: c.named and c.lower.endswith((".tfvars", ".tfvars.json"))),
     InputKind("pgbouncer", "PgBouncer ini", "capacity", (".ini", ".ini.j2", ".conf", ".cfg"),
               looks_like_pgbouncer, "connbudget.frontends.pgbouncer.ini:read"),
+    InputKind("postgresql-conf", "postgresql.conf", "capacity", (".conf",),
+              looks_like_postgresql_conf, "connbudget.frontends.postgresql.conf:read"),
     InputKind("compose", "compose YAML", "capacity", _YAML,
               lambda c: _COMPOSE.match(c.name) is not None,
               "connbudget.frontends.compose.model:read"),

@@ -115,6 +115,8 @@ class Database:
     aliases: set[str] = field(default_factory=set)
     # where its size is set (instance_class, a Serverless v2 max_capacity); None when unknown
     size_origin: Origin | None = None
+    # PostgreSQL's major version (an engine version, a parameter group family, an image tag)
+    version: Value | None = None
 
 
 @dataclass
@@ -208,6 +210,21 @@ class PercentProxy(Pooler):
         return self.product
 
 
+@dataclass(frozen=True)
+class PreparedStatements:
+    """What a client's database library does with server-side prepared statements: a pooler
+    that hands its server connections from client to client per transaction must keep track of
+    them (PgBouncer's max_prepared_statements, from 1.21)."""
+
+    library: str  # "pgx", "asyncpg", "Prisma", "JDBC (pgjdbc)"
+    named: bool  # it prepares named statements on the server and uses them again later
+    origin: Origin  # the setting that decides it, or the library default (with its source)
+    off: str  # the client-side setting that turns them off, as this client writes it
+    # Prisma's `pgbouncer=true`: its own way around poolers without prepared statements, which
+    # breaks against a PgBouncer that keeps them (it runs DEALLOCATE ALL behind its back)
+    pgbouncer_mode: bool = False
+
+
 @dataclass
 class Client:
     platform: str  # a row of providers.registry.CLIENT_PLATFORMS: "ecs", "kubernetes", ...
@@ -229,6 +246,8 @@ class Client:
     # "hcl-block" (Terraform's kubernetes provider), "yaml-list", "yaml-map" (compose)
     env_style: str = "yaml-list"
     deploy_setting: str = ""  # what widens its rolling deploy ("" when nothing does)
+    # how its libraries use server-side prepared statements, where that is known
+    statements: tuple[PreparedStatements, ...] = ()
 
 
 @dataclass

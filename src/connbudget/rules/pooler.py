@@ -32,6 +32,7 @@ from connbudget.capacity.fixes import (
 from connbudget.model import PgBouncer, Pooler, Role, Value
 from connbudget.report import Edit, Finding
 from connbudget.rules.common import Run, make_finding, role_named
+from connbudget.rules.releases import no_limit_words
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")
@@ -103,7 +104,8 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
            if not least and path.deploy.value is not None and path.deploy.value != server
            else "")
         + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
-           f"reserved'); {QUEUEING}" if isinstance(pooler, PgBouncer) else ""),
+           f"reserved'); {QUEUEING}{no_limit_words(pooler)}" if isinstance(pooler, PgBouncer)
+           else ""),
         fix, budget=budget.database.where.key)
 
 

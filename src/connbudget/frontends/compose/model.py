@@ -3,11 +3,14 @@
 `environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
 their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
 `deploy.replicas`, else the legacy `scale`, else 1 (compose-spec: deploy.replicas default 1).
-`env_file` contents are not read: the service says so.
+`env_file` contents are not read: the service says so. A PostgreSQL service whose command names
+its configuration file (`-c config_file=PATH`) reads the file bind-mounted there: that file is
+read as postgresql.conf (relative to the compose file, inside the scanned tree).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Sequence
@@ -25,7 +28,8 @@ from connbudget.frontends.kubernetes.safeyaml import (
     read_documents,
     scalar_text,
 )
-from connbudget.kinds import Read, ReadContext
+from connbudget.frontends.postgresql.conf import PostgresConf, load_conf
+from connbudget.kinds import Candidate, Read, ReadContext, looks_like_postgresql_conf
 from connbudget.numbers import count
 
 _DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
@@ -51,6 +55,15 @@ class ComposeService:
     file: str
     line: int
     notes: list[str] = field(default_factory=list)
+    command_line: int = 0  # the line of its command (or entrypoint)
+    # bind mounts: (the file or directory of the tree, the path in the container)
+    mounts: list[tuple[str, str]] = field(default_factory=list)
+    # the postgresql.conf its command names, when a bind mount of the tree holds it
+    config: PostgresConf | None = None
+    config_missing: str = ""  # why the configuration file its command names is not read
+
+
+_CONFIG_FILE = re.compile(r"(?:^|\s)(?:-c\s*|--)config[_-]file=(\S+)")
 
 
 def _words(value: Any) -> list[str]:
@@ -109,11 +122,54 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
     notes = []
     if "env_file" in spec:
         notes.append(f"compose service {name} env_file is not read: its variables are unknown")
-    return ComposeService(name, scalar_text(spec.get("image")),
-                          [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
-                          _env(spec.get("environment"), spec.lines.get("environment", line)),
-                          replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
-                          file, line, notes)
+    words = [*_words(spec.get("entrypoint")), *_words(spec.get("command"))]
+    service = ComposeService(name, scalar_text(spec.get("image")), words,
+                             _env(spec.get("environment"), spec.lines.get("environment", line)),
+                             replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
+                             file, line, notes,
+                             spec.lines.get("command", spec.lines.get("entrypoint", line)),
+                             _mounts(spec.get("volumes"), file))
+    _config(service)
+    return service
+
+
+def _mounts(value: Any, file: str) -> list[tuple[str, str]]:
+    """Bind mounts, short (`./x:/y:ro`) and long (`type: bind`) syntax, the source relative to
+    the compose file; named volumes are left out."""
+    found = []
+    base = os.path.dirname(file)
+    for item in value if isinstance(value, LList) else []:
+        if isinstance(item, LMap):
+            if scalar_text(item.get("type")) != "bind":
+                continue
+            source, target = scalar_text(item.get("source")), scalar_text(item.get("target"))
+        else:
+            parts = scalar_text(item).split(":")
+            if len(parts) < 2:
+                continue
+            source, target = parts[0], parts[1]
+        if source.startswith((".", "/", "~")) and target:
+            found.append((os.path.normpath(os.path.join(base, source)), target))
+    return found
+
+
+def _config(service: ComposeService) -> None:
+    """The configuration file the command names, read when a bind mount of the tree holds it."""
+    named = _CONFIG_FILE.search(" ".join(service.command))
+    if named is None:
+        return
+    target = named.group(1).strip("'\"")
+    for source, mounted in service.mounts:
+        inside = target if mounted == target else (
+            os.path.relpath(target, mounted) if target.startswith(mounted.rstrip("/") + "/")
+            else None)
+        if inside is None:
+            continue
+        path = source if inside == target else os.path.join(source, inside)
+        service.config = load_conf(path)
+        return
+    service.config_missing = (f"its command reads {target[:80]}, which no bind mount of the "
+                              "reviewed tree holds")
 
 
 def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError],
@@ -148,4 +204,10 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
 def read(paths: list[str], context: ReadContext) -> Read:
     """The `compose` input kind."""
     services, errors, comments = load_compose(paths)
+    for service in services:
+        # a file named like postgresql.conf is an input of its own, whose reader reports it
+        config = service.config
+        if config is not None and not looks_like_postgresql_conf(Candidate(config.file)):
+            errors += config.errors
+            comments.update(config.comments)
     return Read(services, errors, comments)

@@ -11,11 +11,13 @@ from connbudget.frontends.pgbouncer.ini import check_setting, note_unknown
 from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, chosen_release
 
 # Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
-# bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port).
+# bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port). Both write
+# max_prepared_statements (edoburu/docker-pgbouncer@91a581b7e9ea0c6b3e9001db39d67efa8b05dfb2:
+# entrypoint.sh:138; bitnami libpgbouncer.sh, PGBOUNCER_MAX_PREPARED_STATEMENTS).
 _ENV_SETTINGS = ("pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size",
                  "max_client_conn", "max_db_connections", "max_user_connections",
                  "max_db_client_connections", "max_user_client_connections", "listen_port",
-                 "auth_user", "auth_type", "so_reuseport")
+                 "auth_user", "auth_type", "so_reuseport", "max_prepared_statements")
 
 
 def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, file: str,

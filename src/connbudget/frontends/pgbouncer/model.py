@@ -93,25 +93,25 @@ def release(version: str | None) -> str:
 
 def chosen_release(pin: str | None = None, image: str = "", pinned: str = PINNED,
                    ) -> tuple[str, str]:
-    """The release series whose keys and semantics apply, and in words why: a pin, else the
-    release an image tag names (the images table), else the newest series connbudget has read.
-    A release it has not read is said so, with the series assumed in its place."""
+    """The release series whose keys and semantics apply, and in words which release and why
+    ("PgBouncer 1.24.1 (image edoburu/pgbouncer:v1.24.1-p1)"): a pin, else the release an image
+    tag names (the images table), else the newest series connbudget has read. A release it has
+    not read is said so, with the series assumed in its place."""
     newest = known_versions()[-1]
     if pin:
         series = release(pin)
         found = re.fullmatch(r"v?(\d+\.\d+)(?:\.\d+)?", pin.strip())
         if found is not None and found.group(1) == series:
             return series, f"PgBouncer {pin} ({pinned})"
-        return series, (f"PgBouncer {pin} ({pinned}) is not a release connbudget has read: "
-                        f"assumed {series}, the nearest it knows")
+        return series, (f"PgBouncer {series} (assumed: {pin}, {pinned}, is not a release "
+                        f"connbudget has read; {series} is the nearest it knows)")
     if image:
         tagged = image_release(image)
         if tagged is not None:
-            return release(tagged.value), (f"image {image}: PgBouncer {tagged.value} "
-                                           f"({tagged.cite.source})")
-        return newest, (f"image {image} names no release connbudget knows: assumed {newest}, "
-                        "the newest it has read")
-    return newest, DEFAULT_VERSION_SOURCE
+            return release(tagged.value), f"PgBouncer {tagged.value} (image {image})"
+        return newest, (f"PgBouncer {newest} (assumed: image {image} names no release "
+                        f"connbudget knows; {newest} is the newest it has read)")
+    return newest, f"PgBouncer {newest} ({DEFAULT_VERSION_SOURCE})"
 
 
 def accepted_sections(version: str) -> list[str]:
@@ -190,7 +190,7 @@ class UnknownSetting:
 class PgBouncerConfig:
     origin: str  # the main file, or where the environment was read
     version: str = ""  # the release whose keys and semantics apply, e.g. "1.18"
-    version_source: str = DEFAULT_VERSION_SOURCE
+    version_source: str = ""  # which release and why, in words (see chosen_release)
     settings: dict[str, Setting] = field(default_factory=dict)  # [pgbouncer]
     databases: dict[str, Entry] = field(default_factory=dict)  # [databases], "*" included
     users: dict[str, Entry] = field(default_factory=dict)  # [users]
@@ -203,6 +203,11 @@ class PgBouncerConfig:
     env_names: dict[str, str] = field(default_factory=dict)
     # the user names of its auth_file, when that file is in the reviewed tree (never passwords)
     userlist: frozenset[str] | None = None
+
+    @property
+    def release_words(self) -> str:
+        """Which release reads it and why: "PgBouncer 1.24.1 (image ...)"."""
+        return self.version_source or f"PgBouncer {self.version} ({DEFAULT_VERSION_SOURCE})"
 
     def integer(self, key: str) -> Resolved[int]:
         """A [pgbouncer] integer setting, or the default of the release that reads it."""

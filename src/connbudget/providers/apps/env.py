@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connbudget.model import Origin, Value
+from connbudget.model import Origin, PreparedStatements, Value
 from connbudget.numbers import count
+from connbudget.providers.apps.statements import from_env
 from connbudget.providers.registry import DATABASE_RESOURCE_TYPES
 
 # Direct pool-size settings, in the order they are looked up.
@@ -74,6 +75,7 @@ class PoolSettings:
     database: str | None = None  # the database name it asks for
     is_client: bool = False  # any sign that this container talks to PostgreSQL
     notes: list[str] = field(default_factory=list)  # what could not be read, said out loud
+    statements: tuple[PreparedStatements, ...] = ()  # its libraries' prepared statements
 
 
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
@@ -268,7 +270,8 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
                    assumed=any(i.pool.assumed for i in found)),
         pool_setting=found[0].pool_setting, refs=set().union(*(i.refs for i in found)),
         user=found[0].user, database=found[0].database, is_client=True,
-        notes=[n for i in found for n in i.notes])
+        notes=[n for i in found for n in i.notes],
+        statements=tuple(use for i in found for use in i.statements))
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -282,7 +285,8 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
              if var.secret and var.name in (*URL_VARS, *HOST_VARS)]
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
                         refs=refs, user=user, database=_database_name(env),
-                        is_client=talks or named, notes=notes)
+                        is_client=talks or named, notes=notes,
+                        statements=from_env(env, origin))
 
 
 DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")

@@ -108,7 +108,7 @@ def _client(where: Location, task: PoolSettings, desired: Value, maximum: Value 
     return Client("ecs", where, tasks, by_percent(tasks, percent, "task"), task.processes,
                   task.pool, task.pool_setting, scale_setting, autoscaled=maximum is not None,
                   refs=task.refs, user=task.user, database=task.database, notes=task.notes,
-                  env_style=STYLE[0], deploy_setting=STYLE[1])
+                  env_style=STYLE[0], deploy_setting=STYLE[1], statements=task.statements)
 
 
 def _autoscaling_max(model: TerraformModel, service: Resource) -> Value | None:

@@ -12,7 +12,7 @@ from connbudget.providers.tfvalues import by_root
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
     out = context.model
     for model in by_root(parsed["terraform"]):
-        out.databases += rds.databases(model, context.settings)
+        out.databases += rds.databases(model, context.settings, out.errors)
         out.poolers += proxy.proxies(model)
         out.alarms += cloudwatch.alarms(model)
         ecs.clients(model, context.settings, out)

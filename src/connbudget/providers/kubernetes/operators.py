@@ -31,6 +31,7 @@ from connbudget.frontends.pgbouncer.ini import check_setting, read_entry
 from connbudget.frontends.pgbouncer.model import PgBouncerConfig, release
 from connbudget.model import Database, Location, Origin, PgBouncer, Pooler, Value, count, unknown
 from connbudget.providers.context import BuildContext
+from connbudget.providers.kubernetes.names import hosts
 from connbudget.providers.pgbouncer.poolers import during_deploy, pooler_from_config
 from connbudget.providers.postgresql import server as postgresql
 from connbudget.providers.surge import by_extra
@@ -81,15 +82,6 @@ def _address(kind: str, document: LMap) -> tuple[str, str, str | None]:
     return (f"{kind}/{space}/{name}" if space else f"{kind}/{name}"), name, space
 
 
-def _hosts(names: Sequence[str], namespace: str | None) -> set[str]:
-    hosts = set(names)
-    if namespace:
-        hosts |= {f"{name}.{namespace}" for name in names}
-        hosts |= {f"{name}.{namespace}.svc" for name in names}
-        hosts |= {f"{name}.{namespace}.svc.cluster.local" for name in names}
-    return hosts
-
-
 def _database(document: LMap, kind: str, file: str, parameters: Sequence[str],
               services: Sequence[str], operator: str) -> Database:
     address, name, namespace = _address(kind, document)
@@ -103,7 +95,7 @@ def _database(document: LMap, kind: str, file: str, parameters: Sequence[str],
     if _dig(document, *parameters, "superuser_reserved_connections")[0] is not None:
         settings["superuser_reserved_connections"] = _number(
             document, [*parameters, "superuser_reserved_connections"], address, file, 0, "")
-    aliases = {address, name} | _hosts([name, *services], namespace)
+    aliases = {address, name} | hosts([name, *services], namespace)
     return Database(Location(address, file, document.line), "postgres", _PLATFORMS[kind], None,
                     max_connections, postgresql.reservations(settings), aliases=aliases)
 
@@ -151,7 +143,7 @@ def _cnpg_pooler(document: LMap, file: str) -> PgBouncer:
                                f"{cluster}-{kind}", file, mode_line if mode else line,
                                f"{address} spec.pgbouncer")
     where = Location(address, file, document.line)
-    pooler = pooler_from_config(config, where, {address, name} | _hosts([name], namespace),
+    pooler = pooler_from_config(config, where, {address, name} | hosts([name], namespace),
                                 replicas, {f"{cluster}-{kind}"}, "cnpg",
                                 deploy_setting="spec.deploymentStrategy.rollingUpdate.maxSurge")
     surge, surge_line = _dig(document, "spec", "deploymentStrategy", "rollingUpdate", "maxSurge")
@@ -187,7 +179,7 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> PgBouncer:
     return PgBouncer(
         Location(pooler_address, file, document.line), dialect="zalando",
         server_connections_deploy=deploy,
-        aliases={pooler_address} | _hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
+        aliases={pooler_address} | hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
         target_refs={database.where.address}, server_connections=server,
         pool_mode=scalar_text(mode) or ZALANDO_POOLER_MODE,
         pool_mode_origin=Origin(f"{address} spec.connectionPooler.mode" if mode else
@@ -205,7 +197,7 @@ def _crunchy_pooler(document: LMap, file: str) -> PgBouncer:
     config = _pgbouncer_config(settings, {}, f"{name}-primary", file, line,
                                f"{address} proxy.pgBouncer.config.global")
     where = Location(pooler_address, file, line)
-    return pooler_from_config(config, where, {pooler_address} | _hosts([f"{name}-pgbouncer"],
+    return pooler_from_config(config, where, {pooler_address} | hosts([f"{name}-pgbouncer"],
                                                                        namespace),
                               replicas, {f"{name}-primary"}, dialect="crunchy")
 

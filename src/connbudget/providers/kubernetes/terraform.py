@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
+from connbudget.frontends.pgbouncer.model import chosen_release
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
 from connbudget.model import Client, Location, Origin, Value, unknown
 from connbudget.providers.apps.commands import apply_command, words
@@ -132,7 +133,8 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
                 if "pgbouncer" in image.lower():
                     ini = next((inis[m] for m in mounted if m in inis), None)
                     if ini is not None:
-                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[3])
+                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[3],
+                                                     chosen_release(image=image))
                         pooler = pooler_from_config(config, where, {res.address, _name(res)},
                                                     maximum, ini[2], deploy_setting=STYLE[1])
                         out.errors.extend(config.errors)
@@ -157,4 +159,4 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
                 "kubernetes", where, maximum, deploy, task.processes, task.pool,
                 task.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
                 refs=task.refs, user=task.user, database=task.database, notes=task.notes,
-                env_style=STYLE[0], deploy_setting=STYLE[1]))
+                env_style=STYLE[0], deploy_setting=STYLE[1], statements=task.statements))

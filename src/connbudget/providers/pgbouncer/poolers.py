@@ -160,7 +160,7 @@ def _zero_pools(pooler: PgBouncer, worst: WorstCase) -> list[ZeroPools]:
             found[key] = ZeroPools((), Origin(f"{size.key} = 0 ({size.source})" if not size.file
                                               else f"{size.key} = 0", size.file, size.line),
                                    pool.zero.value, pool.zero.cite.source,
-                                   f"PgBouncer {config.version} ({config.version_source})")
+                                   config.release_words)
     return [ZeroPools(tuple(grouped[key]), z.setting, z.meaning, z.source, z.release)
             for key, z in found.items()]
 
