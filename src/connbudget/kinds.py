@@ -110,6 +110,10 @@ def looks_like_pgbouncer(candidate: Candidate) -> bool:
 
 
 def looks_like_kubernetes(candidate: Candidate) -> bool:
+    """A manifest (`apiVersion:` and `kind:`), or a kustomization file, whose ConfigMap
+    generators make ConfigMaps of files beside it."""
+    if candidate.name.lower() in ("kustomization.yaml", "kustomization.yml"):
+        return True
     head = candidate.head()
     return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
 

@@ -52,8 +52,7 @@ def _queueing(pooler: PgBouncer, zero: ZeroPools, budget: Budget | None,
     setting = zero.setting
     clients = sum((c.scale.value or 0) * (c.processes.value or 0) * (c.pool.value or 0)
                   for c in behind)
-    waiting = (f"; the {clients} client connections behind it share "
-               f"{len(zero.pools)} server connection{'s' if len(zero.pools) > 1 else ''}"
+    waiting = (f"; the {clients} client connections behind it take turns on them"
                if behind and all(c.scale.known and c.processes.known and c.pool.known
                                  for c in behind) else "")
     message = (f"{pooler.where.label}: {setting.text} in {zero.release} keeps at most one "
@@ -140,7 +139,8 @@ def _prepared(pooler: PgBouncer, client: Client, use: PreparedStatements) -> lis
         return [make_finding("CB112", where, message,
                              join([Fix(f"on the client: {use.off} (Prisma needs it only below "
                                        "PgBouncer 1.21)"),
-                                   Fix(f"or on the pooler: {off.text}", off.edits)]),
+                                   Fix(f"or on the pooler, {_PREPARED} = 0:\n{off.text}",
+                                       off.edits)]),
                              budget=pooler.target)]
     return []
 
@@ -154,5 +154,5 @@ def _keep_statements(pooler: PgBouncer, upgrade: bool) -> Fix:
     if upgrade:
         return Fix(f"on the pooler: run PgBouncer 1.21 or later ({newest.value} is the newest "
                    f"connbudget has read) and set {_PREPARED} = {value}")
-    return Fix(f"on the pooler: {setting.text}\n({_PREPARED} = {value}: the default from "
-               "PgBouncer 1.24)", setting.edits)
+    return Fix(f"on the pooler, {_PREPARED} = {value} (the default from PgBouncer 1.24):\n"
+               f"{setting.text}", setting.edits)

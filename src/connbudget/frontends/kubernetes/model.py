@@ -126,6 +126,7 @@ class ConfigMap:
     line: int
     # its `*pgbouncer.ini` keys, read as PgBouncer reads them
     pgbouncer: dict[str, PgBouncerConfig] = field(default_factory=dict)
+    whole_file: bool = False  # made of a file (a kustomize generator): its data is that file's
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ kubelet resolves it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import replace
@@ -328,6 +329,37 @@ def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
         found.config_maps.append(_config_map(document, file))
     elif kind == "Service" and isinstance(document.get("spec"), LMap):
         found.services.append(_service(document, file))
+    elif kind in ("Kustomization", "") and "configMapGenerator" in document:
+        found.config_maps += _generated(document, file, found.errors)
+
+
+_GENERATED_BYTES = 1024 * 1024
+
+
+def _generated(document: LMap, file: str, errors: list[InputError]) -> list[ConfigMap]:
+    """The ConfigMaps a kustomization's configMapGenerator makes of files beside it (`files`:
+    `path` or `key=path`), one per file so that each key keeps its own file's lines; kustomize
+    gives them the kustomization's namespace and rewrites the references to their generated
+    names."""
+    namespace = document.get("namespace")
+    space = scalar_text(namespace) if namespace is not None else None
+    made = []
+    for item, _ in _items(document.get("configMapGenerator")):
+        generator = _map(item)
+        for entry, line in _items(generator.get("files")):
+            key, _, name = scalar_text(entry).rpartition("=")
+            path = os.path.join(os.path.dirname(file), name)
+            try:
+                raw = confine.read_regular(path, _GENERATED_BYTES)
+            except OSError as error:
+                errors.append(InputError(file, line, f"configMapGenerator file {name[:80]}: "
+                                         f"{error.strerror or 'cannot read'}"))
+                continue
+            key = key or os.path.basename(path)
+            made.append(ConfigMap(scalar_text(generator.get("name")), space,
+                                  {key: raw.decode("utf-8", "replace")}, {key: 0}, path, 1,
+                                  whole_file=True))
+    return made
 
 
 def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInputs:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from connbudget import confine
 from connbudget.comments import Comment, may_suppress, whole_line_comments
@@ -145,11 +145,16 @@ def load_conf(path: str) -> PostgresConf:
     return conf
 
 
-def conf_from_text(text: str, file: str, first_line: int) -> PostgresConf:
+def conf_from_text(text: str, file: str, first_line: int, columns: bool = False,
+                   ) -> PostgresConf:
     """A postgresql.conf held in another file (a ConfigMap's key): its includes name files in
-    the container, not read."""
+    the container, not read. `columns`: the text is the file's own, not indented inside
+    another, so the values' columns are the file's."""
     conf = PostgresConf(file, files=[file])
     parse_text(conf, text, file, first_line, in_tree=False)
+    if not columns:
+        conf.settings = {name: replace(setting, column=0, end_column=0)
+                         for name, setting in conf.settings.items()}
     return conf
 
 

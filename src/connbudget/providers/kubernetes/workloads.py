@@ -249,14 +249,15 @@ def _config(container: Container, workload: Workload, maps: Sequence[ConfigMap],
         if config_map.name == name and same_namespace(config_map.namespace, workload.namespace) \
                 and key in config_map.data:
             text = config_map.data[key]
-            return (conf_from_text(text, config_map.file, config_map.lines.get(key, 0) + 1),
+            return (conf_from_text(text, config_map.file, config_map.lines.get(key, 0) + 1,
+                                   config_map.whole_file),
                     f"ConfigMap {name} key {key}", "", False)
     directory = os.path.dirname(os.path.abspath(workload.file))
     for conf in beside:
         if os.path.basename(conf.file) == key \
                 and os.path.dirname(os.path.abspath(conf.file)) == directory:
-            return (conf, f"{conf.file} beside the manifest, as ConfigMap {name} key {key} "
-                    "(assumed: the files do not hold that ConfigMap)", "", True)
+            return (conf, f"{key} beside the manifest (taken for ConfigMap {name}, which the "
+                    "files do not hold)", "", True)
     return None, "", (f"its command reads {target[:80]} from ConfigMap {name}, which is not in "
                       "the files read"), False
 

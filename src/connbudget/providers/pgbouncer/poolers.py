@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
-from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
+from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved, resolve_int
 from connbudget.model import (
     Client,
     Location,
@@ -30,6 +30,7 @@ from connbudget.providers.pgbouncer.pools import (
     one_user_floor,
     worst_case_server_connections,
 )
+from connbudget.providers.pgbouncer.tables import POOL_SIZE_ZERO, behaviour
 from connbudget.settings import PoolerOverride, Settings
 
 
@@ -145,24 +146,26 @@ def _demand(model: Model, pooler: PgBouncer, during_deploy: bool) -> Demand | No
     return Demand(tuple(clients))
 
 
-def _zero_pools(pooler: PgBouncer, worst: WorstCase) -> list[ZeroPools]:
-    """The pools of size 0, grouped by the setting that makes them 0."""
-    grouped: dict[tuple[str, int, str], list[str]] = {}
-    found: dict[tuple[str, int, str], ZeroPools] = {}
-    config = pooler.config
-    for term in worst.databases:
-        for pool in term.pools:
-            if pool.pool_size.value != 0 or pool.zero is None or config is None:
-                continue
-            size = pool.pool_size
-            key = (size.file, size.line, pool.zero.value)
-            grouped.setdefault(key, []).append(f"{term.database}/{pool.user}")
-            found[key] = ZeroPools((), Origin(f"{size.key} = 0 ({size.source})" if not size.file
-                                              else f"{size.key} = 0", size.file, size.line),
-                                   pool.zero.value, pool.zero.cite.source,
-                                   config.release_words)
-    return [ZeroPools(tuple(grouped[key]), z.setting, z.meaning, z.source, z.release)
-            for key, z in found.items()]
+def _zero_pools(config: PgBouncerConfig) -> list[ZeroPools]:
+    """The settings that make pools of size 0 ([pgbouncer] default_pool_size, a [databases] or
+    [users] pool_size), each with what the release reads 0 as."""
+    meaning = behaviour(POOL_SIZE_ZERO, config.version)
+    if meaning is None:
+        return []
+    found = []
+    default = config.default_pool_size()
+    if default.value == 0:
+        found.append((("every pool that sets no pool_size of its own",), default))
+    for label, entries in (("database", config.databases), ("user", config.users)):
+        for name, entry in entries.items():
+            setting = entry.params.get("pool_size")
+            size = resolve_int("pool_size", setting) if setting is not None else None
+            if size is not None and size.value == 0:
+                found.append(((f"{label} {name}",), size))
+    return [ZeroPools(pools, Origin(f"{size.key} = 0" if size.file
+                                    else f"{size.key} = 0 ({size.source})", size.file,
+                                    size.line), meaning.value, meaning.cite.source,
+                      config.release_words) for pools, size in found]
 
 
 def settle(model: Model, settings: Settings) -> None:
@@ -181,7 +184,7 @@ def settle(model: Model, settings: Settings) -> None:
         during = worst_case_server_connections(config, users, databases, pooler.userlist,
                                                deploy) if deploy != steady else worst
         _apply(pooler, worst, during)
-        pooler.zero_pools = _zero_pools(pooler, worst)
+        pooler.zero_pools = _zero_pools(config)
         if worst.total is None and users is None:
             _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
 
