@@ -20,7 +20,7 @@ from connbudget.providers.postgresql.tables import Role, Settings
 
 PACKAGES = ["connbudget.providers.google", "connbudget.providers.azure",
             "connbudget.providers.aws", "connbudget.providers.postgresql",
-            "connbudget.providers.pgbouncer"]
+            "connbudget.providers.pgbouncer", "connbudget.providers.apps"]
 
 
 def _tables() -> list[tuple[str, str]]:

@@ -52,7 +52,9 @@ def _assumption_findings(pooler: PgBouncer, budget: Budget) -> list[Finding]:
     fixes = []
     if pooler.bound_by:
         fixes.append(f"set {pooler.bound_by}")
-    entries = [("processes", "<PgBouncer processes per host>")] if any(
+    peers = len(pooler.config.peers) if pooler.config is not None else 0
+    entries = [("processes", f"{peers}  # the processes its [peers] section lists" if peers
+                else "<PgBouncer processes per host>")] if any(
         "so_reuseport" in text for text in pooler.assumptions) else []
     entries += [("users", '["<the roles its clients log in as>"]'),
                 ("databases", '["<the databases they ask for>"]')]
