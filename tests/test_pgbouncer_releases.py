@@ -58,7 +58,7 @@ def test_client_caps_and_max_db_connections_bound_a_pool_of_no_limit() -> None:
 
 
 def test_an_unknown_max_client_conn_leaves_a_pool_of_no_limit_unbounded_and_says_why() -> None:
-    config = load_pgbouncer(str(HERE / "pool-zero-template.ini"), "1.24")
+    config = load_pgbouncer(str(HERE / "pool-zero.ini.j2"), "1.24")
     worst = worst_case_server_connections(config, ["web"])
     assert worst.total is None and worst.unbounded
     assert "pool_size 0 has no limit per pool from PgBouncer 1.24" in worst.unknown[0]

@@ -387,7 +387,7 @@ def _userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
     relative path inside the ini's directory), read through the confined reader; the
     passwords are never kept."""
     name = config.text("auth_file")
-    if not name or os.path.isabs(name) or "{{" in name:
+    if not name or os.path.isabs(name) or "{{" in name or "\0" in name:
         return None
     base = os.path.realpath(os.path.dirname(ini) or ".")
     path = os.path.realpath(os.path.join(base, name))
