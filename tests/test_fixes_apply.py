@@ -32,6 +32,10 @@ NO_EDIT_HERE = {
                                      "shrink its clients first (the CB101 edit), then the limit",
     ("capacity/unknown-instance-class", "CB109"): "max_connections is unknown, so no alarm "
                                                   "threshold can be computed (CB103 asks for it)",
+    **{(f"capacity/prepared-statements-{release}", "CB112"):
+       "the pooler's setting goes into a container's env list, left to the reader, and the "
+       "client's is a connection string, never rewritten (it may hold a password)"
+       for release in ("1-23", "1-24")},
     **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
                         "knows which role to alter"
        for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")
