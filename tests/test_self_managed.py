@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES, run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connbudget.frontends.compose.model import read as read_compose
 from connbudget.frontends.kubernetes.objects import read as read_kubernetes
@@ -124,7 +126,8 @@ def test_the_conf_reader_follows_postgresql_rules() -> None:
     assert conf.errors == []
     found = conf.get("max_connections")
     assert found is not None and (found.value, found.line, found.column) == ("75", 2, 19)
-    assert conf.get("superuser_reserved_connections").value == "2"  # type: ignore[union-attr]
+    reserved = conf.get("superuser_reserved_connections")
+    assert reserved is not None and reserved.value == "2"
 
 
 def test_a_server_before_16_given_reserved_connections_is_an_error_at_the_setting() -> None:
@@ -194,3 +197,13 @@ def test_the_major_version_of_an_engine_version_family_or_image_tag(text: str,
 def test_an_unread_conf_in_the_tree_is_still_parsed_on_its_own() -> None:
     conf = load_conf(f"{HERE}/configmap-beside/postgresql.conf")
     assert conf.errors == [] and conf.settings["max_connections"].value == "120"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=400))
+def test_any_text_is_read_as_settings_or_located_errors(text: str) -> None:
+    conf = conf_from_text(text, "postgresql.conf", 1, columns=True)
+    lines = text.count("\n") + 1
+    assert all(1 <= error.line <= lines for error in conf.errors)
+    for setting in conf.settings.values():
+        assert 1 <= setting.line <= lines and setting.column >= 1
