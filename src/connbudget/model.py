@@ -160,7 +160,8 @@ class ZeroPools:
     setting: Origin  # where the 0 is set
     meaning: str
     source: str  # the line of PgBouncer's source that decides it
-    release: str  # the release and why it applies ("image edoburu/pgbouncer:v1.23.1-p1: ...")
+    release: str  # the release and why it applies ("PgBouncer 1.23.1 (image ...)")
+    count: int = 0  # the pools its clients open with it (0: not known)
 
 
 @dataclass

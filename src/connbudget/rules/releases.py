@@ -61,7 +61,7 @@ def _queueing(pooler: PgBouncer, zero: ZeroPools, budget: Budget | None,
     where = Location(pooler.where.address, setting.file or pooler.where.file,
                      setting.line or pooler.where.line, root=pooler.where.root,
                      show_root=pooler.where.show_root)
-    size = _pool_size(pooler, budget, len(zero.pools))
+    size = _pool_size(pooler, budget, zero.count)
     key = setting.text.split(" ", 1)[0]
     if key == "pool_size":
         fix = Fix(f"set pool_size={size.value} on the [databases] or [users] entry ({size.why})",

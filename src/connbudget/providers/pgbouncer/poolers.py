@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
@@ -184,7 +185,10 @@ def settle(model: Model, settings: Settings) -> None:
         during = worst_case_server_connections(config, users, databases, pooler.userlist,
                                                deploy) if deploy != steady else worst
         _apply(pooler, worst, during)
-        pooler.zero_pools = _zero_pools(config)
+        pooler.zero_pools = [replace(zero, count=sum(
+            1 for term in worst.databases for pool in term.pools
+            if pool.pool_size.value == 0 and (pool.pool_size.file, pool.pool_size.line)
+            == (zero.setting.file, zero.setting.line))) for zero in _zero_pools(config)]
         if worst.total is None and users is None:
             _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
 
