@@ -207,3 +207,31 @@ def test_any_text_is_read_as_settings_or_located_errors(text: str) -> None:
     assert all(1 <= error.line <= lines for error in conf.errors)
     for setting in conf.settings.values():
         assert 1 <= setting.line <= lines and setting.column >= 1
+
+
+def test_nothing_outside_the_scanned_tree_is_read_for_a_server(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.conf"
+    outside.write_text("max_connections = 9999\n")
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / ".git").mkdir()
+    (tree / "link.conf").symlink_to(outside)
+    (tree / "postgresql.conf").write_text("max_connections = 50\ninclude 'link.conf'\n")
+    (tree / "compose.yaml").write_text(
+        "services:\n  db:\n    image: postgres:16\n"
+        "    command: postgres -c config_file=/etc/postgresql/postgresql.conf\n"
+        f"    volumes:\n      - {outside}:/etc/postgresql/postgresql.conf\n"
+        "  other:\n    image: postgres:17\n"
+        "    command: postgres -c config_file=/etc/postgresql/postgresql.conf\n"
+        "    volumes:\n      - ./postgresql.conf:/etc/postgresql/postgresql.conf\n")
+    result = run_cli("capacity", str(tree), "--format", "json")
+    report = result.json()
+    assert isinstance(report, dict)
+    assert "9999" not in result.out + result.err
+    budgets = {b["database"]: b for b in report["budgets"]}
+    # neither the bind mount nor the include that leads out of the tree is read: what they may
+    # set is unknown, and says why
+    assert [b["max_connections"] for b in budgets.values()] == [None, None]
+    assert "mounted from a file that is outside the scanned tree, not read" in \
+        budgets["compose/db"]["max_connections_source"]
+    assert "include 'link.conf'" in budgets["compose/other"]["max_connections_source"]

@@ -31,6 +31,7 @@ from connbudget.frontends.kubernetes.safeyaml import (
 from connbudget.frontends.postgresql.conf import PostgresConf, load_conf
 from connbudget.kinds import Candidate, Read, ReadContext, looks_like_postgresql_conf
 from connbudget.numbers import count
+from connbudget.providers.postgresql.selfmanaged import Word, config_file
 
 _DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
 
@@ -62,8 +63,6 @@ class ComposeService:
     config: PostgresConf | None = None
     config_missing: str = ""  # why the configuration file its command names is not read
 
-
-_CONFIG_FILE = re.compile(r"(?:^|\s)(?:-c\s*|--)config[_-]file=(\S+)")
 
 
 def _words(value: Any) -> list[str]:
@@ -155,10 +154,11 @@ def _mounts(value: Any, file: str) -> list[tuple[str, str]]:
 
 def _config(service: ComposeService) -> None:
     """The configuration file the command names, read when a bind mount of the tree holds it."""
-    named = _CONFIG_FILE.search(" ".join(service.command))
+    named = config_file([Word(word, service.file, service.command_line)
+                         for word in service.command])
     if named is None:
         return
-    target = named.group(1).strip("'\"")
+    target = named[0].strip("'\"")
     for source, mounted in service.mounts:
         inside = target if mounted == target else (
             os.path.relpath(target, mounted) if target.startswith(mounted.rstrip("/") + "/")
@@ -166,6 +166,11 @@ def _config(service: ComposeService) -> None:
         if inside is None:
             continue
         path = source if inside == target else os.path.join(source, inside)
+        problem = confine.check(path, (os.path.dirname(service.file) or ".",))
+        if problem is not None:
+            service.config_missing = f"its command reads {target[:80]}, mounted from a file " \
+                f"that is {problem}"
+            return
         service.config = load_conf(path)
         return
     service.config_missing = (f"its command reads {target[:80]}, which no bind mount of the "

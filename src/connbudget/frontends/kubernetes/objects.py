@@ -349,6 +349,11 @@ def _generated(document: LMap, file: str, errors: list[InputError]) -> list[Conf
         for entry, line in _items(generator.get("files")):
             key, _, name = scalar_text(entry).rpartition("=")
             path = os.path.join(os.path.dirname(file), name)
+            problem = confine.check(path, (os.path.dirname(file) or ".",))
+            if problem is not None:
+                errors.append(InputError(file, line, f"configMapGenerator file {name[:80]}: "
+                                         f"{problem}"))
+                continue
             try:
                 raw = confine.read_regular(path, _GENERATED_BYTES)
             except OSError as error:

@@ -117,12 +117,22 @@ def _include(conf: PostgresConf, directive: str, target: str, file: str, line: i
         for name in names:
             _read(conf, os.path.join(path, name), depth + 1, (file, line))
         return
-    if not _read(conf, path, depth + 1, (file, line)) and directive == "include":
-        conf.errors.append(InputError(file, line, f"PostgreSQL refuses to start: {what} "
-                                      "cannot be read"))
+    if not os.path.isfile(path):
+        if directive == "include":
+            conf.errors.append(InputError(file, line, f"PostgreSQL refuses to start: {what} "
+                                          "cannot be read"))
+        return
+    _read(conf, path, depth + 1, (file, line))
 
 
 def _read(conf: PostgresConf, path: str, depth: int, by: tuple[str, int] | None) -> bool:
+    """Read one file into `conf`; `by`: the include that names it (None for the file itself,
+    which is checked against the scanned tree as well)."""
+    problem = confine.check(path, (os.path.dirname(conf.file) or ".",))
+    if problem is not None:
+        conf.errors.append(InputError(*(by or (path, 0)), f"{os.path.basename(path)[:80]}: "
+                                      f"{problem}"))
+        return False
     try:
         raw = confine.read_regular(path, MAX_FILE_BYTES + 1)
     except OSError as error:
