@@ -80,10 +80,11 @@ def _tool(bin_dir: Path | None, name: str) -> str:
 
 @contextmanager
 def running_server(settings: Mapping[str, str] | None = None, bin_dir: Path | None = None,
-                   hba: Sequence[str] = ()) -> Iterator[Server]:
+                   hba: Sequence[str] = (), conf: str = "") -> Iterator[Server]:
     """Start a fresh cluster with trust authentication and the given `-c` settings (from
     `bin_dir`, else the PostgreSQL on the PATH), yield it, always stop and delete it; `hba`
-    are pg_hba.conf lines read before the trust ones (`local all app scram-sha-256`)."""
+    are pg_hba.conf lines read before the trust ones (`local all app scram-sha-256`), `conf`
+    lines appended to its postgresql.conf."""
     # A short path under the system temp dir: socket paths are limited to ~100 bytes, and the
     # server user must be able to reach the directory (pytest's per-user temp dir is private).
     base = Path(tempfile.mkdtemp(prefix="cb-pg-"))
@@ -98,8 +99,11 @@ def running_server(settings: Mapping[str, str] | None = None, bin_dir: Path | No
         _run([_tool(bin_dir, "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth=trust",
               "--no-sync", "-E", "UTF8", "--locale=C"])
         if hba:
-            conf = data / "pg_hba.conf"
-            conf.write_text("\n".join(hba) + "\n" + conf.read_text())
+            hba_file = data / "pg_hba.conf"
+            hba_file.write_text("\n".join(hba) + "\n" + hba_file.read_text())
+        if conf:
+            with (data / "postgresql.conf").open("a") as handle:
+                handle.write("\n" + conf)
         extra = "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
         options = f"-k {sockets} -p {PORT} -c listen_addresses='' -c fsync=off{extra}"
         started = True

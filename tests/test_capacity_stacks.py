@@ -154,10 +154,12 @@ def test_pgbouncer_ini_from_a_mounted_config_map_is_read_with_its_lines() -> Non
     _, report = _json("capacity", "fixtures/stacks/pgbouncer-configmap")
     [budget] = report["budgets"]
     [pooler] = budget["clients"]
-    assert (pooler["pool_mode"], pooler["steady"]) == ("transaction", 240)
+    # each replica's pool of 80 opens no more than the 40 client connections behind it
+    assert (pooler["pool_mode"], pooler["steady"], pooler["deploy"]) == ("transaction", 120, 150)
     source = pooler["sources"]["server_connections"]
     assert source["file"].endswith("pgbouncer.yaml")
-    assert "x 3 replicas" in source["source"]
+    assert "40 of 80, bounded by 40 client connections behind it = 40 x 3 replicas" \
+        in source["source"]
 
 
 def test_operator_databases_and_poolers_name_their_fields() -> None:

@@ -45,6 +45,10 @@ NO_EDIT_HERE = {
                                         "modules terraform init installed (.terraform): their "
                                         "calls are what to change, not the installed copies"
        for rule in ("CB101", "CB109")},
+    **{(f"capacity/prepared-statements-{release}", "CB112"):
+       "the pooler's setting goes into a container's env list, left to the reader, and the "
+       "client's is a connection string, never rewritten (it may hold a password)"
+       for release in ("1-23", "1-24")},
     **{(fixture, rule): "the role is named at run time (EXECUTE, gexec): only its author "
                         "knows which role to alter"
        for fixture in ("sql/rules/cb008_fail_execute_variable", "sql/rules/cb008_fail_gexec_query")

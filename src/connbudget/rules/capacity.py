@@ -1,8 +1,8 @@
-"""CB101-CB109 and CB111 over the budgets and their coverage: every finding
+"""CB101-CB109, CB111, CB112 and CB113 over the budgets and their coverage: every finding
 carries its numbers, a computed fix (`connbudget.capacity.fixes`) with its edits, the budget it
 belongs to, and the other lines that decide it. One module per concern: the database budget,
-poolers, role limits, what could not be determined, alarms. A rule the config disables does not
-run.
+poolers, role limits, what could not be determined, alarms, what the PgBouncer release in use
+does. A rule the config disables does not run.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from connbudget.rules.common import Run
 from connbudget.rules.coverage import coverage_findings
 from connbudget.rules.pooler import pooler_findings
 from connbudget.rules.related import attach
+from connbudget.rules.releases import release_findings
 from connbudget.rules.role_limits import role_findings, unlimited_role_fixes
 from connbudget.rules.unknowns import unknown_findings
 from connbudget.settings import Settings
@@ -66,6 +67,7 @@ def evaluate(model: Model, budgets: list[Budget], covered: dict[Key, Coverage],
     if run.on("CB103"):
         found.extend(unknown_findings(model, budgets))
     found.extend(alarm_findings(model.alarms, budgets, run))
+    found.extend(release_findings(model, budgets, run))
     out.findings = attach(resolve(found, sources), budgets, model)
     if run.on("CB001"):
         out.role_fixes = {key: resolve_fix(fix, sources) for key, fix in

@@ -32,6 +32,7 @@ from connbudget.capacity.fixes import (
 from connbudget.model import PgBouncer, Pooler, Role, Value
 from connbudget.report import Edit, Finding
 from connbudget.rules.common import Run, make_finding, role_named
+from connbudget.rules.releases import no_limit_words
 
 QUEUEING = ("PgBouncer logs 'login failed' and retries every server_login_retry while its "
             "clients queue until query_wait_timeout drops them")
@@ -51,7 +52,9 @@ def _assumption_findings(pooler: PgBouncer, budget: Budget) -> list[Finding]:
     fixes = []
     if pooler.bound_by:
         fixes.append(f"set {pooler.bound_by}")
-    entries = [("processes", "<PgBouncer processes per host>")] if any(
+    peers = len(pooler.config.peers) if pooler.config is not None else 0
+    entries = [("processes", f"{peers}  # the processes its [peers] section lists" if peers
+                else "<PgBouncer processes per host>")] if any(
         "so_reuseport" in text for text in pooler.assumptions) else []
     entries += [("users", '["<the roles its clients log in as>"]'),
                 ("databases", '["<the databases they ask for>"]')]
@@ -103,7 +106,8 @@ def _over_usable(budget: Budget, path: Path, pooler: Pooler, deploy_demand: int,
            if not least and path.deploy.value is not None and path.deploy.value != server
            else "")
         + (f": PostgreSQL refuses the extra logins ('remaining connection slots are "
-           f"reserved'); {QUEUEING}" if isinstance(pooler, PgBouncer) else ""),
+           f"reserved'); {QUEUEING}{no_limit_words(pooler)}" if isinstance(pooler, PgBouncer)
+           else ""),
         fix, budget=budget.database.where.key)
 
 

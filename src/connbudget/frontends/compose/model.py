@@ -6,7 +6,9 @@ file.
 `environment` is a map or a list of `KEY=VALUE`; `${VAR:-default}` and `${VAR-default}` take
 their default (the value when VAR is unset), any other `${VAR}` stays unresolved. Replicas:
 `deploy.replicas`, else the legacy `scale`, else 1 (compose-spec: deploy.replicas default 1).
-`env_file` contents are not read: the service says so.
+`env_file` contents are not read: the service says so. A PostgreSQL service whose command names
+its configuration file (`-c config_file=PATH`) reads the file bind-mounted there: that file is
+read as postgresql.conf (relative to the compose file, inside the scanned tree).
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from connbudget.frontends.kubernetes.safeyaml import (
     read_documents,
     scalar_text,
 )
-from connbudget.kinds import Read, ReadContext
+from connbudget.frontends.postgresql.conf import PostgresConf, load_conf
+from connbudget.kinds import Candidate, Read, ReadContext, looks_like_postgresql_conf
 from connbudget.numbers import count
+from connbudget.providers.postgresql.selfmanaged import Word, config_file
 
 _DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
 
@@ -61,7 +65,12 @@ class ComposeService:
     depends: tuple[str, ...] = ()
     build: str = ""  # the build context, a path relative to the working directory
     working_dir: str = ""  # inside the container
-    mounts: tuple[tuple[str, str], ...] = ()  # bind mounts: (host path, container path)
+    # bind mounts: (the file or directory of the tree, the path in the container)
+    mounts: tuple[tuple[str, str], ...] = ()
+    command_line: int = 0  # the line of its command (or entrypoint)
+    # the postgresql.conf its command names, when a bind mount of the tree holds it
+    config: PostgresConf | None = None
+    config_missing: str = ""  # why the configuration file its command names is not read
 
     @property
     def directories(self) -> tuple[str, ...]:
@@ -170,14 +179,18 @@ def _service(name: str, spec: LMap, file: str, line: int) -> ComposeService:
     notes = []
     if "env_file" in spec:
         notes.append(f"compose service {name} env_file is not read: its variables are unknown")
-    return ComposeService(name, scalar_text(spec.get("image")),
-                          [*_words(spec.get("entrypoint")), *_words(spec.get("command"))],
-                          _env(spec.get("environment"), spec.lines.get("environment", line)),
-                          replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
-                          file, line, notes, depends=_depends(spec),
-                          build=_build(spec.get("build"), file),
-                          working_dir=scalar_text(spec.get("working_dir")),
-                          mounts=_mounts(spec.get("volumes"), file))
+    words = [*_words(spec.get("entrypoint")), *_words(spec.get("command"))]
+    service = ComposeService(name, scalar_text(spec.get("image")), words,
+                             _env(spec.get("environment"), spec.lines.get("environment", line)),
+                             replicas, replicas_line, replicas_set, {h.lower() for h in hosts},
+                             file, line, notes, depends=_depends(spec),
+                             build=_build(spec.get("build"), file),
+                             working_dir=scalar_text(spec.get("working_dir")),
+                             mounts=_mounts(spec.get("volumes"), file),
+                             command_line=spec.lines.get("command",
+                                                         spec.lines.get("entrypoint", line)))
+    _config(service)
+    return service
 
 
 def _depends(spec: LMap) -> tuple[str, ...]:
@@ -192,6 +205,31 @@ def _depends(spec: LMap) -> tuple[str, ...]:
     if isinstance(links, LList):
         found += [scalar_text(item).split(":")[0] for item in links]
     return tuple(dict.fromkeys(found))
+
+
+def _config(service: ComposeService) -> None:
+    """The configuration file the command names, read when a bind mount of the tree holds it."""
+    named = config_file([Word(word, service.file, service.command_line)
+                         for word in service.command])
+    if named is None:
+        return
+    target = named[0].strip("'\"")
+    for source, mounted in service.mounts:
+        inside = target if mounted == target else (
+            os.path.relpath(target, mounted) if target.startswith(mounted.rstrip("/") + "/")
+            else None)
+        if inside is None:
+            continue
+        path = source if inside == target else os.path.join(source, inside)
+        problem = confine.check(path, (os.path.dirname(service.file) or ".",))
+        if problem is not None:
+            service.config_missing = f"its command reads {target[:80]}, mounted from a file " \
+                f"that is {problem}"
+            return
+        service.config = load_conf(path)
+        return
+    service.config_missing = (f"its command reads {target[:80]}, which no bind mount of the "
+                              "reviewed tree holds")
 
 
 def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[InputError],
@@ -227,4 +265,10 @@ def load_compose(paths: Sequence[str]) -> tuple[list[ComposeService], list[Input
 def read(paths: list[str], context: ReadContext) -> Read:
     """The `compose` input kind."""
     services, errors, comments = load_compose(paths)
+    for service in services:
+        # a file named like postgresql.conf is an input of its own, whose reader reports it
+        config = service.config
+        if config is not None and not looks_like_postgresql_conf(Candidate(config.file)):
+            errors += config.errors
+            comments.update(config.comments)
     return Read(services, errors, comments)

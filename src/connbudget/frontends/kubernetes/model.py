@@ -35,6 +35,32 @@ class ContainerEnv:
 
 
 @dataclass(frozen=True)
+class Mount:
+    """A container's volumeMount: the volume, where it is mounted, and its subPath ("": the
+    whole volume)."""
+
+    volume: str
+    path: str
+    sub_path: str = ""
+
+
+@dataclass(frozen=True)
+class Volume:
+    """A pod volume that projects a ConfigMap: each key as a file named by `items` (key ->
+    path) or, without items, by the key itself."""
+
+    name: str
+    config_map: str
+    items: tuple[tuple[str, str], ...] = ()
+
+    def files(self, keys: list[str]) -> dict[str, str]:
+        """File name inside the volume -> ConfigMap key."""
+        if self.items:
+            return {path: key for key, path in self.items}
+        return {key: key for key in keys}
+
+
+@dataclass(frozen=True)
 class Container:
     name: str
     image: str
@@ -44,6 +70,10 @@ class Container:
     unresolved: tuple[str, ...]  # envFrom/configMapKeyRef sources not found in the inputs
     file: str
     line: int
+    mounts: tuple[Mount, ...] = ()
+    # the line of each word of command and args, as written (0 where not known)
+    command_lines: tuple[int, ...] = ()
+    args_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,6 +101,8 @@ class Workload:
     unknown: tuple[str, ...] = ()  # values present but not usable (e.g. replicas: "{{ x }}")
     pod_labels: dict[str, str] = field(default_factory=dict)  # spec.template.metadata.labels
     replicas_span: Span | None = None
+    volumes: tuple[Volume, ...] = ()  # the pod's ConfigMap volumes
+    service_name: str = ""  # a StatefulSet's spec.serviceName (its governing Service)
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,7 @@ class ConfigMap:
     # its `*pgbouncer.ini` keys, read as PgBouncer reads them
     pgbouncer: dict[str, PgBouncerConfig] = field(default_factory=dict)
     spans: dict[str, Span] = field(default_factory=dict)  # where each value is written
+    whole_file: bool = False  # made of a file (a kustomize generator): its data is that file's
 
 
 @dataclass(frozen=True)
@@ -108,6 +141,7 @@ class Service:
     namespace: str | None
     selector: dict[str, str]
     file: str
+    line: int = 0
 
 
 @dataclass

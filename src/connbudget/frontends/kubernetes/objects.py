@@ -4,8 +4,10 @@ kubelet resolves it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from connbudget import confine
@@ -22,8 +24,10 @@ from connbudget.frontends.kubernetes.model import (
     Container,
     ContainerEnv,
     KubernetesInputs,
+    Mount,
     Service,
     Surge,
+    Volume,
     Workload,
 )
 from connbudget.frontends.kubernetes.safeyaml import (
@@ -36,6 +40,7 @@ from connbudget.frontends.kubernetes.safeyaml import (
     scalar_text,
 )
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
+from connbudget.frontends.pgbouncer.model import chosen_release
 from connbudget.kinds import Read, ReadContext
 from connbudget.numbers import count
 
@@ -64,12 +69,37 @@ def _metadata(document: LMap) -> tuple[str, str | None]:
 def _config_map(document: LMap, file: str) -> ConfigMap:
     name, namespace = _metadata(document)
     data = _map(document.get("data"))
-    # a block scalar (`|`) starts on the line after its key
-    inis = {key: load_pgbouncer_text(value, file, data.lines.get(key, 0) + 1)
-            for key, value in data.items()
-            if key.endswith("pgbouncer.ini") and isinstance(value, str)}
     return ConfigMap(name, namespace, {key: scalar_text(value) for key, value in data.items()},
-                     dict(data.lines), file, document.line, inis, dict(data.spans))
+                     dict(data.lines), file, document.line, spans=dict(data.spans))
+
+
+def _mounting_images(config_map: ConfigMap, workloads: Sequence[Workload]) -> list[str]:
+    """The images of the PgBouncer containers whose pods mount the ConfigMap."""
+    images = []
+    for workload in workloads:
+        if not _same_space(config_map.namespace, workload.namespace):
+            continue
+        volumes = {v.name for v in workload.volumes if v.config_map == config_map.name}
+        images += [c.image for c in workload.containers
+                   if "pgbouncer" in c.image.lower() and "exporter" not in c.image.lower()
+                   and any(m.volume in volumes for m in c.mounts)]
+    return images
+
+
+def _pgbouncer_inis(config_map: ConfigMap, workloads: Sequence[Workload]) -> ConfigMap:
+    """Its `*pgbouncer.ini` keys, read as the release of the PgBouncer that mounts it reads
+    them (the newest release connbudget knows when none or several do)."""
+    images = sorted(set(_mounting_images(config_map, workloads)))
+    release = chosen_release(image=images[0]) if len(images) == 1 else None
+    # a block scalar (`|`) starts on the line after its key
+    inis = {key: load_pgbouncer_text(value, config_map.file, config_map.lines.get(key, 0) + 1,
+                                     release)
+            for key, value in config_map.data.items() if key.endswith("pgbouncer.ini")}
+    return replace(config_map, pgbouncer=inis) if inis else config_map
+
+
+def _same_space(left: str | None, right: str | None) -> bool:
+    return left is None or right is None or left == right
 
 
 _SURGE_PATH = ("spec", "strategy", "rollingUpdate", "maxSurge")
@@ -114,7 +144,27 @@ def _workload(document: LMap, kind: str, file: str) -> Workload:
                     max_surge=_surge(document, kind, file), file=file, line=document.line,
                     unknown=unknown, pod_labels=_labels(
                         _map(_map(spec.get("template")).get("metadata")).get("labels")),
-                    replicas_span=spec.spans.get("replicas"))
+                    replicas_span=spec.spans.get("replicas"), volumes=_volumes(pod),
+                    service_name=scalar_text(spec.get("serviceName")))
+
+
+def _volumes(pod: LMap) -> tuple[Volume, ...]:
+    """The pod's volumes that project ConfigMaps (a `configMap` volume, or a `projected` one's
+    configMap sources)."""
+    found = []
+    for item, _ in _items(pod.get("volumes")):
+        volume = _map(item)
+        sources = [_map(volume.get("configMap"))] + [
+            _map(_map(source).get("configMap"))
+            for source in _list(_map(volume.get("projected")).get("sources"))]
+        for source in sources:
+            if source.get("name") is None:
+                continue
+            items = tuple((scalar_text(_map(i).get("key")), scalar_text(_map(i).get("path")))
+                          for i in _list(source.get("items")))
+            found.append(Volume(scalar_text(volume.get("name")), scalar_text(source["name"]),
+                                items))
+    return tuple(found)
 
 
 def _labels(value: Any) -> dict[str, str]:
@@ -123,7 +173,8 @@ def _labels(value: Any) -> dict[str, str]:
 
 def _service(document: LMap, file: str) -> Service:
     name, namespace = _metadata(document)
-    return Service(name, namespace, _labels(_map(document.get("spec")).get("selector")), file)
+    return Service(name, namespace, _labels(_map(document.get("spec")).get("selector")), file,
+                   document.line)
 
 
 def _container(item: LMap, file: str, line: int) -> Container:
@@ -134,11 +185,16 @@ def _container(item: LMap, file: str, line: int) -> Container:
         found = _env_var(_map(var), file, var_line)
         if found is not None:
             env.append(found)
+    command, args = _items(item.get("command")), _items(item.get("args"))
+    mounts = tuple(Mount(scalar_text(_map(m).get("name")), scalar_text(_map(m).get("mountPath")),
+                         scalar_text(_map(m).get("subPath")) if _map(m).get("subPath") else "")
+                   for m, _ in _items(item.get("volumeMounts")))
     return Container(name=scalar_text(item.get("name")), image=scalar_text(item.get("image")),
-                     env=tuple(env),
-                     command=tuple(scalar_text(v) for v in _list(item.get("command"))),
-                     args=tuple(scalar_text(v) for v in _list(item.get("args"))),
-                     unresolved=(), file=file, line=line)
+                     env=tuple(env), command=tuple(scalar_text(v) for v, _ in command),
+                     args=tuple(scalar_text(v) for v, _ in args),
+                     unresolved=(), file=file, line=line, mounts=mounts,
+                     command_lines=tuple(n for _, n in command),
+                     args_lines=tuple(n for _, n in args))
 
 
 # A reference to a ConfigMap key is resolved once every file is read.
@@ -218,8 +274,7 @@ def _resolve_env(container: Container, workload_namespace: str | None,
                                         found.spans.get(key)))
         else:
             env.append(var)
-    return Container(container.name, container.image, tuple(env), container.command,
-                     container.args, tuple(unresolved), container.file, container.line)
+    return replace(container, env=tuple(env), unresolved=tuple(unresolved))
 
 
 def _autoscaler(document: LMap, kind: str, file: str) -> Autoscaler:
@@ -268,11 +323,45 @@ def _collect(document: Any, file: str, found: KubernetesInputs) -> None:
             and scalar_text(document.get("apiVersion")).startswith("keda.sh/")):
         found.autoscalers.append(_autoscaler(document, kind, file))
     elif kind == "ConfigMap":
-        config_map = _config_map(document, file)
-        found.config_maps.append(config_map)
-        found.errors.extend(e for ini in config_map.pgbouncer.values() for e in ini.errors)
+        found.config_maps.append(_config_map(document, file))
     elif kind == "Service" and isinstance(document.get("spec"), LMap):
         found.services.append(_service(document, file))
+    elif kind in ("Kustomization", "") and "configMapGenerator" in document:
+        found.config_maps += _generated(document, file, found.errors)
+
+
+_GENERATED_BYTES = 1024 * 1024
+
+
+def _generated(document: LMap, file: str, errors: list[InputError]) -> list[ConfigMap]:
+    """The ConfigMaps a kustomization's configMapGenerator makes of files beside it (`files`:
+    `path` or `key=path`), one per file so that each key keeps its own file's lines; kustomize
+    gives them the kustomization's namespace and rewrites the references to their generated
+    names."""
+    namespace = document.get("namespace")
+    space = scalar_text(namespace) if namespace is not None else None
+    made = []
+    for item, _ in _items(document.get("configMapGenerator")):
+        generator = _map(item)
+        for entry, line in _items(generator.get("files")):
+            key, _, name = scalar_text(entry).rpartition("=")
+            path = os.path.join(os.path.dirname(file), name)
+            problem = confine.check(path, (os.path.dirname(file) or ".",))
+            if problem is not None:
+                errors.append(InputError(file, line, f"configMapGenerator file {name[:80]}: "
+                                         f"{problem}"))
+                continue
+            try:
+                raw = confine.read_regular(path, _GENERATED_BYTES)
+            except OSError as error:
+                errors.append(InputError(file, line, f"configMapGenerator file {name[:80]}: "
+                                         f"{error.strerror or 'cannot read'}"))
+                continue
+            key = key or os.path.basename(path)
+            made.append(ConfigMap(scalar_text(generator.get("name")), space,
+                                  {key: raw.decode("utf-8", "replace")}, {key: 0}, path, 1,
+                                  whole_file=True))
+    return made
 
 
 def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInputs:
@@ -286,10 +375,12 @@ def load_kubernetes_texts(sources: Sequence[tuple[str, str]]) -> KubernetesInput
         for document in documents:
             _collect(document, file, found)
     found.workloads = [
-        Workload(w.kind, w.name, w.namespace, w.replicas, w.replicas_line,
-                 tuple(_resolve_env(c, w.namespace, found.config_maps) for c in w.containers),
-                 w.max_surge, w.file, w.line, w.unknown, w.pod_labels)
+        replace(w, containers=tuple(_resolve_env(c, w.namespace, found.config_maps)
+                                    for c in w.containers))
         for w in found.workloads]
+    found.config_maps = [_pgbouncer_inis(c, found.workloads) for c in found.config_maps]
+    found.errors.extend(e for config_map in found.config_maps
+                        for ini in config_map.pgbouncer.values() for e in ini.errors)
     return found
 
 

@@ -307,7 +307,7 @@ def _helm_line(text: str) -> int:
 # vendored operator bundle, RBAC, webhooks) is blanked before it is composed.
 READ_KINDS = frozenset({
     "Deployment", "StatefulSet", "HorizontalPodAutoscaler", "ScaledObject", "ConfigMap",
-    "Service", "List", "Cluster", "Pooler", "postgresql", "PostgresCluster"})
+    "Service", "List", "Cluster", "Pooler", "postgresql", "PostgresCluster", "Kustomization"})
 _TOP_KIND = re.compile(r"kind:[ \t]*[\"']?([A-Za-z][\w.-]*)[\"']?[ \t]*(?:#.*)?\r?$",
                        re.MULTILINE)
 

@@ -3,23 +3,24 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from urllib.parse import unquote, urlsplit
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.ini import check_setting, note_unknown
-from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, release
+from connbudget.frontends.pgbouncer.model import Entry, PgBouncerConfig, Setting, chosen_release
 
 Span = tuple[int, int, int, int]  # (line, column, end line, end column) of a value
 
 # Variables the edoburu/pgbouncer and bitnami/pgbouncer images turn into [pgbouncer] settings;
-# bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port).
+# bitnami prefixes them with PGBOUNCER_ (PGBOUNCER_PORT is its listen_port). Both write
+# max_prepared_statements (edoburu/docker-pgbouncer@91a581b7e9ea0c6b3e9001db39d67efa8b05dfb2:
+# entrypoint.sh:138; bitnami libpgbouncer.sh, PGBOUNCER_MAX_PREPARED_STATEMENTS).
 _ENV_SETTINGS = ("pool_mode", "default_pool_size", "min_pool_size", "reserve_pool_size",
                  "max_client_conn", "max_db_connections", "max_user_connections",
                  "max_db_client_connections", "max_user_client_connections", "listen_port",
-                 "auth_user", "auth_type", "so_reuseport")
+                 "auth_user", "auth_type", "so_reuseport", "max_prepared_statements")
 
 
 def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, file: str,
@@ -42,17 +43,6 @@ def _env_setting(env: Mapping[str, str | None], names: Sequence[str], key: str, 
     return None
 
 
-def image_version(image: str) -> str | None:
-    """The PgBouncer release an image tag names (edoburu `v1.22.1-p0`, bitnami `1.23.1`, the
-    official `pgbouncer/pgbouncer:1.15.0`); None for `latest` or no tag."""
-    tag = image.rsplit("/", 1)[-1].partition("@")[0]
-    name, _, version = tag.partition(":")
-    if "pgbouncer" not in name.lower():
-        return None
-    found = re.match(r"v?(\d+\.\d+)", version)
-    return found.group(1) if found else None
-
-
 def config_from_env(env: Mapping[str, str | None], file: str, line: int,
                     lines: Mapping[str, int] | None = None, image: str = "",
                     version: str | None = None,
@@ -61,16 +51,13 @@ def config_from_env(env: Mapping[str, str | None], file: str, line: int,
 
     `env` maps variable names to values (None: not readable, e.g. from a Secret); `lines` gives
     each variable's line in `file` where known, `spans` where its value is written. `image`
-    selects image defaults: edoburu/pgbouncer
-    listens on 5432 unless LISTEN_PORT is set; its tag names the release unless `version` (a
-    pin) does.
+    selects image defaults: edoburu/pgbouncer listens on 5432 unless LISTEN_PORT is set; its tag
+    names the release (the images table) unless `version` (a pin) does.
     """
     at = lines or {}
-    tagged = image_version(image)
-    source = (f"PgBouncer {version} (pinned)" if version else
-              f"image {image}" if tagged else "assumed: the newest release connbudget knows")
-    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file],
-                             version=release(version or tagged), version_source=source)
+    chosen, source = chosen_release(version, image)
+    config = PgBouncerConfig(origin=f"{file}:{line}", files=[file], version=chosen,
+                             version_source=source)
     for key in _ENV_SETTINGS:
         names = [key.upper(), f"PGBOUNCER_{key.upper()}"]
         if key == "listen_port":

@@ -21,6 +21,7 @@ from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.model import (
     _INT_KEYS,
     _SECRET_KEYS,
+    PINNED,
     POOL_MODES,
     REDACTED,
     Entry,
@@ -29,7 +30,7 @@ from connbudget.frontends.pgbouncer.model import (
     UnknownSetting,
     accepted_keys,
     accepted_sections,
-    release,
+    chosen_release,
 )
 from connbudget.kinds import Read, ReadContext
 from connbudget.settings import canonical
@@ -340,10 +341,8 @@ class _Reader:
         elif self.section in ("databases", "users", "peers"):
             entry = read_entry(self.section, key, value, file, number, self.config.errors,
                                self.version, column)
-            if self.section == "databases":
-                self.config.databases[key] = entry
-            elif self.section == "users":
-                self.config.users[key] = entry
+            {"databases": self.config.databases, "users": self.config.users,
+             "peers": self.config.peers}[self.section][key] = entry
             for setting in entry.params.values():
                 note_unknown(self.config, setting)
         elif not self.section:
@@ -389,13 +388,12 @@ class _Reader:
 
 
 def load_pgbouncer(path: str, version: str | None = None,
-                   version_source: str = "") -> PgBouncerConfig:
+                   version_source: str = "named") -> PgBouncerConfig:
     """Parse a pgbouncer.ini (or .ini.j2 template) and the files it %includes, as PgBouncer
-    `version` (default: the newest release in the table) reads them."""
-    chosen = release(version)
-    config = PgBouncerConfig(origin=path, version=chosen, version_source=version_source or (
-        f"PgBouncer {version}" if version else
-        "assumed: the newest release connbudget knows"))
+    `version` (default: the newest release in the table) reads them; `version_source` says who
+    named the version."""
+    chosen, source = chosen_release(version, pinned=version_source)
+    config = PgBouncerConfig(origin=path, version=chosen, version_source=source)
     reader = _Reader(config, root=os.path.dirname(path) or ".")
     if reader.read(path) and not reader.seen_main and not path.endswith(".j2"):
         config.errors.append(InputError(path, 1, refusal(chosen, "the [pgbouncer] section is "
@@ -412,7 +410,7 @@ def _userlist(ini: str, config: PgBouncerConfig) -> frozenset[str] | None:
     relative path inside the ini's directory), read through the confined reader; the
     passwords are never kept."""
     name = config.text("auth_file")
-    if not name or os.path.isabs(name) or "{{" in name:
+    if not name or os.path.isabs(name) or "{{" in name or "\0" in name:
         return None
     base = os.path.realpath(os.path.dirname(ini) or ".")
     path = os.path.realpath(os.path.join(base, name))
@@ -442,10 +440,15 @@ class _TextReader(_Reader):
                                                    "not known"))
 
 
-def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerConfig:
+def load_pgbouncer_text(text: str, file: str, first_line: int = 1,
+                        release: tuple[str, str] | None = None) -> PgBouncerConfig:
     """A pgbouncer.ini held in another file (a ConfigMap's `pgbouncer.ini` key): its lines are
-    numbered from `first_line` of `file`; `%include` names a file in the container, unknown."""
-    config = PgBouncerConfig(origin=f"{file}:{first_line}", version=release(None), files=[file])
+    numbered from `first_line` of `file`; `%include` names a file in the container, unknown.
+    `release` is the series and why (`chosen_release`): the image of the PgBouncer that mounts
+    it; the newest release connbudget knows when none is given."""
+    version, source = release or chosen_release()
+    config = PgBouncerConfig(origin=f"{file}:{first_line}", version=version,
+                             version_source=source, files=[file])
     reader = _TextReader(config)
     for number, raw in enumerate(text.split("\n"), start=first_line):
         reader.line(file, number, raw.removesuffix("\r"))
@@ -455,9 +458,7 @@ def load_pgbouncer_text(text: str, file: str, first_line: int = 1) -> PgBouncerC
 def read(paths: list[str], context: ReadContext) -> Read:
     """The `pgbouncer` input kind: each ini file as the release pinned for it (else the
     newest) reads it, with the files it %includes."""
-    pinned = "pinned in [tool.connbudget.poolers]"
-    configs = [load_pgbouncer(path, context.pgbouncer_versions.get(canonical(path)),
-                              pinned if canonical(path) in context.pgbouncer_versions else "")
+    configs = [load_pgbouncer(path, context.pgbouncer_versions.get(canonical(path)), PINNED)
                for path in paths]
     included = {file for config in configs for file in config.files[1:]}
     errors = [error for config in configs if config.files[:1] and config.files[0]

@@ -1,8 +1,11 @@
-"""PgBouncer settings as read, each with the file and line it came from, and PgBouncer's defaults
-(doc/config.md). Passwords are never kept.
+"""PgBouncer settings as read, each with the file and line it came from, and the defaults of the
+release that reads them (the behaviours table, `providers/pgbouncer/data/behaviours.csv`, with the
+source line of each). Passwords are never kept.
 
 Which sections and keys a release accepts comes from its source (data/pgbouncer_keys.json, see
 data/SOURCES.md): PgBouncer refuses to start on any other, and matches names case-sensitively.
+Which release applies: a pin in [tool.connbudget.poolers], else the release the image tag names
+(the images table), else the newest release connbudget has read.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Generic, TypeVar
 
 from connbudget.comments import Comment
 from connbudget.errors import InputError
+from connbudget.providers.pgbouncer.tables import ABSENT, behaviour, image_release
 from connbudget.resources import data_dir
 
 T = TypeVar("T")
@@ -56,6 +60,7 @@ _INT_KEYS = {
 
 # The release assumed when neither an image tag nor a pin names one: the newest in the table.
 DEFAULT_VERSION_SOURCE = "assumed: the newest release connbudget knows"
+PINNED = "pinned in [tool.connbudget.poolers]"
 
 
 @functools.cache
@@ -86,6 +91,29 @@ def release(version: str | None) -> str:
     return below[-1] if below else versions[0]
 
 
+def chosen_release(pin: str | None = None, image: str = "", pinned: str = PINNED,
+                   ) -> tuple[str, str]:
+    """The release series whose keys and semantics apply, and in words which release and why
+    ("PgBouncer 1.24.1 (image edoburu/pgbouncer:v1.24.1-p1)"): a pin, else the release an image
+    tag names (the images table), else the newest series connbudget has read. A release it has
+    not read is said so, with the series assumed in its place."""
+    newest = known_versions()[-1]
+    if pin:
+        series = release(pin)
+        found = re.fullmatch(r"v?(\d+\.\d+)(?:\.\d+)?", pin.strip())
+        if found is not None and found.group(1) == series:
+            return series, f"PgBouncer {pin} ({pinned})"
+        return series, (f"PgBouncer {series} (assumed: {pin}, {pinned}, is not a release "
+                        f"connbudget has read; {series} is the nearest it knows)")
+    if image:
+        tagged = image_release(image)
+        if tagged is not None:
+            return release(tagged.value), f"PgBouncer {tagged.value} (image {image})"
+        return newest, (f"PgBouncer {newest} (assumed: image {image} names no release "
+                        f"connbudget knows; {newest} is the newest it has read)")
+    return newest, f"PgBouncer {newest} ({DEFAULT_VERSION_SOURCE})"
+
+
 def accepted_sections(version: str) -> list[str]:
     return _releases()[version]["sections"]
 
@@ -101,6 +129,16 @@ REDACTED = "<redacted>"
 
 
 DEFAULT_SOURCE = "PgBouncer default (doc/config.md)"
+
+
+def release_default(key: str, version: str) -> Resolved[int] | None:
+    """A [pgbouncer] integer's default in `version`, from the behaviours table with its source
+    line; None when the table does not hold the key for that release."""
+    found = behaviour(key, version)
+    if found is None or found.value == ABSENT or not found.value.lstrip("-").isdigit():
+        return None
+    return Resolved(key, int(found.value), f"PgBouncer {version} default ({found.cite.source})",
+                    is_default=True)
 
 
 @dataclass(frozen=True)
@@ -155,10 +193,11 @@ class UnknownSetting:
 class PgBouncerConfig:
     origin: str  # the main file, or where the environment was read
     version: str = ""  # the release whose keys and semantics apply, e.g. "1.18"
-    version_source: str = DEFAULT_VERSION_SOURCE
+    version_source: str = ""  # which release and why, in words (see chosen_release)
     settings: dict[str, Setting] = field(default_factory=dict)  # [pgbouncer]
     databases: dict[str, Entry] = field(default_factory=dict)  # [databases], "*" included
     users: dict[str, Entry] = field(default_factory=dict)  # [users]
+    peers: dict[str, Entry] = field(default_factory=dict)  # [peers], from 1.19
     errors: list[InputError] = field(default_factory=list)
     unknowns: list[UnknownSetting] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # every file read, includes too
@@ -168,12 +207,28 @@ class PgBouncerConfig:
     # the user names of its auth_file, when that file is in the reviewed tree (never passwords)
     userlist: frozenset[str] | None = None
 
+    @property
+    def release_words(self) -> str:
+        """Which release reads it and why: "PgBouncer 1.24.1 (image ...)"."""
+        return self.version_source or f"PgBouncer {self.version} ({DEFAULT_VERSION_SOURCE})"
+
     def integer(self, key: str) -> Resolved[int]:
-        """A [pgbouncer] integer setting, or PgBouncer's default."""
-        return resolve_int(key, self.settings.get(key))
+        """A [pgbouncer] integer setting, or the default of the release that reads it."""
+        setting = self.settings.get(key)
+        if setting is None and self.version:
+            found = release_default(key, self.version)
+            if found is not None:
+                return found
+        return resolve_int(key, setting)
 
     def pool_mode(self) -> Resolved[str]:
-        return resolve_mode(self.settings.get("pool_mode"))
+        setting = self.settings.get("pool_mode")
+        found = behaviour("pool_mode", self.version) if self.version else None
+        if setting is None and found is not None:
+            return Resolved("pool_mode", found.value,
+                            f"PgBouncer {self.version} default ({found.cite.source})",
+                            is_default=True)
+        return resolve_mode(setting)
 
     def default_pool_size(self) -> Resolved[int]:
         return self.integer("default_pool_size")

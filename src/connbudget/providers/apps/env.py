@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from connbudget.model import Origin, Value
+from connbudget.model import Origin, PreparedStatements, Value
 from connbudget.numbers import count
+from connbudget.providers.apps.statements import from_env
 from connbudget.providers.registry import DATABASE_RESOURCE_TYPES, HOST_VARIABLE_PREFIXES
 
 # Direct pool-size settings, in the order they are looked up.
@@ -87,6 +88,7 @@ class PoolSettings:
     # it can, or when it sets none
     unknown_host: str = ""
     library: str = ""  # the pool's library as the environment suggests it (Client.library)
+    statements: tuple[PreparedStatements, ...] = ()  # its libraries' prepared statements
 
 
 def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]]:
@@ -321,7 +323,8 @@ def merge(found: list[PoolSettings]) -> PoolSettings | None:
         user=found[0].user, database=found[0].database, is_client=True,
         notes=[n for i in found for n in i.notes],
         unknown_host=next((i.unknown_host for i in found if i.unknown_host), ""),
-        library=found[0].library if len({i.library for i in found}) == 1 else "")
+        library=found[0].library if len({i.library for i in found}) == 1 else "",
+        statements=tuple(use for i in found for use in i.statements))
 
 
 def pool_settings(env: dict[str, EnvVar], origin: Origin,
@@ -336,7 +339,8 @@ def pool_settings(env: dict[str, EnvVar], origin: Origin,
     return PoolSettings(processes=_processes(env, origin), pool=pool, pool_setting=setting,
                         refs=refs, user=user, database=_database_name(env),
                         is_client=talks or named, notes=notes, unknown_host=unknown_host,
-                        library=_LIBRARY_NAMES.get(_library(env), ""))
+                        library=_LIBRARY_NAMES.get(_library(env), ""),
+                        statements=from_env(env, origin))
 
 
 DATABASE_VARS = ("PGDATABASE", "DB_NAME", "DATABASE_NAME", "POSTGRES_DB")

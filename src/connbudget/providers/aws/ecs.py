@@ -136,7 +136,7 @@ def _client(block: Resource | ModuleCall, task: PoolSettings, desired: Value,
                   task.processes, task.pool, task.pool_setting, scale_setting,
                   autoscaled=maximum is not None, refs=task.refs, user=task.user,
                   database=task.database, notes=task.notes, unknown_host=task.unknown_host,
-                  library=task.library, env_style=STYLE[0],
+                  library=task.library, statements=task.statements, env_style=STYLE[0],
                   deploy_setting=STYLE[1], deploy_at=written,
                   deploy_insert=None if written is not None or column < 0 else Insert(
                       block.file, block.line, column + 2, (STYLE[1],), yaml=False))

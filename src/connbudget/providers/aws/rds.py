@@ -12,7 +12,9 @@ applied by the budget):
   4. otherwise unknown: never guessed, the finding asks for a pin.
 Reserved = PostgreSQL's superuser_reserved_connections (3) + rds.rds_superuser_reserved_connections
 (2 on RDS and Aurora), both from the parameter group when set ("100 - 3 - 2 = 95", AWS knowledge
-center, rds-postgresql-error-connection-slots, 2022-06-14).
+center, rds-postgresql-error-connection-slots, 2022-06-14), + reserved_connections where the
+parameter group sets it (PostgreSQL 16 and later). The major version comes from engine_version,
+else the parameter group's family (`postgres16`, `aurora-postgresql15`).
 
 terraform-aws-modules defaults used when an input is not set (variables.tf of each module):
   rds (terraform-aws-modules/terraform-aws-rds): instance_class null, parameters [];
@@ -26,12 +28,14 @@ from typing import Any
 
 import connbudget.providers.aws.data as awsdata
 import connbudget.providers.aws.pgformula as pgformula
+from connbudget.errors import InputError
 from connbudget.frontends.terraform.model import (
     ModuleCall,
     Parameter,
     Resource,
     TerraformModel,
     Unknown,
+    line_of,
     parameters,
 )
 from connbudget.model import Database, Location, Origin, Reservation, Value, count, unknown
@@ -47,10 +51,11 @@ RDS_RESERVED = "rds.rds_superuser_reserved_connections"
 PINNED_PLATFORMS = (("aws_db_instance.", "rds"), ("aws_rds_cluster.", "aurora"))
 
 
-def reservations(settings: dict[str, Value] | None = None) -> list[Reservation]:
+def reservations(settings: dict[str, Value] | None = None, major: Value | None = None,
+                 ) -> list[Reservation]:
     """PostgreSQL's reserved slots and RDS's own, from a parameter group where it sets them."""
     settings = settings or {}
-    return [*postgresql.reservations(settings), postgresql.reservation(
+    return [*postgresql.reservations(settings, major), postgresql.reservation(
         RDS_RESERVED, settings.get(RDS_RESERVED), RDS_SUPERUSER_RESERVED,
         "Amazon RDS for PostgreSQL parameter group default")]
 
@@ -147,8 +152,8 @@ def _setting(param: Parameter) -> Value:
 
 def _limits(where: Location, engine: str, instance_class: str | None,
             params: dict[str, Parameter], settings: Settings,
-            serverless: tuple[float | None, float | None] | None,
-            ) -> tuple[Value, list[Reservation]]:
+            serverless: tuple[float | None, float | None] | None, major: Value | None,
+            errors: list[InputError]) -> tuple[Value, list[Reservation]]:
     origin = Origin(where.address, where.file, where.line)
     param = params.get("max_connections")
     if param is not None:
@@ -159,8 +164,27 @@ def _limits(where: Location, engine: str, instance_class: str | None,
     else:
         max_connections = max_connections_from_class(engine, instance_class, origin, settings)
     reserved = {name: _setting(params[name])
-                for name in ("superuser_reserved_connections", RDS_RESERVED) if name in params}
-    return max_connections, reservations(reserved)
+                for name in (*postgresql.SLOT_SETTINGS[1:], RDS_RESERVED) if name in params}
+    errors += postgresql.refusals(reserved, major, where.address)
+    return max_connections, reservations(reserved, major)
+
+
+def _version(block: Resource | ModuleCall, attrs: dict[str, Any], groups: list[Resource],
+             ) -> Value | None:
+    """The major version: engine_version (or a module's major_engine_version), else the
+    family of its parameter group."""
+    for key in ("engine_version", "major_engine_version"):
+        found = text(attrs.get(key))
+        if found:
+            return postgresql.major_version(found, Origin(f"{block.address} {key} {found}",
+                                                          block.file, line_of(block, key)))
+    for source in ([block] if isinstance(block, ModuleCall) else []) + groups:
+        family = text(source.attrs.get("family") if isinstance(source, Resource)
+                      else source.inputs.get("family"))
+        if family:
+            return postgresql.major_version(family, Origin(
+                f"{source.address} family {family}", source.file, line_of(source, "family")))
+    return None
 
 
 def _names(res: Resource, key: str) -> set[str]:
@@ -172,15 +196,16 @@ def is_postgres(engine: Any) -> bool:
     return not isinstance(engine, str) or "postgres" in engine.lower()
 
 
-def _group_params(model: TerraformModel, types: tuple[str, ...], ref: Any
-                  ) -> dict[str, Parameter]:
-    params: dict[str, Parameter] = {}
+def _groups(model: TerraformModel, types: tuple[str, ...], ref: Any) -> list[Resource]:
     if ref is None:
-        return params
-    for type_ in types:
-        for group in model.by_type(type_):
-            if refers(ref, group):
-                params.update(_parameters(group, blocks(group.attrs, "parameter")))
+        return []
+    return [group for type_ in types for group in model.by_type(type_) if refers(ref, group)]
+
+
+def _group_params(groups: list[Resource]) -> dict[str, Parameter]:
+    params: dict[str, Parameter] = {}
+    for group in groups:
+        params.update(_parameters(group, blocks(group.attrs, "parameter")))
     return params
 
 
@@ -189,51 +214,60 @@ def _size(block: Resource | ModuleCall, key: str) -> Origin | None:
     return Origin(f"{block.address} {key}", block.file, line) if line else None
 
 
-def _instances(model: TerraformModel, settings: Settings) -> list[Database]:
+def _instances(model: TerraformModel, settings: Settings, errors: list[InputError],
+               ) -> list[Database]:
     found: list[Database] = []
     for res in model.by_type("aws_db_instance"):
         if not is_postgres(res.attrs.get("engine")):
             continue
-        params = _group_params(model, ("aws_db_parameter_group",),
-                               res.attrs.get("parameter_group_name"))
+        groups = _groups(model, ("aws_db_parameter_group",),
+                         res.attrs.get("parameter_group_name"))
         cls = text(res.attrs.get("instance_class"))
         where = where_of(res)
-        max_connections, reserved = _limits(where, "postgres", cls, params, settings, None)
+        major = _version(res, res.attrs, groups)
+        max_connections, reserved = _limits(where, "postgres", cls, _group_params(groups),
+                                            settings, None, major, errors)
         found.append(Database(where, "postgres", "rds", cls, max_connections, reserved,
                               aliases={res.address} | _names(res, "identifier"),
-                              size_origin=_size(res, "instance_class")))
+                              size_origin=_size(res, "instance_class"), version=major))
     return found
 
 
-def _clusters(model: TerraformModel, settings: Settings) -> list[Database]:
+def _clusters(model: TerraformModel, settings: Settings, errors: list[InputError],
+              ) -> list[Database]:
     found: list[Database] = []
     for res in model.by_type("aws_rds_cluster"):
         engine = res.attrs.get("engine")
         if not isinstance(engine, str) or "postgres" not in engine:
             continue
-        params = _group_params(model, ("aws_rds_cluster_parameter_group",),
-                               res.attrs.get("db_cluster_parameter_group_name"))
+        groups = _groups(model, ("aws_rds_cluster_parameter_group",),
+                         res.attrs.get("db_cluster_parameter_group_name"))
+        params = _group_params(groups)
         members = [i for i in model.by_type("aws_rds_cluster_instance")
                    if refers(i.attrs.get("cluster_identifier"), res)]
         scaling = blocks(res.attrs, "serverlessv2_scaling_configuration")
         classes = sorted({c for c in (text(i.attrs.get("instance_class")) for i in members) if c})
         for member in members:
-            params = {**_group_params(model, ("aws_db_parameter_group",),
-                                      member.attrs.get("db_parameter_group_name")), **params}
+            member_groups = _groups(model, ("aws_db_parameter_group",),
+                                    member.attrs.get("db_parameter_group_name"))
+            groups += member_groups
+            params = {**_group_params(member_groups), **params}
         serverless = None
         if scaling or classes == ["db.serverless"]:
             first = scaling[0] if scaling else {}
             serverless = (decimal(first.get("min_capacity")), decimal(first.get("max_capacity")))
         cls = _smallest(engine, [c for c in classes if c != "db.serverless"], settings)
         where = where_of(res)
+        major = _version(res, res.attrs, groups)
         max_connections, reserved = _limits(where, engine, cls if serverless is None else None,
-                                            params, settings, serverless)
+                                            params, settings, serverless, major, errors)
         found.append(Database(where, engine, "aurora",
                               cls or ("db.serverless" if serverless else None),
                               max_connections, reserved,
                               aliases={res.address} | {m.address for m in members}
                               | _names(res, "cluster_identifier"),
-                              size_origin=_size(res, "max_capacity") if serverless else None))
+                              size_origin=_size(res, "max_capacity") if serverless else None,
+                              version=major))
     return found
 
 
@@ -249,7 +283,8 @@ def _smallest(engine: str, classes: list[str], settings: Settings) -> str | None
     return min(classes, key=lambda name: (size(name), name))
 
 
-def _module_databases(model: TerraformModel, settings: Settings) -> list[Database]:
+def _module_databases(model: TerraformModel, settings: Settings, errors: list[InputError],
+                      ) -> list[Database]:
     found: list[Database] = []
     for call in model.modules:
         source = call.source.split("?")[0]
@@ -275,15 +310,18 @@ def _module_databases(model: TerraformModel, settings: Settings) -> list[Databas
                           decimal(scaling.get("max_capacity")))
             cls = "db.serverless"
         where = where_of(call)
+        major = _version(call, inputs, [])
         max_connections, reserved = _limits(where, engine_name, None if serverless else cls,
-                                            params, settings, serverless)
+                                            params, settings, serverless, major, errors)
         found.append(Database(where, engine_name, "aurora" if aurora else "rds", cls,
                               max_connections, reserved, aliases={call.address},
                               size_origin=_size(call, "max_capacity" if serverless
-                                                else "instance_class")))
+                                                else "instance_class"), version=major))
     return found
 
 
-def databases(model: TerraformModel, settings: Settings) -> list[Database]:
-    return (_instances(model, settings) + _clusters(model, settings)
-            + _module_databases(model, settings))
+def databases(model: TerraformModel, settings: Settings, errors: list[InputError],
+              ) -> list[Database]:
+    """The RDS and Aurora PostgreSQL databases; a setting their version refuses is an error."""
+    return (_instances(model, settings, errors) + _clusters(model, settings, errors)
+            + _module_databases(model, settings, errors))

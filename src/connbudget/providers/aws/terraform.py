@@ -36,7 +36,7 @@ def _counted(model: TerraformModel) -> TerraformModel:
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
     out = context.model
     for model in map(_counted, by_root(parsed["terraform"])):
-        out.databases += rds.databases(model, context.settings)
+        out.databases += rds.databases(model, context.settings, out.errors)
         out.poolers += proxy.proxies(model)
         out.alarms += cloudwatch.alarms(model)
         ecs.clients(model, context)

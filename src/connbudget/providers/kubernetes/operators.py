@@ -2,8 +2,10 @@
 PgBouncer configured by a ConfigMap's `pgbouncer.ini`.
 
 Defaults, from each operator's documented CRD fields:
-  PostgreSQL itself: max_connections 100, superuser_reserved_connections 3 (postgresql.conf);
-      an operator's database is not RDS, so no rds_superuser slots are reserved.
+  PostgreSQL itself: max_connections 100, superuser_reserved_connections 3 (postgresql.conf),
+      reserved_connections where the parameters set it (16+); the major version from
+      CloudNativePG's spec.imageName tag, Zalando's spec.postgresql.version, Crunchy's
+      spec.postgresVersion. An operator's database is not RDS: no rds_superuser slots.
   CloudNativePG `Cluster` (postgresql.cnpg.io/v1): spec.postgresql.parameters; its Services are
       `<name>-rw`, `<name>-ro` and `<name>-r`. `Pooler`: spec.instances (default 1),
       spec.type rw|ro (default rw), spec.pgbouncer.poolMode (default session) and
@@ -25,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import KubernetesInputs
 from connbudget.frontends.kubernetes.safeyaml import LList, LMap, as_map, insertion, scalar_text
 from connbudget.frontends.pgbouncer.ini import check_setting, read_entry
@@ -41,6 +44,7 @@ from connbudget.model import (
     unknown,
 )
 from connbudget.providers.context import BuildContext
+from connbudget.providers.kubernetes.names import hosts
 from connbudget.providers.pgbouncer.poolers import during_deploy, pooler_from_config
 from connbudget.providers.postgresql import server as postgresql
 from connbudget.providers.surge import by_extra
@@ -92,31 +96,37 @@ def _address(kind: str, document: LMap) -> tuple[str, str, str | None]:
     return (f"{kind}/{space}/{name}" if space else f"{kind}/{name}"), name, space
 
 
-def _hosts(names: Sequence[str], namespace: str | None) -> set[str]:
-    hosts = set(names)
-    if namespace:
-        hosts |= {f"{name}.{namespace}" for name in names}
-        hosts |= {f"{name}.{namespace}.svc" for name in names}
-        hosts |= {f"{name}.{namespace}.svc.cluster.local" for name in names}
-    return hosts
+def _version(document: LMap, keys: Sequence[str], address: str, file: str) -> Value | None:
+    """The major version an operator's field names (a version, or an image whose tag does)."""
+    raw, line = _dig(document, *keys)
+    if raw is None:
+        return None
+    written = scalar_text(raw)
+    tag = written.rpartition(":")[2] if keys[-1] == "imageName" else written
+    return postgresql.major_version(tag, Origin(f"{address} {'.'.join(keys)} {written}", file,
+                                                line))
 
 
 def _database(document: LMap, kind: str, file: str, parameters: Sequence[str],
-              services: Sequence[str], operator: str) -> Database:
+              services: Sequence[str], operator: str, version: Sequence[str],
+              errors: list[InputError]) -> Database:
     address, name, namespace = _address(kind, document)
+    major = _version(document, version, address, file)
     if _dig(document, *parameters, "max_connections")[0] is None:
         max_connections = postgresql.default_max_connections(
-            f"{operator} sets none unless the manifest does")
+            f"{operator} sets none unless the manifest does",
+            major.value if major is not None else None)
     else:
         max_connections = _number(document, [*parameters, "max_connections"], address, file,
                                   0, "")
-    settings = {}
-    if _dig(document, *parameters, "superuser_reserved_connections")[0] is not None:
-        settings["superuser_reserved_connections"] = _number(
-            document, [*parameters, "superuser_reserved_connections"], address, file, 0, "")
-    aliases = {address, name} | _hosts([name, *services], namespace)
+    settings = {key: _number(document, [*parameters, key], address, file, 0, "")
+                for key in postgresql.SLOT_SETTINGS[1:]
+                if _dig(document, *parameters, key)[0] is not None}
+    errors += postgresql.refusals(settings, major, address)
+    aliases = {address, name} | hosts([name, *services], namespace)
     return Database(Location(address, file, document.line), "postgres", _PLATFORMS[kind], None,
-                    max_connections, postgresql.reservations(settings), aliases=aliases)
+                    max_connections, postgresql.reservations(settings, major), aliases=aliases,
+                    version=major)
 
 
 def _pgbouncer_config(settings: LMap | None, defaults: dict[str, str], host: str, file: str,
@@ -162,7 +172,7 @@ def _cnpg_pooler(document: LMap, file: str) -> PgBouncer:
                                f"{cluster}-{kind}", file, mode_line if mode else line,
                                f"{address} spec.pgbouncer")
     where = Location(address, file, document.line)
-    pooler = pooler_from_config(config, where, {address, name} | _hosts([name], namespace),
+    pooler = pooler_from_config(config, where, {address, name} | hosts([name], namespace),
                                 replicas, {f"{cluster}-{kind}"}, "cnpg",
                                 deploy_setting="spec.deploymentStrategy.rollingUpdate.maxSurge")
     surge, surge_line = _dig(document, "spec", "deploymentStrategy", "rollingUpdate", "maxSurge")
@@ -203,7 +213,7 @@ def _zalando_pooler(document: LMap, file: str, database: Database) -> PgBouncer:
         cap_insert=Insert(file, missing.after, missing.indent, missing.keys)
         if missing is not None else None,
         server_connections_deploy=deploy,
-        aliases={pooler_address} | _hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
+        aliases={pooler_address} | hosts([f"{name}-pooler", f"{name}-pooler-repl"], namespace),
         target_refs={database.where.address}, server_connections=server,
         pool_mode=scalar_text(mode) or ZALANDO_POOLER_MODE,
         pool_mode_origin=Origin(f"{address} spec.connectionPooler.mode" if mode else
@@ -221,7 +231,7 @@ def _crunchy_pooler(document: LMap, file: str) -> PgBouncer:
     config = _pgbouncer_config(settings, {}, f"{name}-primary", file, line,
                                f"{address} proxy.pgBouncer.config.global")
     where = Location(pooler_address, file, line)
-    return pooler_from_config(config, where, {pooler_address} | _hosts([f"{name}-pgbouncer"],
+    return pooler_from_config(config, where, {pooler_address} | hosts([f"{name}-pgbouncer"],
                                                                        namespace),
                               replicas, {f"{name}-primary"}, dialect="crunchy")
 
@@ -252,14 +262,16 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             name = scalar_text(_map(document.get("metadata")).get("name"))
             out.databases.append(_database(
                 document, "Cluster", file, ["spec", "postgresql", "parameters"],
-                [f"{name}-rw", f"{name}-ro", f"{name}-r"], "CloudNativePG"))
+                [f"{name}-rw", f"{name}-ro", f"{name}-r"], "CloudNativePG",
+                ["spec", "imageName"], out.errors))
         elif kind == "Pooler" and api.startswith("postgresql.cnpg.io/"):
             out.poolers.append(_cnpg_pooler(document, file))
         elif kind == "postgresql" and api.startswith("acid.zalan.do/"):
             name = scalar_text(_map(document.get("metadata")).get("name"))
             database = _database(document, "postgresql", file,
                                  ["spec", "postgresql", "parameters"], [f"{name}-repl"],
-                                 "the Zalando operator")
+                                 "the Zalando operator", ["spec", "postgresql", "version"],
+                                 out.errors)
             out.databases.append(database)
             if _dig(document, "spec", "enableConnectionPooler")[0] is True:
                 out.poolers.append(_zalando_pooler(document, file, database))
@@ -268,7 +280,8 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             out.databases.append(_database(
                 document, "PostgresCluster", file,
                 ["spec", "patroni", "dynamicConfiguration", "postgresql", "parameters"],
-                [f"{name}-primary", f"{name}-replicas", f"{name}-ha"], "Crunchy PGO"))
+                [f"{name}-primary", f"{name}-replicas", f"{name}-ha"], "Crunchy PGO",
+                ["spec", "postgresVersion"], out.errors))
             if isinstance(_dig(document, "spec", "proxy", "pgBouncer")[0], LMap):
                 out.poolers.append(_crunchy_pooler(document, file))
     inis = {config_map.name: ini for config_map in manifests.config_maps

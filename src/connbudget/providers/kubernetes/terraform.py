@@ -5,20 +5,35 @@ the pod template's containers with `env` blocks, `command` and `args`;
 `kubernetes_horizontal_pod_autoscaler(_v1, _v2)`: spec.max_replicas of the workload its
 scale_target_ref names; a Deployment's rolling update max_surge (default 25 %). A PgBouncer
 container (image naming pgbouncer) is a pooler from its env, and a `kubernetes_config_map(_v1)`
-`pgbouncer.ini` mounted by its pods replaces that env.
+`pgbouncer.ini` mounted by its pods replaces that env. A PostgreSQL container (image `postgres`,
+`bitnami/postgresql`, ...) makes the workload a self-managed database
+(`providers.postgresql.selfmanaged`): its `-c` options, its env, the postgresql.conf its args
+name when a ConfigMap of the root mounted there holds it; `kubernetes_service(_v1)` resources
+whose selector picks its pods name it for clients.
 """
 
 from __future__ import annotations
 
+import posixpath
 from typing import Any
 
 from connbudget.frontends.pgbouncer.ini import load_pgbouncer_text
+from connbudget.frontends.pgbouncer.model import chosen_release
+from connbudget.frontends.postgresql.conf import conf_from_text
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown, line_of
 from connbudget.model import Client, Origin, Value, unknown
 from connbudget.providers.apps.commands import apply_command, words
 from connbudget.providers.apps.env import EnvVar, merge, pool_settings
 from connbudget.providers.context import BuildContext, Runs, Unit
+from connbudget.providers.kubernetes.names import hosts, same_namespace
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env, pooler_from_config
+from connbudget.providers.postgresql.selfmanaged import (
+    ServerSpec,
+    Word,
+    config_file,
+    database,
+    is_postgres_image,
+)
 from connbudget.providers.surge import by_extra
 from connbudget.providers.tfvalues import blocks as _blocks
 from connbudget.providers.tfvalues import by_root, where_of
@@ -33,6 +48,7 @@ _HPAS = ("kubernetes_horizontal_pod_autoscaler", "kubernetes_horizontal_pod_auto
 # a container's env block, and what widens a rolling update
 STYLE = ("hcl-block", "strategy.rolling_update.max_surge")
 _CONFIG_MAPS = ("kubernetes_config_map", "kubernetes_config_map_v1")
+_SERVICES = ("kubernetes_service", "kubernetes_service_v1")
 
 
 def _first(attrs: Any, *keys: str) -> dict[str, Any]:
@@ -103,8 +119,76 @@ def _config_map_inis(model: TerraformModel) -> dict[str, tuple[str, Resource, se
                 if key.endswith("pgbouncer.ini") and isinstance(text, str):
                     key_line = line_of(res, key)
                     first = key_line + 1 if key_line != res.line else res.line
-                    found[_name(res)] = (text, res, _refs(value), first)
+                    found[_name(res)] = found[res.address] = (text, res, _refs(value), first)
     return found
+
+
+def _config_map_texts(model: TerraformModel) -> dict[tuple[str, str], tuple[str, str, int]]:
+    """(ConfigMap name or resource address, key) -> (its text, file, the line of its first
+    line) of every data key whose value is known text."""
+    found: dict[tuple[str, str], tuple[str, str, int]] = {}
+    for res in [r for t in _CONFIG_MAPS for r in model.by_type(t)]:
+        data = res.attrs.get("data")
+        for key, value in (data.items() if isinstance(data, dict) else ()):
+            if isinstance(value, str):
+                key_line = line_of(res, key)
+                text = (value, res.file, key_line + 1 if key_line != res.line else res.line)
+                found[(_name(res), key)] = found[(res.address, key)] = text
+    return found
+
+
+def _config_map_name(volume: dict[str, Any]) -> str | None:
+    """The ConfigMap a volume projects: its name, or the kubernetes_config_map resource its
+    name refers to."""
+    name = _first(volume, "config_map").get("name")
+    if isinstance(name, Unknown):
+        return next((ref for ref in name.references if ref.split(".")[0] in _CONFIG_MAPS),
+                    None)
+    return _text(name)
+
+
+def _services(model: TerraformModel, labels: dict[str, Any], namespace: str | None,
+              ) -> tuple[set[str], set[str]]:
+    """The Services whose selector picks pods with these labels: their names, and their
+    addresses (a reference names one)."""
+    names, addresses = set(), set()
+    for res in [r for t in _SERVICES for r in model.by_type(t)]:
+        selector = _first(res.attrs, "spec").get("selector")
+        space = _text(_first(res.attrs, "metadata").get("namespace"))
+        if isinstance(selector, dict) and selector and selector.items() <= labels.items() \
+                and same_namespace(space, namespace):
+            names.add(_name(res))
+            addresses.add(res.address)
+    return names, addresses
+
+
+def _server(res: Resource, pod: dict[str, Any], container: dict[str, Any],
+            texts: dict[tuple[str, str], tuple[str, str, int]]) -> ServerSpec:
+    written = tuple(Word(word, res.file, line_of(res, key))
+                    for key in ("command", "args") for word in words(container.get(key)))
+    env = {name: Word(var.value, var.file or res.file, var.line)
+           for name, var in _env(container, res).items() if var.value is not None}
+    image = _text(container.get("image")) or ""
+    named = config_file(written)
+    conf, label, missing = None, "", ""
+    if named is not None:
+        target = named[0].strip("'\"")
+        volumes = {_text(v.get("name")): _config_map_name(v) for v in _blocks(pod, "volume")}
+        for mount in _blocks(container, "volume_mount"):
+            path = _text(mount.get("mount_path")) or ""
+            sub = _text(mount.get("sub_path")) or ""
+            key = sub if sub and path == target else (
+                posixpath.basename(target) if posixpath.dirname(target) == path.rstrip("/")
+                else "")
+            config_map = volumes.get(_text(mount.get("name")))
+            if key and config_map and (config_map, key) in texts:
+                text, file, first = texts[(config_map, key)]
+                conf, label = conf_from_text(text, file, first), f"ConfigMap {config_map} {key}"
+        if conf is None:
+            missing = (f"its args read {target[:80]}, which no kubernetes_config_map of the "
+                       "root holds")
+    return ServerSpec(res.address, image, written, env, res.file, res.line, conf, label,
+                      missing)
 
 
 def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
@@ -115,6 +199,7 @@ def build(parsed: dict[str, TerraformModel], context: BuildContext) -> None:
 def _from_root(model: TerraformModel, context: BuildContext) -> None:
     out, settings = context.model, context.settings
     inis = _config_map_inis(model)
+    texts = _config_map_texts(model)
     for kind, types in (("Deployment", _DEPLOYMENTS), ("StatefulSet", _STATEFUL_SETS)):
         for res in [r for t in types for r in model.by_type(t)]:
             spec = _first(res.attrs, "spec")
@@ -124,16 +209,29 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
             deploy = _deploy(res, kind, maximum)
             pod = _first(spec, "template", "spec")
             where = where_of(res)
-            mounted = [_text(_first(v, "config_map").get("name")) for v in _blocks(pod, "volume")]
+            mounted = [_config_map_name(v) for v in _blocks(pod, "volume")]
             found = []
             runs = []
             for container in _blocks(pod, "container"):
                 env = _env(container, res)
                 image = _text(container.get("image")) or ""
+                if is_postgres_image(image):
+                    metadata = _first(_first(spec, "template"), "metadata")
+                    labels = metadata.get("labels")
+                    namespace = _text(_first(res.attrs, "metadata").get("namespace"))
+                    names, addresses = _services(model, labels if isinstance(labels, dict)
+                                                 else {}, namespace)
+                    server, refused = database(
+                        _server(res, pod, container, texts), where,
+                        {res.address, *addresses} | hosts(names | {_name(res)}, namespace))
+                    out.databases.append(server)
+                    out.errors.extend(refused)
+                    continue
                 if "pgbouncer" in image.lower():
                     ini = next((inis[m] for m in mounted if m in inis), None)
                     if ini is not None:
-                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[3])
+                        config = load_pgbouncer_text(ini[0], ini[1].file, ini[3],
+                                                     chosen_release(image=image))
                         pooler = pooler_from_config(config, where, {res.address, _name(res)},
                                                     maximum, ini[2], deploy_setting=STYLE[1])
                         out.errors.extend(config.errors)
@@ -162,7 +260,7 @@ def _from_root(model: TerraformModel, context: BuildContext) -> None:
                 shown.pool_setting, setting or "spec.replicas", autoscaled=scaled is not None,
                 refs=shown.refs, user=shown.user, database=shown.database, notes=shown.notes,
                 env_style=STYLE[0], deploy_setting=STYLE[1], unknown_host=shown.unknown_host,
-                library=shown.library)
+                library=shown.library, statements=shown.statements)
             if task is not None:
                 out.clients.append(client)
             context.units.append(Unit(client, tuple(runs), task is not None))

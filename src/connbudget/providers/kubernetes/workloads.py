@@ -17,33 +17,47 @@ A PgBouncer workload (its image names pgbouncer, or its command, args or PGBOUNC
 configure it) is a pooler whose replicas multiply its server connections. Clients reach it by
 the name of a Service selecting its pods (or the workload's own name) as the host of their
 DATABASE_URL or host variable: `pgbouncer`, `pgbouncer.shop`, `pgbouncer.shop.svc...`.
+
+A workload running a PostgreSQL image is a self-managed database (`providers.postgresql.
+selfmanaged`), reached the same way (and, for a StatefulSet, by its pods' names under its
+serviceName): its `-c` options, its environment (bitnami's POSTGRESQL_MAX_CONNECTIONS) and the
+postgresql.conf its command names (`-c config_file=...`) when a ConfigMap mounted there holds it,
+or, for a ConfigMap the files do not hold, the file of that name beside the manifest.
 """
 
 from __future__ import annotations
 
+import os
+import posixpath
+from collections.abc import Sequence
+from typing import Any
+
 from connbudget.errors import InputError
 from connbudget.frontends.kubernetes.model import (
     Autoscaler,
+    ConfigMap,
     Container,
-    KubernetesInputs,
     Service,
     Workload,
 )
-from connbudget.model import Client, Insert, Location, Origin, PgBouncer, Unread, Value, unknown
+from connbudget.frontends.postgresql.conf import PostgresConf, conf_from_text
+from connbudget.model import Client, Database, Insert, Location, Origin, PgBouncer, Value, unknown
 from connbudget.providers.apps.env import EnvVar, PoolSettings, merge, pool_settings
 from connbudget.providers.context import BuildContext, Runs, Unit, enclosing_root
+from connbudget.providers.kubernetes.names import hosts, same_namespace, selecting
 from connbudget.providers.pgbouncer.poolers import during_deploy, from_env
-from connbudget.providers.postgresql.server import POSTGRES_IMAGE
+from connbudget.providers.postgresql.selfmanaged import (
+    ServerSpec,
+    Word,
+    config_file,
+    database,
+    is_postgres_image,
+)
 from connbudget.providers.surge import by_extra
 from connbudget.settings import Settings
 
 # a container's variable, and what widens a rolling update
 STYLE = ("yaml-list", "strategy.rollingUpdate.maxSurge")
-
-
-def _same_namespace(left: str | None, right: str | None) -> bool:
-    """A manifest without a namespace goes to whatever namespace it is applied in."""
-    return left is None or right is None or left == right
 
 
 def _address(workload: Workload) -> str:
@@ -56,7 +70,7 @@ def _autoscaler(workload: Workload, autoscalers: list[Autoscaler]) -> Autoscaler
     """The autoscaler of a workload, among those of the same root (see from_kubernetes)."""
     found = [a for a in autoscalers if a.target_name == workload.name
              and a.target_kind == workload.kind
-             and _same_namespace(a.namespace, workload.namespace)]
+             and same_namespace(a.namespace, workload.namespace)]
     return max(found, key=lambda a: a.max_replicas or 0) if found else None
 
 
@@ -140,7 +154,7 @@ def _pod(workload: Workload, address: str, settings: Settings,
     notes: list[str] = []
     runs: list[Runs] = []
     for container in workload.containers:
-        if _is_pgbouncer(container):
+        if _is_pgbouncer(container) or is_postgres_image(container.image):
             continue
         origin = Origin(f"{address} container {container.name}", container.file, container.line)
         env = _env(container)
@@ -160,9 +174,7 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value
                 services: list[Service]) -> tuple[list[PgBouncer], list[InputError]]:
     poolers: list[PgBouncer] = []
     errors: list[InputError] = []
-    labels = workload.pod_labels
-    names = {s.name for s in services if s.selector and _same_namespace(
-        s.namespace, workload.namespace) and s.selector.items() <= labels.items()}
+    names = selecting(services, workload.pod_labels, workload.namespace)
     for container in workload.containers:
         if not _is_pgbouncer(container):
             continue
@@ -179,34 +191,110 @@ def _pgbouncers(workload: Workload, address: str, replicas: Value, deploy: Value
     return poolers, errors
 
 
-def _server(workload: Workload, address: str) -> Unread:
-    return Unread(address, f"a PostgreSQL server run by a {workload.kind}, a database "
-                  "connbudget does not model yet", workload.file, workload.line,
-                  f'pin it so that its budget is computed: [tool.connbudget.databases."{address}"]'
-                  " max-connections = <what SHOW max_connections prints>, and map its clients "
-                  "to it in [tool.connbudget.clients]",
-                  databases=frozenset())
+def _words(container: Container) -> tuple[Word, ...]:
+    lines = (*container.command_lines, *container.args_lines)
+    return tuple(Word(text, container.file, line or container.line)
+                 for text, line in zip((*container.command, *container.args),
+                                       lines or [0] * (len(container.command)
+                                                       + len(container.args)), strict=True))
 
 
-def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
-    """Workloads as clients and poolers. An autoscaler or Service names a workload only within
-    one Terraform root (enclosing_root): two roots may each hold a Deployment `api`."""
+def _mounted(container: Container, workload: Workload, target: str,
+             ) -> tuple[str, str] | None:
+    """The ConfigMap and key whose file a container sees at `target`, if a ConfigMap volume
+    is mounted there."""
+    volumes = {volume.name: volume for volume in workload.volumes}
+    for mount in container.mounts:
+        volume = volumes.get(mount.volume)
+        if volume is None:
+            continue
+        if mount.sub_path and posixpath.normpath(mount.path) == posixpath.normpath(target):
+            name = mount.sub_path
+        elif not mount.sub_path and posixpath.dirname(posixpath.normpath(target)) \
+                == posixpath.normpath(mount.path):
+            name = posixpath.basename(target)
+        else:
+            continue
+        items = dict((path, key) for key, path in volume.items)
+        return volume.config_map, items.get(name, name) if volume.items else name
+    return None
+
+
+def _config(container: Container, workload: Workload, maps: Sequence[ConfigMap],
+            beside: Sequence[PostgresConf]) -> tuple[PostgresConf | None, str, str, bool]:
+    """The postgresql.conf the server reads: (the file, how it is named, why it is not known,
+    whether it is assumed), from the ConfigMap mounted where its command says, else a file of
+    that name beside the manifest when the files do not hold that ConfigMap."""
+    named = config_file(_words(container))
+    if named is None:
+        return None, "", "", False
+    target = named[0].strip("'\"")
+    mounted = _mounted(container, workload, target)
+    if mounted is None:
+        return None, "", f"its command reads {target[:80]}, which no ConfigMap of the files " \
+            "is mounted as", False
+    name, key = mounted
+    for config_map in maps:
+        if config_map.name == name and same_namespace(config_map.namespace, workload.namespace) \
+                and key in config_map.data:
+            text = config_map.data[key]
+            return (conf_from_text(text, config_map.file, config_map.lines.get(key, 0) + 1,
+                                   config_map.whole_file),
+                    f"ConfigMap {name} key {key}", "", False)
+    directory = os.path.dirname(os.path.abspath(workload.file))
+    for conf in beside:
+        if os.path.basename(conf.file) == key \
+                and os.path.dirname(os.path.abspath(conf.file)) == directory:
+            return (conf, f"{key} beside the manifest (taken for ConfigMap {name}, which the "
+                    "files do not hold)", "", True)
+    return None, "", (f"its command reads {target[:80]} from ConfigMap {name}, which is not in "
+                      "the files read"), False
+
+
+def _servers(workload: Workload, address: str, services: list[Service],
+             maps: Sequence[ConfigMap], beside: Sequence[PostgresConf],
+             ) -> tuple[list[Database], list[InputError]]:
+    """The PostgreSQL containers of a workload, each a database."""
+    found: list[Database] = []
+    errors: list[InputError] = []
+    names = selecting(services, workload.pod_labels, workload.namespace) | {workload.name}
+    if workload.kind == "StatefulSet" and workload.service_name:
+        names |= {workload.service_name, f"{workload.name}-0.{workload.service_name}"}
+    for container in workload.containers:
+        if not is_postgres_image(container.image):
+            continue
+        conf, label, missing, assumed = _config(container, workload, maps, beside)
+        env = {var.name: Word(var.value, var.file, var.line) for var in container.env
+               if var.value is not None and not var.secret}
+        spec = ServerSpec(address, container.image, _words(container), env, container.file,
+                          container.line, conf, label, missing, assumed)
+        server, refused = database(spec, Location(address, workload.file, workload.line),
+                                   hosts(names, workload.namespace))
+        found.append(server)
+        errors += refused
+    return found, errors
+
+
+def build(parsed: dict[str, Any], context: BuildContext) -> None:
+    """Workloads as clients, poolers and databases. An autoscaler or Service names a workload
+    only within one Terraform root (enclosing_root): two roots may each hold a Deployment
+    `api`."""
     manifests, out, roots = parsed["kubernetes"], context.model, context.roots
     for workload in manifests.workloads:
         address = _address(workload)
-        if any(POSTGRES_IMAGE.search(container.image) for container in workload.containers):
-            if address not in context.settings.databases:  # a pin describes it
-                out.unread.append(_server(workload, address))
-            continue
         root = enclosing_root(workload.file, roots)
         scaler = _autoscaler(workload, [a for a in manifests.autoscalers
                                         if enclosing_root(a.file, roots) == root])
         maximum = _max_replicas(workload, address, scaler)
         deploy = _deploy_replicas(workload, maximum)
-        poolers, errors = _pgbouncers(workload, address, maximum, deploy, [
-            s for s in manifests.services if enclosing_root(s.file, roots) == root])
+        root_services = [s for s in manifests.services if enclosing_root(s.file, roots) == root]
+        poolers, errors = _pgbouncers(workload, address, maximum, deploy, root_services)
         out.poolers += poolers
         out.errors += errors
+        servers, refused = _servers(workload, address, root_services, manifests.config_maps,
+                                    parsed.get("postgresql-conf", []))
+        out.databases += servers
+        out.errors += refused
         task, notes, found, runs = _pod(workload, address, context.settings)
         shown = task or (found[0] if found else None)
         if shown is None:
@@ -220,7 +308,7 @@ def build(parsed: dict[str, KubernetesInputs], context: BuildContext) -> None:
             deploy, shown.processes, shown.pool, shown.pool_setting,
             setting, autoscaled=scaler is not None, refs=shown.refs, user=shown.user,
             database=shown.database, notes=notes, env_style=STYLE[0], deploy_setting=STYLE[1],
-            unknown_host=shown.unknown_host, library=shown.library,
+            unknown_host=shown.unknown_host, library=shown.library, statements=shown.statements,
             deploy_at=Origin.spanning("maxSurge", surge.file, surge.span, surge.line)
             if surge.span is not None else None,
             deploy_insert=Insert(surge.file, surge.insert.after, surge.insert.indent,

@@ -1,24 +1,37 @@
 """PgBouncer poolers from pgbouncer.ini files and from PgBouncer containers' environment.
 
 A pooler's worst case needs its clients (the users they log in as, the databases they ask
-for), so it is computed once clients are matched to poolers: `settle`.
+for, and, when every one of them is known, the connections they open), so it is computed once
+clients are matched to poolers: `settle`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 
 from connbudget.errors import InputError
 from connbudget.frontends.pgbouncer.env import config_from_env
-from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved
-from connbudget.model import Location, Model, Origin, PgBouncer, Value, unknown
+from connbudget.frontends.pgbouncer.model import PgBouncerConfig, Resolved, resolve_int
+from connbudget.model import (
+    Client,
+    Location,
+    Model,
+    Origin,
+    PgBouncer,
+    Value,
+    ZeroPools,
+    unknown,
+)
 from connbudget.providers.context import BuildContext
 from connbudget.providers.pgbouncer.pools import (
+    Demand,
     WorstCase,
     one_user_floor,
     worst_case_server_connections,
 )
+from connbudget.providers.pgbouncer.tables import POOL_SIZE_ZERO, behaviour
 from connbudget.settings import PoolerOverride, Settings
 
 
@@ -44,8 +57,13 @@ def _processes(config: PgBouncerConfig, pin: PoolerOverride | None) -> Value:
         return Value(pin.processes, Origin("[tool.connbudget.poolers] processes pin"))
     reuse = config.integer("so_reuseport")
     if reuse.value:
+        peers = ""
+        if config.peers and config.integer("peer_id").value:
+            first = min(entry.line for entry in config.peers.values())
+            peers = (f"; its [peers] section ({config.peers[next(iter(config.peers))].file}:"
+                     f"{first}) lists {len(config.peers)} peered PgBouncer processes")
         return unknown(f"so_reuseport = {reuse.value} ({reuse.source}) lets several PgBouncer "
-                       "processes share the port, each with its own pools", reuse.file,
+                       f"processes share the port, each with its own pools{peers}", reuse.file,
                        reuse.line)
     return Value(1, Origin("1 PgBouncer process (so_reuseport is off)"))
 
@@ -101,6 +119,56 @@ def _multiplier(pooler: PgBouncer) -> tuple[int | None, str]:
     return factor, "".join(parts)
 
 
+def _connections(client: Client, during_deploy: bool) -> int | None:
+    values = (client.deploy if during_deploy else client.scale, client.processes, client.pool)
+    if not all(value.known for value in values):
+        return None
+    total = 1
+    for value in values:
+        total *= value.value or 0
+    return total
+
+
+def _demand(model: Model, pooler: PgBouncer, during_deploy: bool) -> Demand | None:
+    """The client connections that reach the pooler, when every client that can is known: each
+    client matched to it with a known pool, and nothing unread that may reach its database."""
+    behind = [c for c in model.clients if c.target == pooler.where.key]
+    target = pooler.target
+    unread = [u for u in model.unread if (u.databases is None or target in u.databases)
+              and (not u.root or u.root == pooler.where.root)]
+    if not behind or unread:
+        return None
+    clients = []
+    for client in behind:
+        connections = _connections(client, during_deploy)
+        if connections is None:
+            return None
+        clients.append((client.database, client.user, connections))
+    return Demand(tuple(clients))
+
+
+def _zero_pools(config: PgBouncerConfig) -> list[ZeroPools]:
+    """The settings that make pools of size 0 ([pgbouncer] default_pool_size, a [databases] or
+    [users] pool_size), each with what the release reads 0 as."""
+    meaning = behaviour(POOL_SIZE_ZERO, config.version)
+    if meaning is None:
+        return []
+    found = []
+    default = config.default_pool_size()
+    if default.value == 0:
+        found.append((("every pool that sets no pool_size of its own",), default))
+    for label, entries in (("database", config.databases), ("user", config.users)):
+        for name, entry in entries.items():
+            setting = entry.params.get("pool_size")
+            size = resolve_int("pool_size", setting) if setting is not None else None
+            if size is not None and size.value == 0:
+                found.append(((f"{label} {name}",), size))
+    return [ZeroPools(pools, Origin(f"{size.key} = 0" if size.file
+                                    else f"{size.key} = 0 ({size.source})", size.file,
+                                    size.line), meaning.value, meaning.cite.source,
+                      config.release_words) for pools, size in found]
+
+
 def settle(model: Model, settings: Settings) -> None:
     """Every PgBouncer's worst case, from its configuration and the clients matched to it."""
     for pooler in model.poolers:
@@ -110,8 +178,17 @@ def settle(model: Model, settings: Settings) -> None:
         pin = settings.pooler(pooler.where.address)
         pooler.processes = _processes(config, pin)
         users, databases = _client_names(model, pooler, pin)
-        worst = worst_case_server_connections(config, users, databases, pooler.userlist)
-        _apply(pooler, worst)
+        steady = _demand(model, pooler, during_deploy=False)
+        worst = worst_case_server_connections(config, users, databases, pooler.userlist,
+                                              steady)
+        deploy = _demand(model, pooler, during_deploy=True)
+        during = worst_case_server_connections(config, users, databases, pooler.userlist,
+                                               deploy) if deploy != steady else worst
+        _apply(pooler, worst, during)
+        pooler.zero_pools = [replace(zero, count=sum(
+            1 for term in worst.databases for pool in term.pools
+            if pool.pool_size.value == 0 and (pool.pool_size.file, pool.pool_size.line)
+            == (zero.setting.file, zero.setting.line))) for zero in _zero_pools(config)]
         if worst.total is None and users is None:
             _apply_floor(pooler, one_user_floor(config, databases, pooler.userlist))
 
@@ -146,7 +223,8 @@ def _deciding(worst: WorstCase) -> list[Origin]:
     return list(found.values())
 
 
-def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
+def _apply(pooler: PgBouncer, worst: WorstCase, during: WorstCase) -> None:
+    """The pooler's worst case, and `during` (its clients' rolling deploy) with its own."""
     where = pooler.where
     factor, times = _multiplier(pooler)
     pooler.deciding = _deciding(worst)
@@ -170,16 +248,23 @@ def _apply(pooler: PgBouncer, worst: WorstCase) -> None:
             where.line))
         for role, total in worst.roles.items() if total}
     deploy, replicas = pooler.deploy_replicas, pooler.replicas
-    if deploy is None or replicas is None or not (deploy.known and replicas.known):
+    peak = during.total if during.total is not None else worst.total
+    if deploy is None or replicas is None or not (deploy.known and replicas.known) \
+            or not replicas.value:
+        if peak != worst.total:
+            pooler.server_connections_deploy = Value(peak * factor, Origin(
+                f"{where.address}: {during.formula()}{times} while its clients deploy",
+                where.file, where.line), assumed=bool(worst.assumptions))
         return
-    assert deploy.value is not None and replicas.value
-    if deploy.value == replicas.value:
+    assert deploy.value is not None
+    if deploy.value == replicas.value and peak == worst.total:
         return
-    per = worst.total * factor // replicas.value
+    per = peak * factor // replicas.value
     pooler.server_connections_deploy = Value(per * deploy.value, Origin(
         f"{where.address}: {per} per replica x {deploy.value} replicas during a rolling "
-        f"deploy ({deploy.origin})", where.file, where.line),
-        assumed=bool(worst.assumptions))
+        f"deploy ({deploy.origin})" + (f" with its clients deploying ({during.formula()})"
+                                       if peak != worst.total else ""),
+        where.file, where.line), assumed=bool(worst.assumptions))
 
 
 def _deciding_line(config: PgBouncerConfig, path: str) -> int:

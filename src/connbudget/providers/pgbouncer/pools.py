@@ -1,6 +1,8 @@
 """PgBouncer's pools and the worst case of server connections one process can open.
 
-As PgBouncer 1.18 keeps them (src/objects.c launch_new_connection, src/server.c, src/client.c):
+As PgBouncer keeps them (src/objects.c launch_new_connection, src/server.c, src/client.c,
+src/janitor.c), in the release the configuration is read as (the behaviours table names the
+source line of each release that decides what differs):
 
 - one pool per (database, user object): a database with a forced `user=` has one pool whatever
   the clients log in as; otherwise every client user has its own;
@@ -11,7 +13,14 @@ As PgBouncer 1.18 keeps them (src/objects.c launch_new_connection, src/server.c,
 - auth_user + auth_query: a client whose user is not in the auth_file or [users] is looked up
   through the pool (database, auth_user), which opens server connections of its own;
 - max_db_connections caps each PgBouncer database (each alias and each '*' database on its
-  own), max_user_connections each user object; 0 is no cap.
+  own), max_user_connections each user object; 0 is no cap;
+- pool_size 0: through 1.23 a pool keeps at most one server connection (reserve_pool_size
+  aside) and its clients queue behind it; from 1.24 a pool of 0 has no limit of its own;
+- a pool opens a server connection only for a client waiting for one, so it never holds more
+  than the clients that reach it at once: max_client_conn, from 1.24 max_db_client_connections
+  and max_user_client_connections, and the client connections behind it when every client is
+  known; min_pool_size keeps up to that many (never above pool_size) once a client connected,
+  and from 1.21 for a forced user's pool without any client.
 
 The worst case is the maximum flow through those capacities: users -> pools -> databases. When
 the users (or, behind '*', the databases) cannot be known and no cap bounds them, it is
@@ -32,6 +41,12 @@ from connbudget.frontends.pgbouncer.model import (
     resolve_int,
     resolve_mode,
 )
+from connbudget.providers.pgbouncer.tables import (
+    MIN_POOL_SIZE_FORCED_USER,
+    POOL_SIZE_ZERO,
+    behaviour,
+)
+from connbudget.providers.tables import Sourced
 
 ANY_USER = "<any user>"
 
@@ -46,6 +61,24 @@ ANOTHER_DATABASE = "<a database through '*'>"
 _INFINITE = 10 ** 9
 
 
+AT_MOST_ONE = "at_most_one"
+NO_LIMIT = "no_limit"
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The client connections that reach one PgBouncer process at most, each as (the database
+    it asks for, the user it logs in as, connections); None where that is not known."""
+
+    clients: tuple[tuple[str | None, str | None, int], ...]
+
+    def reaching(self, database: str, user: str | None) -> int:
+        """Client connections that may use the pool of `database` and `user` (None: any
+        user, a forced user's pool or an auth_query lookup)."""
+        return sum(n for asked, login, n in self.clients
+                   if asked in (None, database) and (user is None or login in (None, user)))
+
+
 @dataclass(frozen=True)
 class Pool:
     """The effective settings of one (database, user) pool, with where each came from."""
@@ -57,11 +90,38 @@ class Pool:
     pool_mode: Resolved[str]
     kind: str = "client"  # "client" | "forced" | "auth"
     owner: str = ""  # the user object whose max_user_connections applies
+    # what pool_size 0 means in the release (AT_MOST_ONE, NO_LIMIT), when the pool's size is 0
+    zero: Sourced[str] | None = None
+    # the most clients that reach the pool at once; None: nothing bounds them
+    clients: Resolved[int] | None = None
+    # what min_pool_size keeps open whatever the clients (never above pool_size)
+    floor: int = 0
+
+    @property
+    def limit(self) -> int | None:
+        """Server connections its own settings allow (_INFINITE: no limit); None: unknown."""
+        size, reserve = self.pool_size.value, self.reserve_pool_size.value
+        if size is None or reserve is None:
+            return None
+        if size == 0 and self.zero is not None:
+            return _INFINITE if self.zero.value == NO_LIMIT else max(1, reserve)
+        return size + reserve
 
     @property
     def size(self) -> int | None:
-        size, reserve = self.pool_size.value, self.reserve_pool_size.value
-        return None if size is None or reserve is None else size + reserve
+        """Server connections it can hold at once: its limit, and no more than its clients
+        (or what min_pool_size keeps); None: unknown."""
+        limit = self.limit
+        if limit is None:
+            return None
+        if self.clients is None or self.clients.value is None:
+            return limit
+        return min(limit, max(self.clients.value, self.floor))
+
+    @property
+    def bounded_by_clients(self) -> bool:
+        size, limit = self.size, self.limit
+        return size is not None and limit is not None and size < limit
 
 
 @dataclass(frozen=True)
@@ -129,13 +189,61 @@ def _pool_text(pool: Pool) -> str:
     amount = size if reserve == 0 else f"{size}+{'?' if reserve is None else reserve}"
     label = {"client": pool.user, "forced": f"{pool.user} (forced)",
              "auth": f"{pool.user} (auth_query)"}[pool.kind]
+    if pool.pool_size.value == 0 and pool.zero is not None:
+        amount = ("no limit (pool_size 0)" if pool.zero.value == NO_LIMIT
+                  else f"{pool.limit} (pool_size 0 keeps one server connection)")
+    if pool.clients is not None and pool.clients.value == 0 and pool.floor:
+        amount = f"{pool.floor} (min_pool_size, kept without clients)"
+    elif pool.clients is not None and pool.bounded_by_clients:
+        amount = f"{pool.size} of {amount}, bounded by {pool.clients.source}"
     return f"{label} {amount}"
 
 
+def _client_bound(config: PgBouncerConfig, entry: Entry, database: str, user: str | None,
+                  demand: Demand | None) -> Resolved[int] | None:
+    """The most clients that reach the pool of `database` and `user` (None: any user) at
+    once: max_client_conn, the 1.24 client caps of its database and user, and the client
+    connections behind the pooler when every client is known."""
+    candidates: list[Resolved[int]] = [config.max_client_conn()]
+    own = entry.params.get("max_db_client_connections")
+    candidates.append(resolve_int("max_db_client_connections", own) if own is not None
+                      else config.integer("max_db_client_connections"))
+    if user is not None:
+        user_entry = config.users.get(user)
+        mine = user_entry.params.get("max_user_client_connections") if user_entry else None
+        candidates.append(resolve_int("max_user_client_connections", mine) if mine is not None
+                          else config.integer("max_user_client_connections"))
+    if demand is not None:
+        reaching = demand.reaching(database, user)
+        candidates.append(Resolved("clients", reaching,
+                                   f"{reaching} client connections behind it"))
+    bounds = [c for c in candidates if c.value is not None and c.value > 0
+              or c.key == "clients"]
+    if not bounds:
+        return None
+    least = min(bounds, key=lambda c: c.value or 0)
+    if least.key == "clients":
+        return least
+    return Resolved(least.key, least.value, f"{least.key} {least.value} ({least.source})",
+                    least.file, least.line, least.is_default)
+
+
+def _floor(config: PgBouncerConfig, entry: Entry, pool_size: int | None) -> int:
+    """What min_pool_size keeps open in a pool: never more than its pool_size (0: none)."""
+    own = entry.params.get("min_pool_size")
+    found = resolve_int("min_pool_size", own) if own is not None else config.integer(
+        "min_pool_size")
+    if found.value is None or pool_size is None or pool_size <= 0:
+        return 0
+    return max(0, min(found.value, pool_size))
+
+
 def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: str,
-                   kind: str = "client", owner: str = "") -> Pool:
+                   kind: str = "client", owner: str = "", demand: Demand | None = None,
+                   ) -> Pool:
     """pool_size, reserve and pool_mode of one pool: [users] (where the release accepts it)
-    over [databases] over [pgbouncer]."""
+    over [databases] over [pgbouncer]; what pool_size 0 means in the release; the clients
+    that reach it."""
     user_entry = config.users.get(user) if kind != "forced" else None
     user_params = user_entry.params if user_entry else {}
     size = first_set([("pool_size", user_params.get("pool_size")),
@@ -150,7 +258,11 @@ def effective_pool(config: PgBouncerConfig, entry: Entry, database: str, user: s
     mode = first_set([("pool_mode", user_params.get("pool_mode")),
                        ("pool_mode", entry.params.get("pool_mode"))])
     pool_mode = resolve_mode(mode[1]) if mode else config.pool_mode()
-    return Pool(database, user, pool_size, reserve_pool_size, pool_mode, kind, owner or user)
+    zero = behaviour(POOL_SIZE_ZERO, config.version) if pool_size.value == 0 else None
+    clients = _client_bound(config, entry, database, user if kind == "client" else None,
+                            demand)
+    return Pool(database, user, pool_size, reserve_pool_size, pool_mode, kind, owner or user,
+                zero, clients, _floor(config, entry, pool_size.value))
 
 
 def _positive(resolved: Resolved[int]) -> bool:
@@ -247,19 +359,20 @@ def _auth_user(config: PgBouncerConfig, entry: Entry) -> str | None:
 
 
 def _database_term(config: PgBouncerConfig, name: str, entry: Entry, users: _Users,
-                   ) -> DatabaseTerm:
+                   demand: Demand | None = None) -> DatabaseTerm:
     forced = entry.text("user")
     pools: list[Pool] = []
     if forced:
-        pools.append(effective_pool(config, entry, name, forced, "forced", f"{name}\0{forced}"))
+        pools.append(effective_pool(config, entry, name, forced, "forced", f"{name}\0{forced}",
+                                    demand))
     elif users.names is not None:
         for user in users.names:
             owner = user if user in users.registered else f"{name}\0{user}"
-            pools.append(effective_pool(config, entry, name, user, "client", owner))
+            pools.append(effective_pool(config, entry, name, user, "client", owner, demand))
     auth_user = _auth_user(config, entry)
     looked_up = users.names is None or any(u not in users.registered for u in users.names)
     if auth_user and looked_up and not any(p.owner == auth_user for p in pools):
-        pools.append(effective_pool(config, entry, name, auth_user, "auth", auth_user))
+        pools.append(effective_pool(config, entry, name, auth_user, "auth", auth_user, demand))
     sizes = [pool.size for pool in pools]
     open_users = not forced and users.names is None
     pools_total = None if None in sizes else sum(size or 0 for size in sizes)
@@ -269,7 +382,8 @@ def _database_term(config: PgBouncerConfig, name: str, entry: Entry, users: _Use
         assert cap.value is not None
         total = cap.value if pools_total is None or open_users else min(cap.value, pools_total)
     else:
-        total = None if open_users or cap.value is None else pools_total
+        total = None if open_users or cap.value is None or (
+            pools_total is not None and pools_total >= _INFINITE) else pools_total
     return DatabaseTerm(database=name, entry=entry.name, host=entry.text("host"),
                         port=entry.text("port"),
                         dbname=entry.text("dbname") or (None if name == ANY_DATABASE else name),
@@ -278,15 +392,41 @@ def _database_term(config: PgBouncerConfig, name: str, entry: Entry, users: _Use
                         file=entry.file, line=entry.line, open_users=open_users)
 
 
+def _kept_without_clients(config: PgBouncerConfig, databases: Sequence[str], users: _Users,
+                          ) -> list[DatabaseTerm]:
+    """The forced-user databases no client asks for whose min_pool_size the release keeps open
+    all the same (from 1.21, src/janitor.c), each holding that many server connections."""
+    kept = behaviour(MIN_POOL_SIZE_FORCED_USER, config.version)
+    if kept is None or kept.value != "kept_without_clients":
+        return []
+    found = []
+    for name, entry in config.databases.items():
+        if name == "*" or name in databases or not entry.text("user"):
+            continue
+        term = _database_term(config, name, entry, users, Demand(()))
+        if term.total:
+            found.append(term)
+    return found
+
+
+def _unlimited(terms: Sequence[DatabaseTerm]) -> list[Pool]:
+    """Pools of no limit (pool_size 0 from 1.24) that nothing else bounds."""
+    return [pool for term in terms for pool in term.pools
+            if pool.size is not None and pool.size >= _INFINITE
+            and not _positive(term.max_db_connections)]
+
+
 def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] | None = None,
                                   databases: Sequence[str] | None = None,
-                                  userlist: Collection[str] | None = None) -> WorstCase:
+                                  userlist: Collection[str] | None = None,
+                                  demand: Demand | None = None) -> WorstCase:
     """Worst-case server connections of one PgBouncer process.
 
     `users`: the roles clients log in as (None: not known); `databases`: the names clients ask
     for (None: not known, every listed database counts and '*' stands for any number of them);
-    `userlist`: the names in the auth_file when it was read. Without client users, the users of
-    the auth_file are those that can log in, when no auth_query can add others.
+    `userlist`: the names in the auth_file when it was read; `demand`: the client connections
+    that reach it, when every client is known. Without client users, the users of the auth_file
+    are those that can log in, when no auth_query can add others.
     """
     assumptions: list[str] = []
     unknown: list[str] = []
@@ -305,7 +445,7 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
             if name == "*":
                 open_databases = True
                 continue
-            terms.append(_database_term(config, name, entry, client_users))
+            terms.append(_database_term(config, name, entry, client_users, demand))
     else:
         fallback = config.fallback()
         for name in dict.fromkeys(databases):
@@ -314,7 +454,8 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
                 unknown.append(f"database '{name}' is not in [databases] and there is no '*' "
                                "entry")
                 continue
-            terms.append(_database_term(config, name, found, client_users))
+            terms.append(_database_term(config, name, found, client_users, demand))
+        terms += _kept_without_clients(config, databases, client_users)
     for term in terms:
         if term.pools_total is None and not term.open_users:
             unknown.append(f"pool settings of database '{term.database}' are not known")
@@ -342,6 +483,14 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
             unknown.append(f"the users that log in to {', '.join(open_terms)} are not known "
                            "and every user gets its own pool")
             bound_by = "max_db_connections (per database) or the client users"
+        limitless = _unlimited(terms) if total is None else []
+        if limitless:
+            unbounded = True
+            unknown.append(f"pool_size 0 has no limit per pool from PgBouncer 1.24 ("
+                           f"{limitless[0].zero.cite.source if limitless[0].zero else ''}) and "
+                           "no max_client_conn or client cap bounds "
+                           + ", ".join(f"{p.database}/{p.user}" for p in limitless))
+            bound_by = "max_db_connections (per database), or a pool_size above 0"
     if open_databases and not unknown:
         # any database name a client asks for becomes a database of its own with its own pools:
         # only the caps of user objects shared by every database bound them
@@ -356,7 +505,9 @@ def worst_case_server_connections(config: PgBouncerConfig, users: Sequence[str] 
             bound_by = ("max_user_connections for every client user, or the databases clients "
                         "use")
         else:
-            total = _flow(terms, caps, None, everywhere)
+            flow = _flow(terms, caps, None, everywhere)
+            total = flow if flow < _INFINITE else None
+            unbounded = total is None
             assumptions.append("databases reached through '*' bounded by max_user_connections")
     roles: dict[str, int] = {}
     if total is not None:

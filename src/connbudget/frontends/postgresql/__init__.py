@@ -1,0 +1,1 @@
+"""postgresql.conf: the settings a self-managed PostgreSQL server reads at start."""
