@@ -1,8 +1,9 @@
 """Which database or pooler each client, and which database each pooler, talks to.
 
 Order: explicit references (a resource address in an env value, a DSN host naming a database
-or a pooler) first; then the [tool.connbudget] clients mapping; then, when the scope holds a
-single database and no pooler, that database. Anything else is reported, never guessed.
+or a pooler, an endpoint of a platform's form: `providers.registry.ENDPOINTS`) first; then the
+[tool.connbudget] clients mapping; then, when the scope holds a single database and no pooler,
+that database. Anything else is reported, never guessed.
 
 Scope: each Terraform root module is its own configuration. A thing in root R sees the
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
@@ -20,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from connbudget.model import Client, Database, Key, Location, Model, Pooler, Role, refers_to
 from connbudget.providers.context import enclosing_root
+from connbudget.providers.registry import endpoint_refs
 from connbudget.settings import Settings
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
@@ -138,9 +140,9 @@ def match(model: Model, settings: Settings) -> list[Unmatched]:
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
-    notes = [_connect(pooler, pooler.target_refs, databases, {}, settings, labels)
+    notes = [_connect(pooler, endpoint_refs(pooler.target_refs), databases, {}, settings, labels)
              for pooler in model.poolers]
-    notes += [_connect(client, client.refs, databases, poolers, settings, labels)
+    notes += [_connect(client, endpoint_refs(client.refs), databases, poolers, settings, labels)
               for client in model.clients]
     return [note for note in notes if note is not None]
 

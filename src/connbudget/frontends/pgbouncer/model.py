@@ -111,6 +111,8 @@ class Setting:
     line: int
     unknown: str = ""  # why the value is not known (template placeholder), else empty
     invalid: bool = False  # reported as an InputError
+    # a value no file sets, given by the platform that runs PgBouncer: where it comes from
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class PgBouncerConfig:
 
 
 def _where(setting: Setting) -> str:
-    return f"{setting.file}:{setting.line}"
+    return setting.source or f"{setting.file}:{setting.line}"
 
 
 def resolve_int(key: str, setting: Setting | None) -> Resolved[int]:

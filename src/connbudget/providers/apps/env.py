@@ -86,6 +86,26 @@ def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]
     return host, unquote(user) if user else None, parse_qs(parts.query)
 
 
+# a URL with no host names its server in the query: libpq's `host` (a unix socket directory
+# too), pg8000's `unix_sock`
+_QUERY_HOSTS = ("host", "unix_sock")
+PORT_VARS = ("DB_PORT", "DATABASE_PORT", "PGPORT", "POSTGRES_PORT")
+
+
+def dsn_hosts(value: str) -> set[str]:
+    """The servers a postgres:// URL names, each also as `host:port` when it gives a port
+    (a platform whose pooler listens on another port tells the two apart by it)."""
+    host, _, query = _dsn_parts(value)
+    hosts = {host} if host else {unquote(found) for key in _QUERY_HOSTS
+                                 for found in query.get(key, [])[:1] if found}
+    try:
+        port = urlsplit(value).port
+    except ValueError:
+        port = None
+    found = {h.lower() for h in hosts}
+    return found | ({f"{h}:{port}" for h in found} if port else set())
+
+
 def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     if var.value is None:
         return None
@@ -216,14 +236,17 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
     refs: set[str] = set()
     user: str | None = None
     talks_to_db = False
+    ports = [var.value.strip() for name in PORT_VARS
+             if (var := env.get(name)) is not None and var.value and var.value.strip().isdigit()]
     for var in env.values():
         refs.update(var.references)
         if var.references and any(_is_db_address(ref) for ref in var.references):
             talks_to_db = True
         if var.name in HOST_VARS:
             talks_to_db = True
-            if var.value:
-                refs.add(var.value.strip().lower())
+            hosts = [var.value.strip().lower()] if var.value else list(var.references)
+            refs.update(hosts[:1] if var.value else ())
+            refs.update(f"{host}:{port}" for host in hosts for port in ports[:1])
         crunchy = _CRUNCHY_SECRET.match(var.source) if var.secret else None
         if crunchy:  # Crunchy PGO's user Secret: its host is the cluster's primary or pgbouncer
             cluster, key = crunchy.groups()
@@ -234,9 +257,8 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool]:
         if var.value:
             for match in _URL.finditer(var.value):
                 talks_to_db = True
-                host, dsn_user, _ = _dsn_parts(match.group(0))
-                if host:
-                    refs.add(host.lower())
+                _, dsn_user, _ = _dsn_parts(match.group(0))
+                refs.update(dsn_hosts(match.group(0)))
                 user = user or dsn_user
         if var.name in URL_VARS:
             talks_to_db = True
