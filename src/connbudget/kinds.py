@@ -82,8 +82,10 @@ class InputKind:
     claims: Callable[[Candidate], bool]
     read: str = ""  # "module:function" (paths, ReadContext) -> Read; "" when not read
     unit: Callable[[str], str] = _file  # where a failure is isolated to
-    # a kind recognised but not read (family "coverage"): what it is
+    # a kind recognised but not read (family "coverage"): what it is, and the command that
+    # turns a file of it (`{path}`, `{stem}` without its ending) into one connbudget reads
     unread: str = ""
+    render: str = ""
 
     def reader(self) -> Callable[[list[str], ReadContext], Read]:
         module, _, function = self.read.partition(":")
@@ -103,6 +105,15 @@ _CLOUDFORMATION = re.compile(rb"AWSTemplateFormatVersion|^[ \t]+Type:[ \t]*[\"']
                              re.MULTILINE)
 _UNREAD = "connbudget.frontends.unread:read"
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
+
+
+_ARM_SCHEMA = re.compile(rb'"\$schema"\s*:\s*"[^"]*deployment(?:Template|Parameters)\.json#',
+                         re.IGNORECASE)
+
+
+def looks_like_arm(candidate: Candidate) -> bool:
+    """An ARM template or parameters file, by the schema it names near its top."""
+    return _ARM_SCHEMA.search(candidate.head(4096)) is not None
 
 
 def looks_like_pgbouncer(candidate: Candidate) -> bool:
@@ -148,6 +159,12 @@ KINDS: tuple[InputKind, ...] = (
               "connbudget.frontends.kubernetes.objects:read"),
     InputKind("plan", "Terraform plan JSON", "capacity", (".json", ".tfplan", ".plan"),
               looks_like_plan, "connbudget.frontends.terraform.plan:read"),
+    InputKind("arm", "ARM template JSON", "capacity", (".json", ".jsonc"), looks_like_arm,
+              "connbudget.frontends.arm:read"),
+    InputKind("bicep", "Bicep file", "coverage", (".bicep",),
+              lambda c: c.lower.endswith(".bicep"), _UNREAD,
+              unread="a Bicep file (Bicep compiles to an ARM template, which connbudget reads)",
+              render="az bicep build --file {path} --outfile {stem}.json"),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

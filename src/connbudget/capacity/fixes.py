@@ -118,12 +118,21 @@ def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
 
 
 def setting_text(file: str, key: str, value: int) -> str:
-    """`key = 8` in HCL, `key: 8` in YAML."""
+    """`key = 8` in HCL, `"key": 8` in JSON, `key: 8` in YAML."""
+    if file.endswith((".json", ".jsonc")) and not _hcl(file):
+        return f'"{key}": {value}'
     return f"{key} = {value}" if _hcl(file) else f"{key}: {value}"
 
 
 def env_line(style: str, name: str, value: int | str) -> str:
-    """An environment variable as a file of `style` writes it."""
+    """An environment variable as a file of `style` writes it (a setting named like an option,
+    `--max-connections`, as the container's argument)."""
+    if name.startswith("-"):
+        return f'- "{name}={value}"'
+    if style == "hcl-map":
+        return f'{name} = "{value}"'
+    if style == "json-object":
+        return f'{{"name": "{name}", "value": "{value}"}}'
     if style == "hcl-object":
         return f'{{ name = "{name}", value = "{value}" }}'
     if style == "hcl-block":
@@ -246,21 +255,30 @@ def deploy_tasks(client: Client, tasks: int) -> int:
     """Units running during a rolling deploy once the client is capped at `tasks`: a percent
     (ECS) scales with the cap; extra units (Kubernetes maxSurge) never grow as it shrinks."""
     top, during = client.scale.value or 1, client.deploy.value or 0
-    if client_platform(client.platform).surge == "percent":
+    if client_platform(client.platform).surge in _SCALING:
         return math.ceil(tasks * during / top)
     return tasks + max(during - top, 0)
 
 
+# the surges that grow with the cap: a percentage of the units, a second revision of them
+_SCALING = ("percent", "revision")
+
+
 def _deploy_words(client: Client, during: int) -> str:
     top = client.scale.value or 1
-    if client_platform(client.platform).surge == "percent":
+    surge = client_platform(client.platform).surge
+    if surge == "revision":
+        return (f"{during} {units(client)} run while a new revision starts beside the old one "
+                f"({client.deploy_setting})")
+    if surge == "percent":
         return (f"{during} {units(client)} run during a rolling deploy at "
                 f"{client.deploy_setting} {(client.deploy.value or 0) * 100 // top}")
     return f"{during} {units(client)} run during a rolling update with its maxSurge"
 
 
 def _scale_key(client: Client) -> str:
-    return client.scale_setting.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
+    last = client.scale_setting.rsplit(" ", 1)[-1]
+    return last if last.startswith('"') else last.rsplit(".", 1)[-1]  # a quoted map key whole
 
 
 def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[Fix]:
@@ -432,16 +450,23 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         tasks = room // per_task
         why = (f"{tasks} {units(client)} x {per_task} = {tasks * per_task} at most during a "
                f"deploy, within {room} of the {usable} usable slots")
-        if client_platform(client.platform).surge == "percent":
+        surge = client_platform(client.platform).surge
+        if surge == "revision":
+            cap = max(tasks * client.scale.value // client.deploy.value, 1)
+            file = client.scale.origin.file or client.where.file
+            fixes.append(Fix(f"cap {client.where.address} at {cap} {units(client)}: "
+                             f"{setting_text(file, _scale_key(client), cap)} "
+                             f"({client.scale_setting}); {why}", _token_edit(client.scale, cap)))
+        elif surge == "percent":
             pct = max(100, tasks * 100 // client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",
                              _percent_edit(client, pct)))
         else:
-            surge = max(0, tasks - client.scale.value)
-            fixes.append(Fix(f"set {client.deploy_setting}: {surge} on "
+            extra = max(0, tasks - client.scale.value)
+            fixes.append(Fix(f"set {client.deploy_setting}: {extra} on "
                              f"{client.where.address}"
                              + (" (keep maxUnavailable above 0: Kubernetes refuses both 0)"
-                                if surge == 0 else "") + f": {why}",
-                             _surge_edits(client, surge)))
+                                if extra == 0 else "") + f": {why}",
+                             _surge_edits(client, extra)))
     return join(fixes)

@@ -134,6 +134,7 @@ ADAPTERS = (
     Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build"),
     Adapter("google", ("terraform", "plan"), "connbudget.providers.google.terraform:build"),
     Adapter("azure", ("terraform", "plan"), "connbudget.providers.azure.terraform:build"),
+    Adapter("azure (ARM)", ("arm",), "connbudget.providers.azure.arm:build"),
     Adapter("postgresql roles", ("terraform", "plan"),
             "connbudget.providers.postgresql.roles:build"),
     Adapter("kubernetes (Terraform)", ("terraform", "plan"),

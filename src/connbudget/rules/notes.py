@@ -7,6 +7,8 @@ config), never an input error that fails CI on a repository that merely holds a 
 
 from __future__ import annotations
 
+import os
+
 from connbudget.frontends.unread import Unread
 from connbudget.kinds import InputKind
 from connbudget.report import Finding, Report
@@ -26,12 +28,17 @@ def unread_findings(found: list[tuple[InputKind, Unread]]) -> list[Finding]:
                 fix=f"render it and scan the result: helm template {item.source} > "
                     "rendered.yaml && connbudget capacity rendered.yaml"))
             continue
+        fix = ("describe its database in [tool.connbudget.databases] and map its clients in "
+               "[tool.connbudget.clients], or scan the Terraform, Kubernetes or PgBouncer "
+               "files it is built from")
+        if kind.render:
+            stem = os.path.splitext(item.source)[0]
+            command = kind.render.format(path=item.source, stem=stem)
+            fix = (f"build it and scan the result: {command} && connbudget capacity "
+                   f"{stem}.json")
         findings.append(Finding(
             RULE, f"{kind.unread} is not read: the databases and services it defines are in no "
-            "budget", item.path, 1, item.name,
-            fix="describe its database in [tool.connbudget.databases] and map its clients in "
-                "[tool.connbudget.clients], or scan the Terraform, Kubernetes or PgBouncer "
-                "files it is built from"))
+            "budget", item.path, 1, item.name, fix=fix))
     return findings
 
 

@@ -63,12 +63,13 @@ def rollout(replicas: Value, mode: str | None, where: Origin) -> Value:
         f"old revision until the new one is ready ({found.cite})", where.file, where.line))
 
 
-def client(where: Location, task: PoolSettings, replicas: Value, deploy: Value, setting: str,
-           style: str) -> Client:
+def client(where: Location, task: PoolSettings, replicas: Value, deploy: Value,
+           settings: tuple[str, str], style: str) -> Client:
+    """A Container App; `settings`: what caps its replicas, what sets its revision mode."""
     return Client(PLATFORM, where, replicas, deploy, task.processes, task.pool,
-                  task.pool_setting, setting, autoscaled=True, refs=task.refs, user=task.user,
-                  database=task.database, notes=task.notes, env_style=style,
-                  deploy_setting="revision_mode")
+                  task.pool_setting, settings[0], autoscaled=True, refs=task.refs,
+                  user=task.user, database=task.database, notes=task.notes, env_style=style,
+                  deploy_setting=settings[1])
 
 
 def _secrets(res: Resource) -> dict[str, Any]:
@@ -135,5 +136,5 @@ def clients(model: TerraformModel, settings: Settings, out: Model) -> None:
         replicas = _replicas(res, template[0])
         mode = located(res, (), "revision_mode", f"{res.address} revision_mode")
         deploy = rollout(replicas, text(res.attrs.get("revision_mode")), mode)
-        out.clients.append(client(location(res), task, replicas, deploy, "template.max_replicas",
-                                  "hcl-block"))
+        out.clients.append(client(location(res), task, replicas, deploy,
+                                  ("template.max_replicas", "revision_mode"), "hcl-block"))
