@@ -164,7 +164,10 @@ def _processes(pooler: PgBouncer | None) -> int:
 
 
 def _operator_setting(pooler: PgBouncer, key: str, value: int | str) -> str | None:
-    """The field of an operator's resource that writes PgBouncer's `key`."""
+    """The field of an operator's resource (or the server parameter of a database service)
+    that writes PgBouncer's `key`."""
+    if pooler.parameter is not None:
+        return pooler.parameter(key, str(value)) if key in pooler.settable else None
     if pooler.dialect == "cnpg":
         return f'spec.pgbouncer.parameters: {{{key}: "{value}"}}'
     if pooler.dialect == "crunchy":
@@ -187,6 +190,9 @@ def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
         if current is not None and current.line and current.value and not current.unknown:
             return Fix(operator, (Pending(current.file, current.line, current.value,
                                           str(value)),))
+        if pooler.parameter is not None and pooler.where.file.endswith(".tf"):
+            # a server parameter not set yet: its resource, added to the server's file
+            return Fix(operator, (Edit(pooler.where.file, 0, "", "\n" + operator),))
         return Fix(operator)
     if config is None:
         return Fix(f"{key} = {value}")
@@ -215,6 +221,8 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
     PgBouncer caps EACH of its databases (every alias of one server database on its own) in
     EACH process, so the total is shared out over the databases, the processes and as many
     replicas as run at once during its own rolling deploy."""
+    if pooler.parameter is not None and "max_db_connections" not in pooler.settable:
+        return _pool_size_cap(pooler, total)
     if pooler.dialect == "zalando":
         # the Zalando operator shares maxDBConnections out over the pooler's instances itself
         return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
@@ -249,6 +257,22 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
         fixes.append(Fix(f"(max_client_conn >= {client_conn}: the {clients} client connections "
                          f"behind it{' over ' + over if over else ''})"))
     return Fix("\n".join(f.text for f in fixes), cap.edits)
+
+
+def _pool_size_cap(pooler: PgBouncer, total: Sized) -> Fix:
+    """A PgBouncer whose service lets no max_db_connections be set: the default_pool_size that
+    brings its pools (one per database and user) to at most `total`."""
+    config = pooler.config
+    size = config.default_pool_size().value if config is not None else None
+    server = pooler.server_connections
+    if not size or server is None or not server.known or not server.value:
+        return Fix(f"lower its default_pool_size (at most {total.value} connections: "
+                   f"{total.why})")
+    pools = max(server.value // size, 1)
+    per = max(total.value // pools, 1)
+    found = pgbouncer_setting(pooler, "default_pool_size", per)
+    return Fix(f"{found.text}\n(default_pool_size = {per}: {pools} pools x {per} = "
+               f"{pools * per} within {total.value}, {total.why})", found.edits)
 
 
 def deploy_tasks(client: Client, tasks: int) -> int:

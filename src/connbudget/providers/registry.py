@@ -33,6 +33,8 @@ class DatabasePlatform:
     reservations: str = ""
     # what a pin's address says: a database the files do not declare whose address starts so
     addresses: tuple[str, ...] = ()
+    # what sets max_connections in the platform's own files, for a fix when it is unknown
+    setting: str = ""
 
     def alarm_module(self) -> Any:
         return importlib.import_module(self.alarms) if self.alarms else None
@@ -73,10 +75,15 @@ DATABASE_PLATFORMS = {p.name: p for p in (
                      ("aws_rds_cluster.",)),
     DatabasePlatform("cloud-sql", "Cloud SQL for PostgreSQL", _GOOGLE_ALARMS,
                      "connbudget.providers.google.cloudsql:reservations",
-                     ("google_sql_database_instance.",)),
+                     ("google_sql_database_instance.",),
+                     'the max_connections database flag: settings { database_flags { name = '
+                     '"max_connections" value = "<n>" } }'),
     DatabasePlatform("azure-flexible", "Azure Database for PostgreSQL flexible server",
                      _AZURE_ALARMS, "connbudget.providers.azure.flexible:reservations",
-                     ("azurerm_postgresql_flexible_server.",)),
+                     ("azurerm_postgresql_flexible_server.",),
+                     "the max_connections server parameter: an "
+                     "azurerm_postgresql_flexible_server_configuration with name = "
+                     '"max_connections" and value = "<n>" (static: the server restarts)'),
     DatabasePlatform("self-managed", "PostgreSQL run by the stack itself"),
     DatabasePlatform("cloudnative-pg", "CloudNativePG Cluster"),
     DatabasePlatform("zalando", "Zalando postgres-operator cluster"),
