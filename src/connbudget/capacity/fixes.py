@@ -476,7 +476,7 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
                f"deploy, within {room} of the {usable} usable slots")
         surge = client_platform(client.platform).surge
         if surge == "revision":
-            cap = max(tasks * client.scale.value // client.deploy.value, 1)
+            cap = max(tasks * client.scale.value // (client.deploy.value or 1), 1)
             file = client.scale.origin.file or client.where.file
             fixes.append(Fix(f"cap {client.where.address} at {cap} {units(client)}: "
                              f"{setting_text(file, _scale_key(client), cap)} "
