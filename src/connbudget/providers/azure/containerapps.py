@@ -84,10 +84,14 @@ def _env(res: Resource, container: dict[str, Any], index: int,
         name = entry.get("name")
         if not isinstance(name, str):
             continue
-        secret = text(entry.get("secret_name"))
+        secret = entry.get("secret_name")
         if secret is not None:
-            env[name] = EnvVar(name, None, secret_refs(secrets.get(secret)), secret=True,
-                               source=f"Container App secret {secret}")
+            # a secret's name the loader kept from view may be any of the app's secrets
+            named = [secrets[secret]] if isinstance(secret, str) and secret in secrets \
+                else list(secrets.values())
+            env[name] = EnvVar(name, None, tuple(sorted({ref for value in named
+                                                        for ref in secret_refs(value)})),
+                               secret=True, source="a Container App secret")
             continue
         origin = located(res, (("template", 0), ("container", index), ("env", number)), "value",
                          name)

@@ -76,10 +76,9 @@ def reservations(flags: dict[str, Value] | None = None, version: int | None = No
     why = f"{slots.note} ({slots.cite})"
     if "reserved_connections" not in flags and (
             version is None or version >= FIRST_WITH_RESERVED_CONNECTIONS):
-        undocumented = tables.fact("cloudsql.reserved_connections")
         why += ("; at least: on PostgreSQL 16+ Google does not document whether Cloud SQL "
                 "also sets reserved_connections, so usable is at most max_connections - "
-                f"{slots.at_least}" + (f" ({undocumented.cite})" if undocumented else ""))
+                f"{slots.at_least} ({tables.cite('cloudsql.reserved_connections')})")
     found = [reservation(_RESERVED[0], flags.get(_RESERVED[0]), slots.at_least, why)]
     if _RESERVED[1] in flags:
         found.append(Reservation(_RESERVED[1], flags[_RESERVED[1]]))
@@ -158,7 +157,8 @@ def _default(res: Resource, instances: list[Resource]) -> Value:
         return unknown(f"default: Google documents no max_connections default for "
                        f"{memory_gb:g} GB ({tier}); set the {FLAG} database flag or pin it",
                        res.file, res.line)
-    chained = (f", the largest instance of its replication chain ({largest.address})"
+    chained = (f", the largest instance of its replication chain ({largest.address}; "
+               f"{tables.cite('cloudsql.default_max_connections_scope')})"
                if largest is not res else "")
     return Value(found.value, Origin(f"data: Cloud SQL default for {tier} ({memory_gb:g} GB)"
                                      f"{chained}: {found.value}, {found.cite}"))
