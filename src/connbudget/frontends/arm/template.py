@@ -102,7 +102,7 @@ class _Expression:
         self.named: list[tuple[str, str]] = []
 
     def unresolved(self, reason: str) -> Unresolved:
-        return Unresolved(f"[{self.text}]", reason, tuple(self.named))
+        return Unresolved(f"[{self.text}]", reason, tuple(dict.fromkeys(self.named)))
 
     def run(self) -> Any:
         if not self.whole:
