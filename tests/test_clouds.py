@@ -343,3 +343,31 @@ def test_the_cloud_monitoring_policy_fires_above_one_less_than_the_threshold() -
     # 80 % of max_connections 80 is 64; the API takes only COMPARISON_GT: > 63
     assert "      threshold_value = 63\n" in text
     assert '      comparison      = "COMPARISON_GT"\n' in text
+
+
+def test_a_private_ip_reference_ties_cloud_run_to_its_instance(tmp_path: Path) -> None:
+    (tmp_path / "main.tf").write_text(
+        'resource "google_sql_database_instance" "a" {\n  name             = "a"\n'
+        '  database_version = "POSTGRES_15"\n\n  settings {\n    tier = "db-f1-micro"\n  }\n}\n\n'
+        'resource "google_sql_database_instance" "b" {\n  name             = "b"\n'
+        '  database_version = "POSTGRES_15"\n\n  settings {\n    tier = "db-g1-small"\n  }\n}\n\n'
+        'resource "google_cloud_run_v2_service" "api" {\n  name     = "api"\n'
+        '  location = "us-central1"\n\n  template {\n    containers {\n      image = "x"\n\n'
+        '      env {\n        name  = "DB_HOST"\n'
+        '        value = google_sql_database_instance.b.private_ip_address\n      }\n    }\n'
+        '  }\n}\n')
+    report = run_cli("capacity", str(tmp_path), "--format", "json", "--no-cache").json()
+    budget = next(b for b in report["budgets"]
+                  if b["database"] == "google_sql_database_instance.b")
+    assert [(c["client"], c["matched_by"]) for c in budget["clients"]] == [
+        ("google_cloud_run_v2_service.api",
+         "explicit reference: google_sql_database_instance.b")]
+
+
+def test_the_cloud_fixtures_are_terraform_fmt_clean() -> None:
+    terraform = shutil.which("terraform")
+    assert terraform, "terraform is not installed (Terraform 1.x, for terraform fmt)"
+    done = subprocess.run([terraform, "fmt", "-check", "-recursive", str(CLOUDS)],
+                          capture_output=True, text=True, timeout=120,
+                          env={"TF_CLI_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stdout + done.stderr
