@@ -17,7 +17,7 @@ from connbudget.frontends.arm import ArmInputs
 from connbudget.frontends.arm.jsonpos import Node
 from connbudget.frontends.arm.template import Located, Resource, Unresolved
 from connbudget.model import Location, Origin, Value, count, unknown
-from connbudget.providers.apps.env import EnvVar, merge, pool_settings
+from connbudget.providers.apps.env import EnvVar, dsn_hosts, merge, pool_settings
 from connbudget.providers.azure import tables
 from connbudget.providers.azure.containerapps import client, default_max_replicas, rollout
 from connbudget.providers.azure.flexible import HOST_SUFFIX, Parameter, Server
@@ -134,8 +134,7 @@ def _secrets(resource: Resource) -> dict[str, Located | Unresolved]:
 
 
 def _secret_refs(value: Located | Unresolved | None) -> tuple[str, ...]:
-    from connbudget.providers.apps.env import dsn_hosts
-
+    """What a secret names (the hosts and ports of a postgres:// URL), never its text."""
     if isinstance(value, Located) and isinstance(value.value, str):
         return tuple(sorted(h for part in value.value.split() if "://" in part
                             for h in dsn_hosts(part)))
