@@ -62,6 +62,21 @@ def test_page_has_the_catalogue_title_and_severity(rule_id: str) -> None:
 
 
 @pytest.mark.parametrize("rule_id", sorted(RULES))
+def test_page_names_the_platforms_the_rule_covers(rule_id: str) -> None:
+    from connbudget.reporters.catalogue import platform_line
+
+    text = (RULE_DOCS / f"{rule_id}.md").read_text()
+    assert platform_line(RULES[rule_id]) in text.splitlines()
+
+
+def test_the_alarm_rule_covers_the_platforms_with_alarms_and_budgets_cover_all() -> None:
+    from connbudget.reporters.catalogue import platforms
+
+    assert platforms(RULES["CB109"]) == ["rds", "aurora", "cloud-sql", "azure-flexible"]
+    assert {"cloud-sql", "azure-flexible", "self-managed"} <= set(platforms(RULES["CB101"]))
+
+
+@pytest.mark.parametrize("rule_id", sorted(RULES))
 def test_page_has_every_section_in_order(rule_id: str) -> None:
     assert list(sections(RULE_DOCS / f"{rule_id}.md")) == SECTIONS
 

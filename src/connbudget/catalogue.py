@@ -18,6 +18,10 @@ class Rule(NamedTuple):
     severity: str
     engines: tuple[str, ...]
     title: str
+    # what it judges, which says the platforms it covers (`reporters.catalogue.platforms`):
+    # "budgets" (every database platform's), "alarms" (the platforms with connection alarms),
+    # "roles" (role statements), "server" (a running server), "inputs", "comments"
+    covers: str = "budgets"
 
     @property
     def checkov_id(self) -> str | None:
@@ -41,25 +45,25 @@ RULES: dict[str, Rule] = {
     r.id: r
     for r in (
         Rule("CB001", "sql", "error", _ROLE,
-             "A LOGIN role that is not a superuser has no finite CONNECTION LIMIT"),
+             "A LOGIN role that is not a superuser has no finite CONNECTION LIMIT", covers="roles"),
         Rule("CB002", "sql", "warning", _ROLE,
-             "A LOGIN role has CONNECTION LIMIT 0 and can never connect"),
+             "A LOGIN role has CONNECTION LIMIT 0 and can never connect", covers="roles"),
         Rule("CB003", "sql", "warning", _ROLE,
              "A LOGIN role is SUPERUSER: it ignores CONNECTION LIMIT and can take the reserved"
-             " slots"),
+             " slots", covers="roles"),
         Rule("CB004", "sql", "error", _ROLE,
-             "A plaintext password literal in a migration or in Terraform"),
+             "A plaintext password literal in a migration or in Terraform", covers="roles"),
         Rule("CB005", "sql", "info", _ROLE,
-             "A LOGIN role sets no idle_in_transaction_session_timeout"),
+             "A LOGIN role sets no idle_in_transaction_session_timeout", covers="roles"),
         Rule("CB006", "comments", "warning", _CLI,
              "A connbudget:ignore comment names an unknown rule, gives no reason or matches no"
-             " finding"),
+             " finding", covers="comments"),
         Rule("CB007", "sql", "info", _CLI,
              "A role statement built at run time (DO block, EXECUTE) cannot be checked "
-             "statically"),
+             "statically", covers="roles"),
         Rule("CB008", "sql", "warning", _CLI,
              "SQL built at run time (EXECUTE with a variable, a query fed to gexec) creates or "
-             "alters a role that can log in"),
+             "alters a role that can log in", covers="roles"),
         Rule("CB101", "capacity", "error", _CLI,
              "Worst-case client connections to a database exceed its usable slots"),
         Rule("CB102", "capacity", "warning", _CLI,
@@ -80,9 +84,10 @@ RULES: dict[str, Rule] = {
              "The worst case during a rolling deploy exceeds usable slots, though steady state"
              " fits"),
         Rule("CB109", "capacity", "warning", _CLI,
-             "A managed database has no alarm on its connection count that can fire in time"),
+             "A managed database has no alarm on its connection count that can fire in time",
+             covers="alarms"),
         Rule("CB110", "capacity", "info", _CLI,
-             "A run finds nothing connbudget can check or recognise"),
+             "A run finds nothing connbudget can check or recognise", covers="inputs"),
         Rule("CB111", "capacity", "warning", _CLI,
              "A database's budget is incomplete: something that may connect to it was not read,"
              " or no client of it was"),
@@ -93,20 +98,22 @@ RULES: dict[str, Rule] = {
              "clients queue"),
         Rule("CB114", "live", "error", _CLI,
              "The running server's max_connections or reserved slots differ from what the "
-             "files declare"),
+             "files declare", covers="server"),
         Rule("CB115", "live", "error", _CLI,
              "A role's CONNECTION LIMIT on the running server differs from the migration or "
-             "postgresql_role"),
+             "postgresql_role", covers="server"),
         Rule("CB116", "live", "warning", _CLI,
-             "A role that can log in on the running server is declared in no file"),
+             "A role that can log in on the running server is declared in no file",
+             covers="server"),
         Rule("CB117", "live", "warning", _CLI,
              "Connections now reach the alert threshold of the usable slots or of a role's "
-             "CONNECTION LIMIT"),
+             "CONNECTION LIMIT", covers="server"),
         Rule("CB118", "live", "error", _CLI,
              "A running PgBouncer's settings differ from its ini, or it holds more server "
-             "connections than the budget counts"),
+             "connections than the budget counts", covers="server"),
         Rule("CB119", "live", "warning", _CLI,
-             "Sessions have been idle in a transaction for longer than the idle threshold"),
+             "Sessions have been idle in a transaction for longer than the idle threshold",
+             covers="server"),
     )
 }
 

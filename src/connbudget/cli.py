@@ -83,21 +83,28 @@ def _add_prevention_commands(sub: Any) -> None:
         return parser
 
     alerts = command(
-        "alerts", "alert rules and CloudWatch alarms computed from the budget",
+        "alerts", "alert rules and the platform's own alarms computed from the budget",
         "Print a Prometheus rule file for postgres_exporter metrics (per database: connections\n"
         "above the alert threshold of its usable slots; per role: above 80 % of its CONNECTION\n"
-        "LIMIT) or Terraform aws_cloudwatch_metric_alarm blocks on DatabaseConnections.",
+        "LIMIT), or the Terraform blocks of a platform's own connection alarm:\n"
+        "aws_cloudwatch_metric_alarm on DatabaseConnections (cloudwatch),\n"
+        "google_monitoring_alert_policy on num_backends (cloud-monitoring),\n"
+        "azurerm_monitor_metric_alert on active_connections (azure-monitor).",
         ("connbudget alerts infra/ --format prometheus -o connbudget-rules.yml",
-         "connbudget alerts infra/ --format cloudwatch --threshold 0.7 -o alarms.tf"),
+         "connbudget alerts infra/ --format cloudwatch --threshold 0.7 -o alarms.tf",
+         "connbudget alerts infra/ --format cloud-monitoring -o alerts.tf"),
         "\nexit codes: 0 written; 2 usage or input errors (reported as file:line: message on\n"
         "stderr, the rules of the other files still written)\n")
     alerts.add_argument("paths", nargs="+", metavar="PATH")
-    alerts.add_argument("--format", "-f", choices=("prometheus", "cloudwatch"),
+    from connbudget.providers.registry import alarm_modules
+
+    alerts.add_argument("--format", "-f", choices=("prometheus", *alarm_modules()),
                         default="prometheus")
     alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
     alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
-                        help="prometheus: fraction of usable slots; cloudwatch: fraction of "
-                             "max_connections (default: the config's threshold, 0.8)")
+                        help="prometheus: fraction of usable slots; a platform's alarms: "
+                             "fraction of max_connections (default: the config's threshold, "
+                             "0.8)")
     alerts.add_argument("--var-file", action="append", default=[], metavar="FILE",
                         help="Terraform variables file (repeatable)")
     alerts.add_argument("--no-cache", action="store_true",
@@ -435,10 +442,10 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
         raise UsageError("--threshold must be a fraction in (0, 1]")
     share = settings.threshold if args.alert_threshold is None else args.alert_threshold
-    if args.format == "cloudwatch":
-        from connbudget.providers.aws import cloudwatch
+    if args.format != "prometheus":
+        from connbudget.providers.registry import alarm_modules
 
-        text = cloudwatch.render(budgets, share)
+        text = alarm_modules()[args.format].render(budgets, share)
     else:
         from connbudget.alerts import prometheus
 

@@ -87,7 +87,8 @@ class InputKind:
     read: str = ""  # "module:function" (paths, ReadContext) -> Read; "" when not read
     unit: Callable[[str], str] = _file  # where a failure is isolated to
     # a kind recognised but not read (family "coverage"): why it is not read, and what makes
-    # it read (`{source}` is the path discovery found: a file, or a chart's directory)
+    # it read (`{source}` is the path discovery found: a file, or a chart's directory;
+    # `{stem}` that path without its ending)
     unread: str = ""
     fix: str = ""
 
@@ -121,6 +122,15 @@ _RENDER_CHART = ("render it and scan the result: helm template {source} > render
                  "connbudget scan rendered.yaml")
 _APPS = "connbudget.frontends.apps.read:"
 _COMPOSE = re.compile(r"^(?:docker-)?compose(?:[.-][\w.-]+)?\.ya?ml$", re.IGNORECASE)
+
+
+_ARM_SCHEMA = re.compile(rb'"\$schema"\s*:\s*"[^"]*deployment(?:Template|Parameters)\.json#',
+                         re.IGNORECASE)
+
+
+def looks_like_arm(candidate: Candidate) -> bool:
+    """An ARM template or parameters file, by the schema it names near its top."""
+    return _ARM_SCHEMA.search(candidate.head(4096)) is not None
 
 
 def looks_like_pgbouncer(candidate: Candidate) -> bool:
@@ -193,10 +203,10 @@ KINDS: tuple[InputKind, ...] = (
               unread="connbudget does not read CloudFormation", fix=_DESCRIBE),
     InputKind("bicep", "Bicep file", "coverage", (".bicep",),
               lambda c: c.lower.endswith(".bicep"), _UNREAD,
-              unread="connbudget does not read Bicep",
-              fix="az bicep build --file {source} writes the ARM template it deploys; "
-                  "describe its database in [tool.connbudget.databases] and map its clients "
-                  "in [tool.connbudget.clients]"),
+              unread="Bicep compiles to the ARM template it deploys, which connbudget reads; "
+                     "the Bicep source itself is not read",
+              fix="build it and scan the result: az bicep build --file {source} --outfile "
+                  "{stem}.json && connbudget scan {stem}.json"),
     # application configuration: before the YAML kinds, so that application.yml and
     # config/database.yml are never taken for Kubernetes or compose
     InputKind("rails", "Rails configuration", "capacity", (".yml", ".rb", ".erb"),
@@ -233,6 +243,8 @@ KINDS: tuple[InputKind, ...] = (
               "connbudget.frontends.kubernetes.objects:read"),
     InputKind("plan", "Terraform plan JSON", "capacity", (".json", ".tfplan", ".plan"),
               looks_like_plan, "connbudget.frontends.terraform.plan:read"),
+    InputKind("arm", "ARM template JSON", "capacity", (".json", ".jsonc"), looks_like_arm,
+              "connbudget.frontends.arm:read"),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

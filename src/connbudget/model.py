@@ -9,6 +9,7 @@ its units, how it surges during a deploy, which alarms watch it) is the platform
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -189,9 +190,10 @@ class ZeroPools:
 
 @dataclass
 class PgBouncer(Pooler):
-    """A PgBouncer: an ini file, a container configured by its environment, or an operator's
-    pooler. `dialect` says how its settings are written, for fixes: "ini", "env", or the
-    operator's resource ("cnpg", "zalando", "crunchy")."""
+    """A PgBouncer: an ini file, a container configured by its environment, an operator's
+    pooler, or one a database service runs. `dialect` says how its settings are written, for
+    fixes: "ini", "env", the operator's resource ("cnpg", "zalando", "crunchy"), or
+    "parameters" (the service's server parameters, written by `parameter`)."""
 
     config: PgBouncerConfig | None = None
     dialect: str = "ini"
@@ -218,6 +220,10 @@ class PgBouncer(Pooler):
     # pool_size, default_pool_size), the max_db_connections and max_user_connections that cap
     deciding: list[Origin] = field(default_factory=list)
     zero_pools: list[ZeroPools] = field(default_factory=list)
+    # run by a database service and set through its server parameters: what writes one
+    # (`parameter(key, value)`, in the file's own syntax) and the keys the service lets be set
+    parameter: Callable[[str, str], str] | None = None
+    settable: tuple[str, ...] = ()
 
     @property
     def path(self) -> str:
@@ -318,7 +324,8 @@ class Client:
 
 @dataclass
 class Alarm:
-    """An alarm on a database's connection count (CloudWatch DatabaseConnections, ...)."""
+    """An alarm on a database's connection count, of the alarm service of a platform (its
+    module, `DatabasePlatform.alarms`, reads and writes it)."""
 
     where: Location
     dimension: str  # what names the database it watches ("" when none or unknown)
@@ -328,6 +335,7 @@ class Alarm:
     threshold: float | None  # None when unresolved
     threshold_origin: Origin
     comparison: str | None  # comparison_operator; None when unresolved
+    service: str = ""  # the alarm service it belongs to ("CloudWatch", ...): its module's SERVICE
 
 
 @dataclass(frozen=True)

@@ -149,12 +149,21 @@ def toml_pin(table: str, address: str, entries: list[tuple[str, str]]) -> str:
 
 
 def setting_text(file: str, key: str, value: int) -> str:
-    """`key = 8` in HCL, `key: 8` in YAML."""
+    """`key = 8` in HCL, `"key": 8` in JSON, `key: 8` in YAML."""
+    if file.endswith((".json", ".jsonc")) and not _hcl(file):
+        return f'"{key}": {value}'
     return f"{key} = {value}" if _hcl(file) else f"{key}: {value}"
 
 
 def env_line(style: str, name: str, value: int | str) -> str:
-    """An environment variable as a file of `style` writes it."""
+    """An environment variable as a file of `style` writes it (a setting named like an option,
+    `--max-connections`, as the container's argument)."""
+    if name.startswith("-"):
+        return f'- "{name}={value}"'
+    if style == "hcl-map":
+        return f'{name} = "{value}"'
+    if style == "json-object":
+        return f'{{"name": "{name}", "value": "{value}"}}'
     if style == "hcl-object":
         return f'{{ name = "{name}", value = "{value}" }}'
     if style == "hcl-block":
@@ -188,7 +197,10 @@ def _processes(pooler: PgBouncer | None) -> int:
 
 
 def _operator_setting(pooler: PgBouncer, key: str, value: int | str) -> str | None:
-    """The field of an operator's resource that writes PgBouncer's `key`."""
+    """The field of an operator's resource (or the server parameter of a database service)
+    that writes PgBouncer's `key`."""
+    if pooler.parameter is not None:
+        return pooler.parameter(key, str(value)) if key in pooler.settable else None
     if pooler.dialect == "cnpg":
         return f'spec.pgbouncer.parameters: {{{key}: "{value}"}}'
     if pooler.dialect == "crunchy":
@@ -219,6 +231,9 @@ def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
         # the field's own line, where the resource sets it
         if current is not None and current.line and current.value and not current.unknown:
             return Fix(operator, (_setting_edit(current, value),))
+        if pooler.parameter is not None and pooler.where.file.endswith(".tf"):
+            # a server parameter not set yet: its resource, added to the server's file
+            return Fix(operator, (Edit(pooler.where.file, 0, "", "\n" + operator),))
         return Fix(operator)
     if config is None:
         return Fix(f"{key} = {value}")
@@ -247,6 +262,8 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
     PgBouncer caps EACH of its databases (every alias of one server database on its own) in
     EACH process, so the total is shared out over the databases, the processes and as many
     replicas as run at once during its own rolling deploy."""
+    if pooler.parameter is not None and "max_db_connections" not in pooler.settable:
+        return _pool_size_cap(pooler, total)
     if pooler.dialect == "zalando":
         # the Zalando operator shares maxDBConnections out over the pooler's instances itself
         return Fix(f"{_operator_setting(pooler, 'max_db_connections', total.value)}\n"
@@ -283,19 +300,43 @@ def pgbouncer_cap(pooler: PgBouncer, total: Sized, clients: int) -> Fix:
     return Fix("\n".join(f.text for f in fixes), cap.edits)
 
 
+def _pool_size_cap(pooler: PgBouncer, total: Sized) -> Fix:
+    """A PgBouncer whose service lets no max_db_connections be set: the default_pool_size that
+    brings its pools (one per database and user) to at most `total`."""
+    config = pooler.config
+    size = config.default_pool_size().value if config is not None else None
+    server = pooler.server_connections
+    if not size or server is None or not server.known or not server.value:
+        return Fix(f"lower its default_pool_size (at most {total.value} connections: "
+                   f"{total.why})")
+    pools = max(server.value // size, 1)
+    per = max(total.value // pools, 1)
+    found = pgbouncer_setting(pooler, "default_pool_size", per)
+    return Fix(f"{found.text}\n(default_pool_size = {per}: {pools} pools x {per} = "
+               f"{pools * per} within {total.value}, {total.why})", found.edits)
+
+
 def deploy_tasks(client: Client, tasks: int) -> int:
     """Units running during a rolling deploy once the client is capped at `tasks`: a percent
     (ECS) or a doubling (App Runner) scales with the cap; extra units (Kubernetes maxSurge)
     never grow as it shrinks."""
     top, during = client.scale.value or 1, client.deploy.value or 0
-    if client_platform(client.platform).surge in ("percent", "double"):
+    if client_platform(client.platform).surge in _SCALING:
         return math.ceil(tasks * during / top)
     return tasks + max(during - top, 0)
+
+
+# the surges that grow with the cap: a percentage of the units, their double, a second
+# revision of them
+_SCALING = ("percent", "double", "revision")
 
 
 def _deploy_words(client: Client, during: int) -> str:
     top = client.scale.value or 1
     surge = client_platform(client.platform).surge
+    if surge == "revision":
+        return (f"{during} {units(client)} run while a new revision starts beside the old one "
+                f"({client.deploy_setting})")
     if surge == "percent":
         return (f"{during} {units(client)} run during a rolling deploy at "
                 f"{client.deploy_setting} {(client.deploy.value or 0) * 100 // top}")
@@ -305,7 +346,8 @@ def _deploy_words(client: Client, during: int) -> str:
 
 
 def _scale_key(client: Client) -> str:
-    return client.scale_setting.rsplit(" ", 1)[-1].rsplit(".", 1)[-1]
+    last = client.scale_setting.rsplit(" ", 1)[-1]
+    return last if last.startswith('"') else last.rsplit(".", 1)[-1]  # a quoted map key whole
 
 
 def client_fixes(client: Client, room: Sized, deploy_room: int | None) -> list[Fix]:
@@ -491,24 +533,30 @@ def deploy_fixes(budget: Budget, deploy: int, usable: int) -> Fix:
         tasks = room // per_task
         why = (f"{tasks} {units(client)} x {per_task} = {tasks * per_task} at most during a "
                f"deploy, within {room} of the {usable} usable slots")
-        surge_kind = client_platform(client.platform).surge
-        if surge_kind == "double":
+        surge = client_platform(client.platform).surge
+        if surge == "double":
             # nothing narrows the doubling: the lever is the most units it doubles
             top = room // (per_task * 2)
             fixes.append(Fix(f"cap {client.where.address} at {top} {units(client, top)}: "
                              f"{_scale_key(client)} = {top}; doubled during a deployment, "
                              f"{2 * top} x {per_task} = {2 * top * per_task} within {room} of "
                              f"the {usable} usable slots", _token_edit(client.scale, top)))
-        elif surge_kind == "percent":
+        elif surge == "revision":
+            cap = max(tasks * client.scale.value // (client.deploy.value or 1), 1)
+            file = client.scale.origin.file or client.where.file
+            fixes.append(Fix(f"cap {client.where.address} at {cap} {units(client)}: "
+                             f"{setting_text(file, _scale_key(client), cap)} "
+                             f"({client.scale_setting}); {why}", _token_edit(client.scale, cap)))
+        elif surge == "percent":
             pct = max(100, tasks * 100 // client.scale.value)
             fixes.append(Fix(f"set {client.deploy_setting} = {pct} on "
                              f"{client.where.address}: {why}",
                              _deploy_edits(client, pct)))
         else:
-            surge = max(0, tasks - client.scale.value)
-            fixes.append(Fix(f"set {client.deploy_setting}: {surge} on "
+            extra = max(0, tasks - client.scale.value)
+            fixes.append(Fix(f"set {client.deploy_setting}: {extra} on "
                              f"{client.where.address}"
                              + (" (keep maxUnavailable above 0: Kubernetes refuses both 0)"
-                                if surge == 0 else "") + f": {why}",
-                             _deploy_edits(client, surge)))
+                                if extra == 0 else "") + f": {why}",
+                             _deploy_edits(client, extra)))
     return join(fixes)

@@ -2,14 +2,15 @@
 
 Where it connects decides: the hosts and addresses of its connection settings (a URL's host, a
 DSN's `host=`, PGHOST-style variables, a Terraform reference inside one of them), a host in a
-platform's documented endpoint format (`providers.registry.ENDPOINTS`: an RDS endpoint's
-first label is the identifier) or whose first label is a database's name; then the
-[tool.connbudget] clients mapping; then network reachability (the only database or pooler the
-client's firewall rules let it reach, from the providers' REACHABILITY hook), also for a client
-whose host cannot be read; then, when the scope holds a single database and no pooler and the
-thing names no host, that database. A thing whose host cannot be read (a secret DATABASE_URL)
-is matched only by the mapping or its network. Anything else is a coverage item of the
-databases in its scope (`model.Unread`), never guessed.
+platform's documented endpoint format (`providers.registry.ENDPOINTS`: an RDS endpoint's first
+label is the identifier; `REF_ENDPOINTS`: a Cloud SQL connection name or socket, an Azure
+server's host and, on PgBouncer's port, its built-in PgBouncer) or whose first label is a
+database's name; then the [tool.connbudget] clients mapping; then network reachability (the only
+database or pooler the client's firewall rules let it reach, from the providers' REACHABILITY
+hook), also for a client whose host cannot be read; then, when the scope holds a single database
+and no pooler and the thing names no host, that database. A thing whose host cannot be read (a
+secret DATABASE_URL) is matched only by the mapping or its network. Anything else is a coverage
+item of the databases in its scope (`model.Unread`), never guessed.
 
 Scope: each Terraform root module is its own configuration. A thing in root R sees the
 databases and poolers of R and those that belong to no root; a thing in no root sees all. An
@@ -38,7 +39,7 @@ from connbudget.model import (
     refers_to,
 )
 from connbudget.providers.context import enclosing_root
-from connbudget.providers.registry import SECRET_STORES, endpoint_names, reachable
+from connbudget.providers.registry import SECRET_STORES, endpoint_names, endpoint_refs, reachable
 from connbudget.settings import Settings, canonical
 
 # a Terraform address (`module.x`, `<provider>_<type>.<name>`), not a host name
@@ -205,10 +206,10 @@ def match(model: Model, settings: Settings) -> None:
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
-    notes = [_connect(pooler, pooler.target_refs, databases, {}, settings, labels)
+    notes = [_connect(pooler, endpoint_refs(pooler.target_refs), databases, {}, settings, labels)
              for pooler in model.poolers]
     network = reachable(model)
-    notes += [_connect(client, client.refs, databases, poolers, settings, labels,
+    notes += [_connect(client, endpoint_refs(client.refs), databases, poolers, settings, labels,
                        network.get(client.where.key))
               for client in model.clients]
     found = [note for note in notes if note is not None]

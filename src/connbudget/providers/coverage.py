@@ -6,6 +6,7 @@ touch from being "ok"; none is ever dropped."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +32,7 @@ def inputs(parsed: dict[str, Any], context: BuildContext) -> None:
         for item in found:
             context.model.unread.append(Unread(
                 f"{kind.label} {item.name}", kind.unread, item.path, 1,
-                kind.fix.format(source=item.source),
+                kind.fix.format(source=item.source, stem=os.path.splitext(item.source)[0]),
                 kind="chart" if name.startswith("helm") else "file"))
 
 

@@ -23,14 +23,19 @@ from connbudget.model import Key, Model, Reservation
 class DatabasePlatform:
     name: str
     label: str
-    # the module with the platform's connection alarms (`watches`, `alarm_block`, `render`,
-    # `endpoint_name`, `FILE_SUFFIX`); "" for none: the missing-alarm rule and `connbudget
-    # alerts` read it
+    # the module with the platform's connection alarms; "" for none: the missing-alarm rule
+    # and `connbudget alerts` read it. It has `alarms(terraform model)` (the alarms declared),
+    # `owns(alarm)`, `watchable(database)`, `watches(alarm, database)`, `threshold_for`,
+    # `alarm_block(budget, share)`, `render(budgets, share)`, and SERVICE, METRIC, ADD,
+    # FORMAT (of `connbudget alerts`), RISING (comparisons firing as connections rise),
+    # COMPARISON and THRESHOLD (the settings a fix writes), FILE_SUFFIX (where a written alarm goes)
     alarms: str = ""
     # "module:function" giving the slots it reserves by default (PostgreSQL's own when "")
     reservations: str = ""
     # what a pin's address says: a database the files do not declare whose address starts so
     addresses: tuple[str, ...] = ()
+    # what sets max_connections in the platform's own files, for a fix when it is unknown
+    setting: str = ""
 
     def alarm_module(self) -> Any:
         return importlib.import_module(self.alarms) if self.alarms else None
@@ -52,7 +57,9 @@ class ClientPlatform:
     unit: str  # one of what it scales: "task", "pod"
     # how a rolling deploy adds units: "percent" (of the running ones, ECS
     # deployment_maximum_percent), "extra" (a fixed number on top, Kubernetes maxSurge),
-    # "double" (twice the running ones, no setting changes it: App Runner), "none"
+    # "double" (twice the running ones, no setting changes it: App Runner), "revision" (a new
+    # revision beside the old, each up to the maximum), "none", or "unknown" (the vendor
+    # documents nothing)
     surge: str
 
     def units(self, number: int | None = 2) -> str:
@@ -61,11 +68,24 @@ class ClientPlatform:
 
 _AWS_ALARMS = "connbudget.providers.aws.cloudwatch"
 _RDS_RESERVED = "connbudget.providers.aws.rds:reservations"
+_GOOGLE_ALARMS = "connbudget.providers.google.monitoring"
+_AZURE_ALARMS = "connbudget.providers.azure.monitor"
 DATABASE_PLATFORMS = {p.name: p for p in (
     DatabasePlatform("rds", "Amazon RDS for PostgreSQL", _AWS_ALARMS, _RDS_RESERVED,
                      ("aws_db_instance.",)),
     DatabasePlatform("aurora", "Amazon Aurora PostgreSQL", _AWS_ALARMS, _RDS_RESERVED,
                      ("aws_rds_cluster.",)),
+    DatabasePlatform("cloud-sql", "Cloud SQL for PostgreSQL", _GOOGLE_ALARMS,
+                     "connbudget.providers.google.cloudsql:reservations",
+                     ("google_sql_database_instance.",),
+                     'the max_connections database flag: settings { database_flags { name = '
+                     '"max_connections" value = "<n>" } }'),
+    DatabasePlatform("azure-flexible", "Azure Database for PostgreSQL flexible server",
+                     _AZURE_ALARMS, "connbudget.providers.azure.flexible:reservations",
+                     ("azurerm_postgresql_flexible_server.",),
+                     "the max_connections server parameter: an "
+                     "azurerm_postgresql_flexible_server_configuration with name = "
+                     '"max_connections" and value = "<n>" (static: the server restarts)'),
     DatabasePlatform("self-managed", "PostgreSQL run by the stack itself"),
     DatabasePlatform("cloudnative-pg", "CloudNativePG Cluster"),
     DatabasePlatform("zalando", "Zalando postgres-operator cluster"),
@@ -81,18 +101,33 @@ CLIENT_PLATFORMS = {p.name: p for p in (
     ClientPlatform("app-runner", "App Runner service", "instance", "double"),
     ClientPlatform("scheduled-task", "EventBridge-scheduled ECS task", "task", "none"),
     ClientPlatform("batch", "AWS Batch job definition", "job", "none"),
+    ClientPlatform("cloud-run", "Cloud Run service", "instance", "unknown"),
+    ClientPlatform("cloud-run-job", "Cloud Run job", "task", "none"),
+    ClientPlatform("container-apps", "Azure Container App", "replica", "revision"),
+    ClientPlatform("app-service", "Azure App Service app", "instance", "unknown"),
 )}
 
 
 # Terraform resource types that are a database or a pooler: a client whose environment refers
 # to one talks to PostgreSQL
-DATABASE_RESOURCE_TYPES = ("aws_db_instance", "aws_rds_cluster", "aws_db_proxy")
+DATABASE_RESOURCE_TYPES = ("aws_db_instance", "aws_rds_cluster", "aws_db_proxy",
+                           "google_sql_database_instance", "azurerm_postgresql_flexible_server")
 # data sources that look a database up in another root, by the attribute named
 DATABASE_LOOKUPS = {"aws_db_instance": "db_instance_identifier",
                     "aws_rds_cluster": "cluster_identifier"}
 # data sources that hold a secret: a value read from one is never read
 SECRET_STORES = ("aws_ssm_parameter", "aws_secretsmanager_secret_version",
-                 "aws_secretsmanager_secret")
+                 "aws_secretsmanager_secret", "google_secret_manager_secret_version",
+                 "azurerm_key_vault_secret")
+
+# Each: "module:function" taking the addresses and hosts a client or pooler names and giving
+# them back with the endpoints its platform writes (a Cloud SQL connection name, a server's
+# host name) replaced by the alias its database or pooler answers to
+# what a connection setting names, read by platforms whose endpoints are not a plain host:
+# "module:function" (refs) -> refs, each ref a platform names replaced by the name it matches
+REF_ENDPOINTS = ("connbudget.providers.google.cloudsql:endpoints",
+                 "connbudget.providers.azure.flexible:endpoints")
+_PORT = re.compile(r":\d+$")
 
 
 # settings a platform reserves slots with beyond PostgreSQL's own (what a live server shows)
@@ -145,12 +180,17 @@ _COVERAGE_KINDS = tuple(kind.name for kind in KINDS if kind.family == "coverage"
 ADAPTERS = (
     Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build",
             "connbudget.providers.aws.modules:BY_INPUTS"),
+    Adapter("google", ("terraform", "plan"), "connbudget.providers.google.terraform:build"),
+    Adapter("azure", ("terraform", "plan"), "connbudget.providers.azure.terraform:build"),
+    Adapter("azure (ARM)", ("arm",), "connbudget.providers.azure.arm:build"),
     Adapter("postgresql roles", ("terraform", "plan"),
             "connbudget.providers.postgresql.roles:build"),
     Adapter("kubernetes (Terraform)", ("terraform", "plan"),
             "connbudget.providers.kubernetes.terraform:build"),
     Adapter("pgbouncer", ("pgbouncer",), "connbudget.providers.pgbouncer.poolers:build"),
     Adapter("kubernetes", ("kubernetes",), "connbudget.providers.kubernetes.workloads:build"),
+    # after the kubernetes adapter: a pod's Cloud SQL Auth Proxy sidecar on the clients it made
+    Adapter("google (GKE)", ("kubernetes",), "connbudget.providers.google.authproxy:build"),
     Adapter("operators", ("kubernetes",), "connbudget.providers.kubernetes.operators:build"),
     Adapter("compose", ("compose",), "connbudget.providers.compose:build"),
     # after the platforms: it ties application configuration to the units they found
@@ -182,19 +222,24 @@ class Unmodelled:
 # the resource types of the providers below whose support is being built: a row leaves this
 # table when an adapter models the type
 UNMODELLED: dict[str, Unmodelled] = {
-    "google_sql_database_instance": Unmodelled(
-        "a Cloud SQL instance", database=True, when=("database_version", "^POSTGRES")),
-    "google_cloud_run_v2_service": Unmodelled("a Cloud Run service",
-                                              bound="template.scaling.max_instance_count"),
-    "google_cloud_run_service": Unmodelled("a Cloud Run service",
-                                           bound="autoscaling.knative.dev/maxScale"),
-    "google_cloud_run_v2_job": Unmodelled("a Cloud Run job", bound="template.parallelism"),
-    "azurerm_postgresql_flexible_server": Unmodelled(
-        "an Azure Database for PostgreSQL flexible server", database=True),
-    "azurerm_container_app": Unmodelled("an Azure Container App",
-                                        bound="template.max_replicas"),
-    "azurerm_linux_web_app": Unmodelled("an Azure App Service web app",
-                                        bound="worker_count of its service plan"),
+    "aws_elastic_beanstalk_environment": Unmodelled(
+        "an Elastic Beanstalk environment", bound="setting aws:autoscaling:asg MaxSize"),
+    "aws_lightsail_database": Unmodelled(
+        "a Lightsail managed database", database=True,
+        when=("relational_database_blueprint_id", "^postgres")),
+    "google_cloudfunctions2_function": Unmodelled(
+        "a Cloud Run function", bound="service_config.max_instance_count"),
+    "google_cloudfunctions_function": Unmodelled("a Cloud Function (1st gen)",
+                                                 bound="max_instances"),
+    "google_app_engine_flexible_app_version": Unmodelled(
+        "an App Engine flexible version", bound="automatic_scaling.max_total_instances"),
+    "google_alloydb_instance": Unmodelled("an AlloyDB instance", database=True),
+    "azurerm_linux_function_app": Unmodelled("an Azure Functions app",
+                                             bound="site_config.app_scale_limit"),
+    "azurerm_windows_function_app": Unmodelled("an Azure Functions app",
+                                               bound="site_config.app_scale_limit"),
+    "azurerm_cosmosdb_postgresql_cluster": Unmodelled(
+        "an Azure Cosmos DB for PostgreSQL cluster", database=True),
 }
 
 
@@ -228,3 +273,21 @@ def platform_of_address(address: str) -> DatabasePlatform:
 
 def client_platform(name: str) -> ClientPlatform:
     return CLIENT_PLATFORMS[name]
+
+
+def endpoint_refs(refs: set[str]) -> set[str]:
+    """What a client or pooler names, with each platform's endpoint formats read
+    (`REF_ENDPOINTS`); a host written with its port (`host:6432`) is kept only where a platform
+    reads the port."""
+    for hook in REF_ENDPOINTS:
+        module, _, function = hook.partition(":")
+        found: set[str] = getattr(importlib.import_module(module), function)(refs)
+        refs = found
+    return {ref for ref in refs if not _PORT.search(ref)}
+
+
+def alarm_modules() -> dict[str, Any]:
+    """The alarm module of each platform that has one, by the `--format` of `connbudget
+    alerts` that writes its alarms (`FORMAT`)."""
+    modules = {p.alarm_module() for p in DATABASE_PLATFORMS.values() if p.alarms}
+    return {module.FORMAT: module for module in sorted(modules, key=lambda m: m.__name__)}

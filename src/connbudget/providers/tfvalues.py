@@ -148,6 +148,49 @@ def line_in(block: Resource | ModuleCall, key: str) -> int:
     return line if line != block.line else 0
 
 
+def location(block: Resource | ModuleCall) -> Location:
+    """Where a resource or module call stands, in its root."""
+    return Location(block.address, block.file, block.line, block.end_line, block.root)
+
+
+BlockPath = tuple[tuple[str, int], ...]  # nested blocks from a resource: (block type, index) each
+
+
+def _body_at(block: Resource | ModuleCall, path: BlockPath) -> dict[str, Any] | None:
+    body: Any = block.body
+    for kind, index in path:
+        found = [inner for inner in body.get("blocks", []) if inner.get("type") == kind] \
+            if isinstance(body, dict) else []
+        if index >= len(found):
+            return None
+        body = found[index]
+    return body if isinstance(body, dict) else None
+
+
+def located_at(block: Resource | ModuleCall, path: BlockPath, key: str, text: str) -> Origin:
+    """The origin of the value of `key` in the nested block at `path` (by index: the second
+    `env` of the first `container`): its line, and its columns when the value is one literal on
+    one line (inside the quotes of a string), so that a fix replaces exactly the value. The
+    block's own line when the key is not written there (a dynamic block, a module's variable).
+    At the block itself, as `located` (a root variable's value is where it is set)."""
+    if not path:
+        return located(block, key, text)
+    body = _body_at(block, path)
+    line = body.get("lines", {}).get(key) if body is not None else None
+    if body is None or not isinstance(line, int):
+        return Origin(text, block.file, block.line)
+    span = body.get("spans", {}).get(key)
+    source = str(body.get("attrs", {}).get(key, ""))
+    if not isinstance(span, list) or len(span) < 5 or span[0] != span[3]:
+        return Origin(text, block.file, span[0] if isinstance(span, list) and span else line)
+    column, end = span[1], span[4]
+    if len(source) >= 2 and source[0] == source[-1] == '"' and "${" not in source:
+        column, end = column + 1, end - 1
+    elif not re.fullmatch(r"-?\d+(?:\.\d+)?", source):
+        return Origin(text, block.file, span[0])  # an expression: the line, never a span
+    return Origin(text, block.file, span[0], column, end)
+
+
 def roots_of(model: TerraformModel) -> list[str]:
     """The root modules of a run, in load order."""
     return list(dict.fromkeys([*(r.root for r in model.resources),

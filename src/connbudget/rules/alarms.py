@@ -19,12 +19,12 @@ from connbudget.report import Edit, Finding
 from connbudget.rules.common import Run, make_finding
 
 LATEST_SHARE = 0.9  # above 90 % of max_connections an alarm fires too late to act on
-_RISING = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
 
 
-def _why_late(alarm: Alarm, max_connections: int | None) -> str | None:
-    """Why this alarm cannot fire in time; None when it can (or that cannot be judged)."""
-    if alarm.comparison is not None and alarm.comparison not in _RISING:
+def _why_late(alarm: Alarm, max_connections: int | None, rising: tuple[str, ...]) -> str | None:
+    """Why this alarm cannot fire in time; None when it can (or that cannot be judged).
+    `rising`: the comparisons of its service that fire as connections rise."""
+    if alarm.comparison is not None and alarm.comparison not in rising:
         return (f"{alarm.where.label} compares with {alarm.comparison}: it fires when "
                 "connections fall, not when they run out")
     if alarm.threshold is None or max_connections is None:
@@ -50,9 +50,8 @@ def _finding(budget: Budget, alarms: Any, here: list[Alarm], mine: list[Alarm],
         message = (f"no {alarms.METRIC} alarm on {label} can fire in time: "
                    + "; ".join(r for r in reasons if r))
         fix = "\n".join(
-            ([f"set threshold = {alarms.threshold_for(max_connections, share)} "
-              f"({share:.0%} of max_connections {max_connections}) and "
-              "comparison_operator = \"GreaterThanOrEqualToThreshold\" in "
+            ([f"set {alarms.THRESHOLD} = {alarms.threshold_for(max_connections, share)} "
+              f"({share:.0%} of max_connections {max_connections}) and {alarms.COMPARISON} in "
               + ", ".join(a.where.label for a in mine)] if max_connections else [])
             + ([block] if block else []))
     else:
@@ -78,11 +77,11 @@ def alarm_findings(alarms: list[Alarm], budgets: list[Budget], run: Run) -> list
         module = database_platform(database.platform).alarm_module()
         if module is None or not module.watchable(database):
             continue
-        here = [a for a in alarms if a.where.root == database.where.root]
+        here = [a for a in alarms if a.where.root == database.where.root and module.owns(a)]
         mine = [a for a in here if module.watches(a, database)]
         if not mine and any(not a.target_known for a in here):
             continue  # an alarm whose dimension is unresolved may be this database's
-        reasons = [_why_late(a, budget.max_connections.value) for a in mine]
+        reasons = [_why_late(a, budget.max_connections.value, module.RISING) for a in mine]
         if mine and None in reasons:
             continue
         findings.append(_finding(budget, module, here, mine, reasons, run.threshold))

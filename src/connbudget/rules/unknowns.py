@@ -7,6 +7,7 @@ from connbudget.capacity.budget import Budget, units
 from connbudget.capacity.fixes import Fix, toml_pin, written_edit, written_text
 from connbudget.model import Client, Key, Model
 from connbudget.providers.apps.env import PROCESS_VARS, UNKNOWN_LIBRARY
+from connbudget.providers.registry import database_platform
 from connbudget.report import Edit, Finding
 from connbudget.rules.common import anchor, make_finding
 
@@ -28,11 +29,18 @@ def unknown_findings(model: Model, budgets: list[Budget]) -> list[Finding]:
                 f"{budget.max_connections.origin.text}; its budget is unknown",
                 "pin it in pyproject.toml (uncomment, with the number the server reports):\n"
                 + toml_pin("databases", budget.database.where.address,
-                           [("max-connections", "<what SHOW max_connections prints>")]),
+                           [("max-connections", "<what SHOW max_connections prints>")])
+                + _setting(budget),
                 budget.database.where.address, budget.database.where.key))
     for client in model.clients:
         findings.extend(_client_unknowns(client, _budget_of(client, budgets)))
     return findings
+
+
+def _setting(budget: Budget) -> str:
+    """Or setting max_connections in the files, as the platform sets it."""
+    setting = database_platform(budget.database.platform).setting
+    return f"\nor set it in the files, with {setting}" if setting else ""
 
 
 # what sets the processes of a task or pod: the variables the environment reader knows

@@ -152,6 +152,8 @@ class Setting:
     # where the value is written on its line (1-based columns, end exclusive; 0: not known)
     column: int = 0
     end_column: int = 0
+    # a value no file sets, given by the platform that runs PgBouncer: where it comes from
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,7 @@ class PgBouncerConfig:
 
 
 def _where(setting: Setting) -> str:
-    return f"{setting.file}:{setting.line}"
+    return setting.source or f"{setting.file}:{setting.line}"
 
 
 def resolve_int(key: str, setting: Setting | None) -> Resolved[int]:

@@ -101,6 +101,26 @@ def _dsn_parts(value: str) -> tuple[str | None, str | None, dict[str, list[str]]
     return host, unquote(user) if user else None, parse_qs(parts.query)
 
 
+# a URL with no host names its server in the query: libpq's `host` (a unix socket directory
+# too), pg8000's `unix_sock`
+_QUERY_HOSTS = ("host", "unix_sock")
+PORT_VARS = ("DB_PORT", "DATABASE_PORT", "PGPORT", "POSTGRES_PORT")
+
+
+def dsn_hosts(value: str) -> set[str]:
+    """The servers a postgres:// URL names, each also as `host:port` when it gives a port
+    (a platform whose pooler listens on another port tells the two apart by it)."""
+    host, _, query = _dsn_parts(value)
+    hosts = {host} if host else {unquote(found) for key in _QUERY_HOSTS
+                                 for found in query.get(key, [])[:1] if found}
+    try:
+        port = urlsplit(value).port
+    except ValueError:
+        port = None
+    found = {h.lower() for h in hosts}
+    return found | ({f"{h}:{port}" for h in found} if port else set())
+
+
 def _from_dsn(var: EnvVar, origin: Origin) -> tuple[Value, str] | None:
     if var.value is None:
         return None
@@ -251,15 +271,15 @@ def _hosts(var: EnvVar) -> set[str]:
     """The hosts a variable's value names: a URL's, a key-value DSN's `host=`, a JDBC URL's, or
     the whole value of a host variable."""
     value = var.value or ""
-    found = {host.lower() for match in _URL.finditer(value)
-             if (host := _dsn_parts(match.group(0))[0])}
+    found = {host for match in _URL.finditer(value) for host in dsn_hosts(match.group(0))}
     if value.startswith("jdbc:postgresql://"):
         host = _dsn_parts(value[len("jdbc:"):])[0]
         found |= {host.lower()} if host else set()
     found |= {host.lower() for host in _DSN_HOST.findall(value)}
     if not found and value.strip() and is_connection(var.name) and "://" not in value:
-        found.add(value.strip().lower().rsplit(":", 1)[0] if value.count(":") == 1
-                  else value.strip().lower())
+        written = value.strip().lower()
+        # `host:port` names the host; kept whole too, for a platform that reads the port
+        found |= {written.rsplit(":", 1)[0], written} if written.count(":") == 1 else {written}
     return found
 
 
@@ -279,6 +299,8 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool, 
     user: str | None = None
     talks_to_db = False
     unknown = ""
+    ports = [var.value.strip() for name in PORT_VARS
+             if (var := env.get(name)) is not None and var.value and var.value.strip().isdigit()]
     for var in env.values():
         connection = is_connection(var.name)
         hosts = _hosts(var)
@@ -286,6 +308,11 @@ def _refs_and_user(env: dict[str, EnvVar]) -> tuple[set[str], str | None, bool, 
             talks_to_db = True
             refs |= hosts | set(var.references if connection else ())
             unknown = unknown or (_unknown_host(var) if connection else "")
+            if var.name in HOST_VARS and ports:
+                # the port beside a host variable: a platform whose pooler listens on its own
+                # port (Azure's built-in PgBouncer on 6432) tells the two apart by it
+                named = {host for host in hosts if ":" not in host} or set(var.references)
+                refs |= {f"{host}:{ports[0]}" for host in named}
         if any(_is_db_address(ref) for ref in var.references):
             talks_to_db = True
         crunchy = _CRUNCHY_SECRET.match(var.source) if var.secret else None

@@ -11,9 +11,7 @@ block.
 
 from __future__ import annotations
 
-import math
 import re
-import textwrap
 from typing import TYPE_CHECKING, Any
 
 from connbudget.frontends.terraform.model import (
@@ -24,21 +22,28 @@ from connbudget.frontends.terraform.model import (
     position_of,
 )
 from connbudget.model import Alarm, Database, Origin, refers_to
+from connbudget.providers import alerting
+from connbudget.providers.alerting import aligned, header, quote, threshold_for
 from connbudget.providers.tfvalues import blocks, decimal, refs, text, where_of
-from connbudget.quoting import comment, hcl_string, referable, split_address
+from connbudget.quoting import referable, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
 
 PERIOD = 60  # seconds: RDS publishes DatabaseConnections every minute
 EVALUATION_PERIODS = 2
-COMMENT_WIDTH = 96  # the block's comments wrap here: it is printed in fixes and reports too
 FILE_SUFFIX = ".tf"  # a written alarm goes into the database's Terraform file
 SERVICE = "CloudWatch"
 METRIC = "DatabaseConnections"
+FORMAT = "cloudwatch"  # connbudget alerts --format
 ADD = "add an aws_cloudwatch_metric_alarm on AWS/RDS DatabaseConnections"
+# the comparisons that fire as connections rise, and the one a fix sets
+RISING = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
+COMPARISON = 'comparison_operator = "GreaterThanOrEqualToThreshold"'
+THRESHOLD = "threshold"  # the setting a fix writes the threshold_for number into
 _ALARM_MODULE = re.compile(
     r"terraform-aws-modules/(?:terraform-aws-)?cloudwatch.*//modules/metric-alarm$")
+__all__ = ["split_address", "threshold_for"]
 
 
 def _is_cluster(database: Database) -> bool:
@@ -72,22 +77,6 @@ def watches(alarm: Alarm, database: Database) -> bool:
                for alias in database.aliases)
 
 
-def threshold_for(max_connections: int, share: float) -> int:
-    """The lowest connection count at or above `share` of max_connections."""
-    return max(1, math.ceil(round(max_connections * share, 6)))
-
-
-def _label(address: str) -> str:
-    prefix, local = split_address(address)
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", (prefix + local).removeprefix("aws_")).strip("_")
-    return f"{name}_connections"
-
-
-def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
-    width = max(len(key) for key, _ in pairs)
-    return [f"{indent}{key.ljust(width)} = {value}" for key, value in pairs]
-
-
 def alarm_block(budget: Budget, share: float) -> str:
     """One alarm for one database whose max_connections is known; "" when its address cannot
     be written as a Terraform reference."""
@@ -97,18 +86,12 @@ def alarm_block(budget: Budget, share: float) -> str:
     if max_connections is None or ref is None:
         return ""
     threshold = threshold_for(max_connections, share)
-    prefix, _ = split_address(database.where.address)
-    where = f" ({database.where.file}:{database.where.line})" if database.where.file else ""
-    lines = textwrap.wrap(comment(f"{database.where.address}{where}: max_connections "
-                                  f"{max_connections} from {budget.max_connections.origin}"),
-                          COMMENT_WIDTH, initial_indent="# ", subsequent_indent="#   ",
-                          break_long_words=False, break_on_hyphens=False)
-    if prefix:
-        lines.append(comment(f"# place this block in {prefix.rstrip('.')}, beside the database"))
-    lines.append(f'resource "aws_cloudwatch_metric_alarm" "{_label(database.where.address)}" {{')
-    lines += _aligned([
+    lines = header(budget)
+    lines.append(f'resource "aws_cloudwatch_metric_alarm" '
+                 f'"{alerting.label(database.where.address, "aws_")}" {{')
+    lines += aligned([
         ("alarm_name", f'"${{{ref}}}-database-connections"'),
-        ("alarm_description", hcl_string(
+        ("alarm_description", quote(
             f"DatabaseConnections at {share:.0%} of max_connections {max_connections}: "
             "connbudget alerts")),
         ("namespace", '"AWS/RDS"'),
@@ -128,22 +111,12 @@ def alarm_block(budget: Budget, share: float) -> str:
 
 def render(budgets: list[Budget], share: float) -> str:
     """The alarm blocks of every database of this platform, as one Terraform file."""
-    blocks_, skipped = [], []
-    for budget in budgets:
-        if budget.database.platform not in ("rds", "aurora") or not watchable(budget.database):
-            continue
-        label = budget.database.where.label
-        if budget.max_connections.value is None:
-            skipped.append("# " + comment(f"{label}: no alarm, max_connections is unknown "
-                                          f"({budget.max_connections.origin.text})"))
-            continue
-        block = alarm_block(budget, share)
-        if not block:
-            skipped.append("# " + comment(f"{label}: no alarm, its address cannot be written "
-                                          "as a Terraform reference"))
-            continue
-        blocks_.append(block)
-    return "\n\n".join(skipped + blocks_) + "\n" if blocks_ or skipped else ""
+    return alerting.render(budgets, share, ("rds", "aurora"), alarm_block)
+
+
+def owns(alarm: Alarm) -> bool:
+    """Whether an alarm the files declare is one of this service's."""
+    return alarm.service == SERVICE
 
 
 # --- the alarms a Terraform root declares ------------------------------------------------------
@@ -183,7 +156,7 @@ def _alarm(block: Resource | ModuleCall, attrs: dict[str, Any]) -> Alarm | None:
     line, span = position_of(block, "threshold")
     return Alarm(where_of(block), named, targets, written, known, number,
                  Origin.spanning(why, block.file, span, line),
-                 comparison if isinstance(comparison, str) else None)
+                 comparison if isinstance(comparison, str) else None, SERVICE)
 
 
 def alarms(model: TerraformModel) -> list[Alarm]:

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from connbudget.providers.tables import Citation, Sourced, int_fact, rows, text_fact
+from connbudget.providers.tables import fact as _row
 
 _PACKAGE = __name__.rpartition(".")[0]
 _SKUS = "flexible_server_max_connections.csv"
@@ -118,3 +119,25 @@ def app_service_worker_count_default() -> Sourced[int] | None:
 
 def connections_metric() -> Sourced[str] | None:
     return text_fact(_PACKAGE, "monitoring.connections_metric")
+
+
+def fact(key: str) -> Sourced[str] | None:
+    """A text fact of the Azure table by its key (None where Microsoft documents nothing)."""
+    return text_fact(_PACKAGE, key)
+
+
+def arm_tier(tier: str) -> str | None:
+    """The sku_name prefix of an ARM sku tier (`GeneralPurpose` -> `GP`); None if unknown."""
+    found = fact("arm.sku_tiers")
+    pairs = dict(item.split("=", 1) for item in found.value.split()) if found else {}
+    return pairs.get(tier.strip())
+
+
+def cite(key: str) -> Citation:
+    """Where a fact comes from, also when Microsoft documents nothing there (an empty value)."""
+    return _row(_PACKAGE, key).cite
+
+
+def number(key: str) -> Sourced[int] | None:
+    """A whole-number fact of the Azure table by its key (None where nothing is documented)."""
+    return int_fact(_PACKAGE, key)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from connbudget.providers.tables import Citation, Sourced, find, int_fact, rows, text_fact
+from connbudget.providers.tables import fact as _row
 
 _PACKAGE = __name__.rpartition(".")[0]
 _BANDS = "cloudsql_max_connections.csv"
@@ -126,3 +127,13 @@ def auth_proxy_connections_per_client() -> Sourced[int] | None:
 
 def connections_metric() -> Sourced[str] | None:
     return text_fact(_PACKAGE, "monitoring.connections_metric")
+
+
+def fact(key: str) -> Sourced[str] | None:
+    """A text fact of the Google table by its key (None where Google documents nothing)."""
+    return text_fact(_PACKAGE, key)
+
+
+def cite(key: str) -> Citation:
+    """Where a fact comes from, also when Google documents nothing there (an empty value)."""
+    return _row(_PACKAGE, key).cite
