@@ -17,7 +17,12 @@ from typing import Any
 
 from conftest import CACHE_DIR
 
+from connbudget import runcache
 from connbudget.cli import main
+
+# Tests change connbudget in place (monkeypatch) between in-process runs, which the run cache
+# cannot see: it is off here, and tests/test_run_cache.py runs it in subprocesses.
+runcache.ENABLED = False
 
 LOCATED = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::\d+)?: \S")
 

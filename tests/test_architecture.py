@@ -317,3 +317,11 @@ def test_a_scan_opens_each_input_file_once(monkeypatch: pytest.MonkeyPatch) -> N
               if p.is_file() and p.suffix in (".tf", ".ini", ".yaml", ".yml", ".sql")}
     assert inputs and all(opened[path] == 1 for path in inputs), \
         {p: n for p, n in opened.items() if p in inputs and n != 1}
+
+
+def test_the_alerts_formats_the_command_line_offers_are_the_alarm_modules_own() -> None:
+    from connbudget.providers.registry import ALARM_FORMATS, alarm_formats, alarm_modules
+
+    modules = alarm_modules()
+    assert sorted(modules) == alarm_formats()
+    assert {module.__name__: name for name, module in modules.items()} == ALARM_FORMATS

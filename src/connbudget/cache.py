@@ -185,3 +185,14 @@ def _write(path: str, entries: dict[str, Any], key: str) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def read_entries(path: str, key: str) -> dict[str, Any]:
+    """The entries of the cache file at `path` when it was made for `key`, else {}: a
+    regular file of bounded size, never read through a symlink."""
+    return _read(path, key)
+
+
+def write_entries(path: str, entries: dict[str, Any], key: str) -> None:
+    """Write the cache file at `path` under a fresh name, then rename it there."""
+    _write(path, entries, key)

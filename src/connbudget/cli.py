@@ -96,9 +96,9 @@ def _add_prevention_commands(sub: Any) -> None:
         "\nexit codes: 0 written; 2 usage or input errors (reported as file:line: message on\n"
         "stderr, the rules of the other files still written)\n")
     alerts.add_argument("paths", nargs="+", metavar="PATH")
-    from connbudget.providers.registry import alarm_modules
+    from connbudget.providers.registry import alarm_formats
 
-    alerts.add_argument("--format", "-f", choices=("prometheus", *alarm_modules()),
+    alerts.add_argument("--format", "-f", choices=("prometheus", *alarm_formats()),
                         default="prometheus")
     alerts.add_argument("--output", "-o", metavar="FILE", help="write the rules to FILE")
     alerts.add_argument("--threshold", type=float, default=None, dest="alert_threshold",
@@ -339,9 +339,60 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         report.checked = Checked(tuple(args.paths), inputs.counts(kinds_of(args.command)))
         return report
 
-    report = _read(args.paths, settings, run)
-    return _deliver(args, report, settings, output, per_format,
-                    lambda fmt: render(report, fmt, settings))
+    from connbudget import runcache
+    from connbudget.confine import scan_roots
+    from connbudget.discover import discover
+    from connbudget.reporters import resolve_format
+
+    fmt = resolve_format(args.format, output)
+    formats = sorted({fmt, *(name for name, _ in per_format)})
+    with scan_roots(args.paths) as roots:
+        run_key = None
+        if settings.cache:
+            from connbudget.cache import check_location
+
+            check_location(roots.paths)
+            run_key = runcache.key(_run_parts(args, settings, formats, output is None),
+                                   roots.paths, _files_read(settings))
+        result = runcache.load(run_key) if run_key is not None else None
+        if result is None:
+            report = run(discover(args.paths, settings.exclude, settings.exclude_root))
+            result = runcache.Result({name: render(report, name, settings) for name in formats},
+                                     [str(error) for error in report.errors],
+                                     report.exit_code(settings.fail_on))
+            if run_key is not None:
+                runcache.save(run_key, result)
+    for extra_fmt, path in per_format:
+        _emit(result.outputs[extra_fmt], path)
+    _emit(result.outputs[fmt], output)
+    if fmt != "text" and output is None:
+        # Machine formats own stdout; errors still reach a human on stderr
+        _print_lines(result.errors)
+    return result.code
+
+
+def _run_parts(args: argparse.Namespace, settings: Settings, formats: list[str],
+               to_stdout: bool) -> dict[str, Any]:
+    """What a report depends on beside the files: the command line, the settings, the
+    terminal and the environment variables the reports read (runcache)."""
+    import dataclasses
+    import shutil
+
+    return {"version": __version__, "cwd": os.getcwd(), "formats": formats,
+            "args": {name: value for name, value in sorted(vars(args).items())
+                     if isinstance(value, (str, int, float, bool, list, type(None)))},
+            "settings": dataclasses.asdict(settings),
+            "terminal": list(shutil.get_terminal_size()), "stdout": to_stdout,
+            "tty": sys.stdout.isatty(),
+            "environment": {name: os.environ.get(name) for name in
+                            ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "GITHUB_ACTIONS",
+                             "TERM")}}
+
+
+def _files_read(settings: Settings) -> list[str]:
+    """The files a run reads beside its tree: the config and the var-files."""
+    return [path for path in (settings.config_file, *settings.var_files,
+                              *settings.config_var_files) if path]
 
 
 def _deliver(args: argparse.Namespace, report: Report, settings: Settings, output: str | None,
@@ -372,10 +423,14 @@ def _print_config(settings: Settings) -> None:
 def _print_errors(errors: Iterable[InputError]) -> None:
     """Input errors on stderr, one line each, never a workflow command (GitHub Actions reads
     those from stderr too)."""
+    _print_lines(str(error) for error in errors)
+
+
+def _print_lines(lines: Iterable[str]) -> None:
     from connbudget.quoting import workflow_safe
 
-    for error in errors:
-        print(workflow_safe(str(error)), file=sys.stderr)
+    for line in lines:
+        print(workflow_safe(line), file=sys.stderr)
 
 
 def _outputs(values: list[str]) -> tuple[str | None, list[tuple[str, str]]]:

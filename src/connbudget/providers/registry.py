@@ -286,6 +286,17 @@ def endpoint_refs(refs: set[str]) -> set[str]:
     return {ref for ref in refs if not _PORT.search(ref)}
 
 
+# the `--format` of `connbudget alerts` that writes each alarm module's alarms (its FORMAT), so
+# that the command line is built without importing them
+ALARM_FORMATS = {_AWS_ALARMS: "cloudwatch", _GOOGLE_ALARMS: "cloud-monitoring",
+                 _AZURE_ALARMS: "azure-monitor"}
+
+
+def alarm_formats() -> list[str]:
+    """The `--format`s of `connbudget alerts` the platforms' alarm modules write."""
+    return sorted({ALARM_FORMATS[p.alarms] for p in DATABASE_PLATFORMS.values() if p.alarms})
+
+
 def alarm_modules() -> dict[str, Any]:
     """The alarm module of each platform that has one, by the `--format` of `connbudget
     alerts` that writes its alarms (`FORMAT`)."""
