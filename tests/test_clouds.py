@@ -58,7 +58,7 @@ def test_cloud_run_max_instance_count_times_the_pool_is_over_the_usable_slots() 
     budget = _budget("cloudrun-sql-flag", "google_sql_database_instance.main")
     api = _client(budget, "google_cloud_run_v2_service.api")
     assert (api["max_tasks"], api["pool"], api["steady"]) == (12, 8, 96)
-    assert api["matched_by"] == "explicit reference: google_sql_database_instance.main"
+    assert api["matched_by"] == "where it connects: google_sql_database_instance.main"
     [finding] = _findings("cloudrun-sql-flag", "CB101")
     assert "12 instances x 1 process x 8 pool = 96) > usable 77" in finding["message"]
     assert "max_instance_count = 7 (template.scaling.max_instance_count)" in finding["fix"]
@@ -83,7 +83,7 @@ def test_cloud_sql_default_follows_the_tier_memory_and_cloud_run_defaults_to_100
     assert orders["max_tasks"] == 100
     assert "vendor_settings.proto" in orders["sources"]["max_tasks"]["source"]
     # the connection name of the mounted volume and the socket in DATABASE_URL
-    assert orders["matched_by"] == "explicit reference: cloudsql:orders-db"
+    assert orders["matched_by"] == "where it connects: cloudsql:orders-db"
 
 
 def test_cloud_sql_16_says_its_reserved_slots_are_at_least_three() -> None:
@@ -119,7 +119,7 @@ def test_a_cloud_run_job_runs_parallelism_tasks_at_once() -> None:
 def test_the_auth_proxy_sidecar_ties_the_pod_to_its_instance_and_caps_it() -> None:
     budget = _budget("gke-auth-proxy", "google_sql_database_instance.main")
     pods = _client(budget, "Deployment/shop/catalog")
-    assert pods["matched_by"] == "explicit reference: cloudsql:catalog-db"
+    assert pods["matched_by"] == "where it connects: cloudsql:catalog-db"
     # 4 gunicorn workers x pool 5 = 20 per pod, capped at --max-connections=15
     assert (pods["max_tasks"], pods["processes"], pods["pool"], pods["steady"]) == (8, 1, 15, 120)
     assert "the application would open 20 (4 x 5)" in pods["sources"]["pool"]["source"]
@@ -169,7 +169,7 @@ def test_container_app_replicas_and_two_revisions_during_a_rollout() -> None:
     assert "single revision mode keeps the old revision" in \
         api["sources"]["deploy_tasks"]["source"]
     # the app's secret DATABASE_URL names the server by reference; the secret is never shown
-    assert api["matched_by"] == "explicit reference: azurerm_postgresql_flexible_server.main"
+    assert api["matched_by"] == "where it connects: azurerm_postgresql_flexible_server.main"
     [finding] = _findings("containerapp-flexible", "CB101")
     assert "max_replicas = 4 (template.max_replicas)" in finding["fix"]
 
@@ -180,7 +180,7 @@ def test_flexible_server_defaults_come_from_the_sku_and_container_apps_default_t
     assert (budget["max_connections"], budget["usable"]) == (50, 35)
     api = _client(budget, "azurerm_container_app.api")
     assert (api["max_tasks"], api["steady"], api["deploy"]) == (10, 30, 60)
-    assert api["matched_by"] == "explicit reference: azure-postgres:tickets-dev-psql"
+    assert api["matched_by"] == "where it connects: azure-postgres:tickets-dev-psql"
     assert [f["rule_id"] for f in _report("containerapp-flexible-default")["findings"]
             if f["rule_id"] in ("CB102", "CB108")] == ["CB102", "CB108"]
 
@@ -230,7 +230,9 @@ def test_a_pgbouncer_fix_sets_its_server_parameter(tmp_path: Path) -> None:
     stack = tmp_path / "pgb"
     shutil.copytree(CLOUDS / "flexible-pgbouncer", stack)
     main = stack / "main.tf"
-    main.write_text(main.read_text().replace('"400"', '"2000"'))
+    # a pool no larger than its clients can fill: 200 replicas x 20 = 4,000 client connections
+    main.write_text(main.read_text().replace('"400"', '"2000"')
+                    .replace("max_replicas = 40\n", "max_replicas = 200\n"))
     result = run_cli("capacity", str(stack), "--format", "json", "--no-cache")
     [finding] = [f for f in result.json()["findings"] if f["rule_id"] == "CB104"]
     assert 'name      = "pgbouncer.default_pool_size"' in finding["fix"]
@@ -266,7 +268,7 @@ def test_an_aks_workload_reaches_the_server_by_its_host_name() -> None:
     budget = _budget("aks-flexible", "azurerm_postgresql_flexible_server.main")
     assert (budget["max_connections"], budget["usable"]) == (1718, 1703)  # MO E2ds_v5
     pods = _client(budget, "Deployment/payments/payments")
-    assert pods["matched_by"] == "explicit reference: azure-postgres:payments-psql"
+    assert pods["matched_by"] == "where it connects: azure-postgres:payments-psql"
     assert (pods["max_tasks"], pods["pool"], pods["steady"]) == (40, 20, 800)
 
 
@@ -279,7 +281,7 @@ def test_an_arm_template_reads_its_parameters_file_at_their_lines() -> None:
         "file": "fixtures/clouds/arm-template/azuredeploy.parameters.json",
         "source": "Microsoft.App/containerApps/billing-psql-api "
                   "properties.template.scale.maxReplicas"}
-    assert app["matched_by"] == "explicit reference: azure-postgres:billing-psql"
+    assert app["matched_by"] == "where it connects: azure-postgres:billing-psql"
     assert (app["steady"], app["deploy"]) == (150, 300)
 
 
@@ -294,13 +296,13 @@ def test_an_arm_fix_edits_the_value_where_it_is_set(tmp_path: Path) -> None:
     json.loads((stack / "azuredeploy.json").read_text())  # still JSON
 
 
-def test_a_bicep_file_is_a_note_with_the_command_that_builds_it() -> None:
+def test_a_bicep_file_is_a_coverage_item_with_the_command_that_builds_it() -> None:
     result = run_cli("scan", "fixtures/clouds/bicep", "--format", "json", "--no-cache")
     [note] = result.json()["findings"]
-    assert note["rule_id"] == "CB110"
+    assert note["rule_id"] == "CB111"
     assert note["fix"] == (
         "build it and scan the result: az bicep build --file fixtures/clouds/bicep/main.bicep "
-        "--outfile fixtures/clouds/bicep/main.json && connbudget capacity "
+        "--outfile fixtures/clouds/bicep/main.json && connbudget scan "
         "fixtures/clouds/bicep/main.json")
 
 
@@ -361,7 +363,7 @@ def test_a_private_ip_reference_ties_cloud_run_to_its_instance(tmp_path: Path) -
                   if b["database"] == "google_sql_database_instance.b")
     assert [(c["client"], c["matched_by"]) for c in budget["clients"]] == [
         ("google_cloud_run_v2_service.api",
-         "explicit reference: google_sql_database_instance.b")]
+         "where it connects: google_sql_database_instance.b")]
 
 
 def test_the_cloud_fixtures_are_terraform_fmt_clean() -> None:

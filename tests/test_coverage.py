@@ -118,41 +118,45 @@ def test_a_root_of_git_and_registry_modules_warns_although_no_database_was_read(
 def test_a_bicep_stack_is_a_warning_not_nothing_to_check() -> None:
     _, report = _json("scan", f"{COVERAGE}/bicep")
     assert _cb111(report) == [("Bicep file main.bicep", "main.bicep", 1)]
-    assert report["findings"][0]["fix"].startswith(
-        f"az bicep build --file {COVERAGE}/bicep/main.bicep")
+    assert report["findings"][0]["fix"] == (
+        f"build it and scan the result: az bicep build --file {COVERAGE}/bicep/main.bicep "
+        f"--outfile {COVERAGE}/bicep/main.json && connbudget scan {COVERAGE}/bicep/main.json")
     assert "CB110" not in {f["rule_id"] for f in report["findings"]}
 
 
 def test_resource_types_not_modelled_yet_are_coverage_items_with_what_they_are() -> None:
-    _, report = _json("scan", f"{COVERAGE}/other-clouds")
+    _, report = _json("scan", f"{COVERAGE}/not-modelled")
     assert {item["what"]: item["why"] for item in report["coverage"]["unread"]} == {
-        "google_sql_database_instance.main":
-            "a Cloud SQL instance, a database connbudget does not model yet",
-        "google_cloud_run_v2_service.api": "a Cloud Run service, a client connbudget does not "
-                                           "model yet",
-        "azurerm_postgresql_flexible_server.orders":
-            "an Azure Database for PostgreSQL flexible server, a database connbudget does not "
-            "model yet",
-        "azurerm_container_app.orders": "an Azure Container App, a client connbudget does not "
+        "aws_elastic_beanstalk_environment.web":
+            "an Elastic Beanstalk environment, a client connbudget does not model yet",
+        "google_cloudfunctions2_function.ingest":
+            "a Cloud Run function, a client connbudget does not model yet",
+        "google_alloydb_instance.main": "an AlloyDB instance, a database connbudget does not "
                                         "model yet",
-        "aws_cloudwatch_event_target.nightly_report":
-            "an EventBridge rule running ECS tasks whose task definition is not in the scanned "
-            "files, so what its tasks open is not read",
-    }  # neither the MySQL instance nor the target that notifies a topic
+        "azurerm_linux_function_app.jobs": "an Azure Functions app, a client connbudget does "
+                                           "not model yet",
+        "aws_lightsail_database.reports": "a Lightsail managed database, a database connbudget "
+                                          "does not model yet",
+    }  # not the MySQL Lightsail database
+    [orders] = report["budgets"]
+    assert orders["coverage"]["complete"] is False  # the clients may reach it
+    beanstalk = next(item for item in report["coverage"]["unread"]
+                     if item["what"] == "aws_elastic_beanstalk_environment.web")
+    assert "setting aws:autoscaling:asg MaxSize x processes x pool" in beanstalk["fix"]
 
 
 def test_a_pinned_database_of_a_type_not_modelled_is_described_by_its_pin(
         tmp_path: Path) -> None:
-    shutil.copytree(FIXTURES / "coverage" / "other-clouds", tmp_path / "stack")
+    shutil.copytree(FIXTURES / "coverage" / "not-modelled", tmp_path / "stack")
     (tmp_path / "stack" / ".connbudget.toml").write_text(
-        '[databases."google_sql_database_instance.main"]\nmax-connections = 200\n')
+        '[databases."google_alloydb_instance.main"]\nmax-connections = 200\n')
     _, report = _json("scan", str(tmp_path / "stack"))
-    assert "google_sql_database_instance.main" not in [w for w, _ in _unread(report)]
-    [budget] = report["budgets"]
+    assert "google_alloydb_instance.main" not in [w for w, _ in _unread(report)]
+    [budget] = [b for b in report["budgets"] if b["database"] == "google_alloydb_instance.main"]
     # a pinned database that is not RDS is never charged RDS's reserved slots
     assert (budget["max_connections"], budget["reserved"]) == (200, 3)
-    assert "google_cloud_run_v2_service.api" in [item["what"]
-                                                for item in budget["coverage"]["unread"]]
+    assert "google_cloudfunctions2_function.ingest" in [
+        item["what"] for item in budget["coverage"]["unread"]]
 
 
 def test_reserved_slots_follow_the_platform_never_rds_for_a_self_managed_database() -> None:
@@ -284,13 +288,14 @@ def test_gunicorn_workers_inside_sh_c_count_on_ecs_and_kubernetes(tmp_path: Path
     assert budget["reserved"] == 3 and budget["coverage"]["complete"] is True
 
 
-def test_a_postgres_statefulset_is_a_database_not_modelled_yet_never_dropped() -> None:
+def test_a_postgres_statefulset_is_a_self_managed_database_with_its_clients() -> None:
     _, report = _json("scan", f"{COVERAGE}/commands/k8s")
-    assert _unread(report) == [("StatefulSet/shop/postgres", "resource"),
-                               ("Deployment/shop/shop", "client")]
-    postgres = report["coverage"]["unread"][0]
-    assert postgres["fix"].startswith('pin it so that its budget is computed: '
-                                      '[tool.connbudget.databases."StatefulSet/shop/postgres"]')
+    [budget] = report["budgets"]
+    assert (budget["database"], budget["max_connections"], budget["reserved"]) == (
+        "StatefulSet/shop/postgres", 500, 3)
+    assert [(c["client"], c["steady"]) for c in budget["clients"]] == [
+        ("Deployment/shop/shop", 48)]
+    assert budget["coverage"]["complete"] is True
 
 
 def test_cb103_names_the_library_setting_or_says_the_library_is_unknown(

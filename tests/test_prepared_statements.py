@@ -63,7 +63,7 @@ def test_pgx_statement_cache_behind_pgbouncer_1_23_in_transaction_mode_is_cb112(
     [finding] = [f for f in _report(LEDGER)["findings"] if f["rule_id"] == "CB112"]
     # only the pgx client: pgjdbc sets prepareThreshold=0, Prisma sets pgbouncer=true
     assert finding["resource"] == "Deployment/ledger/posting"
-    assert (Path(finding["file"]).name, finding["line"]) == ("ledger.yaml", 97)
+    assert (Path(finding["file"]).name, finding["line"]) == ("ledger.yaml", 98)  # the URL
     message = finding["message"]
     assert "pgx's named prepared statements" in message
     assert "pool_mode = transaction" in message

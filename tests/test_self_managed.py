@@ -45,7 +45,8 @@ def test_a_statefulset_running_postgres_16_with_max_connections_500_is_budgeted(
     [client] = budget["clients"]
     # the API reaches it by its Service's cluster DNS name
     assert client["client"] == "Deployment/checkout/checkout-api"
-    assert client["matched_by"] == "explicit reference: checkout-db.checkout.svc.cluster.local"
+    assert client["matched_by"] == ("where it connects: checkout-db.checkout.svc.cluster.local "
+                                   "(the endpoint of checkout-db)")
     assert budget["verdict"]["rule_id"] == "CB101"
 
 

@@ -246,7 +246,8 @@ def pgbouncer_setting(pooler: PgBouncer, key: str, value: int | str) -> Fix:
             return Fix(text, (_setting_edit(current, value),))
         # beside the variables the container sets (a mapping; a list is left to the reader)
         set_lines = [config.settings[k] for k in config.env_names if config.settings[k].line]
-        anchor = min(set_lines, key=lambda found: found.line, default=None)
+        anchor = min(set_lines, key=lambda found: found.line, default=None) \
+            if pooler.env_style == "yaml-map" else None
         return Fix(text, (Pending(anchor.file, anchor.line, "", text),) if anchor else ())
     if current is not None and current.line and current.value and not current.unknown:
         return Fix(f"[pgbouncer]\n{key} = {value}",
