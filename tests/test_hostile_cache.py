@@ -16,6 +16,17 @@ from connbudget.cache import MAX_PACK_BYTES
 SECRETS = ("hunter2-plain", "urlsecret99", "envsecret77", "heredoc-secret-5")
 
 
+def _packs(cache: Path) -> list[Path]:
+    """The parse cache's packs (the run cache's entries, under runs/, hold what runs printed:
+    tests/test_run_cache.py)."""
+    return [path for path in cache.rglob("*.json") if path.parent.name != "runs"]
+
+
+def _without_runs(cache: Path) -> None:
+    """Forget what earlier runs printed, so that the next run reads the parse cache."""
+    shutil.rmtree(cache / "runs", ignore_errors=True)
+
+
 def _tree(tmp_path: Path) -> Path:
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -28,8 +39,8 @@ def test_no_password_or_secret_literal_is_written_to_the_cache(tmp_path: Path) -
     cache = tmp_path / "cache"
     cold = run_cli("scan", str(tree), "--format", "json",
                    env={"CONNBUDGET_CACHE_DIR": str(cache)})
-    entries = list(cache.rglob("*.json"))
-    assert entries
+    entries = list(cache.rglob("*.json"))  # the packs and the run's entry
+    assert len(entries) > len(_packs(cache)) > 0
     for entry in entries:
         text = entry.read_text()
         assert not any(secret in text for secret in SECRETS), entry
@@ -55,11 +66,12 @@ def test_an_entry_copied_over_another_is_rejected(tmp_path: Path) -> None:
     (good / "main.tf").write_text('resource "postgresql_role" "a" {\n  name = "a"\n'
                                   "  login = false\n}\n")
     assert run_cli("scan", str(good), env=env).code == 0
-    good_entries = set(cache.rglob("*.json"))
+    good_entries = set(_packs(cache))
     assert run_cli("scan", str(bad), env=env).code == 1
-    (bad_entry,) = set(cache.rglob("*.json")) - good_entries
+    (bad_entry,) = set(_packs(cache)) - good_entries
     (good_entry,) = good_entries
     shutil.copy(good_entry, bad_entry)  # the failing file's entry now says what the good says
+    _without_runs(cache)
     assert run_cli("scan", str(bad), env=env).code == 1
 
 
@@ -68,10 +80,12 @@ def test_a_commented_out_password_never_lands_in_the_cache(tmp_path: Path) -> No
     env = {"CONNBUDGET_CACHE_DIR": str(cache)}
     tree = str(FIXTURES / "hostile" / "cache" / "commented")
     cold = run_cli("scan", tree, "--format", "json", env=env)
-    (entry,) = cache.rglob("*.json")
+    (entry,) = _packs(cache)
     text = entry.read_text()
     assert "hunter2" not in text
     assert "connbudget:ignore CB001" in text  # the suppression is kept: a warm run honours it
+    assert not any("hunter2" in run.read_text() for run in (cache / "runs").glob("*.json"))
+    _without_runs(cache)
     warm = run_cli("scan", tree, "--format", "json", env=env)
     assert cold.out == warm.out
     assert "CB001" not in {f["rule_id"] for f in warm.json()["findings"]}  # type: ignore
@@ -82,7 +96,7 @@ def _entry(cache: Path, tree: Path) -> Path:
     by a scan with another cache directory)."""
     probe = cache.parent / "probe"
     assert run_cli("scan", str(tree), env={"CONNBUDGET_CACHE_DIR": str(probe)}).code == 1
-    (made,) = probe.rglob("*.json")
+    (made,) = _packs(probe)
     return cache / made.relative_to(probe)
 
 
