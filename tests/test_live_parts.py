@@ -3,7 +3,10 @@ what of a libpq error may be shown, and durations."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from conftest import run_cli
 
 from connbudget.errors import UsageError
 from connbudget.live.connect import parse, safe_message
@@ -128,3 +131,15 @@ def test_a_read_that_does_not_return_in_time_is_given_up() -> None:
     assert time.monotonic() - started < 5
     never.set()
     assert bounded(lambda: 42, 5, "the server") == 42
+
+
+def test_live_refuses_a_parse_cache_inside_the_tree_before_it_connects(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "main.tf").write_text('resource "postgresql_role" "app" {\n  name  = "app"\n'
+                                  "  login = true\n}\n")
+    run = run_cli("live", "--dsn", "postgresql://monitor@127.0.0.1:1/postgres", str(tree),
+                  env={"CONNBUDGET_CACHE_DIR": str(tree / ".cache")})
+    assert run.code == 2
+    assert f"the cache directory {tree}/.cache is inside the scanned tree" in run.err
+    assert not (tree / ".cache").exists()

@@ -108,7 +108,11 @@ def read_repository(paths: list[str], settings: Settings) -> Repository:
     from connbudget.frontends.sql import read_sql
     from connbudget.kinds import kinds_of
 
-    with scan_roots(paths):
+    with scan_roots(paths) as roots:
+        if settings.cache:  # a parse cache inside the tree would be the pull request's
+            from connbudget.cache import check_location
+
+            check_location(roots.paths)
         inputs = discover(paths, settings.exclude, settings.exclude_root)
         report = check_capacity(inputs, settings)
         model, _, _ = capacity_model(inputs, settings)
