@@ -5,6 +5,7 @@ configuration to them."""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,11 +55,16 @@ class BuildContext:
 
 def enclosing_root(path: str, roots: list[str]) -> str:
     """The nearest of `roots` (directories) that holds `path`; "" when none does."""
-    directory = os.path.dirname(os.path.abspath(path))
-    best = ""
+    return _enclosing(path, tuple(roots), os.getcwd())
+
+
+@functools.lru_cache(maxsize=65536)
+def _enclosing(path: str, roots: tuple[str, ...], cwd: str) -> str:
+    directory = os.path.dirname(os.path.normpath(os.path.join(cwd, path)))
+    best, longest = "", -1
     for root in roots:
-        absolute = os.path.abspath(root)
+        absolute = os.path.normpath(os.path.join(cwd, root))
         inside = directory == absolute or directory.startswith(absolute.rstrip(os.sep) + os.sep)
-        if inside and len(absolute) > len(os.path.abspath(best) if best else ""):
-            best = root
+        if inside and len(absolute) > longest:
+            best, longest = root, len(absolute)
     return best

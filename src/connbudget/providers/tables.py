@@ -83,8 +83,14 @@ def rows(package: str, name: str) -> tuple[Row, ...]:
 
 def find(package: str, name: str, **match: str) -> Iterator[Row]:
     """The rows whose columns equal every given value."""
-    return (row for row in rows(package, name)
-            if all(row[column] == value for column, value in match.items()))
+    return iter(_found(package, name, tuple(sorted(match.items()))))
+
+
+@functools.cache
+def _found(package: str, name: str, match: tuple[tuple[str, str], ...]) -> tuple[Row, ...]:
+    """The rows of one lookup, kept: a run asks the same few questions thousands of times."""
+    return tuple(row for row in rows(package, name)
+                 if all(row[column] == value for column, value in match))
 
 
 FACTS = "facts.csv"
