@@ -28,9 +28,12 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connbudget.errors import UsageError
+
+if TYPE_CHECKING:
+    from connbudget.confine import Roots
 
 # a pack holds the parses of every file of one scan; 1 GiB is far above a scan of 20,000 files
 MAX_PACK_BYTES = 1024 * 1024 * 1024
@@ -87,6 +90,18 @@ def check_location(roots: Iterable[str]) -> None:
     if link is not None:
         raise UsageError(f"the cache directory {directory} holds a symlink ({link}): its "
                          f"entries could be read or written elsewhere; {advice}")
+
+
+@contextlib.contextmanager
+def confined(paths: Iterable[str], enabled: bool) -> Iterator[Roots]:
+    """The scan roots of `paths` (`confine.scan_roots`: every read inside is confined to their
+    trees), with the cache directory refused inside them when the cache is `enabled`."""
+    from connbudget.confine import scan_roots
+
+    with scan_roots(paths) as roots:
+        if enabled:
+            check_location(roots.paths)
+        yield roots
 
 
 class Pack:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from connbudget.discover import Inputs
     from connbudget.errors import InputError
     from connbudget.report import Report
+    from connbudget.runcache import Result
     from connbudget.settings import Settings
 
     T = TypeVar("T")
@@ -288,14 +289,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _read(paths: list[str], settings: Settings, run: Callable[[Inputs], T]) -> T:
     """`run` over the files found under `paths`, every read confined to their trees: the one
     way each command reads its inputs. A parse cache inside those trees is refused."""
-    from connbudget.confine import scan_roots
+    from connbudget.cache import confined
     from connbudget.discover import discover
 
-    with scan_roots(paths) as roots:
-        if settings.cache:
-            from connbudget.cache import check_location
-
-            check_location(roots.paths)
+    with confined(paths, settings.cache):
         return run(discover(paths, settings.exclude, settings.exclude_root))
 
 
@@ -340,35 +337,20 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
         return report
 
     from connbudget import runcache
-    from connbudget.confine import scan_roots
+    from connbudget.cache import confined
     from connbudget.discover import discover
-    from connbudget.reporters import resolve_format
 
-    fmt = resolve_format(args.format, output)
-    formats = sorted({fmt, *(name for name, _ in per_format)})
-    with scan_roots(args.paths) as roots:
-        run_key = None
-        if settings.cache:
-            from connbudget.cache import check_location
-
-            check_location(roots.paths)
-            run_key = runcache.key(_run_parts(args, settings, formats, output is None),
-                                   roots.paths, _files_read(settings))
+    formats = _formats(args, output, per_format)
+    with confined(args.paths, settings.cache) as roots:
+        run_key = runcache.key(_run_parts(args, settings, formats, output is None), roots.paths,
+                               _files_read(settings)) if settings.cache else None
         result = runcache.load(run_key) if run_key is not None else None
         if result is None:
             report = run(discover(args.paths, settings.exclude, settings.exclude_root))
-            result = runcache.Result({name: render(report, name, settings) for name in formats},
-                                     [str(error) for error in report.errors],
-                                     report.exit_code(settings.fail_on))
+            result = _result(report, settings, formats, lambda fmt: render(report, fmt, settings))
             if run_key is not None:
                 runcache.save(run_key, result)
-    for extra_fmt, path in per_format:
-        _emit(result.outputs[extra_fmt], path)
-    _emit(result.outputs[fmt], output)
-    if fmt != "text" and output is None:
-        # Machine formats own stdout; errors still reach a human on stderr
-        _print_lines(result.errors)
-    return result.code
+    return _write(args, result, output, per_format)
 
 
 def _run_parts(args: argparse.Namespace, settings: Settings, formats: list[str],
@@ -395,19 +377,44 @@ def _files_read(settings: Settings) -> list[str]:
                               *settings.config_var_files) if path]
 
 
-def _deliver(args: argparse.Namespace, report: Report, settings: Settings, output: str | None,
-             per_format: list[tuple[str, str]], rendered: Callable[[str], str]) -> int:
+def _formats(args: argparse.Namespace, output: str | None,
+             per_format: list[tuple[str, str]]) -> list[str]:
+    """The --format (first) and the formats of each FORMAT=FILE."""
+    from connbudget.reporters import resolve_format
+
+    fmt = resolve_format(args.format, output)
+    return [fmt, *sorted({name for name, _ in per_format} - {fmt})]
+
+
+def _result(report: Report, settings: Settings, formats: list[str],
+            rendered: Callable[[str], str]) -> Result:
+    """What a run prints: the report in each of `formats`, its errors, its exit code."""
+    from connbudget.runcache import Result
+
+    return Result({fmt: rendered(fmt) for fmt in formats}, [str(e) for e in report.errors],
+                  report.exit_code(settings.fail_on))
+
+
+def _write(args: argparse.Namespace, result: Result, output: str | None,
+           per_format: list[tuple[str, str]]) -> int:
     """Write the report in --format (and each FORMAT=FILE); its exit code."""
     from connbudget.reporters import resolve_format
 
     for extra_fmt, path in per_format:
-        _emit(rendered(extra_fmt), path)
+        _emit(result.outputs[extra_fmt], path)
     fmt = resolve_format(args.format, output)
-    _emit(rendered(fmt), output)
+    _emit(result.outputs[fmt], output)
     if fmt != "text" and output is None:
         # Machine formats own stdout; errors still reach a human on stderr
-        _print_errors(report.errors)
-    return report.exit_code(settings.fail_on)
+        _print_lines(result.errors)
+    return result.code
+
+
+def _deliver(args: argparse.Namespace, report: Report, settings: Settings, output: str | None,
+             per_format: list[tuple[str, str]], rendered: Callable[[str], str]) -> int:
+    """Write the report in --format (and each FORMAT=FILE); its exit code."""
+    formats = _formats(args, output, per_format)
+    return _write(args, _result(report, settings, formats, rendered), output, per_format)
 
 
 def _print_config(settings: Settings) -> None:

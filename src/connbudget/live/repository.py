@@ -102,17 +102,13 @@ class Repository:
 def read_repository(paths: list[str], settings: Settings) -> Repository:
     if not paths:
         return Repository(())
-    from connbudget.confine import scan_roots
+    from connbudget.cache import confined
     from connbudget.discover import discover
     from connbudget.engine import capacity_model, check_capacity
     from connbudget.frontends.sql import read_sql
     from connbudget.kinds import kinds_of
 
-    with scan_roots(paths) as roots:
-        if settings.cache:  # a parse cache inside the tree would be the pull request's
-            from connbudget.cache import check_location
-
-            check_location(roots.paths)
+    with confined(paths, settings.cache):  # a parse cache inside the tree is refused
         inputs = discover(paths, settings.exclude, settings.exclude_root)
         report = check_capacity(inputs, settings)
         model, _, _ = capacity_model(inputs, settings)
