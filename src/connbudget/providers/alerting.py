@@ -10,7 +10,7 @@ import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from connbudget.quoting import comment, hcl_string, split_address
+from connbudget.quoting import comment, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
@@ -22,11 +22,6 @@ COMMENT_WIDTH = 96  # a block's comments wrap here: it is printed in fixes and r
 def threshold_for(max_connections: int, share: float) -> int:
     """The lowest connection count at or above `share` of max_connections."""
     return max(1, math.ceil(round(max_connections * share, 6)))
-
-
-def quote(value: str) -> str:
-    """An HCL string literal that reads back as `value`: no interpolation, on one line."""
-    return hcl_string(value)
 
 
 def label(address: str, drop: str) -> str:

@@ -23,9 +23,9 @@ from connbudget.frontends.terraform.model import (
 )
 from connbudget.model import Alarm, Database, Origin, refers_to
 from connbudget.providers import alerting
-from connbudget.providers.alerting import aligned, header, quote, threshold_for
+from connbudget.providers.alerting import aligned, header, threshold_for
 from connbudget.providers.tfvalues import blocks, decimal, refs, text, where_of
-from connbudget.quoting import referable, split_address
+from connbudget.quoting import hcl_string, referable, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
@@ -91,7 +91,7 @@ def alarm_block(budget: Budget, share: float) -> str:
                  f'"{alerting.label(database.where.address, "aws_")}" {{')
     lines += aligned([
         ("alarm_name", f'"${{{ref}}}-database-connections"'),
-        ("alarm_description", quote(
+        ("alarm_description", hcl_string(
             f"DatabaseConnections at {share:.0%} of max_connections {max_connections}: "
             "connbudget alerts")),
         ("namespace", '"AWS/RDS"'),

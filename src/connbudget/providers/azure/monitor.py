@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 from connbudget.model import Alarm, Database, refers_to
 from connbudget.providers import alerting
-from connbudget.providers.alerting import aligned, header, quote, threshold_for
+from connbudget.providers.alerting import aligned, header, threshold_for
 from connbudget.providers.azure import tables
 from connbudget.providers.tfvalues import blocks, decimal, located_at, location, refs, text
-from connbudget.quoting import referable, split_address
+from connbudget.quoting import hcl_string, referable, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
@@ -69,7 +69,7 @@ def alarm_block(budget: Budget, share: float) -> str:
         ("name", f'"${{{ref}.name}}-active-connections"'),
         ("resource_group_name", f"{ref}.resource_group_name"),
         ("scopes", f"[{ref}.id]"),
-        ("description", quote(f"{METRIC} at {share:.0%} of max_connections {max_connections}: "
+        ("description", hcl_string(f"{METRIC} at {share:.0%} of max_connections {max_connections}: "
                               "connbudget alerts")),
         ("frequency", '"PT1M"'),
         ("window_size", '"PT5M"'),

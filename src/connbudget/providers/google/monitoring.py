@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 from connbudget.frontends.terraform.model import Resource, TerraformModel, Unknown
 from connbudget.model import Alarm, Database, Origin, refers_to
 from connbudget.providers import alerting
-from connbudget.providers.alerting import aligned, header, quote
+from connbudget.providers.alerting import aligned, header
 from connbudget.providers.google import tables
 from connbudget.providers.google.cloudsql import alias
 from connbudget.providers.tfvalues import blocks, decimal, located_at, location, refs
-from connbudget.quoting import referable, split_address
+from connbudget.quoting import hcl_string, referable, split_address
 
 if TYPE_CHECKING:
     from connbudget.capacity.budget import Budget
@@ -80,7 +80,7 @@ def alarm_block(budget: Budget, share: float) -> str:
     lines.append(f'resource "{POLICY}" "{alerting.label(database.where.address, "google_")}" {{')
     lines += aligned([("display_name", f'"${{{ref}.name}} PostgreSQL connections"'),
                       ("combiner", '"OR"')], "  ")
-    lines += ["  conditions {", *aligned([("display_name", quote(
+    lines += ["  conditions {", *aligned([("display_name", hcl_string(
         f"num_backends at {share:.0%} of max_connections {max_connections}: connbudget alerts"
     ))], "    "), "    condition_threshold {"]
     lines += aligned([
