@@ -218,8 +218,15 @@ resource "postgresql_role" "reporting{n}" {{
     }
 
 
+def _checkout(root: Path) -> None:
+    """Make `root` a repository's top, as a user's checkout is: a scan of it then reads (and
+    fingerprints, for the run cache) that tree, not the repository the benchmark runs in."""
+    (root / ".git").mkdir(parents=True, exist_ok=True)
+
+
 def write_terraform_tree(root: Path, files: int = 2_000) -> None:
     rng = random.Random(2_000)
+    _checkout(root)
     per_stack = len(_stack(0, rng))
     for n in range(files // per_stack):
         directory = root / f"stack{n:04d}"
@@ -373,6 +380,7 @@ max_connections = {rng.choice([100, 200, 400])}
 def write_module_tree(root: Path, files: int = 400) -> None:
     """A real tree's shape: many root modules (one per environment) calling local modules."""
     rng = random.Random(400)
+    _checkout(root)
     for module, texts in _MODULES.items():
         directory = root / "modules" / module
         directory.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,9 @@ from conftest import FIXTURES
 
 from connbudget.frontends.terraform import Unknown, decode_json, load_terraform
 from connbudget.frontends.terraform.evaluate import evaluate_raw
+from connbudget.frontends.terraform.parse import parse_hcl
 from connbudget.frontends.terraform.values import Context, Scope
+from connbudget.passwords import SECRET_HINTS, names_a_secret
 
 SECRET = "hunter2-0451"
 VAR_FILE_TREE = FIXTURES / "hostile" / "jobs" / "var_file_secrets"
@@ -93,3 +95,23 @@ def test_jsonencode_keeps_a_sensitive_value_out_as_an_unknown_part(tmp_path: Pat
     assert environment[0] == {"name": "PG_POOL_SIZE", "value": "10"}  # still read
     assert environment[1]["name"] == "LEAK"
     assert isinstance(environment[1]["value"], Unknown)
+
+
+_SECRET_NAMES = ("password", "dbPassWord", "DB_PASSWD", "db_pass", "adminPwd", "api_key",
+                 "apiKey", "APIKEY", "ssh_keys", "creds", "Credentials", "client_secret",
+                 "SECRET_ARN", "authToken", "passphrase")
+
+
+@pytest.mark.parametrize("name", _SECRET_NAMES)
+def test_every_name_that_names_a_secret_holds_a_hint_the_parser_looks_for(name: str) -> None:
+    # the parser skips the search for nested secrets in a text holding no hint
+    assert names_a_secret(name)
+    assert any(hint in name.lower() for hint in SECRET_HINTS)
+
+
+@pytest.mark.parametrize("name", _SECRET_NAMES)
+def test_a_nested_secret_under_any_such_name_is_a_stand_in_in_the_parse(name: str) -> None:
+    body = parse_hcl(f'locals {{\n  db = {{ host = "h", {name} = "{SECRET}" }}\n}}\n'.encode(),
+                     redact=True)
+    text = body["blocks"][0]["attrs"]["db"]
+    assert SECRET not in text and '"<redacted>"' in text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -305,9 +308,28 @@ SECRETS = ("sql-plaintext-Zq9w", "sql-rotated-Hy4t", "sql-broken-Pw3x", "tf-plai
            "tf-broken-Qv8n")
 
 
+_FIXTURE_FORMATS = ("json", "sarif", "gitlab", "github", "markdown")
+# the tests that read the scan of the whole fixtures tree share a worker, and so one scan
+_FIXTURES_SCAN = pytest.mark.xdist_group("fixtures-scan")
+
+
 @functools.cache
+def _scan_of_the_fixtures() -> tuple[Run, Path]:
+    """One scan of the whole fixtures tree: JSON on stdout, every other format to a file."""
+    directory = Path(tempfile.mkdtemp(prefix="cb-fixtures-scan-"))
+    atexit.register(shutil.rmtree, directory, True)
+    per_format = [arg for fmt in _FIXTURE_FORMATS[1:]
+                  for arg in ("--output", f"{fmt}={directory / fmt}")]
+    return run_cli("scan", "fixtures", "--format", "json", *per_format), directory
+
+
 def scan_fixtures(fmt: str) -> Run:
-    return run_cli("scan", "fixtures", "--format", fmt)
+    """The scan of the fixtures in `fmt`, with the scan's stderr and exit code."""
+    scan, directory = _scan_of_the_fixtures()
+    if fmt == "json":
+        return scan
+    return Run(subprocess.CompletedProcess([], scan.code, (directory / fmt).read_text(),
+                                           scan.err))
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -327,12 +349,14 @@ def test_the_secrets_fixture_is_flagged_so_the_redaction_test_means_something() 
     assert [f["rule_id"] for f in findings["findings"]].count("CB004") == 3
 
 
+@_FIXTURES_SCAN
 def test_scan_of_the_fixtures_is_valid_sarif() -> None:
     sarif = json.loads(scan_fixtures("sarif").out)
     sarif_validator().validate(sarif)
     assert sarif["runs"][0]["results"]
 
 
+@_FIXTURES_SCAN
 def test_scan_of_the_fixtures_is_code_quality_json_with_unique_fingerprints() -> None:
     prints = [i["fingerprint"] for i in json.loads(scan_fixtures("gitlab").out)]
     assert len(prints) == len(set(prints)) > 0
@@ -380,12 +404,14 @@ def test_gitlab_fingerprints_are_the_same_on_a_second_run() -> None:
     assert again == scan_mine("gitlab")
 
 
+@_FIXTURES_SCAN
 def test_scan_of_the_fixtures_as_github_annotations_is_commands_and_a_summary() -> None:
     lines = scan_fixtures("github").out.splitlines()
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines[:-1])
     assert lines[-1].startswith("connbudget: ")
 
 
+@_FIXTURES_SCAN
 def test_scan_of_the_fixtures_as_markdown_has_a_budget_bar_per_database() -> None:
     budgets = json.loads(scan_fixtures("json").out)["budgets"]
     lines = scan_fixtures("markdown").out.splitlines()
@@ -395,6 +421,7 @@ def test_scan_of_the_fixtures_as_markdown_has_a_budget_bar_per_database() -> Non
     assert len(rows) == len(budgets) > 0
 
 
+@_FIXTURES_SCAN
 def test_machine_formats_leave_input_errors_on_stderr_too() -> None:
     assert "fixtures/outputs/secrets/infra/broken.tf:4:14" in scan_fixtures("sarif").err
 

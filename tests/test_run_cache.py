@@ -92,3 +92,19 @@ def test_old_entries_are_removed_beyond_the_limit(tmp_path: Path) -> None:
     kept = _runs(cache)
     assert len(kept) == MAX_RUNS
     assert cache / "runs" / f"{0:064x}.json" not in kept
+
+
+def test_a_dependency_directory_no_input_names_is_left_out_of_the_run(tmp_path: Path) -> None:
+    # a monorepo's node_modules is never read: changing it keeps the entry, and so the answer
+    tree, cache = _tree(tmp_path), tmp_path / "cache"
+    env = {"CONNBUDGET_CACHE_DIR": str(cache)}
+    package = tree / "node_modules" / "pg"
+    package.mkdir(parents=True)
+    (package / "index.js").write_text("module.exports = {}\n")
+    first = run_cli("capacity", str(tree), "--format", "json", env=env)
+    [entry] = _runs(cache)
+    assert json.loads(entry.read_text())["entries"]["entered"] == [str(tree / ".terraform")]
+    (package / "index.js").write_text("module.exports = { max: 500 }\n")
+    (package / "pool.js").write_text("module.exports = { max: 500 }\n")
+    again = run_cli("capacity", str(tree), "--format", "json", env=env)
+    assert _runs(cache) == [entry] and again.out == first.out

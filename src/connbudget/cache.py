@@ -109,8 +109,8 @@ class Pack:
 
     def __init__(self, kind: str, version: str, scope: str, enabled: bool) -> None:
         self.kind, self.version, self.enabled = kind, version, enabled
-        self.key = _digest(kind.encode(), version.encode(), scope.encode())
-        self.path = os.path.join(cache_dir(), kind, f"{self.key}.json")
+        self.key = _digest(kind.encode(), version.encode(), scope.encode()) if enabled else ""
+        self.path = os.path.join(cache_dir(), kind, f"{self.key}.json") if enabled else ""
         self.stored: dict[str, Any] = _read(self.path, self.key) if enabled else {}
         self.used: dict[str, Any] = {}
         self.changed = False
@@ -128,6 +128,14 @@ class Pack:
             self.changed = True
         self.used[digest] = value
         return value
+
+    def holds(self, content: bytes, valid: Callable[[Any], bool]) -> bool:
+        """Whether the pack has a valid entry made from `content`."""
+        if not self.enabled:
+            return False
+        digest = _digest(self.kind.encode(), self.version.encode(), content)
+        value = self.used.get(digest, self.stored.get(digest))
+        return value is not None and valid(value)
 
     def save(self) -> None:
         if self.enabled and (self.changed or self.used.keys() != self.stored.keys()):

@@ -349,7 +349,7 @@ def _check(args: argparse.Namespace, engine: Callable[[Inputs, Settings], Report
             report = run(discover(args.paths, settings.exclude, settings.exclude_root))
             result = _result(report, settings, formats, lambda fmt: render(report, fmt, settings))
             if run_key is not None:
-                runcache.save(run_key, result)
+                runcache.save(run_key, result, roots.entered)
     return _write(args, result, output, per_format)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -23,6 +24,11 @@ _SYSTEM = ("/proc", "/dev", "/sys")
 # .git/config
 VCS_DIRS = (".git", ".hg", ".svn")
 _MARKERS = (".git", ".hg")  # a repository's top (Subversion 1.6 had .svn in every directory)
+# dependencies and tool caches: a scan never walks into them by itself, and reads a file in one
+# only when an input names it (a module `terraform init` installed under .terraform)
+PRUNED_DIRS = frozenset({".terraform", "node_modules", ".venv", ".venv-checkov", "__pycache__",
+                         ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"})
+_PRUNED_PART = re.compile("|".join(re.escape(os.sep + name) for name in sorted(PRUNED_DIRS)))
 
 
 class Refused(OSError):
@@ -88,6 +94,22 @@ class Roots:
         # edit reads the line it changes from here), up to _KEPT_BYTES in all
         self.files: dict[str, bytes] = {}
         self.kept = 0
+        # the PRUNED_DIRS directories the scan looked into, for the run cache (runcache)
+        self.entered: set[str] = set()
+
+    def note(self, path: str, root: str | None = None) -> None:
+        """Remember the pruned directory (below its root) that the absolute `path` lies in."""
+        if not _PRUNED_PART.search(path):
+            return
+        if root is None:
+            root = next((root for root in self.paths if _inside(path, root)), None)
+            if root is None:
+                return
+        parts = path[len(root):].split(os.sep)
+        for index, part in enumerate(parts):
+            if part in PRUNED_DIRS:
+                self.entered.add(root + os.sep.join(parts[:index + 1]))
+                return
 
     def outside(self, path: str) -> str | None:
         """Why `path` lies where a scan may not read, or None when it is inside a root."""
@@ -99,6 +121,7 @@ class Roots:
             return "outside the scanned tree, not read"
         if _in_metadata(real, root):
             return "version-control metadata, never read"
+        self.note(real, root)
         return None
 
     def problem(self, path: str) -> str | None:
@@ -173,6 +196,7 @@ def read_regular(path: str, limit: int | None = None) -> bytes:
     if limit is not None and len(data) > limit:
         raise Refused(0, f"larger than {limit // 1024 // 1024} MiB")
     if active is not None:
+        active.note(key)
         _keep(active, key, data)
     return data
 
@@ -189,8 +213,10 @@ def read_head(path: str, size: int) -> bytes:
     next does not open it again."""
     active = _ACTIVE.get()
     key = os.path.abspath(path) if active is not None else ""
-    if active is not None and key in active.files:
-        return active.files[key][:size]
+    if active is not None:
+        active.note(key)
+        if key in active.files:
+            return active.files[key][:size]
     try:
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                              | getattr(os, "O_NOCTTY", 0))

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connbudget.confine import Roots, is_regular, read_head
+from connbudget.confine import PRUNED_DIRS, VCS_DIRS, Roots, is_regular, read_head
 from connbudget.errors import UsageError
 from connbudget.kinds import SUFFIXES, Candidate, InputKind, claim
 
-_SKIP_DIRS = {".git", ".hg", ".svn", ".terraform", "node_modules", ".venv", ".venv-checkov",
-              "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
+_SKIP_DIRS = frozenset(VCS_DIRS) | PRUNED_DIRS
 _CHART_FILES = ("Chart.yaml", "Chart.yml")
 
 

@@ -38,6 +38,9 @@ def stand_in(secret: str) -> str:
 _SECRET_PARTS = re.compile(r"passw(?:or)?d|secret|token|credential|apikey|passphrase")
 _SECRET_WORDS = frozenset(("pass", "pwd", "key", "keys", "creds"))
 _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+# Every name `names_a_secret` takes holds one of these in any case: a text without one (lower
+# cased) holds no such name, which spares a search through it.
+SECRET_HINTS = ("pass", "pwd", "key", "cred", "secret", "token")
 _NAMES: dict[str, bool] = {}
 
 

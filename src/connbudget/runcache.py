@@ -6,7 +6,11 @@ files, the command line, the settings the config gives, the terminal and the env
 variables the reports read, the working directory, and every file under the scan roots (its
 path, type, size, modification and change times, inode; a symlink's target). A run reads
 nothing outside its roots (`confine`) but the config and the var-files it is given, whose
-times are in the key too; it never reads version-control metadata, which is left out. A file
+times are in the key too; it never reads version-control metadata, which is left out. The
+dependency and tool-cache directories a scan never walks into (`confine.PRUNED_DIRS`: a
+monorepo's node_modules, a .venv) are left out of the key too: a run that looks into one (a
+module `terraform init` installed) keeps the fingerprint of each it entered in its entry,
+which answers only while those are unchanged. A file
 whose bytes change changes its times, so an entry can only answer for the tree it was made
 from; a fresh checkout has new times and is a miss (the parse cache, keyed by content, still
 serves it).
@@ -30,11 +34,15 @@ from pathlib import Path
 from typing import Any
 
 from connbudget import cache
+from connbudget.confine import PRUNED_DIRS, VCS_DIRS
 
 MAX_RUNS = 32
 # a tree larger than this is not fingerprinted: walking it would cost what the run saves
 MAX_ENTRIES = 200_000
-_METADATA = frozenset({".git", ".hg", ".svn"})  # never read by a run (confine)
+_METADATA = frozenset(VCS_DIRS)  # never read by a run (confine)
+# not walked for the key: a run enters one only when an input names a file in it (confine), and
+# then its entry also holds the fingerprint of what it entered
+_PRUNED = _METADATA | PRUNED_DIRS
 # ENABLED is False where connbudget runs inside another program that changes it in place
 ENABLED = True
 _PACKAGE = Path(__file__).resolve().parent
@@ -115,10 +123,21 @@ def key(parts: dict[str, Any], roots: Iterable[str], files: Iterable[str]) -> st
         digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
     for root in sorted(roots):
         digest.update(b"root\0" + root.encode("utf-8", "surrogateescape") + b"\n")
-        for line in _walk(root, seen):
+        for line in _walk(root, seen, _PRUNED):
             digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
     for line in _files(sorted(files)):
         digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    return digest.hexdigest() if seen[0] <= MAX_ENTRIES else None
+
+
+def _entered(directories: Iterable[str]) -> str | None:
+    """The fingerprint of the pruned directories a run entered, None when too large."""
+    digest = hashlib.sha256()
+    seen = [0]
+    for directory in sorted(directories):
+        digest.update(b"entered\0" + directory.encode("utf-8", "surrogateescape") + b"\n")
+        for line in _walk(directory, seen):
+            digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
     return digest.hexdigest() if seen[0] <= MAX_ENTRIES else None
 
 
@@ -133,20 +152,29 @@ def load(run: str) -> Result | None:
         outputs = stored["outputs"]
         errors = stored["errors"]
         code = stored["code"]
+        entered = stored["entered"]
     except KeyError:
         return None
     if not (isinstance(outputs, dict) and all(isinstance(t, str) for t in outputs.values())
             and isinstance(errors, list) and all(isinstance(e, str) for e in errors)
-            and isinstance(code, int)):
+            and isinstance(code, int) and isinstance(entered, list)
+            and all(isinstance(d, str) for d in entered)):
         return None
+    if entered and stored.get("inside") != _entered(entered):
+        return None  # what it read in a pruned directory has changed
     return Result(outputs, errors, code)
 
 
-def save(run: str, result: Result) -> None:
-    """Keep `result` for key `run`, and no more than MAX_RUNS results."""
+def save(run: str, result: Result, entered: Iterable[str] = ()) -> None:
+    """Keep `result` for key `run`, made by a run that looked into the pruned directories
+    `entered`, and no more than MAX_RUNS results."""
+    entered = sorted(entered)
+    inside = _entered(entered) if entered else None
+    if entered and inside is None:
+        return
     path = _path(run)
     cache.write_entries(path, {"outputs": result.outputs, "errors": result.errors,
-                               "code": result.code}, run)
+                               "code": result.code, "entered": entered, "inside": inside}, run)
     directory = os.path.dirname(path)
     with contextlib.suppress(OSError):
         kept = []

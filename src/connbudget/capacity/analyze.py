@@ -47,7 +47,7 @@ def build_model(parsed: dict[str, Any], settings: Settings) -> Model:
     terraform = parsed.get("terraform")
     context = BuildContext(settings, roots=roots_of(terraform) if terraform is not None else [])
     for adapter in ADAPTERS:
-        if any(kind in parsed for kind in adapter.kinds):
+        if adapter.wanted(parsed):
             adapter.load()(parsed, context)
     model = context.model
     _pinned_only(model, settings)

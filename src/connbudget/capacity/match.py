@@ -101,6 +101,39 @@ def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
     return {key: aliases for key, aliases in targets.items() if key[0] in (root, "")}
 
 
+class _Targets:
+    """What a pooler or client may connect to (databases, and poolers for a client), indexed
+    by root: each of thousands of things asks for its own root's."""
+
+    def __init__(self, databases: dict[Key, set[str]], poolers: dict[Key, set[str]]) -> None:
+        self.databases, self.poolers = databases, poolers
+        self.all = {**databases, **poolers}
+        self._all = _by_root(self.all)
+        self._databases = _by_root(databases)
+        self._poolers = _by_root(poolers)
+
+    def visible(self, root: str) -> dict[Key, set[str]]:
+        """`_visible(root, self.all)`, in another order (every use sorts)."""
+        if not root:
+            return self.all
+        return {**self._all.get(root, {}), **self._all.get("", {})}
+
+    def single(self, root: str) -> tuple[list[Key], list[Key]]:
+        """Databases and poolers of the nearest scope that holds a database: the root, else
+        all."""
+        own = list(self._databases.get(root, {})) if root else []
+        if own:
+            return own, list(self._poolers.get(root, {}))
+        return sorted(self.databases), sorted(self.poolers)
+
+
+def _by_root(targets: dict[Key, set[str]]) -> dict[str, dict[Key, set[str]]]:
+    found: dict[str, dict[Key, set[str]]] = {}
+    for key, aliases in targets.items():
+        found.setdefault(key[0], {})[key] = aliases
+    return found
+
+
 def _nearest(root: str, keys: list[Key]) -> list[Key]:
     same = [key for key in keys if key[0] == root]
     return same or keys
@@ -126,15 +159,6 @@ def _configured(address: str, root: str, targets: dict[Key, set[str]],
     return _nearest(root, sorted(key for key in targets if canonical(key[1]) == wanted))
 
 
-def _single(root: str, databases: dict[Key, set[str]],
-            poolers: dict[Key, set[str]]) -> tuple[list[Key], list[Key]]:
-    """Databases and poolers of the nearest scope that holds a database: the root, else all."""
-    own = [key for key in databases if root and key[0] == root]
-    if own:
-        return own, [key for key in poolers if key[0] == root]
-    return sorted(databases), sorted(poolers)
-
-
 def _stated(refs: set[str]) -> bool:
     """A host name or data source the files name: when it matches nothing, that is reported,
     never replaced by the single database in scope."""
@@ -151,19 +175,18 @@ def _where(key: Key) -> str:
     return f"in {key[0]}" if key[0] else "in this run"
 
 
-def _connect(thing: Pooler | Client, refs: set[str], databases: dict[Key, set[str]],
-             poolers: dict[Key, set[str]], settings: Settings,
+def _connect(thing: Pooler | Client, refs: set[str], targets: _Targets, settings: Settings,
              labels: dict[Key, str], reached: dict[Key, str] | None = None) -> Unmatched | None:
-    """Set the target of a pooler (`poolers` empty: it talks to databases only) or a client;
-    what is known of it when none can be told."""
+    """Set the target of a pooler (`targets` without poolers: it talks to databases only) or a
+    client; what is known of it when none can be told."""
     where = thing.where
     if thing.target is not None:  # joined across roots (capacity.roots)
         return None
-    seen = _visible(where.root, {**databases, **poolers})
+    seen = targets.visible(where.root)
     found = _nearest(where.root, _candidates(refs, seen))
     # the mapping may name a database in a sibling root: the nearest root first
-    configured = _configured(where.address, where.root, {**databases, **poolers}, settings)
-    single, in_scope = _single(where.root, databases, poolers)
+    configured = _configured(where.address, where.root, targets.all, settings)
+    single, in_scope = targets.single(where.root)
     unknown_host = thing.unknown_host if isinstance(thing, Client) else ""
     network = sorted(key for key in reached or {} if key in seen)
     if len(found) == 1:
@@ -206,10 +229,12 @@ def match(model: Model, settings: Settings) -> None:
     labels.update((p.where.key, p.where.label) for p in model.poolers)
     databases = {d.where.key: d.aliases | {d.where.address} for d in model.databases}
     poolers = {p.where.key: p.aliases | {p.where.address} for p in model.poolers}
-    notes = [_connect(pooler, endpoint_refs(pooler.target_refs), databases, {}, settings, labels)
+    behind = _Targets(databases, {})
+    notes = [_connect(pooler, endpoint_refs(pooler.target_refs), behind, settings, labels)
              for pooler in model.poolers]
     network = reachable(model)
-    notes += [_connect(client, endpoint_refs(client.refs), databases, poolers, settings, labels,
+    targets = _Targets(databases, poolers)
+    notes += [_connect(client, endpoint_refs(client.refs), targets, settings, labels,
                        network.get(client.where.key))
               for client in model.clients]
     found = [note for note in notes if note is not None]

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from connbudget.comments import Comment, may_suppress, whole_line_comments
 from connbudget.confine import read_head
-from connbudget.frontends.kubernetes.comments import comments as yaml_comments
 from connbudget.kinds import Read, ReadContext
 
 _CHART_NAME = re.compile(r"^name:[ \t]*[\"']?([\w.-]+)", re.MULTILINE)
@@ -37,6 +36,8 @@ def _comments(path: str, text: str) -> list[Comment]:
     if not may_suppress(text):
         return []
     if path.lower().endswith((".yaml", ".yml")):
+        from connbudget.frontends.kubernetes.comments import comments as yaml_comments
+
         return yaml_comments(path, text)
     return whole_line_comments(path, text, _MARKERS.get(os.path.splitext(path)[1].lower(), ("#",)))
 

@@ -166,6 +166,21 @@ class Adapter:
     kinds: tuple[str, ...]
     build: str  # "module:function", imported when an input of one of `kinds` was read
     modules: str = ""
+    # the prefixes of the only resource types it reads: without one, it is neither imported
+    # nor run (a Terraform tree of one cloud does not load the others)
+    types: tuple[str, ...] = ()
+
+    def wanted(self, parsed: dict[str, Any]) -> bool:
+        """Whether an input of its kinds was read and, when it reads certain resource types
+        only, holds one of them."""
+        read = [parsed[kind] for kind in self.kinds if kind in parsed]
+        if not read or not self.types:
+            return bool(read)
+        for model in read:
+            resources = getattr(model, "resources", None)
+            if resources is None or any(r.type.startswith(self.types) for r in resources):
+                return True
+        return False
 
     def load(self) -> Callable[..., Any]:
         found: Callable[..., Any] = _attribute(self.build)
@@ -180,13 +195,15 @@ _COVERAGE_KINDS = tuple(kind.name for kind in KINDS if kind.family == "coverage"
 ADAPTERS = (
     Adapter("aws", ("terraform", "plan"), "connbudget.providers.aws.terraform:build",
             "connbudget.providers.aws.modules:BY_INPUTS"),
-    Adapter("google", ("terraform", "plan"), "connbudget.providers.google.terraform:build"),
-    Adapter("azure", ("terraform", "plan"), "connbudget.providers.azure.terraform:build"),
+    Adapter("google", ("terraform", "plan"), "connbudget.providers.google.terraform:build",
+            types=("google_",)),
+    Adapter("azure", ("terraform", "plan"), "connbudget.providers.azure.terraform:build",
+            types=("azurerm_",)),
     Adapter("azure (ARM)", ("arm",), "connbudget.providers.azure.arm:build"),
     Adapter("postgresql roles", ("terraform", "plan"),
-            "connbudget.providers.postgresql.roles:build"),
+            "connbudget.providers.postgresql.roles:build", types=("postgresql_role",)),
     Adapter("kubernetes (Terraform)", ("terraform", "plan"),
-            "connbudget.providers.kubernetes.terraform:build"),
+            "connbudget.providers.kubernetes.terraform:build", types=("kubernetes_",)),
     Adapter("pgbouncer", ("pgbouncer",), "connbudget.providers.pgbouncer.poolers:build"),
     Adapter("kubernetes", ("kubernetes",), "connbudget.providers.kubernetes.workloads:build"),
     # after the kubernetes adapter: a pod's Cloud SQL Auth Proxy sidecar on the clients it made

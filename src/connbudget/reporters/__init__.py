@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from connbudget import jsontext
 from connbudget.quoting import ENTITY, JSON_ESCAPE, guard
 from connbudget.report import Report
 from connbudget.settings import Settings
@@ -49,7 +49,7 @@ def _json(report: Report, settings: Settings) -> dict[str, Any]:
 
 def render(report: Report, fmt: str, settings: Settings) -> str:
     if fmt == "json":
-        text = json.dumps(_json(report, settings), indent=2) + "\n"
+        text = jsontext.dumps(_json(report, settings)) + "\n"
     else:
         # Lazy: a run needs one reporter, and pre-commit runs connbudget on every commit.
         module = importlib.import_module(f"connbudget.reporters.{fmt}")

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
-from connbudget import __version__
+from connbudget import __version__, jsontext
 from connbudget.budgets import UnreadView
 from connbudget.catalogue import RULES
 from connbudget.errors import InputError
@@ -132,7 +131,7 @@ def render_sarif(report: Report, settings: Settings) -> str:
     if properties:
         run["properties"] = properties
     log = {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2) + "\n"
+    return jsontext.dumps(log) + "\n"
 
 
 def _configuration(settings: Settings) -> dict[str, Any]:

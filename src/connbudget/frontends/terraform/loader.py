@@ -21,7 +21,14 @@ from connbudget.frontends.terraform.model import (
     TerraformModel,
     Unknown,
 )
-from connbudget.frontends.terraform.parse import TF_SUFFIXES, Body, cached_scan, parse_file
+from connbudget.frontends.terraform.parse import (
+    TF_SUFFIXES,
+    Body,
+    cached_scan,
+    forget_ready,
+    parse_file,
+    preparse,
+)
 from connbudget.frontends.terraform.types import convert
 from connbudget.frontends.terraform.values import (
     Budget,
@@ -572,11 +579,13 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     reset_marks()
     try:
         with cached_scan([*dirs, *(u.directory for u in units), *var_files], cache):
+            preparse(_tf_files(dirs), cache)
             _load(loader, model, dirs, var_files, secret)
             for unit in units:
                 _load_unit(loader, model, unit, var_files, secret)
     finally:
         set_budget(None)
+        forget_ready()
     if budget.exhausted and not budget.reported:
         first = next(iter(loader.bodies), ".")
         loader.errors.append(InputError(first, 0, f"{budget.exhausted}; the values left are "
@@ -590,6 +599,18 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
                              for line, column, text in body.get("comments", [])]
                       for path, body in loader.bodies.items()}
     return model
+
+
+def _tf_files(dirs: list[str]) -> list[str]:
+    """The .tf files of `dirs`, named as `_Loader.blocks` names them."""
+    found: dict[str, None] = {}
+    for directory in dirs:
+        try:
+            names = sorted(name for name in os.listdir(directory) if name.endswith(".tf"))
+        except OSError:
+            continue
+        found.update((os.path.normpath(os.path.join(directory, name)), None) for name in names)
+    return list(found)
 
 
 def _load_root(loader: _Loader, model: TerraformModel, directory: str, root: str,

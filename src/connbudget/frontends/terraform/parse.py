@@ -45,7 +45,7 @@ from connbudget.frontends.terraform.comments import comments as hcl_comments
 from connbudget.frontends.terraform.evaluate import needs_parsing
 from connbudget.frontends.terraform.expr import ExprSyntaxError, Node, parse_expression, remember
 from connbudget.frontends.terraform.jsonsyntax import parse_json_text, parse_tfvars_json
-from connbudget.passwords import names_a_secret, stand_in
+from connbudget.passwords import SECRET_HINTS, names_a_secret, stand_in
 
 Body = dict[str, Any]
 
@@ -255,6 +255,9 @@ def _secret_block(block: Body) -> bool:
         or block["attrs"].get("sensitive", "").strip() == "true")
 
 
+_SECRET_ENV_HINTS = ("password", "secret", "token")
+
+
 def _redact(body: Body) -> None:
     pending = [body]
     while pending:
@@ -265,10 +268,14 @@ def _redact(body: Body) -> None:
         for name, text in attrs.items():
             if names_a_secret(name) or (secret_default and name == "default"):
                 text = _stand_in(text)
-            if "=" in text:
+            lower = text.lower()
+            if "=" in text and any(hint in lower for hint in SECRET_HINTS):
                 text = _NESTED_SECRET.sub(_nested, text)
-            text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
-            attrs[name] = _SECRET_ENV.sub(r'\1"<redacted>"', text)
+            if "://" in text:
+                text = _URL_PASSWORD.sub(r"\1<redacted>@", text)
+            if any(hint in lower for hint in _SECRET_ENV_HINTS):
+                text = _SECRET_ENV.sub(r'\1"<redacted>"', text)
+            attrs[name] = text
 
 
 def _expressions(body: Body) -> dict[str, Node]:
@@ -315,18 +322,141 @@ def parse_file(path: str, use_cache: bool = True) -> Body:
         return {"attrs": {}, "lines": {}, "spans": {}, "blocks": [],
                 "comments": _suppressions(content)}
 
-    def compute() -> dict[str, Any]:
-        text = _decode(content)
-        if isinstance(text, dict):
-            return {**text, "comments": []}
-        data = content[3:] if content.startswith(_BOM) else content
-        return {**parse_hcl(data, redact=True), "comments": _suppressions(content)}
+    def compute() -> Body:
+        ready = _READY.get(content)
+        return ready if ready is not None else _compute(content)
 
     with cached_scan([path], use_cache) as entries:
         result: Body = entries.get(content, compute, _is_body)
     # A warm run reads the expression trees too instead of parsing each expression again.
     remember(result.get("expressions", {}))
     return result
+
+
+def _compute(content: bytes) -> Body:
+    """The body of a .tf file's bytes, as the cache keeps it."""
+    text = _decode(content)
+    if isinstance(text, dict):
+        return {**text, "comments": []}
+    data = content[3:] if content.startswith(_BOM) else content
+    return {**parse_hcl(data, redact=True), "comments": _suppressions(content)}
+
+
+# Bodies parsed ahead on other cores, by the file's bytes, for `parse_file` (`forget_ready`
+# drops them at the end of the scan).
+_READY: dict[bytes, Body] = {}
+# Fewer files than this are parsed here: starting a process costs more than it saves.
+_MIN_PARALLEL = 48
+PARALLEL = True  # False where connbudget runs inside a program that must not fork
+
+
+def preparse(paths: list[str], use_cache: bool = True) -> None:
+    """Parse the .tf files among `paths` that the cache does not hold, on every core this
+    process may use: the parse is pure (bytes in, a body out), so each worker is a fork that
+    parses its share and sends the bodies back through a pipe. The files are read here, under
+    the scan's confinement; `parse_file` then finds their bodies ready. Nothing happens on one
+    core, with threads running (a fork copies one thread only), or for a few files."""
+    import threading
+
+    workers = min(len(_cores()), 8)
+    if not PARALLEL or workers < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+        return
+    pending: dict[bytes, None] = {}
+    with cached_scan(paths, use_cache) as entries:
+        for path in paths:
+            if not path.endswith(".tf"):
+                continue
+            try:
+                content = confine.read_regular(path, _MAX_FILE_BYTES)
+            except OSError:
+                continue  # parse_file says why
+            if _RELEVANT.search(content) and content not in pending \
+                    and not entries.holds(content, _is_body):
+                pending[content] = None
+    if len(pending) >= _MIN_PARALLEL:
+        contents = list(pending)
+        _READY.update(zip(contents, _in_parallel(contents, workers), strict=True))
+
+
+def forget_ready() -> None:
+    """Drop the bodies parsed ahead that no file took (a scan's end)."""
+    _READY.clear()
+
+
+def _cores() -> set[int]:
+    try:
+        return os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return set(range(os.cpu_count() or 1))
+
+
+def _in_parallel(contents: list[bytes], workers: int) -> list[Body]:
+    """The bodies of `contents`, the i-th share (every workers-th file from i) parsed by the
+    i-th worker; this process parses the first share, and any share a worker did not send."""
+    import marshal
+
+    shares = [contents[index::workers] for index in range(workers)]
+    pids: list[int] = []
+    pipes: list[int] = []  # those not yet read; each is closed once
+    sent: list[Any] = []
+    try:
+        for share in shares[1:]:
+            child = _fork(share)
+            if child is None:
+                break
+            pids.append(child[0])
+            pipes.append(child[1])
+        results = [[_compute(content) for content in shares[0]]]
+        for pid in pids:
+            pipe = pipes.pop(0)
+            with os.fdopen(pipe, "rb") as handle:
+                data = handle.read()
+            _, status = os.waitpid(pid, 0)
+            try:
+                sent.append(marshal.loads(data) if status == 0 else None)
+            except (EOFError, ValueError, TypeError):
+                sent.append(None)
+    finally:  # interrupted: no worker is left behind
+        for pipe in pipes:
+            with contextlib.suppress(OSError):
+                os.close(pipe)
+        for pid in pids[len(sent):]:
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+    for index, share in enumerate(shares[1:], start=1):
+        bodies = sent[index - 1] if index <= len(sent) else None
+        if not (isinstance(bodies, list) and len(bodies) == len(share)):
+            bodies = [_compute(content) for content in share]
+        results.append(bodies)
+    ordered: list[Body] = [{} for _ in contents]
+    for index, parsed in enumerate(results):
+        ordered[index::workers] = parsed
+    return ordered
+
+
+def _fork(share: list[bytes]) -> tuple[int, int] | None:
+    """A worker parsing `share`: (its pid, the pipe its bodies come through), or None."""
+    import marshal
+
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return None
+    if pid == 0:  # the worker: parse, send, and leave without running the parent's exit
+        status = 1
+        try:
+            os.close(read_end)
+            data = marshal.dumps([_compute(content) for content in share])
+            with os.fdopen(write_end, "wb") as handle:
+                handle.write(data)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    return pid, read_end
 
 
 def cached_scan(paths: list[str], enabled: bool = True) -> AbstractContextManager[cache.Pack]:
