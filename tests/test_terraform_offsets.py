@@ -164,3 +164,26 @@ def test_a_long_sum_parses_in_linear_memory() -> None:
     assert half[-2:] == (0, len(" + ".join(["1"] * 10_000)))
     value = evaluate_raw(text, Scope(Context()))
     assert isinstance(value, Unknown) and value.reason == "expression nested too deeply"
+
+
+def _attribute_texts(body: dict[str, Any]) -> Iterator[str]:
+    yield from body.get("attrs", {}).values()
+    for block in body.get("blocks", []):
+        yield from _attribute_texts(block)
+
+
+def test_a_reference_gets_the_tree_the_parser_builds() -> None:
+    # references are built without tokens; every one the corpus and the fixtures hold, and a
+    # few odd ones, must come out as the parser builds them
+    from connbudget.frontends.terraform import expr
+
+    corpus = FIXTURES.parent.parent / "shared" / "corpus" / "terraform"
+    texts = {text for path in [*corpus.rglob("*.tf"), *FIXTURES.rglob("*.tf")]
+             for text in _attribute_texts(parse_file(str(path), use_cache=False))}
+    texts |= {"a-b.c-d", "var.true", "x_.y_.z_", "each.value.name", "var.x.y.z.w"}
+    references = sorted(text for text in texts if expr._TRAVERSAL.fullmatch(text))
+    assert len(references) > 500
+    for text in references:
+        assert expr._parse_expression(text) == expr._expression(text, expr._SAME), text
+    for text in ("true.x", "null.x", "false.y"):
+        assert expr._parse_expression(text) == expr._expression(text, expr._SAME)

@@ -232,6 +232,7 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
     excludes = Excludes(exclude, root)
     roots = Roots(paths)
     inputs = Inputs(paths=list(paths))
+    listed: set[tuple[str, str]] = set()  # (kind, entry) already in inputs.files
     for given in paths:
         if not os.path.exists(given):
             inputs.missing.append(given)
@@ -249,7 +250,7 @@ def discover(paths: list[str], exclude: list[str], root: str | None = None) -> I
             if kind is None:
                 continue
             entry = chart if chart is not None else path
-            listed = inputs.files.setdefault(kind.name, [])
-            if entry not in listed:
-                listed.append(entry)
+            if (kind.name, entry) not in listed:
+                listed.add((kind.name, entry))
+                inputs.files.setdefault(kind.name, []).append(entry)
     return inputs

@@ -460,7 +460,25 @@ def parse_expression(src: str) -> Node:
 
 @lru_cache(maxsize=65536)
 def _parse_expression(src: str) -> Node:
+    if _TRAVERSAL.fullmatch(src) and not src.startswith(_LITERAL_NAMES):
+        return _traversal(src)
     return _expression(src, _SAME)
+
+
+# A reference and nothing else (`var.max_tasks`, `aws_db_instance.main.address`), the most
+# common expression after literals: its tree is built without tokens, as the parser builds it.
+_TRAVERSAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)+")
+_LITERAL_NAMES = ("true.", "false.", "null.")
+
+
+def _traversal(src: str) -> Node:
+    names = src.split(".")
+    end = len(names[0])
+    node: Node = ("name", names[0], 0, end)
+    for name in names[1:]:
+        end += 1 + len(name)
+        node = ("attr", node, name, 0, end)
+    return node
 
 
 def _expression(src: str, origin: Origin) -> Node:
