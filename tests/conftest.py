@@ -29,6 +29,17 @@ CACHE_DIR = (Path(tempfile.gettempdir())
              / f"connbudget-test-cache-{hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]}")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Byte-compile connbudget once, before any worker starts: the CLI then runs in each of
+    the many subprocesses from .pyc files, as an installed wheel does, instead of compiling
+    every module again where PYTHONDONTWRITEBYTECODE is set (CI images set it)."""
+    if hasattr(config, "workerinput"):
+        return
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src" / "connbudget"), quiet=1)
+
+
 class Run:
     def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
         self.code = proc.returncode
