@@ -138,3 +138,20 @@ def test_one_scan_keeps_its_parsed_files_in_one_cache_file(cache_dir: Path) -> N
     model = load_terraform(TREE, [])
     assert len({comment_file for comment_file in model.comments}) > 1  # several files parsed
     assert len(_entries(cache_dir)) == 1
+
+
+def test_the_command_returns_after_its_pack_is_written_and_leaves_no_process(
+        cache_dir: Path) -> None:
+    # the command line writes the pack from a forked process while the run goes on
+    import json
+    import os
+
+    from inprocess import run_main
+
+    cold = run_main("capacity", *TREE, "--format", "json")
+    [pack] = _entries(cache_dir)
+    assert json.loads(pack.read_text())["entries"]
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+    warm = run_main("capacity", *TREE, "--format", "json")
+    assert (warm.code, warm.out) == (cold.code, cold.out)

@@ -37,6 +37,35 @@ if TYPE_CHECKING:
 
 # a pack holds the parses of every file of one scan; 1 GiB is far above a scan of 20,000 files
 MAX_PACK_BYTES = 1024 * 1024 * 1024
+# The command line has a pack written by a forked process while the run goes on (the model,
+# the rules and the report need nothing of it), and `finish` waits for every such writer
+# before the command returns. A library caller writes it in place.
+_BACKGROUND = [False]
+_WRITERS: list[int] = []
+
+
+def write_in_background(enabled: bool) -> None:
+    _BACKGROUND[0] = enabled
+
+
+def finish() -> None:
+    """Wait for the packs being written in the background."""
+    while _WRITERS:
+        with contextlib.suppress(OSError):
+            os.waitpid(_WRITERS.pop(), 0)
+
+
+def _forked_writer() -> bool:
+    """True in a forked process that is to write and leave, False where this process writes
+    (in the background in the parent, or in place)."""
+    import threading
+
+    if not _BACKGROUND[0] or not hasattr(os, "fork") or threading.active_count() > 1:
+        raise OSError("no background writer")
+    pid = os.fork()
+    if pid:
+        _WRITERS.append(pid)
+    return pid == 0
 
 
 def cache_dir() -> Path:
@@ -138,8 +167,18 @@ class Pack:
         return value is not None and valid(value)
 
     def save(self) -> None:
-        if self.enabled and (self.changed or self.used.keys() != self.stored.keys()):
+        if not (self.enabled and (self.changed or self.used.keys() != self.stored.keys())):
+            return
+        try:
+            writer = _forked_writer()
+        except OSError:  # in place
             _write(self.path, self.used, self.key)
+            return
+        if writer:
+            try:
+                _write(self.path, self.used, self.key)
+            finally:
+                os._exit(0)
 
 
 _ACTIVE: ContextVar[Pack | None] = ContextVar("connbudget_cache_pack", default=None)

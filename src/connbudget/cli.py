@@ -644,6 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     # objects every 200,000 allocations instead of every 700 saves a tenth of a large run.
     threshold = gc.get_threshold()
     gc.set_threshold(200_000, 30, 30)
+    from connbudget import cache
+
+    cache.write_in_background(True)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
@@ -661,4 +664,6 @@ def main(argv: list[str] | None = None) -> int:
               "input that caused it", file=sys.stderr)
         return 2
     finally:
+        cache.finish()
+        cache.write_in_background(False)
         gc.set_threshold(*threshold)
