@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from pg import SUPERUSER, Server
@@ -29,8 +30,13 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 PGBOUNCER_PORT = 6432  # only names the socket file unless a scenario listens on loopback
 
 
-def _as_postgres(argv: Sequence[str]) -> list[str]:
-    return ["runuser", "-u", SUPERUSER, "--", *argv] if os.geteuid() == 0 else list(argv)
+def _start_as_postgres(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Start `argv` as the server user when running as root (PgBouncer refuses root). The
+    process is PgBouncer itself, not `runuser`, which waits 2 s after passing a SIGTERM on."""
+    if os.geteuid() == 0:
+        owner = pwd.getpwnam(SUPERUSER)
+        options.update(user=owner.pw_uid, group=owner.pw_gid, extra_groups=[])
+    return subprocess.Popen(list(argv), **options)
 
 
 def _own(path: Path) -> None:
@@ -61,8 +67,8 @@ def try_start(ini_text: str, directory: Path, name: str = "pgbouncer.ini",
     _own(path)
     log = directory / "start.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen(_as_postgres([PGBOUNCER, str(path)]), cwd=directory,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = _start_as_postgres([PGBOUNCER, str(path)], cwd=directory, stdout=out,
+                                  stderr=subprocess.STDOUT)
     deadline = time.monotonic() + wait
     try:
         while proc.poll() is None and time.monotonic() < deadline \
@@ -150,8 +156,8 @@ def running_pgbouncer(ini_body: str, users: Sequence[str] = (), processes: int =
     try:
         for number in range(processes):
             with open(directory / f"pgbouncer-{number}.log", "w") as out:
-                bouncer.procs.append(subprocess.Popen(
-                    _as_postgres([PGBOUNCER, str(ini)]), cwd=directory, stdout=out,
+                bouncer.procs.append(_start_as_postgres(
+                    [PGBOUNCER, str(ini)], cwd=directory, stdout=out,
                     stderr=subprocess.STDOUT))
         _wait_listening(bouncer)
         yield bouncer

@@ -16,7 +16,8 @@ def test_the_tests_of_a_group_run_on_one_worker(tmp_path: Path) -> None:
         "@pytest.mark.parametrize('index', range(8))\n"
         "def test_member(index):\n"
         "    pass\n")
-    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2",
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p",
+                           "no:hypothesispytest", "-n", "2",
                            "--dist", "loadgroup", "-v", "test_grouped.py"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
