@@ -11,15 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, ROOT, run_cli
+from conftest import CORPUS, FIXTURES, run_cli
 
 from connbudget.frontends.terraform import parse
 
-CORPUS = ROOT.parent / "shared" / "corpus" / "terraform"
+TF_CORPUS = CORPUS / "terraform"
 
 
 def _contents() -> list[bytes]:
-    paths = sorted([*CORPUS.rglob("*.tf"), *(FIXTURES / "terraform").rglob("*.tf")])
+    paths = sorted([*TF_CORPUS.rglob("*.tf"), *(FIXTURES / "terraform").rglob("*.tf")])
     found = [path.read_bytes() for path in paths]
     return [content for content in found if parse._RELEVANT.search(content)]
 
@@ -71,7 +71,7 @@ print(json.dumps(outcomes))
 def test_a_scan_of_many_files_reads_the_same_on_one_core_and_on_several(
         tmp_path: Path) -> None:
     # in a process of its own: one that holds threads (as a test worker may) never forks
-    tree = CORPUS  # real configurations of many projects
+    tree = TF_CORPUS  # real configurations of many projects
     assert len(list(tree.rglob("*.tf"))) >= parse._MIN_PARALLEL
     done = subprocess.run([sys.executable, "-c", _SCAN_BOTH_WAYS, str(tree)],
                           capture_output=True, text=True, timeout=300, check=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import FIXTURES
+from conftest import CORPUS, FIXTURES
 
 from connbudget.frontends.terraform.evaluate import evaluate_raw
 from connbudget.frontends.terraform.expr import Node, parse_expression
@@ -177,7 +177,7 @@ def test_a_reference_gets_the_tree_the_parser_builds() -> None:
     # few odd ones, must come out as the parser builds them
     from connbudget.frontends.terraform import expr
 
-    corpus = FIXTURES.parent.parent / "shared" / "corpus" / "terraform"
+    corpus = CORPUS / "terraform"
     texts = {text for path in [*corpus.rglob("*.tf"), *FIXTURES.rglob("*.tf")]
              for text in _attribute_texts(parse_file(str(path), use_cache=False))}
     texts |= {"a-b.c-d", "var.true", "x_.y_.z_", "each.value.name", "var.x.y.z.w"}

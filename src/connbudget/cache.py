@@ -55,17 +55,12 @@ def finish() -> None:
             os.waitpid(_WRITERS.pop(), 0)
 
 
-def _forked_writer() -> bool:
-    """True in a forked process that is to write and leave, False where this process writes
-    (in the background in the parent, or in place)."""
+def can_fork() -> bool:
+    """Whether this process may fork a helper: a platform with fork, and no other thread (a
+    fork copies one thread only, and a lock another one held would stay held)."""
     import threading
 
-    if not _BACKGROUND[0] or not hasattr(os, "fork") or threading.active_count() > 1:
-        raise OSError("no background writer")
-    pid = os.fork()
-    if pid:
-        _WRITERS.append(pid)
-    return pid == 0
+    return hasattr(os, "fork") and threading.active_count() == 1
 
 
 def cache_dir() -> Path:
@@ -169,16 +164,19 @@ class Pack:
     def save(self) -> None:
         if not (self.enabled and (self.changed or self.used.keys() != self.stored.keys())):
             return
-        try:
-            writer = _forked_writer()
-        except OSError:  # in place
-            _write(self.path, self.used, self.key)
-            return
-        if writer:
+        pid = None
+        if _BACKGROUND[0] and can_fork():
+            with contextlib.suppress(OSError):
+                pid = os.fork()
+        if pid == 0:  # the writer: write and leave without running the parent's exit
             try:
                 _write(self.path, self.used, self.key)
             finally:
                 os._exit(0)
+        if pid is None:
+            _write(self.path, self.used, self.key)
+        else:
+            _WRITERS.append(pid)
 
 
 _ACTIVE: ContextVar[Pack | None] = ContextVar("connbudget_cache_pack", default=None)

@@ -30,6 +30,7 @@ import os
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -119,14 +120,10 @@ def key(parts: dict[str, Any], roots: Iterable[str], files: Iterable[str]) -> st
     digest = hashlib.sha256()
     digest.update(json.dumps(parts, sort_keys=True, default=_plain).encode())
     seen = [0]
-    for line in _walk(str(_PACKAGE), seen, _BYTECODE):
-        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+    _fold(digest, _walk(str(_PACKAGE), seen, _BYTECODE))
     for root in sorted(roots):
-        digest.update(b"root\0" + root.encode("utf-8", "surrogateescape") + b"\n")
-        for line in _walk(root, seen, _PRUNED):
-            digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
-    for line in _files(sorted(files)):
-        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+        _fold(digest, chain([f"root\0{root}"], _walk(root, seen, _PRUNED)))
+    _fold(digest, _files(sorted(files)))
     return digest.hexdigest() if seen[0] <= MAX_ENTRIES else None
 
 
@@ -135,10 +132,14 @@ def _entered(directories: Iterable[str]) -> str | None:
     digest = hashlib.sha256()
     seen = [0]
     for directory in sorted(directories):
-        digest.update(b"entered\0" + directory.encode("utf-8", "surrogateescape") + b"\n")
-        for line in _walk(directory, seen):
-            digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
+        _fold(digest, chain([f"entered\0{directory}"], _walk(directory, seen)))
     return digest.hexdigest() if seen[0] <= MAX_ENTRIES else None
+
+
+def _fold(digest: Any, lines: Iterable[str]) -> None:
+    """Add each of `lines` to `digest`, a line each."""
+    for line in lines:
+        digest.update(line.encode("utf-8", "surrogateescape") + b"\n")
 
 
 def _path(run: str) -> str:

@@ -94,13 +94,6 @@ def _hit(ref: str, alias: str) -> bool:
     return alias.lower() in (_endpoint(ref) or {ref.split(".")[0].lower()})
 
 
-def _visible(root: str, targets: dict[Key, set[str]]) -> dict[Key, set[str]]:
-    """Targets in the same root first; those in no root; for a thing in no root, all."""
-    if not root:
-        return targets
-    return {key: aliases for key, aliases in targets.items() if key[0] in (root, "")}
-
-
 class _Targets:
     """What a pooler or client may connect to (databases, and poolers for a client), indexed
     by root: each of thousands of things asks for its own root's."""
@@ -113,7 +106,8 @@ class _Targets:
         self._poolers = _by_root(poolers)
 
     def visible(self, root: str) -> dict[Key, set[str]]:
-        """`_visible(root, self.all)`, in another order (every use sorts)."""
+        """The targets in `root` and those in no root; for a thing in no root, all (in no
+        particular order: every use sorts or collects)."""
         if not root:
             return self.all
         return {**self._all.get(root, {}), **self._all.get("", {})}
@@ -208,17 +202,16 @@ def _connect(thing: Pooler | Client, refs: set[str], targets: _Targets, settings
 
 
 def _databases_of(item: Unmatched, poolers: dict[Key, Pooler],
-                  databases: dict[Key, set[str]]) -> frozenset[Key]:
+                  behind: _Targets) -> frozenset[Key]:
     """The databases behind what it may connect to: a database itself, a pooler's once that is
     matched (every database in its scope when it is not)."""
     found: set[Key] = set()
     for key in item.databases:
-        if key in databases:
+        if key in behind.databases:
             found.add(key)
         elif key in poolers:
             target = poolers[key].target
-            found |= {target} if target is not None else set(
-                _visible(item.where.root, databases))
+            found |= {target} if target is not None else set(behind.visible(item.where.root))
     return frozenset(found)
 
 
@@ -239,7 +232,7 @@ def match(model: Model, settings: Settings) -> None:
               for client in model.clients]
     found = [note for note in notes if note is not None]
     by_key = {p.where.key: p for p in model.poolers}
-    found = [replace(note, databases=_databases_of(note, by_key, databases)) for note in found]
+    found = [replace(note, databases=_databases_of(note, by_key, behind)) for note in found]
     model.unread.extend(unread_of(note) for note in found)
 
 

@@ -136,13 +136,8 @@ class _Loader:
         """The blocks of the directory's .tf files; callers only read the list."""
         if directory in self.listed:
             return self.listed[directory]
-        try:
-            names = sorted(name for name in os.listdir(directory) if name.endswith(TF_SUFFIXES))
-        except OSError:
-            names = []
         found: list[_Block] = []
-        for name in names:
-            path = os.path.normpath(os.path.join(directory, name))  # "main.tf", not "./main.tf"
+        for path in _configuration_files(directory):
             found.extend(_Block(path, block) for block in self.file(path).get("blocks", []))
         self.listed[directory] = found
         return found
@@ -579,7 +574,8 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     reset_marks()
     try:
         with cached_scan([*dirs, *(u.directory for u in units), *var_files], cache):
-            preparse(_tf_files(dirs), cache)
+            preparse([path for directory in dict.fromkeys(dirs)
+                      for path in _configuration_files(directory)], cache)
             _load(loader, model, dirs, var_files, secret)
             for unit in units:
                 _load_unit(loader, model, unit, var_files, secret)
@@ -601,16 +597,13 @@ def load_terraform(dirs: list[str], var_files: list[str], cache: bool = True,
     return model
 
 
-def _tf_files(dirs: list[str]) -> list[str]:
-    """The .tf files of `dirs`, named as `_Loader.blocks` names them."""
-    found: dict[str, None] = {}
-    for directory in dirs:
-        try:
-            names = sorted(name for name in os.listdir(directory) if name.endswith(".tf"))
-        except OSError:
-            continue
-        found.update((os.path.normpath(os.path.join(directory, name)), None) for name in names)
-    return list(found)
+def _configuration_files(directory: str) -> list[str]:
+    """The .tf and .tf.json files of `directory`, sorted, as "main.tf", not "./main.tf"."""
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.endswith(TF_SUFFIXES))
+    except OSError:
+        return []
+    return [os.path.normpath(os.path.join(directory, name)) for name in names]
 
 
 def _load_root(loader: _Loader, model: TerraformModel, directory: str, root: str,

@@ -356,10 +356,8 @@ def preparse(paths: list[str], use_cache: bool = True) -> None:
     parses its share and sends the bodies back through a pipe. The files are read here, under
     the scan's confinement; `parse_file` then finds their bodies ready. Nothing happens on one
     core, with threads running (a fork copies one thread only), or for a few files."""
-    import threading
-
     workers = min(len(_cores()), 8)
-    if not PARALLEL or workers < 2 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if not PARALLEL or workers < 2 or not cache.can_fork():
         return
     pending: dict[bytes, None] = {}
     with cached_scan(paths, use_cache) as entries:
